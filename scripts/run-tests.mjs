@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs every package's tests through turbo, then prints one summary line that CI reads:
+// "N passed, N failed, N skipped". Exits non-zero when any package fails.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const groups = ["packages", "services"];
+const reportPaths = [];
+for (const group of groups) {
+  const dir = join(root, group);
+  if (!existsSync(dir)) continue;
+  for (const name of readdirSync(dir)) {
+    const report = join(dir, name, ".test-results", "results.json");
+    rmSync(report, { force: true });
+    reportPaths.push({ name: `${group}/${name}`, report });
+  }
+}
+
+const extra = process.argv.slice(2);
+const turbo = spawnSync("npx", ["turbo", "run", "test", "--concurrency=2", "--continue", ...extra], {
+  cwd: root,
+  stdio: "inherit",
+});
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const missing = [];
+for (const { name, report } of reportPaths) {
+  if (!existsSync(report)) {
+    if (existsSync(join(root, name, "vitest.config.ts"))) missing.push(name);
+    continue;
+  }
+  const result = JSON.parse(readFileSync(report, "utf8"));
+  passed += result.numPassedTests;
+  failed += result.numFailedTests;
+  skipped += result.numPendingTests + (result.numTodoTests ?? 0);
+  if (result.numFailedTestSuites > 0 && result.numFailedTests === 0) failed += result.numFailedTestSuites;
+}
+for (const name of missing) {
+  console.error(`no test report from ${name} (it crashed before reporting)`);
+  failed += 1;
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(turbo.status === 0 && failed === 0 ? 0 : 1);

@@ -1,0 +1,24 @@
+export { createApp, type AppOptions, type ReadinessCheck } from "./app.js";
+export {
+  ConfigError,
+  type ConfigOf,
+  type ConfigSpec,
+  type ConfigVariable,
+  describeConfig,
+  parse,
+  readConfig,
+  readConfigOrExit,
+} from "./config.js";
+export {
+  notFoundHandler,
+  PROBLEM_CONTENT_TYPE,
+  ProblemError,
+  problemHandler,
+  problems,
+  sendProblem,
+  toProblem,
+} from "./errors.js";
+export { createLogger, type Logger } from "./logger.js";
+export { createMetrics, type Metrics } from "./metrics.js";
+export { type RunningServer, type StartOptions, startServer } from "./server.js";
+export { asyncRoute } from "./routes.js";

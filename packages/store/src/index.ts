@@ -1,0 +1,27 @@
+export { runSqlContractSuite } from "./contract.js";
+export { type Migration, type MigrationReport, type MigrationSet, migrate, migrateAll } from "./migrate.js";
+export { createPgSql, type PgOptions } from "./pg.js";
+export { createPgliteSql } from "./pglite.js";
+export {
+  type QueryResult,
+  SQL_UNIQUE_VIOLATION,
+  type Sql,
+  type SqlExecutor,
+  type SqlParam,
+  sqlErrorCode,
+} from "./types.js";
+
+import { createPgSql } from "./pg.js";
+import { createPgliteSql } from "./pglite.js";
+import type { Sql } from "./types.js";
+
+/** `postgres://...` selects PostgreSQL; otherwise an embedded PGlite database in `dataDir` (or memory). */
+export async function openSql(options: { databaseUrl?: string; dataDir?: string; applicationName?: string }): Promise<Sql> {
+  if (options.databaseUrl) {
+    return createPgSql({
+      connectionString: options.databaseUrl,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    });
+  }
+  return createPgliteSql(options.dataDir ? { dataDir: options.dataDir } : {});
+}

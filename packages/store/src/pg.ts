@@ -1,0 +1,73 @@
+import pg from "pg";
+import type { QueryResult, Sql, SqlExecutor, SqlParam } from "./types.js";
+
+const INT8_OID = 20;
+
+/** Per-query type parsers, so int8 is a number here as on PGlite without touching pg's globals. */
+const typeParsers = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format ?? "text");
+  },
+};
+
+interface Queryable {
+  query(config: pg.QueryConfig): Promise<pg.QueryResult>;
+}
+
+function wrap(client: Queryable): SqlExecutor {
+  return {
+    async query<Row>(text: string, params: readonly SqlParam[] = []): Promise<QueryResult<Row>> {
+      const result = await client.query({ text, values: [...params], types: typeParsers });
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+    },
+    async exec(text: string): Promise<void> {
+      await client.query({ text });
+    },
+  };
+}
+
+export interface PgOptions {
+  connectionString: string;
+  /** Pool size per process. */
+  maxConnections?: number;
+  /** Server-side statement timeout, so a stuck query cannot hold a connection forever. */
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export function createPgSql(options: PgOptions): Sql {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    idle_in_transaction_session_timeout: 60_000,
+    connectionTimeoutMillis: 5_000,
+    application_name: options.applicationName ?? "mimi",
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on("error", () => undefined);
+  const executor = wrap(pool);
+  return {
+    backend: "pg",
+    ...executor,
+    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await work(wrap(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await pool.query("select 1");
+    },
+    close: () => pool.end(),
+  };
+}

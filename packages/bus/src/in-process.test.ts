@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { runBusContractSuite } from "./contract";
+import { createInProcessBus } from "./in-process";
+import type { Bus } from "./types";
+import { delay, waitUntil } from "./wait";
+
+runBusContractSuite("in-process", async () => {
+  const bus = createInProcessBus({ partitions: 4 });
+  return { bus, cleanup: () => bus.close() };
+});
+
+describe("in-process bus specifics", () => {
+  let bus: Bus | undefined;
+  afterEach(async () => {
+    await bus?.close();
+    bus = undefined;
+  });
+
+  it("close() cancels pending retry timers so nothing runs afterwards", async () => {
+    bus = createInProcessBus();
+    let calls = 0;
+    await bus.subscribe({
+      groupId: "g",
+      topics: ["t"],
+      retry: { delaysMs: [40] },
+      handle: async () => {
+        calls++;
+        return { kind: "retry", reason: "later" };
+      },
+    });
+    await bus.publish("t", [{ key: "k", value: new Uint8Array([1]) }]);
+    await waitUntil(() => calls === 1, { timeoutMs: 1_000 });
+    await bus.close();
+    await delay(80);
+    expect(calls).toBe(1);
+    await expect(bus.publish("t", [{ key: "k", value: new Uint8Array([2]) }])).rejects.toThrow(/closed/);
+  });
+
+  it("hands handlers a copy, so a publisher reusing its buffer cannot change a stored record", async () => {
+    bus = createInProcessBus();
+    const seen: number[] = [];
+    const buffer = new Uint8Array([7]);
+    await bus.publish("copy", [{ key: "k", value: buffer }]);
+    buffer[0] = 9;
+    await bus.subscribe({
+      groupId: "g",
+      topics: ["copy"],
+      handle: async (record) => {
+        seen.push(record.value[0]!);
+        return { kind: "ok" };
+      },
+    });
+    await waitUntil(() => seen.length === 1, { timeoutMs: 1_000 });
+    expect(seen).toEqual([7]);
+  });
+
+  it("puts keys on the partition Kafka's partitioner picks", async () => {
+    bus = createInProcessBus({ partitions: 6 });
+    const partitions = new Map<string, number>();
+    await bus.subscribe({
+      groupId: "g",
+      topics: ["p"],
+      handle: async (record) => {
+        partitions.set(record.key, record.partition);
+        return { kind: "ok" };
+      },
+    });
+    await bus.publish("p", [
+      { key: "21", value: new Uint8Array() },
+      { key: "foobar", value: new Uint8Array() },
+    ]);
+    await waitUntil(() => partitions.size === 2, { timeoutMs: 1_000 });
+    // toPositive(-973932308) % 6 and toPositive(-790332482) % 6
+    expect(partitions.get("21")).toBe((-973932308 & 0x7fffffff) % 6);
+    expect(partitions.get("foobar")).toBe((-790332482 & 0x7fffffff) % 6);
+  });
+
+  it("rejects a retry policy with a negative delay", async () => {
+    bus = createInProcessBus();
+    await expect(
+      bus.subscribe({
+        groupId: "g",
+        topics: ["t"],
+        retry: { delaysMs: [-1] },
+        handle: async () => ({ kind: "ok" }),
+      }),
+    ).rejects.toThrow(/retry delays/);
+  });
+});

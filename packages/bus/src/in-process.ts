@@ -1,0 +1,287 @@
+/**
+ * An in-memory partitioned log with Kafka's consumer-group semantics, for the standalone single-process
+ * mode and tests. Records are kept for the life of the bus (no retention); new groups start at the
+ * earliest offset, as a Kafka consumer with `fromBeginning: true` does.
+ */
+import { partitionForKey } from "./partitioner";
+import {
+  DEFAULT_RETRY_POLICY,
+  planOutcome,
+  readiness,
+  reasonFromError,
+  type SourceTopic,
+  sourceTopicsFor,
+  topicsToProvision,
+  validateRetryPolicy,
+} from "./routing";
+import type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  HandlerOutcome,
+  RecordHandler,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
+} from "./types";
+
+export interface InProcessBusOptions {
+  /** Partitions per topic (default 4). */
+  partitions?: number;
+  /** Retry delays used when a subscription gives none (default 1 s, 10 s, 60 s). */
+  retryDelaysMs?: number[];
+  /** Clock, for tests that need to control "now" for retry delays (default `Date.now`). */
+  now?: () => number;
+}
+
+interface StoredRecord {
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+}
+
+interface Member {
+  id: number;
+  groupId: string;
+  sources: Map<string, SourceTopic>;
+  handle: RecordHandler;
+  policy: RetryPolicy;
+  stopping: boolean;
+  inFlight: Set<Promise<void>>;
+}
+
+/** A group's position in one partition, and who currently owns that partition. */
+interface Cursor {
+  topic: string;
+  partition: number;
+  /** Next offset to handle: everything below is committed. */
+  committed: number;
+  busy: boolean;
+  owner: Member | undefined;
+  wakeTimer: NodeJS.Timeout | undefined;
+}
+
+interface Group {
+  id: string;
+  members: Member[];
+  cursors: Map<string, Cursor>;
+}
+
+export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
+  const partitionCount = options.partitions ?? 4;
+  if (!Number.isInteger(partitionCount) || partitionCount < 1) {
+    throw new RangeError(`partitions must be a positive integer, got ${partitionCount}`);
+  }
+  const defaultPolicy: RetryPolicy = options.retryDelaysMs
+    ? { delaysMs: [...options.retryDelaysMs] }
+    : DEFAULT_RETRY_POLICY;
+  const now = options.now ?? Date.now;
+
+  const logs = new Map<string, StoredRecord[][]>();
+  const groups = new Map<string, Group>();
+  let nextMemberId = 1;
+  let closed = false;
+
+  function logOf(topic: string): StoredRecord[][] {
+    let log = logs.get(topic);
+    if (!log) {
+      log = Array.from({ length: partitionCount }, () => []);
+      logs.set(topic, log);
+    }
+    return log;
+  }
+
+  function append(topic: string, messages: readonly BusMessage[]): void {
+    const log = logOf(topic);
+    const touched = new Set<number>();
+    for (const message of messages) {
+      const partition = partitionForKey(message.key, partitionCount);
+      // Copies keep the log immune to callers reusing their buffers or header objects.
+      log[partition]!.push({
+        key: message.key,
+        value: new Uint8Array(message.value),
+        headers: { ...(message.headers ?? {}) },
+      });
+      touched.add(partition);
+    }
+    for (const group of groups.values()) {
+      for (const partition of touched) {
+        const cursor = group.cursors.get(cursorKey(topic, partition));
+        if (cursor) scheduleDispatch(group, cursor);
+      }
+    }
+  }
+
+  function scheduleDispatch(group: Group, cursor: Cursor): void {
+    // Handlers never run inside the caller's publish() or stop(): they start on a later microtask.
+    queueMicrotask(() => dispatch(group, cursor));
+  }
+
+  function dispatch(group: Group, cursor: Cursor): void {
+    const log = logOf(cursor.topic)[cursor.partition]!;
+    while (!closed && !cursor.busy && cursor.owner && !cursor.owner.stopping) {
+      const stored = log[cursor.committed];
+      if (!stored) return;
+      const member = cursor.owner;
+      const source = member.sources.get(cursor.topic);
+      if (!source) return;
+      const ready = readiness(source, stored.headers, group.id, now());
+      if (ready.kind === "skip") {
+        cursor.committed++;
+        continue;
+      }
+      if (ready.kind === "wait") {
+        if (!cursor.wakeTimer) {
+          cursor.wakeTimer = setTimeout(
+            () => {
+              cursor.wakeTimer = undefined;
+              dispatch(group, cursor);
+            },
+            Math.max(0, ready.dueAtMs - now()),
+          );
+        }
+        return;
+      }
+      const offset = cursor.committed;
+      const record: BusRecord = {
+        topic: source.logicalTopic,
+        sourceTopic: cursor.topic,
+        key: stored.key,
+        value: new Uint8Array(stored.value),
+        headers: { ...stored.headers },
+        partition: cursor.partition,
+        offset: String(offset),
+        attempt: ready.attempt,
+      };
+      cursor.busy = true;
+      const run = handleAndCommit(member, cursor, record, offset).finally(() => {
+        cursor.busy = false;
+        member.inFlight.delete(run);
+        scheduleDispatch(group, cursor);
+      });
+      member.inFlight.add(run);
+      return;
+    }
+  }
+
+  async function handleAndCommit(member: Member, cursor: Cursor, record: BusRecord, offset: number) {
+    let outcome: HandlerOutcome;
+    try {
+      outcome = await member.handle(record);
+    } catch (error) {
+      outcome = { kind: "retry", reason: reasonFromError(error) };
+    }
+    // A member that is stopping leaves its last record uncommitted: the next owner handles it again.
+    if (member.stopping || closed) return;
+    const plan = planOutcome(
+      {
+        logicalTopic: record.topic,
+        key: record.key,
+        value: record.value,
+        headers: record.headers,
+        attempt: record.attempt,
+      },
+      outcome,
+      member.groupId,
+      member.policy,
+      now(),
+    );
+    if (plan.kind === "forward") append(plan.topic, [plan.message]);
+    cursor.committed = offset + 1;
+  }
+
+  /** Spreads each topic's partitions over the group's live members that read that topic. */
+  function rebalance(group: Group): void {
+    const live = group.members.filter((member) => !member.stopping);
+    for (const cursor of group.cursors.values()) {
+      const readers = live.filter((member) => member.sources.has(cursor.topic));
+      const owner = readers.length > 0 ? readers[cursor.partition % readers.length] : undefined;
+      if (owner !== cursor.owner) {
+        cursor.owner = owner;
+        if (cursor.wakeTimer) {
+          clearTimeout(cursor.wakeTimer);
+          cursor.wakeTimer = undefined;
+        }
+      }
+      scheduleDispatch(group, cursor);
+    }
+  }
+
+  async function stopMember(member: Member): Promise<void> {
+    if (member.stopping) return;
+    member.stopping = true;
+    const group = groups.get(member.groupId);
+    await Promise.allSettled([...member.inFlight]);
+    if (!group) return;
+    group.members = group.members.filter((candidate) => candidate !== member);
+    rebalance(group);
+  }
+
+  return {
+    async publish(topic, messages) {
+      if (closed) throw new Error("bus is closed");
+      append(topic, messages);
+    },
+
+    async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+      if (closed) throw new Error("bus is closed");
+      const policy = subscribeOptions.retry ?? defaultPolicy;
+      const valid = validateRetryPolicy(policy);
+      if (!valid.ok) throw new RangeError(valid.reason);
+      const sources = new Map(
+        sourceTopicsFor(subscribeOptions.topics, policy).map((source) => [source.name, source]),
+      );
+      for (const topic of topicsToProvision(subscribeOptions.topics, policy)) logOf(topic);
+
+      let group = groups.get(subscribeOptions.groupId);
+      if (!group) {
+        group = { id: subscribeOptions.groupId, members: [], cursors: new Map() };
+        groups.set(group.id, group);
+      }
+      for (const topic of sources.keys()) {
+        for (let partition = 0; partition < partitionCount; partition++) {
+          const key = cursorKey(topic, partition);
+          if (!group.cursors.has(key)) {
+            group.cursors.set(key, {
+              topic,
+              partition,
+              committed: 0,
+              busy: false,
+              owner: undefined,
+              wakeTimer: undefined,
+            });
+          }
+        }
+      }
+      const member: Member = {
+        id: nextMemberId++,
+        groupId: group.id,
+        sources,
+        handle: subscribeOptions.handle,
+        policy,
+        stopping: false,
+        inFlight: new Set(),
+      };
+      group.members.push(member);
+      rebalance(group);
+      return { stop: () => stopMember(member) };
+    },
+
+    async close() {
+      if (closed) return;
+      const members = [...groups.values()].flatMap((group) => group.members);
+      await Promise.all(members.map(stopMember));
+      closed = true;
+      for (const group of groups.values()) {
+        for (const cursor of group.cursors.values()) {
+          if (cursor.wakeTimer) clearTimeout(cursor.wakeTimer);
+          cursor.wakeTimer = undefined;
+        }
+      }
+    },
+  };
+}
+
+function cursorKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}

@@ -1,0 +1,30 @@
+export { createInProcessBus, type InProcessBusOptions } from "./in-process";
+export { defineTopic, jsonValue, type ParseResult, parseJsonValue, type TopicDefinition } from "./json";
+export { murmur2, partitionForKey, toPositive } from "./partitioner";
+export {
+  BusHeaders,
+  DEFAULT_RETRY_POLICY,
+  deadTopicName,
+  type HandledRecord,
+  type OutcomePlan,
+  planOutcome,
+  publisherHeaders,
+  type Readiness,
+  readiness,
+  reasonFromError,
+  retryTopicName,
+  type SourceTopic,
+  sourceTopicsFor,
+  topicsToProvision,
+  validateRetryPolicy,
+} from "./routing";
+export type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  HandlerOutcome,
+  RecordHandler,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
+} from "./types";

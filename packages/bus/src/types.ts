@@ -1,0 +1,77 @@
+/**
+ * The bus interface shared by every adapter (in-process and Kafka).
+ *
+ * Semantics every adapter guarantees (checked by the contract suite in `contract.ts`):
+ * - each topic has N partitions; a record's key picks its partition with Kafka's murmur2 partitioner;
+ * - within one consumer group a partition is handled by one member, one record at a time, in offset order;
+ * - every consumer group receives every record; members of one group split the partitions;
+ * - a record's offset is committed only after its handler finished (or its retry / dead-letter copy was
+ *   published), so a handler that throws or a member that stops before the commit leads to redelivery
+ *   (at-least-once);
+ * - `retry` (or a thrown error) republishes the record to `<topic>.retry.<n>`, handled again after the
+ *   n-th delay of the retry policy; after the last retry, or on `dlq`, it goes to `<topic>.dead`.
+ */
+
+/** One record as handed to a handler. */
+export interface BusRecord {
+  /** The logical topic the record was published to (also for records coming back from a retry topic). */
+  topic: string;
+  /** The topic the record was actually read from: `topic` itself or one of its retry topics. */
+  sourceTopic: string;
+  key: string;
+  value: Uint8Array;
+  /** Publisher headers (trace context and the like) plus the bus's own `bus-*` headers on retried records. */
+  headers: Record<string, string>;
+  /** Partition of `sourceTopic`. */
+  partition: number;
+  /** Offset in `sourceTopic`'s partition, as a decimal string (Kafka offsets exceed 2^53 in theory). */
+  offset: string;
+  /** 1 on the first delivery, 2 on the first retry, and so on. */
+  attempt: number;
+}
+
+/** What a handler decided about a record. A handler that throws counts as `retry`. */
+export type HandlerOutcome =
+  | { kind: "ok" }
+  | { kind: "drop"; reason: string }
+  | { kind: "dlq"; reason: string }
+  | { kind: "retry"; reason: string };
+
+/** A message to publish. Records with the same key land on the same partition and keep their order. */
+export interface BusMessage {
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** Delays before each retry: `delaysMs[0]` before attempt 2, `delaysMs[1]` before attempt 3, ... */
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+}
+
+export type RecordHandler = (record: BusRecord) => Promise<HandlerOutcome>;
+
+export interface SubscribeOptions {
+  /** Consumer group: each group receives every record once; members of a group split the partitions. */
+  groupId: string;
+  topics: string[];
+  handle: RecordHandler;
+  /** Overrides the bus's default retry policy for this subscription. */
+  retry?: RetryPolicy;
+}
+
+export interface Subscription {
+  /**
+   * Stops fetching and waits for in-flight handlers. Records whose handler finishes after `stop()` was
+   * called are not committed: the next member of the group handles them again.
+   */
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  publish(topic: string, messages: BusMessage[]): Promise<void>;
+  /** Resolves once the member has joined its group and holds its share of the partitions. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Stops every subscription of this bus and releases timers and connections. */
+  close(): Promise<void>;
+}

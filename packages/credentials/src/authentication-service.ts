@@ -34,12 +34,21 @@ export function x509Credential(chainDer: readonly Uint8Array[]): CredentialX509 
  * The MLS Authentication Service of a MIMI client or server: accepts only `x509` credentials that
  * `verifyClientCredential` accepts for the leaf node's signature key.
  */
-export function createMimiAuthenticationService(options: MimiAuthenticationServiceOptions): MimiAuthenticationService {
+export function createMimiAuthenticationService(
+  options: MimiAuthenticationServiceOptions,
+): MimiAuthenticationService {
   const now = options.now ?? (() => new Date());
 
-  async function verify(credential: Credential, signaturePublicKey: Uint8Array): Promise<CredentialVerification> {
+  async function verify(
+    credential: Credential,
+    signaturePublicKey: Uint8Array,
+  ): Promise<CredentialVerification> {
     if (credential.credentialType !== "x509") {
-      return { ok: false, reason: "malformed", detail: `credential type ${credential.credentialType} is not x509` };
+      return {
+        ok: false,
+        reason: "malformed",
+        detail: `credential type ${credential.credentialType} is not x509`,
+      };
     }
     return verifyClientCredential(credential.certificates, signaturePublicKey, {
       issuersFor: options.issuersFor,

@@ -84,7 +84,9 @@ export async function loadDomainCa(material: DomainCaMaterial): Promise<DomainCa
   }
 
   const privateKey = createPrivateKey(material.privateKeyPem);
-  const derivedPublicKey = new Uint8Array(createPublicKey(privateKey).export({ format: "der", type: "spki" }));
+  const derivedPublicKey = new Uint8Array(
+    createPublicKey(privateKey).export({ format: "der", type: "spki" }),
+  );
   if (!bytesEqual(derivedPublicKey, certificatePublicKey)) {
     throw new Error("CA private key does not belong to the CA certificate");
   }

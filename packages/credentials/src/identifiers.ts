@@ -36,7 +36,8 @@ export function isValidClientId(clientId: string): boolean {
 export function validateClientIdentity(
   identity: ClientIdentity,
 ): { ok: true } | { ok: false; detail: string } {
-  if (!isValidUser(identity.user)) return { ok: false, detail: `invalid user ${JSON.stringify(identity.user)}` };
+  if (!isValidUser(identity.user))
+    return { ok: false, detail: `invalid user ${JSON.stringify(identity.user)}` };
   if (!isValidDomain(identity.domain)) {
     return { ok: false, detail: `invalid domain ${JSON.stringify(identity.domain)} (lowercase host[:port])` };
   }

@@ -39,18 +39,18 @@ export {
   validateClientIdentity,
 } from "./identifiers.js";
 export {
-  type ConfigurationLookup,
-  createIssuersFetcher,
-  type IssuersFetcher,
-  type IssuersFetcherOptions,
-} from "./issuers-fetcher.js";
-export {
   type ClientCertificateRequest,
   DEFAULT_CLIENT_CERTIFICATE_VALIDITY_DAYS,
   type IssuedClientCertificate,
   issueClientCertificate,
   NOT_BEFORE_BACKDATE_MS,
 } from "./issue.js";
+export {
+  type ConfigurationLookup,
+  createIssuersFetcher,
+  type IssuersFetcher,
+  type IssuersFetcherOptions,
+} from "./issuers-fetcher.js";
 export {
   createChallenge,
   isWellFormedChallenge,

@@ -1,4 +1,4 @@
-import { randomSerialNumber, type DomainCa } from "./ca.js";
+import { type DomainCa, randomSerialNumber } from "./ca.js";
 import { rawEd25519PublicKeyToSpki } from "./ed25519.js";
 import { acctUri, type ClientIdentity, clientIdUri, validateClientIdentity } from "./identifiers.js";
 import * as x509 from "./x509-library.js";
@@ -43,8 +43,9 @@ export async function issueClientCertificate(
   const requestedNotAfter =
     request.notAfter ?? new Date(notBefore.getTime() + DEFAULT_CLIENT_CERTIFICATE_VALIDITY_DAYS * DAY_MS);
   // A leaf outliving its issuer would be rejected anyway once the CA expires; say so in the certificate.
-  const notAfter = requestedNotAfter > ca.certificate.notAfter ? ca.certificate.notAfter : requestedNotAfter;
-  if (notAfter <= notBefore) throw new RangeError("notAfter must be later than notBefore (and the CA's expiry)");
+  const notAfter = new Date(Math.min(requestedNotAfter.getTime(), ca.certificate.notAfter.getTime()));
+  if (notAfter <= notBefore)
+    throw new RangeError("notAfter must be later than notBefore (and the CA's expiry)");
 
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialNumber(),

@@ -18,7 +18,9 @@ export interface IssuersFetcherOptions {
   clock?: () => number;
 }
 
-export type ConfigurationLookup = { ok: true; configuration: MimiConfiguration } | { ok: false; detail: string };
+export type ConfigurationLookup =
+  | { ok: true; configuration: MimiConfiguration }
+  | { ok: false; detail: string };
 
 export interface IssuersFetcher {
   /** The domain's `credential_issuers`; pass as `issuersFor` to the verifier. */
@@ -54,7 +56,10 @@ export function createIssuersFetcher(options: IssuersFetcherOptions): IssuersFet
     const parsed = parseMimiConfiguration(json);
     if (!parsed.ok) return parsed;
     if (parsed.configuration.domain !== domain) {
-      return { ok: false, detail: `configuration served by ${domain} names domain ${parsed.configuration.domain}` };
+      return {
+        ok: false,
+        detail: `configuration served by ${domain} names domain ${parsed.configuration.domain}`,
+      };
     }
     return parsed;
   }
@@ -79,12 +84,16 @@ export function createIssuersFetcher(options: IssuersFetcherOptions): IssuersFet
     return entry;
   }
 
-  async function configurationFor(domain: string, lookupOptions?: { refresh?: boolean }): Promise<ConfigurationLookup> {
+  async function configurationFor(
+    domain: string,
+    lookupOptions?: { refresh?: boolean },
+  ): Promise<ConfigurationLookup> {
     const normalized = domain.toLowerCase();
     if (!isValidDomain(normalized)) return { ok: false, detail: `invalid domain ${JSON.stringify(domain)}` };
     const now = clock();
     const cached = cache.get(normalized);
-    const mayRefresh = lookupOptions?.refresh === true && (!cached || now - cached.fetchedAt >= minRefreshIntervalMs);
+    const mayRefresh =
+      lookupOptions?.refresh === true && (!cached || now - cached.fetchedAt >= minRefreshIntervalMs);
     const entry = cached && cached.expiresAt > now && !mayRefresh ? cached : startFetch(normalized, now);
     return entry.lookup;
   }

@@ -1,4 +1,4 @@
-import { randomBytes, sign, verify, type KeyObject } from "node:crypto";
+import { type KeyObject, randomBytes, sign, verify } from "node:crypto";
 import {
   ED25519_PUBLIC_KEY_LENGTH,
   ED25519_SIGNATURE_LENGTH,
@@ -39,9 +39,13 @@ export function proofOfPossessionMessage(fields: ProofOfPossessionFields): Uint8
   const valid = validateClientIdentity(fields);
   if (!valid.ok) throw new TypeError(valid.detail);
   if (!isWellFormedChallenge(fields.challenge)) throw new TypeError("challenge is not 32 bytes of base64url");
-  const text = [PROOF_OF_POSSESSION_CONTEXT, fields.domain, fields.user, fields.clientId, fields.challenge].join(
-    "\n",
-  );
+  const text = [
+    PROOF_OF_POSSESSION_CONTEXT,
+    fields.domain,
+    fields.user,
+    fields.clientId,
+    fields.challenge,
+  ].join("\n");
   return new TextEncoder().encode(text);
 }
 

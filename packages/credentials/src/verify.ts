@@ -1,5 +1,6 @@
+import { domainOfCaCertificate } from "./ca.js";
 import { bytesEqual, spkiToRawEd25519PublicKey } from "./ed25519.js";
-import { type ClientIdentity, parseAcctUri, parseClientIdUri, acctUri } from "./identifiers.js";
+import { acctUri, type ClientIdentity, parseAcctUri, parseClientIdUri } from "./identifiers.js";
 import * as x509 from "./x509-library.js";
 
 export type CredentialFailureReason =
@@ -85,7 +86,9 @@ function readParsedClientCertificate(
   const signaturePublicKey = spkiToRawEd25519PublicKey(new Uint8Array(certificate.publicKey.rawData));
   if (!signaturePublicKey) return failure("keyMismatch", "leaf key is not an Ed25519 key");
 
-  const uris = (subjectAltName?.names.items ?? []).filter((name) => name.type === "url").map((name) => name.value);
+  const uris = (subjectAltName?.names.items ?? [])
+    .filter((name) => name.type === "url")
+    .map((name) => name.value);
   const acctUris = uris.filter((uri) => uri.toLowerCase().startsWith("acct:"));
   if (acctUris.length === 0) return failure("noAcctSan", "leaf has no acct: URI SubjectAltName");
   if (acctUris.length > 1) return failure("malformed", "leaf has more than one acct: URI SubjectAltName");
@@ -129,7 +132,11 @@ function isCa(certificate: x509.X509Certificate): boolean {
   }
 }
 
-function checkValidity(certificate: x509.X509Certificate, now: Date, what: string): CredentialFailure | undefined {
+function checkValidity(
+  certificate: x509.X509Certificate,
+  now: Date,
+  what: string,
+): CredentialFailure | undefined {
   if (now < certificate.notBefore) {
     return failure("notYetValid", `${what} is valid from ${certificate.notBefore.toISOString()}`);
   }
@@ -137,6 +144,29 @@ function checkValidity(certificate: x509.X509Certificate, now: Date, what: strin
     return failure("expired", `${what} expired at ${certificate.notAfter.toISOString()}`);
   }
   return undefined;
+}
+
+function authorityKeyId(certificate: x509.X509Certificate): string | undefined {
+  try {
+    return certificate.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function subjectKeyId(certificate: x509.X509Certificate): string | undefined {
+  try {
+    return certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Key identifiers tell apart the old and new key of a rotated CA that kept its name. */
+function keyIdsAgree(leaf: x509.X509Certificate, issuer: x509.X509Certificate): boolean {
+  const expected = authorityKeyId(leaf);
+  const actual = subjectKeyId(issuer);
+  return expected === undefined || actual === undefined || expected === actual;
 }
 
 type IssuerSearch =
@@ -153,7 +183,9 @@ async function findIssuer(leaf: x509.X509Certificate, issuersPem: readonly strin
     } catch {
       continue; // one unreadable entry must not hide the others
     }
-    if (isCa(issuer) && sameName(issuer.subjectName, leaf.issuerName)) candidates.push(issuer);
+    if (isCa(issuer) && sameName(issuer.subjectName, leaf.issuerName) && keyIdsAgree(leaf, issuer)) {
+      candidates.push(issuer);
+    }
   }
   if (candidates.length === 0) return { kind: "noNameMatch" };
   // Several issuers can share a name (a rotated key keeps the CA's name); try each.
@@ -212,7 +244,10 @@ export async function verifyClientCredential(
     return failure("badSignature", `leaf signature does not verify under any issuer of ${contents.domain}`);
   }
   if (search.kind === "noNameMatch") {
+    // Explain the rejection precisely when the chain shows the leaf was signed by another domain's CA.
     for (const presented of presentedIssuers) {
+      const presentedDomain = domainOfCaCertificate(presented);
+      if (presentedDomain === undefined || presentedDomain === contents.domain) continue;
       if (sameName(presented.subjectName, leaf.issuerName) && (await isSignedBy(leaf, presented))) {
         return failure(
           "issuerDomainMismatch",

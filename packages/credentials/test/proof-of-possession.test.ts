@@ -46,7 +46,9 @@ describe("proof of possession", () => {
     expect(verifyProofOfPossession({ ...proof, domain: "b.test" })).toBe(false);
     expect(verifyProofOfPossession({ ...proof, clientId: "phone-2" })).toBe(false);
     expect(verifyProofOfPossession({ ...proof, challenge: createChallenge().challenge })).toBe(false);
-    expect(verifyProofOfPossession({ ...proof, signaturePublicKey: generateClientKey().publicKey })).toBe(false);
+    expect(verifyProofOfPossession({ ...proof, signaturePublicKey: generateClientKey().publicKey })).toBe(
+      false,
+    );
     const damaged = signature.slice();
     damaged[10] = (damaged[10] ?? 0) ^ 1;
     expect(verifyProofOfPossession({ ...proof, signature: damaged })).toBe(false);
@@ -57,7 +59,12 @@ describe("proof of possession", () => {
     expect(() => signProofOfPossession(key.privateKey, { ...fields, user: "alice\na.test" })).toThrow();
     const signature = signProofOfPossession(key.privateKey, fields);
     expect(
-      verifyProofOfPossession({ ...fields, challenge: "short", signaturePublicKey: key.publicKey, signature }),
+      verifyProofOfPossession({
+        ...fields,
+        challenge: "short",
+        signaturePublicKey: key.publicKey,
+        signature,
+      }),
     ).toBe(false);
   });
 });

@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   buildMimiConfiguration,
   createIssuersFetcher,
+  issueClientCertificate,
   type MimiConfiguration,
   mimiConfigurationUrl,
   parseMimiConfiguration,
+  verifyClientCredential,
 } from "../src/index.js";
-import { newDomainCa } from "./fixtures.js";
+import { generateClientKey, newDomainCa } from "./fixtures.js";
 
 const { ca: aCa } = await newDomainCa("a.test");
 const { ca: nextA } = await newDomainCa("a.test");
@@ -162,5 +164,25 @@ describe("createIssuersFetcher", () => {
     fetcher.forget("a.test");
     await fetcher.issuersFor("a.test");
     expect(network.requested).toHaveLength(5);
+  });
+});
+
+describe("verifying through the fetcher", () => {
+  it("verifies a credential against the issuers a domain publishes", async () => {
+    const key = generateClientKey();
+    const { chainDer } = await issueClientCertificate(nextA, {
+      user: "alice",
+      domain: "a.test",
+      clientId: "c1",
+      signaturePublicKey: key.publicKey,
+    });
+    const served = configurationOf("a.test", [aCa.certificatePem, nextA.certificatePem]);
+    const fetcher = createIssuersFetcher({ fetchJson: async () => JSON.parse(JSON.stringify(served)) });
+    expect(
+      await verifyClientCredential(chainDer, key.publicKey, { issuersFor: fetcher.issuersFor }),
+    ).toMatchObject({
+      ok: true,
+      acct: "acct:alice@a.test",
+    });
   });
 });

@@ -1,0 +1,22 @@
+export {
+  createMemoryClaimPools,
+  createMemoryClaimStore,
+  type MemoryClaimPools,
+  type MemoryClaimStoreOptions,
+} from "./memory";
+export {
+  type Check,
+  ClaimInputError,
+  checkKeyPackageIds,
+  checkPoolKey,
+  type PoolRedisKeys,
+  poolBaseKey,
+  poolRedisKeys,
+} from "./pool-key";
+export {
+  createRedisClaimStore,
+  DEFAULT_CLAIM_KEY_PREFIX,
+  parseClaimReply,
+  type RedisClaimStoreOptions,
+} from "./redis";
+export type { ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";

@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { runClaimStoreContractSuite } from "./contract";
+import { createRedisClaimStore, parseClaimReply } from "./redis";
+
+describe("parseClaimReply", () => {
+  it("reads a single-use id, a last resort and an empty pool", () => {
+    expect(parseClaimReply(["kp-1", 0])).toEqual({ keyPackageId: "kp-1", lastResort: false });
+    expect(parseClaimReply([Buffer.from("kp-2"), 1])).toEqual({ keyPackageId: "kp-2", lastResort: true });
+    expect(parseClaimReply(null)).toBeNull();
+  });
+
+  it("refuses replies of another shape", () => {
+    expect(() => parseClaimReply(["kp-1"])).toThrow(/unexpected/);
+    expect(() => parseClaimReply(["kp-1", 2])).toThrow(/unexpected/);
+    expect(() => parseClaimReply("kp-1")).toThrow(/unexpected/);
+  });
+});
+
+const redisUrl = process.env.REDIS_URL;
+
+describe.skipIf(!redisUrl)("Redis claim store (REDIS_URL)", () => {
+  const url = redisUrl ?? "";
+  // A prefix per run keeps these keys apart from anything else on the server.
+  const keyPrefix = `mimi-test:${randomUUID()}:kp:`;
+
+  runClaimStoreContractSuite("redis, own connections", async () => ({
+    openStore: async () => createRedisClaimStore({ url, keyPrefix }),
+    cleanup: async () => {
+      const admin = new Redis(url);
+      try {
+        const keys = await admin.keys(`${keyPrefix}*`);
+        if (keys.length > 0) await admin.del(...keys);
+      } finally {
+        await admin.quit();
+      }
+    },
+  }));
+
+  it("stores a pool under the user's hash tag, so Redis Cluster keeps it in one slot", async () => {
+    const redis = new Redis(url);
+    const store = createRedisClaimStore({ redis, keyPrefix });
+    try {
+      const pool = { user: "alice@a.example", client: "phone", ciphersuite: 1 };
+      await store.add(pool, ["kp-1"]);
+      await store.setLastResort(pool, "kp-last");
+      const keys = (await redis.keys(`${keyPrefix}*alice@a.example*`)).sort();
+      expect(keys).toEqual([
+        `${keyPrefix}{alice@a.example}:phone:1:available`,
+        `${keyPrefix}{alice@a.example}:phone:1:last-resort`,
+      ]);
+      const slots = await Promise.all(
+        keys.map((key) => redis.call("CLUSTER", "KEYSLOT", key).catch(() => null)),
+      );
+      // CLUSTER KEYSLOT also answers on a standalone server; skip the check only if it is disabled.
+      if (slots.every((slot) => slot !== null)) expect(new Set(slots).size).toBe(1);
+      await redis.del(...keys);
+    } finally {
+      await store.close();
+      // A caller-owned client stays open after the store closes.
+      expect(await redis.ping()).toBe("PONG");
+      await redis.quit();
+    }
+  });
+
+  it("reloads its scripts after the server's script cache is flushed", async () => {
+    const redis = new Redis(url);
+    const store = createRedisClaimStore({ redis, keyPrefix });
+    try {
+      const pool = { user: `u-${randomUUID()}@a.example`, client: "phone", ciphersuite: 1 };
+      await store.add(pool, ["kp-1", "kp-2"]);
+      await redis.script("FLUSH");
+      expect(await store.claim(pool)).toEqual({ keyPackageId: "kp-1", lastResort: false });
+      await store.remove(pool, ["kp-2"]);
+      expect(await store.claim(pool)).toBeNull();
+    } finally {
+      await store.close();
+      await redis.quit();
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import { type Cluster, Redis } from "ioredis";
+import { assertValid, checkKeyPackageIds, checkPoolKey, type PoolRedisKeys, poolRedisKeys } from "./pool-key";
+import type { ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
+
+export const DEFAULT_CLAIM_KEY_PREFIX = "mimi:kp:";
+
+export type RedisClaimStoreOptions =
+  /** Opens (and on close, quits) its own connection. */
+  | { url: string; keyPrefix?: string }
+  /** Uses a caller-owned client or cluster, which `close` leaves open. */
+  | { redis: Redis | Cluster; keyPrefix?: string };
+
+interface LuaScript {
+  source: string;
+  sha1: string;
+}
+
+function luaScript(source: string): LuaScript {
+  return { source, sha1: createHash("sha1").update(source).digest("hex") };
+}
+
+// KEYS[1] available (sorted set), ARGV ids. New ids get scores after the current newest, so the pool
+// hands out oldest first; ids already present keep their place.
+const ADD_SCRIPT = luaScript(`
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local score = 0
+if newest[2] then score = tonumber(newest[2]) end
+for i = 1, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    score = score + 1
+    redis.call('ZADD', KEYS[1], score, ARGV[i])
+  end
+end
+return 0
+`);
+
+// KEYS[1] available, KEYS[2] last resort. Pop and fallback happen in one script, so two claims can
+// never pop the same id, and a claim never sees the pool as empty while ids remain.
+const CLAIM_SCRIPT = luaScript(`
+local popped = redis.call('ZPOPMIN', KEYS[1])
+if popped[1] then return {popped[1], 0} end
+local lastResort = redis.call('GET', KEYS[2])
+if lastResort then return {lastResort, 1} end
+return false
+`);
+
+// KEYS[1] available, KEYS[2] last resort, ARGV ids. One ZREM per id avoids Lua's unpack() size limit.
+const REMOVE_SCRIPT = luaScript(`
+local lastResort = redis.call('GET', KEYS[2])
+for i = 1, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  if ARGV[i] == lastResort then redis.call('DEL', KEYS[2]) end
+end
+return 0
+`);
+
+/** Reads the claim script's reply: [id, 0|1] or null. */
+export function parseClaimReply(reply: unknown): ClaimedKeyPackage | null {
+  if (reply === null || reply === undefined) return null;
+  if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected claim script reply");
+  const [id, flag] = reply;
+  const keyPackageId = Buffer.isBuffer(id) ? id.toString("utf8") : id;
+  if (typeof keyPackageId !== "string" || (flag !== 0 && flag !== 1))
+    throw new Error("unexpected claim script reply");
+  return { keyPackageId, lastResort: flag === 1 };
+}
+
+/**
+ * Claim store on Redis (standalone or Cluster). Every multi-key step is one Lua script over keys that
+ * share the user's hash tag, so it is atomic and cluster-safe.
+ */
+export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimStore {
+  const ownsConnection = "url" in options;
+  const redis: Redis | Cluster = "url" in options ? new Redis(options.url) : options.redis;
+  const prefix = options.keyPrefix ?? DEFAULT_CLAIM_KEY_PREFIX;
+  let closed = false;
+
+  function enter(pool: ClaimPoolKey, ids: readonly string[] = []): PoolRedisKeys {
+    if (closed) throw new Error("claim store is closed");
+    assertValid(checkPoolKey(pool));
+    assertValid(checkKeyPackageIds(ids));
+    return poolRedisKeys(prefix, pool);
+  }
+
+  // EVALSHA first; the full script is sent only when the server does not have it cached yet.
+  async function run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return redis.eval(script.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  return {
+    async add(pool, keyPackageIds) {
+      const keys = enter(pool, keyPackageIds);
+      if (keyPackageIds.length === 0) return;
+      await run(ADD_SCRIPT, [keys.available], keyPackageIds);
+    },
+
+    async setLastResort(pool, keyPackageId) {
+      const keys = enter(pool, [keyPackageId]);
+      await redis.set(keys.lastResort, keyPackageId);
+    },
+
+    async claim(pool) {
+      const keys = enter(pool);
+      return parseClaimReply(await run(CLAIM_SCRIPT, [keys.available, keys.lastResort], []));
+    },
+
+    async remove(pool, keyPackageIds) {
+      const keys = enter(pool, keyPackageIds);
+      if (keyPackageIds.length === 0) return;
+      await run(REMOVE_SCRIPT, [keys.available, keys.lastResort], keyPackageIds);
+    },
+
+    async count(pool): Promise<ClaimPoolCount> {
+      const keys = enter(pool);
+      const replies = await redis.multi().zcard(keys.available).exists(keys.lastResort).exec();
+      if (!replies) throw new Error("count transaction was aborted");
+      const [available, lastResort] = replies.map(([error, value]) => {
+        if (error) throw error;
+        if (typeof value !== "number") throw new Error("unexpected count reply");
+        return value;
+      });
+      return { available: available ?? 0, hasLastResort: (lastResort ?? 0) > 0 };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (ownsConnection) await redis.quit();
+    },
+  };
+}

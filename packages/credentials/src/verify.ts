@@ -235,6 +235,8 @@ export async function verifyClientCredential(
       issuers = { ok: false, detail: error instanceof Error ? error.message : String(error) };
     }
     if (!issuers.ok) {
+      // A failed refresh leaves the answer from the issuers already known.
+      if (search) break;
       return failure("issuersUnavailable", `issuers of ${contents.domain}: ${issuers.detail}`);
     }
     search = await findIssuer(leaf, issuers.issuersPem);

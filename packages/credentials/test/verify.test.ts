@@ -215,6 +215,16 @@ describe("verifyClientCredential", () => {
     expect(calls).toEqual([undefined, true]);
   });
 
+  it("keeps the first answer when the refresh fails", async () => {
+    const { ca: unpublished } = await newDomainCa("a.test");
+    const { key, certificateDer } = await issueFor(unpublished);
+    const refreshFails: IssuersFor = async (_domain, options) =>
+      options?.refresh ? { ok: false, detail: "HTTP 503" } : { ok: true, issuersPem: [aCa.certificatePem] };
+    expect(
+      await verifyClientCredential([certificateDer], key.publicKey, { issuersFor: refreshFails }),
+    ).toMatchObject({ ok: false, reason: "unknownIssuer" });
+  });
+
   it("reports unavailable issuers, whether the lookup fails or throws", async () => {
     const { key, chainDer } = await issueFor(aCa);
     const failing: IssuersFor = async () => ({ ok: false, detail: "HTTP 503" });

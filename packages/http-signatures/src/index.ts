@@ -1,0 +1,42 @@
+export {
+  buildCavageSigningString,
+  type CavageParse,
+  type CavageSignatureParams,
+  parseCavageSignature,
+} from "./cavage.js";
+export {
+  checkContentDigest,
+  checkDigestHeader,
+  contentDigestHeaderFor,
+  type DigestCheck,
+  digestHeaderFor,
+} from "./digest.js";
+export {
+  type CachingKeyResolver,
+  type CachingKeyResolverOptions,
+  createCachingKeyResolver,
+  DEFAULT_KEY_CACHE_ENTRIES,
+  DEFAULT_KEY_TTL_MS,
+  DEFAULT_MIN_REFRESH_INTERVAL_MS,
+  type KeyDocumentFetcher,
+  type KeyDocumentFetchResult,
+  type KeyResolution,
+  type KeyResolver,
+  keyDocumentUrl,
+  parseKeyDocument,
+  type ResolvedKey,
+} from "./keys.js";
+export { checkKeyOwner, type KeyOwnerCheck } from "./owner.js";
+export type {
+  ReceivedRequest,
+  SignatureAlgorithm,
+  VerifiedSignature,
+  VerifyFailure,
+  VerifyFailureReason,
+  VerifyOutcome,
+} from "./request.js";
+export { buildRfc9421SignatureBase, type RequestContext } from "./rfc9421.js";
+export { type OutgoingRequest, type SigningKey, signRequest } from "./sign.js";
+export { createSignedKeyFetcher } from "./signed-key-fetcher.js";
+export { type Dictionary, type InnerList, parseDictionary } from "./structured-fields.js";
+export { DEFAULT_CLOCK_SKEW_SECONDS, type VerifyOptions, verifyRequest } from "./verify.js";

@@ -1,0 +1,195 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+
+/** A verified-to-be-well-formed public key, the actor that owns it, and its id. */
+export interface ResolvedKey {
+  readonly keyId: string;
+  readonly owner: string;
+  readonly publicKey: KeyObject;
+}
+
+export type KeyResolution =
+  | {
+      readonly ok: true;
+      readonly key: ResolvedKey;
+      /** False when the key was fetched for this call; a verifier then does not refetch it. */
+      readonly fromCache?: boolean;
+    }
+  | { readonly ok: false; readonly reason: "keyFetchError"; readonly detail: string };
+
+export interface KeyResolver {
+  /** `refresh: true` asks for the key document to be fetched again (key rotation). */
+  resolve(keyId: string, options: { refresh: boolean }): Promise<KeyResolution>;
+}
+
+/** What fetching a key document produced: parsed JSON, or why there is none. */
+export type KeyDocumentFetchResult =
+  | { readonly ok: true; readonly document: unknown }
+  | { readonly ok: false; readonly detail: string };
+
+export type KeyDocumentFetcher = (url: string) => Promise<KeyDocumentFetchResult>;
+
+export type KeyDocumentParse = { ok: true; key: ResolvedKey } | { ok: false; detail: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function idOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (isRecord(value) && typeof value.id === "string") return value.id;
+  return undefined;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key id without its fragment: the URL to fetch. */
+export function keyDocumentUrl(keyId: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(keyId);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+  url.hash = "";
+  return url.href;
+}
+
+function importPem(pem: unknown): KeyObject | string {
+  if (typeof pem !== "string") return "publicKeyPem is missing";
+  try {
+    const key = createPublicKey(pem);
+    const type = key.asymmetricKeyType;
+    if (type !== "rsa" && type !== "rsa-pss" && type !== "ed25519") return `unsupported key type ${type}`;
+    return key;
+  } catch (error) {
+    return `publicKeyPem does not parse: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * Extracts the key `keyId` from a fetched document: either an actor whose `publicKey` (object or
+ * array) contains it, or a bare key document `{ id, owner, publicKeyPem }`.
+ * An actor may only vouch for keys it owns; a bare key document must share its owner's origin.
+ */
+export function parseKeyDocument(document: unknown, keyId: string): KeyDocumentParse {
+  if (!isRecord(document)) return { ok: false, detail: "key document is not a JSON object" };
+  const documentId = idOf(document);
+  if (document.publicKeyPem !== undefined) {
+    if (documentId !== keyId) return { ok: false, detail: `key document id ${documentId} is not ${keyId}` };
+    const owner = idOf(document.owner);
+    if (owner === undefined) return { ok: false, detail: "key document has no owner" };
+    if (originOf(owner) === undefined || originOf(owner) !== originOf(keyId)) {
+      return { ok: false, detail: `key owner ${owner} is on another origin than ${keyId}` };
+    }
+    const publicKey = importPem(document.publicKeyPem);
+    if (typeof publicKey === "string") return { ok: false, detail: publicKey };
+    return { ok: true, key: { keyId, owner, publicKey } };
+  }
+  const candidates = Array.isArray(document.publicKey) ? document.publicKey : [document.publicKey];
+  const entry = candidates.find((candidate): candidate is Record<string, unknown> => {
+    return isRecord(candidate) && candidate.id === keyId;
+  });
+  if (entry === undefined) return { ok: false, detail: `document ${documentId} lists no key ${keyId}` };
+  const owner = idOf(entry.owner) ?? documentId;
+  if (owner === undefined || owner !== documentId) {
+    return { ok: false, detail: `key ${keyId} is owned by ${owner}, not by the document ${documentId}` };
+  }
+  const publicKey = importPem(entry.publicKeyPem);
+  if (typeof publicKey === "string") return { ok: false, detail: publicKey };
+  return { ok: true, key: { keyId, owner, publicKey } };
+}
+
+export interface CachingKeyResolverOptions {
+  readonly fetchKeyDocument: KeyDocumentFetcher;
+  readonly maxEntries?: number;
+  readonly ttlMs?: number;
+  /**
+   * A refresh within this time of the last fetch is answered from the cache, so a flood of
+   * badly signed requests cannot turn into a flood of key fetches.
+   */
+  readonly minRefreshIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+export interface CachingKeyResolver extends KeyResolver {
+  /** Number of cached keys (bounded by maxEntries). */
+  readonly size: number;
+}
+
+interface CacheEntry {
+  readonly key: ResolvedKey;
+  readonly fetchedAt: number;
+}
+
+export const DEFAULT_KEY_CACHE_ENTRIES = 10_000;
+export const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MIN_REFRESH_INTERVAL_MS = 30_000;
+
+/**
+ * Resolves key ids to parsed public keys through a bounded LRU cache with a TTL; concurrent
+ * lookups of one key share a single fetch.
+ */
+export function createCachingKeyResolver(options: CachingKeyResolverOptions): CachingKeyResolver {
+  const maxEntries = options.maxEntries ?? DEFAULT_KEY_CACHE_ENTRIES;
+  const ttlMs = options.ttlMs ?? DEFAULT_KEY_TTL_MS;
+  const minRefreshIntervalMs = options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, CacheEntry>();
+  const inFlight = new Map<string, Promise<KeyResolution>>();
+
+  function remember(entry: CacheEntry): void {
+    cache.delete(entry.key.keyId);
+    cache.set(entry.key.keyId, entry);
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next();
+      if (oldest.done) break;
+      cache.delete(oldest.value);
+    }
+  }
+
+  async function fetchKey(keyId: string): Promise<KeyResolution> {
+    const url = keyDocumentUrl(keyId);
+    if (url === undefined)
+      return { ok: false, reason: "keyFetchError", detail: `keyId ${keyId} is not an http(s) URL` };
+    let fetched: KeyDocumentFetchResult;
+    try {
+      fetched = await options.fetchKeyDocument(url);
+    } catch (error) {
+      fetched = { ok: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+    if (!fetched.ok) return { ok: false, reason: "keyFetchError", detail: fetched.detail };
+    const parsed = parseKeyDocument(fetched.document, keyId);
+    if (!parsed.ok) return { ok: false, reason: "keyFetchError", detail: parsed.detail };
+    remember({ key: parsed.key, fetchedAt: now() });
+    return { ok: true, key: parsed.key, fromCache: false };
+  }
+
+  return {
+    get size() {
+      return cache.size;
+    },
+    async resolve(keyId, { refresh }) {
+      const entry = cache.get(keyId);
+      if (entry !== undefined) {
+        const age = now() - entry.fetchedAt;
+        const fresh = age < ttlMs && (!refresh || age < minRefreshIntervalMs);
+        if (fresh) {
+          remember(entry); // mark as recently used
+          return { ok: true, key: entry.key, fromCache: true };
+        }
+      }
+      const pending = inFlight.get(keyId);
+      if (pending) return pending;
+      const fetching = fetchKey(keyId).finally(() => inFlight.delete(keyId));
+      inFlight.set(keyId, fetching);
+      return fetching;
+    },
+  };
+}

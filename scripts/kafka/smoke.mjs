@@ -2,8 +2,9 @@
 // topic creation, an idempotent producer, a consumer group with manual offset commits, and a
 // rebalance when a second consumer joins the same group.
 // Usage: node scripts/kafka/smoke.mjs [host:port]   (default: $KAFKA_BROKERS or 127.0.0.1:59092)
-import { createRequire } from "node:module";
+
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
 
 // kafkajs is a dependency of packages/bus; resolve it from there so this script needs no install of its own.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = "1";
@@ -33,7 +34,10 @@ async function waitUntil(what, predicate, timeoutMs = 30_000) {
 
 const admin = kafka.admin();
 await admin.connect();
-const created = await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+const created = await admin.createTopics({
+  topics: [{ topic, numPartitions: partitions }],
+  waitForLeaders: true,
+});
 assert(created, "topic was not created");
 const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
 assert(metadata.topics[0]?.partitions.length === partitions, "topic has the wrong partition count");
@@ -53,7 +57,12 @@ console.log(`idempotent producer sent ${messageCount / 2} messages`);
 const seen = new Map(); // value -> consumer name
 const assignments = { a: new Set(), b: new Set() };
 function startConsumer(name) {
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 10_000 });
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    rebalanceTimeout: 10_000,
+  });
   consumer.on(consumer.events.GROUP_JOIN, (event) => {
     assignments[name] = new Set(event.payload.memberAssignment[topic] ?? []);
   });
@@ -65,7 +74,9 @@ function startConsumer(name) {
         const value = message.value?.toString() ?? "";
         assert(!seen.has(value), `message ${value} delivered twice`);
         seen.set(value, name);
-        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        await consumer.commitOffsets([
+          { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+        ]);
       },
     });
     return consumer;
@@ -80,14 +91,19 @@ console.log(`consumer a read ${seen.size} messages with manual commits`);
 const consumerB = await startConsumer("b");
 await waitUntil(
   "the group rebalances across both consumers",
-  () => assignments.a.size > 0 && assignments.b.size > 0 && assignments.a.size + assignments.b.size === partitions,
+  () =>
+    assignments.a.size > 0 &&
+    assignments.b.size > 0 &&
+    assignments.a.size + assignments.b.size === partitions,
 );
 for (const p of assignments.a) assert(!assignments.b.has(p), `partition ${p} assigned to both consumers`);
 console.log(`rebalanced: a owns [${[...assignments.a]}], b owns [${[...assignments.b]}]`);
 
 await produce(messageCount / 2, messageCount);
 await waitUntil("both consumers read the second batch", () => seen.size === messageCount);
-const readers = new Set([...seen.entries()].filter(([v]) => Number(v.slice(1)) >= messageCount / 2).map(([, c]) => c));
+const readers = new Set(
+  [...seen.entries()].filter(([v]) => Number(v.slice(1)) >= messageCount / 2).map(([, c]) => c),
+);
 assert(readers.size === 2, "second batch should be split across both consumers");
 console.log("second batch was consumed by both group members without duplicates");
 
@@ -95,7 +111,10 @@ await consumerA.disconnect();
 await consumerB.disconnect();
 const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
 const committedTotal = committed[0].partitions.reduce((sum, p) => sum + Number(p.offset), 0);
-assert(committedTotal === messageCount, `committed offsets add up to ${committedTotal}, expected ${messageCount}`);
+assert(
+  committedTotal === messageCount,
+  `committed offsets add up to ${committedTotal}, expected ${messageCount}`,
+);
 console.log(`committed offsets add up to ${committedTotal}`);
 
 await producer.disconnect();

@@ -50,11 +50,9 @@ describe.skipIf(!redisUrl)("Redis claim store (REDIS_URL)", () => {
         `${keyPrefix}{alice@a.example}:phone:1:available`,
         `${keyPrefix}{alice@a.example}:phone:1:last-resort`,
       ]);
-      const slots = await Promise.all(
-        keys.map((key) => redis.call("CLUSTER", "KEYSLOT", key).catch(() => null)),
-      );
-      // CLUSTER KEYSLOT also answers on a standalone server; skip the check only if it is disabled.
-      if (slots.every((slot) => slot !== null)) expect(new Set(slots).size).toBe(1);
+      // Redis Cluster hashes only the part between the first '{' and the next '}'.
+      const hashTags = keys.map((key) => key.slice(key.indexOf("{") + 1, key.indexOf("}", key.indexOf("{"))));
+      expect(hashTags).toEqual(["alice@a.example", "alice@a.example"]);
       await redis.del(...keys);
     } finally {
       await store.close();

@@ -22,3 +22,4 @@ export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export { type RunningServer, type StartOptions, startServer } from "./server.js";
 export { asyncRoute } from "./routes.js";
+export { jsonBody, validate } from "./body.js";

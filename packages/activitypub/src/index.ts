@@ -1,0 +1,14 @@
+export { type Acct, type AcctParseResult, formatAcct, handleOf, isLocalUsername, LOCAL_USERNAME, parseAcct } from "./acct.js";
+export { isActivityContentType, wantsActivityJson } from "./negotiation.js";
+export { defaultPublicUrl, type ProviderUrls, providerUrls } from "./urls.js";
+export {
+  ACTIVITY_CONTEXT,
+  ACTIVITY_JSON,
+  ACTIVITYSTREAMS_CONTEXT,
+  DEFAULT_CIPHERSUITE_NAME,
+  JRD_JSON,
+  LD_JSON_AS,
+  MIMI_NAMESPACE,
+  MLS_MEDIA_TYPE,
+  SECURITY_CONTEXT,
+} from "./vocabulary.js";

@@ -1,0 +1,44 @@
+import type { SqlExecutor } from "@mimi/store";
+
+/** Data access for accounts, tokens and clients in the `identity` schema. */
+export interface AccountRow {
+  username: string;
+  password_hash: string;
+  created_at: Date;
+}
+
+export interface ClientRow {
+  id: string;
+  username: string;
+  name: string;
+  created_at: Date;
+}
+
+export async function findAccount(sql: SqlExecutor, username: string): Promise<AccountRow | undefined> {
+  const result = await sql.query<AccountRow>(
+    "select username, password_hash, created_at from identity.accounts where username = $1",
+    [username],
+  );
+  return result.rows[0];
+}
+
+export async function countAccounts(sql: SqlExecutor): Promise<number> {
+  const result = await sql.query<{ n: number }>("select count(*) as n from identity.accounts");
+  return result.rows[0]?.n ?? 0;
+}
+
+export async function listClients(sql: SqlExecutor, username: string): Promise<ClientRow[]> {
+  const result = await sql.query<ClientRow>(
+    "select id, username, name, created_at from identity.clients where username = $1 order by created_at, id",
+    [username],
+  );
+  return result.rows;
+}
+
+export async function insertToken(sql: SqlExecutor, username: string, tokenHash: string, label: string): Promise<void> {
+  await sql.query("insert into identity.tokens (token_hash, username, label) values ($1, $2, $3)", [
+    tokenHash,
+    username,
+    label,
+  ]);
+}

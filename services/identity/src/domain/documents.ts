@@ -1,0 +1,94 @@
+import {
+  ACTIVITY_CONTEXT,
+  ACTIVITY_JSON,
+  type Acct,
+  DEFAULT_CIPHERSUITE_NAME,
+  formatAcct,
+  type ProviderUrls,
+} from "@mimi/activitypub";
+
+/** Pure builders of the documents identity serves (PROTOCOL.md, "Discovery and identity"). */
+
+export function personDocument(urls: ProviderUrls, username: string, publicKeyPem: string, createdAt: Date) {
+  const id = urls.actor(username);
+  return {
+    "@context": ACTIVITY_CONTEXT,
+    id,
+    type: "Person",
+    preferredUsername: username,
+    name: username,
+    url: urls.profilePage(username),
+    published: createdAt.toISOString(),
+    inbox: urls.inbox(username),
+    outbox: urls.outbox(username),
+    followers: urls.followers(username),
+    following: urls.following(username),
+    endpoints: { sharedInbox: urls.sharedInbox },
+    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem },
+    keyPackages: urls.keyPackages(username),
+    "mimi:keyPackageClaim": urls.keyPackageClaim(username),
+  };
+}
+
+/** The instance actor signs the provider's own fetches (keys, actors) when peers require signed GETs. */
+export function instanceActorDocument(urls: ProviderUrls, publicKeyPem: string) {
+  const id = urls.instanceActor;
+  return {
+    "@context": ACTIVITY_CONTEXT,
+    id,
+    type: "Application",
+    preferredUsername: urls.domain,
+    name: `${urls.domain} provider`,
+    inbox: `${id}/inbox`,
+    outbox: `${id}/outbox`,
+    endpoints: { sharedInbox: urls.sharedInbox },
+    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem },
+  };
+}
+
+export function webfingerDocument(urls: ProviderUrls, acct: Acct) {
+  return {
+    subject: formatAcct(acct),
+    aliases: [urls.actor(acct.user), urls.profilePage(acct.user)],
+    links: [
+      { rel: "self", type: ACTIVITY_JSON, href: urls.actor(acct.user) },
+      { rel: "http://webfinger.net/rel/profile-page", type: "text/html", href: urls.profilePage(acct.user) },
+    ],
+  };
+}
+
+export function mimiConfigurationDocument(domain: string, issuersPem: string[]) {
+  return {
+    domain,
+    ciphersuites: [DEFAULT_CIPHERSUITE_NAME],
+    credential_issuers: issuersPem,
+  };
+}
+
+export function nodeInfoDiscovery(base: string) {
+  return {
+    links: [{ rel: "http://nodeinfo.diaspora.software/ns/schema/2.1", href: `${base}/nodeinfo/2.1` }],
+  };
+}
+
+export function nodeInfoDocument(version: string, users: number) {
+  return {
+    version: "2.1",
+    software: { name: "mimi-provider", version },
+    protocols: ["activitypub"],
+    services: { inbound: [], outbound: [] },
+    openRegistrations: true,
+    usage: { users: { total: users } },
+    metadata: { mimi: { ciphersuites: [DEFAULT_CIPHERSUITE_NAME] } },
+  };
+}
+
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function profilePage(urls: ProviderUrls, username: string): string {
+  const escape = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  const handle = escape(`@${username}@${urls.domain}`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${handle}</title>
+<link rel="alternate" type="application/activity+json" href="${escape(urls.actor(username))}"></head>
+<body><h1>${handle}</h1><p>An end-to-end encrypted messaging account. Reach it from any MIMI provider as ${handle}.</p></body></html>`;
+}

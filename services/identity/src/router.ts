@@ -1,0 +1,35 @@
+import { requireBearer } from "@mimi/auth";
+import { jsonBody } from "@mimi/service-kit";
+import { Router } from "express";
+import type { IdentityContext } from "./context.js";
+import { actor, profile } from "./routes/actor.js";
+import { createAccount } from "./routes/create-account.js";
+import { createClient, listOwnClients } from "./routes/create-client.js";
+import { createToken } from "./routes/create-token.js";
+import { instanceActor } from "./routes/instance-actor.js";
+import { me } from "./routes/me.js";
+import { mimiConfiguration } from "./routes/mimi-configuration.js";
+import { nodeInfo, nodeInfoLinks } from "./routes/nodeinfo.js";
+import { webfinger } from "./routes/webfinger.js";
+
+/** Identity's public surface: discovery, actor documents, and the account/token/client API. */
+export function identityRouter(ctx: IdentityContext): Router {
+  const router = Router();
+  const json = jsonBody({ limit: "16kb" });
+  const auth = requireBearer(ctx.tokens);
+
+  router.get("/.well-known/webfinger", webfinger(ctx));
+  router.get("/.well-known/nodeinfo", nodeInfoLinks(ctx));
+  router.get("/nodeinfo/2.1", nodeInfo(ctx));
+  router.get("/.well-known/mimi-configuration", mimiConfiguration(ctx));
+  router.get("/actor", instanceActor(ctx));
+  router.get("/users/:username", actor(ctx));
+  router.get("/@:username", profile(ctx));
+
+  router.post("/api/v1/accounts", ...json, createAccount(ctx));
+  router.post("/api/v1/tokens", ...json, createToken(ctx));
+  router.get("/api/v1/me", auth, me(ctx));
+  router.post("/api/v1/clients", auth, ...json, createClient(ctx));
+  router.get("/api/v1/clients", auth, listOwnClients(ctx));
+  return router;
+}

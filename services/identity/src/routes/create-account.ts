@@ -1,0 +1,51 @@
+import { generateToken, hashToken } from "@mimi/auth";
+import { LOCAL_USERNAME } from "@mimi/activitypub";
+import { problems, validate } from "@mimi/service-kit";
+import { SQL_UNIQUE_VIOLATION, sqlErrorCode } from "@mimi/store";
+import type { RequestHandler } from "express";
+import { z } from "zod";
+import type { IdentityContext } from "../context.js";
+import { hashPassword, PASSWORD_RULES } from "../domain/passwords.js";
+
+export const createAccountBody = z.object({
+  username: z.string().regex(LOCAL_USERNAME, "must be 1-30 characters of a-z, 0-9 and _"),
+  password: z
+    .string()
+    .min(PASSWORD_RULES.minLength, `must be at least ${PASSWORD_RULES.minLength} characters`)
+    .max(PASSWORD_RULES.maxLength),
+});
+
+/** `POST /api/v1/accounts {username, password}` -> 201 with a first bearer token. */
+export function createAccount(ctx: IdentityContext): RequestHandler {
+  return async (req, res) => {
+    if (!ctx.openRegistrations) throw problems.forbidden("registrations are closed on this provider");
+    const body = validate(createAccountBody, req.body);
+    const passwordHash = await hashPassword(body.password);
+    const token = generateToken();
+    try {
+      await ctx.sql.transaction(async (tx) => {
+        await tx.query("insert into identity.accounts (username, password_hash) values ($1, $2)", [
+          body.username,
+          passwordHash,
+        ]);
+        await tx.query("insert into identity.tokens (token_hash, username, label) values ($1, $2, $3)", [
+          hashToken(token),
+          body.username,
+          "registration",
+        ]);
+      });
+    } catch (error) {
+      if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION) throw problems.conflict(`the name ${body.username} is taken`);
+      throw error;
+    }
+    const actorId = ctx.urls.actor(body.username);
+    await ctx.actorKeys.ensure(actorId);
+    ctx.logger.info({ username: body.username }, "account created");
+    res.status(201).json({
+      username: body.username,
+      acct: `acct:${body.username}@${ctx.urls.domain}`,
+      actor: actorId,
+      token,
+    });
+  };
+}

@@ -1,0 +1,12 @@
+import { ACTIVITY_JSON } from "@mimi/activitypub";
+import type { RequestHandler } from "express";
+import type { IdentityContext } from "../context.js";
+import { instanceActorDocument } from "../domain/documents.js";
+
+/** `GET /actor`: the provider's own actor, whose key signs outgoing fetches. */
+export function instanceActor(ctx: IdentityContext): RequestHandler {
+  return async (_req, res) => {
+    const publicKeyPem = await ctx.actorKeys.ensure(ctx.urls.instanceActor);
+    res.type(ACTIVITY_JSON).send(JSON.stringify(instanceActorDocument(ctx.urls, publicKeyPem)));
+  };
+}

@@ -1,0 +1,46 @@
+import { actorKeyMigrations } from "@mimi/actor-keys";
+import { readProviderConfig } from "@mimi/provider-config";
+import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
+import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
+import { createIdentityContext, type IdentityContext, identityMigrations, identityRouter, prepareIdentity } from "../src/service.js";
+
+export interface TestIdentity {
+  base: string;
+  ctx: IdentityContext;
+  sql: Sql;
+  close(): Promise<void>;
+}
+
+/** An identity service on a random port with its own in-memory PGlite database. */
+export async function startTestIdentity(options: { sql?: Sql; dataDir?: string; keyEncryptionKey?: string } = {}): Promise<TestIdentity> {
+  const sql = options.sql ?? (await createPgliteSql());
+  await migrateAll(sql, [actorKeyMigrations, identityMigrations]);
+  const config = readProviderConfig({
+    MIMI_DOMAIN: "a.test",
+    MIMI_PUBLIC_URL: "http://a.test",
+    MIMI_KEY_ENCRYPTION_KEY: options.keyEncryptionKey ?? Buffer.alloc(32, 7).toString("base64"),
+  });
+  const logger = createLogger({ name: "identity-test", level: "silent" });
+  const ctx = createIdentityContext({ config, sql, logger });
+  await prepareIdentity(ctx);
+  const app = createApp({ logger, metrics: createMetrics({ defaultMetrics: false }), routers: [identityRouter(ctx)] });
+  const server: RunningServer = await startServer(app, { port: 0, host: "127.0.0.1", logger });
+  return {
+    base: `http://127.0.0.1:${server.port}`,
+    ctx,
+    sql,
+    close: async () => {
+      await server.close();
+      if (!options.sql) await sql.close();
+    },
+  };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, type: res.headers.get("content-type") ?? "", body: (await res.json()) as Record<string, unknown> };
+}

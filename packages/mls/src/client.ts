@@ -1,0 +1,618 @@
+/**
+ * Client-side MLS operations: a thin typed layer over ts-mls. Clients hold all group
+ * secrets. Handshake messages (commits) always go out as PublicMessage so the channel's
+ * server can verify them; application messages go out as PrivateMessage.
+ *
+ * Operations that consume untrusted input (Welcome, incoming messages, encoded states)
+ * return a `ClientResult` instead of throwing.
+ */
+import {
+  type AuthenticationService,
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  type Credential,
+  createApplicationMessage,
+  createCommit,
+  createGroupInfoWithExternalPubAndRatchetTree,
+  decodeGroupState,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultKeyPackageEqualityConfig,
+  defaultKeyRetentionConfig,
+  defaultLifetimeConfig,
+  defaultPaddingConfig,
+  type Extension,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  joinGroup,
+  type KeyPackage,
+  type LeafNode,
+  type MLSMessage,
+  type PrivateKeyPackage,
+  type Proposal,
+  type ProposalOrRef,
+  processMessage,
+  createGroup as tsCreateGroup,
+  zeroOutUint8Array,
+} from "ts-mls";
+import { applyCommit, type PublicGroupState } from "./public-group.js";
+
+export type {
+  CiphersuiteImpl,
+  CiphersuiteName,
+  ClientState,
+  Credential,
+  KeyPackage,
+  LeafNode,
+  PrivateKeyPackage,
+} from "ts-mls";
+
+/** Decides whether a credential is acceptable and bound to the signature key (the MLS Authentication Service). */
+export type ValidateCredential = (credential: Credential, signaturePublicKey: Uint8Array) => Promise<boolean>;
+
+/** Accepts every credential: only for tests and for trusted local state. */
+export const acceptAnyCredential: ValidateCredential = async () => true;
+
+export interface SignatureKeyPair {
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+}
+
+export type ClientFailureReason = "malformed" | "wrongGroup" | "staleEpoch" | "futureEpoch" | "rejected";
+export type ClientResult<T> = ({ ok: true } & T) | { ok: false; reason: ClientFailureReason; detail: string };
+
+/** Extension type of `last_resort` (draft-ietf-mls-extensions; IANA MLS Extension Types 0x000A). */
+export const LAST_RESORT_EXTENSION_TYPE = 0x000a;
+
+const textEncoder = new TextEncoder();
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function clientConfig(validateCredential: ValidateCredential): ClientConfig {
+  const authService: AuthenticationService = { validateCredential };
+  return {
+    keyRetentionConfig: defaultKeyRetentionConfig,
+    lifetimeConfig: defaultLifetimeConfig,
+    keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+    paddingConfig: defaultPaddingConfig,
+    authService,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Keys, credentials, KeyPackages
+// ---------------------------------------------------------------------------
+
+export async function generateSignatureKeyPair(cs: CiphersuiteImpl): Promise<SignatureKeyPair> {
+  const pair = await cs.signature.keygen();
+  return { publicKey: pair.publicKey, privateKey: pair.signKey };
+}
+
+export function basicCredential(identity: string | Uint8Array): Credential {
+  return {
+    credentialType: "basic",
+    identity: typeof identity === "string" ? textEncoder.encode(identity) : identity,
+  };
+}
+
+/** An X.509 credential from a DER chain, leaf certificate first. */
+export function x509Credential(chainDer: Uint8Array[]): Credential {
+  if (chainDer.length === 0) throw new Error("An X.509 credential needs at least one certificate");
+  return { credentialType: "x509", certificates: chainDer };
+}
+
+export interface CreateKeyPackageOptions {
+  credential: Credential;
+  signatureKeyPair: SignatureKeyPair;
+  cipherSuite: CiphersuiteImpl;
+  /** Mark the KeyPackage as last resort (may be reused when a directory runs out). */
+  lastResort?: boolean;
+  /** Validity window in seconds from now (default 90 days). The lifetime starts one hour in the past to absorb clock skew. */
+  validForSeconds?: number;
+  /** Clock for the lifetime (seconds since epoch); defaults to now. */
+  nowSeconds?: number;
+}
+
+export interface KeyPackageBundle {
+  keyPackage: KeyPackage;
+  /** Private HPKE keys and the signature key: keep on the client, needed to join from a Welcome. */
+  privateKeyPackage: PrivateKeyPackage;
+}
+
+const DEFAULT_KEY_PACKAGE_VALIDITY_SECONDS = 90 * 24 * 3600;
+const CLOCK_SKEW_SECONDS = 3600;
+
+export async function createKeyPackage(options: CreateKeyPackageOptions): Promise<KeyPackageBundle> {
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  const lifetime = {
+    notBefore: BigInt(now - CLOCK_SKEW_SECONDS),
+    notAfter: BigInt(now + (options.validForSeconds ?? DEFAULT_KEY_PACKAGE_VALIDITY_SECONDS)),
+  };
+  const capabilities = defaultCapabilities();
+  const extensions: Extension[] = [];
+  if (options.lastResort === true) {
+    // Non-default extensions must be announced in the leaf's capabilities.
+    capabilities.extensions = [...capabilities.extensions, LAST_RESORT_EXTENSION_TYPE];
+    extensions.push({ extensionType: LAST_RESORT_EXTENSION_TYPE, extensionData: new Uint8Array() });
+  }
+  const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
+    options.credential,
+    capabilities,
+    lifetime,
+    extensions,
+    { signKey: options.signatureKeyPair.privateKey, publicKey: options.signatureKeyPair.publicKey },
+    options.cipherSuite,
+  );
+  return { keyPackage: publicPackage, privateKeyPackage: privatePackage };
+}
+
+export interface KeyPackageInfo {
+  credential: Credential;
+  signaturePublicKey: Uint8Array;
+  cipherSuite: string;
+  notBefore: bigint;
+  notAfter: bigint;
+  lastResort: boolean;
+}
+
+export function readKeyPackage(keyPackage: KeyPackage): KeyPackageInfo {
+  return {
+    credential: keyPackage.leafNode.credential,
+    signaturePublicKey: keyPackage.leafNode.signaturePublicKey,
+    cipherSuite: keyPackage.cipherSuite,
+    notBefore: keyPackage.leafNode.lifetime.notBefore,
+    notAfter: keyPackage.leafNode.lifetime.notAfter,
+    lastResort: keyPackage.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION_TYPE),
+  };
+}
+
+export interface LeafInfo {
+  credential: Credential;
+  signaturePublicKey: Uint8Array;
+}
+
+export function readLeafNode(leaf: LeafNode): LeafInfo {
+  return { credential: leaf.credential, signaturePublicKey: leaf.signaturePublicKey };
+}
+
+export function encodeKeyPackage(keyPackage: KeyPackage): Uint8Array {
+  return encodeMlsMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage });
+}
+
+// ---------------------------------------------------------------------------
+// MLSMessage framing and the ActivityPub wire object
+// ---------------------------------------------------------------------------
+
+export type MlsWireType = "PublicMessage" | "PrivateMessage" | "Welcome" | "GroupInfo" | "KeyPackage";
+
+/** The SWICG object carrying an MLS message inside an activity (PROTOCOL.md, Channels). */
+export interface MlsWireObject {
+  type: MlsWireType;
+  mediaType: "message/mls";
+  encoding: "base64";
+  content: string;
+}
+
+const wireTypes: Record<MLSMessage["wireformat"], MlsWireType> = {
+  mls_public_message: "PublicMessage",
+  mls_private_message: "PrivateMessage",
+  mls_welcome: "Welcome",
+  mls_group_info: "GroupInfo",
+  mls_key_package: "KeyPackage",
+};
+
+/** Decodes a complete MLSMessage; trailing bytes make it malformed. */
+export function decodeMessage(bytes: Uint8Array): ClientResult<{ message: MLSMessage }> {
+  try {
+    const decoded = decodeMlsMessage(bytes, 0);
+    if (decoded === undefined) return { ok: false, reason: "malformed", detail: "not an MLSMessage" };
+    if (decoded[1] !== bytes.length)
+      return { ok: false, reason: "malformed", detail: "trailing bytes after MLSMessage" };
+    return { ok: true, message: decoded[0] };
+  } catch (error) {
+    return { ok: false, reason: "malformed", detail: describe(error) };
+  }
+}
+
+export function encodeMessage(message: MLSMessage): Uint8Array {
+  return encodeMlsMessage(message);
+}
+
+export function decodeKeyPackage(bytes: Uint8Array): ClientResult<{ keyPackage: KeyPackage }> {
+  const decoded = decodeMessage(bytes);
+  if (!decoded.ok) return decoded;
+  if (decoded.message.wireformat !== "mls_key_package")
+    return {
+      ok: false,
+      reason: "malformed",
+      detail: `expected a KeyPackage, got ${decoded.message.wireformat}`,
+    };
+  return { ok: true, keyPackage: decoded.message.keyPackage };
+}
+
+/** Wraps an encoded MLSMessage into the wire object; the type comes from the message itself. */
+export function toWireObject(messageBytes: Uint8Array): MlsWireObject {
+  const decoded = decodeMessage(messageBytes);
+  if (!decoded.ok) throw new Error(`Cannot wrap an invalid MLSMessage: ${decoded.detail}`);
+  return {
+    type: wireTypes[decoded.message.wireformat],
+    mediaType: "message/mls",
+    encoding: "base64",
+    content: Buffer.from(messageBytes).toString("base64"),
+  };
+}
+
+/** Unwraps a wire object; checks the media type, the encoding and that `type` matches the message. */
+export function fromWireObject(
+  value: unknown,
+  expected?: MlsWireType,
+): ClientResult<{ type: MlsWireType; bytes: Uint8Array }> {
+  if (typeof value !== "object" || value === null)
+    return { ok: false, reason: "malformed", detail: "not an object" };
+  const object = value as Record<string, unknown>;
+  if (object.mediaType !== "message/mls")
+    return { ok: false, reason: "malformed", detail: "mediaType must be message/mls" };
+  if (object.encoding !== "base64")
+    return { ok: false, reason: "malformed", detail: "encoding must be base64" };
+  if (typeof object.content !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(object.content))
+    return { ok: false, reason: "malformed", detail: "content must be base64" };
+  const bytes = new Uint8Array(Buffer.from(object.content, "base64"));
+  const decoded = decodeMessage(bytes);
+  if (!decoded.ok) return decoded;
+  const actual = wireTypes[decoded.message.wireformat];
+  if (object.type !== actual)
+    return { ok: false, reason: "malformed", detail: `type ${String(object.type)} but content is ${actual}` };
+  if (expected !== undefined && actual !== expected)
+    return { ok: false, reason: "malformed", detail: `expected ${expected}, got ${actual}` };
+  return { ok: true, type: actual, bytes };
+}
+
+// ---------------------------------------------------------------------------
+// Groups
+// ---------------------------------------------------------------------------
+
+export interface CreateGroupOptions {
+  groupId: Uint8Array;
+  keyPackage: KeyPackage;
+  privateKeyPackage: PrivateKeyPackage;
+  cipherSuite: CiphersuiteImpl;
+  validateCredential: ValidateCredential;
+  extensions?: Extension[];
+}
+
+export function createGroup(options: CreateGroupOptions): Promise<ClientState> {
+  return tsCreateGroup(
+    options.groupId,
+    options.keyPackage,
+    options.privateKeyPackage,
+    options.extensions ?? [],
+    options.cipherSuite,
+    clientConfig(options.validateCredential),
+  );
+}
+
+export interface CommitChanges {
+  /** KeyPackages of the clients to add. */
+  add?: KeyPackage[];
+  /** Leaf indices of the members to remove. */
+  remove?: number[];
+  /** Data bound to the commit's signature (visible to the server). */
+  authenticatedData?: Uint8Array;
+}
+
+export interface CommitOutput {
+  /** The state after the commit. Adopt it only once the channel accepted the commit. */
+  newState: ClientState;
+  /** MLSMessage (PublicMessage) with the commit. */
+  commit: Uint8Array;
+  /** MLSMessage (Welcome) for the added clients, carrying the ratchet tree; absent without adds. */
+  welcome?: Uint8Array;
+  /** MLSMessage (GroupInfo) for the new epoch with the ratchet tree, for the channel's server. */
+  groupInfo: Uint8Array;
+  /**
+   * Secrets of the old epoch that the new state no longer needs. Pass them to
+   * `discardSecrets` once the commit was accepted; keep them while the old state may
+   * still be used (a rejected commit leaves the client on the old state).
+   */
+  consumed: Uint8Array[];
+}
+
+/**
+ * Commits adds and removes (in one commit) as a PublicMessage. With no changes this is
+ * a self-update: a commit with only an UpdatePath, refreshing the committer's keys.
+ */
+export async function commit(
+  state: ClientState,
+  cs: CiphersuiteImpl,
+  changes: CommitChanges = {},
+): Promise<CommitOutput> {
+  const proposals: Proposal[] = [
+    ...(changes.remove ?? []).map((removed): Proposal => ({ proposalType: "remove", remove: { removed } })),
+    ...(changes.add ?? []).map((keyPackage): Proposal => ({ proposalType: "add", add: { keyPackage } })),
+  ];
+  const result = await createCommit(
+    { state, cipherSuite: cs },
+    {
+      wireAsPublicMessage: true,
+      ratchetTreeExtension: true,
+      extraProposals: proposals,
+      ...(changes.authenticatedData === undefined ? {} : { authenticatedData: changes.authenticatedData }),
+    },
+  );
+  const output: CommitOutput = {
+    newState: result.newState,
+    commit: encodeMlsMessage(result.commit),
+    groupInfo: await createGroupInfo(result.newState, cs),
+    consumed: result.consumed,
+  };
+  if (result.welcome !== undefined)
+    output.welcome = encodeMlsMessage({
+      version: "mls10",
+      wireformat: "mls_welcome",
+      welcome: result.welcome,
+    });
+  return output;
+}
+
+export const selfUpdate = (state: ClientState, cs: CiphersuiteImpl): Promise<CommitOutput> =>
+  commit(state, cs, {});
+
+/** Overwrites secrets that are no longer needed (see `CommitOutput.consumed`). */
+export function discardSecrets(secrets: Uint8Array[]): void {
+  for (const secret of secrets) zeroOutUint8Array(secret);
+}
+
+/**
+ * A signed GroupInfo for the state's current epoch with the ratchet tree (and the
+ * external public key, so a client of an existing member can later join by external commit).
+ */
+export async function createGroupInfo(state: ClientState, cs: CiphersuiteImpl): Promise<Uint8Array> {
+  const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(state, [], cs);
+  return encodeMlsMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo });
+}
+
+export interface JoinOptions {
+  welcome: Uint8Array;
+  keyPackage: KeyPackage;
+  privateKeyPackage: PrivateKeyPackage;
+  cipherSuite: CiphersuiteImpl;
+  validateCredential: ValidateCredential;
+}
+
+/** Joins from a Welcome that carries the ratchet tree (as `commit` produces). */
+export async function joinFromWelcome(options: JoinOptions): Promise<ClientResult<{ state: ClientState }>> {
+  const decoded = decodeMessage(options.welcome);
+  if (!decoded.ok) return decoded;
+  if (decoded.message.wireformat !== "mls_welcome")
+    return {
+      ok: false,
+      reason: "malformed",
+      detail: `expected a Welcome, got ${decoded.message.wireformat}`,
+    };
+  try {
+    const state = await joinGroup(
+      decoded.message.welcome,
+      options.keyPackage,
+      options.privateKeyPackage,
+      emptyPskIndex,
+      options.cipherSuite,
+      undefined,
+      undefined,
+      clientConfig(options.validateCredential),
+    );
+    return { ok: true, state };
+  } catch (error) {
+    return { ok: false, reason: "rejected", detail: describe(error) };
+  }
+}
+
+export type ProcessedMessage =
+  | { kind: "application"; newState: ClientState; data: Uint8Array; authenticatedData: Uint8Array }
+  | { kind: "commit"; newState: ClientState; epoch: bigint; removedFromGroup: boolean }
+  | { kind: "proposal"; newState: ClientState };
+
+function checkGroupAndEpoch(state: ClientState, groupId: Uint8Array, epoch: bigint): ClientResult<object> {
+  if (!Buffer.from(groupId).equals(Buffer.from(state.groupContext.groupId)))
+    return { ok: false, reason: "wrongGroup", detail: "message is for another group" };
+  if (epoch > state.groupContext.epoch)
+    return {
+      ok: false,
+      reason: "futureEpoch",
+      detail: `message epoch ${epoch} > ${state.groupContext.epoch}`,
+    };
+  return { ok: true };
+}
+
+/**
+ * Processes an incoming MLSMessage: a PublicMessage commit (or proposal) or a
+ * PrivateMessage. Application messages from the previous epochs kept by ts-mls's key
+ * retention still decrypt. Secrets the processing used up are overwritten.
+ */
+export async function processIncoming(
+  state: ClientState,
+  cs: CiphersuiteImpl,
+  messageBytes: Uint8Array,
+): Promise<ClientResult<ProcessedMessage>> {
+  const decoded = decodeMessage(messageBytes);
+  if (!decoded.ok) return decoded;
+  const message = decoded.message;
+  let authenticatedData: Uint8Array;
+  if (message.wireformat === "mls_public_message") {
+    const content = message.publicMessage.content;
+    const check = checkGroupAndEpoch(state, content.groupId, content.epoch);
+    if (!check.ok) return check;
+    if (content.contentType === "application")
+      return { ok: false, reason: "malformed", detail: "application data must not be a PublicMessage" };
+    if (content.epoch < state.groupContext.epoch)
+      return { ok: false, reason: "staleEpoch", detail: `handshake for epoch ${content.epoch}` };
+    if (
+      content.contentType === "commit" &&
+      removesLeaf(content.commit.proposals, state.privatePath.leafIndex)
+    )
+      return processOwnRemoval(state, messageBytes);
+    authenticatedData = content.authenticatedData;
+  } else if (message.wireformat === "mls_private_message") {
+    const check = checkGroupAndEpoch(state, message.privateMessage.groupId, message.privateMessage.epoch);
+    if (!check.ok) return check;
+    authenticatedData = message.privateMessage.authenticatedData;
+  } else {
+    return { ok: false, reason: "malformed", detail: `cannot process a ${message.wireformat} in a group` };
+  }
+  try {
+    const result = await processMessage(message, state, emptyPskIndex, () => "accept", cs);
+    discardSecrets(result.consumed);
+    if (result.kind === "applicationMessage")
+      return {
+        ok: true,
+        kind: "application",
+        newState: result.newState,
+        data: result.message,
+        authenticatedData,
+      };
+    const advanced = result.newState.groupContext.epoch !== state.groupContext.epoch;
+    const removedFromGroup = result.newState.groupActiveState.kind === "removedFromGroup";
+    if (advanced || removedFromGroup)
+      return {
+        ok: true,
+        kind: "commit",
+        newState: result.newState,
+        epoch: result.newState.groupContext.epoch,
+        removedFromGroup,
+      };
+    return { ok: true, kind: "proposal", newState: result.newState };
+  } catch (error) {
+    return { ok: false, reason: "rejected", detail: describe(error) };
+  }
+}
+
+function removesLeaf(proposals: ProposalOrRef[], leafIndex: number): boolean {
+  return proposals.some(
+    (p) =>
+      p.proposalOrRefType === "proposal" &&
+      p.proposal.proposalType === "remove" &&
+      p.proposal.remove.removed === leafIndex,
+  );
+}
+
+/**
+ * A commit that removes this client. ts-mls misses the removal when the same commit adds
+ * a client into the freed leaf, so the commit is verified with the public verifier (the
+ * state's public part) and the client is marked as removed.
+ */
+async function processOwnRemoval(
+  state: ClientState,
+  messageBytes: Uint8Array,
+): Promise<ClientResult<ProcessedMessage>> {
+  const publicState: PublicGroupState = {
+    groupId: state.groupContext.groupId,
+    epoch: state.groupContext.epoch,
+    cipherSuite: state.groupContext.cipherSuite,
+    groupContext: state.groupContext,
+    ratchetTree: state.ratchetTree,
+    confirmationTag: state.confirmationTag,
+  };
+  const verdict = await applyCommit(publicState, messageBytes, {
+    validateCredential: (credential, key) =>
+      state.clientConfig.authService.validateCredential(credential, key),
+  });
+  if (!verdict.ok) return { ok: false, reason: "rejected", detail: `${verdict.reason}: ${verdict.detail}` };
+  return {
+    ok: true,
+    kind: "commit",
+    newState: {
+      ...state,
+      ratchetTree: verdict.next.ratchetTree,
+      unappliedProposals: {},
+      groupActiveState: { kind: "removedFromGroup" },
+    },
+    epoch: verdict.next.epoch,
+    removedFromGroup: true,
+  };
+}
+
+/** Encrypts application data as a PrivateMessage (an encoded MLSMessage). */
+export async function encryptApplicationMessage(
+  state: ClientState,
+  cs: CiphersuiteImpl,
+  data: Uint8Array,
+  authenticatedData?: Uint8Array,
+): Promise<{ newState: ClientState; message: Uint8Array }> {
+  const result = await createApplicationMessage(state, data, cs, authenticatedData);
+  discardSecrets(result.consumed);
+  return {
+    newState: result.newState,
+    message: encodeMlsMessage({
+      version: "mls10",
+      wireformat: "mls_private_message",
+      privateMessage: result.privateMessage,
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// State persistence and inspection
+// ---------------------------------------------------------------------------
+
+/** Serializes the full client state (secrets included: store it protected). */
+export function encodeClientState(state: ClientState): Uint8Array {
+  return encodeGroupState(state);
+}
+
+/** Restores a state; the credential validator is configuration, not state, so it is passed again. */
+export function decodeClientState(
+  bytes: Uint8Array,
+  validateCredential: ValidateCredential,
+): ClientResult<{ state: ClientState }> {
+  try {
+    const decoded = decodeGroupState(bytes, 0);
+    if (decoded === undefined)
+      return { ok: false, reason: "malformed", detail: "not an encoded group state" };
+    if (decoded[1] !== bytes.length)
+      return { ok: false, reason: "malformed", detail: "trailing bytes after group state" };
+    return { ok: true, state: { ...decoded[0], clientConfig: clientConfig(validateCredential) } };
+  } catch (error) {
+    return { ok: false, reason: "malformed", detail: describe(error) };
+  }
+}
+
+export interface RosterEntry {
+  leafIndex: number;
+  credential: Credential;
+  signaturePublicKey: Uint8Array;
+}
+
+/** The members of the group, by leaf index (blank leaves skipped). */
+export function roster(state: ClientState): RosterEntry[] {
+  const entries: RosterEntry[] = [];
+  state.ratchetTree.forEach((node, nodeIndex) => {
+    // Leaves sit at even node indices; leaf index = node index / 2.
+    if (node?.nodeType === "leaf")
+      entries.push({
+        leafIndex: nodeIndex / 2,
+        credential: node.leaf.credential,
+        signaturePublicKey: node.leaf.signaturePublicKey,
+      });
+  });
+  return entries;
+}
+
+export function ownLeafIndex(state: ClientState): number {
+  return state.privatePath.leafIndex;
+}
+
+export function groupEpoch(state: ClientState): bigint {
+  return state.groupContext.epoch;
+}
+
+export function groupIdOf(state: ClientState): Uint8Array {
+  return state.groupContext.groupId;
+}
+
+export function treeHashOf(state: ClientState): Uint8Array {
+  return state.groupContext.treeHash;
+}

@@ -1,0 +1,349 @@
+/**
+ * The Kafka adapter (kafkajs). Topics, their retry topics and dead-letter topic are created through the
+ * admin client before first use; the producer is idempotent and partitions keys with Kafka's default
+ * (murmur2) partitioner; consumers run with auto-commit off and commit each record's offset only after
+ * its handler finished, or after its retry / dead-letter copy was acknowledged by the brokers.
+ */
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  Kafka,
+  logLevel as KafkaLogLevel,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from "kafkajs";
+import {
+  DEFAULT_RETRY_POLICY,
+  planOutcome,
+  readiness,
+  reasonFromError,
+  type SourceTopic,
+  sourceTopicsFor,
+  topicsToProvision,
+  validateRetryPolicy,
+} from "./routing";
+import type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  HandlerOutcome,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
+} from "./types";
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Partitions of the topics the bus creates (default 6). Existing topics keep theirs. */
+  partitions?: number;
+  /** Replication factor of the topics the bus creates (default 1). */
+  replicationFactor?: number;
+  /** Retry delays used when a subscription gives none (default 1 s, 10 s, 60 s). */
+  retryDelaysMs?: number[];
+  /** Topics to create at startup, with their retry and dead-letter topics under the default policy. */
+  topics?: string[];
+  /** Partitions one member handles at the same time (default 3); each partition stays sequential. */
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
+  /** Longest a fetch waits for new records (default 500 ms): bounds how late a due retry starts. */
+  maxWaitTimeMs?: number;
+  /** How long `subscribe` waits for the member to join its group (default 60 s). */
+  joinTimeoutMs?: number;
+  /** kafkajs log level (default `logLevel.WARN`). */
+  logLevel?: KafkaLogLevel;
+  /** Called when a consumer crashes; kafkajs restarts it when the error is retriable. */
+  onConsumerCrash?: (groupId: string, error: Error, restarting: boolean) => void;
+}
+
+export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
+  const partitionCount = options.partitions ?? 6;
+  const replicationFactor = options.replicationFactor ?? 1;
+  const defaultPolicy: RetryPolicy = options.retryDelaysMs
+    ? { delaysMs: [...options.retryDelaysMs] }
+    : DEFAULT_RETRY_POLICY;
+  const defaultValid = validateRetryPolicy(defaultPolicy);
+  if (!defaultValid.ok) throw new RangeError(defaultValid.reason);
+
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: options.logLevel ?? KafkaLogLevel.WARN,
+  });
+  const admin: Admin = kafka.admin();
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    // Idempotence keeps per-partition order across producer retries only with one request in flight.
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await admin.connect();
+  try {
+    await producer.connect();
+  } catch (error) {
+    await admin.disconnect();
+    throw error;
+  }
+
+  const provisioned = new Map<string, Promise<void>>();
+  const subscriptions = new Set<KafkaSubscription>();
+  let closed = false;
+
+  /** Creates the topics not known yet; concurrent callers share one creation per topic. */
+  async function ensureTopics(topics: readonly string[]): Promise<void> {
+    const missing = [...new Set(topics)].filter((topic) => !provisioned.has(topic));
+    if (missing.length > 0) {
+      const creation = createTopicsWithRetry(admin, missing, partitionCount, replicationFactor);
+      for (const topic of missing) provisioned.set(topic, creation);
+      // A failed creation is forgotten so the next call tries again.
+      creation.catch(() => {
+        for (const topic of missing) {
+          if (provisioned.get(topic) === creation) provisioned.delete(topic);
+        }
+      });
+    }
+    await Promise.all(topics.map((topic) => provisioned.get(topic)));
+  }
+
+  async function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
+    await ensureTopics([topic]);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((message) => ({
+        key: message.key,
+        value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
+        headers: message.headers ?? {},
+      })),
+    });
+  }
+
+  if (options.topics && options.topics.length > 0) {
+    await ensureTopics(topicsToProvision(options.topics, defaultPolicy));
+  }
+
+  async function subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
+    if (closed) throw new Error("bus is closed");
+    const policy = subscribeOptions.retry ?? defaultPolicy;
+    const valid = validateRetryPolicy(policy);
+    if (!valid.ok) throw new RangeError(valid.reason);
+    const { groupId } = subscribeOptions;
+    const sources = new Map(
+      sourceTopicsFor(subscribeOptions.topics, policy).map((source) => [source.name, source]),
+    );
+    await ensureTopics(topicsToProvision(subscribeOptions.topics, policy));
+
+    const consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+      allowAutoTopicCreation: false,
+    });
+    const subscription = new KafkaSubscription(consumer, () => subscriptions.delete(subscription));
+    subscriptions.add(subscription);
+    const joined = new Promise<void>((resolve) => {
+      const removeListener = consumer.on(consumer.events.GROUP_JOIN, () => {
+        removeListener();
+        resolve();
+      });
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      options.onConsumerCrash?.(groupId, event.payload.error, event.payload.restart);
+    });
+
+    const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      const source = sources.get(batch.topic);
+      if (!source) return;
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale()) return;
+        const headers = stringHeaders(message.headers);
+        const ready = readiness(source, headers, groupId, Date.now());
+        if (ready.kind === "wait") {
+          // Hold this partition until the retry is due; its offset stays unresolved, so the record
+          // is fetched again once the partition resumes.
+          subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
+          return;
+        }
+        if (ready.kind === "handle") {
+          const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
+          let outcome: HandlerOutcome;
+          try {
+            outcome = await subscribeOptions.handle(record);
+          } catch (error) {
+            outcome = { kind: "retry", reason: reasonFromError(error) };
+          }
+          // A member that is stopping leaves the record uncommitted: the next owner handles it again.
+          if (!payload.isRunning()) return;
+          const plan = planOutcome(
+            {
+              logicalTopic: record.topic,
+              key: record.key,
+              value: record.value,
+              headers: record.headers,
+              attempt: record.attempt,
+            },
+            outcome,
+            groupId,
+            policy,
+            Date.now(),
+          );
+          if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+        }
+        payload.resolveOffset(message.offset);
+        await payload.commitOffsetsIfNecessary({
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }],
+            },
+          ],
+        });
+        await payload.heartbeat();
+      }
+    };
+
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...sources.keys()], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+        eachBatch: handleBatch,
+      });
+      await withTimeout(joined, options.joinTimeoutMs ?? 60_000, `consumer group ${groupId} did not form`);
+    } catch (error) {
+      await subscription.stop();
+      throw error;
+    }
+    return subscription;
+  }
+
+  return {
+    async publish(topic, messages) {
+      if (closed) throw new Error("bus is closed");
+      if (messages.length === 0) return;
+      await send(topic, messages);
+    },
+    subscribe,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
+
+class KafkaSubscription implements Subscription {
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly onStopped: () => void,
+  ) {}
+
+  resumeLater(resume: () => void, delayMs: number): void {
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(timer);
+        resume();
+      },
+      Math.max(0, delayMs),
+    );
+    this.resumeTimers.add(timer);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const timer of this.resumeTimers) clearTimeout(timer);
+      this.resumeTimers.clear();
+      try {
+        await this.consumer.disconnect();
+      } finally {
+        this.onStopped();
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+function toBusRecord(
+  source: SourceTopic,
+  partition: number,
+  message: KafkaMessage,
+  headers: Record<string, string>,
+  attempt: number,
+): BusRecord {
+  return {
+    topic: source.logicalTopic,
+    sourceTopic: source.name,
+    key: message.key ? message.key.toString("utf8") : "",
+    value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
+    headers,
+    partition,
+    offset: message.offset,
+    attempt,
+  };
+}
+
+/** kafkajs hands headers as Buffers (or arrays of them when a name repeats); the bus uses UTF-8 strings. */
+function stringHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (value !== undefined) result[name] = value.toString();
+  }
+  return result;
+}
+
+/**
+ * Creates topics (existing ones are left alone) and waits for their leaders. Right after creation a
+ * broker may still answer metadata requests with "unknown topic or partition"; such retriable errors
+ * are retried with a growing pause.
+ */
+async function createTopicsWithRetry(
+  admin: Admin,
+  topics: readonly string[],
+  partitionCount: number,
+  replicationFactor: number,
+): Promise<void> {
+  const maxAttempts = 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((topic) => ({ topic, numPartitions: partitionCount, replicationFactor })),
+      });
+      return;
+    } catch (error) {
+      if (attempt >= maxAttempts || !isRetriable(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+function isRetriable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { retriable, type } = error as { retriable?: unknown; type?: unknown };
+  return retriable === true || type === "UNKNOWN_TOPIC_OR_PARTITION" || type === "LEADER_NOT_AVAILABLE";
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -8,6 +8,8 @@ import { BusHeaders, deadTopicName, retryTopicName } from "./routing";
 import type { Bus, BusRecord, HandlerOutcome, SubscribeOptions, Subscription } from "./types";
 import { delay, gate, waitUntil } from "./wait";
 
+export { delay, gate, type WaitOptions, waitUntil } from "./wait";
+
 export interface BusUnderTest {
   bus: Bus;
   /** Closes the bus and anything else the factory created. */

@@ -87,3 +87,39 @@ describe("in-process bus specifics", () => {
     ).rejects.toThrow(/retry delays/);
   });
 });
+
+describe("in-process subscription stop", () => {
+  it("lets every caller of stop() wait for the in-flight handler", async () => {
+    const bus = createInProcessBus();
+    let release: () => void = () => {};
+    let started = false;
+    let finished = false;
+    const subscription = await bus.subscribe({
+      groupId: "g",
+      topics: ["t"],
+      handle: async () => {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+          started = true;
+        });
+        finished = true;
+        return { kind: "ok" };
+      },
+    });
+    await bus.publish("t", [{ key: "k", value: new Uint8Array() }]);
+    await waitUntil(() => started, { timeoutMs: 1_000 });
+    const first = subscription.stop();
+    const second = subscription.stop();
+    let secondSettled = false;
+    void second.then(() => {
+      secondSettled = true;
+    });
+    await delay(20);
+    expect(secondSettled).toBe(false);
+    release();
+    await second;
+    expect(finished).toBe(true);
+    await first;
+    await bus.close();
+  });
+});

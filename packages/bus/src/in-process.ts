@@ -207,8 +207,19 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     }
   }
 
-  async function stopMember(member: Member): Promise<void> {
-    if (member.stopping) return;
+  const memberStops = new WeakMap<Member, Promise<void>>();
+
+  /** Idempotent: every caller waits for the same stop. */
+  function stopMember(member: Member): Promise<void> {
+    let stopping = memberStops.get(member);
+    if (!stopping) {
+      stopping = leaveGroup(member);
+      memberStops.set(member, stopping);
+    }
+    return stopping;
+  }
+
+  async function leaveGroup(member: Member): Promise<void> {
     member.stopping = true;
     const group = groups.get(member.groupId);
     await Promise.allSettled([...member.inFlight]);

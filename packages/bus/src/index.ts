@@ -1,5 +1,6 @@
 export { createInProcessBus, type InProcessBusOptions } from "./in-process";
 export { defineTopic, jsonValue, type ParseResult, parseJsonValue, type TopicDefinition } from "./json";
+export { createKafkaBus, type KafkaBusOptions } from "./kafka";
 export { murmur2, partitionForKey, toPositive } from "./partitioner";
 export {
   BusHeaders,

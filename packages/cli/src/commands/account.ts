@@ -1,0 +1,28 @@
+import { ProviderApi, StateStore } from "@mimi/client";
+import type { Io } from "../io.js";
+import { UsageError } from "../usage.js";
+
+/** `mimi account create <user> --server <url>` and `mimi account login <user> --server <url>`. */
+export async function accountCommand(args: string[], flags: Record<string, string | boolean>, io: Io, state: StateStore) {
+  const [action, username] = args;
+  const server = typeof flags.server === "string" ? flags.server : undefined;
+  if ((action !== "create" && action !== "login" && action !== "use") || !username) {
+    throw new UsageError("mimi account create|login <user> --server <url>  |  mimi account use <user@domain>");
+  }
+  if (action === "use") {
+    await state.useAccount(username);
+    io.out(`now using ${username}`);
+    return;
+  }
+  if (!server) throw new UsageError(`mimi account ${action} <user> --server <url>`);
+  const api = new ProviderApi({ server });
+  const password = await io.readSecret(`password for ${username}: `);
+  if (!password) throw new UsageError("a password is required (prompted, or MIMI_PASSWORD)");
+  const token =
+    action === "create"
+      ? (await api.createAccount(username, password)).token
+      : (await api.createToken(username, password)).token;
+  const me = await api.withToken(token).me();
+  const handle = await state.saveAccount({ server: api.server, username: me.username, acct: me.acct, actor: me.actor, token });
+  io.out(action === "create" ? `created ${handle} (${me.actor})` : `logged in as ${handle}`);
+}

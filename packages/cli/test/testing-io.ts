@@ -1,0 +1,14 @@
+import type { Io } from "../src/io.js";
+
+export function memoryIo(env: Record<string, string | undefined>, password = "a long password"): Io & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    env,
+    out: (line) => lines.push(line),
+    err: (line) => errors.push(line),
+    readSecret: async () => password,
+  };
+}

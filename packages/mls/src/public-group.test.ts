@@ -58,6 +58,10 @@ class Scenario {
     if (!verdict.ok) throw new Error(`observer rejected: ${verdict.reason} ${verdict.detail}`);
     const match = await checkGroupInfoMatches(verdict.next, output.groupInfo);
     if (!match.ok) throw new Error(`GroupInfo mismatch: ${match.reason} ${match.detail}`);
+    expect(match.signer.leafIndex).toBe(verdict.summary.committer.leafIndex);
+    // The GroupInfo of the new epoch does not match the old epoch.
+    const stale = await checkGroupInfoMatches(this.observer, output.groupInfo);
+    expect(stale.ok ? "ok" : stale.reason).toBe("futureEpoch");
     this.history.push({ observer: this.observer, commit: output.commit });
     this.observer = verdict.next;
     committer.state = output.newState;
@@ -149,6 +153,7 @@ describe("public group verifier", () => {
     });
     if (!started.ok) throw new Error(started.detail);
     expect(started.state.epoch).toBe(0n);
+    expect(identityOf(started.signer.credential)).toBe("alice");
     scenario = new Scenario(cs, started.state);
     scenario.members.push(alice);
     scenario.expectAgreement();

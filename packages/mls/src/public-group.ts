@@ -240,7 +240,7 @@ export function publicRoster(state: PublicGroupState): MemberInfo[] {
 export async function publicGroupFromGroupInfo(
   groupInfoMessage: Uint8Array,
   options: VerifyOptions,
-): Promise<VerifyResult<{ state: PublicGroupState }>> {
+): Promise<VerifyResult<{ state: PublicGroupState; signer: MemberInfo }>> {
   try {
     const message = decodeWholeMessage(groupInfoMessage);
     if (message === undefined) return fail("malformed", "not an MLSMessage");
@@ -300,6 +300,7 @@ export async function publicGroupFromGroupInfo(
         ratchetTree: tree,
         confirmationTag: groupInfo.confirmationTag,
       },
+      signer: memberInfo(groupInfo.signer, signer),
     };
   } catch (error) {
     return fail("malformed", describe(error));
@@ -315,7 +316,7 @@ export async function checkGroupInfoMatches(
   state: PublicGroupState,
   groupInfoMessage: Uint8Array,
   options: Pick<VerifyOptions, "cipherSuiteImpl"> = {},
-): Promise<VerifyResult<object>> {
+): Promise<VerifyResult<{ signer: MemberInfo }>> {
   try {
     const message = decodeWholeMessage(groupInfoMessage);
     if (message === undefined) return fail("malformed", "not an MLSMessage");
@@ -344,7 +345,7 @@ export async function checkGroupInfoMatches(
       !bytesEqual(encode(ratchetTreeEncoder)(tree), encode(ratchetTreeEncoder)(state.ratchetTree))
     )
       return fail("treeHashMismatch", "GroupInfo's ratchet tree differs from the tracked tree");
-    return { ok: true };
+    return { ok: true, signer: memberInfo(groupInfo.signer, signer) };
   } catch (error) {
     return fail("malformed", describe(error));
   }

@@ -32,15 +32,31 @@ async function waitUntil(what, predicate, timeoutMs = 30_000) {
   }
 }
 
+async function waitForLeaders(name, expectedPartitions, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [name] });
+      const found = metadata.topics[0]?.partitions ?? [];
+      if (found.length === expectedPartitions && found.every((p) => p.leader >= 0)) return;
+    } catch (error) {
+      if (!error?.retriable) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`smoke check timed out: leaders of ${name}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const admin = kafka.admin();
 await admin.connect();
+// waitForLeaders is off on purpose: kafkajs only retries LEADER_NOT_AVAILABLE while waiting, but a KRaft
+// broker can briefly answer UNKNOWN_TOPIC_OR_PARTITION right after CreateTopics returns. Poll instead.
 const created = await admin.createTopics({
   topics: [{ topic, numPartitions: partitions }],
-  waitForLeaders: true,
+  waitForLeaders: false,
 });
 assert(created, "topic was not created");
-const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-assert(metadata.topics[0]?.partitions.length === partitions, "topic has the wrong partition count");
+await waitForLeaders(topic, partitions);
 console.log(`created topic ${topic} with ${partitions} partitions`);
 
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -11,7 +11,8 @@ export interface Acct {
 
 export type AcctParseResult = { ok: true; acct: Acct } | { ok: false; reason: string };
 
-const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
+const HOST =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/;
 const USER_UNRESERVED = /^[A-Za-z0-9\-._~!$&'()*+,;=%]+$/;
 
 export const LOCAL_USERNAME = /^[a-z0-9_]{1,30}$/;
@@ -27,10 +28,12 @@ export function parseAcct(input: string, options: { lenient?: boolean } = {}): A
   else if (!options.lenient) return { ok: false, reason: "resource must be an acct: URI" };
   else if (rest.startsWith("@")) rest = rest.slice(1);
   const at = rest.lastIndexOf("@");
-  if (at <= 0 || at === rest.length - 1) return { ok: false, reason: "acct URI must have the form acct:user@host" };
+  if (at <= 0 || at === rest.length - 1)
+    return { ok: false, reason: "acct URI must have the form acct:user@host" };
   const rawUser = rest.slice(0, at);
   const host = rest.slice(at + 1).toLowerCase();
-  if (!USER_UNRESERVED.test(rawUser)) return { ok: false, reason: "acct user part has characters RFC 7565 does not allow" };
+  if (!USER_UNRESERVED.test(rawUser))
+    return { ok: false, reason: "acct user part has characters RFC 7565 does not allow" };
   let user: string;
   try {
     user = decodeURIComponent(rawUser);

@@ -38,8 +38,12 @@ export function actorIdOf(activity: Pick<ActivityEnvelope, "actor">): string {
 }
 
 /** `to` and `cc` as one de-duplicated list. */
-export function audienceOf(activity: { to?: string | string[] | undefined; cc?: string | string[] | undefined }): string[] {
-  const list = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+export function audienceOf(activity: {
+  to?: string | string[] | undefined;
+  cc?: string | string[] | undefined;
+}): string[] {
+  const list = (value: string | string[] | undefined) =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
   return [...new Set([...list(activity.to), ...list(activity.cc)])];
 }
 

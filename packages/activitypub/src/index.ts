@@ -1,5 +1,19 @@
-export { type Acct, type AcctParseResult, formatAcct, handleOf, isLocalUsername, LOCAL_USERNAME, parseAcct } from "./acct.js";
-export { type ActivityEnvelope, activityEnvelopeSchema, actorIdOf, audienceOf, PUBLIC_COLLECTION } from "./envelope.js";
+export {
+  type Acct,
+  type AcctParseResult,
+  formatAcct,
+  handleOf,
+  isLocalUsername,
+  LOCAL_USERNAME,
+  parseAcct,
+} from "./acct.js";
+export {
+  type ActivityEnvelope,
+  activityEnvelopeSchema,
+  actorIdOf,
+  audienceOf,
+  PUBLIC_COLLECTION,
+} from "./envelope.js";
 export { isActivityContentType, wantsActivityJson } from "./negotiation.js";
 export { defaultPublicUrl, type ProviderUrls, providerUrls } from "./urls.js";
 export {

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
 import { promisify } from "node:util";
 import { type Migration, SQL_UNIQUE_VIOLATION, type Sql, sqlErrorCode } from "@mimi/store";
 
@@ -115,7 +123,9 @@ export function createActorKeyStore(sql: Sql, keyEncryptionKey: Buffer): ActorKe
       if (cached) return cached;
       const row = await load(actorId);
       if (!row) return undefined;
-      const privateKey = createPrivateKey(decryptSecret(keyEncryptionKey, row.private_key_encrypted, actorId));
+      const privateKey = createPrivateKey(
+        decryptSecret(keyEncryptionKey, row.private_key_encrypted, actorId),
+      );
       const key = { keyId: `${actorId}#main-key`, privateKey };
       signingKeys.set(actorId, key);
       return key;

@@ -59,7 +59,9 @@ describe("actor key store", () => {
 
   it("lets concurrent creators agree on one key", async () => {
     const actor = "https://a.test/channels/race";
-    const pems = await Promise.all([createActorKeyStore(sql, kek), createActorKeyStore(sql, kek)].map((s) => s.ensure(actor)));
+    const pems = await Promise.all(
+      [createActorKeyStore(sql, kek), createActorKeyStore(sql, kek)].map((s) => s.ensure(actor)),
+    );
     expect(pems[0]).toBe(pems[1]);
   });
 });

@@ -27,7 +27,10 @@ export interface TokenVerifier {
 }
 
 /** Verifies against `identity.tokens`, caching answers briefly so every request is not a query. */
-export function createTokenVerifier(sql: SqlExecutor, options: { cacheTtlMs?: number; maxEntries?: number } = {}): TokenVerifier {
+export function createTokenVerifier(
+  sql: SqlExecutor,
+  options: { cacheTtlMs?: number; maxEntries?: number } = {},
+): TokenVerifier {
   const ttl = options.cacheTtlMs ?? 30_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const cache = new Map<string, { principal: Principal | undefined; expires: number }>();

@@ -23,7 +23,9 @@ export function processIo(): Io {
         // Mute echo: readline writes typed characters through _writeToOutput.
         (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
       }
-      const line = await new Promise<string>((resolve) => rl.once("line", resolve).once("close", () => resolve("")));
+      const line = await new Promise<string>((resolve) =>
+        rl.once("line", resolve).once("close", () => resolve("")),
+      );
       rl.close();
       if (input.isTTY) process.stderr.write("\n");
       return line;

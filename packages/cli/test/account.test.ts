@@ -38,7 +38,9 @@ describe("mimi account / whoami", () => {
 
   it("reports a taken name in one line with the reason", async () => {
     const io = memoryIo({ MIMI_HOME: join(dir, "home2") });
-    expect(await main(["account", "create", "alice", "--server", `http://127.0.0.1:${provider.port}`], io)).toBe(1);
+    expect(
+      await main(["account", "create", "alice", "--server", `http://127.0.0.1:${provider.port}`], io),
+    ).toBe(1);
     expect(io.errors).toEqual(["mimi: the name alice is taken (409 Conflict)"]);
   });
 

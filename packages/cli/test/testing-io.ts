@@ -1,6 +1,9 @@
 import type { Io } from "../src/io.js";
 
-export function memoryIo(env: Record<string, string | undefined>, password = "a long password"): Io & { lines: string[]; errors: string[] } {
+export function memoryIo(
+  env: Record<string, string | undefined>,
+  password = "a long password",
+): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
   return {

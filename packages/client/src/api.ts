@@ -42,7 +42,12 @@ export class ProviderApi {
     return new ProviderApi({ server: this.server, token, fetch: this.fetcher });
   }
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     let response: Response;
     try {
       response = await this.fetcher(`${this.server}${path}`, {
@@ -56,7 +61,8 @@ export class ProviderApi {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+      const reason =
+        error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
       throw new MimiApiError(0, "Unreachable", `cannot reach ${this.server}: ${reason}`);
     }
     const text = await response.text();
@@ -79,14 +85,22 @@ export class ProviderApi {
   }
 
   createAccount(username: string, password: string) {
-    return this.request<{ username: string; acct: string; actor: string; token: string }>("POST", "/api/v1/accounts", {
-      username,
-      password,
-    });
+    return this.request<{ username: string; acct: string; actor: string; token: string }>(
+      "POST",
+      "/api/v1/accounts",
+      {
+        username,
+        password,
+      },
+    );
   }
 
   createToken(username: string, password: string, label = "mimi cli") {
-    return this.request<{ username: string; token: string }>("POST", "/api/v1/tokens", { username, password, label });
+    return this.request<{ username: string; token: string }>("POST", "/api/v1/tokens", {
+      username,
+      password,
+      label,
+    });
   }
 
   me() {

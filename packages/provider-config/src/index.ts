@@ -15,7 +15,8 @@ export const providerConfigSpec = {
     env: "MIMI_ENV",
     schema: parse.environment(),
     default: "development",
-    description: "`production` enforces HTTPS-only public URLs, address filtering and a configured key-encryption key",
+    description:
+      "`production` enforces HTTPS-only public URLs, address filtering and a configured key-encryption key",
   },
   domain: {
     env: "MIMI_DOMAIN",
@@ -27,7 +28,8 @@ export const providerConfigSpec = {
     env: "MIMI_PUBLIC_URL",
     schema: z.union([z.literal(""), parse.url()]),
     default: "",
-    description: "base URL of the provider as others reach it (default `http://localhost:<PORT>` for localhost, else `https://<domain>`)",
+    description:
+      "base URL of the provider as others reach it (default `http://localhost:<PORT>` for localhost, else `https://<domain>`)",
   },
   port: { env: "PORT", schema: parse.port(), default: "8080", description: "HTTP port" },
   databaseUrl: {
@@ -46,13 +48,15 @@ export const providerConfigSpec = {
     env: "MIMI_KEY_ENCRYPTION_KEY",
     schema: z.string(),
     default: "",
-    description: "base64 32-byte key sealing actor and CA private keys (required in production; generated under `MIMI_DATA_DIR` otherwise)",
+    description:
+      "base64 32-byte key sealing actor and CA private keys (required in production; generated under `MIMI_DATA_DIR` otherwise)",
   },
   devConnectTo: {
     env: "MIMI_DEV_CONNECT_TO",
     schema: z.string(),
     default: "",
-    description: "development only: `host=ip:port,...` routes requests for those hosts to local addresses over plain HTTP (like curl --connect-to)",
+    description:
+      "development only: `host=ip:port,...` routes requests for those hosts to local addresses over plain HTTP (like curl --connect-to)",
   },
   logLevel: { env: "LOG_LEVEL", schema: parse.logLevel(), default: "info", description: "pino log level" },
 };
@@ -88,7 +92,10 @@ export function readProviderConfig(env: Record<string, string | undefined> = pro
     throw new ConfigError("MIMI_DEV_CONNECT_TO", error instanceof Error ? error.message : String(error));
   }
   if (production && connectTo.size > 0) {
-    throw new ConfigError("MIMI_DEV_CONNECT_TO", "is a development-only setting and must not be set in production");
+    throw new ConfigError(
+      "MIMI_DEV_CONNECT_TO",
+      "is a development-only setting and must not be set in production",
+    );
   }
   const dataDir = resolve(raw.dataDir);
   let keyEncryptionKey: Buffer;
@@ -96,7 +103,10 @@ export function readProviderConfig(env: Record<string, string | undefined> = pro
     try {
       keyEncryptionKey = parseKeyEncryptionKey(raw.keyEncryptionKey);
     } catch (error) {
-      throw new ConfigError("MIMI_KEY_ENCRYPTION_KEY", error instanceof Error ? error.message : String(error));
+      throw new ConfigError(
+        "MIMI_KEY_ENCRYPTION_KEY",
+        error instanceof Error ? error.message : String(error),
+      );
     }
   } else if (production) {
     throw new ConfigError("MIMI_KEY_ENCRYPTION_KEY", "is required in production");

@@ -6,13 +6,17 @@ import { problems } from "./errors.js";
  * Parses a JSON body after checking its media type, so a wrong Content-Type is a 415 rather
  * than a confusing "missing field" 400.
  */
-export function jsonBody(options: { limit: string | number; accept?: (contentType: string) => boolean }): RequestHandler[] {
+export function jsonBody(options: {
+  limit: string | number;
+  accept?: (contentType: string) => boolean;
+}): RequestHandler[] {
   const accept = options.accept ?? ((type) => /^application\/([a-z.+-]*\+)?json\b/i.test(type));
   const parser = express.json({ limit: options.limit, type: () => true, strict: true });
   return [
     (req, _res, next) => {
       const type = req.headers["content-type"];
-      if (!type || !accept(type)) throw problems.unsupportedMediaType(`unsupported content type ${type ?? "(none)"}`);
+      if (!type || !accept(type))
+        throw problems.unsupportedMediaType(`unsupported content type ${type ?? "(none)"}`);
       next();
     },
     parser,
@@ -28,7 +32,9 @@ export function validate<T>(schema: z.ZodType<T>, value: unknown): T {
       message: issue.message,
     }));
     const first = issues[0];
-    throw problems.badRequest(first ? `${first.path || "body"}: ${first.message}` : "invalid request body", { issues });
+    throw problems.badRequest(first ? `${first.path || "body"}: ${first.message}` : "invalid request body", {
+      issues,
+    });
   }
   return result.data;
 }

@@ -16,7 +16,9 @@ export interface ConfigVariable<T> {
 }
 
 export type ConfigSpec = Record<string, ConfigVariable<unknown>>;
-export type ConfigOf<S extends ConfigSpec> = { [K in keyof S]: S[K] extends ConfigVariable<infer T> ? T : never };
+export type ConfigOf<S extends ConfigSpec> = {
+  [K in keyof S]: S[K] extends ConfigVariable<infer T> ? T : never;
+};
 
 export class ConfigError extends Error {
   constructor(
@@ -66,7 +68,8 @@ export function readConfigOrExit<S extends ConfigSpec>(
 /** Markdown table rows documenting a spec, so READMEs can be checked against the code. */
 export function describeConfig(spec: ConfigSpec): string {
   const rows = Object.values(spec).map(
-    (v) => `| \`${v.env}\` | ${v.default === undefined ? "(required)" : `\`${v.default}\``} | ${v.description} |`,
+    (v) =>
+      `| \`${v.env}\` | ${v.default === undefined ? "(required)" : `\`${v.default}\``} | ${v.description} |`,
   );
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }

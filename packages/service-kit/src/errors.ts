@@ -101,7 +101,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, "unhandled error");
-    sendProblem(res, new ProblemError(500, "Internal Server Error", "the server failed to handle this request"));
+    sendProblem(
+      res,
+      new ProblemError(500, "Internal Server Error", "the server failed to handle this request"),
+    );
   };
 }
 

@@ -1,4 +1,5 @@
-export { createApp, type AppOptions, type ReadinessCheck } from "./app.js";
+export { type AppOptions, createApp, type ReadinessCheck } from "./app.js";
+export { jsonBody, validate } from "./body.js";
 export {
   ConfigError,
   type ConfigOf,
@@ -20,6 +21,5 @@ export {
 } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
-export { type RunningServer, type StartOptions, startServer } from "./server.js";
 export { asyncRoute } from "./routes.js";
-export { jsonBody, validate } from "./body.js";
+export { type RunningServer, type StartOptions, startServer } from "./server.js";

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /** One registry per process, shared by every service mounted in it. */
 export interface Metrics {
@@ -37,7 +37,13 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
       const full = `${prefix}${name}`;
       let histogram = histograms.get(full);
       if (!histogram) {
-        histogram = new Histogram({ name: full, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });
+        histogram = new Histogram({
+          name: full,
+          help,
+          labelNames,
+          registers: [registry],
+          ...(buckets ? { buckets } : {}),
+        });
         histograms.set(full, histogram);
       }
       return histogram;

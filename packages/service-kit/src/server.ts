@@ -1,6 +1,6 @@
+import type { RequestListener } from "node:http";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RequestListener } from "node:http";
 import type { Logger } from "pino";
 
 export interface RunningServer {

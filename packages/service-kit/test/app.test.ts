@@ -56,7 +56,9 @@ describe("createApp", () => {
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: "ready" });
     await fetch(`${base}/boom`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('mimi_http_request_duration_seconds_count{method="GET",route="/boom",status="409"} 1');
+    expect(metrics).toContain(
+      'mimi_http_request_duration_seconds_count{method="GET",route="/boom",status="409"} 1',
+    );
   });
 
   it("answers 503 on /readyz when a dependency check fails", async () => {
@@ -101,7 +103,11 @@ describe("createApp", () => {
 
   it("maps body parser failures to 400 and 413", async () => {
     const base = await serve([router()]);
-    const bad = await fetch(`${base}/json`, { method: "POST", headers: { "content-type": "application/json" }, body: "{x" });
+    const bad = await fetch(`${base}/json`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{x",
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { detail: string }).detail).toBe("request body is not valid JSON");
     const big = await fetch(`${base}/json`, {

@@ -12,7 +12,13 @@ const spec = {
 describe("readConfig", () => {
   it("applies defaults and parses typed values", () => {
     const config = readConfig(spec, { SECRET: "s", PORT: "9000", BROKERS: "a:1, b:2" });
-    expect(config).toEqual({ port: 9000, domain: "localhost", secret: "s", verbose: false, brokers: ["a:1", "b:2"] });
+    expect(config).toEqual({
+      port: 9000,
+      domain: "localhost",
+      secret: "s",
+      verbose: false,
+      brokers: ["a:1", "b:2"],
+    });
   });
 
   it("treats an empty variable as unset", () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrate } from "./migrate.js";
-import { type Sql, SQL_UNIQUE_VIOLATION, sqlErrorCode } from "./types.js";
+import { SQL_UNIQUE_VIOLATION, type Sql, sqlErrorCode } from "./types.js";
 
 /** The behaviour every SQL backend must share; run against PGlite always and PostgreSQL when available. */
 export function runSqlContractSuite(name: string, open: () => Promise<Sql>): void {
@@ -34,9 +34,13 @@ export function runSqlContractSuite(name: string, open: () => Promise<Sql>): voi
     it("applies migrations once and records them", async () => {
       expect((await migrate(sql, set())).applied).toEqual([1]);
       expect((await migrate(sql, set())).applied).toEqual([]);
-      const more = set([{ version: 2, name: "flag", sql: `alter table ${schema}.items add column flag boolean` }]);
+      const more = set([
+        { version: 2, name: "flag", sql: `alter table ${schema}.items add column flag boolean` },
+      ]);
       expect((await migrate(sql, more)).applied).toEqual([2]);
-      const rows = await sql.query<{ version: number }>(`select version from ${schema}.schema_migrations order by 1`);
+      const rows = await sql.query<{ version: number }>(
+        `select version from ${schema}.schema_migrations order by 1`,
+      );
       expect(rows.rows.map((r) => r.version)).toEqual([1, 2]);
     });
 
@@ -48,7 +52,9 @@ export function runSqlContractSuite(name: string, open: () => Promise<Sql>): voi
 
     it("rolls back a failing migration entirely", async () => {
       await migrate(sql, set());
-      const broken = set([{ version: 2, name: "broken", sql: `alter table ${schema}.items add column x int; select nope;` }]);
+      const broken = set([
+        { version: 2, name: "broken", sql: `alter table ${schema}.items add column x int; select nope;` },
+      ]);
       await expect(migrate(sql, broken)).rejects.toThrow();
       const cols = await sql.query(
         "select column_name from information_schema.columns where table_schema = $1 and column_name = 'x'",
@@ -64,7 +70,12 @@ export function runSqlContractSuite(name: string, open: () => Promise<Sql>): voi
 
     it("normalises int8, bytea, jsonb and timestamptz", async () => {
       await migrate(sql, set());
-      const inserted = await sql.query<{ id: number; data: Uint8Array; doc: { a: number[] }; created_at: Date }>(
+      const inserted = await sql.query<{
+        id: number;
+        data: Uint8Array;
+        doc: { a: number[] };
+        created_at: Date;
+      }>(
         `insert into ${schema}.items (name, data, doc) values ($1, $2, $3::jsonb) returning id, data, doc, created_at`,
         ["a", new Uint8Array([1, 2, 255]), JSON.stringify({ a: [1, 2] })],
       );
@@ -81,7 +92,9 @@ export function runSqlContractSuite(name: string, open: () => Promise<Sql>): voi
     it("reports unique violations with their SQLSTATE and counts affected rows", async () => {
       await migrate(sql, set());
       await sql.query(`insert into ${schema}.items (name) values ($1)`, ["dup"]);
-      const error = await sql.query(`insert into ${schema}.items (name) values ($1)`, ["dup"]).catch((e: unknown) => e);
+      const error = await sql
+        .query(`insert into ${schema}.items (name) values ($1)`, ["dup"])
+        .catch((e: unknown) => e);
       expect(sqlErrorCode(error)).toBe(SQL_UNIQUE_VIOLATION);
       const updated = await sql.query(`update ${schema}.items set name = name where name = $1`, ["dup"]);
       expect(updated.rowCount).toBe(1);

@@ -16,7 +16,11 @@ import { createPgliteSql } from "./pglite.js";
 import type { Sql } from "./types.js";
 
 /** `postgres://...` selects PostgreSQL; otherwise an embedded PGlite database in `dataDir` (or memory). */
-export async function openSql(options: { databaseUrl?: string; dataDir?: string; applicationName?: string }): Promise<Sql> {
+export async function openSql(options: {
+  databaseUrl?: string;
+  dataDir?: string;
+  applicationName?: string;
+}): Promise<Sql> {
   if (options.databaseUrl) {
     return createPgSql({
       connectionString: options.databaseUrl,

@@ -36,7 +36,8 @@ function checksum(migration: Migration): string {
 export async function migrate(sql: Sql, set: MigrationSet): Promise<MigrationReport> {
   if (!SCHEMA_NAME.test(set.schema)) throw new Error(`invalid schema name ${JSON.stringify(set.schema)}`);
   const versions = set.migrations.map((m) => m.version);
-  if (new Set(versions).size !== versions.length) throw new Error(`duplicate migration version in ${set.schema}`);
+  if (new Set(versions).size !== versions.length)
+    throw new Error(`duplicate migration version in ${set.schema}`);
   const ordered = [...set.migrations].sort((a, b) => a.version - b.version);
   const schema = set.schema;
   const applied: number[] = [];
@@ -65,11 +66,10 @@ export async function migrate(sql: Sql, set: MigrationSet): Promise<MigrationRep
         continue;
       }
       await tx.exec(migration.sql);
-      await tx.query(`insert into ${schema}.schema_migrations (version, name, checksum) values ($1, $2, $3)`, [
-        migration.version,
-        migration.name,
-        checksum(migration),
-      ]);
+      await tx.query(
+        `insert into ${schema}.schema_migrations (version, name, checksum) values ($1, $2, $3)`,
+        [migration.version, migration.name, checksum(migration)],
+      );
       applied.push(migration.version);
     }
   });

@@ -5,7 +5,15 @@
  * Normalised results: int8 (bigint/bigserial) columns come back as JS numbers on both backends
  * (our counters and sequence numbers stay far below 2^53); timestamptz as Date; bytea as Uint8Array.
  */
-export type SqlParam = string | number | boolean | null | Date | Uint8Array | readonly string[] | readonly number[];
+export type SqlParam =
+  | string
+  | number
+  | boolean
+  | null
+  | Date
+  | Uint8Array
+  | readonly string[]
+  | readonly number[];
 
 export interface QueryResult<Row> {
   rows: Row[];

@@ -70,10 +70,16 @@ export const deliveryJobSchema = z.object({
 });
 export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
 
-export const channelInboxTopic = defineTopic(TopicNames.channelInbox, (input) => channelInboxItemSchema.parse(input));
+export const channelInboxTopic = defineTopic(TopicNames.channelInbox, (input) =>
+  channelInboxItemSchema.parse(input),
+);
 export const userInboxTopic = defineTopic(TopicNames.userInbox, (input) => userInboxItemSchema.parse(input));
-export const deliveryRequestsTopic = defineTopic(TopicNames.deliveryRequests, (input) => deliveryRequestSchema.parse(input));
-export const deliveryJobsTopic = defineTopic(TopicNames.deliveryJobs, (input) => deliveryJobSchema.parse(input));
+export const deliveryRequestsTopic = defineTopic(TopicNames.deliveryRequests, (input) =>
+  deliveryRequestSchema.parse(input),
+);
+export const deliveryJobsTopic = defineTopic(TopicNames.deliveryJobs, (input) =>
+  deliveryJobSchema.parse(input),
+);
 
 /** Kafka-compatible key for a destination: its origin, so one destination's jobs stay on one partition. */
 export function destinationKey(inbox: string): string {

@@ -35,7 +35,12 @@ export async function listClients(sql: SqlExecutor, username: string): Promise<C
   return result.rows;
 }
 
-export async function insertToken(sql: SqlExecutor, username: string, tokenHash: string, label: string): Promise<void> {
+export async function insertToken(
+  sql: SqlExecutor,
+  username: string,
+  tokenHash: string,
+  label: string,
+): Promise<void> {
   await sql.query("insert into identity.tokens (token_hash, username, label) values ($1, $2, $3)", [
     tokenHash,
     username,

@@ -56,7 +56,11 @@ export function createCertificateAuthorities(sql: Sql, domain: string, kek: Buff
       const id = inserted.rows[0]!.id;
       await tx.query(
         "insert into identity.certificate_authorities (id, certificate_pem, private_key_encrypted) values ($1, $2, $3)",
-        [id, generated.certificatePem, encryptSecret(kek, Buffer.from(generated.privateKeyPem), sealContext(id))],
+        [
+          id,
+          generated.certificatePem,
+          encryptSecret(kek, Buffer.from(generated.privateKeyPem), sealContext(id)),
+        ],
       );
       return { id, ...generated };
     });

@@ -16,9 +16,16 @@ async function tokenCount(): Promise<number> {
 
 describe("accounts and tokens", () => {
   it("creates an account with a first token that authenticates", async () => {
-    const created = await postJson(`${identity.base}/api/v1/accounts`, { username: "bob_2", password: "hunter2hunter2" });
+    const created = await postJson(`${identity.base}/api/v1/accounts`, {
+      username: "bob_2",
+      password: "hunter2hunter2",
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ username: "bob_2", acct: "acct:bob_2@a.test", actor: "http://a.test/users/bob_2" });
+    expect(created.body).toMatchObject({
+      username: "bob_2",
+      acct: "acct:bob_2@a.test",
+      actor: "http://a.test/users/bob_2",
+    });
     const token = String(created.body.token);
     const me = await fetch(`${identity.base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
@@ -35,7 +42,10 @@ describe("accounts and tokens", () => {
 
   it("refuses a taken name with 409 and changes nothing", async () => {
     const before = [await accountCount(), await tokenCount()];
-    const res = await postJson(`${identity.base}/api/v1/accounts`, { username: "bob_2", password: "another password" });
+    const res = await postJson(`${identity.base}/api/v1/accounts`, {
+      username: "bob_2",
+      password: "another password",
+    });
     expect(res.status).toBe(409);
     expect(res.type).toMatch(/problem\+json/);
     expect([await accountCount(), await tokenCount()]).toEqual(before);
@@ -58,7 +68,11 @@ describe("accounts and tokens", () => {
   });
 
   it("answers a non-JSON body with 415 and malformed JSON with 400", async () => {
-    const text = await fetch(`${identity.base}/api/v1/accounts`, { method: "POST", headers: { "content-type": "text/plain" }, body: "x" });
+    const text = await fetch(`${identity.base}/api/v1/accounts`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "x",
+    });
     expect(text.status).toBe(415);
     const broken = await fetch(`${identity.base}/api/v1/accounts`, {
       method: "POST",
@@ -69,12 +83,21 @@ describe("accounts and tokens", () => {
   });
 
   it("issues tokens for the right password only, with one message for both failures", async () => {
-    const ok = await postJson(`${identity.base}/api/v1/tokens`, { username: "bob_2", password: "hunter2hunter2" });
+    const ok = await postJson(`${identity.base}/api/v1/tokens`, {
+      username: "bob_2",
+      password: "hunter2hunter2",
+    });
     expect(ok.status).toBe(201);
     expect(String(ok.body.token)).toMatch(/^mimi_/);
     const before = await tokenCount();
-    const wrongPassword = await postJson(`${identity.base}/api/v1/tokens`, { username: "bob_2", password: "nope nope" });
-    const unknownUser = await postJson(`${identity.base}/api/v1/tokens`, { username: "ghost", password: "nope nope" });
+    const wrongPassword = await postJson(`${identity.base}/api/v1/tokens`, {
+      username: "bob_2",
+      password: "nope nope",
+    });
+    const unknownUser = await postJson(`${identity.base}/api/v1/tokens`, {
+      username: "ghost",
+      password: "nope nope",
+    });
     expect(wrongPassword.status).toBe(401);
     expect(unknownUser.status).toBe(401);
     expect(wrongPassword.body.detail).toBe(unknownUser.body.detail);
@@ -83,19 +106,26 @@ describe("accounts and tokens", () => {
 
   it("rejects missing and unknown bearer tokens", async () => {
     expect((await fetch(`${identity.base}/api/v1/me`)).status).toBe(401);
-    const bad = await fetch(`${identity.base}/api/v1/me`, { headers: { authorization: "Bearer mimi_forged" } });
+    const bad = await fetch(`${identity.base}/api/v1/me`, {
+      headers: { authorization: "Bearer mimi_forged" },
+    });
     expect(bad.status).toBe(401);
     expect(bad.headers.get("content-type")).toMatch(/problem\+json/);
   });
 
   it("registers clients (devices) for the token's user", async () => {
-    const created = await postJson(`${identity.base}/api/v1/accounts`, { username: "dave", password: "dave's password" });
+    const created = await postJson(`${identity.base}/api/v1/accounts`, {
+      username: "dave",
+      password: "dave's password",
+    });
     const auth = { authorization: `Bearer ${String(created.body.token)}` };
     const laptop = await postJson(`${identity.base}/api/v1/clients`, { name: "laptop" }, auth);
     expect(laptop.status).toBe(201);
     expect(String(laptop.body.id)).toMatch(/^[A-Za-z0-9_-]{16}$/);
     await postJson(`${identity.base}/api/v1/clients`, { name: "phone" }, auth);
-    const list = (await (await fetch(`${identity.base}/api/v1/clients`, { headers: auth })).json()) as { items: { name: string }[] };
+    const list = (await (await fetch(`${identity.base}/api/v1/clients`, { headers: auth })).json()) as {
+      items: { name: string }[];
+    };
     expect(list.items.map((c) => c.name)).toEqual(["laptop", "phone"]);
     expect((await postJson(`${identity.base}/api/v1/clients`, { name: "" }, auth)).status).toBe(400);
   });

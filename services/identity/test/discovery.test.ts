@@ -4,7 +4,10 @@ import { postJson, startTestIdentity, type TestIdentity } from "./harness.js";
 let identity: TestIdentity;
 beforeAll(async () => {
   identity = await startTestIdentity();
-  const created = await postJson(`${identity.base}/api/v1/accounts`, { username: "alice", password: "correct horse" });
+  const created = await postJson(`${identity.base}/api/v1/accounts`, {
+    username: "alice",
+    password: "correct horse",
+  });
   expect(created.status).toBe(201);
 });
 afterAll(() => identity.close());
@@ -22,11 +25,17 @@ describe("WebFinger", () => {
     const jrd = JSON.parse(res.text);
     expect(jrd.subject).toBe("acct:alice@a.test");
     expect(jrd.aliases).toContain("http://a.test/users/alice");
-    expect(jrd.links).toContainEqual({ rel: "self", type: "application/activity+json", href: "http://a.test/users/alice" });
+    expect(jrd.links).toContainEqual({
+      rel: "self",
+      type: "application/activity+json",
+      href: "http://a.test/users/alice",
+    });
   });
 
   it("accepts the actor URL as resource, like Mastodon", async () => {
-    const res = await get(`/.well-known/webfinger?resource=${encodeURIComponent("http://a.test/users/alice")}`);
+    const res = await get(
+      `/.well-known/webfinger?resource=${encodeURIComponent("http://a.test/users/alice")}`,
+    );
     expect(JSON.parse(res.text).subject).toBe("acct:alice@a.test");
   });
 
@@ -50,7 +59,10 @@ describe("WebFinger", () => {
 
 describe("actor documents", () => {
   it("serves alice as a Person with every endpoint of the profile", async () => {
-    for (const accept of ["application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"']) {
+    for (const accept of [
+      "application/activity+json",
+      'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+    ]) {
       const res = await get("/users/alice", accept);
       expect(res.status).toBe(200);
       expect(res.type).toMatch(/^application\/activity\+json/);

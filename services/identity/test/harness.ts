@@ -2,7 +2,13 @@ import { actorKeyMigrations } from "@mimi/actor-keys";
 import { readProviderConfig } from "@mimi/provider-config";
 import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
 import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
-import { createIdentityContext, type IdentityContext, identityMigrations, identityRouter, prepareIdentity } from "../src/service.js";
+import {
+  createIdentityContext,
+  type IdentityContext,
+  identityMigrations,
+  identityRouter,
+  prepareIdentity,
+} from "../src/service.js";
 
 export interface TestIdentity {
   base: string;
@@ -12,7 +18,9 @@ export interface TestIdentity {
 }
 
 /** An identity service on a random port with its own in-memory PGlite database. */
-export async function startTestIdentity(options: { sql?: Sql; dataDir?: string; keyEncryptionKey?: string } = {}): Promise<TestIdentity> {
+export async function startTestIdentity(
+  options: { sql?: Sql; dataDir?: string; keyEncryptionKey?: string } = {},
+): Promise<TestIdentity> {
   const sql = options.sql ?? (await createPgliteSql());
   await migrateAll(sql, [actorKeyMigrations, identityMigrations]);
   const config = readProviderConfig({
@@ -23,7 +31,11 @@ export async function startTestIdentity(options: { sql?: Sql; dataDir?: string; 
   const logger = createLogger({ name: "identity-test", level: "silent" });
   const ctx = createIdentityContext({ config, sql, logger });
   await prepareIdentity(ctx);
-  const app = createApp({ logger, metrics: createMetrics({ defaultMetrics: false }), routers: [identityRouter(ctx)] });
+  const app = createApp({
+    logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    routers: [identityRouter(ctx)],
+  });
   const server: RunningServer = await startServer(app, { port: 0, host: "127.0.0.1", logger });
   return {
     base: `http://127.0.0.1:${server.port}`,
@@ -42,5 +54,9 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
-  return { status: res.status, type: res.headers.get("content-type") ?? "", body: (await res.json()) as Record<string, unknown> };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type") ?? "",
+    body: (await res.json()) as Record<string, unknown>,
+  };
 }

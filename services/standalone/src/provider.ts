@@ -1,15 +1,21 @@
 import "reflect-metadata";
 import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { createIdentityContext, identityConfigSpec, identityMigrations, identityRouter, prepareIdentity } from "@mimi/identity";
+import {
+  createIdentityContext,
+  identityConfigSpec,
+  identityMigrations,
+  identityRouter,
+  prepareIdentity,
+} from "@mimi/identity";
 import { type ProviderConfig, readProviderConfig } from "@mimi/provider-config";
 import {
   createApp,
   createLogger,
   createMetrics,
   type Logger,
-  readConfig,
   type RunningServer,
+  readConfig,
   startServer,
 } from "@mimi/service-kit";
 import { migrateAll, openSql, type Sql } from "@mimi/store";
@@ -49,12 +55,19 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   }
 
   const sql = await openSql({
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: join(config.dataDir, "pglite") }),
+    ...(config.databaseUrl
+      ? { databaseUrl: config.databaseUrl }
+      : { dataDir: join(config.dataDir, "pglite") }),
     applicationName: "mimi-standalone",
   });
   await migrateAll(sql, [actorKeyMigrations, identityMigrations]);
 
-  const identity = createIdentityContext({ config, sql, logger, openRegistrations: identitySettings.openRegistrations });
+  const identity = createIdentityContext({
+    config,
+    sql,
+    logger,
+    openRegistrations: identitySettings.openRegistrations,
+  });
   await prepareIdentity(identity);
 
   let shuttingDown = false;

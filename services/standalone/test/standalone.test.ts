@@ -18,14 +18,22 @@ afterAll(() => {
 describe("standalone provider", () => {
   it("serves every mounted service plus health on one port", async () => {
     const provider = await startProvider({
-      env: { MIMI_DOMAIN: "a.test", MIMI_PUBLIC_URL: "http://a.test", PORT: "0", MIMI_DATA_DIR: tempDir(), LOG_LEVEL: "silent" },
+      env: {
+        MIMI_DOMAIN: "a.test",
+        MIMI_PUBLIC_URL: "http://a.test",
+        PORT: "0",
+        MIMI_DATA_DIR: tempDir(),
+        LOG_LEVEL: "silent",
+      },
       host: "127.0.0.1",
     });
     try {
       const base = `http://127.0.0.1:${provider.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
-      const config = (await (await fetch(`${base}/.well-known/mimi-configuration`)).json()) as { domain: string };
+      const config = (await (await fetch(`${base}/.well-known/mimi-configuration`)).json()) as {
+        domain: string;
+      };
       expect(config.domain).toBe("a.test");
     } finally {
       await provider.close();
@@ -40,7 +48,10 @@ describe("standalone provider", () => {
     [{ MIMI_KEY_ENCRYPTION_KEY: "dG9vIHNob3J0" }, "MIMI_KEY_ENCRYPTION_KEY"],
     [{ MIMI_DEV_CONNECT_TO: "a.test" }, "MIMI_DEV_CONNECT_TO"],
     [{ MIMI_ENV: "production", MIMI_PUBLIC_URL: "https://a.test" }, "MIMI_KEY_ENCRYPTION_KEY"],
-    [{ MIMI_ENV: "production", MIMI_KEY_ENCRYPTION_KEY: Buffer.alloc(32).toString("base64") }, "MIMI_PUBLIC_URL"],
+    [
+      { MIMI_ENV: "production", MIMI_KEY_ENCRYPTION_KEY: Buffer.alloc(32).toString("base64") },
+      "MIMI_PUBLIC_URL",
+    ],
     [
       {
         MIMI_ENV: "production",
@@ -51,7 +62,9 @@ describe("standalone provider", () => {
       "MIMI_DEV_CONNECT_TO",
     ],
   ])("refuses to boot with %o, naming %s", async (env, variable) => {
-    const error = await startProvider({ env: { MIMI_DATA_DIR: tempDir(), LOG_LEVEL: "silent", ...env } }).catch((e: unknown) => e);
+    const error = await startProvider({
+      env: { MIMI_DATA_DIR: tempDir(), LOG_LEVEL: "silent", ...env },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
   });

@@ -1,13 +1,20 @@
-import { ProviderApi, StateStore } from "@mimi/client";
+import { ProviderApi, type StateStore } from "@mimi/client";
 import type { Io } from "../io.js";
 import { UsageError } from "../usage.js";
 
 /** `mimi account create <user> --server <url>` and `mimi account login <user> --server <url>`. */
-export async function accountCommand(args: string[], flags: Record<string, string | boolean>, io: Io, state: StateStore) {
+export async function accountCommand(
+  args: string[],
+  flags: Record<string, string | boolean>,
+  io: Io,
+  state: StateStore,
+) {
   const [action, username] = args;
   const server = typeof flags.server === "string" ? flags.server : undefined;
   if ((action !== "create" && action !== "login" && action !== "use") || !username) {
-    throw new UsageError("mimi account create|login <user> --server <url>  |  mimi account use <user@domain>");
+    throw new UsageError(
+      "mimi account create|login <user> --server <url>  |  mimi account use <user@domain>",
+    );
   }
   if (action === "use") {
     await state.useAccount(username);
@@ -23,6 +30,12 @@ export async function accountCommand(args: string[], flags: Record<string, strin
       ? (await api.createAccount(username, password)).token
       : (await api.createToken(username, password)).token;
   const me = await api.withToken(token).me();
-  const handle = await state.saveAccount({ server: api.server, username: me.username, acct: me.acct, actor: me.actor, token });
+  const handle = await state.saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token,
+  });
   io.out(action === "create" ? `created ${handle} (${me.actor})` : `logged in as ${handle}`);
 }

@@ -7,5 +7,7 @@ export async function whoamiCommand(io: Io, state: StateStore, handle?: string) 
   const me = await new ProviderApi({ server: account.server, token: account.token }).me();
   io.out(`${me.acct.replace(/^acct:/, "")}  ${me.actor}`);
   io.out(`server: ${account.server}`);
-  io.out(`clients: ${me.clients.length === 0 ? "none" : me.clients.map((c) => `${c.name} (${c.id})`).join(", ")}`);
+  io.out(
+    `clients: ${me.clients.length === 0 ? "none" : me.clients.map((c) => `${c.name} (${c.id})`).join(", ")}`,
+  );
 }

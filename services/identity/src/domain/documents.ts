@@ -83,12 +83,18 @@ export function nodeInfoDocument(version: string, users: number) {
   };
 }
 
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 export function profilePage(urls: ProviderUrls, username: string): string {
-  const escape = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-  const handle = escape(`@${username}@${urls.domain}`);
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  const handle = escapeHtml(`@${username}@${urls.domain}`);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${handle}</title>
-<link rel="alternate" type="application/activity+json" href="${escape(urls.actor(username))}"></head>
+<link rel="alternate" type="application/activity+json" href="${escapeHtml(urls.actor(username))}"></head>
 <body><h1>${handle}</h1><p>An end-to-end encrypted messaging account. Reach it from any MIMI provider as ${handle}.</p></body></html>`;
 }

@@ -18,7 +18,9 @@ export function actor(ctx: IdentityContext): RequestHandler {
     }
     const actorId = ctx.urls.actor(username);
     const publicKeyPem = await ctx.actorKeys.ensure(actorId);
-    res.type(ACTIVITY_JSON).send(JSON.stringify(personDocument(ctx.urls, username, publicKeyPem, account.created_at)));
+    res
+      .type(ACTIVITY_JSON)
+      .send(JSON.stringify(personDocument(ctx.urls, username, publicKeyPem, account.created_at)));
   };
 }
 

@@ -1,5 +1,5 @@
-import { generateToken, hashToken } from "@mimi/auth";
 import { LOCAL_USERNAME } from "@mimi/activitypub";
+import { generateToken, hashToken } from "@mimi/auth";
 import { problems, validate } from "@mimi/service-kit";
 import { SQL_UNIQUE_VIOLATION, sqlErrorCode } from "@mimi/store";
 import type { RequestHandler } from "express";
@@ -35,7 +35,8 @@ export function createAccount(ctx: IdentityContext): RequestHandler {
         ]);
       });
     } catch (error) {
-      if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION) throw problems.conflict(`the name ${body.username} is taken`);
+      if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION)
+        throw problems.conflict(`the name ${body.username} is taken`);
       throw error;
     }
     const actorId = ctx.urls.actor(body.username);

@@ -21,7 +21,11 @@ export function createClient(ctx: IdentityContext): RequestHandler {
     }
     // Client ids are random so they reveal nothing about the device and cannot be guessed.
     const id = randomBytes(12).toString("base64url");
-    await ctx.sql.query("insert into identity.clients (id, username, name) values ($1, $2, $3)", [id, username, body.name]);
+    await ctx.sql.query("insert into identity.clients (id, username, name) values ($1, $2, $3)", [
+      id,
+      username,
+      body.name,
+    ]);
     res.status(201).json({ id, name: body.name, username });
   };
 }
@@ -31,6 +35,8 @@ export function listOwnClients(ctx: IdentityContext): RequestHandler {
   return async (_req, res) => {
     const { username } = principalOf(res);
     const clients = await listClients(ctx.sql, username);
-    res.json({ items: clients.map((c) => ({ id: c.id, name: c.name, createdAt: c.created_at.toISOString() })) });
+    res.json({
+      items: clients.map((c) => ({ id: c.id, name: c.name, createdAt: c.created_at.toISOString() })),
+    });
   };
 }

@@ -13,11 +13,14 @@ export function webfinger(ctx: IdentityContext): RequestHandler {
       throw problems.badRequest("the resource query parameter is required");
     }
     const acct = resolveResource(ctx, resource);
-    if (acct.host !== ctx.urls.domain) throw problems.notFound(`${resource} is not an account on ${ctx.urls.domain}`);
+    if (acct.host !== ctx.urls.domain)
+      throw problems.notFound(`${resource} is not an account on ${ctx.urls.domain}`);
     const account = await findAccount(ctx.sql, acct.user);
     if (!account) throw problems.notFound(`no account ${resource}`);
     res.setHeader("access-control-allow-origin", "*");
-    res.type(JRD_JSON).send(JSON.stringify(webfingerDocument(ctx.urls, { user: account.username, host: acct.host })));
+    res
+      .type(JRD_JSON)
+      .send(JSON.stringify(webfingerDocument(ctx.urls, { user: account.username, host: acct.host })));
   };
 }
 

@@ -1,3 +1,4 @@
+import { problems } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
 /** Data access for accounts, tokens and clients in the `identity` schema. */
@@ -46,4 +47,15 @@ export async function insertToken(
     username,
     label,
   ]);
+}
+
+/** The user's own client, or 404: a token never reaches another user's devices. */
+export async function findClient(sql: SqlExecutor, username: string, clientId: string): Promise<ClientRow> {
+  const result = await sql.query<ClientRow>(
+    "select id, username, name, created_at from identity.clients where id = $1 and username = $2",
+    [clientId, username],
+  );
+  const client = result.rows[0];
+  if (!client) throw problems.notFound(`no client ${clientId} for this account`);
+  return client;
 }

@@ -36,5 +36,27 @@ export const identityMigrations: MigrationSet = {
         );
       `,
     },
+    {
+      version: 2,
+      name: "credential challenges and issued credentials",
+      sql: `
+        create table identity.credential_challenges (
+          challenge text primary key,
+          username text not null references identity.accounts(username) on delete cascade,
+          client_id text not null references identity.clients(id) on delete cascade,
+          expires_at timestamptz not null
+        );
+        create table identity.issued_credentials (
+          serial bigserial primary key,
+          client_id text not null references identity.clients(id) on delete cascade,
+          signature_public_key bytea not null,
+          certificate_der bytea not null,
+          ca_id integer not null references identity.certificate_authorities(id),
+          not_after timestamptz not null,
+          issued_at timestamptz not null default now()
+        );
+        create index issued_credentials_client on identity.issued_credentials(client_id);
+      `,
+    },
   ],
 };

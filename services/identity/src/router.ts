@@ -6,7 +6,9 @@ import { actor, profile } from "./routes/actor.js";
 import { createAccount } from "./routes/create-account.js";
 import { createClient, listOwnClients } from "./routes/create-client.js";
 import { createToken } from "./routes/create-token.js";
+import { credentialChallenge } from "./routes/credential-challenge.js";
 import { instanceActor } from "./routes/instance-actor.js";
+import { issueCredential } from "./routes/issue-credential.js";
 import { me } from "./routes/me.js";
 import { mimiConfiguration } from "./routes/mimi-configuration.js";
 import { nodeInfo, nodeInfoLinks } from "./routes/nodeinfo.js";
@@ -31,5 +33,7 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.get("/api/v1/me", auth, me(ctx));
   router.post("/api/v1/clients", auth, ...json, createClient(ctx));
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
+  router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));
+  router.post("/api/v1/clients/:clientId/credential", auth, ...json, issueCredential(ctx));
   return router;
 }

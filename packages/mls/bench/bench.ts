@@ -88,7 +88,9 @@ async function commitLatency(provider: ProviderName, size: number) {
   // A self-update fills the creator's path so later commits see a realistic tree.
   state = (await commit(state, cs)).newState;
   // The channel server's view of the same epoch.
-  const observer = await publicGroupFromGroupInfo(await createGroupInfo(state, cs), { validateCredential: acceptAnyCredential });
+  const observer = await publicGroupFromGroupInfo(await createGroupInfo(state, cs), {
+    validateCredential: acceptAnyCredential,
+  });
   if (!observer.ok) throw new Error(observer.detail);
 
   const addTimes: number[] = [];
@@ -100,7 +102,9 @@ async function commitLatency(provider: ProviderName, size: number) {
     const added = await commit(state, cs, { add: [joiner.keyPackage] });
     addTimes.push(performance.now() - start);
     start = performance.now();
-    const verdict = await applyCommit(observer.state, added.commit, { validateCredential: acceptAnyCredential });
+    const verdict = await applyCommit(observer.state, added.commit, {
+      validateCredential: acceptAnyCredential,
+    });
     verifyTimes.push(performance.now() - start);
     if (!verdict.ok) throw new Error(verdict.detail);
     start = performance.now();
@@ -116,11 +120,17 @@ console.log(`Application messages (${messageCount} messages of 200 bytes, 2-memb
 const throughput = [];
 for (const provider of providers) {
   const r = await messageThroughput(provider);
-  throughput.push({ provider, "encrypt/s": format(r.encryptPerSecond), "decrypt/s": format(r.decryptPerSecond) });
+  throughput.push({
+    provider,
+    "encrypt/s": format(r.encryptPerSecond),
+    "decrypt/s": format(r.decryptPerSecond),
+  });
 }
 console.table(throughput);
 
-console.log("Commits (median of 5, milliseconds): add one client; server verification of that commit; self-update");
+console.log(
+  "Commits (median of 5, milliseconds): add one client; server verification of that commit; self-update",
+);
 const commits = [];
 for (const size of groupSizes) {
   for (const provider of providers) {

@@ -49,7 +49,11 @@ describe("key packages and credentials", () => {
     const decoded = decodeKeyPackage(encodeKeyPackage(keyPackage));
     if (!decoded.ok) throw new Error(decoded.detail);
     expect(readKeyPackage(decoded.keyPackage).lastResort).toBe(true);
-    const plain = await createKeyPackage({ credential: basicCredential("alice"), signatureKeyPair, cipherSuite: cs });
+    const plain = await createKeyPackage({
+      credential: basicCredential("alice"),
+      signatureKeyPair,
+      cipherSuite: cs,
+    });
     expect(readKeyPackage(plain.keyPackage).lastResort).toBe(false);
   });
 
@@ -170,7 +174,9 @@ describe("group messaging", () => {
     expect(applied.epoch).toBe(bob.groupContext.epoch);
     const sent = await encryptApplicationMessage(alice, caching, text("after update"));
     const received = await processIncoming(bob, plain, sent.message);
-    expect(received.ok && received.kind === "application" ? new TextDecoder().decode(received.data) : "").toBe("after update");
+    expect(
+      received.ok && received.kind === "application" ? new TextDecoder().decode(received.data) : "",
+    ).toBe("after update");
     expect(decodeClientState(Uint8Array.of(1, 2), acceptAnyCredential).ok).toBe(false);
   });
 

@@ -13,7 +13,13 @@ describe("caching crypto provider", () => {
     const mac = await caching.hash.mac(key, data);
     expect(mac).toEqual(await plain.hash.mac(key, data));
     expect(await caching.hash.verifyMac(key, mac, data)).toBe(true);
-    expect(await caching.hash.verifyMac(key, mac.map((b, i) => (i === 0 ? b ^ 1 : b)), data)).toBe(false);
+    expect(
+      await caching.hash.verifyMac(
+        key,
+        mac.map((b, i) => (i === 0 ? b ^ 1 : b)),
+        data,
+      ),
+    ).toBe(false);
     const prk = await caching.kdf.extract(new Uint8Array(), data);
     expect(prk).toEqual(await plain.kdf.extract(new Uint8Array(), data));
     expect(await caching.kdf.expand(prk, key, 77)).toEqual(await plain.kdf.expand(prk, key, 77));
@@ -59,5 +65,37 @@ describe("caching crypto provider", () => {
     expect(cache.get("b")).toBeUndefined();
     expect(cache.get("a")).toBe(1);
     expect(cache.size).toBe(2);
+  });
+});
+
+describe("node:crypto HPKE (X25519, HKDF-SHA256)", () => {
+  it("interoperates with ts-mls's HPKE in both directions", async () => {
+    const caching = await loadCiphersuite(undefined, "caching");
+    const plain = await loadCiphersuite(undefined, "default");
+    const info = new TextEncoder().encode("MLS 1.0 UpdatePathNode context");
+    const aad = bytes(1, 2, 3);
+    const secret = new Uint8Array(32).fill(42);
+    const recipient = await plain.hpke.generateKeyPair();
+    const publicBytes = await plain.hpke.exportPublicKey(recipient.publicKey);
+    const privateBytes = await plain.hpke.exportPrivateKey(recipient.privateKey);
+
+    // Sealed on node:crypto (key imported through the caching provider), opened by ts-mls.
+    const sealed = await caching.hpke.seal(
+      await caching.hpke.importPublicKey(publicBytes),
+      secret,
+      info,
+      aad,
+    );
+    expect(await plain.hpke.open(recipient.privateKey, sealed.enc, sealed.ct, info, aad)).toEqual(secret);
+    // Sealed by ts-mls, opened on node:crypto.
+    const byDefault = await plain.hpke.seal(recipient.publicKey, secret, info);
+    const nodeKey = await caching.hpke.importPrivateKey(privateBytes);
+    expect(await caching.hpke.open(nodeKey, byDefault.enc, byDefault.ct, info)).toEqual(secret);
+    // Wrong info fails authentication.
+    await expect(caching.hpke.open(nodeKey, byDefault.enc, byDefault.ct, bytes(0))).rejects.toThrow();
+    // Keys from ts-mls's own generation fall back to ts-mls's implementation.
+    const generated = await caching.hpke.generateKeyPair();
+    const fallback = await caching.hpke.seal(generated.publicKey, secret, info);
+    expect(await caching.hpke.open(generated.privateKey, fallback.enc, fallback.ct, info)).toEqual(secret);
   });
 });

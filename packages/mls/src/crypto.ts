@@ -5,13 +5,15 @@
  * operation: an Ed25519 private key is re-imported for each signature, every HMAC and
  * HKDF step imports its key, every AES-GCM call imports its key. For application
  * messages (one signature, a few HKDF expansions and two AEAD calls each) the imports
- * dominate. The caching provider keeps ts-mls's HPKE (X25519 KEM) but
+ * dominate. The caching provider
  * - signs and verifies Ed25519 with node:crypto KeyObjects, cached by key bytes,
  * - computes hashes, HMAC and HKDF with node:crypto's synchronous primitives,
  * - runs the AEAD with node:crypto ciphers,
- * - caches imported HPKE keys by key bytes.
- * All outputs are byte-identical to the default provider (same algorithms), so states
- * and messages made with one provider work with the other.
+ * - caches imported HPKE keys by key bytes and, for DHKEM(X25519), seals and opens
+ *   HPKE (RFC 9180 base mode) on node:crypto; other KEMs keep ts-mls's HPKE.
+ * Deterministic outputs (hashes, HKDF, signatures, AEAD) are byte-identical to the default
+ * provider's and randomized ones (HPKE) interoperate, so states and messages made with one
+ * provider work with the other.
  *
  * Cached private keys live in memory as long as they stay in the bounded LRU; private
  * keys are indexed by a SHA-256 fingerprint so the cache index never holds key bytes.
@@ -23,6 +25,7 @@ import {
   createHmac,
   createPrivateKey,
   createPublicKey,
+  diffieHellman,
   generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
@@ -38,6 +41,7 @@ import {
   type Hash,
   type HashAlgorithm,
   type Hpke,
+  type HpkeAlgorithm,
   type Kdf,
   type KdfAlgorithm,
   type Signature,
@@ -248,11 +252,127 @@ function nodeAeadDecrypt(
 type HpkePublicKey = Awaited<ReturnType<Hpke["importPublicKey"]>>;
 type HpkePrivateKey = Awaited<ReturnType<Hpke["importPrivateKey"]>>;
 
-/** Keeps ts-mls's HPKE but caches key imports and swaps the AEAD for node:crypto. */
-export function wrapHpke(base: Hpke, aeadName: string, capacity: number): Hpke {
+const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+const HPKE_VERSION_LABEL = Buffer.from("HPKE-v1");
+const HPKE_AEAD_IDS: Record<string, { id: number; keyLength: number }> = {
+  AES128GCM: { id: 0x0001, keyLength: 16 },
+  AES256GCM: { id: 0x0002, keyLength: 32 },
+  CHACHA20POLY1305: { id: 0x0003, keyLength: 32 },
+};
+const HPKE_NONCE_LENGTH = 12;
+
+function u16(value: number): Buffer {
+  const out = Buffer.alloc(2);
+  out.writeUInt16BE(value);
+  return out;
+}
+
+function rawX25519PublicKey(key: KeyObject): Uint8Array {
+  const jwk = key.export({ format: "jwk" });
+  if (jwk.x === undefined) throw new Error("X25519 key export failed");
+  return new Uint8Array(Buffer.from(jwk.x, "base64url"));
+}
+
+/**
+ * RFC 9180 base-mode single-shot seal/open for DHKEM(X25519, HKDF-SHA256) on node:crypto.
+ * The X25519 work is synchronous OpenSSL instead of WebCrypto key generation and imports.
+ */
+export function makeNodeHpkeX25519(aeadName: string) {
+  const aead = HPKE_AEAD_IDS[aeadName];
+  const cipherName = nodeAeadNames[aeadName];
+  if (aead === undefined || cipherName === undefined) return undefined;
+  const aeadKeyLength = aead.keyLength;
+  const kdf = makeNodeKdf("SHA-256");
+  const kemSuite = Buffer.concat([Buffer.from("KEM"), u16(0x0020)]);
+  const hpkeSuite = Buffer.concat([Buffer.from("HPKE"), u16(0x0020), u16(0x0001), u16(aead.id)]);
+  const labeledExtract = (salt: Uint8Array, suite: Buffer, label: string, ikm: Uint8Array) =>
+    kdf.extract(salt, Buffer.concat([HPKE_VERSION_LABEL, suite, Buffer.from(label), ikm]));
+  const labeledExpand = (prk: Uint8Array, suite: Buffer, label: string, info: Uint8Array, length: number) =>
+    kdf.expand(
+      prk,
+      Buffer.concat([u16(length), HPKE_VERSION_LABEL, suite, Buffer.from(label), info]),
+      length,
+    );
+  const empty = new Uint8Array();
+
+  async function sharedSecret(dh: Buffer, enc: Uint8Array, recipientPublic: Uint8Array): Promise<Uint8Array> {
+    if (dh.every((b) => b === 0)) throw new Error("X25519 produced an all-zero shared secret");
+    const eaePrk = await labeledExtract(empty, kemSuite, "eae_prk", dh);
+    return labeledExpand(eaePrk, kemSuite, "shared_secret", Buffer.concat([enc, recipientPublic]), 32);
+  }
+
+  async function keySchedule(
+    shared: Uint8Array,
+    info: Uint8Array,
+  ): Promise<{ key: Uint8Array; nonce: Uint8Array }> {
+    const pskIdHash = await labeledExtract(empty, hpkeSuite, "psk_id_hash", empty);
+    const infoHash = await labeledExtract(empty, hpkeSuite, "info_hash", info);
+    const context = Buffer.concat([Uint8Array.of(0), pskIdHash, infoHash]);
+    const secret = await labeledExtract(shared, hpkeSuite, "secret", empty);
+    return {
+      key: await labeledExpand(secret, hpkeSuite, "key", context, aeadKeyLength),
+      nonce: await labeledExpand(secret, hpkeSuite, "base_nonce", context, HPKE_NONCE_LENGTH),
+    };
+  }
+
+  const importPublic = (raw: Uint8Array): KeyObject =>
+    createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, raw]), format: "der", type: "spki" });
+
+  return {
+    importPublic,
+    importPrivate(raw: Uint8Array): { key: KeyObject; publicKey: Uint8Array } {
+      const key = createPrivateKey({
+        key: Buffer.concat([X25519_PKCS8_PREFIX, raw]),
+        format: "der",
+        type: "pkcs8",
+      });
+      return { key, publicKey: rawX25519PublicKey(createPublicKey(key)) };
+    },
+    async seal(
+      recipient: KeyObject,
+      recipientRaw: Uint8Array,
+      plaintext: Uint8Array,
+      info: Uint8Array,
+      aad?: Uint8Array,
+    ) {
+      const ephemeral = generateKeyPairSync("x25519");
+      const enc = rawX25519PublicKey(ephemeral.publicKey);
+      const dh = diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient });
+      const { key, nonce } = await keySchedule(await sharedSecret(dh, enc, recipientRaw), info);
+      return { ct: nodeAeadEncrypt(cipherName, key, nonce, aad, plaintext), enc };
+    },
+    async open(
+      recipient: { key: KeyObject; publicKey: Uint8Array },
+      enc: Uint8Array,
+      ciphertext: Uint8Array,
+      info: Uint8Array,
+      aad?: Uint8Array,
+    ) {
+      if (enc.length !== 32) throw new Error("X25519 encapsulated key must be 32 bytes");
+      const dh = diffieHellman({ privateKey: recipient.key, publicKey: importPublic(enc) });
+      const { key, nonce } = await keySchedule(await sharedSecret(dh, enc, recipient.publicKey), info);
+      return nodeAeadDecrypt(cipherName, key, nonce, aad, ciphertext);
+    },
+  };
+}
+
+/**
+ * Keeps ts-mls's HPKE key objects but caches their import, runs the AEAD on node:crypto
+ * and, for X25519 suites, seals and opens on node:crypto. Keys this wrapper imported are
+ * remembered next to ts-mls's key objects; keys it did not import (ts-mls's own key
+ * generation) fall back to ts-mls's seal/open.
+ */
+export function wrapHpke(base: Hpke, algorithm: HpkeAlgorithm, capacity: number): Hpke {
   const publicKeys = new LruCache<string, HpkePublicKey>(capacity);
   const privateKeys = new LruCache<string, HpkePrivateKey>(capacity);
-  const nodeCipher = nodeAeadNames[aeadName];
+  const nodeCipher = nodeAeadNames[algorithm.aead];
+  const nodeHpke =
+    algorithm.kem === "DHKEM-X25519-HKDF-SHA256" && algorithm.kdf === "HKDF-SHA256"
+      ? makeNodeHpkeX25519(algorithm.aead)
+      : undefined;
+  const nodePublic = new WeakMap<HpkePublicKey, { key: KeyObject; raw: Uint8Array }>();
+  const nodePrivate = new WeakMap<HpkePrivateKey, { key: KeyObject; publicKey: Uint8Array }>();
   return {
     ...base,
     async importPublicKey(bytes) {
@@ -260,6 +380,8 @@ export function wrapHpke(base: Hpke, aeadName: string, capacity: number): Hpke {
       const cached = publicKeys.get(index);
       if (cached !== undefined) return cached;
       const key = await base.importPublicKey(bytes);
+      if (nodeHpke !== undefined)
+        nodePublic.set(key, { key: nodeHpke.importPublic(bytes), raw: bytes.slice() });
       publicKeys.set(index, key);
       return key;
     },
@@ -268,8 +390,20 @@ export function wrapHpke(base: Hpke, aeadName: string, capacity: number): Hpke {
       const cached = privateKeys.get(index);
       if (cached !== undefined) return cached;
       const key = await base.importPrivateKey(bytes);
+      if (nodeHpke !== undefined) nodePrivate.set(key, nodeHpke.importPrivate(bytes));
       privateKeys.set(index, key);
       return key;
+    },
+    async seal(publicKey, plaintext, info, aad) {
+      const known = nodePublic.get(publicKey);
+      if (nodeHpke === undefined || known === undefined) return base.seal(publicKey, plaintext, info, aad);
+      return nodeHpke.seal(known.key, known.raw, plaintext, info, aad);
+    },
+    async open(privateKey, kemOutput, ciphertext, info, aad) {
+      const known = nodePrivate.get(privateKey);
+      if (nodeHpke === undefined || known === undefined)
+        return base.open(privateKey, kemOutput, ciphertext, info, aad);
+      return nodeHpke.open(known, kemOutput, ciphertext, info, aad);
     },
     encryptAead:
       nodeCipher === undefined
@@ -294,7 +428,7 @@ export function createCachingCryptoProvider(options: CachingProviderOptions = {}
         kdf: makeNodeKdf(kdfHashes[cs.hpke.kdf]),
         // Other signature schemes keep ts-mls's implementation (noble, no key import step).
         signature: cs.signature === "Ed25519" ? makeNodeEd25519(capacity) : base.signature,
-        hpke: wrapHpke(base.hpke, cs.hpke.aead, capacity),
+        hpke: wrapHpke(base.hpke, cs.hpke, capacity),
       };
     },
   };

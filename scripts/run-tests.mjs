@@ -27,6 +27,12 @@ const filtered = extra.some((arg) => arg.startsWith("--filter"));
 const turbo = spawnSync("npx", ["turbo", "run", "test", "--concurrency=2", "--continue", ...extra], {
   cwd: root,
   stdio: "inherit",
+  env: {
+    ...process.env,
+    TURBO_TELEMETRY_DISABLED: "1",
+    // turbo looks for the pinned pnpm on PATH; the workspace carries it as a dev dependency.
+    PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH ?? ""}`,
+  },
 });
 
 let passed = 0;

@@ -1,0 +1,76 @@
+import type { ActivityEnvelope } from "@mimi/activitypub";
+import { verifyRequest } from "@mimi/http-signatures";
+import type { Request } from "express";
+import type { InboxIngestContext } from "../context.js";
+import type { InboxTarget } from "../domain/addressing.js";
+import { authorizeInboxDelivery } from "../domain/authorization.js";
+import { rejection } from "./rejections.js";
+
+const SIGNATURE_CHALLENGE = {
+  "www-authenticate": 'Signature headers="(request-target) host date digest content-type"',
+};
+
+export interface AuthenticatedDelivery {
+  /** The actor whose key signed the request. */
+  readonly sender: string;
+  readonly basis: "author" | "channelForward";
+}
+
+/**
+ * Inbox authentication: the HTTP signature (401 naming the failure), then the authorization rule
+ * (the signer must be the activity's actor, or a channel forwarding a member's activity).
+ */
+export async function authenticateInboxDelivery(
+  ctx: InboxIngestContext,
+  req: Request,
+  body: Uint8Array,
+  activity: ActivityEnvelope,
+  target: InboxTarget,
+): Promise<AuthenticatedDelivery> {
+  const verified = await verifyRequest(
+    { method: req.method, path: req.originalUrl, headers: req.headers, body },
+    ctx.keys,
+    { now: ctx.now(), clockSkewSeconds: ctx.settings.clockSkewSeconds, scheme: ctx.publicScheme },
+  );
+  if (!verified.ok) {
+    // Why a key could not be fetched stays in our logs: the answer must not map our network for the sender.
+    const detail =
+      verified.reason === "keyFetchError"
+        ? "the signature's key could not be fetched or used"
+        : verified.detail;
+    ctx.logger.info(
+      { activityId: activity.id, reason: verified.reason, detail: verified.detail },
+      "inbox signature rejected",
+    );
+    throw rejection(401, verified.reason, detail, { headers: SIGNATURE_CHALLENGE });
+  }
+  let decision: Awaited<ReturnType<typeof authorizeInboxDelivery>>;
+  try {
+    decision = await authorizeInboxDelivery(
+      { signer: { keyId: verified.keyId, keyOwner: verified.keyOwner }, activity, target },
+      ctx.ports,
+    );
+  } catch (error) {
+    ctx.logger.warn({ err: error, activityId: activity.id }, "channel membership check failed");
+    throw rejection(
+      503,
+      "membershipCheckFailed",
+      "could not check the forwarding channel's membership; retry later",
+      {
+        headers: { "retry-after": "60" },
+      },
+    );
+  }
+  if (!decision.allow) {
+    ctx.logger.info(
+      { activityId: activity.id, signer: verified.keyOwner, reason: decision.reason },
+      "inbox delivery not authorized",
+    );
+    throw rejection(
+      decision.reason === "activityIdOriginMismatch" ? 403 : 401,
+      decision.reason,
+      decision.detail,
+    );
+  }
+  return { sender: verified.keyOwner, basis: decision.basis };
+}

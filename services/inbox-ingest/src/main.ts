@@ -1,0 +1,105 @@
+import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
+import { readProviderConfig } from "@mimi/provider-config";
+import {
+  ConfigError,
+  createApp,
+  createLogger,
+  createMetrics,
+  parse,
+  readConfig,
+  startServer,
+} from "@mimi/service-kit";
+import { migrateAll, openSql } from "@mimi/store";
+import { TopicNames } from "@mimi/topics";
+import { channelExistsViaSequencer } from "./channel-lookup.js";
+import { inboxIngestConfigSpec } from "./config.js";
+import { createInboxIngestContext } from "./context.js";
+import { inboxIngestMigrations } from "./migrations.js";
+import { inboxIngestRouter } from "./router.js";
+import { startInboxIngestWorkers } from "./workers.js";
+
+/** Settings only the split deployment needs (the standalone process wires these in-process). */
+const splitDeploymentSpec = {
+  kafkaBrokers: {
+    env: "KAFKA_BROKERS",
+    schema: parse.list(),
+    default: "",
+    description:
+      "comma-separated Kafka brokers; empty runs an in-process bus (nothing consumes it: tests only)",
+  },
+  channelSequencerUrl: {
+    env: "MIMI_CHANNEL_SEQUENCER_URL",
+    schema: parse.url(),
+    description: "cluster-internal base URL of channel-sequencer, asked whether a channel exists",
+  },
+};
+
+/** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
+async function main(): Promise<void> {
+  const config = readProviderConfig();
+  const settings = readConfig(inboxIngestConfigSpec);
+  const deployment = readConfig(splitDeploymentSpec);
+  const logger = createLogger({ name: "inbox-ingest", level: config.logLevel });
+  const sql = await openSql({
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
+    applicationName: "mimi-inbox-ingest",
+  });
+  if (process.argv[2] === "migrate") {
+    await migrateAll(sql, [inboxIngestMigrations]);
+    await sql.close();
+    return;
+  }
+  let bus: Bus;
+  if (deployment.kafkaBrokers.length > 0) {
+    bus = await createKafkaBus({
+      brokers: deployment.kafkaBrokers,
+      clientId: "inbox-ingest",
+      topics: [TopicNames.channelInbox, TopicNames.userInbox, TopicNames.deliveryRequests],
+    });
+  } else {
+    logger.warn(
+      "KAFKA_BROKERS is not set: activities go to an in-process bus that nothing in this process consumes",
+    );
+    bus = createInProcessBus();
+  }
+  const metrics = createMetrics();
+  const ctx = createInboxIngestContext({
+    config,
+    sql,
+    bus,
+    logger,
+    metrics,
+    settings,
+    ports: { channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl) },
+  });
+  const workers = await startInboxIngestWorkers(ctx);
+  let shuttingDown = false;
+  const app = createApp({
+    logger,
+    metrics,
+    routers: [inboxIngestRouter(ctx)],
+    readiness: [{ name: "database", check: () => sql.ping() }],
+    isShuttingDown: () => shuttingDown,
+  });
+  await startServer(app, {
+    port: config.port,
+    logger,
+    handleSignals: true,
+    onShutdownStart: () => {
+      shuttingDown = true;
+    },
+    // Closed in reverse: workers, then the outbound client, the bus, the database.
+    closers: [() => sql.close(), () => bus.close(), () => ctx.close(), () => workers.stop()],
+  });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(
+    `inbox-ingest failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

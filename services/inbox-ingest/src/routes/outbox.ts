@@ -1,0 +1,86 @@
+import { actorIdOf, isLocalUsername } from "@mimi/activitypub";
+import { channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
+import type { RequestHandler } from "express";
+import type { InboxIngestContext } from "../context.js";
+import { targetKey } from "../domain/addressing.js";
+import { routeOutboxActivity } from "../domain/outbox-routing.js";
+import { existingUsernames } from "../ingest/accounts.js";
+import { authenticateBearer } from "../ingest/bearer.js";
+import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
+import { bodyBytesOf, readActivity } from "../ingest/read-activity.js";
+import { rejection } from "../ingest/rejections.js";
+
+/**
+ * `POST /users/:username/outbox`: a local user's client submits an activity (bearer token of that
+ * user; the activity's actor must be the user). Activities about one of this provider's channels go
+ * to `channel.inbox`; everything else to `delivery.requests`, signed as the user.
+ */
+export function outbox(ctx: InboxIngestContext): RequestHandler {
+  return async (req, res) => {
+    const username = String(req.params.username);
+    const body = bodyBytesOf(req);
+    const activity = readActivity(body);
+    const principal = await authenticateBearer(ctx, req);
+    if (principal.username !== username) {
+      throw rejection(403, "wrongUser", "this token belongs to another user");
+    }
+    const actor = ctx.urls.actor(username);
+    if (actorIdOf(activity) !== actor) {
+      throw rejection(403, "actorMismatch", `the activity's actor must be ${actor}`);
+    }
+    // Ids are unique under their origin; a client names its activities under its own provider.
+    if (new URL(activity.id).origin !== new URL(ctx.urls.base).origin) {
+      throw rejection(400, "activityIdNotLocal", `the activity id must be a URL under ${ctx.urls.base}`);
+    }
+    const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
+    if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
+
+    const route = routeOutboxActivity(ctx.urls, activity);
+    if (route.kind === "invalid") throw rejection(400, route.reason, route.detail);
+    const now = ctx.now().toISOString();
+    const headers = traceHeaders(req.headers);
+    const key = { activityId: activity.id, target: targetKey({ kind: "outbox", username }), sender: actor };
+    if (route.kind === "channel") {
+      await publishOnce(ctx, res, {
+        route: "outbox",
+        key,
+        type: activity.type,
+        topic: channelInboxTopic.name,
+        messages: [
+          channelInboxTopic.message(
+            route.channelId,
+            {
+              channelId: route.channelId,
+              activity,
+              authenticatedActor: actor,
+              via: "outbox",
+              receivedAt: now,
+            },
+            headers,
+          ),
+        ],
+      });
+      return;
+    }
+    await publishOnce(ctx, res, {
+      route: "outbox",
+      key,
+      type: activity.type,
+      topic: deliveryRequestsTopic.name,
+      messages: [
+        deliveryRequestsTopic.message(
+          activity.id,
+          {
+            activityId: activity.id,
+            activity: route.activity,
+            signAs: actor,
+            audience: route.audience,
+            exclude: [actor],
+            requestedAt: now,
+          },
+          headers,
+        ),
+      ],
+    });
+  };
+}

@@ -1,0 +1,42 @@
+import { isLocalUsername } from "@mimi/activitypub";
+import { userInboxTopic } from "@mimi/topics";
+import type { RequestHandler } from "express";
+import type { InboxIngestContext } from "../context.js";
+import { type InboxTarget, targetKey } from "../domain/addressing.js";
+import { existingUsernames } from "../ingest/accounts.js";
+import { authenticateInboxDelivery } from "../ingest/authenticate.js";
+import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
+import { bodyBytesOf, readActivity } from "../ingest/read-activity.js";
+import { rejection } from "../ingest/rejections.js";
+
+/**
+ * `POST /users/:username/inbox`: a signed delivery to one local user, published to `user.inbox` for
+ * that user. The owner of the inbox is its recipient whatever the addressing says (a forwarded
+ * channel message is addressed to the channel's followers, not to each member).
+ */
+export function userInbox(ctx: InboxIngestContext): RequestHandler {
+  return async (req, res) => {
+    const username = String(req.params.username);
+    const body = bodyBytesOf(req);
+    const activity = readActivity(body);
+    const target: InboxTarget = { kind: "user", username };
+    const { sender } = await authenticateInboxDelivery(ctx, req, body, activity, target);
+    const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
+    if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
+    const receivedAt = ctx.now().toISOString();
+    const headers = traceHeaders(req.headers);
+    await publishOnce(ctx, res, {
+      route: "userInbox",
+      key: { activityId: activity.id, target: targetKey(target), sender },
+      type: activity.type,
+      topic: userInboxTopic.name,
+      messages: [
+        userInboxTopic.message(
+          username,
+          { username, activityId: activity.id, activity, deliveredBy: sender, receivedAt },
+          headers,
+        ),
+      ],
+    });
+  };
+}

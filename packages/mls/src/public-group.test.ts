@@ -2,6 +2,7 @@ import type { CiphersuiteImpl, ClientState } from "ts-mls";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   acceptAnyCredential,
+  basicCredential,
   type CommitOutput,
   commit,
   createGroup,
@@ -10,6 +11,7 @@ import {
   groupEpoch,
   joinFromWelcome,
   processIncoming,
+  readKeyPackage,
   treeHashOf,
 } from "./client.js";
 import { loadCiphersuite } from "./crypto.js";
@@ -220,6 +222,51 @@ describe("public group verifier", () => {
     // The credential validator rejects mallory.
     const verdict = await applyCommit(scenario.observer, output.commit, { validateCredential });
     expect(verdict.ok ? "ok" : verdict.reason).toBe("badCredential");
+  });
+
+  it("rejects an expired KeyPackage and a commit for another group", async () => {
+    const late = await makeTestClient("frank", cs);
+    const output = await commit(requireState(client("carol")), cs, { add: [late.keyPackage] });
+    const tooLate = Number(readKeyPackage(late.keyPackage).notAfter) + 1;
+    const expired = await applyCommit(scenario.observer, output.commit, {
+      validateCredential,
+      nowSeconds: tooLate,
+    });
+    expect(expired.ok ? "ok" : expired.reason).toBe("badKeyPackage");
+    const current = await applyCommit(scenario.observer, output.commit, { validateCredential });
+    expect(current.ok).toBe(true);
+
+    const other = await makeTestClient("grace", cs);
+    const otherState = await createGroup({
+      groupId: new TextEncoder().encode("another-channel"),
+      keyPackage: other.keyPackage,
+      privateKeyPackage: other.privateKeyPackage,
+      cipherSuite: cs,
+      validateCredential,
+    });
+    const foreign = await commit(otherState, cs);
+    const verdict = await applyCommit(scenario.observer, foreign.commit, { validateCredential });
+    expect(verdict.ok ? "ok" : verdict.reason).toBe("wrongGroup");
+  });
+
+  it("rejects a committer that changes its identity in the UpdatePath", async () => {
+    const carolState = requireState(client("carol"));
+    const carolIndex = leafIndexOf(scenario.observer, "carol");
+    const forgedTree = carolState.ratchetTree.slice();
+    const own = forgedTree[carolIndex * 2];
+    if (own?.nodeType !== "leaf") throw new Error("carol has no leaf");
+    forgedTree[carolIndex * 2] = {
+      nodeType: "leaf",
+      leaf: { ...own.leaf, credential: basicCredential("dave") },
+    };
+    const output = await commit({ ...carolState, ratchetTree: forgedTree }, cs);
+    const verdict = await applyCommit(scenario.observer, output.commit, { validateCredential });
+    expect(verdict.ok ? "ok" : verdict.reason).toBe("badCredential");
+    const allowed = await applyCommit(scenario.observer, output.commit, {
+      validateCredential,
+      allowCredentialChange: async () => true,
+    });
+    expect(allowed.ok).toBe(true);
   });
 
   it("rejects a commit with a flipped signed byte", async () => {

@@ -1,0 +1,207 @@
+import { isLocalUsername } from "@mimi/activitypub";
+import { isDeliverableUri, localUsernameOf, type ResolvedRecipient } from "../domain/audience.js";
+import {
+  type CollectionPageObject,
+  type ParsedDocument,
+  parseCollection,
+  parseRemoteDocument,
+} from "../domain/documents.js";
+import type { LocalAccountLookup, LocalCollectionResolver } from "./local-accounts.js";
+import type { RemoteActorCache } from "./remote-actors.js";
+import type { SignedJsonFetcher } from "./signed-fetch.js";
+
+/** An audience entry that could not become a recipient, and whether trying again could help. */
+export interface Unresolved {
+  uri: string;
+  permanent: boolean;
+  reason: string;
+}
+
+export interface ExpandedAudience {
+  recipients: ResolvedRecipient[];
+  unresolved: Unresolved[];
+}
+
+export interface AudienceExpanderDeps {
+  /** `urls.actor("")`: the prefix of this provider's user actor URLs. */
+  localActorPrefix: string;
+  /** This provider's origin: URIs there are never fetched over the network. */
+  localOrigin: string;
+  localAccounts: LocalAccountLookup;
+  localCollections: LocalCollectionResolver;
+  actors: RemoteActorCache;
+  fetchJson: SignedJsonFetcher;
+  now: () => number;
+  limits: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
+}
+
+export type AudienceExpander = (audience: readonly string[]) => Promise<ExpandedAudience>;
+
+/**
+ * Expands actor and collection URIs into recipients: local collections through the injected
+ * resolver, local actors through the account table, remote actors through the actor cache (fetched
+ * signed as the instance actor on a miss), remote collections by walking their pages (bounded).
+ * Members of a collection are resolved as actors only: nested collections are not expanded.
+ */
+export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpander {
+  async function resolveRemoteActor(uri: string): Promise<ResolvedRecipient | Unresolved> {
+    const cached = await deps.actors.get(uri, deps.now());
+    if (cached) return remoteRecipient(cached);
+    const fetched = await deps.fetchJson(uri);
+    if (!fetched.ok)
+      return { uri, permanent: fetched.permanent, reason: `actor fetch failed: ${fetched.detail}` };
+    const parsed = parseRemoteDocument(fetched.document, fetched.url);
+    if (parsed.kind !== "actor") {
+      return {
+        uri,
+        permanent: true,
+        reason: parsed.kind === "other" ? parsed.reason : "a collection, not an actor",
+      };
+    }
+    // Cached under the URI the audience used, which is also what `exclude` names.
+    const actor = { ...parsed.actor, id: uri };
+    await deps.actors.put(actor, deps.now());
+    return remoteRecipient(actor);
+  }
+
+  async function walkRemoteCollection(first: ParsedDocument & { kind: "collection" }, uri: string) {
+    const items = new Set(first.items);
+    const unresolved: Unresolved[] = [];
+    let page: string | CollectionPageObject | undefined = first.first ?? first.next;
+    let pages = 0;
+    const seenPages = new Set<string>([uri]);
+    while (
+      page !== undefined &&
+      items.size < deps.limits.maxCollectionItems &&
+      pages < deps.limits.maxCollectionPages
+    ) {
+      pages++;
+      let parsed: ParsedDocument;
+      if (typeof page === "string") {
+        if (seenPages.has(page)) break;
+        seenPages.add(page);
+        const fetched = await deps.fetchJson(page);
+        if (!fetched.ok) {
+          unresolved.push({
+            uri,
+            permanent: fetched.permanent,
+            reason: `collection page ${page}: ${fetched.detail}`,
+          });
+          break;
+        }
+        parsed =
+          typeof fetched.document === "object" &&
+          fetched.document !== null &&
+          !Array.isArray(fetched.document)
+            ? parseCollection(fetched.document as Record<string, unknown>)
+            : { kind: "other", reason: "page is not an object" };
+      } else {
+        parsed = parseCollection(page);
+      }
+      if (parsed.kind !== "collection") break;
+      for (const item of parsed.items) items.add(item);
+      page = parsed.next;
+    }
+    return { members: [...items].slice(0, deps.limits.maxCollectionItems), unresolved };
+  }
+
+  /** Members of a collection are actors (local or remote); anything else is reported, not expanded. */
+  async function resolveActors(uris: readonly string[]): Promise<ExpandedAudience> {
+    const recipients: ResolvedRecipient[] = [];
+    const unresolved: Unresolved[] = [];
+    const local = new Map<string, string>();
+    const remote: string[] = [];
+    for (const uri of uris) {
+      if (!isDeliverableUri(uri)) continue;
+      const username = localUsernameOf(uri, deps.localActorPrefix, isLocalUsername);
+      if (username !== undefined) local.set(uri, username);
+      else if (new URL(uri).origin === deps.localOrigin)
+        unresolved.push({ uri, permanent: true, reason: "not a local actor" });
+      else remote.push(uri);
+    }
+    const existing = await deps.localAccounts([...new Set(local.values())]);
+    for (const [uri, username] of local) {
+      if (existing.has(username)) recipients.push({ kind: "local", actorId: uri, username });
+      else unresolved.push({ uri, permanent: true, reason: `no local account ${username}` });
+    }
+    const resolved = await mapLimited(remote, deps.limits.fetchConcurrency, resolveRemoteActor);
+    for (const outcome of resolved) {
+      if ("kind" in outcome) recipients.push(outcome);
+      else unresolved.push(outcome);
+    }
+    return { recipients, unresolved };
+  }
+
+  return async (audience) => {
+    const recipients: ResolvedRecipient[] = [];
+    const unresolved: Unresolved[] = [];
+    const directActors: string[] = [];
+    for (const uri of new Set(audience)) {
+      if (!isDeliverableUri(uri)) continue;
+      const localMembers = await deps.localCollections(uri);
+      if (localMembers !== undefined) {
+        const expanded = await resolveActors(localMembers);
+        recipients.push(...expanded.recipients);
+        unresolved.push(...expanded.unresolved);
+        continue;
+      }
+      if (new URL(uri).origin === deps.localOrigin) {
+        directActors.push(uri);
+        continue;
+      }
+      const cached = await deps.actors.get(uri, deps.now());
+      if (cached) {
+        recipients.push(remoteRecipient(cached));
+        continue;
+      }
+      const fetched = await deps.fetchJson(uri);
+      if (!fetched.ok) {
+        unresolved.push({ uri, permanent: fetched.permanent, reason: `fetch failed: ${fetched.detail}` });
+        continue;
+      }
+      const parsed = parseRemoteDocument(fetched.document, fetched.url);
+      if (parsed.kind === "actor") {
+        await deps.actors.put({ ...parsed.actor, id: uri }, deps.now());
+        recipients.push(remoteRecipient({ ...parsed.actor, id: uri }));
+      } else if (parsed.kind === "collection") {
+        const walked = await walkRemoteCollection(parsed, uri);
+        unresolved.push(...walked.unresolved);
+        const expanded = await resolveActors(walked.members);
+        recipients.push(...expanded.recipients);
+        unresolved.push(...expanded.unresolved);
+      } else {
+        unresolved.push({ uri, permanent: true, reason: parsed.reason });
+      }
+    }
+    const direct = await resolveActors(directActors);
+    recipients.push(...direct.recipients);
+    unresolved.push(...direct.unresolved);
+    return { recipients, unresolved };
+  };
+}
+
+function remoteRecipient(actor: {
+  id: string;
+  inbox: string;
+  sharedInbox?: string | undefined;
+}): ResolvedRecipient {
+  return { kind: "remote", actorId: actor.id, inbox: actor.inbox, sharedInbox: actor.sharedInbox };
+}
+
+/** `map` with at most `limit` calls in flight, results in input order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const runners = Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  });
+  await Promise.all(runners);
+  return results;
+}

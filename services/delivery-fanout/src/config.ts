@@ -1,0 +1,152 @@
+import { type ConfigOf, parse } from "@mimi/service-kit";
+import { z } from "zod";
+import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS } from "./domain/circuit-breaker.js";
+import { DEFAULT_UNAVAILABLE_AFTER_DAYS } from "./domain/domain-availability.js";
+import { DEFAULT_RETRY_POLICY_SETTINGS, type RetryPolicySettings } from "./domain/retry-policy.js";
+
+const ms = (value: number) => String(value);
+
+/** delivery-fanout's own settings, beside the provider-wide ones in @mimi/provider-config. */
+export const deliveryFanoutConfigSpec = {
+  retryBaseDelayMs: {
+    env: "MIMI_DELIVERY_RETRY_BASE_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_RETRY_POLICY_SETTINGS.baseDelayMs),
+    description: "delay before the second attempt of a delivery; doubles per attempt (with jitter)",
+  },
+  retryMaxDelayMs: {
+    env: "MIMI_DELIVERY_RETRY_MAX_DELAY_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_RETRY_POLICY_SETTINGS.maxDelayMs),
+    description: "longest wait between two attempts (also caps `Retry-After`)",
+  },
+  retryLifetimeMs: {
+    env: "MIMI_DELIVERY_RETRY_LIFETIME_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_RETRY_POLICY_SETTINGS.lifetimeMs),
+    description: "how long after its first attempt a delivery is given up (dead-lettered)",
+  },
+  retryMaxAttempts: {
+    env: "MIMI_DELIVERY_MAX_ATTEMPTS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_RETRY_POLICY_SETTINGS.maxAttempts),
+    description: "attempts per delivery, the first included",
+  },
+  breakerFailureThreshold: {
+    env: "MIMI_DELIVERY_BREAKER_THRESHOLD",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_BREAKER_SETTINGS.failureThreshold),
+    description: "consecutive transient failures that open a destination's circuit breaker",
+  },
+  breakerCooldownMs: {
+    env: "MIMI_DELIVERY_BREAKER_COOLDOWN_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_BREAKER_SETTINGS.cooldownMs),
+    description: "how long an open breaker defers jobs before one probe request is let through",
+  },
+  unavailableAfterDays: {
+    env: "MIMI_DELIVERY_UNAVAILABLE_AFTER_DAYS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_UNAVAILABLE_AFTER_DAYS),
+    description: "distinct days with failures (and no success) after which a domain is marked unavailable",
+  },
+  requestTimeoutMs: {
+    env: "MIMI_DELIVERY_TIMEOUT_MS",
+    schema: parse.positiveInt(),
+    default: "10000",
+    description: "time budget of one outbound request (delivery POST or document fetch)",
+  },
+  schedulerPollMs: {
+    env: "MIMI_DELIVERY_SCHEDULER_POLL_MS",
+    schema: parse.positiveInt(),
+    default: "1000",
+    description: "how often due retries are moved from the database back onto `delivery.jobs`",
+  },
+  actorCacheTtlMs: {
+    env: "MIMI_ACTOR_CACHE_TTL_MS",
+    schema: parse.positiveInt(),
+    default: ms(24 * 60 * 60_000),
+    description: "how long a fetched remote actor (inbox, shared inbox, key id) is trusted",
+  },
+  actorCacheEntries: {
+    env: "MIMI_ACTOR_CACHE_ENTRIES",
+    schema: parse.positiveInt(),
+    default: "10000",
+    description: "remote actors kept in the in-memory LRU in front of the SQL cache",
+  },
+  collectionMaxItems: {
+    env: "MIMI_DELIVERY_COLLECTION_MAX_ITEMS",
+    schema: parse.positiveInt(),
+    default: "10000",
+    description: "members read from one remote collection at most",
+  },
+  collectionMaxPages: {
+    env: "MIMI_DELIVERY_COLLECTION_MAX_PAGES",
+    schema: parse.positiveInt(),
+    default: "100",
+    description: "pages fetched from one remote collection at most",
+  },
+  mailboxHeartbeatMs: {
+    env: "MIMI_MAILBOX_HEARTBEAT_MS",
+    schema: parse.positiveInt(),
+    default: "15000",
+    description: "interval of the comment lines that keep mailbox streams (SSE) open",
+  },
+  mailboxSafetyPollMs: {
+    env: "MIMI_MAILBOX_SAFETY_POLL_MS",
+    schema: parse.positiveInt(),
+    default: "30000",
+    description: "streams re-read the mailbox this often even without a notification",
+  },
+  mailboxNotifier: {
+    env: "MIMI_MAILBOX_NOTIFIER",
+    schema: z.enum(["auto", "memory", "postgres"], { message: "must be auto, memory or postgres" }),
+    default: "auto",
+    description:
+      "how writers wake streams: `postgres` (LISTEN/NOTIFY), `memory` (one process), `auto` = postgres when DATABASE_URL is set",
+  },
+};
+
+export type DeliveryFanoutConfig = ConfigOf<typeof deliveryFanoutConfigSpec>;
+
+/** The settings the context uses, grouped by concern; tests build them with millisecond delays. */
+export interface DeliverySettings {
+  retry: RetryPolicySettings;
+  breaker: BreakerSettings;
+  unavailableAfterDays: number;
+  requestTimeoutMs: number;
+  schedulerPollMs: number;
+  actorCache: { ttlMs: number; maxEntries: number };
+  collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
+  mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
+  /** Delays of the bus retry topics, used only when a handler fails unexpectedly (database down). */
+  busRetryDelaysMs: number[];
+}
+
+export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySettings {
+  return {
+    retry: {
+      baseDelayMs: config.retryBaseDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+      lifetimeMs: config.retryLifetimeMs,
+      maxAttempts: config.retryMaxAttempts,
+    },
+    breaker: { failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs },
+    unavailableAfterDays: config.unavailableAfterDays,
+    requestTimeoutMs: config.requestTimeoutMs,
+    schedulerPollMs: config.schedulerPollMs,
+    actorCache: { ttlMs: config.actorCacheTtlMs, maxEntries: config.actorCacheEntries },
+    collections: {
+      maxCollectionItems: config.collectionMaxItems,
+      maxCollectionPages: config.collectionMaxPages,
+      fetchConcurrency: 8,
+    },
+    mailbox: {
+      heartbeatMs: config.mailboxHeartbeatMs,
+      safetyPollMs: config.mailboxSafetyPollMs,
+      maxPageSize: 200,
+      defaultPageSize: 50,
+    },
+    busRetryDelaysMs: [1_000, 10_000, 60_000],
+  };
+}

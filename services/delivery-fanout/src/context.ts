@@ -1,0 +1,142 @@
+import type { ProviderUrls } from "@mimi/activitypub";
+import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
+import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
+import type { Bus } from "@mimi/bus";
+import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import type { ProviderConfig } from "@mimi/provider-config";
+import { type Logger, readConfig } from "@mimi/service-kit";
+import type { Sql } from "@mimi/store";
+import { type AudienceExpander, createAudienceExpander } from "./adapters/audience-expander.js";
+import { createDeadLetters, type DeadLetters } from "./adapters/dead-letters.js";
+import { createDestinationHealth, type DestinationHealth } from "./adapters/destination-health.js";
+import {
+  createLocalAccountLookup,
+  type LocalAccountLookup,
+  type LocalCollectionResolver,
+  noLocalCollections,
+} from "./adapters/local-accounts.js";
+import { createMailboxStore, type MailboxStore } from "./adapters/mailbox.js";
+import { createInProcessNotifier, type MailboxNotifier } from "./adapters/notifier.js";
+import { createRemoteActorCache, type RemoteActorCache } from "./adapters/remote-actors.js";
+import { createMessageScheduler, type MessageScheduler } from "./adapters/scheduled-messages.js";
+import { createSignedJsonFetcher, type SignedJsonFetcher } from "./adapters/signed-fetch.js";
+import { type DeliverySettings, deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
+import { CircuitBreakers } from "./domain/circuit-breaker.js";
+
+/** Everything delivery-fanout's handlers and workers need, built once; tests pass overrides. */
+export interface DeliveryFanoutContext {
+  urls: ProviderUrls;
+  sql: Sql;
+  logger: Logger;
+  bus: Bus;
+  settings: DeliverySettings;
+  /** Clock and randomness are injected so retry timing can be pinned in tests. */
+  now: () => number;
+  random: () => number;
+  http: OutboundHttp;
+  actorKeys: ActorKeyStore;
+  tokens: TokenVerifier;
+  fetchJson: SignedJsonFetcher;
+  actorCache: RemoteActorCache;
+  localAccounts: LocalAccountLookup;
+  localCollections: LocalCollectionResolver;
+  expandAudience: AudienceExpander;
+  mailbox: MailboxStore;
+  notifier: MailboxNotifier;
+  health: DestinationHealth;
+  breakers: CircuitBreakers;
+  scheduler: MessageScheduler;
+  deadLetters: DeadLetters;
+}
+
+export interface DeliveryFanoutDeps {
+  config: ProviderConfig;
+  sql: Sql;
+  logger: Logger;
+  bus: Bus;
+  /** Defaults to the spec's defaults (`deliveryFanoutConfigSpec`). */
+  settings?: DeliverySettings;
+  /** The channel service's answer for its followers collections; none by default. */
+  localCollections?: LocalCollectionResolver;
+  /** In-process by default; the split deployment passes the PostgreSQL one. */
+  notifier?: MailboxNotifier;
+}
+
+export function createDeliveryFanoutContext(
+  deps: DeliveryFanoutDeps,
+  overrides: Partial<DeliveryFanoutContext> = {},
+): DeliveryFanoutContext {
+  const { config, sql } = deps;
+  const urls = overrides.urls ?? config.urls;
+  const settings =
+    overrides.settings ?? deps.settings ?? deliverySettingsFrom(readConfig(deliveryFanoutConfigSpec, {}));
+  const now = overrides.now ?? Date.now;
+  const http =
+    overrides.http ??
+    createOutboundHttp({
+      production: config.production,
+      ...(config.production ? {} : { connectTo: config.connectTo }),
+      totalTimeoutMs: settings.requestTimeoutMs,
+      connectTimeoutMs: Math.min(5_000, settings.requestTimeoutMs),
+      userAgent: `mimi-provider (+${urls.base})`,
+    });
+  const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
+  const fetchJson =
+    overrides.fetchJson ?? createSignedJsonFetcher(http, () => actorKeys.signingKey(urls.instanceActor));
+  const actorCache = overrides.actorCache ?? createRemoteActorCache(sql, settings.actorCache);
+  const localAccounts = overrides.localAccounts ?? createLocalAccountLookup(sql);
+  const localCollections = overrides.localCollections ?? deps.localCollections ?? noLocalCollections;
+  const expandAudience =
+    overrides.expandAudience ??
+    createAudienceExpander({
+      localActorPrefix: urls.actor(""),
+      localOrigin: new URL(urls.base).origin,
+      localAccounts,
+      localCollections,
+      actors: actorCache,
+      fetchJson,
+      now,
+      limits: settings.collections,
+    });
+  return {
+    urls,
+    sql,
+    logger: deps.logger,
+    bus: deps.bus,
+    settings,
+    now,
+    random: Math.random,
+    http,
+    actorKeys,
+    tokens: createTokenVerifier(sql),
+    fetchJson,
+    actorCache,
+    localAccounts,
+    localCollections,
+    expandAudience,
+    mailbox: createMailboxStore(sql),
+    notifier: deps.notifier ?? createInProcessNotifier(),
+    health: createDestinationHealth(sql, { unavailableAfterDays: settings.unavailableAfterDays }),
+    breakers: new CircuitBreakers(settings.breaker),
+    scheduler: createMessageScheduler(sql, deps.bus, now),
+    deadLetters: createDeadLetters(sql),
+    ...overrides,
+  };
+}
+
+/** Work done once at start: the instance actor (which signs fetches) has a key before any fetch. */
+export async function prepareDeliveryFanout(ctx: DeliveryFanoutContext): Promise<void> {
+  await ctx.actorKeys.ensure(ctx.urls.instanceActor);
+}
+
+/** Releases what the context opened (HTTP connections, the notifier's connection). */
+export async function closeDeliveryFanout(ctx: DeliveryFanoutContext): Promise<void> {
+  await ctx.http.close();
+  await ctx.notifier.close();
+}
+
+/** Clears a domain's unavailable mark and its breaker (an inbound activity showed it is alive). */
+export async function markDomainAvailableIn(ctx: DeliveryFanoutContext, origin: string): Promise<void> {
+  await ctx.health.markAvailable(origin);
+  ctx.breakers.recordSuccess(origin);
+}

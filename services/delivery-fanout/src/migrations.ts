@@ -1,0 +1,60 @@
+import type { MigrationSet } from "@mimi/store";
+
+export const deliveryFanoutMigrations: MigrationSet = {
+  schema: "delivery",
+  migrations: [
+    {
+      version: 1,
+      name: "mailbox, remote actor cache, destination health, scheduled retries, dead letters",
+      sql: `
+        create table delivery.mailbox (
+          seq bigserial primary key,
+          username text not null,
+          activity_id text not null,
+          activity text not null,
+          delivered_by text not null,
+          received_at timestamptz not null,
+          stored_at timestamptz not null default now(),
+          unique (username, activity_id)
+        );
+        create index mailbox_username_seq on delivery.mailbox (username, seq);
+        create table delivery.remote_actors (
+          actor_id text primary key,
+          inbox text not null,
+          shared_inbox text,
+          public_key_id text,
+          fetched_at timestamptz not null,
+          expires_at timestamptz not null
+        );
+        create table delivery.destinations (
+          origin text primary key,
+          failure_days jsonb not null default '[]',
+          unavailable_since timestamptz,
+          last_failure_at timestamptz
+        );
+        create table delivery.scheduled_messages (
+          id bigserial primary key,
+          topic text not null,
+          message_key text not null,
+          payload bytea not null,
+          headers jsonb not null default '{}',
+          due_at timestamptz not null,
+          reason text not null default '',
+          created_at timestamptz not null default now()
+        );
+        create index scheduled_messages_due on delivery.scheduled_messages (due_at, id);
+        create table delivery.dead_letters (
+          id bigserial primary key,
+          activity_id text not null,
+          inbox text,
+          recipients jsonb not null,
+          reason text not null,
+          attempts integer not null,
+          first_attempt_at timestamptz not null,
+          dead_at timestamptz not null default now()
+        );
+        create index dead_letters_activity on delivery.dead_letters (activity_id);
+      `,
+    },
+  ],
+};

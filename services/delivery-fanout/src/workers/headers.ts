@@ -1,0 +1,12 @@
+/** Headers delivery-fanout puts on the messages it schedules for later (beside the bus's own). */
+export const DeliveryHeaders = {
+  /** On `delivery.jobs`: which attempt this message is (1 when absent). */
+  attempt: "delivery-attempt",
+  /** On `delivery.requests` re-published for actors that could not be resolved yet. */
+  expansionAttempt: "delivery-expansion-attempt",
+} as const;
+
+export function attemptFrom(headers: Readonly<Record<string, string>>, name: string): number {
+  const value = Number(headers[name]);
+  return Number.isInteger(value) && value >= 1 ? value : 1;
+}

@@ -1,0 +1,346 @@
+import { type BusRecord, jsonValue } from "@mimi/bus";
+import type { Sql } from "@mimi/store";
+import { type DeliveryRequest, deliveryJobsTopic, deliveryRequestsTopic } from "@mimi/topics";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DOMAIN_UNAVAILABLE, deliveryBody } from "../src/service.js";
+import { type FakeRemote, reservePort, startFakeRemote } from "./fake-remote.js";
+import {
+  createAccount,
+  createTestDatabase,
+  eventually,
+  type RunningFanout,
+  sleep,
+  startFanout,
+  testSettings,
+} from "./harness.js";
+
+const ALICE = "http://a.test/users/alice";
+let sql: Sql;
+let activityCounter = 0;
+
+beforeAll(async () => {
+  sql = await createTestDatabase();
+  await createAccount(sql, "alice");
+  await createAccount(sql, "zoe");
+});
+afterAll(async () => {
+  await sql.close();
+});
+
+function request(audience: string[], overrides: Partial<DeliveryRequest> = {}): DeliveryRequest {
+  const id = `http://a.test/activities/${++activityCounter}`;
+  return {
+    activityId: id,
+    activity: {
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id,
+      type: "Create",
+      actor: ALICE,
+      to: audience,
+      bcc: ["http://x.test/secret"],
+    },
+    signAs: ALICE,
+    audience,
+    exclude: [],
+    requestedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+async function publishRequest(fanout: RunningFanout, req: DeliveryRequest) {
+  await fanout.bus.publish(deliveryRequestsTopic.name, [deliveryRequestsTopic.message(req.activityId, req)]);
+}
+
+/** Records the bus puts on `delivery.jobs.dead`. */
+async function watchDeadJobs(fanout: RunningFanout): Promise<BusRecord[]> {
+  const dead: BusRecord[] = [];
+  await fanout.bus.subscribe({
+    groupId: "test-dead-watcher",
+    topics: [`${deliveryJobsTopic.name}.dead`],
+    handle: async (record) => {
+      dead.push(record);
+      return { kind: "ok" };
+    },
+  });
+  return dead;
+}
+
+async function deadLettersFor(activityId: string) {
+  const result = await sql.query<{
+    inbox: string | null;
+    reason: string;
+    attempts: number;
+    recipients: string[];
+  }>("select inbox, reason, attempts, recipients from delivery.dead_letters where activity_id = $1", [
+    activityId,
+  ]);
+  return result.rows;
+}
+
+describe("fan-out", () => {
+  it("expands actors and collections, POSTs once per destination, signs verifiably, skips excluded and routes local users to their mailbox", async () => {
+    const fanoutKeys = await startFanout(sql); // only to reach the key store before the remotes start
+    const keys = fanoutKeys.ctx.actorKeys;
+    await fanoutKeys.stop();
+    await keys.ensure(ALICE);
+    const b = await startFakeRemote({
+      host: "b.test",
+      users: ["bob", "carol", "mallory"],
+      sharedInbox: true,
+      followers: ["http://b.test/users/bob", "http://b.test/users/carol", ALICE],
+      senderKeys: keys,
+    });
+    const c = await startFakeRemote({
+      host: "c.test",
+      users: ["dave"],
+      sharedInbox: false,
+      senderKeys: keys,
+    });
+    const channelFollowers = "http://a.test/channels/general/followers";
+    const fanout = await startFanout(sql, {
+      connectTo: { "b.test": b.port, "c.test": c.port },
+      localCollections: async (url) =>
+        url === channelFollowers ? ["http://c.test/users/dave", "http://a.test/users/zoe"] : undefined,
+    });
+    try {
+      const req = request(
+        [
+          "http://b.test/followers",
+          "http://b.test/users/bob",
+          channelFollowers,
+          "http://b.test/users/mallory",
+          "https://www.w3.org/ns/activitystreams#Public",
+        ],
+        { exclude: ["http://b.test/users/mallory"] },
+      );
+      await publishRequest(fanout, req);
+      await eventually(() => b.posts.length === 1 && c.posts.length === 1);
+      const mailbox = await eventually(async () => {
+        const zoe = await fanout.ctx.mailbox.page("zoe", 0, 10);
+        const alice = await fanout.ctx.mailbox.page("alice", 0, 10);
+        return zoe.length === 1 && alice.length === 1 ? { zoe, alice } : undefined;
+      });
+      await sleep(200);
+      // Bob and carol share b.test's inbox: one POST there; dave has only a personal inbox.
+      expect(b.posts).toHaveLength(1);
+      expect(b.posts[0]?.path).toBe("/inbox");
+      expect(c.posts.map((post) => post.path)).toEqual(["/users/dave/inbox"]);
+      for (const post of [...b.posts, ...c.posts]) {
+        expect(post.verified).toEqual({ ok: true, keyOwner: ALICE });
+        expect(post.body).toBe(deliveryBody(req.activity));
+        expect(post.headers["content-type"]).toBe("application/activity+json");
+        expect(post.headers.signature).toContain(`keyId="${ALICE}#main-key"`);
+        expect(post.headers.signature).toContain('headers="(request-target) host date digest content-type"');
+      }
+      expect(JSON.parse(b.posts[0]?.body ?? "{}")).not.toHaveProperty("bcc");
+      expect(mailbox.zoe[0]?.activityId).toBe(req.activityId);
+      expect(mailbox.alice[0]?.activity).toEqual(req.activity);
+      expect(await deadLettersFor(req.activityId)).toEqual([]);
+      // Actors are cached in SQL with a TTL.
+      const cached = await sql.query<{ actor_id: string; shared_inbox: string | null }>(
+        "select actor_id, shared_inbox from delivery.remote_actors order by actor_id",
+      );
+      expect(cached.rows).toContainEqual({
+        actor_id: "http://b.test/users/bob",
+        shared_inbox: "http://b.test/inbox",
+      });
+      expect(cached.rows).toContainEqual({ actor_id: "http://c.test/users/dave", shared_inbox: null });
+    } finally {
+      await fanout.stop();
+      await b.close();
+      await c.close();
+    }
+  });
+
+  it("keeps retrying a destination that is down and delivers once it is back", async () => {
+    const port = await reservePort();
+    const fanout = await startFanout(sql, { connectTo: { "down.test": port } });
+    await fanout.ctx.actorCache.put(
+      {
+        id: "http://down.test/users/dan",
+        inbox: "http://down.test/users/dan/inbox",
+        sharedInbox: undefined,
+        publicKeyId: undefined,
+      },
+      Date.now(),
+    );
+    let remote: FakeRemote | undefined;
+    try {
+      const req = request(["http://down.test/users/dan"]);
+      await publishRequest(fanout, req);
+      // Not listening: connection refused, parked for a later attempt, several times.
+      await eventually(async () => {
+        const pending = await sql.query<{ headers: Record<string, string> }>(
+          "select headers from delivery.scheduled_messages",
+        );
+        // Attempt 4 is parked once the third attempt failed, which opened the breaker.
+        return pending.rows.some((row) => Number(row.headers["delivery-attempt"]) >= 4);
+      });
+      expect(fanout.ctx.breakers.stateOf("http://down.test").phase).not.toBe("closed");
+      remote = await startFakeRemote({
+        host: "down.test",
+        port,
+        users: ["dan"],
+        sharedInbox: false,
+        senderKeys: fanout.ctx.actorKeys,
+      });
+      // First answers are 503 (still starting up), then it accepts.
+      remote.respondWith(503, { "retry-after": "0" });
+      await eventually(() => (remote?.posts.length ?? 0) >= 1);
+      remote.respondWith(202);
+      await eventually(
+        async () =>
+          (await sql.query("select 1 from delivery.scheduled_messages")).rows.length === 0 &&
+          (remote?.posts.length ?? 0) >= 2,
+      );
+      expect(remote.posts.at(-1)?.verified.ok).toBe(true);
+      expect(fanout.ctx.breakers.stateOf("http://down.test")).toEqual({
+        phase: "closed",
+        consecutiveFailures: 0,
+      });
+      expect(await deadLettersFor(req.activityId)).toEqual([]);
+      // The success cleared the failure record.
+      expect((await fanout.ctx.health.load("http://down.test")).failureDays).toEqual([]);
+    } finally {
+      await fanout.stop();
+      await remote?.close();
+    }
+  });
+
+  it("dead-letters a 410 at once, without retrying", async () => {
+    const fanout = await startFanout(sql);
+    const remote = await startFakeRemote({
+      host: "gone.test",
+      users: ["gus"],
+      sharedInbox: false,
+      senderKeys: fanout.ctx.actorKeys,
+    });
+    await fanout.stop();
+    const running = await startFanout(sql, { connectTo: { "gone.test": remote.port } });
+    try {
+      remote.respondWith(410);
+      const dead = await watchDeadJobs(running);
+      const req = request(["http://gone.test/users/gus"]);
+      await publishRequest(running, req);
+      const rows = await eventually(async () => {
+        const found = await deadLettersFor(req.activityId);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(rows).toEqual([
+        {
+          inbox: "http://gone.test/users/gus/inbox",
+          reason: "refused: HTTP 410",
+          attempts: 1,
+          recipients: ["http://gone.test/users/gus"],
+        },
+      ]);
+      await eventually(() => dead.length === 1);
+      expect(dead[0]?.headers["bus-dead-reason"]).toBe("refused: HTTP 410");
+      await sleep(200);
+      expect(remote.posts).toHaveLength(1);
+      expect((await sql.query("select 1 from delivery.scheduled_messages")).rows).toHaveLength(0);
+    } finally {
+      await running.stop();
+      await remote.close();
+    }
+  });
+
+  it("opens the breaker after consecutive failures and defers jobs without requests until the cool-down", async () => {
+    const probe = await startFanout(sql);
+    const keys = probe.ctx.actorKeys;
+    await probe.stop();
+    const remote = await startFakeRemote({
+      host: "flaky.test",
+      users: ["fay"],
+      sharedInbox: true,
+      senderKeys: keys,
+    });
+    remote.respondWith(500);
+    const settings = testSettings({
+      breaker: { failureThreshold: 3, cooldownMs: 60_000 },
+      retry: { baseDelayMs: 20, maxDelayMs: 200, lifetimeMs: 600_000, maxAttempts: 100 },
+    });
+    const fanout = await startFanout(sql, { connectTo: { "flaky.test": remote.port }, settings });
+    try {
+      await publishRequest(fanout, request(["http://flaky.test/users/fay"]));
+      await eventually(() => fanout.ctx.breakers.stateOf("http://flaky.test").phase === "open");
+      expect(remote.posts).toHaveLength(3);
+      // More activities to the same destination while the breaker is open: parked, not sent.
+      for (let i = 0; i < 3; i++) await publishRequest(fanout, request(["http://flaky.test/users/fay"]));
+      await eventually(async () => {
+        const pending = await sql.query<{ reason: string }>("select reason from delivery.scheduled_messages");
+        return pending.rows.filter((row) => row.reason === "circuit open").length === 4;
+      });
+      await sleep(200);
+      expect(remote.posts).toHaveLength(3);
+    } finally {
+      await fanout.stop();
+      await remote.close();
+    }
+  });
+
+  it("skips and dead-letters deliveries to an unavailable domain until it is marked available", async () => {
+    const probe = await startFanout(sql);
+    const keys = probe.ctx.actorKeys;
+    await probe.stop();
+    const remote = await startFakeRemote({
+      host: "sleepy.test",
+      users: ["sam"],
+      sharedInbox: false,
+      senderKeys: keys,
+    });
+    const fanout = await startFanout(sql, { connectTo: { "sleepy.test": remote.port } });
+    try {
+      const day = 86_400_000;
+      const start = Date.parse("2025-01-01T10:00:00Z");
+      for (let i = 0; i < 7; i++)
+        await fanout.ctx.health.recordFailure("http://sleepy.test", start + i * day);
+      const skipped = request(["http://sleepy.test/users/sam"]);
+      await publishRequest(fanout, skipped);
+      const rows = await eventually(async () => {
+        const found = await deadLettersFor(skipped.activityId);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(rows[0]?.reason).toBe(DOMAIN_UNAVAILABLE);
+      expect(remote.posts).toHaveLength(0);
+
+      const { markDomainAvailable } = await import("../src/service.js");
+      await markDomainAvailable(sql, "http://sleepy.test");
+      const delivered = request(["http://sleepy.test/users/sam"]);
+      await publishRequest(fanout, delivered);
+      await eventually(() => remote.posts.length === 1);
+      expect(JSON.parse(remote.posts[0]?.body ?? "{}").id).toBe(delivered.activityId);
+    } finally {
+      await fanout.stop();
+      await remote.close();
+    }
+  });
+
+  it("dead-letters audience entries that cannot be resolved for good", async () => {
+    const fanout = await startFanout(sql);
+    try {
+      const req = request(["http://a.test/users/nobody"]);
+      await publishRequest(fanout, req);
+      const rows = await eventually(async () => {
+        const found = await deadLettersFor(req.activityId);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(rows[0]).toMatchObject({ inbox: null, recipients: ["http://a.test/users/nobody"] });
+      expect(rows[0]?.reason).toContain("no local account nobody");
+    } finally {
+      await fanout.stop();
+    }
+  });
+
+  it("dead-letters a job whose payload is not a delivery job", async () => {
+    const fanout = await startFanout(sql);
+    try {
+      const dead = await watchDeadJobs(fanout);
+      await fanout.bus.publish(deliveryJobsTopic.name, [{ key: "x", value: jsonValue({ nonsense: true }) }]);
+      await eventually(() => dead.length === 1);
+      expect(dead[0]?.headers["bus-dead-reason"]).toContain("invalid delivery.jobs payload");
+    } finally {
+      await fanout.stop();
+    }
+  });
+});

@@ -1,0 +1,135 @@
+import { actorKeyMigrations } from "@mimi/actor-keys";
+import { generateToken, hashToken } from "@mimi/auth";
+import { type Bus, createInProcessBus } from "@mimi/bus";
+import { identityMigrations } from "@mimi/identity";
+import { readProviderConfig } from "@mimi/provider-config";
+import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
+import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
+import {
+  closeDeliveryFanout,
+  createDeliveryFanoutContext,
+  type DeliveryFanoutContext,
+  type DeliverySettings,
+  deliveryFanoutMigrations,
+  deliveryFanoutRouter,
+  type LocalCollectionResolver,
+  prepareDeliveryFanout,
+  startDeliveryFanoutWorkers,
+} from "../src/service.js";
+
+export const KEK = Buffer.alloc(32, 7).toString("base64");
+
+/** One PGlite per test file with every schema delivery-fanout touches. */
+export async function createTestDatabase(): Promise<Sql> {
+  const sql = await createPgliteSql();
+  await migrateAll(sql, [actorKeyMigrations, identityMigrations, deliveryFanoutMigrations]);
+  return sql;
+}
+
+/** An account with a bearer token, written straight into identity's tables (no password needed here). */
+export async function createAccount(sql: Sql, username: string): Promise<string> {
+  const token = generateToken();
+  await sql.query("insert into identity.accounts (username, password_hash) values ($1, 'unused')", [
+    username,
+  ]);
+  await sql.query("insert into identity.tokens (token_hash, username) values ($1, $2)", [
+    hashToken(token),
+    username,
+  ]);
+  return token;
+}
+
+/** Millisecond timings so retries, breakers and polls happen within a test. */
+export function testSettings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  return {
+    retry: { baseDelayMs: 20, maxDelayMs: 200, lifetimeMs: 10_000, maxAttempts: 100 },
+    breaker: { failureThreshold: 3, cooldownMs: 300 },
+    unavailableAfterDays: 7,
+    requestTimeoutMs: 2_000,
+    schedulerPollMs: 10,
+    actorCache: { ttlMs: 60_000, maxEntries: 100 },
+    collections: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 4 },
+    mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
+    busRetryDelaysMs: [20, 50],
+    ...overrides,
+  };
+}
+
+export interface RunningFanout {
+  ctx: DeliveryFanoutContext;
+  bus: Bus;
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** delivery-fanout on its own bus and a random port, against the shared database. */
+export async function startFanout(
+  sql: Sql,
+  options: {
+    connectTo?: Record<string, number>;
+    settings?: DeliverySettings;
+    localCollections?: LocalCollectionResolver;
+  } = {},
+): Promise<RunningFanout> {
+  const connectTo = Object.entries(options.connectTo ?? {})
+    .map(([host, port]) => `${host}=127.0.0.1:${port}`)
+    .join(",");
+  const config = readProviderConfig({
+    MIMI_DOMAIN: "a.test",
+    MIMI_PUBLIC_URL: "http://a.test",
+    MIMI_KEY_ENCRYPTION_KEY: KEK,
+    MIMI_DEV_CONNECT_TO: connectTo,
+  });
+  const logger = createLogger({ name: "delivery-fanout-test", level: "silent" });
+  const bus = createInProcessBus({ partitions: 2, retryDelaysMs: [20, 50] });
+  const ctx = createDeliveryFanoutContext({
+    config,
+    sql,
+    logger,
+    bus,
+    settings: options.settings ?? testSettings(),
+    ...(options.localCollections ? { localCollections: options.localCollections } : {}),
+  });
+  await prepareDeliveryFanout(ctx);
+  const workers = await startDeliveryFanoutWorkers(ctx);
+  const app = createApp({
+    logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    routers: [deliveryFanoutRouter(ctx)],
+  });
+  const server: RunningServer = await startServer(app, {
+    port: 0,
+    host: "127.0.0.1",
+    logger,
+    drainTimeoutMs: 200,
+  });
+  return {
+    ctx,
+    bus,
+    base: `http://127.0.0.1:${server.port}`,
+    async stop() {
+      await workers.stop();
+      await bus.close();
+      await server.close();
+      await closeDeliveryFanout(ctx);
+      // Parked retries belong to this test's destinations; the next test must not release them.
+      await sql.query("delete from delivery.scheduled_messages");
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 8_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

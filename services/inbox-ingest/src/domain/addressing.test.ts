@@ -1,0 +1,162 @@
+import { providerUrls } from "@mimi/activitypub";
+import { describe, expect, it } from "vitest";
+import {
+  addressedLocalUsernames,
+  localChannelIdOf,
+  localUsernameOf,
+  referenceIds,
+  targetKey,
+} from "./addressing.js";
+import { routeOutboxActivity } from "./outbox-routing.js";
+
+const urls = providerUrls("b.example", "https://b.example");
+const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
+
+describe("local addresses", () => {
+  it("recognises only canonical local actor URLs", () => {
+    expect(localUsernameOf(urls, "https://b.example/users/bob")).toBe("bob");
+    for (const other of [
+      "https://b.example/users/bob/inbox",
+      "https://b.example/users/bob#main-key",
+      "https://b.example/users/Bob",
+      "https://b.example/users/",
+      "https://a.example/users/bob",
+      "https://b.example/channels/bob",
+      "https://b.example/users/%E0%A4%A",
+    ]) {
+      expect(localUsernameOf(urls, other), other).toBeUndefined();
+    }
+  });
+
+  it("recognises local channels and their followers collections", () => {
+    expect(localChannelIdOf(urls, "https://b.example/channels/room")).toBe("room");
+    expect(localChannelIdOf(urls, "https://b.example/channels/room/followers")).toBe("room");
+    expect(localChannelIdOf(urls, "https://b.example/channels/a%20b")).toBe("a b");
+    for (const other of [
+      "https://b.example/channels/",
+      "https://b.example/channels/room/inbox",
+      "https://a.example/channels/room",
+      "https://b.example/users/room",
+    ]) {
+      expect(localChannelIdOf(urls, other), other).toBeUndefined();
+    }
+  });
+
+  it("lists local users named in to/cc once each", () => {
+    const activity = {
+      to: ["https://b.example/users/bob", "https://a.example/users/carol", PUBLIC],
+      cc: "https://b.example/users/alice",
+      bcc: ["https://b.example/users/eve"],
+    };
+    expect(addressedLocalUsernames(urls, activity)).toEqual(["bob", "alice"]);
+    expect(
+      addressedLocalUsernames(urls, {
+        to: ["https://b.example/users/bob"],
+        cc: ["https://b.example/users/bob"],
+      }),
+    ).toEqual(["bob"]);
+  });
+
+  it("reads references as strings, objects and arrays", () => {
+    expect(referenceIds("x")).toEqual(["x"]);
+    expect(referenceIds({ id: "y", type: "Person" })).toEqual(["y"]);
+    expect(referenceIds(["x", { id: "y" }, 3, null])).toEqual(["x", "y"]);
+    expect(referenceIds(undefined)).toEqual([]);
+  });
+
+  it("keys targets distinctly", () => {
+    const keys = [
+      targetKey({ kind: "user", username: "bob" }),
+      targetKey({ kind: "outbox", username: "bob" }),
+      targetKey({ kind: "channel", channelId: "bob" }),
+      targetKey({ kind: "shared" }),
+    ];
+    expect(new Set(keys).size).toBe(4);
+  });
+});
+
+describe("routeOutboxActivity", () => {
+  const base = { id: "https://b.example/activities/1", actor: "https://b.example/users/bob" };
+
+  it("sends channel messages, Add/Remove/Update and channel creation to the channel", () => {
+    const cases = [
+      {
+        ...base,
+        type: "Create",
+        to: ["https://b.example/channels/room/followers"],
+        object: { type: "PrivateMessage" },
+      },
+      {
+        ...base,
+        type: "Add",
+        object: "https://a.example/users/carol",
+        target: "https://b.example/channels/room",
+      },
+      {
+        ...base,
+        type: "Remove",
+        object: "https://a.example/users/carol",
+        target: { id: "https://b.example/channels/room" },
+      },
+      {
+        ...base,
+        type: "Update",
+        object: { id: "https://b.example/channels/room", type: "Service", name: "x" },
+      },
+      { ...base, type: "Create", object: { id: "https://b.example/channels/room", type: "Service" } },
+    ];
+    for (const activity of cases) {
+      expect(routeOutboxActivity(urls, activity), activity.type).toEqual({
+        kind: "channel",
+        channelId: "room",
+      });
+    }
+  });
+
+  it("delivers everything else to its audience without Public, bto and bcc", () => {
+    const route = routeOutboxActivity(urls, {
+      ...base,
+      type: "Create",
+      to: ["https://a.example/users/carol", PUBLIC],
+      cc: ["https://b.example/users/alice"],
+      bcc: ["https://c.example/users/dan"],
+      object: { type: "PrivateMessage" },
+    });
+    expect(route).toEqual({
+      kind: "delivery",
+      audience: [
+        "https://a.example/users/carol",
+        "https://b.example/users/alice",
+        "https://c.example/users/dan",
+      ],
+      activity: {
+        ...base,
+        type: "Create",
+        to: ["https://a.example/users/carol", PUBLIC],
+        cc: ["https://b.example/users/alice"],
+        object: { type: "PrivateMessage" },
+      },
+    });
+  });
+
+  it("refuses ambiguous, unnamed-channel and unaddressed activities", () => {
+    expect(
+      routeOutboxActivity(urls, {
+        ...base,
+        type: "Add",
+        object: "https://b.example/channels/one",
+        target: "https://b.example/channels/two",
+      }),
+    ).toMatchObject({ kind: "invalid", reason: "ambiguousChannel" });
+    expect(
+      routeOutboxActivity(urls, { ...base, type: "Create", object: { type: "Service", name: "new" } }),
+    ).toMatchObject({
+      kind: "invalid",
+      reason: "newChannelWithoutId",
+    });
+    expect(routeOutboxActivity(urls, { ...base, type: "Create", to: [PUBLIC] })).toMatchObject({
+      kind: "invalid",
+      reason: "noAudience",
+    });
+  });
+});

@@ -14,6 +14,7 @@ export {
   encodePublicGroupState,
   inspectCommit,
   inspectPrivateMessage,
+  type KeyPackageValidationOptions,
   type MemberInfo,
   type PublicGroupState,
   publicGroupFromGroupInfo,
@@ -22,4 +23,5 @@ export {
   type VerifyFailureReason,
   type VerifyOptions,
   type VerifyResult,
+  validateKeyPackage,
 } from "./public-group.js";

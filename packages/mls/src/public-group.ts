@@ -74,7 +74,7 @@ import { treeHashRoot } from "ts-mls/treeHash.js";
 import { leafToNodeIndex, nodeToLeafIndex, toLeafIndex, toNodeIndex } from "ts-mls/treemath.js";
 import { applyUpdatePath } from "ts-mls/updatePath.js";
 import type { ValidateCredential } from "./client.js";
-import { loadCiphersuite } from "./crypto.js";
+import { DEFAULT_CIPHERSUITE, loadCiphersuite } from "./crypto.js";
 
 export type VerifyFailureReason =
   | "wrongGroup"
@@ -768,4 +768,60 @@ export function decodePublicGroupState(bytes: Uint8Array): VerifyResult<{ state:
   } catch (error) {
     return fail("malformed", describe(error));
   }
+}
+
+export interface KeyPackageValidationOptions {
+  /** Ciphersuites this provider accepts (default: the default suite only). */
+  supportedCipherSuites?: readonly CiphersuiteName[];
+  nowSeconds?: number;
+  /** Longest lifetime accepted, so a leaked KeyPackage cannot stay usable for years (default 1 year). */
+  maxLifetimeSeconds?: number;
+}
+
+/**
+ * Checks a KeyPackage on its own, before a directory stores it: decodes it, requires a supported
+ * ciphersuite and MLS 1.0, verifies the KeyPackage and leaf signatures, distinct init and encryption
+ * keys, a current lifetime of bounded length, and capabilities that list the suite. The credential is
+ * the caller's to check (it knows whose KeyPackage this should be).
+ */
+export async function validateKeyPackage(
+  bytes: Uint8Array,
+  options: KeyPackageValidationOptions = {},
+): Promise<VerifyResult<{ keyPackage: KeyPackage }>> {
+  let keyPackage: KeyPackage;
+  try {
+    const decoded = decodeMlsMessage(bytes.slice(), 0);
+    if (decoded === undefined || decoded[0].wireformat !== "mls_key_package")
+      return fail("malformed", "not an MLSMessage carrying a KeyPackage");
+    keyPackage = decoded[0].keyPackage;
+  } catch (error) {
+    return fail("malformed", describe(error));
+  }
+  const supported = options.supportedCipherSuites ?? [DEFAULT_CIPHERSUITE];
+  if (!supported.includes(keyPackage.cipherSuite))
+    return fail("unsupported", `ciphersuite ${keyPackage.cipherSuite} is not supported here`);
+  if (keyPackage.version !== "mls10") return fail("unsupported", "only MLS 1.0 KeyPackages are accepted");
+  const leaf = keyPackage.leafNode;
+  try {
+    const cs = await loadCiphersuite(keyPackage.cipherSuite);
+    if (!(await verifyKeyPackage(keyPackage, cs.signature)))
+      return fail("badKeyPackage", "KeyPackage signature does not verify");
+    if (!(await verifyLeafNodeSignatureKeyPackage(leaf, cs.signature)))
+      return fail("badKeyPackage", "KeyPackage leaf node signature does not verify");
+  } catch (error) {
+    return fail("malformed", describe(error));
+  }
+  if (bytesEqual(keyPackage.initKey, leaf.hpkePublicKey))
+    return fail("badKeyPackage", "KeyPackage init key equals its encryption key");
+  const now = BigInt(options.nowSeconds ?? Math.floor(Date.now() / 1000));
+  if (leaf.lifetime.notBefore > now || leaf.lifetime.notAfter < now)
+    return fail("badKeyPackage", "KeyPackage is outside its lifetime");
+  const maxLifetime = BigInt(options.maxLifetimeSeconds ?? 366 * 86_400);
+  if (leaf.lifetime.notAfter - now > maxLifetime)
+    return fail("badKeyPackage", "KeyPackage lifetime is longer than this provider accepts");
+  if (!leaf.capabilities.ciphersuites.includes(keyPackage.cipherSuite))
+    return fail("badKeyPackage", "KeyPackage capabilities do not list its own ciphersuite");
+  if (!extensionsSupportedByCapabilities(leaf.extensions, leaf.capabilities))
+    return fail("badKeyPackage", "KeyPackage leaf uses extensions missing from its capabilities");
+  return { ok: true, keyPackage };
 }

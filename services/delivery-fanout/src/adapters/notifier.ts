@@ -9,6 +9,8 @@ export interface MailboxNotifier {
   notify(username: string, cursor: number): Promise<void>;
   /** Calls `listener` with the new cursor; returns the unsubscribe function. */
   subscribe(username: string, listener: (cursor: number) => void): () => void;
+  /** Live subscriptions for a user in this process (open streams). */
+  listenerCount(username: string): number;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,7 @@ export function createInProcessNotifier(): MailboxNotifier {
       emitter.on(username, listener);
       return () => emitter.off(username, listener);
     },
+    listenerCount: (username) => emitter.listenerCount(username),
     async close() {
       emitter.removeAllListeners();
     },
@@ -113,6 +116,7 @@ export async function createPgNotifier(options: {
       await client.query("select pg_notify($1, $2)", [MAILBOX_CHANNEL, JSON.stringify(payload)]);
     },
     subscribe: (username, listener) => local.subscribe(username, listener),
+    listenerCount: (username) => local.listenerCount(username),
     async close() {
       closed = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);

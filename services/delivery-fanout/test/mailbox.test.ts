@@ -1,0 +1,192 @@
+import type { Sql } from "@mimi/store";
+import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createAccount,
+  createTestDatabase,
+  eventually,
+  type RunningFanout,
+  startFanout,
+  testSettings,
+} from "./harness.js";
+
+let sql: Sql;
+let fanout: RunningFanout;
+let aliceToken: string;
+let bobToken: string;
+let counter = 0;
+
+beforeAll(async () => {
+  sql = await createTestDatabase();
+  aliceToken = await createAccount(sql, "alice");
+  bobToken = await createAccount(sql, "bob");
+  await createAccount(sql, "carol");
+  fanout = await startFanout(sql, {
+    settings: testSettings({
+      mailbox: { heartbeatMs: 50, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
+    }),
+  });
+});
+afterAll(async () => {
+  await fanout.stop();
+  await sql.close();
+});
+
+function item(username: string, activityId = `https://b.test/activities/${++counter}`): UserInboxItem {
+  return {
+    username,
+    activityId,
+    activity: { id: activityId, type: "Create", actor: "https://b.test/users/bob" },
+    deliveredBy: "https://b.test/users/bob",
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+async function deliver(...items: UserInboxItem[]) {
+  await fanout.bus.publish(
+    userInboxTopic.name,
+    items.map((entry) => userInboxTopic.message(entry.username, entry)),
+  );
+}
+
+async function getJson(path: string, token?: string) {
+  const res = await fetch(`${fanout.base}${path}`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { items: Array<{ cursor: number; activityId: string }>; next: number },
+  };
+}
+
+describe("mailbox", () => {
+  it("stores one row per user and activity, however often it arrives", async () => {
+    const first = item("carol");
+    await deliver(first, first, item("carol"), first);
+    const rows = await eventually(async () => {
+      const page = await fanout.ctx.mailbox.page("carol", 0, 10);
+      return page.length === 2 ? page : undefined;
+    });
+    expect(rows[0]?.activityId).toBe(first.activityId);
+    expect(rows[0]!.cursor).toBeLessThan(rows[1]!.cursor);
+    await deliver(first);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await fanout.ctx.mailbox.page("carol", 0, 10)).toHaveLength(2);
+  });
+
+  it("pages the owner's mailbox and refuses everyone else", async () => {
+    const items = [item("alice"), item("alice"), item("alice")];
+    await deliver(...items);
+    await eventually(async () => (await fanout.ctx.mailbox.page("alice", 0, 10)).length >= 3);
+
+    const first = await getJson("/users/alice/inbox?limit=2", aliceToken);
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((entry) => entry.activityId)).toEqual([
+      items[0]?.activityId,
+      items[1]?.activityId,
+    ]);
+    expect(first.body.next).toBe(first.body.items[1]?.cursor);
+    const second = await getJson(`/users/alice/inbox?limit=2&after=${first.body.next}`, aliceToken);
+    expect(second.body.items.map((entry) => entry.activityId)).toEqual([items[2]?.activityId]);
+    const empty = await getJson(`/users/alice/inbox?after=${second.body.next}`, aliceToken);
+    expect(empty.body).toEqual({ items: [], next: second.body.next });
+
+    const own = await getJson("/api/v1/mailbox?limit=2", aliceToken);
+    expect(own.body).toEqual(first.body);
+    expect((await getJson("/api/v1/mailbox", bobToken)).body.items).toEqual([]);
+
+    expect((await getJson("/users/alice/inbox", bobToken)).status).toBe(403);
+    expect((await getJson("/users/alice/inbox/stream", bobToken)).status).toBe(403);
+    expect((await getJson("/users/alice/inbox")).status).toBe(401);
+    expect((await getJson("/api/v1/mailbox", "mimi_not-a-token")).status).toBe(401);
+    expect((await getJson("/api/v1/mailbox?after=-1", aliceToken)).status).toBe(400);
+  });
+
+  it("streams new rows live over SSE and resumes after Last-Event-ID", async () => {
+    const before = item("bob");
+    await deliver(before);
+    await eventually(async () => (await fanout.ctx.mailbox.page("bob", 0, 10)).length === 1);
+
+    const first = await openStream("/api/v1/mailbox/stream", bobToken);
+    const replayed = await first.next();
+    expect(replayed.data.activityId).toBe(before.activityId);
+    // A row written while the stream is open arrives without polling (the safety poll is a minute here).
+    const live = item("bob");
+    await deliver(live);
+    const pushed = await first.next();
+    expect(pushed.data.activityId).toBe(live.activityId);
+    expect(pushed.id).toBe(String(pushed.data.cursor));
+    expect(await first.waitForComment()).toBe(": keep-alive");
+    expect(fanout.ctx.notifier.listenerCount("bob")).toBe(1);
+    first.close();
+
+    const missed = item("bob");
+    await deliver(missed);
+    await eventually(async () => (await fanout.ctx.mailbox.page("bob", 0, 10)).length === 3);
+    const resumed = await openStream("/users/bob/inbox/stream", bobToken, { "last-event-id": pushed.id });
+    const next = await resumed.next();
+    expect(next.data.activityId).toBe(missed.activityId);
+    resumed.close();
+
+    // Closed streams unsubscribe from the notifier.
+    await eventually(() => fanout.ctx.notifier.listenerCount("bob") === 0);
+  });
+});
+
+interface StreamEvent {
+  id: string;
+  data: { cursor: number; activityId: string };
+}
+
+/** A minimal SSE client over fetch: yields events and comment lines as they arrive. */
+async function openStream(path: string, token: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const res = await fetch(`${fanout.base}${path}`, {
+    headers: { authorization: `Bearer ${token}`, accept: "text/event-stream", ...headers },
+    signal: controller.signal,
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/event-stream");
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const blocks: string[] = [];
+
+  async function nextBlock(): Promise<string> {
+    for (;;) {
+      const shifted = blocks.shift();
+      if (shifted !== undefined) return shifted;
+      const end = buffer.indexOf("\n\n");
+      if (end >= 0) {
+        blocks.push(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        continue;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error("stream ended");
+      buffer += decoder.decode(chunk.value, { stream: true });
+    }
+  }
+
+  return {
+    async next(): Promise<StreamEvent> {
+      for (;;) {
+        const block = await nextBlock();
+        const lines = block.split("\n");
+        const id = lines.find((line) => line.startsWith("id: "))?.slice(4);
+        const data = lines.find((line) => line.startsWith("data: "))?.slice(6);
+        if (id !== undefined && data !== undefined)
+          return { id, data: JSON.parse(data) as StreamEvent["data"] };
+      }
+    },
+    async waitForComment(): Promise<string> {
+      for (;;) {
+        const block = await nextBlock();
+        if (block.startsWith(":")) return block;
+      }
+    },
+    close() {
+      controller.abort();
+    },
+  };
+}

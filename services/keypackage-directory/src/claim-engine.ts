@@ -1,0 +1,202 @@
+import type { ClaimPoolKey, ClaimStore } from "@mimi/claims";
+import type { Logger } from "@mimi/service-kit";
+import type { Sql } from "@mimi/store";
+import { ciphersuiteName } from "./domain/ciphersuites.js";
+import {
+  clientIdsOf,
+  lastResortContent,
+  markClaimed,
+  type NewKeyPackage,
+  type PoolRef,
+  poolContents,
+  poolsWithContent,
+  servableSummaries,
+} from "./keypackage-rows.js";
+
+/**
+ * Claiming KeyPackages: the claim store (Redis or memory) picks an id atomically, SQL confirms it.
+ *
+ * Rules:
+ * - A client's KeyPackages are claimed from the first suite in the requester's order that has
+ *   something left; within a suite the oldest single-use KeyPackage goes first, and the last resort
+ *   only once none is left.
+ * - A single-use KeyPackage is served only by the SQL update that sets its `claimed_at`. An id the
+ *   store hands out that SQL already records as claimed (or that expired) is skipped, so even a
+ *   store that re-learned an id it had already handed out never causes a second serving.
+ * - When the store says a pool is empty or unknown (null, or only the last resort) while SQL still
+ *   holds unclaimed, unexpired rows for it, the pool is rebuilt from those rows once and the claim
+ *   retried. This recovers from a Redis restart or flush and from an upload whose store update
+ *   failed after the SQL commit. The same rebuild runs for every pool at start.
+ */
+
+export interface ClaimDeps {
+  sql: Sql;
+  claims: ClaimStore;
+  domain: string;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface ClaimedItem {
+  clientId: string;
+  ciphersuite: number;
+  /** The KeyPackage exactly as uploaded (an encoded MLSMessage). */
+  content: Uint8Array;
+  lastResort: boolean;
+}
+
+export type UnavailableReason = "noKeyPackageInRequestedCiphersuites" | "noKeyPackages";
+
+export interface UnavailableClient {
+  clientId: string;
+  reason: UnavailableReason;
+  detail: string;
+}
+
+export interface ClaimOutcome {
+  items: ClaimedItem[];
+  unavailable: UnavailableClient[];
+}
+
+/** Upper bound on store ids tried for one pool in one claim (stale ids are skipped). */
+const MAX_ATTEMPTS_PER_POOL = 32;
+
+/** The claim store's pool key: the user is qualified with the domain so providers can share a Redis. */
+export function poolKeyOf(domain: string, pool: PoolRef): ClaimPoolKey {
+  return { user: `${pool.username}@${domain}`, client: pool.clientId, ciphersuite: pool.ciphersuite };
+}
+
+/** One KeyPackage (or the last resort) per current client of `username`, in `ciphersuites` order. */
+export async function claimUserKeyPackages(
+  deps: ClaimDeps,
+  request: { username: string; ciphersuites: readonly number[]; requester: string },
+): Promise<ClaimOutcome> {
+  const clientIds = await clientIdsOf(deps.sql, request.username);
+  const results = await Promise.all(
+    clientIds.map(async (clientId) => {
+      for (const ciphersuite of request.ciphersuites) {
+        const pool = { username: request.username, clientId, ciphersuite };
+        const served = await claimFromPool(deps, pool, request.requester);
+        if (served) return { item: { clientId, ciphersuite, ...served } };
+      }
+      return { unavailable: await whyUnavailable(deps, request.username, clientId, request.ciphersuites) };
+    }),
+  );
+  const outcome: ClaimOutcome = { items: [], unavailable: [] };
+  for (const result of results) {
+    if (result.item) outcome.items.push(result.item);
+    if (result.unavailable) outcome.unavailable.push(result.unavailable);
+  }
+  deps.logger.info(
+    {
+      username: request.username,
+      requester: request.requester,
+      served: outcome.items.length,
+      lastResorts: outcome.items.filter((item) => item.lastResort).length,
+      unavailable: outcome.unavailable.length,
+    },
+    "keypackages claimed",
+  );
+  return outcome;
+}
+
+async function claimFromPool(
+  deps: ClaimDeps,
+  pool: PoolRef,
+  requester: string,
+): Promise<{ content: Uint8Array; lastResort: boolean } | undefined> {
+  const key = poolKeyOf(deps.domain, pool);
+  let rebuilt = false;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS_PER_POOL; attempt++) {
+    const claimed = await deps.claims.claim(key);
+    if (claimed && !claimed.lastResort) {
+      const row = await markClaimed(deps.sql, pool, claimed.keyPackageId, { requester, now: deps.now() });
+      if (row && !row.expired) return { content: row.content, lastResort: false };
+      continue; // stale or expired: it is out of the store now, take the next one
+    }
+    if (!rebuilt) {
+      rebuilt = true;
+      const restored = await rebuildPool(deps, pool);
+      const newLastResort =
+        restored.lastResort !== undefined && restored.lastResort !== claimed?.keyPackageId;
+      if (restored.available > 0 || newLastResort) continue;
+    }
+    if (claimed?.lastResort) {
+      const content = await lastResortContent(deps.sql, pool, claimed.keyPackageId, deps.now());
+      if (content) return { content, lastResort: true };
+      // Replaced or expired since the store learned it.
+      await deps.claims.remove(key, [claimed.keyPackageId]);
+      continue;
+    }
+    return undefined;
+  }
+  deps.logger.warn({ pool }, "gave up claiming after too many stale ids");
+  return undefined;
+}
+
+/** Re-adds what SQL holds for one pool to the claim store; returns what was found. */
+export async function rebuildPool(
+  deps: ClaimDeps,
+  pool: PoolRef,
+): Promise<{ available: number; lastResort: string | undefined }> {
+  const contents = await poolContents(deps.sql, pool, deps.now());
+  const key = poolKeyOf(deps.domain, pool);
+  if (contents.available.length > 0) await deps.claims.add(key, contents.available);
+  if (contents.lastResort !== undefined) await deps.claims.setLastResort(key, contents.lastResort);
+  return { available: contents.available.length, lastResort: contents.lastResort };
+}
+
+/** Rebuilds every pool SQL has something for (at start: the claim store may have lost its state). */
+export async function rebuildAllPools(deps: ClaimDeps): Promise<number> {
+  const pools = await poolsWithContent(deps.sql, deps.now());
+  for (const pool of pools) await rebuildPool(deps, pool);
+  return pools.length;
+}
+
+/** Makes freshly stored KeyPackages claimable; a replaced last resort is withdrawn first. */
+export async function publishToClaimStore(
+  deps: ClaimDeps,
+  owner: { username: string; clientId: string },
+  stored: { inserted: readonly NewKeyPackage[]; replacedLastResort?: { id: string; ciphersuite: number } },
+): Promise<void> {
+  if (stored.replacedLastResort) {
+    const old = stored.replacedLastResort;
+    await deps.claims.remove(poolKeyOf(deps.domain, { ...owner, ciphersuite: old.ciphersuite }), [old.id]);
+  }
+  const bySuite = new Map<number, string[]>();
+  for (const kp of stored.inserted) {
+    const key = poolKeyOf(deps.domain, { ...owner, ciphersuite: kp.ciphersuite });
+    if (kp.lastResort) {
+      await deps.claims.setLastResort(key, kp.id);
+    } else {
+      bySuite.set(kp.ciphersuite, [...(bySuite.get(kp.ciphersuite) ?? []), kp.id]);
+    }
+  }
+  for (const [ciphersuite, ids] of bySuite) {
+    await deps.claims.add(poolKeyOf(deps.domain, { ...owner, ciphersuite }), ids);
+  }
+}
+
+async function whyUnavailable(
+  deps: ClaimDeps,
+  username: string,
+  clientId: string,
+  requested: readonly number[],
+): Promise<UnavailableClient> {
+  const summaries = await servableSummaries(deps.sql, username, deps.now());
+  const otherSuites = [
+    ...new Set(
+      summaries
+        .filter((kp) => kp.clientId === clientId && !requested.includes(kp.ciphersuite))
+        .map((kp) => kp.ciphersuite),
+    ),
+  ];
+  if (otherSuites.length > 0) {
+    return {
+      clientId,
+      reason: "noKeyPackageInRequestedCiphersuites",
+      detail: `this client has KeyPackages only in ${otherSuites.map(ciphersuiteName).join(", ")}`,
+    };
+  }
+  return { clientId, reason: "noKeyPackages", detail: "this client has no KeyPackage left to claim" };
+}

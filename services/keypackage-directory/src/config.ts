@@ -1,0 +1,60 @@
+import { type ConfigOf, parse } from "@mimi/service-kit";
+import { z } from "zod";
+import { DEFAULT_CIPHERSUITE_ID, parseCiphersuiteList } from "./domain/ciphersuites.js";
+
+/** The keypackage directory's own settings, beside the provider-wide ones in @mimi/provider-config. */
+export const keyPackageDirectoryConfigSpec = {
+  redisUrl: {
+    env: "REDIS_URL",
+    schema: z.string(),
+    default: "",
+    description:
+      "Redis for the single-use claim state (`redis://...`); empty keeps it in memory (standalone, one replica)",
+  },
+  redisKeyPrefix: {
+    env: "MIMI_KEYPACKAGE_REDIS_PREFIX",
+    schema: parse.string(),
+    default: "mimi:kp:",
+    description: "prefix of the claim keys in Redis (lets several providers share one Redis)",
+  },
+  ciphersuites: {
+    env: "MIMI_KEYPACKAGE_CIPHERSUITES",
+    schema: parse.list().transform((entries, context) => {
+      const parsed = parseCiphersuiteList(entries);
+      if (!parsed.ok) {
+        context.addIssue({ code: "custom", message: parsed.reason });
+        return z.NEVER;
+      }
+      return parsed.ids;
+    }),
+    default: String(DEFAULT_CIPHERSUITE_ID),
+    description:
+      "MLS ciphersuites accepted for upload and served by claims (names or numbers, comma-separated)",
+  },
+  maxLifetimeDays: {
+    env: "MIMI_KEYPACKAGE_MAX_LIFETIME_DAYS",
+    schema: parse.positiveInt(),
+    default: "100",
+    description: "longest accepted KeyPackage lifetime (notAfter - notBefore), in days",
+  },
+  uploadBatchLimit: {
+    env: "MIMI_KEYPACKAGE_UPLOAD_BATCH",
+    schema: parse.positiveInt(),
+    default: "100",
+    description: "most KeyPackages in one upload request",
+  },
+  maxStoredPerClient: {
+    env: "MIMI_KEYPACKAGE_MAX_PER_CLIENT",
+    schema: parse.positiveInt(),
+    default: "500",
+    description: "most unclaimed KeyPackages one client may keep stored (uploads beyond get 409)",
+  },
+  clockSkewSeconds: {
+    env: "MIMI_KEYPACKAGE_CLOCK_SKEW_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "3600",
+    description: "tolerated clock difference for claim signatures and KeyPackage notBefore",
+  },
+};
+
+export type KeyPackageDirectorySettings = ConfigOf<typeof keyPackageDirectoryConfigSpec>;

@@ -1,0 +1,151 @@
+import type { ProviderUrls } from "@mimi/activitypub";
+import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
+import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
+import { type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "@mimi/claims";
+import type { IssuersFor } from "@mimi/credentials";
+import {
+  createCachingKeyResolver,
+  createSignedKeyFetcher,
+  type KeyDocumentFetcher,
+  type KeyResolver,
+} from "@mimi/http-signatures";
+import { validateKeyPackage } from "@mimi/mls";
+import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import type { ProviderConfig } from "@mimi/provider-config";
+import { type Logger, readConfig } from "@mimi/service-kit";
+import type { Sql } from "@mimi/store";
+import { rebuildAllPools } from "./claim-engine.js";
+import { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
+import { registeredCiphersuiteName } from "./domain/ciphersuites.js";
+import type { KeyPackageValidator } from "./domain/upload-check.js";
+import { createLocalIssuers } from "./local-issuers.js";
+
+/** Everything the keypackage directory's handlers need, built once; tests pass overrides. */
+export interface KeyPackageDirectoryContext {
+  urls: ProviderUrls;
+  sql: Sql;
+  logger: Logger;
+  tokens: TokenVerifier;
+  /** Single-use claim state (Redis when `REDIS_URL` is set, else memory). */
+  claims: ClaimStore;
+  /** Resolves signature key ids of claiming servers (cached; fetched signed as the instance actor). */
+  keys: KeyResolver;
+  http: OutboundHttp;
+  actorKeys: ActorKeyStore;
+  /** This provider's credential issuers (uploads must carry credentials they issued). */
+  issuersFor: IssuersFor;
+  validate: KeyPackageValidator;
+  settings: KeyPackageDirectorySettings;
+  /** Development host mapping: mapped hosts are reached over plain http. */
+  connectTo: ReadonlyMap<string, string>;
+  /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
+  publicScheme: "https" | "http";
+  now: () => Date;
+  /** Releases the outbound HTTP client and the claim store. */
+  close(): Promise<void>;
+}
+
+export interface KeyPackageDirectoryDeps {
+  config: ProviderConfig;
+  sql: Sql;
+  logger: Logger;
+  /** Defaults to the documented defaults of `keyPackageDirectoryConfigSpec`. */
+  settings?: KeyPackageDirectorySettings;
+}
+
+/** `REDIS_URL` set: Redis (shared by every replica); otherwise in memory (a single process). */
+export function createClaimStoreFor(settings: KeyPackageDirectorySettings): ClaimStore {
+  return settings.redisUrl
+    ? createRedisClaimStore({ url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix })
+    : createMemoryClaimStore();
+}
+
+export function createKeyPackageDirectoryContext(
+  deps: KeyPackageDirectoryDeps,
+  overrides: Partial<KeyPackageDirectoryContext> = {},
+): KeyPackageDirectoryContext {
+  const settings = overrides.settings ?? deps.settings ?? readConfig(keyPackageDirectoryConfigSpec, {});
+  const http =
+    overrides.http ??
+    createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
+  const claims = overrides.claims ?? createClaimStoreFor(settings);
+  const actorKeys = overrides.actorKeys ?? createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
+  return {
+    urls: deps.config.urls,
+    sql: deps.sql,
+    logger: deps.logger,
+    tokens: createTokenVerifier(deps.sql),
+    claims,
+    keys: createCachingKeyResolver({
+      fetchKeyDocument: instanceSignedFetcher(http, actorKeys, deps.config.urls.instanceActor),
+    }),
+    http,
+    actorKeys,
+    issuersFor: createLocalIssuers(deps.sql, deps.config.domain),
+    validate: mlsKeyPackageValidator(settings),
+    settings,
+    connectTo: deps.config.connectTo,
+    publicScheme: deps.config.urls.base.startsWith("https:") ? "https" : "http",
+    now: () => new Date(),
+    close: async () => {
+      await http.close();
+      await claims.close();
+    },
+    ...overrides,
+  };
+}
+
+/**
+ * @mimi/mls `validateKeyPackage` with this directory's suites and lifetime bound. Remote answers are
+ * checked with it too: a peer's KeyPackage in a suite we do not accept is never relayed.
+ */
+export function mlsKeyPackageValidator(settings: KeyPackageDirectorySettings): KeyPackageValidator {
+  const supportedCipherSuites = settings.ciphersuites
+    .map(registeredCiphersuiteName)
+    .filter((name) => name !== undefined);
+  const maxLifetimeSeconds = settings.maxLifetimeDays * 86_400;
+  return (bytes, now) =>
+    validateKeyPackage(bytes, {
+      supportedCipherSuites,
+      maxLifetimeSeconds,
+      nowSeconds: Math.floor(now.getTime() / 1000),
+    });
+}
+
+/**
+ * Work done once at start: the claim store may have lost its state (a Redis restart, or a memory
+ * store in a new process), so every pool is rebuilt from the KeyPackages SQL still holds unclaimed.
+ */
+export async function prepareKeyPackageDirectory(ctx: KeyPackageDirectoryContext): Promise<void> {
+  const pools = await rebuildAllPools(claimDepsOf(ctx));
+  ctx.logger.info({ pools }, "claim pools rebuilt from SQL");
+}
+
+export function claimDepsOf(ctx: KeyPackageDirectoryContext) {
+  return { sql: ctx.sql, claims: ctx.claims, domain: ctx.urls.domain, logger: ctx.logger, now: ctx.now };
+}
+
+/**
+ * Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch"
+ * mode answer. The key is loaded on first use (`ensure` is idempotent).
+ */
+function instanceSignedFetcher(
+  http: OutboundHttp,
+  actorKeys: ActorKeyStore,
+  instanceActor: string,
+): KeyDocumentFetcher {
+  let fetcher: Promise<KeyDocumentFetcher> | undefined;
+  const load = async () => {
+    await actorKeys.ensure(instanceActor);
+    const key = await actorKeys.signingKey(instanceActor);
+    if (!key) throw new Error(`the instance actor ${instanceActor} has no signing key`);
+    return createSignedKeyFetcher(http, key);
+  };
+  return async (url) => {
+    fetcher ??= load().catch((error: unknown) => {
+      fetcher = undefined;
+      throw error;
+    });
+    return (await fetcher)(url);
+  };
+}

@@ -1,0 +1,232 @@
+import type { Sql, SqlExecutor } from "@mimi/store";
+
+/** Data access for the `keypackages` schema (and read-only lookups of identity's accounts and clients). */
+
+export interface NewKeyPackage {
+  /** base64url SHA-256 of `content`: the same bytes always get the same id. */
+  id: string;
+  ciphersuite: number;
+  lastResort: boolean;
+  content: Uint8Array;
+  notAfter: Date;
+}
+
+/** Where one KeyPackage row belongs: a client's pool for one ciphersuite. */
+export interface PoolRef {
+  username: string;
+  clientId: string;
+  ciphersuite: number;
+}
+
+export type StoreUploadResult =
+  | {
+      ok: true;
+      /** Rows written by this upload (ids already stored are left as they are). */
+      inserted: NewKeyPackage[];
+      alreadyStored: number;
+      /** The last resort this upload replaced, so the claim store can forget it. */
+      replacedLastResort?: { id: string; ciphersuite: number };
+    }
+  | { ok: false; reason: "tooManyStored"; detail: string };
+
+export async function userExists(sql: SqlExecutor, username: string): Promise<boolean> {
+  const result = await sql.query("select 1 from identity.accounts where username = $1", [username]);
+  return result.rowCount > 0;
+}
+
+export async function clientBelongsTo(
+  sql: SqlExecutor,
+  username: string,
+  clientId: string,
+): Promise<boolean> {
+  const result = await sql.query("select 1 from identity.clients where id = $1 and username = $2", [
+    clientId,
+    username,
+  ]);
+  return result.rowCount > 0;
+}
+
+/** The user's current clients, oldest first (removed clients' KeyPackages are never served). */
+export async function clientIdsOf(sql: SqlExecutor, username: string): Promise<string[]> {
+  const result = await sql.query<{ id: string }>(
+    "select id from identity.clients where username = $1 order by created_at, id",
+    [username],
+  );
+  return result.rows.map((row) => row.id);
+}
+
+/**
+ * Stores one client's upload in a single transaction (all or nothing), under a per-client lock so
+ * the stored-count cap holds against concurrent uploads. A new last resort replaces the old one.
+ */
+export async function storeUpload(
+  sql: Sql,
+  upload: {
+    username: string;
+    clientId: string;
+    keyPackages: readonly NewKeyPackage[];
+    lastResort?: NewKeyPackage;
+    maxStoredPerClient: number;
+    now: Date;
+  },
+): Promise<StoreUploadResult> {
+  return sql.transaction(async (tx) => {
+    await tx.query("select pg_advisory_xact_lock(hashtext('mimi-keypackages:' || $1))", [upload.clientId]);
+    const batch = upload.lastResort ? [...upload.keyPackages, upload.lastResort] : [...upload.keyPackages];
+    const existing = await tx.query<{ id: string }>(
+      "select id from keypackages.key_packages where id = any($1::text[])",
+      [batch.map((kp) => kp.id)],
+    );
+    const known = new Set(existing.rows.map((row) => row.id));
+    const fresh = upload.keyPackages.filter((kp) => !known.has(kp.id));
+    const stored = await tx.query<{ n: number }>(
+      `select count(*)::int as n from keypackages.key_packages
+       where client_id = $1 and not last_resort and claimed_at is null and not_after > $2`,
+      [upload.clientId, upload.now],
+    );
+    const storedCount = stored.rows[0]?.n ?? 0;
+    if (storedCount + fresh.length > upload.maxStoredPerClient) {
+      return {
+        ok: false,
+        reason: "tooManyStored",
+        detail: `the client already has ${storedCount} unclaimed KeyPackages; at most ${upload.maxStoredPerClient} may be stored`,
+      };
+    }
+    for (const kp of fresh) await insertRow(tx, upload.username, upload.clientId, kp);
+
+    let replacedLastResort: { id: string; ciphersuite: number } | undefined;
+    const inserted = [...fresh];
+    if (upload.lastResort && !known.has(upload.lastResort.id)) {
+      const previous = await tx.query<{ id: string; ciphersuite: number }>(
+        "delete from keypackages.key_packages where client_id = $1 and last_resort returning id, ciphersuite",
+        [upload.clientId],
+      );
+      replacedLastResort = previous.rows[0];
+      await insertRow(tx, upload.username, upload.clientId, upload.lastResort);
+      inserted.push(upload.lastResort);
+    }
+    return {
+      ok: true,
+      inserted,
+      alreadyStored: batch.length - inserted.length,
+      ...(replacedLastResort ? { replacedLastResort } : {}),
+    };
+  });
+}
+
+async function insertRow(
+  tx: SqlExecutor,
+  username: string,
+  clientId: string,
+  kp: NewKeyPackage,
+): Promise<void> {
+  await tx.query(
+    `insert into keypackages.key_packages (id, username, client_id, ciphersuite, last_resort, content, not_after)
+     values ($1, $2, $3, $4, $5, $6, $7)`,
+    [kp.id, username, clientId, kp.ciphersuite, kp.lastResort, kp.content, kp.notAfter],
+  );
+}
+
+/**
+ * The single-use step: marks one pool KeyPackage claimed and returns it, or undefined when it was
+ * already claimed (a stale id in the claim store) or belongs elsewhere. An expired row is consumed too
+ * (it can never be served), and reported as such.
+ */
+export async function markClaimed(
+  sql: SqlExecutor,
+  pool: PoolRef,
+  keyPackageId: string,
+  claim: { requester: string; now: Date },
+): Promise<{ content: Uint8Array; expired: boolean } | undefined> {
+  const result = await sql.query<{ content: Uint8Array; not_after: Date }>(
+    `update keypackages.key_packages set claimed_at = $5, claimed_by = $6
+     where id = $1 and username = $2 and client_id = $3 and ciphersuite = $4
+       and not last_resort and claimed_at is null
+     returning content, not_after`,
+    [keyPackageId, pool.username, pool.clientId, pool.ciphersuite, claim.now, claim.requester],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return { content: row.content, expired: row.not_after <= claim.now };
+}
+
+/** The pool's current, unexpired last resort with this id (it is reusable, so nothing is marked). */
+export async function lastResortContent(
+  sql: SqlExecutor,
+  pool: PoolRef,
+  keyPackageId: string,
+  now: Date,
+): Promise<Uint8Array | undefined> {
+  const result = await sql.query<{ content: Uint8Array }>(
+    `select content from keypackages.key_packages
+     where id = $1 and username = $2 and client_id = $3 and ciphersuite = $4 and last_resort and not_after > $5`,
+    [keyPackageId, pool.username, pool.clientId, pool.ciphersuite, now],
+  );
+  return result.rows[0]?.content;
+}
+
+/** What SQL says a pool holds: unclaimed unexpired KeyPackage ids (oldest first) and the last resort. */
+export async function poolContents(
+  sql: SqlExecutor,
+  pool: PoolRef,
+  now: Date,
+): Promise<{ available: string[]; lastResort: string | undefined }> {
+  const result = await sql.query<{ id: string; last_resort: boolean }>(
+    `select id, last_resort from keypackages.key_packages
+     where username = $1 and client_id = $2 and ciphersuite = $3 and claimed_at is null and not_after > $4
+     order by seq`,
+    [pool.username, pool.clientId, pool.ciphersuite, now],
+  );
+  return {
+    available: result.rows.filter((row) => !row.last_resort).map((row) => row.id),
+    lastResort: result.rows.find((row) => row.last_resort)?.id,
+  };
+}
+
+/** Every pool that has something to serve (for rebuilding the claim store at start). */
+export async function poolsWithContent(sql: SqlExecutor, now: Date): Promise<PoolRef[]> {
+  const result = await sql.query<{ username: string; client_id: string; ciphersuite: number }>(
+    `select distinct username, client_id, ciphersuite from keypackages.key_packages
+     where claimed_at is null and not_after > $1`,
+    [now],
+  );
+  return result.rows.map((row) => ({
+    username: row.username,
+    clientId: row.client_id,
+    ciphersuite: row.ciphersuite,
+  }));
+}
+
+export interface StoredKeyPackageSummary {
+  clientId: string;
+  ciphersuite: number;
+  id: string;
+  lastResort: boolean;
+}
+
+/** Unclaimed, unexpired KeyPackages of the user's current clients: ids and pools, never contents. */
+export async function servableSummaries(
+  sql: SqlExecutor,
+  username: string,
+  now: Date,
+): Promise<StoredKeyPackageSummary[]> {
+  const result = await sql.query<{
+    client_id: string;
+    ciphersuite: number;
+    id: string;
+    last_resort: boolean;
+  }>(
+    `select kp.client_id, kp.ciphersuite, kp.id, kp.last_resort
+     from keypackages.key_packages kp
+     join identity.clients c on c.id = kp.client_id and c.username = kp.username
+     where kp.username = $1 and kp.claimed_at is null and kp.not_after > $2
+     order by kp.seq`,
+    [username, now],
+  );
+  return result.rows.map((row) => ({
+    clientId: row.client_id,
+    ciphersuite: row.ciphersuite,
+    id: row.id,
+    lastResort: row.last_resort,
+  }));
+}

@@ -1,0 +1,70 @@
+import { ACTIVITY_JSON, parseAcct } from "@mimi/activitypub";
+import { principalOf } from "@mimi/auth";
+import { ProblemError, problems, validate } from "@mimi/service-kit";
+import type { RequestHandler } from "express";
+import { z } from "zod";
+import { claimUserKeyPackages } from "../claim-engine.js";
+import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
+import { claimableCiphersuites } from "../domain/ciphersuites.js";
+import { claimCollection } from "../domain/claim-document.js";
+import { ciphersuiteListSchema } from "../domain/claim-request.js";
+import { userExists } from "../keypackage-rows.js";
+import { claimRemoteKeyPackages } from "../remote-claim.js";
+
+const clientClaimBody = z.object({
+  acct: z.string().min(3).max(300),
+  ciphersuites: ciphersuiteListSchema.optional(),
+});
+
+/**
+ * `POST /api/v1/keypackages/claim {acct, ciphersuites?}` (bearer): a local client claims another
+ * user's KeyPackages through its home server. Local users are claimed directly; for a remote user
+ * the server finds the actor (WebFinger) and sends a claim signed as the requesting user's actor,
+ * then relays the checked answer. Without `ciphersuites`, this provider's suites are asked for.
+ */
+export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
+  return async (req, res) => {
+    const { username: requester } = principalOf(res);
+    const body = validate(clientClaimBody, req.body);
+    const acct = parseAcct(body.acct, { lenient: true });
+    if (!acct.ok) throw problems.badRequest(`acct: ${acct.reason}`);
+    const requested = body.ciphersuites ?? ctx.settings.ciphersuites;
+    const requesterActor = ctx.urls.actor(requester);
+
+    if (acct.acct.host === ctx.urls.domain) {
+      const username = acct.acct.user;
+      if (!(await userExists(ctx.sql, username))) throw problems.notFound(`no user ${username}`);
+      const outcome = await claimUserKeyPackages(claimDepsOf(ctx), {
+        username,
+        ciphersuites: claimableCiphersuites(requested, ctx.settings.ciphersuites),
+        requester: requesterActor,
+      });
+      res
+        .type(ACTIVITY_JSON)
+        .send(JSON.stringify(claimCollection(ctx.urls.actor(username), outcome.items, outcome.unavailable)));
+      return;
+    }
+
+    const remote = await claimRemoteKeyPackages(
+      {
+        http: ctx.http,
+        actorKeys: ctx.actorKeys,
+        instanceActor: ctx.urls.instanceActor,
+        connectTo: ctx.connectTo,
+        validate: ctx.validate,
+        logger: ctx.logger,
+        now: ctx.now,
+      },
+      { acct: acct.acct, ciphersuites: requested, requesterActor },
+    );
+    if (!remote.ok) {
+      ctx.logger.info(
+        { acct: body.acct, status: remote.status, detail: remote.detail },
+        "remote claim failed",
+      );
+      if (remote.status === 404) throw problems.notFound(remote.detail);
+      throw new ProblemError(502, "Bad Gateway", remote.detail);
+    }
+    res.type(ACTIVITY_JSON).send(JSON.stringify(remote.collection));
+  };
+}

@@ -1,0 +1,50 @@
+export {
+  type ClaimDeps,
+  type ClaimedItem,
+  type ClaimOutcome,
+  claimUserKeyPackages,
+  poolKeyOf,
+  rebuildAllPools,
+  rebuildPool,
+  type UnavailableClient,
+  type UnavailableReason,
+} from "./claim-engine.js";
+export { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
+export {
+  claimDepsOf,
+  createClaimStoreFor,
+  createKeyPackageDirectoryContext,
+  type KeyPackageDirectoryContext,
+  type KeyPackageDirectoryDeps,
+  prepareKeyPackageDirectory,
+} from "./context.js";
+export {
+  ciphersuiteId,
+  ciphersuiteName,
+  claimableCiphersuites,
+  DEFAULT_CIPHERSUITE_ID,
+  parseCiphersuiteList,
+} from "./domain/ciphersuites.js";
+export {
+  type ClaimCollection,
+  claimCollection,
+  type KeyPackageObject,
+  parseClaimCollection,
+} from "./domain/claim-document.js";
+export {
+  checkUploadedKeyPackage,
+  type KeyPackageValidator,
+  keyPackageIdOf,
+  type UploadCheck,
+  type UploadExpectations,
+  type UploadRejectionReason,
+} from "./domain/upload-check.js";
+export { createLocalIssuers } from "./local-issuers.js";
+export { keyPackageDirectoryMigrations } from "./migrations.js";
+export { claimRemoteKeyPackages, providerBaseUrl, type RemoteClaimDeps } from "./remote-claim.js";
+export { keyPackageDirectoryRouter } from "./router.js";
+
+/** The directory has no bus subscriptions; this keeps the service shape uniform for the standalone process. */
+export async function startKeyPackageDirectoryWorkers(): Promise<{ stop(): Promise<void> }> {
+  return { stop: async () => {} };
+}

@@ -1,0 +1,30 @@
+import { parse } from "@mimi/service-kit";
+
+/** The channel sequencer's own settings, beside the provider-wide ones in @mimi/provider-config. */
+export const channelSequencerConfigSpec = {
+  epochWindow: {
+    env: "MIMI_CHANNEL_EPOCH_WINDOW",
+    schema: parse.nonNegativeInt(),
+    default: "1",
+    description:
+      "how many epochs before the current one a PrivateMessage may be for (1: current or previous; 0: current only)",
+  },
+  logPageLimit: {
+    env: "MIMI_CHANNEL_LOG_PAGE_LIMIT",
+    schema: parse.positiveInt(),
+    default: "100",
+    description: "most log entries one `GET C/log` page returns (also the default page size)",
+  },
+  clockSkewSeconds: {
+    env: "MIMI_CHANNEL_CLOCK_SKEW_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "3600",
+    description: "tolerated clock difference when checking the signature of a signed GET",
+  },
+  acctCacheSeconds: {
+    env: "MIMI_CHANNEL_ACCT_CACHE_SECONDS",
+    schema: parse.positiveInt(),
+    default: "3600",
+    description: "how long a remote acct -> actor URL WebFinger answer is reused",
+  },
+};

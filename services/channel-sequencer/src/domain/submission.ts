@@ -1,0 +1,75 @@
+/**
+ * What a member asks of a channel, read from the activity (docs/channels.md, Addressing). Only the
+ * shape is checked here; MLS contents and membership are checked by the sequencer.
+ */
+export type Submission =
+  | {
+      readonly kind: "create";
+      readonly objectId: string | undefined;
+      readonly name: unknown;
+      readonly groupInfo: unknown;
+      /** Create{Service} with a first commit (PROTOCOL.md allows it); this server asks for a separate Add. */
+      readonly carriesCommit: boolean;
+    }
+  | { readonly kind: "message"; readonly message: unknown }
+  | {
+      readonly kind: "add" | "remove";
+      readonly object: string | undefined;
+      readonly commit: unknown;
+      readonly welcome: unknown;
+      readonly groupInfo: unknown;
+    }
+  | { readonly kind: "rename"; readonly objectId: string | undefined; readonly name: unknown }
+  | { readonly kind: "unsupported"; readonly description: string };
+
+export type SubmissionKind = Submission["kind"];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A reference's id: the string itself or an embedded object's `id`. */
+export function referenceId(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (isRecord(value) && typeof value.id === "string") return value.id;
+  return undefined;
+}
+
+export function readSubmission(activity: Readonly<Record<string, unknown>>): Submission {
+  const object = activity.object;
+  const objectType = isRecord(object) ? object.type : undefined;
+  switch (activity.type) {
+    case "Create":
+      if (objectType === "Service" && isRecord(object)) {
+        return {
+          kind: "create",
+          objectId: referenceId(object),
+          name: object.name,
+          groupInfo: activity["mimi:groupInfo"],
+          carriesCommit: activity["mimi:commit"] !== undefined || activity["mimi:welcome"] !== undefined,
+        };
+      }
+      if (objectType === "PrivateMessage") return { kind: "message", message: object };
+      return { kind: "unsupported", description: `Create of ${describeType(objectType)}` };
+    case "Add":
+    case "Remove":
+      return {
+        kind: activity.type === "Add" ? "add" : "remove",
+        object: referenceId(object),
+        commit: activity["mimi:commit"],
+        welcome: activity["mimi:welcome"],
+        groupInfo: activity["mimi:groupInfo"],
+      };
+    case "Update":
+      if (objectType === "Service" && isRecord(object)) {
+        return { kind: "rename", objectId: referenceId(object), name: object.name };
+      }
+      return { kind: "unsupported", description: `Update of ${describeType(objectType)}` };
+    default:
+      return { kind: "unsupported", description: `activity type ${String(activity.type)}` };
+  }
+}
+
+function describeType(type: unknown): string {
+  return typeof type === "string" ? type : "an object without a type";
+}

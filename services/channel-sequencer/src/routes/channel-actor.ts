@@ -1,0 +1,16 @@
+import { ACTIVITY_JSON } from "@mimi/activitypub";
+import { problems } from "@mimi/service-kit";
+import type { RequestHandler } from "express";
+import type { ChannelSequencerContext } from "../context.js";
+import { serviceActorDocument } from "../domain/documents.js";
+
+/** `GET /channels/:id`: the channel's Service actor, for anyone. */
+export function channelActor(ctx: ChannelSequencerContext): RequestHandler {
+  return async (req, res) => {
+    const channelId = String(req.params.id);
+    const channel = await ctx.store.channel(channelId);
+    if (!channel) throw problems.notFound(`no channel ${channelId}`);
+    const publicKeyPem = await ctx.actorKeys.ensure(ctx.urls.channel(channelId));
+    res.type(ACTIVITY_JSON).send(JSON.stringify(serviceActorDocument(ctx.urls, channel, publicKeyPem)));
+  };
+}

@@ -1,0 +1,274 @@
+import type { ActivityEnvelope } from "@mimi/activitypub";
+import {
+  applyCommit,
+  checkGroupInfoMatches,
+  decodePublicGroupState,
+  encodePublicGroupState,
+  fromWireObject,
+  inspectCommit,
+  inspectPrivateMessage,
+  type MlsWireType,
+  type PublicGroupState,
+  publicGroupFromGroupInfo,
+  publicRoster,
+  type ValidateCredential,
+} from "@mimi/mls";
+import type { ChannelInboxItem } from "@mimi/topics";
+import type { CredentialAuthority } from "../adapters/credential-authority.js";
+import type { ChannelSequencerContext } from "../context.js";
+import { channelIdForGroupId, isWellFormedChannelId, localUsernameOf } from "../domain/identifiers.js";
+import {
+  type ChannelMember,
+  checkChannelName,
+  checkMessageEpoch,
+  isFollower,
+  planMembershipChange,
+} from "../domain/rules.js";
+import { referenceId, type Submission } from "../domain/submission.js";
+import type { ChannelChange, StoredChannel } from "./store.js";
+
+/** What the sequencer decided about one submission, before anything is stored. */
+export type Decision =
+  | { readonly kind: "accept"; readonly change: ChannelChange }
+  | { readonly kind: "reject"; readonly summary: string }
+  /** Nobody can be answered (no such channel): the record is dropped with a log line. */
+  | { readonly kind: "drop"; readonly reason: string };
+
+/** A failure that may pass (issuers or WebFinger unreachable): the record is retried later. */
+export class TransientFailure extends Error {}
+
+const reject = (summary: string): Decision => ({ kind: "reject", summary });
+
+/** Counts transient credential failures, which MLS verification only sees as "invalid". */
+function trackingValidator(authority: CredentialAuthority): {
+  validate: ValidateCredential;
+  throwIfTransient(): void;
+} {
+  let transient: string | undefined;
+  return {
+    validate: async (credential, key) => {
+      const check = await authority.verify(credential, key);
+      if (!check.ok && check.transient) transient = check.detail;
+      return check.ok;
+    },
+    throwIfTransient() {
+      if (transient !== undefined) throw new TransientFailure(`credential issuers unavailable: ${transient}`);
+    },
+  };
+}
+
+async function acctOf(
+  ctx: ChannelSequencerContext,
+  credential: Parameters<CredentialAuthority["identify"]>[0],
+) {
+  const check = await ctx.credentials.identify(credential);
+  if (!check.ok && check.transient) throw new TransientFailure(check.detail);
+  return check;
+}
+
+async function actorOfAcct(ctx: ChannelSequencerContext, acct: string): Promise<string | undefined> {
+  try {
+    return await ctx.resolveAcct(acct);
+  } catch (error) {
+    throw new TransientFailure(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function unwrap(
+  value: unknown,
+  type: MlsWireType,
+  field: string,
+): { ok: true; bytes: Uint8Array } | { ok: false; summary: string } {
+  if (value === undefined) return { ok: false, summary: `${field} is missing` };
+  const unwrapped = fromWireObject(value, type);
+  return unwrapped.ok ? unwrapped : { ok: false, summary: `${field}: ${unwrapped.detail}` };
+}
+
+/**
+ * Applies the rules of docs/channels.md ("What the channel's server checks") to one submission.
+ * `channel` is the stored channel, undefined when none has this id.
+ */
+export async function decide(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  activity: ActivityEnvelope,
+  submission: Submission,
+  channel: StoredChannel | undefined,
+): Promise<Decision> {
+  const channelUrl = ctx.urls.channel(item.channelId);
+  const submitter = item.authenticatedActor;
+  if (submission.kind === "create") return decideCreate(ctx, item, activity, submission, channel);
+  if (channel === undefined) return { kind: "drop", reason: `no channel ${item.channelId}` };
+  if (submission.kind === "unsupported")
+    return reject(`the channel does not handle ${submission.description}`);
+  if (referenceId(activity.target) !== channelUrl)
+    return reject(`the activity's target must be ${channelUrl}`);
+  if (!isFollower(channel.members, submitter)) return reject(`${submitter} is not a member of the channel`);
+
+  switch (submission.kind) {
+    case "rename": {
+      if (submission.objectId !== channelUrl) return reject(`the Service object's id must be ${channelUrl}`);
+      const name = checkChannelName(submission.name);
+      if (!name.ok) return reject(name.summary);
+      return { kind: "accept", change: { kind: "rename", submitter, name: name.name } };
+    }
+    case "message": {
+      const message = unwrap(submission.message, "PrivateMessage", "object");
+      if (!message.ok) return reject(message.summary);
+      const header = inspectPrivateMessage(storedState(channel), message.bytes);
+      if (!header.ok) return reject(`${header.reason}: ${header.detail}`);
+      const window = ctx.settings.epochWindow;
+      const inWindow = checkMessageEpoch(Number(header.epoch), channel.epoch, window);
+      if (!inWindow.ok) return reject(inWindow.summary);
+      return {
+        kind: "accept",
+        change: { kind: "message", submitter, messageEpoch: Number(header.epoch), window },
+      };
+    }
+    case "add":
+    case "remove":
+      return decideCommit(ctx, submitter, submission, channel);
+  }
+}
+
+function storedState(channel: StoredChannel): PublicGroupState {
+  const decoded = decodePublicGroupState(channel.publicState);
+  // Only states this service encoded are stored: a failure here is a defect, not bad input.
+  if (!decoded.ok) throw new Error(`stored state of channel ${channel.id} is unreadable: ${decoded.detail}`);
+  return decoded.state;
+}
+
+async function decideCreate(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  activity: ActivityEnvelope,
+  submission: Extract<Submission, { kind: "create" }>,
+  channel: StoredChannel | undefined,
+): Promise<Decision> {
+  const channelUrl = ctx.urls.channel(item.channelId);
+  const creator = item.authenticatedActor;
+  if (channel !== undefined) return reject(`the channel id ${item.channelId} is already in use`);
+  if (item.via !== "outbox" || localUsernameOf(ctx.urls, creator) === undefined) {
+    return reject("a channel is created by a user of its host, through their outbox");
+  }
+  if (!isWellFormedChannelId(item.channelId)) {
+    return reject("the channel id must be the base64url (unpadded) form of a 16-64 byte MLS group id");
+  }
+  if (submission.objectId !== channelUrl) return reject(`the Service object's id must be ${channelUrl}`);
+  if (referenceId(activity.target) !== channelUrl)
+    return reject(`the activity's target must be ${channelUrl}`);
+  if (submission.carriesCommit) {
+    return reject("create the channel with its creator alone, then add members with Add");
+  }
+  const name = checkChannelName(submission.name);
+  if (!name.ok) return reject(name.summary);
+  const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
+  if (!groupInfo.ok) return reject(groupInfo.summary);
+
+  const validator = trackingValidator(ctx.credentials);
+  const started = await publicGroupFromGroupInfo(groupInfo.bytes, { validateCredential: validator.validate });
+  if (!started.ok) {
+    validator.throwIfTransient();
+    return reject(`mimi:groupInfo: ${started.reason}: ${started.detail}`);
+  }
+  const { state, signer } = started;
+  if (state.epoch !== 0n)
+    return reject(`the GroupInfo is for epoch ${state.epoch}, a new channel starts at 0`);
+  if (channelIdForGroupId(state.groupId) !== item.channelId) {
+    return reject("the GroupInfo's group id is not the one the channel URL names");
+  }
+  const roster = publicRoster(state);
+  if (roster.length !== 1 || roster[0]?.leafIndex !== signer.leafIndex) {
+    return reject("a new channel's group holds its creator's client alone");
+  }
+  const identified = await acctOf(ctx, signer.credential);
+  if (!identified.ok) return reject(`the creator's credential: ${identified.detail}`);
+  const actorUrl = await actorOfAcct(ctx, identified.acct);
+  if (actorUrl !== creator)
+    return reject(`the GroupInfo's credential (${identified.acct}) does not name ${creator}`);
+  return {
+    kind: "accept",
+    change: {
+      kind: "create",
+      name: name.name,
+      attributedTo: creator,
+      ciphersuite: state.cipherSuite,
+      publicState: encodePublicGroupState(state),
+      groupInfo: groupInfo.bytes,
+      members: [{ leafIndex: signer.leafIndex, actorUrl: creator, acct: identified.acct }],
+    },
+  };
+}
+
+async function decideCommit(
+  ctx: ChannelSequencerContext,
+  submitter: string,
+  submission: Extract<Submission, { kind: "add" | "remove" }>,
+  channel: StoredChannel,
+): Promise<Decision> {
+  const object = submission.object;
+  if (object === undefined) return reject("the activity's object must be the actor to add or remove");
+  const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
+  if (!commit.ok) return reject(commit.summary);
+  const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
+  if (!groupInfo.ok) return reject(groupInfo.summary);
+  if (submission.kind === "add") {
+    const welcome = unwrap(submission.welcome, "Welcome", "mimi:welcome");
+    if (!welcome.ok) return reject(welcome.summary);
+  }
+
+  const state = storedState(channel);
+  const inspected = inspectCommit(state, commit.bytes);
+  if (!inspected.ok) return reject(`mimi:commit: ${inspected.reason}: ${inspected.detail}`);
+  if (inspected.inspection.epoch !== state.epoch) {
+    return reject(
+      `the commit is for epoch ${inspected.inspection.epoch}, the channel is at epoch ${state.epoch}`,
+    );
+  }
+  const validator = trackingValidator(ctx.credentials);
+  const applied = await applyCommit(state, commit.bytes, {
+    validateCredential: validator.validate,
+    nowSeconds: Math.floor(ctx.now().getTime() / 1000),
+  });
+  if (!applied.ok) {
+    validator.throwIfTransient();
+    return reject(`mimi:commit: ${applied.reason}: ${applied.detail}`);
+  }
+  const { next, summary } = applied;
+
+  const added: { leafIndex: number; acct: string; actorUrl: string | undefined }[] = [];
+  for (const client of summary.added) {
+    const identified = await acctOf(ctx, client.credential);
+    if (!identified.ok) return reject(`an added credential: ${identified.detail}`);
+    added.push({
+      leafIndex: client.leafIndex,
+      acct: identified.acct,
+      actorUrl: await actorOfAcct(ctx, identified.acct),
+    });
+  }
+  const plan = planMembershipChange({
+    kind: submission.kind,
+    object,
+    submitter,
+    members: channel.members,
+    committerLeaf: summary.committer.leafIndex,
+    removedLeaves: summary.removed.map((member) => member.leafIndex),
+    added,
+  });
+  if (!plan.ok) return reject(plan.summary);
+
+  const matches = await checkGroupInfoMatches(next, groupInfo.bytes);
+  if (!matches.ok) return reject(`mimi:groupInfo: ${matches.reason}: ${matches.detail}`);
+  const members: ChannelMember[] = plan.members;
+  return {
+    kind: "accept",
+    change: {
+      kind: "commit",
+      expectedEpoch: channel.epoch,
+      newEpoch: Number(next.epoch),
+      publicState: encodePublicGroupState(next),
+      groupInfo: groupInfo.bytes,
+      members,
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { activityEnvelopeSchema, actorIdOf } from "@mimi/activitypub";
+import type { HandlerOutcome } from "@mimi/bus";
+import { type ChannelInboxItem, type DeliveryRequest, deliveryRequestsTopic } from "@mimi/topics";
+import type { ChannelSequencerContext } from "../context.js";
+import { acceptActivity, rejectActivity } from "../domain/documents.js";
+import { readSubmission, referenceId } from "../domain/submission.js";
+import { type Decision, decide, TransientFailure } from "./decide.js";
+import type { AcceptedState, ChannelChange } from "./store.js";
+
+/**
+ * Handles one `channel.inbox` item: decides, stores the outcome atomically with the delivery requests
+ * it produces, then publishes them to `delivery.requests`. A redelivered item (same activity id) is not
+ * applied again; if its delivery requests were not all published yet, the same ones are published.
+ * Returns `retry` for failures that may pass (database, bus, remote lookups).
+ */
+export async function handleChannelInboxItem(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  headers: Record<string, string> = {},
+): Promise<HandlerOutcome> {
+  const parsed = activityEnvelopeSchema.safeParse(item.activity);
+  if (!parsed.success) {
+    ctx.logger.warn({ channelId: item.channelId }, "channel inbox item without a usable activity dropped");
+    return { kind: "drop", reason: "the activity has no usable id, type or actor" };
+  }
+  const activity = parsed.data;
+  const log = { channelId: item.channelId, activityId: activity.id, type: activity.type };
+  if (actorIdOf(activity) !== item.authenticatedActor) {
+    ctx.logger.warn(
+      { ...log, authenticatedActor: item.authenticatedActor },
+      "activity not submitted by its actor dropped",
+    );
+    return { kind: "drop", reason: "the activity's actor did not submit it" };
+  }
+  const publisher = publisherFor(ctx, headers);
+  try {
+    if (await finishProcessed(ctx, item.channelId, activity.id, publisher)) {
+      ctx.logger.debug(log, "redelivered channel activity not applied again");
+      return { kind: "ok" };
+    }
+    const channel = await ctx.store.channelState(item.channelId);
+    const decision: Decision = await decide(ctx, item, activity, readSubmission(activity), channel);
+    if (decision.kind === "drop") {
+      ctx.logger.info({ ...log, reason: decision.reason }, "channel activity dropped");
+      return { kind: "drop", reason: decision.reason };
+    }
+    if (decision.kind === "accept") {
+      if (decision.change.kind === "create") await ctx.actorKeys.ensure(ctx.urls.channel(item.channelId));
+      const accepted = await ctx.store.accept({
+        channelId: item.channelId,
+        activityId: activity.id,
+        activity,
+        change: decision.change,
+        deliveriesFor: (state) => acceptanceDeliveries(ctx, item, activity, decision.change, state),
+      });
+      if (accepted.kind === "accepted") {
+        ctx.logger.info(
+          { ...log, sequence: accepted.state.sequence, epoch: accepted.state.epoch },
+          "channel activity accepted",
+        );
+        await publisher(item.channelId, activity.id, accepted.deliveries);
+        return { kind: "ok" };
+      }
+      if (accepted.kind === "duplicate") {
+        await finishProcessed(ctx, item.channelId, activity.id, publisher);
+        return { kind: "ok" };
+      }
+      return rejectSubmission(ctx, item, activity, accepted.detail, publisher);
+    }
+    return rejectSubmission(ctx, item, activity, decision.summary, publisher);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    ctx.logger.warn(
+      { ...log, err: error instanceof TransientFailure ? undefined : error, reason },
+      "channel activity will be retried",
+    );
+    return { kind: "retry", reason };
+  }
+}
+
+type Publisher = (channelId: string, activityId: string, deliveries: DeliveryRequest[]) => Promise<void>;
+
+/** Publishes an activity's delivery requests and then notes that they went out. */
+function publisherFor(ctx: ChannelSequencerContext, headers: Record<string, string>): Publisher {
+  const traceparent = headers.traceparent;
+  const carried = traceparent === undefined ? undefined : { traceparent };
+  return async (channelId, activityId, deliveries) => {
+    if (deliveries.length > 0) {
+      await ctx.bus.publish(
+        deliveryRequestsTopic.name,
+        deliveries.map((request) => deliveryRequestsTopic.message(request.activityId, request, carried)),
+      );
+    }
+    await ctx.store.markPublished(channelId, activityId);
+  };
+}
+
+/** True when the activity was processed before; publishes its answer again only if that never went out. */
+async function finishProcessed(
+  ctx: ChannelSequencerContext,
+  channelId: string,
+  activityId: string,
+  publish: Publisher,
+): Promise<boolean> {
+  const prior = await ctx.store.processed(channelId, activityId);
+  if (prior === undefined) return false;
+  if (!prior.published) await publish(channelId, activityId, prior.deliveries);
+  return true;
+}
+
+async function rejectSubmission(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  activity: { id: string; type: string },
+  summary: string,
+  publish: Publisher,
+): Promise<HandlerOutcome> {
+  const channel = await ctx.store.channel(item.channelId);
+  // A refused Create has no channel to speak for it: the provider's instance actor answers.
+  const answerer = channel === undefined ? ctx.urls.instanceActor : ctx.urls.channel(item.channelId);
+  const answer = rejectActivity({
+    id: activityIdUnder(ctx, answerer),
+    actor: answerer,
+    activityId: activity.id,
+    submitter: item.authenticatedActor,
+    currentEpoch: channel?.epoch,
+    summary,
+  });
+  const deliveries = [request(ctx, answer, answerer, [item.authenticatedActor])];
+  const recorded = await ctx.store.reject({ channelId: item.channelId, activityId: activity.id, deliveries });
+  if (!recorded) {
+    await finishProcessed(ctx, item.channelId, activity.id, publish);
+    return { kind: "ok" };
+  }
+  ctx.logger.info(
+    {
+      channelId: item.channelId,
+      activityId: activity.id,
+      type: activity.type,
+      summary,
+      currentEpoch: channel?.epoch,
+    },
+    "channel activity rejected",
+  );
+  await publish(item.channelId, activity.id, deliveries);
+  return { kind: "ok" };
+}
+
+/**
+ * After acceptance: the activity unchanged, signed by the channel, to the followers after the change
+ * (and, for a Remove, the removed actor), then the Accept to the submitter.
+ */
+function acceptanceDeliveries(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  activity: Record<string, unknown> & { id: string },
+  change: ChannelChange,
+  state: AcceptedState,
+): DeliveryRequest[] {
+  const channelUrl = ctx.urls.channel(item.channelId);
+  const audience = [...state.followers];
+  const removed = referenceId(activity.object);
+  if (
+    change.kind === "commit" &&
+    activity.type === "Remove" &&
+    removed !== undefined &&
+    !audience.includes(removed)
+  ) {
+    audience.push(removed);
+  }
+  const accept = acceptActivity({
+    id: activityIdUnder(ctx, channelUrl),
+    channelUrl,
+    activityId: activity.id,
+    submitter: item.authenticatedActor,
+    epoch: state.epoch,
+    sequence: state.sequence,
+  });
+  return [
+    request(ctx, activity, channelUrl, audience),
+    request(ctx, accept, channelUrl, [item.authenticatedActor]),
+  ];
+}
+
+function request(
+  ctx: ChannelSequencerContext,
+  activity: Record<string, unknown> & { id: string },
+  signAs: string,
+  audience: string[],
+): DeliveryRequest {
+  return {
+    activityId: activity.id,
+    activity,
+    signAs,
+    audience,
+    exclude: [],
+    requestedAt: ctx.now().toISOString(),
+  };
+}
+
+/** Accept/Reject ids are minted under the answering actor: `C/activities/<uuid>`. */
+function activityIdUnder(ctx: ChannelSequencerContext, actorUrl: string): string {
+  return `${actorUrl}/activities/${ctx.newId()}`;
+}

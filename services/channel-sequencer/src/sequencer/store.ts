@@ -1,0 +1,341 @@
+import { SQL_UNIQUE_VIOLATION, type Sql, type SqlExecutor, sqlErrorCode } from "@mimi/store";
+import type { DeliveryRequest } from "@mimi/topics";
+import type { ChannelSummary, LogEntry } from "../domain/documents.js";
+import { type ChannelMember, followersOf } from "../domain/rules.js";
+
+export interface StoredChannel extends ChannelSummary {
+  readonly publicState: Uint8Array;
+  readonly groupInfo: Uint8Array;
+  readonly lastSequence: number;
+  readonly members: ChannelMember[];
+}
+
+/** A state change the sequencer decided to accept; applied atomically with the log entry. */
+export type ChannelChange =
+  | {
+      readonly kind: "create";
+      readonly name: string;
+      readonly attributedTo: string;
+      readonly ciphersuite: string;
+      readonly publicState: Uint8Array;
+      readonly groupInfo: Uint8Array;
+      readonly members: ChannelMember[];
+    }
+  | {
+      readonly kind: "commit";
+      /** The epoch the commit was verified against: the update only matches while the channel is there. */
+      readonly expectedEpoch: number;
+      readonly newEpoch: number;
+      readonly publicState: Uint8Array;
+      readonly groupInfo: Uint8Array;
+      readonly members: ChannelMember[];
+    }
+  | {
+      readonly kind: "message";
+      readonly submitter: string;
+      /** The channel's epoch must still be within [messageEpoch, messageEpoch + window]. */
+      readonly messageEpoch: number;
+      readonly window: number;
+    }
+  | { readonly kind: "rename"; readonly submitter: string; readonly name: string };
+
+export interface AcceptedState {
+  readonly sequence: number;
+  readonly epoch: number;
+  /** Followers after the change. */
+  readonly followers: string[];
+}
+
+export type AcceptOutcome =
+  | { readonly kind: "accepted"; readonly state: AcceptedState; readonly deliveries: DeliveryRequest[] }
+  /** The conditional update matched nothing: another commit won the epoch, or membership changed. */
+  | { readonly kind: "conflict"; readonly detail: string }
+  /** Another handler recorded this activity first. */
+  | { readonly kind: "duplicate" };
+
+export interface ProcessedActivity {
+  readonly outcome: "accepted" | "rejected";
+  readonly deliveries: DeliveryRequest[];
+  readonly published: boolean;
+}
+
+export interface ChannelStore {
+  channel(channelId: string): Promise<ChannelSummary | undefined>;
+  /** The channel with its MLS public state and members (for verifying a submission). */
+  channelState(channelId: string): Promise<StoredChannel | undefined>;
+  followers(channelId: string): Promise<string[] | undefined>;
+  isFollower(channelId: string, actorUrl: string): Promise<boolean>;
+  groupInfo(channelId: string): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
+  log(channelId: string, after: number, limit: number): Promise<LogEntry[]>;
+  /** Local channels `actorUrl` follows. */
+  channelsFollowedBy(actorUrl: string): Promise<ChannelSummary[]>;
+  processed(channelId: string, activityId: string): Promise<ProcessedActivity | undefined>;
+  /**
+   * In one transaction: records the activity as processed, applies `change` (the epoch only by a
+   * conditional update), appends the activity to the log with the next sequence number, and stores
+   * the delivery requests `deliveriesFor` builds from the result.
+   */
+  accept(input: {
+    channelId: string;
+    activityId: string;
+    activity: Record<string, unknown>;
+    change: ChannelChange;
+    deliveriesFor: (state: AcceptedState) => DeliveryRequest[];
+  }): Promise<AcceptOutcome>;
+  /** Records a rejection and its answer; false when the activity was already processed. */
+  reject(input: { channelId: string; activityId: string; deliveries: DeliveryRequest[] }): Promise<boolean>;
+  markPublished(channelId: string, activityId: string): Promise<void>;
+}
+
+/** Thrown inside the transaction to roll it back when a conditional update matched no row. */
+class ConditionFailed extends Error {}
+
+interface ChannelRow {
+  id: string;
+  name: string;
+  attributed_to: string;
+  ciphersuite: string;
+  epoch: number;
+  public_state: Uint8Array;
+  group_info: Uint8Array;
+  last_sequence: number;
+}
+
+const summaryOf = (row: Pick<ChannelRow, "id" | "name" | "attributed_to" | "ciphersuite" | "epoch">) => ({
+  id: row.id,
+  name: row.name,
+  attributedTo: row.attributed_to,
+  ciphersuite: row.ciphersuite,
+  epoch: Number(row.epoch),
+});
+
+export function createChannelStore(sql: Sql): ChannelStore {
+  async function membersOf(db: SqlExecutor, channelId: string): Promise<ChannelMember[]> {
+    const result = await db.query<{ leaf_index: number; actor_url: string; acct: string }>(
+      "select leaf_index, actor_url, acct from channels.members where channel_id = $1 order by leaf_index",
+      [channelId],
+    );
+    return result.rows.map((row) => ({ leafIndex: row.leaf_index, actorUrl: row.actor_url, acct: row.acct }));
+  }
+
+  async function replaceMembers(tx: SqlExecutor, channelId: string, members: readonly ChannelMember[]) {
+    await tx.query("delete from channels.members where channel_id = $1", [channelId]);
+    if (members.length === 0) return;
+    await tx.query(
+      `insert into channels.members (channel_id, leaf_index, actor_url, acct)
+       select $1::text, * from unnest($2::int[], $3::text[], $4::text[])`,
+      [
+        channelId,
+        members.map((member) => member.leafIndex),
+        members.map((member) => member.actorUrl),
+        members.map((member) => member.acct),
+      ],
+    );
+  }
+
+  /** Applies the change; returns the channel's sequence number and epoch after it. */
+  async function applyChange(
+    tx: SqlExecutor,
+    channelId: string,
+    change: ChannelChange,
+  ): Promise<{ sequence: number; epoch: number }> {
+    let result: { rows: { last_sequence: number; epoch: number }[]; rowCount: number };
+    switch (change.kind) {
+      case "create":
+        result = await tx.query(
+          `insert into channels.channels (id, name, attributed_to, ciphersuite, epoch, public_state, group_info, last_sequence)
+           values ($1, $2, $3, $4, 0, $5, $6, 1)
+           on conflict (id) do nothing returning last_sequence, epoch`,
+          [
+            channelId,
+            change.name,
+            change.attributedTo,
+            change.ciphersuite,
+            change.publicState,
+            change.groupInfo,
+          ],
+        );
+        if (result.rows.length === 0) throw new ConditionFailed("the channel id is already in use");
+        await replaceMembers(tx, channelId, change.members);
+        break;
+      case "commit":
+        result = await tx.query(
+          `update channels.channels
+           set epoch = $3, public_state = $4, group_info = $5, last_sequence = last_sequence + 1, updated_at = now()
+           where id = $1 and epoch = $2 returning last_sequence, epoch`,
+          [channelId, change.expectedEpoch, change.newEpoch, change.publicState, change.groupInfo],
+        );
+        if (result.rows.length === 0) {
+          throw new ConditionFailed(`another commit was accepted for epoch ${change.expectedEpoch} first`);
+        }
+        await replaceMembers(tx, channelId, change.members);
+        break;
+      case "message":
+        result = await tx.query(
+          `update channels.channels set last_sequence = last_sequence + 1, updated_at = now()
+           where id = $1 and epoch between $2 and $2 + $3
+             and exists (select 1 from channels.members where channel_id = $1 and actor_url = $4)
+           returning last_sequence, epoch`,
+          [channelId, change.messageEpoch, change.window, change.submitter],
+        );
+        if (result.rows.length === 0) {
+          throw new ConditionFailed(
+            "the channel's epoch or membership changed while the message was checked",
+          );
+        }
+        break;
+      case "rename":
+        result = await tx.query(
+          `update channels.channels set name = $2, last_sequence = last_sequence + 1, updated_at = now()
+           where id = $1 and exists (select 1 from channels.members where channel_id = $1 and actor_url = $3)
+           returning last_sequence, epoch`,
+          [channelId, change.name, change.submitter],
+        );
+        if (result.rows.length === 0) throw new ConditionFailed("the submitter is no longer a member");
+        break;
+    }
+    const row = result.rows[0];
+    if (row === undefined) throw new Error("channel update returned no row");
+    return { sequence: Number(row.last_sequence), epoch: Number(row.epoch) };
+  }
+
+  async function recordProcessed(
+    tx: SqlExecutor,
+    input: {
+      channelId: string;
+      activityId: string;
+      outcome: "accepted" | "rejected";
+      deliveries: DeliveryRequest[];
+    },
+  ): Promise<boolean> {
+    const inserted = await tx.query(
+      `insert into channels.processed (channel_id, activity_id, outcome, deliveries)
+       values ($1, $2, $3, $4::jsonb) on conflict do nothing returning activity_id`,
+      [input.channelId, input.activityId, input.outcome, JSON.stringify(input.deliveries)],
+    );
+    return inserted.rows.length === 1;
+  }
+
+  async function channel(channelId: string): Promise<ChannelSummary | undefined> {
+    const result = await sql.query<ChannelRow>(
+      "select id, name, attributed_to, ciphersuite, epoch from channels.channels where id = $1",
+      [channelId],
+    );
+    const row = result.rows[0];
+    return row ? summaryOf(row) : undefined;
+  }
+
+  return {
+    channel,
+    async channelState(channelId) {
+      const result = await sql.query<ChannelRow>("select * from channels.channels where id = $1", [
+        channelId,
+      ]);
+      const row = result.rows[0];
+      if (!row) return undefined;
+      return {
+        ...summaryOf(row),
+        publicState: row.public_state,
+        groupInfo: row.group_info,
+        lastSequence: Number(row.last_sequence),
+        members: await membersOf(sql, channelId),
+      };
+    },
+    async followers(channelId) {
+      if (!(await channel(channelId))) return undefined;
+      return followersOf(await membersOf(sql, channelId));
+    },
+    async isFollower(channelId, actorUrl) {
+      const result = await sql.query(
+        "select 1 from channels.members where channel_id = $1 and actor_url = $2 limit 1",
+        [channelId, actorUrl],
+      );
+      return result.rows.length > 0;
+    },
+    async groupInfo(channelId) {
+      const result = await sql.query<{ epoch: number; group_info: Uint8Array }>(
+        "select epoch, group_info from channels.channels where id = $1",
+        [channelId],
+      );
+      const row = result.rows[0];
+      return row ? { epoch: Number(row.epoch), groupInfo: row.group_info } : undefined;
+    },
+    async log(channelId, after, limit) {
+      const result = await sql.query<{ sequence: number; epoch: number; activity: Record<string, unknown> }>(
+        `select sequence, epoch, activity from channels.log
+         where channel_id = $1 and sequence > $2 order by sequence limit $3`,
+        [channelId, after, limit],
+      );
+      return result.rows.map((row) => ({
+        sequence: Number(row.sequence),
+        epoch: Number(row.epoch),
+        activity: row.activity,
+      }));
+    },
+    async channelsFollowedBy(actorUrl) {
+      const result = await sql.query<ChannelRow>(
+        `select c.id, c.name, c.attributed_to, c.ciphersuite, c.epoch from channels.channels c
+         where exists (select 1 from channels.members m where m.channel_id = c.id and m.actor_url = $1)
+         order by c.name, c.id`,
+        [actorUrl],
+      );
+      return result.rows.map(summaryOf);
+    },
+    async processed(channelId, activityId) {
+      const result = await sql.query<{
+        outcome: "accepted" | "rejected";
+        deliveries: DeliveryRequest[];
+        published_at: Date | null;
+      }>(
+        "select outcome, deliveries, published_at from channels.processed where channel_id = $1 and activity_id = $2",
+        [channelId, activityId],
+      );
+      const row = result.rows[0];
+      return row
+        ? { outcome: row.outcome, deliveries: row.deliveries, published: row.published_at !== null }
+        : undefined;
+    },
+    async accept(input) {
+      try {
+        return await sql.transaction(async (tx) => {
+          // The processed row goes first: a concurrent handler of the same record waits on it and then
+          // finds the activity taken instead of applying it a second time.
+          if (!(await recordProcessed(tx, { ...input, outcome: "accepted", deliveries: [] }))) {
+            return { kind: "duplicate" } as const;
+          }
+          const { sequence, epoch } = await applyChange(tx, input.channelId, input.change);
+          await tx.query(
+            `insert into channels.log (channel_id, sequence, epoch, activity_id, activity) values ($1, $2, $3, $4, $5::jsonb)`,
+            [input.channelId, sequence, epoch, input.activityId, JSON.stringify(input.activity)],
+          );
+          const followers = followersOf(await membersOf(tx, input.channelId));
+          const state = { sequence, epoch, followers };
+          const deliveries = input.deliveriesFor(state);
+          await tx.query(
+            "update channels.processed set deliveries = $3::jsonb where channel_id = $1 and activity_id = $2",
+            [input.channelId, input.activityId, JSON.stringify(deliveries)],
+          );
+          return { kind: "accepted", state, deliveries } as const;
+        });
+      } catch (error) {
+        if (error instanceof ConditionFailed) return { kind: "conflict", detail: error.message };
+        if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION) return { kind: "duplicate" };
+        throw error;
+      }
+    },
+    async reject(input) {
+      try {
+        return await recordProcessed(sql, { ...input, outcome: "rejected" });
+      } catch (error) {
+        if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION) return false;
+        throw error;
+      }
+    },
+    async markPublished(channelId, activityId) {
+      await sql.query(
+        "update channels.processed set published_at = now() where channel_id = $1 and activity_id = $2 and published_at is null",
+        [channelId, activityId],
+      );
+    },
+  };
+}

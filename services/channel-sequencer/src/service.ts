@@ -1,0 +1,46 @@
+export {
+  type AcctResolver,
+  createAcctResolver,
+  selfLink,
+  staticAcctResolver,
+} from "./adapters/acct-resolver.js";
+export {
+  type CredentialAuthority,
+  type CredentialCheck,
+  createCredentialAuthority,
+  providerIssuers,
+} from "./adapters/credential-authority.js";
+export { channelSequencerConfigSpec } from "./config.js";
+export {
+  type ChannelSequencerContext,
+  type ChannelSequencerDeps,
+  type ChannelSequencerSettings,
+  createChannelSequencerContext,
+} from "./context.js";
+export { decideReaderAccess, type Reader, type ReaderAccess } from "./domain/access.js";
+export {
+  channelIdForGroupId,
+  isWellFormedChannelId,
+  localChannelIdOf,
+  localChannelIdOfFollowers,
+} from "./domain/identifiers.js";
+export {
+  type ChannelMember,
+  checkChannelName,
+  checkMessageEpoch,
+  followersOf,
+  planMembershipChange,
+} from "./domain/rules.js";
+export { readSubmission, type Submission } from "./domain/submission.js";
+export { channelSequencerMigrations } from "./migrations.js";
+export {
+  type ChannelSequencerPorts,
+  channelExists,
+  channelSequencerPorts,
+  isChannelFollower,
+  localFollowersOf,
+} from "./ports.js";
+export { channelSequencerRouter } from "./router.js";
+export { handleChannelInboxItem } from "./sequencer/process.js";
+export { type ChannelStore, createChannelStore } from "./sequencer/store.js";
+export { CHANNEL_SEQUENCER_GROUP, startChannelSequencerWorkers } from "./workers.js";

@@ -31,7 +31,7 @@ export type StoreUploadResult =
 
 export async function userExists(sql: SqlExecutor, username: string): Promise<boolean> {
   const result = await sql.query("select 1 from identity.accounts where username = $1", [username]);
-  return result.rowCount > 0;
+  return result.rows.length > 0;
 }
 
 export async function clientBelongsTo(
@@ -43,7 +43,7 @@ export async function clientBelongsTo(
     clientId,
     username,
   ]);
-  return result.rowCount > 0;
+  return result.rows.length > 0;
 }
 
 /** The user's current clients, oldest first (removed clients' KeyPackages are never served). */

@@ -1,6 +1,17 @@
 import "reflect-metadata";
 import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
+import { type Bus, createInProcessBus } from "@mimi/bus";
+import {
+  closeDeliveryFanout,
+  createDeliveryFanoutContext,
+  deliveryFanoutConfigSpec,
+  deliveryFanoutMigrations,
+  deliveryFanoutRouter,
+  deliverySettingsFrom,
+  prepareDeliveryFanout,
+  startDeliveryFanoutWorkers,
+} from "@mimi/delivery-fanout";
 import {
   createIdentityContext,
   identityConfigSpec,
@@ -8,6 +19,13 @@ import {
   identityRouter,
   prepareIdentity,
 } from "@mimi/identity";
+import {
+  createInboxIngestContext,
+  inboxIngestConfigSpec,
+  inboxIngestMigrations,
+  inboxIngestRouter,
+  startInboxIngestWorkers,
+} from "@mimi/inbox-ingest";
 import { type ProviderConfig, readProviderConfig } from "@mimi/provider-config";
 import {
   createApp,
@@ -30,6 +48,7 @@ export interface RunningProvider {
   url: string;
   port: number;
   sql: Sql;
+  bus: Bus;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -44,8 +63,12 @@ export interface StartProviderOptions {
 
 export async function startProvider(options: StartProviderOptions = {}): Promise<RunningProvider> {
   const env = options.env ?? process.env;
+  // Every setting is read (and checked) before anything starts.
   const config = readProviderConfig(env);
   const identitySettings = readConfig(identityConfigSpec, env);
+  const ingestSettings = readConfig(inboxIngestConfigSpec, env);
+  const deliverySettings = deliverySettingsFrom(readConfig(deliveryFanoutConfigSpec, env));
+
   const logger = options.logger ?? createLogger({ name: `mimi:${config.domain}`, level: config.logLevel });
   if (config.connectTo.size > 0) {
     logger.warn(
@@ -60,7 +83,14 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
       : { dataDir: join(config.dataDir, "pglite") }),
     applicationName: "mimi-standalone",
   });
-  await migrateAll(sql, [actorKeyMigrations, identityMigrations]);
+  await migrateAll(sql, [
+    actorKeyMigrations,
+    identityMigrations,
+    inboxIngestMigrations,
+    deliveryFanoutMigrations,
+  ]);
+  const metrics = createMetrics();
+  const bus = createInProcessBus();
 
   const identity = createIdentityContext({
     config,
@@ -70,11 +100,26 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   });
   await prepareIdentity(identity);
 
+  const delivery = createDeliveryFanoutContext({ config, sql, logger, bus, settings: deliverySettings });
+  await prepareDeliveryFanout(delivery);
+
+  const ingest = createInboxIngestContext({
+    config,
+    sql,
+    bus,
+    logger,
+    metrics,
+    settings: ingestSettings,
+    ports: { channelExists: async () => false },
+  });
+
+  const workers = [await startDeliveryFanoutWorkers(delivery), await startInboxIngestWorkers(ingest)];
+
   let shuttingDown = false;
   const app = createApp({
     logger,
-    metrics: createMetrics(),
-    routers: [identityRouter(identity)],
+    metrics,
+    routers: [identityRouter(identity), inboxIngestRouter(ingest), deliveryFanoutRouter(delivery)],
     readiness: [{ name: "database", check: () => sql.ping() }],
     isShuttingDown: () => shuttingDown,
   });
@@ -86,8 +131,17 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     onShutdownStart: () => {
       shuttingDown = true;
     },
-    closers: [() => sql.close()],
+    // Closed in reverse: workers stop before the bus, the bus before the database.
+    closers: [
+      () => sql.close(),
+      () => bus.close(),
+      () => closeDeliveryFanout(delivery),
+      () => ingest.close(),
+      async () => {
+        for (const worker of workers) await worker.stop();
+      },
+    ],
   });
   logger.info({ domain: config.domain, url: config.publicUrl, dataDir: config.dataDir }, "provider ready");
-  return { config, url: config.publicUrl, port: server.port, sql, logger, close: () => server.close() };
+  return { config, url: config.publicUrl, port: server.port, sql, bus, logger, close: () => server.close() };
 }

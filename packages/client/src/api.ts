@@ -1,6 +1,8 @@
 /**
  * The client's view of its home provider's API. `mimi` never talks to other providers directly:
- * everything goes through the home server, which federates on the user's behalf.
+ * everything goes through the home server, which federates on the user's behalf. (The one exception,
+ * fetching another domain's `/.well-known/mimi-configuration` to check credentials, lives in
+ * `credential-validation.ts`.)
  */
 export class MimiApiError extends Error {
   constructor(
@@ -27,6 +29,60 @@ export interface ProviderApiOptions {
   fetch?: typeof fetch;
 }
 
+/** One activity in the user's mailbox, as delivery-fanout serves it. */
+export interface MailboxItem {
+  cursor: number;
+  activityId: string;
+  activity: Record<string, unknown>;
+  receivedAt: string;
+}
+
+export interface MailboxPage {
+  items: MailboxItem[];
+  next: number;
+}
+
+export interface ChannelLogItem {
+  sequence: number;
+  epoch: number;
+  activity: Record<string, unknown>;
+}
+
+export interface ChannelLogPage {
+  items: ChannelLogItem[];
+  next: number | null;
+}
+
+export interface KeyPackageCount {
+  clientId: string;
+  available: number;
+  hasLastResort: boolean;
+}
+
+/** One KeyPackage of a claim answer (PROTOCOL.md, KeyPackages). */
+export interface ClaimedKeyPackageObject {
+  type?: string;
+  mediaType?: string;
+  encoding?: string;
+  content?: string;
+  ciphersuite?: string | number;
+  "mimi:client"?: string;
+  "mimi:lastResort"?: boolean;
+  attributedTo?: string;
+}
+
+export interface KeyPackageClaimCollection {
+  type?: string;
+  /** The claimed user's actor URL (needed as `Add.object`). */
+  actor?: string;
+  "mimi:actor"?: string;
+  attributedTo?: string;
+  items?: ClaimedKeyPackageObject[];
+  orderedItems?: ClaimedKeyPackageObject[];
+}
+
+export const ACTIVITY_JSON_CONTENT_TYPE = "application/activity+json";
+
 export class ProviderApi {
   readonly server: string;
   private readonly token: string | undefined;
@@ -40,6 +96,23 @@ export class ProviderApi {
 
   withToken(token: string): ProviderApi {
     return new ProviderApi({ server: this.server, token, fetch: this.fetcher });
+  }
+
+  /** Raw request with the bearer token; the caller reads the body (used for the event stream). */
+  async open(path: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}) {
+    try {
+      return await this.fetcher(`${this.server}${path}`, {
+        method: "GET",
+        headers: {
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...init.headers,
+        },
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw unreachable(this.server, error);
+    }
   }
 
   async request<T>(
@@ -61,9 +134,7 @@ export class ProviderApi {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {
-      const reason =
-        error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-      throw new MimiApiError(0, "Unreachable", `cannot reach ${this.server}: ${reason}`);
+      throw unreachable(this.server, error);
     }
     const text = await response.text();
     let parsed: unknown;
@@ -110,4 +181,85 @@ export class ProviderApi {
   createClient(name: string) {
     return this.request<{ id: string; name: string; username: string }>("POST", "/api/v1/clients", { name });
   }
+
+  credentialChallenge(clientId: string) {
+    return this.request<{ challenge: string; domain: string; user: string; clientId: string }>(
+      "POST",
+      `/api/v1/clients/${encodeURIComponent(clientId)}/credential/challenge`,
+      {},
+    );
+  }
+
+  issueCredential(
+    clientId: string,
+    proof: { challenge: string; signaturePublicKey: string; signature: string },
+  ) {
+    return this.request<{ chain: string[]; notAfter: string }>(
+      "POST",
+      `/api/v1/clients/${encodeURIComponent(clientId)}/credential`,
+      proof,
+    );
+  }
+
+  uploadKeyPackages(upload: { clientId: string; keyPackages: string[]; lastResort?: string }) {
+    return this.request<unknown>("POST", "/api/v1/keypackages", upload);
+  }
+
+  keyPackageCounts() {
+    return this.request<{ items: KeyPackageCount[] }>("GET", "/api/v1/keypackages");
+  }
+
+  claimKeyPackages(acct: string, ciphersuites?: string[]) {
+    return this.request<KeyPackageClaimCollection>("POST", "/api/v1/keypackages/claim", {
+      acct,
+      ...(ciphersuites ? { ciphersuites } : {}),
+    });
+  }
+
+  /** Submits an activity through the user's outbox (202). */
+  postActivity(username: string, activity: Record<string, unknown>) {
+    return this.request<unknown>("POST", `/users/${encodeURIComponent(username)}/outbox`, activity, {
+      "content-type": ACTIVITY_JSON_CONTENT_TYPE,
+    });
+  }
+
+  mailbox(after: number, limit?: number) {
+    const query = new URLSearchParams({ after: String(after) });
+    if (limit !== undefined) query.set("limit", String(limit));
+    return this.request<MailboxPage>("GET", `/api/v1/mailbox?${query}`);
+  }
+
+  channelLog(channel: string, after: number) {
+    const query = new URLSearchParams({ channel, after: String(after) });
+    return this.request<ChannelLogPage>("GET", `/api/v1/channels/log?${query}`);
+  }
+
+  channelFollowers(channel: string) {
+    return this.request<{ orderedItems?: string[]; items?: string[] }>(
+      "GET",
+      `/api/v1/channels/followers?${new URLSearchParams({ channel })}`,
+    );
+  }
+
+  channelGroupInfo(channel: string) {
+    return this.request<Record<string, unknown>>(
+      "GET",
+      `/api/v1/channels/group-info?${new URLSearchParams({ channel })}`,
+    );
+  }
+
+  /** WebFinger on the home server (only meaningful for its own users). */
+  webfinger(acct: string) {
+    return this.request<{ subject?: string; links?: { rel?: string; type?: string; href?: string }[] }>(
+      "GET",
+      `/.well-known/webfinger?${new URLSearchParams({ resource: acct })}`,
+      undefined,
+      { accept: "application/jrd+json" },
+    );
+  }
+}
+
+function unreachable(server: string, error: unknown): MimiApiError {
+  const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+  return new MimiApiError(0, "Unreachable", `cannot reach ${server}: ${reason}`);
 }

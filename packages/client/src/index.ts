@@ -1,2 +1,48 @@
-export { type AccountInfo, MimiApiError, ProviderApi, type ProviderApiOptions } from "./api.js";
+export {
+  AccountStore,
+  type ChannelRecord,
+  type ChannelStatus,
+  type DeviceRecord,
+  type PendingChange,
+  type StoredKeyPackage,
+  type StoredMessage,
+} from "./account-store.js";
+export { type Activity, followersOf, idOf, newActivityId } from "./activities.js";
+export {
+  type AccountInfo,
+  type ChannelLogItem,
+  type ChannelLogPage,
+  type ClaimedKeyPackageObject,
+  type KeyPackageClaimCollection,
+  type KeyPackageCount,
+  type MailboxItem,
+  type MailboxPage,
+  MimiApiError,
+  ProviderApi,
+  type ProviderApiOptions,
+} from "./api.js";
+export {
+  type ContentParseResult,
+  createTextContent,
+  encodeContent,
+  type MimiContent,
+  messageIdOf,
+  parseContent,
+  TEXT_PLAIN,
+} from "./content.js";
+export {
+  type ChannelSummary,
+  type ClientEvent,
+  type DeviceResult,
+  handleOfAcct,
+  type KeyPackageResult,
+  type MemberList,
+  MimiClient,
+  MimiClientError,
+  type MimiClientOptions,
+  normalizeAcct,
+  type SubmittedChange,
+  type SyncResult,
+} from "./mimi-client.js";
+export { type ServerSentEvent, SseParser } from "./sse.js";
 export { mimiHome, StateStore, type StoredAccount, writeJsonAtomic } from "./state.js";

@@ -1,0 +1,218 @@
+import { mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { writeJsonAtomic } from "./state.js";
+
+/**
+ * What one account keeps on this device, under `MIMI_HOME/accounts/<user@domain>/`: the device
+ * (client id, signature key, credential, private parts of uploaded KeyPackages), the mailbox cursor,
+ * one file per channel (MLS state, pending commit) and one per channel's messages. Every file is
+ * written atomically with mode 0600. A lock file serializes processes that share the folder (for
+ * example `mimi listen` in one terminal and `mimi send` in another).
+ */
+export interface StoredKeyPackage {
+  /** base64url SHA-256 of `keyPackage`'s bytes: the id the directory stores it under. */
+  id: string;
+  /** The KeyPackage framed as an MLSMessage, base64. */
+  keyPackage: string;
+  initPrivateKey: string;
+  hpkePrivateKey: string;
+  lastResort: boolean;
+  createdAt: string;
+  notAfter: string;
+}
+
+export interface DeviceRecord {
+  clientId: string;
+  name: string;
+  createdAt: string;
+  signaturePublicKey: string;
+  signaturePrivateKey: string;
+  /** DER certificates, base64, leaf first. */
+  credentialChain: string[];
+  credentialNotAfter: string;
+  keyPackages: StoredKeyPackage[];
+}
+
+export type ChannelStatus = "pending" | "active" | "left" | "failed";
+
+/** A commit submitted to the channel and not yet accepted: its state is adopted on Accept. */
+export interface PendingChange {
+  activityId: string;
+  kind: "add" | "remove";
+  acct: string;
+  actor: string;
+  /** For an add: the claimed KeyPackages (base64), reused if the commit must be rebuilt. */
+  keyPackages: string[];
+  /** Encoded MLS state after the commit, base64. */
+  newState: string;
+  newEpoch: number;
+  attempts: number;
+  submittedAt: string;
+}
+
+export interface ChannelRecord {
+  /** base64url of the MLS group id. */
+  id: string;
+  url: string;
+  name: string;
+  status: ChannelStatus;
+  /** Encoded MLS client state, base64 (dropped once the channel is left). */
+  state?: string;
+  epoch: number;
+  createdAt: string;
+  /** Id of our Create{Service}, while the channel's server has not accepted it. */
+  createActivityId?: string;
+  pending?: PendingChange;
+  /** acct (`acct:user@host`) -> actor URL, learned from Create and Add activities. */
+  actors: Record<string, string>;
+  /** Highest channel log sequence seen (Accept `mimi:sequence`, log pages). */
+  logSequence: number;
+  /** Recently handled activity ids (newest last), so a log catch-up and the mailbox do not double-process. */
+  seen: string[];
+  /** Why the channel was left or failed. */
+  note?: string;
+}
+
+export interface StoredMessage {
+  /** The MIMI content message id. */
+  id: string;
+  activityId: string;
+  channelId: string;
+  senderUri: string;
+  /** The ActivityPub actor that submitted the message. */
+  actor: string;
+  timestamp: number;
+  receivedAt: string;
+  contentType: string;
+  content: string;
+  inReplyTo?: string;
+  direction: "in" | "out";
+  /** For our own messages: whether the channel took it. */
+  status?: "sent" | "accepted" | "rejected";
+  epoch: number;
+}
+
+export const MAX_SEEN_IDS = 500;
+
+const inProcessLocks = new Map<string, Promise<unknown>>();
+
+export class AccountStore {
+  constructor(readonly dir: string) {}
+
+  private path(...parts: string[]) {
+    return join(this.dir, ...parts);
+  }
+
+  async readJson<T>(path: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(path, "utf8")) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  loadDevice() {
+    return this.readJson<DeviceRecord>(this.path("device.json"));
+  }
+
+  saveDevice(device: DeviceRecord) {
+    return writeJsonAtomic(this.path("device.json"), device);
+  }
+
+  async loadCursor(): Promise<number> {
+    return (await this.readJson<{ cursor: number }>(this.path("mailbox.json")))?.cursor ?? 0;
+  }
+
+  saveCursor(cursor: number) {
+    return writeJsonAtomic(this.path("mailbox.json"), { cursor });
+  }
+
+  loadChannel(id: string) {
+    return this.readJson<ChannelRecord>(this.path("channels", `${id}.json`));
+  }
+
+  saveChannel(channel: ChannelRecord) {
+    if (channel.seen.length > MAX_SEEN_IDS) channel.seen = channel.seen.slice(-MAX_SEEN_IDS);
+    return writeJsonAtomic(this.path("channels", `${channel.id}.json`), channel);
+  }
+
+  async listChannels(): Promise<ChannelRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.path("channels"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const channels: ChannelRecord[] = [];
+    for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
+      const channel = await this.readJson<ChannelRecord>(this.path("channels", name));
+      if (channel) channels.push(channel);
+    }
+    return channels;
+  }
+
+  async loadMessages(channelId: string): Promise<StoredMessage[]> {
+    return (await this.readJson<StoredMessage[]>(this.path("messages", `${channelId}.json`))) ?? [];
+  }
+
+  saveMessages(channelId: string, messages: StoredMessage[]) {
+    return writeJsonAtomic(this.path("messages", `${channelId}.json`), messages);
+  }
+
+  /**
+   * Runs `action` holding this account's lock: first among callers in this process, then across
+   * processes through an exclusive lock file naming the holder's pid (a dead holder's lock is taken over).
+   */
+  async withLock<T>(action: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+    const previous = inProcessLocks.get(this.dir) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.withFileLock(action, timeoutMs));
+    inProcessLocks.set(this.dir, run);
+    try {
+      return await run;
+    } finally {
+      if (inProcessLocks.get(this.dir) === run) inProcessLocks.delete(this.dir);
+    }
+  }
+
+  private async withFileLock<T>(action: () => Promise<T>, timeoutMs: number): Promise<T> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const lockPath = this.path("lock");
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, "wx", 0o600);
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const holder = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+        if (!processAlive(holder)) {
+          await rm(lockPath, { force: true });
+          continue;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`${this.dir} is locked by process ${holder} (another mimi command is running)`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    try {
+      return await action();
+    } finally {
+      await unlink(lockPath).catch(() => undefined);
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
+import { type MlsWireObject, toWireObject } from "@mimi/mls";
+
+/**
+ * The channel activities a client submits, exactly as docs/channels.md pins them down, and small
+ * readers for the ones it receives. Pure: no I/O.
+ */
+export type Activity = Record<string, unknown>;
+
+/** `<actor>/activities/<uuid>`: ids live under the submitting user's actor URL. */
+export function newActivityId(actor: string): string {
+  return `${actor}/activities/${randomUUID()}`;
+}
+
+export const followersOf = (channel: string) => `${channel}/followers`;
+
+type Envelope = {
+  "@context": typeof ACTIVITY_CONTEXT;
+  id: string;
+  type: string;
+  actor: string;
+  target: string;
+  to: string[];
+};
+
+function envelope(actor: string, type: string, channel: string): Envelope {
+  return {
+    "@context": ACTIVITY_CONTEXT,
+    id: newActivityId(actor),
+    type,
+    actor,
+    target: channel,
+    to: [followersOf(channel)],
+  };
+}
+
+export function createChannelActivity(actor: string, channel: string, name: string, groupInfo: Uint8Array) {
+  return {
+    ...envelope(actor, "Create", channel),
+    object: { type: "Service", id: channel, name },
+    "mimi:groupInfo": toWireObject(groupInfo),
+  };
+}
+
+export function messageActivity(actor: string, channel: string, privateMessage: Uint8Array) {
+  return { ...envelope(actor, "Create", channel), object: toWireObject(privateMessage) };
+}
+
+export function addActivity(
+  actor: string,
+  channel: string,
+  added: string,
+  commit: { commit: Uint8Array; welcome?: Uint8Array; groupInfo: Uint8Array },
+) {
+  if (!commit.welcome) throw new Error("an Add needs a Welcome");
+  return {
+    ...envelope(actor, "Add", channel),
+    object: added,
+    "mimi:commit": toWireObject(commit.commit),
+    "mimi:welcome": toWireObject(commit.welcome),
+    "mimi:groupInfo": toWireObject(commit.groupInfo),
+  };
+}
+
+export function removeActivity(
+  actor: string,
+  channel: string,
+  removed: string,
+  commit: { commit: Uint8Array; groupInfo: Uint8Array },
+) {
+  return {
+    ...envelope(actor, "Remove", channel),
+    object: removed,
+    "mimi:commit": toWireObject(commit.commit),
+    "mimi:groupInfo": toWireObject(commit.groupInfo),
+  };
+}
+
+export function renameActivity(actor: string, channel: string, name: string) {
+  return { ...envelope(actor, "Update", channel), object: { type: "Service", id: channel, name } };
+}
+
+/** The id of a link-or-object value (`"https://..."` or `{ id: "https://..." }`). */
+export function idOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && value !== null) {
+    const id = (value as Record<string, unknown>).id;
+    if (typeof id === "string") return id;
+  }
+  return undefined;
+}
+
+export function stringField(activity: Activity, field: string): string | undefined {
+  const value = activity[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function numberField(activity: Activity, field: string): number | undefined {
+  const value = activity[field];
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+export function objectField(activity: Activity, field: string): Record<string, unknown> | undefined {
+  const value = activity[field];
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+export type { MlsWireObject };

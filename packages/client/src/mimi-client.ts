@@ -1,0 +1,1366 @@
+import { randomBytes } from "node:crypto";
+import { parseAcct } from "@mimi/activitypub";
+import { signProofOfPossession } from "@mimi/credentials";
+import {
+  type CiphersuiteImpl,
+  type ClientState,
+  commit,
+  createGroup,
+  createGroupInfo,
+  createKeyPackage,
+  decodeClientState,
+  encodeClientState,
+  encryptApplicationMessage,
+  fromWireObject,
+  generateSignatureKeyPair,
+  groupEpoch,
+  groupIdOf,
+  joinFromWelcome,
+  type KeyPackage,
+  loadCiphersuite,
+  ownLeafIndex,
+  processIncoming,
+  roster,
+  type ValidateCredential,
+  x509Credential,
+} from "@mimi/mls";
+import { parseConnectTo } from "@mimi/outbound-http";
+import {
+  AccountStore,
+  type ChannelRecord,
+  type DeviceRecord,
+  type PendingChange,
+  type StoredKeyPackage,
+  type StoredMessage,
+} from "./account-store.js";
+import {
+  type Activity,
+  addActivity,
+  createChannelActivity,
+  idOf,
+  messageActivity,
+  numberField,
+  objectField,
+  removeActivity,
+  renameActivity,
+  stringField,
+} from "./activities.js";
+import { type MailboxItem, ProviderApi } from "./api.js";
+import { createTextContent, encodeContent, parseContent } from "./content.js";
+import {
+  type CredentialValidation,
+  createCredentialValidation,
+  credentialNames,
+} from "./credential-validation.js";
+import {
+  acctsAddedBy,
+  channelIdOfUrl,
+  fromBase64,
+  groupInfoSignerAcct,
+  keyPackageWireBytes,
+  readKeyPackageBytes,
+  toBase64,
+} from "./mls-wire.js";
+import { SseParser } from "./sse.js";
+import { StateStore, type StoredAccount } from "./state.js";
+
+/** A failure the user can act on; the message is one readable line. */
+export class MimiClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MimiClientError";
+  }
+}
+
+export interface MimiClientOptions {
+  /** MIMI_HOME: the folder holding `accounts/<user@domain>/`. */
+  home: string;
+  /** `user@domain`; default: the current account of `home`. */
+  handle?: string;
+  /** Replaces global fetch (tests route it to a fake provider). */
+  fetch?: typeof fetch;
+  /** MIMI_DEV_CONNECT_TO, for fetching other domains' mimi-configuration in development. */
+  connectTo?: string | ReadonlyMap<string, string>;
+  /** KeyPackages kept on the server per device (default 10); topped up below `keyPackageThreshold` (default 5). */
+  keyPackageTarget?: number;
+  keyPackageThreshold?: number;
+  now?: () => Date;
+}
+
+export interface ChannelSummary {
+  id: string;
+  url: string;
+  name: string;
+  status: ChannelRecord["status"];
+  epoch: number;
+  /** A submitted change (create, add, remove) the channel has not answered yet. */
+  waiting: boolean;
+  note?: string;
+}
+
+export type ClientEvent =
+  | { type: "message"; channel: ChannelSummary; message: StoredMessage }
+  | { type: "joined"; channel: ChannelSummary; by: string }
+  | { type: "member-added"; channel: ChannelSummary; actor: string; accts: string[]; by: string }
+  | { type: "member-removed"; channel: ChannelSummary; actor: string; by: string }
+  | { type: "renamed"; channel: ChannelSummary; name: string; by: string }
+  | {
+      type: "accepted";
+      channel: ChannelSummary;
+      activityId: string;
+      what: "create" | "add" | "remove" | "message";
+      epoch?: number;
+    }
+  | {
+      type: "rejected";
+      channel: ChannelSummary;
+      activityId: string;
+      what: "create" | "add" | "remove" | "message";
+      reason: string;
+      /** True when the change was rebuilt on the current epoch and submitted again. */
+      retried: boolean;
+    }
+  | { type: "left"; channel: ChannelSummary; by: string }
+  | { type: "skipped"; activityId: string; reason: string };
+
+export interface SyncResult {
+  processed: number;
+  cursor: number;
+  events: ClientEvent[];
+  /** Problems that did not stop the sync (e.g. topping up KeyPackages failed). */
+  warnings: string[];
+}
+
+export interface DeviceResult {
+  clientId: string;
+  name: string;
+  credentialNotAfter: string;
+  keyPackages: KeyPackageResult | { ok: false; detail: string };
+}
+
+export interface KeyPackageResult {
+  ok: true;
+  clientId: string;
+  /** KeyPackages the server holds for this device after the top-up. */
+  available: number;
+  uploaded: number;
+  hasLastResort: boolean;
+}
+
+export interface SubmittedChange {
+  channel: ChannelSummary;
+  activityId: string;
+  /** The epoch the channel moves to once it accepts. */
+  epoch: number;
+}
+
+export interface MemberList {
+  channel: ChannelSummary;
+  /** From the MLS roster: one entry per account, with its clients. */
+  members: { acct: string; actor?: string; clients: string[] }[];
+  /** The channel's followers collection, read through the home server. */
+  followers?: string[];
+  followersError?: string;
+}
+
+interface Session {
+  account: StoredAccount;
+  api: ProviderApi;
+  store: AccountStore;
+  cs: CiphersuiteImpl;
+  validation: CredentialValidation;
+}
+
+const MAILBOX_PAGE = 100;
+const KEY_PACKAGE_VALIDITY_SECONDS = 60 * 24 * 3600;
+
+/**
+ * One account's MIMI client: device registration, channels (create, add, remove, rename, send),
+ * and the processing of everything the home server delivers. State lives on disk under
+ * `home/accounts/<user@domain>/`, re-read for every operation under the account's lock, so several
+ * processes can share it. Commits stay pending until the channel accepts them.
+ */
+export class MimiClient {
+  private session: Promise<Session> | undefined;
+  private readonly target: number;
+  private readonly threshold: number;
+
+  constructor(readonly options: MimiClientOptions) {
+    this.target = options.keyPackageTarget ?? 10;
+    this.threshold = options.keyPackageThreshold ?? 5;
+  }
+
+  private open(): Promise<Session> {
+    this.session ??= (async () => {
+      const state = new StateStore(this.options.home);
+      const account = await state.resolveAccount(this.options.handle);
+      const connectTo =
+        typeof this.options.connectTo === "string"
+          ? parseConnectTo(this.options.connectTo)
+          : (this.options.connectTo ?? new Map<string, string>());
+      const api = new ProviderApi({
+        server: account.server,
+        token: account.token,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+      });
+      const handle = account.acct.replace(/^acct:/, "");
+      const validation = createCredentialValidation({
+        homeDomain: handle.slice(handle.lastIndexOf("@") + 1),
+        homeServer: account.server,
+        connectTo,
+        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      return {
+        account,
+        api,
+        store: new AccountStore(state.accountDir(handle)),
+        cs: await loadCiphersuite(),
+        validation,
+      };
+    })();
+    return this.session;
+  }
+
+  private async locked<T>(action: (s: Session) => Promise<T>): Promise<T> {
+    const session = await this.open();
+    return session.store.withLock(() => action(session));
+  }
+
+  /** Releases network resources (the connection pool for other domains' configuration). */
+  async close(): Promise<void> {
+    if (this.session) await (await this.session).validation.close();
+  }
+
+  async account(): Promise<StoredAccount> {
+    return (await this.open()).account;
+  }
+
+  private validator(s: Session): ValidateCredential {
+    return (credential, key) => s.validation.service.validateCredential(credential, key);
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  // -------------------------------------------------------------------------
+  // Device and KeyPackages
+  // -------------------------------------------------------------------------
+
+  async device(): Promise<DeviceRecord | undefined> {
+    return (await this.open()).store.loadDevice();
+  }
+
+  /**
+   * Registers this device: a client on the server, a signature key, a credential issued after a proof
+   * of possession, and a pool of KeyPackages (plus a last-resort one). A failed upload is reported in
+   * the result; `replenishKeyPackages` retries it.
+   */
+  addDevice(name: string): Promise<DeviceResult> {
+    return this.locked(async (s) => {
+      const existing = await s.store.loadDevice();
+      if (existing)
+        throw new MimiClientError(
+          `this account already has a device here: ${existing.name} (${existing.clientId})`,
+        );
+      const client = await s.api.createClient(name);
+      const keyPair = await generateSignatureKeyPair(s.cs);
+      const challenge = await s.api.credentialChallenge(client.id);
+      const signature = signProofOfPossession(keyPair.privateKey, {
+        challenge: challenge.challenge,
+        user: challenge.user,
+        domain: challenge.domain,
+        clientId: challenge.clientId,
+      });
+      const issued = await s.api.issueCredential(client.id, {
+        challenge: challenge.challenge,
+        signaturePublicKey: toBase64(keyPair.publicKey),
+        signature: toBase64(signature),
+      });
+      const device: DeviceRecord = {
+        clientId: client.id,
+        name,
+        createdAt: this.now().toISOString(),
+        signaturePublicKey: toBase64(keyPair.publicKey),
+        signaturePrivateKey: toBase64(keyPair.privateKey),
+        credentialChain: issued.chain,
+        credentialNotAfter: issued.notAfter,
+        keyPackages: [],
+      };
+      await s.store.saveDevice(device);
+      let keyPackages: DeviceResult["keyPackages"];
+      try {
+        keyPackages = await this.topUp(s, device, true);
+      } catch (error) {
+        keyPackages = { ok: false, detail: errorText(error) };
+      }
+      return { clientId: client.id, name, credentialNotAfter: issued.notAfter, keyPackages };
+    });
+  }
+
+  /** Uploads fresh KeyPackages when the server holds fewer than the threshold (and a last-resort one if missing). */
+  replenishKeyPackages(options: { force?: boolean } = {}): Promise<KeyPackageResult> {
+    return this.locked(async (s) => {
+      const device = await this.requireDevice(s);
+      return this.topUp(s, device, options.force === true);
+    });
+  }
+
+  private async requireDevice(s: Session): Promise<DeviceRecord> {
+    const device = await s.store.loadDevice();
+    if (!device) throw new MimiClientError("no device registered here yet: run `mimi device add` first");
+    return device;
+  }
+
+  private async topUp(s: Session, device: DeviceRecord, force: boolean): Promise<KeyPackageResult> {
+    let available = 0;
+    let hasLastResort = false;
+    if (!force) {
+      const counts = await s.api.keyPackageCounts();
+      const mine = counts.items.find((item) => item.clientId === device.clientId);
+      available = mine?.available ?? 0;
+      hasLastResort = mine?.hasLastResort ?? false;
+    }
+    const missing = available < this.threshold ? this.target - available : 0;
+    if (missing === 0 && hasLastResort)
+      return { ok: true, clientId: device.clientId, available, uploaded: 0, hasLastResort };
+    const credential = x509Credential(device.credentialChain.map(fromBase64));
+    const signatureKeyPair = {
+      publicKey: fromBase64(device.signaturePublicKey),
+      privateKey: fromBase64(device.signaturePrivateKey),
+    };
+    const fresh: StoredKeyPackage[] = [];
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    for (let i = 0; i < missing + (hasLastResort ? 0 : 1); i++) {
+      const lastResort = !hasLastResort && i === missing;
+      const bundle = await createKeyPackage({
+        credential,
+        signatureKeyPair,
+        cipherSuite: s.cs,
+        lastResort,
+        validForSeconds: KEY_PACKAGE_VALIDITY_SECONDS,
+        nowSeconds,
+      });
+      const bytes = keyPackageWireBytes(bundle.keyPackage);
+      fresh.push({
+        id: Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("base64url"),
+        keyPackage: toBase64(bytes),
+        initPrivateKey: toBase64(bundle.privateKeyPackage.initPrivateKey),
+        hpkePrivateKey: toBase64(bundle.privateKeyPackage.hpkePrivateKey),
+        lastResort,
+        createdAt: this.now().toISOString(),
+        notAfter: new Date((nowSeconds + KEY_PACKAGE_VALIDITY_SECONDS) * 1000).toISOString(),
+      });
+    }
+    // Private parts are saved before the upload: a KeyPackage the server may hand out must be joinable.
+    const nowIso = this.now().toISOString();
+    device.keyPackages = [...device.keyPackages.filter((kp) => kp.notAfter > nowIso), ...fresh];
+    await s.store.saveDevice(device);
+    const pool = fresh.filter((kp) => !kp.lastResort).map((kp) => kp.keyPackage);
+    const lastResort = fresh.find((kp) => kp.lastResort)?.keyPackage;
+    await s.api.uploadKeyPackages({
+      clientId: device.clientId,
+      keyPackages: pool,
+      ...(lastResort ? { lastResort } : {}),
+    });
+    return {
+      ok: true,
+      clientId: device.clientId,
+      available: available + pool.length,
+      uploaded: fresh.length,
+      hasLastResort: true,
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Channels
+  // -------------------------------------------------------------------------
+
+  channels(): Promise<ChannelSummary[]> {
+    return this.locked(async (s) => (await s.store.listChannels()).map(summaryOf));
+  }
+
+  /** Resolves a channel by URL, id or (unique) name. */
+  channel(reference: string): Promise<ChannelSummary> {
+    return this.locked(async (s) => summaryOf(await this.resolveChannel(s, reference)));
+  }
+
+  private async resolveChannel(s: Session, reference: string): Promise<ChannelRecord> {
+    if (/^https?:\/\//.test(reference)) {
+      const record = await this.channelByUrl(s, reference);
+      if (!record) throw new MimiClientError(`no channel ${reference} in this account`);
+      return record;
+    }
+    const all = await s.store.listChannels();
+    const byId = all.find((c) => c.id === reference);
+    if (byId) return byId;
+    const named = all.filter((c) => c.name === reference && c.status !== "failed");
+    if (named.length === 1 && named[0]) return named[0];
+    if (named.length > 1)
+      throw new MimiClientError(`several channels are named ${reference}: use the channel's URL`);
+    throw new MimiClientError(`no channel named ${reference} (see mimi channels)`);
+  }
+
+  private async channelByUrl(s: Session, url: string): Promise<ChannelRecord | undefined> {
+    const id = channelIdOfUrl(url);
+    if (!id) return undefined;
+    const record = await s.store.loadChannel(id);
+    return record?.url === url ? record : undefined;
+  }
+
+  private homeBase(s: Session): string {
+    const actor = s.account.actor;
+    const at = actor.lastIndexOf("/users/");
+    return at < 0 ? new URL(actor).origin : actor.slice(0, at);
+  }
+
+  /** Creates a channel hosted by the home provider, with this device as its only member. */
+  createChannel(name: string): Promise<ChannelSummary> {
+    return this.locked(async (s) => {
+      checkChannelName(name);
+      const device = await this.requireDevice(s);
+      const groupId = new Uint8Array(randomBytes(16));
+      const id = Buffer.from(groupId).toString("base64url");
+      const url = `${this.homeBase(s)}/channels/${id}`;
+      const bundle = await createKeyPackage({
+        credential: x509Credential(device.credentialChain.map(fromBase64)),
+        signatureKeyPair: {
+          publicKey: fromBase64(device.signaturePublicKey),
+          privateKey: fromBase64(device.signaturePrivateKey),
+        },
+        cipherSuite: s.cs,
+      });
+      const state = await createGroup({
+        groupId,
+        keyPackage: bundle.keyPackage,
+        privateKeyPackage: bundle.privateKeyPackage,
+        cipherSuite: s.cs,
+        validateCredential: this.validator(s),
+      });
+      const activity = createChannelActivity(s.account.actor, url, name, await createGroupInfo(state, s.cs));
+      const record: ChannelRecord = {
+        id,
+        url,
+        name,
+        status: "pending",
+        epoch: 0,
+        createdAt: this.now().toISOString(),
+        createActivityId: activity.id,
+        actors: { [s.account.acct]: s.account.actor },
+        logSequence: 0,
+        seen: [activity.id],
+      };
+      storeState(record, state);
+      await s.store.saveChannel(record);
+      try {
+        await s.api.postActivity(s.account.username, activity);
+      } catch (error) {
+        record.status = "failed";
+        record.note = errorText(error);
+        delete record.createActivityId;
+        await s.store.saveChannel(record);
+        throw error;
+      }
+      return summaryOf(record);
+    });
+  }
+
+  private async activeChannel(s: Session, reference: string): Promise<ChannelRecord> {
+    const record = await this.resolveChannel(s, reference);
+    if (record.status === "left") throw new MimiClientError(`you are no longer a member of ${record.name}`);
+    if (record.status === "failed")
+      throw new MimiClientError(`channel ${record.name} was not created: ${record.note ?? "rejected"}`);
+    if (record.createActivityId)
+      throw new MimiClientError(`channel ${record.name} is not accepted by its server yet (try mimi join)`);
+    return record;
+  }
+
+  private async changeableChannel(s: Session, reference: string): Promise<ChannelRecord> {
+    const record = await this.activeChannel(s, reference);
+    if (record.pending)
+      throw new MimiClientError(
+        `a change to ${record.name} is still waiting for the channel's answer (try mimi join)`,
+      );
+    return record;
+  }
+
+  /** Adds every client of `acct`: claims their KeyPackages through the home server, commits, submits Add. */
+  addMember(reference: string, acct: string): Promise<SubmittedChange> {
+    return this.locked(async (s) => {
+      await this.syncLocked(s);
+      const record = await this.changeableChannel(s, reference);
+      const target = normalizeAcct(acct);
+      const state = this.decodeState(s, record);
+      const claim = await s.api.claimKeyPackages(target);
+      const items = claim.items ?? claim.orderedItems ?? [];
+      const present = new Set(
+        roster(state).map((member) => credentialNames(member.credential)?.clientId ?? ""),
+      );
+      const keyPackages: { keyPackage: KeyPackage; bytes: string }[] = [];
+      for (const item of items) {
+        if (typeof item.content !== "string") continue;
+        const read = readKeyPackageBytes(fromBase64(item.content));
+        if (!read.ok) continue;
+        const names = credentialNames(read.keyPackage.leafNode.credential);
+        // Only KeyPackages naming the requested account; a device already in the group is skipped.
+        if (names?.acct !== target || present.has(names.clientId)) continue;
+        keyPackages.push({ keyPackage: read.keyPackage, bytes: item.content });
+      }
+      if (keyPackages.length === 0)
+        throw new MimiClientError(
+          items.length === 0
+            ? `${handleOfAcct(target)} has no KeyPackages available (no registered device?)`
+            : `${handleOfAcct(target)} is already a member of ${record.name}`,
+        );
+      const actor = await this.actorOf(s, record, target, claim);
+      const output = await commit(state, s.cs, { add: keyPackages.map((k) => k.keyPackage) });
+      const activity = addActivity(s.account.actor, record.url, actor, output);
+      record.pending = {
+        activityId: activity.id,
+        kind: "add",
+        acct: target,
+        actor,
+        keyPackages: keyPackages.map((k) => k.bytes),
+        newState: toBase64(encodeClientState(output.newState)),
+        newEpoch: Number(groupEpoch(output.newState)),
+        attempts: 1,
+        submittedAt: this.now().toISOString(),
+      };
+      return this.submitPending(s, record, activity);
+    });
+  }
+
+  /** Removes every client of `acct` (every leaf whose credential names it) and submits Remove. */
+  removeMember(reference: string, acct: string): Promise<SubmittedChange> {
+    return this.locked(async (s) => {
+      await this.syncLocked(s);
+      const record = await this.changeableChannel(s, reference);
+      const target = normalizeAcct(acct);
+      if (target === s.account.acct) throw new MimiClientError("you cannot remove yourself from a channel");
+      const state = this.decodeState(s, record);
+      const leaves = leavesOf(state, target);
+      if (leaves.length === 0)
+        throw new MimiClientError(`${handleOfAcct(target)} is not a member of ${record.name}`);
+      const actor = await this.actorOf(s, record, target);
+      const output = await commit(state, s.cs, { remove: leaves });
+      const activity = removeActivity(s.account.actor, record.url, actor, output);
+      record.pending = {
+        activityId: activity.id,
+        kind: "remove",
+        acct: target,
+        actor,
+        keyPackages: [],
+        newState: toBase64(encodeClientState(output.newState)),
+        newEpoch: Number(groupEpoch(output.newState)),
+        attempts: 1,
+        submittedAt: this.now().toISOString(),
+      };
+      return this.submitPending(s, record, activity);
+    });
+  }
+
+  private async submitPending(s: Session, record: ChannelRecord, activity: Activity) {
+    const pending = record.pending as PendingChange;
+    await s.store.saveChannel(record);
+    try {
+      await s.api.postActivity(s.account.username, activity);
+    } catch (error) {
+      delete record.pending;
+      await s.store.saveChannel(record);
+      throw error;
+    }
+    return { channel: summaryOf(record), activityId: pending.activityId, epoch: pending.newEpoch };
+  }
+
+  /**
+   * The actor URL of an account: known from the channel's history, named by the claim answer, or
+   * (for a user of the home provider) found by WebFinger on the home server.
+   */
+  private async actorOf(
+    s: Session,
+    record: ChannelRecord,
+    acct: string,
+    claim?: {
+      actor?: string;
+      "mimi:actor"?: string;
+      attributedTo?: string;
+      items?: { attributedTo?: string }[];
+    },
+  ): Promise<string> {
+    const named =
+      claim?.actor ?? claim?.["mimi:actor"] ?? claim?.attributedTo ?? claim?.items?.[0]?.attributedTo;
+    if (typeof named === "string" && /^https?:\/\//.test(named)) return named;
+    const known = record.actors[acct];
+    if (known) return known;
+    const homeHandle = s.account.acct.replace(/^acct:/, "");
+    if (acct.endsWith(`@${homeHandle.slice(homeHandle.lastIndexOf("@") + 1)}`)) {
+      const jrd = await s.api.webfinger(acct);
+      const self = jrd.links?.find((link) => link.rel === "self" && typeof link.href === "string");
+      if (self?.href) return self.href;
+    }
+    throw new MimiClientError(
+      `cannot tell the actor URL of ${handleOfAcct(acct)} (the claim answer does not name it)`,
+    );
+  }
+
+  /** Renames a channel (Update{Service}); the new name is shown locally at once. */
+  rename(reference: string, name: string): Promise<ChannelSummary> {
+    return this.locked(async (s) => {
+      checkChannelName(name);
+      const record = await this.activeChannel(s, reference);
+      const activity = renameActivity(s.account.actor, record.url, name);
+      await s.api.postActivity(s.account.username, activity);
+      record.name = name;
+      record.seen.push(activity.id);
+      await s.store.saveChannel(record);
+      return summaryOf(record);
+    });
+  }
+
+  /** Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally. */
+  send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
+    return this.locked(async (s) => {
+      await this.syncLocked(s);
+      const record = await this.activeChannel(s, reference);
+      if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
+      const state = this.decodeState(s, record);
+      const content = createTextContent({
+        senderUri: s.account.acct,
+        roomUri: record.url,
+        text,
+        ...(options.inReplyTo ? { inReplyTo: options.inReplyTo } : {}),
+      });
+      const encrypted = await encryptApplicationMessage(state, s.cs, encodeContent(content));
+      const activity = messageActivity(s.account.actor, record.url, encrypted.message);
+      // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
+      storeState(record, encrypted.newState);
+      record.seen.push(activity.id);
+      await s.store.saveChannel(record);
+      const message: StoredMessage = {
+        id: content.id,
+        activityId: activity.id,
+        channelId: record.id,
+        senderUri: content.senderUri,
+        actor: s.account.actor,
+        timestamp: content.timestamp,
+        receivedAt: this.now().toISOString(),
+        contentType: content.contentType,
+        content: content.content,
+        ...(content.inReplyTo ? { inReplyTo: content.inReplyTo } : {}),
+        direction: "out",
+        status: "sent",
+        epoch: record.epoch,
+      };
+      const messages = await s.store.loadMessages(record.id);
+      messages.push(message);
+      await s.store.saveMessages(record.id, messages);
+      try {
+        await s.api.postActivity(s.account.username, activity);
+      } catch (error) {
+        message.status = "rejected";
+        await s.store.saveMessages(record.id, messages);
+        throw error;
+      }
+      return message;
+    });
+  }
+
+  /** The messages stored for a channel (no network). */
+  messages(reference: string): Promise<{ channel: ChannelSummary; messages: StoredMessage[] }> {
+    return this.locked(async (s) => {
+      const record = await this.resolveChannel(s, reference);
+      return { channel: summaryOf(record), messages: await s.store.loadMessages(record.id) };
+    });
+  }
+
+  /** Members from the MLS roster, plus the channel's followers read through the home server. */
+  members(reference: string): Promise<MemberList> {
+    return this.locked(async (s) => {
+      const record = await this.resolveChannel(s, reference);
+      const byAcct = new Map<string, string[]>();
+      if (record.state) {
+        for (const member of roster(this.decodeState(s, record))) {
+          const names = credentialNames(member.credential);
+          const acct = names?.acct ?? "(unreadable credential)";
+          byAcct.set(acct, [...(byAcct.get(acct) ?? []), names?.clientId ?? `leaf ${member.leafIndex}`]);
+        }
+      }
+      const result: MemberList = {
+        channel: summaryOf(record),
+        members: [...byAcct].map(([acct, clients]) => ({
+          acct,
+          ...(record.actors[acct] ? { actor: record.actors[acct] } : {}),
+          clients,
+        })),
+      };
+      try {
+        const followers = await s.api.channelFollowers(record.url);
+        result.followers = (followers.orderedItems ?? followers.items ?? []).filter(
+          (item): item is string => typeof item === "string",
+        );
+      } catch (error) {
+        result.followersError = errorText(error);
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Syncs until the channel has no change waiting for its server's answer (create, add, remove), or
+   * until the timeout. Returns whether it settled and what happened meanwhile.
+   */
+  async waitForChannel(
+    reference: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<{ settled: boolean; channel: ChannelSummary; events: ClientEvent[] }> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const events: ClientEvent[] = [];
+    for (;;) {
+      const round = await this.sync();
+      events.push(...round.events);
+      const channel = await this.channel(reference);
+      if (!channel.waiting || Date.now() >= deadline) return { settled: !channel.waiting, channel, events };
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Mailbox processing
+  // -------------------------------------------------------------------------
+
+  /** Reads the mailbox after the stored cursor and processes every activity in order. */
+  sync(): Promise<SyncResult> {
+    return this.locked((s) => this.syncLocked(s));
+  }
+
+  /** The raw mailbox (does not move the sync cursor). */
+  async inbox(options: { after?: number; limit?: number } = {}): Promise<MailboxItem[]> {
+    const s = await this.open();
+    return (await s.api.mailbox(options.after ?? 0, options.limit ?? MAILBOX_PAGE)).items;
+  }
+
+  private async syncLocked(s: Session): Promise<SyncResult> {
+    const result: SyncResult = { processed: 0, cursor: await s.store.loadCursor(), events: [], warnings: [] };
+    let joined = false;
+    for (;;) {
+      const page = await s.api.mailbox(result.cursor, MAILBOX_PAGE);
+      for (const item of page.items) {
+        if (item.cursor <= result.cursor) continue;
+        joined = (await this.handleItem(s, item.activity, result.events)) || joined;
+        result.cursor = item.cursor;
+        result.processed += 1;
+        await s.store.saveCursor(result.cursor);
+      }
+      if (page.items.length < MAILBOX_PAGE) break;
+    }
+    if (joined) await this.topUpQuietly(s, result.warnings);
+    return result;
+  }
+
+  private async topUpQuietly(s: Session, warnings: string[]) {
+    const device = await s.store.loadDevice();
+    if (!device) return;
+    try {
+      await this.topUp(s, device, false);
+    } catch (error) {
+      warnings.push(`topping up KeyPackages failed: ${errorText(error)}`);
+    }
+  }
+
+  /**
+   * Follows the mailbox live (Server-Sent Events), processing each activity as `sync` does and
+   * passing the events to `onEvent`. Reconnects from the stored cursor; ends when `signal` aborts.
+   */
+  async listen(
+    onEvent: (event: ClientEvent) => void,
+    options: { signal?: AbortSignal; reconnectMs?: number; onWarning?: (warning: string) => void } = {},
+  ): Promise<void> {
+    const s = await this.open();
+    const signal = options.signal;
+    while (!signal?.aborted) {
+      try {
+        const cursor = await s.store.loadCursor();
+        const response = await s.api.open("/api/v1/mailbox/stream", {
+          headers: { accept: "text/event-stream", "last-event-id": String(cursor) },
+          ...(signal ? { signal } : {}),
+        });
+        if (!response.ok || !response.body)
+          throw new MimiClientError(`the mailbox stream answered ${response.status}`);
+        const parser = new SseParser();
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+            if (event.event !== "activity") continue;
+            const item = JSON.parse(event.data) as MailboxItem;
+            const events = await this.locked(async (session) => {
+              const collected: ClientEvent[] = [];
+              // Another process (a `mimi send`) may have synced past this item meanwhile.
+              if (item.cursor <= (await session.store.loadCursor())) return collected;
+              const joined = await this.handleItem(session, item.activity, collected);
+              await session.store.saveCursor(item.cursor);
+              if (joined) {
+                const warnings: string[] = [];
+                await this.topUpQuietly(session, warnings);
+                for (const warning of warnings) options.onWarning?.(warning);
+              }
+              return collected;
+            });
+            for (const event of events) onEvent(event);
+          }
+          if (signal?.aborted) break;
+        }
+      } catch (error) {
+        if (signal?.aborted) break;
+        options.onWarning?.(`mailbox stream interrupted: ${errorText(error)}`);
+      }
+      if (signal?.aborted) break;
+      await sleep(options.reconnectMs ?? 2_000, signal);
+    }
+  }
+
+  /** Processes one delivered activity; returns true when it joined a channel. */
+  private async handleItem(s: Session, activity: Activity, events: ClientEvent[]): Promise<boolean> {
+    const type = stringField(activity, "type");
+    const id = stringField(activity, "id") ?? "(no id)";
+    if (type === "Accept" || type === "Reject") {
+      await this.handleVerdict(s, activity, type, events);
+      return false;
+    }
+    const channelUrl = idOf(activity.target);
+    if (!channelUrl) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: `a ${type ?? "typeless"} activity without a channel`,
+      });
+      return false;
+    }
+    const record = await this.channelByUrl(s, channelUrl);
+    const welcome = activity["mimi:welcome"];
+    if (type === "Add" && idOf(activity.object) === s.account.actor && welcome && record?.status !== "active")
+      return this.join(s, activity, channelUrl, events);
+    if (!record) {
+      events.push({ type: "skipped", activityId: id, reason: `not a member of ${channelUrl}` });
+      return false;
+    }
+    await this.handleChannelActivity(s, record, activity, events);
+    return false;
+  }
+
+  /** An activity the channel forwarded (from the mailbox or from the channel's log). */
+  private async handleChannelActivity(
+    s: Session,
+    record: ChannelRecord,
+    activity: Activity,
+    events: ClientEvent[],
+  ): Promise<void> {
+    const id = stringField(activity, "id");
+    if (!id || record.seen.includes(id)) return;
+    const type = stringField(activity, "type");
+    const object = objectField(activity, "object");
+    if (type === "Add" || type === "Remove") await this.handleCommit(s, record, activity, type, events);
+    else if (type === "Create" && object?.type === "PrivateMessage")
+      await this.handleMessage(s, record, activity, events);
+    else if (type === "Create" && object?.type === "Service") {
+      if (record.createActivityId === id) await this.settleCreate(s, record, true, events, id);
+    } else if (type === "Update" && object?.type === "Service" && typeof object.name === "string") {
+      record.name = object.name;
+      events.push({ type: "renamed", channel: summaryOf(record), name: object.name, by: actorOf(activity) });
+    } else {
+      events.push({ type: "skipped", activityId: id, reason: `unhandled ${type ?? "typeless"} activity` });
+    }
+    record.seen.push(id);
+    await s.store.saveChannel(record);
+  }
+
+  private async handleVerdict(
+    s: Session,
+    activity: Activity,
+    type: "Accept" | "Reject",
+    events: ClientEvent[],
+  ) {
+    const channelUrl = idOf(activity.actor);
+    const objectId = idOf(activity.object);
+    const record = channelUrl ? await this.channelByUrl(s, channelUrl) : undefined;
+    if (!record || !objectId) {
+      events.push({
+        type: "skipped",
+        activityId: stringField(activity, "id") ?? "(no id)",
+        reason: `${type} for an unknown channel`,
+      });
+      return;
+    }
+    const sequence = numberField(activity, "mimi:sequence");
+    if (sequence !== undefined && sequence > record.logSequence) record.logSequence = sequence;
+    const reason = stringField(activity, "summary") ?? "no reason given";
+    if (record.createActivityId === objectId) {
+      await this.settleCreate(s, record, type === "Accept", events, objectId, reason);
+      return;
+    }
+    if (record.pending?.activityId === objectId) {
+      if (type === "Accept") await this.mergePending(s, record, events);
+      else await this.retryPending(s, record, reason, events);
+      return;
+    }
+    const messages = await s.store.loadMessages(record.id);
+    const message = messages.find((m) => m.activityId === objectId);
+    if (message) {
+      message.status = type === "Accept" ? "accepted" : "rejected";
+      await s.store.saveMessages(record.id, messages);
+      if (type === "Reject")
+        events.push({
+          type: "rejected",
+          channel: summaryOf(record),
+          activityId: objectId,
+          what: "message",
+          reason,
+          retried: false,
+        });
+    }
+    await s.store.saveChannel(record);
+  }
+
+  private async settleCreate(
+    s: Session,
+    record: ChannelRecord,
+    accepted: boolean,
+    events: ClientEvent[],
+    activityId: string,
+    reason = "",
+  ) {
+    delete record.createActivityId;
+    record.status = accepted ? "active" : "failed";
+    if (!accepted) record.note = reason;
+    await s.store.saveChannel(record);
+    events.push(
+      accepted
+        ? { type: "accepted", channel: summaryOf(record), activityId, what: "create", epoch: 0 }
+        : {
+            type: "rejected",
+            channel: summaryOf(record),
+            activityId,
+            what: "create",
+            reason,
+            retried: false,
+          },
+    );
+  }
+
+  /** The channel accepted our commit: adopt the state prepared with it. */
+  private async mergePending(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+    const pending = record.pending as PendingChange;
+    const decoded = decodeClientState(fromBase64(pending.newState), this.validator(s));
+    if (!decoded.ok) throw new Error(`stored pending state does not decode: ${decoded.detail}`);
+    storeState(record, decoded.state);
+    if (pending.kind === "add") record.actors[pending.acct] = pending.actor;
+    delete record.pending;
+    record.seen.push(pending.activityId);
+    await s.store.saveChannel(record);
+    events.push({
+      type: "accepted",
+      channel: summaryOf(record),
+      activityId: pending.activityId,
+      what: pending.kind,
+      epoch: record.epoch,
+    });
+  }
+
+  /**
+   * The channel rejected our commit (usually: another commit won the epoch). Catch up from the
+   * channel's log, rebuild the same change on the current epoch and submit it once more.
+   */
+  private async retryPending(s: Session, record: ChannelRecord, reason: string, events: ClientEvent[]) {
+    const pending = record.pending as PendingChange;
+    delete record.pending;
+    const rejected = (retried: boolean, why = reason): ClientEvent => ({
+      type: "rejected",
+      channel: summaryOf(record),
+      activityId: pending.activityId,
+      what: pending.kind,
+      reason: why,
+      retried,
+    });
+    if (pending.attempts >= 2) {
+      await s.store.saveChannel(record);
+      events.push(rejected(false));
+      return;
+    }
+    await this.catchUp(s, record, events);
+    if (record.status !== "active" || !record.state) {
+      await s.store.saveChannel(record);
+      events.push(rejected(false));
+      return;
+    }
+    const state = this.decodeState(s, record);
+    let output: Awaited<ReturnType<typeof commit>> | undefined;
+    let activity: Activity | undefined;
+    if (pending.kind === "add") {
+      const present = new Set(roster(state).map((m) => credentialNames(m.credential)?.clientId ?? ""));
+      const keyPackages = pending.keyPackages
+        .map((bytes) => readKeyPackageBytes(fromBase64(bytes)))
+        .flatMap((read) => (read.ok ? [read.keyPackage] : []))
+        .filter((kp) => !present.has(credentialNames(kp.leafNode.credential)?.clientId ?? ""));
+      if (keyPackages.length > 0) {
+        output = await commit(state, s.cs, { add: keyPackages });
+        activity = addActivity(s.account.actor, record.url, pending.actor, output);
+      }
+    } else {
+      const leaves = leavesOf(state, pending.acct);
+      if (leaves.length > 0) {
+        output = await commit(state, s.cs, { remove: leaves });
+        activity = removeActivity(s.account.actor, record.url, pending.actor, output);
+      }
+    }
+    if (!output || !activity) {
+      // Someone else already made the same change: nothing is left to do.
+      await s.store.saveChannel(record);
+      events.push(rejected(false));
+      return;
+    }
+    record.pending = {
+      ...pending,
+      activityId: activity.id as string,
+      newState: toBase64(encodeClientState(output.newState)),
+      newEpoch: Number(groupEpoch(output.newState)),
+      attempts: pending.attempts + 1,
+      submittedAt: this.now().toISOString(),
+    };
+    await s.store.saveChannel(record);
+    try {
+      await s.api.postActivity(s.account.username, activity);
+      events.push(rejected(true));
+    } catch (error) {
+      delete record.pending;
+      await s.store.saveChannel(record);
+      events.push(rejected(false, `${reason}; resubmitting failed: ${errorText(error)}`));
+    }
+  }
+
+  /** Reads the channel's log (through the home server) after the last known sequence and applies it. */
+  private async catchUp(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+    for (;;) {
+      const page = await s.api.channelLog(record.url, record.logSequence);
+      let advanced = false;
+      for (const item of page.items) {
+        if (item.sequence <= record.logSequence) continue;
+        advanced = true;
+        record.logSequence = item.sequence;
+        if (record.status !== "active") continue;
+        await this.handleChannelActivity(s, record, item.activity, events);
+      }
+      await s.store.saveChannel(record);
+      if (!advanced || page.next === null) return;
+    }
+  }
+
+  private async handleCommit(
+    s: Session,
+    record: ChannelRecord,
+    activity: Activity,
+    type: "Add" | "Remove",
+    events: ClientEvent[],
+  ) {
+    const id = stringField(activity, "id") as string;
+    if (record.status !== "active") return;
+    if (record.pending?.activityId === id) {
+      // The channel forwards only what it accepted: our own commit coming back means it won.
+      await this.mergePending(s, record, events);
+      return;
+    }
+    const object = idOf(activity.object) ?? "";
+    const by = actorOf(activity);
+    const wire = fromWireObject(activity["mimi:commit"], "PublicMessage");
+    if (!wire.ok) {
+      events.push({ type: "skipped", activityId: id, reason: `bad commit: ${wire.detail}` });
+      return;
+    }
+    let state = this.decodeState(s, record);
+    let processed = await processIncoming(state, s.cs, wire.bytes);
+    if (!processed.ok && processed.reason === "futureEpoch") {
+      // We missed a commit: the log has it (and this one, which the catch-up then applies).
+      await this.catchUp(s, record, events);
+      if (record.status !== "active" || !record.state) return;
+      state = this.decodeState(s, record);
+      processed = await processIncoming(state, s.cs, wire.bytes);
+    }
+    if (!processed.ok) {
+      // An older epoch: already applied (our own commit, or applied during a catch-up).
+      if (processed.reason !== "staleEpoch")
+        events.push({ type: "skipped", activityId: id, reason: `${processed.reason}: ${processed.detail}` });
+      if (type === "Remove" && object === s.account.actor) this.markLeft(record, by, events);
+      return;
+    }
+    if (processed.kind !== "commit") return;
+    if (processed.removedFromGroup) {
+      this.markLeft(record, by, events);
+      return;
+    }
+    storeState(record, processed.newState);
+    if (type === "Add") {
+      const accts = acctsAddedBy(wire.bytes);
+      for (const acct of accts) record.actors[acct] = object;
+      events.push({ type: "member-added", channel: summaryOf(record), actor: object, accts, by });
+    } else {
+      events.push({ type: "member-removed", channel: summaryOf(record), actor: object, by });
+    }
+  }
+
+  private markLeft(record: ChannelRecord, by: string, events: ClientEvent[]) {
+    record.status = "left";
+    record.note = `removed by ${by}`;
+    delete record.state;
+    delete record.pending;
+    events.push({ type: "left", channel: summaryOf(record), by });
+  }
+
+  private async handleMessage(s: Session, record: ChannelRecord, activity: Activity, events: ClientEvent[]) {
+    const id = stringField(activity, "id") as string;
+    if (record.status !== "active") return;
+    const wire = fromWireObject(activity.object, "PrivateMessage");
+    if (!wire.ok) {
+      events.push({ type: "skipped", activityId: id, reason: `bad message: ${wire.detail}` });
+      return;
+    }
+    let processed = await processIncoming(this.decodeState(s, record), s.cs, wire.bytes);
+    if (!processed.ok && processed.reason === "futureEpoch") {
+      await this.catchUp(s, record, events);
+      if (record.status !== "active" || !record.state || record.seen.includes(id)) return;
+      processed = await processIncoming(this.decodeState(s, record), s.cs, wire.bytes);
+    }
+    if (!processed.ok || processed.kind !== "application") {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: processed.ok ? "not an application message" : `cannot decrypt: ${processed.detail}`,
+      });
+      return;
+    }
+    storeState(record, processed.newState);
+    const content = parseContent(processed.data);
+    if (!content.ok || content.content.roomUri !== record.url) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: content.ok ? "the message names another channel" : content.detail,
+      });
+      return;
+    }
+    const message: StoredMessage = {
+      id: content.content.id,
+      activityId: id,
+      channelId: record.id,
+      senderUri: content.content.senderUri,
+      actor: actorOf(activity),
+      timestamp: content.content.timestamp,
+      receivedAt: this.now().toISOString(),
+      contentType: content.content.contentType,
+      content: content.content.content,
+      ...(content.content.inReplyTo ? { inReplyTo: content.content.inReplyTo } : {}),
+      direction: "in",
+      epoch: record.epoch,
+    };
+    const messages = await s.store.loadMessages(record.id);
+    messages.push(message);
+    await s.store.saveMessages(record.id, messages);
+    events.push({ type: "message", channel: summaryOf(record), message });
+  }
+
+  /** An Add naming us with a Welcome: join with whichever of our KeyPackages it was made for. */
+  private async join(
+    s: Session,
+    activity: Activity,
+    channelUrl: string,
+    events: ClientEvent[],
+  ): Promise<boolean> {
+    const id = stringField(activity, "id") ?? "(no id)";
+    const channelId = channelIdOfUrl(channelUrl);
+    const wire = fromWireObject(activity["mimi:welcome"], "Welcome");
+    const device = await s.store.loadDevice();
+    if (!channelId || !wire.ok || !device) {
+      const reason = !device
+        ? "no device registered here"
+        : !wire.ok
+          ? `bad Welcome: ${wire.detail}`
+          : "bad channel URL";
+      events.push({ type: "skipped", activityId: id, reason });
+      return false;
+    }
+    let joined: { state: ClientState; used: StoredKeyPackage } | undefined;
+    for (const stored of device.keyPackages) {
+      const read = readKeyPackageBytes(fromBase64(stored.keyPackage));
+      if (!read.ok) continue;
+      const result = await joinFromWelcome({
+        welcome: wire.bytes,
+        keyPackage: read.keyPackage,
+        privateKeyPackage: {
+          initPrivateKey: fromBase64(stored.initPrivateKey),
+          hpkePrivateKey: fromBase64(stored.hpkePrivateKey),
+          signaturePrivateKey: fromBase64(device.signaturePrivateKey),
+        },
+        cipherSuite: s.cs,
+        validateCredential: this.validator(s),
+      });
+      if (result.ok) {
+        joined = { state: result.state, used: stored };
+        break;
+      }
+    }
+    if (!joined) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: "the Welcome is for none of this device's KeyPackages",
+      });
+      return false;
+    }
+    if (Buffer.from(groupIdOf(joined.state)).toString("base64url") !== channelId) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: "the Welcome's group is not the channel it names",
+      });
+      return false;
+    }
+    const used = joined.used;
+    if (!used.lastResort) {
+      device.keyPackages = device.keyPackages.filter((kp) => kp.id !== used.id);
+      await s.store.saveDevice(device);
+    }
+    const record: ChannelRecord = {
+      id: channelId,
+      url: channelUrl,
+      name: channelId,
+      status: "active",
+      epoch: 0,
+      createdAt: this.now().toISOString(),
+      actors: { [s.account.acct]: s.account.actor },
+      logSequence: 0,
+      seen: [id],
+    };
+    storeState(record, joined.state);
+    const commitWire = fromWireObject(activity["mimi:commit"], "PublicMessage");
+    if (commitWire.ok)
+      for (const acct of acctsAddedBy(commitWire.bytes)) record.actors[acct] = s.account.actor;
+    await this.readHistory(s, record, id);
+    await s.store.saveChannel(record);
+    events.push({ type: "joined", channel: summaryOf(record), by: actorOf(activity) });
+    return true;
+  }
+
+  /**
+   * After joining: the channel's name and its members' actor URLs come from the log (up to the Add
+   * that welcomed us; later entries arrive through the mailbox). Best effort: without the log the
+   * channel is shown by its id.
+   */
+  private async readHistory(s: Session, record: ChannelRecord, welcomeActivityId: string) {
+    try {
+      let after = 0;
+      for (;;) {
+        const page = await s.api.channelLog(record.url, after);
+        for (const item of page.items) {
+          after = Math.max(after, item.sequence);
+          const activity = item.activity;
+          const type = stringField(activity, "type");
+          const object = objectField(activity, "object");
+          if (
+            (type === "Create" || type === "Update") &&
+            object?.type === "Service" &&
+            typeof object.name === "string"
+          )
+            record.name = object.name;
+          if (type === "Create" && object?.type === "Service") {
+            const groupInfo = fromWireObject(activity["mimi:groupInfo"], "GroupInfo");
+            const creator = groupInfo.ok ? await groupInfoSignerAcct(groupInfo.bytes) : undefined;
+            if (creator) record.actors[creator] ??= actorOf(activity);
+          }
+          if (type === "Add") {
+            const commitWire = fromWireObject(activity["mimi:commit"], "PublicMessage");
+            const added = idOf(activity.object);
+            if (commitWire.ok && added)
+              for (const acct of acctsAddedBy(commitWire.bytes)) record.actors[acct] = added;
+          }
+          if (stringField(activity, "id") === welcomeActivityId) {
+            record.logSequence = item.sequence;
+            return;
+          }
+        }
+        if (page.items.length === 0 || page.next === null) return;
+      }
+    } catch {
+      // The history is cosmetic here; the membership itself came from the Welcome.
+    }
+  }
+
+  private decodeState(s: Session, record: ChannelRecord): ClientState {
+    if (!record.state) throw new MimiClientError(`no group state for ${record.name}`);
+    const decoded = decodeClientState(fromBase64(record.state), this.validator(s));
+    if (!decoded.ok) throw new Error(`the stored state of ${record.name} does not decode: ${decoded.detail}`);
+    return decoded.state;
+  }
+}
+
+function storeState(record: ChannelRecord, state: ClientState) {
+  record.state = toBase64(encodeClientState(state));
+  record.epoch = Number(groupEpoch(state));
+}
+
+function summaryOf(record: ChannelRecord): ChannelSummary {
+  return {
+    id: record.id,
+    url: record.url,
+    name: record.name,
+    status: record.status,
+    epoch: record.epoch,
+    waiting: record.pending !== undefined || record.createActivityId !== undefined,
+    ...(record.note ? { note: record.note } : {}),
+  };
+}
+
+/** Leaf indices whose credential names `acct` (never our own leaf). */
+function leavesOf(state: ClientState, acct: string): number[] {
+  const own = ownLeafIndex(state);
+  return roster(state)
+    .filter((member) => member.leafIndex !== own && credentialNames(member.credential)?.acct === acct)
+    .map((member) => member.leafIndex);
+}
+
+function actorOf(activity: Activity): string {
+  return idOf(activity.actor) ?? "(unknown actor)";
+}
+
+/** `bob@b.test`, `@bob@b.test` or `acct:bob@b.test` -> `acct:bob@b.test`. */
+export function normalizeAcct(input: string): string {
+  const parsed = parseAcct(input, { lenient: true });
+  if (!parsed.ok)
+    throw new MimiClientError(`${input} is not an account (expected user@domain): ${parsed.reason}`);
+  return `acct:${parsed.acct.user}@${parsed.acct.host}`;
+}
+
+export function handleOfAcct(acct: string): string {
+  return acct.replace(/^acct:/, "");
+}
+
+function checkChannelName(name: string) {
+  if (name.length < 1 || name.length > 100)
+    throw new MimiClientError("a channel name has 1 to 100 characters");
+  if (/^https?:\/\//.test(name)) throw new MimiClientError("a channel name must not look like a URL");
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,279 @@
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "@mimi/claims";
+import { type KeyResolver, signRequest } from "@mimi/http-signatures";
+import { decodeKeyPackage, readKeyPackage } from "@mimi/mls";
+import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import { createPgliteSql, type Sql } from "@mimi/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimDepsOf, claimUserKeyPackages, keyPackageIdOf, poolKeyOf } from "../src/service.js";
+import {
+  call,
+  createAccount,
+  enrolDevice,
+  listen,
+  startTestProvider,
+  type TestDevice,
+  type TestProvider,
+  uploadFresh,
+} from "./harness.js";
+
+/** The claiming server: a key the directory's resolver knows (key fetching is covered in federation.test). */
+const remoteActor = "http://c.test/actor";
+const remoteKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const staticKeys: KeyResolver = {
+  resolve: async (keyId) =>
+    keyId === `${remoteActor}#main-key`
+      ? { ok: true, key: { keyId, owner: remoteActor, publicKey: remoteKey.publicKey } }
+      : { ok: false, reason: "keyFetchError", detail: `unknown key ${keyId}` },
+};
+
+let sql: Sql;
+let http: OutboundHttp;
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  sql = await createPgliteSql();
+});
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+  await http?.close();
+  await sql.close();
+});
+
+/** A provider for a.test on the shared database with the given claim store. */
+async function providerWith(claims: ClaimStore): Promise<TestProvider> {
+  const listener = await listen();
+  const provider = await startTestProvider({
+    domain: "a.test",
+    listener,
+    sql,
+    connectTo: `a.test=127.0.0.1:${listener.port}`,
+    directory: { claims, keys: staticKeys },
+  });
+  closers.push(() => provider.close());
+  http ??= createOutboundHttp({
+    production: false,
+    connectTo: new Map([["a.test", `127.0.0.1:${listener.port}`]]),
+  });
+  return provider;
+}
+
+let userCounter = 0;
+async function userWithDevices(provider: TestProvider, devices: number) {
+  userCounter += 1;
+  const username = `user${userCounter}_${randomBytes(3).toString("hex")}`;
+  const token = await createAccount(provider, username);
+  const enrolled: TestDevice[] = [];
+  for (let i = 0; i < devices; i++) enrolled.push(await enrolDevice(provider, token, username, `device${i}`));
+  return { username, token, devices: enrolled };
+}
+
+async function signedClaim(
+  provider: TestProvider,
+  username: string,
+  body: unknown,
+  options: { sign?: boolean } = {},
+) {
+  // The test reaches the provider at its public host through the connectTo mapping, so Host is a.test.
+  const port = new URL(provider.base).port;
+  const client = createOutboundHttp({
+    production: false,
+    connectTo: new Map([["a.test", `127.0.0.1:${port}`]]),
+  });
+  try {
+    const url = `http://a.test/users/${username}/keyPackages/claim`;
+    const text = JSON.stringify(body);
+    const headers = { "content-type": "application/activity+json" };
+    const signed =
+      options.sign === false
+        ? headers
+        : signRequest(
+            { method: "POST", url, headers, body: text },
+            { keyId: `${remoteActor}#main-key`, privateKey: remoteKey.privateKey },
+          );
+    const res = await client.request(url, { method: "POST", headers: signed, body: text });
+    if (!res.ok) throw new Error(res.detail);
+    return {
+      status: res.status,
+      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+interface Item {
+  type: string;
+  content: string;
+  ciphersuite: string;
+  "mimi:client": string;
+  "mimi:lastResort"?: boolean;
+}
+
+describe("signed claims", () => {
+  let provider: TestProvider;
+  beforeAll(async () => {
+    provider = await providerWith(createMemoryClaimStore());
+  });
+
+  it("serves one KeyPackage per client, each once, then the last resort", async () => {
+    const user = await userWithDevices(provider, 2);
+    expect((await uploadFresh(provider, user.token, user.devices[0]!, 1)).status).toBe(201);
+    expect((await uploadFresh(provider, user.token, user.devices[1]!, 1)).status).toBe(201);
+
+    const first = await signedClaim(provider, user.username, {
+      ciphersuites: ["MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"],
+    });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ type: "Collection", totalItems: 2, "mimi:unavailable": [] });
+    const items = first.body.items as Item[];
+    expect(new Set(items.map((item) => item["mimi:client"]))).toEqual(
+      new Set(user.devices.map((d) => d.clientId)),
+    );
+    for (const item of items) {
+      expect(item).toMatchObject({
+        type: "KeyPackage",
+        mediaType: "message/mls",
+        encoding: "base64",
+        ciphersuite: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+      });
+      expect(item["mimi:lastResort"]).toBeUndefined();
+      const decoded = decodeKeyPackage(new Uint8Array(Buffer.from(item.content, "base64")));
+      expect(decoded.ok && readKeyPackage(decoded.keyPackage).lastResort).toBe(false);
+    }
+
+    const second = await signedClaim(provider, user.username, { ciphersuites: [1] });
+    const again = second.body.items as Item[];
+    expect(again).toHaveLength(2);
+    expect(again.every((item) => item["mimi:lastResort"] === true)).toBe(true);
+    expect(again.map((item) => item.content)).not.toContain(items[0]?.content);
+  });
+
+  it("answers 401 unsigned, 400 bad body, 404 unknown user", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 1);
+    const unsigned = await signedClaim(provider, user.username, { ciphersuites: [1] }, { sign: false });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.reason).toBe("missingSignature");
+    expect((await signedClaim(provider, user.username, { suites: [1] })).status).toBe(400);
+    expect((await signedClaim(provider, user.username, { ciphersuites: [] })).status).toBe(400);
+    expect((await signedClaim(provider, "nobody", { ciphersuites: [1] })).status).toBe(404);
+    // Nothing was consumed by the refused requests.
+    const counts = await call(`${provider.base}/api/v1/keypackages`, { token: user.token });
+    expect(counts.body.clients).toEqual([expect.objectContaining({ available: 1, hasLastResort: true })]);
+  });
+
+  it("gives no item, with the reason, to clients that only have unrequested suites", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 2);
+    const res = await signedClaim(provider, user.username, {
+      ciphersuites: ["MLS_128_DHKEMP256_AES128GCM_SHA256_P256", "NOT_A_SUITE"],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([]);
+    expect(res.body["mimi:unavailable"]).toEqual([
+      expect.objectContaining({
+        "mimi:client": user.devices[0]!.clientId,
+        "mimi:reason": "noKeyPackageInRequestedCiphersuites",
+      }),
+    ]);
+    const exhausted = await userWithDevices(provider, 1);
+    const none = await signedClaim(provider, exhausted.username, { ciphersuites: [1] });
+    expect(none.body["mimi:unavailable"]).toEqual([
+      expect.objectContaining({ "mimi:reason": "noKeyPackages" }),
+    ]);
+  });
+
+  it("lists counts and ids, never contents", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 3);
+    const listing = await call(`${provider.base}/users/${user.username}/keyPackages`);
+    expect(listing.status).toBe(200);
+    expect(listing.body).toMatchObject({ type: "Collection", totalItems: 3 });
+    const clients = listing.body["mimi:clients"] as Array<Record<string, unknown>>;
+    expect(clients[0]).toMatchObject({ "mimi:available": 3, "mimi:lastResort": true });
+    expect(clients[0]?.["mimi:keyPackageIds"]).toHaveLength(3);
+    expect(JSON.stringify(listing.body)).not.toContain("content");
+    expect((await call(`${provider.base}/users/nobody/keyPackages`)).status).toBe(404);
+  });
+
+  it("rebuilds a lost claim store from SQL and never serves a claimed KeyPackage again", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 4);
+    const first = await signedClaim(provider, user.username, { ciphersuites: [1] });
+    const served = (first.body.items as Item[]).map((item) => item.content);
+
+    // A new, empty store over the same SQL: what a Redis restart leaves behind.
+    const restarted = { ...claimDepsOf(provider.directory), claims: createMemoryClaimStore() };
+    const seen = new Set(served);
+    for (let i = 0; i < 3; i++) {
+      const outcome = await claimUserKeyPackages(restarted, {
+        username: user.username,
+        ciphersuites: [1],
+        requester: remoteActor,
+      });
+      const item = outcome.items[0]!;
+      expect(item.lastResort).toBe(false);
+      const content = Buffer.from(item.content).toString("base64");
+      expect(seen.has(content)).toBe(false);
+      seen.add(content);
+    }
+    const last = await claimUserKeyPackages(restarted, {
+      username: user.username,
+      ciphersuites: [1],
+      requester: remoteActor,
+    });
+    expect(last.items[0]?.lastResort).toBe(true);
+    await restarted.claims.close();
+  });
+});
+
+const concurrencyCases: Array<[string, boolean, () => ClaimStore]> = [
+  ["memory", false, () => createMemoryClaimStore()],
+  [
+    "redis",
+    !process.env.REDIS_URL,
+    () =>
+      createRedisClaimStore({
+        url: process.env.REDIS_URL ?? "",
+        keyPrefix: `mimi:kp-test:${randomBytes(4).toString("hex")}:`,
+      }),
+  ],
+];
+
+for (const [name, skip, makeStore] of concurrencyCases) {
+  describe.skipIf(skip)(`200 concurrent claims (${name} claim store)`, () => {
+    it("hand out the 50 KeyPackages once each, then only the last resort", async () => {
+      const provider = await providerWith(makeStore());
+      const user = await userWithDevices(provider, 1);
+      const device = user.devices[0]!;
+      expect((await uploadFresh(provider, user.token, device, 50)).status).toBe(201);
+
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, () => signedClaim(provider, user.username, { ciphersuites: [1] })),
+      );
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      const items = answers.map((answer) => (answer.body.items as Item[])[0]!);
+      const single = items.filter((item) => item["mimi:lastResort"] !== true);
+      const lastResorts = items.filter((item) => item["mimi:lastResort"] === true);
+      expect(single).toHaveLength(50);
+      expect(new Set(single.map((item) => item.content)).size).toBe(50);
+      expect(lastResorts).toHaveLength(150);
+      expect(new Set(lastResorts.map((item) => item.content)).size).toBe(1);
+      expect(single.map((item) => item.content)).not.toContain(lastResorts[0]?.content);
+
+      const counts = await call(`${provider.base}/api/v1/keypackages`, { token: user.token });
+      expect(counts.body.clients).toEqual([expect.objectContaining({ available: 0, hasLastResort: true })]);
+
+      // Leave nothing behind in a shared Redis: the pool is empty, only the last resort key is left.
+      const pool = poolKeyOf("a.test", {
+        username: user.username,
+        clientId: device.clientId,
+        ciphersuite: 1,
+      });
+      const lastResortId = keyPackageIdOf(new Uint8Array(Buffer.from(lastResorts[0]!.content, "base64")));
+      await provider.directory.claims.remove(pool, [lastResortId]);
+      expect(await provider.directory.claims.count(pool)).toEqual({ available: 0, hasLastResort: false });
+    }, 120_000);
+  });
+}

@@ -1,0 +1,570 @@
+import { randomBytes } from "node:crypto";
+import { waitUntil } from "@mimi/bus/contract";
+import {
+  type CiphersuiteImpl,
+  type ClientState,
+  type CommitOutput,
+  commit,
+  createGroup,
+  createGroupInfo,
+  decodePublicGroupState,
+  encryptApplicationMessage,
+  joinFromWelcome,
+  loadCiphersuite,
+  processIncoming,
+  publicRoster,
+  toWireObject,
+  type ValidateCredential,
+} from "@mimi/mls";
+import type { Sql } from "@mimi/store";
+import { type ChannelInboxItem, channelInboxTopic } from "@mimi/topics";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ChannelSequencerContext,
+  type ChannelStore,
+  channelSequencerPorts,
+  followersOf,
+  handleChannelInboxItem,
+  startChannelSequencerWorkers,
+} from "../src/service.js";
+import {
+  A,
+  acctTable,
+  activity,
+  actors,
+  createTestCas,
+  createTestContext,
+  createTestDatabase,
+  deliveryRequests,
+  enrol,
+  inboxItem,
+  recordingBus,
+  type TestCas,
+  type TestClient,
+} from "./harness.js";
+
+let sql: Sql;
+let cas: TestCas;
+let cs: CiphersuiteImpl;
+let bus: ReturnType<typeof recordingBus>;
+let ctx: ChannelSequencerContext;
+let validateCredential: ValidateCredential;
+const clients: Record<string, TestClient> = {};
+
+const groupId = randomBytes(16);
+const channelId = groupId.toString("base64url");
+const C = `${A}/channels/${channelId}`;
+
+function client(name: string): TestClient {
+  const found = clients[name];
+  if (!found) throw new Error(`no client ${name}`);
+  return found;
+}
+
+function stateOf(name: string): ClientState {
+  const state = client(name).state;
+  if (!state) throw new Error(`${name} is not in the group`);
+  return state;
+}
+
+/** Handles one item and returns what it published to delivery.requests. */
+async function handle(item: ChannelInboxItem) {
+  const before = deliveryRequests(bus).length;
+  const outcome = await handleChannelInboxItem(ctx, item);
+  return { outcome, published: deliveryRequests(bus).slice(before) };
+}
+
+function answerOf(published: Awaited<ReturnType<typeof handle>>["published"], type: "Accept" | "Reject") {
+  const answer = published.find((request) => request.activity.type === type);
+  if (!answer) throw new Error(`no ${type} in ${JSON.stringify(published.map((p) => p.activity.type))}`);
+  return answer;
+}
+
+async function snapshot() {
+  const channel = await ctx.store.channelState(channelId);
+  return {
+    epoch: channel?.epoch,
+    lastSequence: channel?.lastSequence,
+    followers: await ctx.store.followers(channelId),
+    log: (await ctx.store.log(channelId, 0, 1000)).map((entry) => entry.activity.id),
+  };
+}
+
+/** Invariant 2: followers == the actors whose clients are in the stored public roster. */
+async function expectFollowersMatchRoster() {
+  const channel = await ctx.store.channelState(channelId);
+  if (!channel) throw new Error("no channel");
+  const decoded = decodePublicGroupState(channel.publicState);
+  if (!decoded.ok) throw new Error(decoded.detail);
+  const rosterActors = new Set<string>();
+  for (const member of publicRoster(decoded.state)) {
+    const identified = await ctx.credentials.identify(member.credential);
+    if (!identified.ok) throw new Error(identified.detail);
+    const actor = acctTable[identified.acct];
+    if (!actor) throw new Error(`unknown acct ${identified.acct}`);
+    rosterActors.add(actor);
+  }
+  const expected = [...rosterActors].sort();
+  expect(await ctx.store.followers(channelId)).toEqual(expected);
+  expect(followersOf(channel.members)).toEqual(expected);
+  expect(await channelSequencerPorts(ctx).localFollowersOf(`${C}/followers`)).toEqual(expected);
+  expect(channel.epoch).toBe(Number(decoded.state.epoch));
+}
+
+function addActivity(by: string, object: string, output: CommitOutput) {
+  if (!output.welcome) throw new Error("no welcome");
+  return activity(by, C, {
+    type: "Add",
+    object,
+    "mimi:commit": toWireObject(output.commit),
+    "mimi:welcome": toWireObject(output.welcome),
+    "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
+}
+
+function removeActivity(by: string, object: string, output: CommitOutput) {
+  return activity(by, C, {
+    type: "Remove",
+    object,
+    "mimi:commit": toWireObject(output.commit),
+    "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
+}
+
+async function messageActivity(by: string, state: ClientState, text: string) {
+  const sent = await encryptApplicationMessage(state, cs, new TextEncoder().encode(text));
+  return {
+    activity: activity(by, C, { type: "Create", object: toWireObject(sent.message) }),
+    newState: sent.newState,
+  };
+}
+
+/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+async function deliverCommit(committer: string, output: CommitOutput, joiners: string[] = []) {
+  for (const [name, member] of Object.entries(clients)) {
+    if (name === committer || !member.state || joiners.includes(name)) continue;
+    const processed = await processIncoming(member.state, cs, output.commit);
+    if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
+    if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
+    member.state = processed.removedFromGroup ? undefined : processed.newState;
+  }
+  client(committer).state = output.newState;
+  for (const name of joiners) {
+    if (!output.welcome) throw new Error("no welcome");
+    const joiner = client(name);
+    const joined = await joinFromWelcome({
+      welcome: output.welcome,
+      keyPackage: joiner.keyPackage,
+      privateKeyPackage: joiner.privateKeyPackage,
+      cipherSuite: cs,
+      validateCredential,
+    });
+    if (!joined.ok) throw new Error(`${name} could not join: ${joined.detail}`);
+    joiner.state = joined.state;
+  }
+}
+
+function leafOf(name: string): number {
+  const state = stateOf("alice");
+  const target = client(name);
+  const index = state.ratchetTree.findIndex(
+    (node) =>
+      node?.nodeType === "leaf" &&
+      Buffer.from(node.leaf.signaturePublicKey).equals(Buffer.from(target.keys.publicKey)),
+  );
+  if (index < 0) throw new Error(`${name} has no leaf`);
+  return index / 2;
+}
+
+beforeAll(async () => {
+  [sql, cas, cs] = await Promise.all([createTestDatabase(), createTestCas(), loadCiphersuite()]);
+  bus = recordingBus();
+  ctx = createTestContext({ sql, bus, cas }).ctx;
+  validateCredential = async (credential, key) => (await ctx.credentials.verify(credential, key)).ok;
+  clients.alice = await enrol(cs, cas.a, "alice", actors.alice);
+  clients.carol = await enrol(cs, cas.a, "carol", actors.carol);
+  clients.erin = await enrol(cs, cas.a, "erin", actors.erin);
+  clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
+  clients.dave = await enrol(cs, cas.b, "dave", actors.dave);
+  const alice = client("alice");
+  alice.state = await createGroup({
+    groupId,
+    keyPackage: alice.keyPackage,
+    privateKeyPackage: alice.privateKeyPackage,
+    cipherSuite: cs,
+    validateCredential,
+  });
+});
+
+afterAll(async () => {
+  await ctx.close();
+  await bus.close();
+  await sql.close();
+});
+
+describe("channel sequencing with real MLS groups and x509 credentials", () => {
+  let bobsKeyPackageUsed = false;
+  let aliceAtEpoch1: ClientState | undefined;
+  let bobBeforeRemoval: ClientState | undefined;
+
+  it("refuses a Create whose GroupInfo names someone else than the submitter, answering as the instance actor", async () => {
+    const groupInfo = await createGroupInfo(stateOf("alice"), cs);
+    const create = activity(actors.erin, C, {
+      type: "Create",
+      object: { type: "Service", id: C, name: "stolen" },
+      "mimi:groupInfo": toWireObject(groupInfo),
+    });
+    const { outcome, published } = await handle(inboxItem(channelId, create));
+    expect(outcome).toEqual({ kind: "ok" });
+    expect(published).toHaveLength(1);
+    const reject = answerOf(published, "Reject");
+    expect(reject.activity).toMatchObject({ actor: `${A}/actor`, object: create.id, to: [actors.erin] });
+    expect(reject.activity.summary).toContain("does not name");
+    expect(reject.signAs).toBe(`${A}/actor`);
+    expect(await ctx.store.channel(channelId)).toBeUndefined();
+  });
+
+  it("refuses a Create from a remote actor or through an inbox", async () => {
+    const groupInfo = toWireObject(await createGroupInfo(stateOf("alice"), cs));
+    const fromRemote = activity(actors.bob, C, {
+      type: "Create",
+      object: { type: "Service", id: C, name: "x" },
+      "mimi:groupInfo": groupInfo,
+    });
+    const remote = await handle(inboxItem(channelId, fromRemote, "inbox"));
+    expect(answerOf(remote.published, "Reject").activity.summary).toContain("through their outbox");
+    expect(await ctx.store.channel(channelId)).toBeUndefined();
+  });
+
+  it("creates the channel: Accept with epoch 0 and sequence 1, log entry, followers = {creator}, channel key", async () => {
+    const create = activity(actors.alice, C, {
+      type: "Create",
+      object: { type: "Service", id: C, name: "general" },
+      "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), cs)),
+    });
+    const { outcome, published } = await handle(inboxItem(channelId, create));
+    expect(outcome).toEqual({ kind: "ok" });
+    const accept = answerOf(published, "Accept");
+    expect(accept.activity).toMatchObject({
+      type: "Accept",
+      actor: C,
+      object: create.id,
+      "mimi:epoch": 0,
+      "mimi:sequence": 1,
+      to: [actors.alice],
+    });
+    expect(String(accept.activity.id)).toMatch(new RegExp(`^${C}/activities/[0-9a-f-]{36}$`));
+    expect(accept.signAs).toBe(C);
+    const forward = published.find((request) => request.activityId === create.id);
+    expect(forward).toMatchObject({ activity: create, signAs: C, audience: [actors.alice] });
+    expect(await snapshot()).toEqual({
+      epoch: 0,
+      lastSequence: 1,
+      followers: [actors.alice],
+      log: [create.id],
+    });
+    expect(await ctx.actorKeys.signingKey(C)).toBeDefined();
+    expect(await channelSequencerPorts(ctx).channelExists(channelId)).toBe(true);
+    await expectFollowersMatchRoster();
+  });
+
+  it("adds bob: followers, Accept, and the unchanged Add forwarded to the members including bob", async () => {
+    const output = await commit(stateOf("alice"), cs, { add: [client("bob").keyPackage] });
+    const add = addActivity(actors.alice, actors.bob, output);
+    const { published } = await handle(inboxItem(channelId, add));
+    expect(answerOf(published, "Accept").activity).toMatchObject({
+      "mimi:epoch": 1,
+      "mimi:sequence": 2,
+      to: [actors.alice],
+    });
+    const forward = published.find((request) => request.activityId === add.id);
+    expect(forward?.activity).toEqual(add);
+    expect(forward?.signAs).toBe(C);
+    expect(forward?.audience.sort()).toEqual([actors.alice, actors.bob].sort());
+    expect(await snapshot()).toMatchObject({
+      epoch: 1,
+      lastSequence: 2,
+      followers: [actors.alice, actors.bob].sort(),
+    });
+    expect(await channelSequencerPorts(ctx).isChannelFollower(C, actors.bob)).toBe(true);
+    await deliverCommit("alice", output, ["bob"]);
+    bobsKeyPackageUsed = true;
+    aliceAtEpoch1 = stateOf("alice");
+    await expectFollowersMatchRoster();
+  });
+
+  it("of two commits made on the same epoch, accepts the first and rejects the second with currentEpoch", async () => {
+    expect(bobsKeyPackageUsed).toBe(true);
+    const first = await commit(stateOf("alice"), cs, { add: [client("carol").keyPackage] });
+    const second = await commit(stateOf("bob"), cs, { add: [client("dave").keyPackage] });
+    const firstResult = await handle(inboxItem(channelId, addActivity(actors.alice, actors.carol, first)));
+    expect(answerOf(firstResult.published, "Accept").activity["mimi:epoch"]).toBe(2);
+    await deliverCommit("alice", first, ["carol"]);
+    const before = await snapshot();
+    const secondAdd = addActivity(actors.bob, actors.dave, second);
+    const secondResult = await handle(inboxItem(channelId, secondAdd));
+    expect(secondResult.published).toHaveLength(1);
+    const reject = answerOf(secondResult.published, "Reject");
+    expect(reject.activity).toMatchObject({
+      actor: C,
+      object: secondAdd.id,
+      "mimi:currentEpoch": 2,
+      to: [actors.bob],
+    });
+    expect(reject.activity.summary).toContain("epoch 1");
+    expect(await snapshot()).toEqual(before);
+    await expectFollowersMatchRoster();
+  });
+
+  it("rejects a stale commit (from an older state) and nothing moves", async () => {
+    if (!aliceAtEpoch1) throw new Error("no old state");
+    const stale = await commit(aliceAtEpoch1, cs, { add: [client("dave").keyPackage] });
+    const before = await snapshot();
+    const { published } = await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, stale)));
+    expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
+    expect(published[0]?.activity["mimi:currentEpoch"]).toBe(2);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("accepts exactly one of two commits for one epoch handled concurrently (the conditional update decides)", async () => {
+    // Both handlers verify against epoch 2 before either transaction runs.
+    let arrived = 0;
+    let release: () => void = () => {};
+    const bothVerified = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const store: ChannelStore = {
+      ...ctx.store,
+      async accept(input) {
+        arrived += 1;
+        if (arrived === 2) release();
+        await bothVerified;
+        return ctx.store.accept(input);
+      },
+    };
+    const racing = { ...ctx, store };
+    const byAlice = await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+    const byCarol = await commit(stateOf("carol"), cs, { add: [client("erin").keyPackage] });
+    const aliceAdd = addActivity(actors.alice, actors.dave, byAlice);
+    const carolAdd = addActivity(actors.carol, actors.erin, byCarol);
+    const before = deliveryRequests(bus).length;
+    const outcomes = await Promise.all([
+      handleChannelInboxItem(racing, inboxItem(channelId, aliceAdd)),
+      handleChannelInboxItem(racing, inboxItem(channelId, carolAdd)),
+    ]);
+    expect(outcomes).toEqual([{ kind: "ok" }, { kind: "ok" }]);
+    const published = deliveryRequests(bus).slice(before);
+    const accepts = published.filter((request) => request.activity.type === "Accept");
+    const rejects = published.filter((request) => request.activity.type === "Reject");
+    expect(accepts).toHaveLength(1);
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]?.activity.summary).toContain("another commit was accepted for epoch 2");
+    expect(rejects[0]?.activity["mimi:currentEpoch"]).toBe(3);
+    const aliceWon = accepts[0]?.activity.object === aliceAdd.id;
+    if (aliceWon) await deliverCommit("alice", byAlice, ["dave"]);
+    else await deliverCommit("carol", byCarol, ["erin"]);
+    const state = await snapshot();
+    expect(state.epoch).toBe(3);
+    expect(state.log).toContain(aliceWon ? aliceAdd.id : carolAdd.id);
+    expect(state.log).not.toContain(aliceWon ? carolAdd.id : aliceAdd.id);
+    await expectFollowersMatchRoster();
+    // The rest of the scenario needs erin outside the group: remove her if she won.
+    if (!aliceWon) {
+      const output = await commit(stateOf("alice"), cs, { remove: [leafOf("erin")] });
+      const removal = await handle(inboxItem(channelId, removeActivity(actors.alice, actors.erin, output)));
+      answerOf(removal.published, "Accept");
+      await deliverCommit("alice", output);
+      await expectFollowersMatchRoster();
+    }
+  });
+
+  it("rejects an Add whose KeyPackage credential names another actor than object", async () => {
+    const impostor = await enrol(cs, cas.a, "erin", actors.erin);
+    const output = await commit(stateOf("alice"), cs, { add: [impostor.keyPackage] });
+    const before = await snapshot();
+    const { published } = await handle(inboxItem(channelId, addActivity(actors.alice, actors.bob, output)));
+    const reject = answerOf(published, "Reject");
+    expect(reject.activity.summary).toContain(`names ${actors.erin}, not ${actors.bob}`);
+    expect(published).toHaveLength(1);
+    expect(await snapshot()).toEqual(before);
+    await expectFollowersMatchRoster();
+  });
+
+  it("rejects a message from a non-member and does not forward it", async () => {
+    const { activity: message } = await messageActivity(actors.erin, stateOf("alice"), "not yours");
+    const before = await snapshot();
+    const { published } = await handle(inboxItem(channelId, message, "outbox"));
+    expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
+    expect(published[0]?.activity.summary).toContain("is not a member");
+    expect(published.some((request) => request.activityId === message.id)).toBe(false);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("forwards a member's message to the followers, signed by the channel, after a log entry", async () => {
+    const sent = await messageActivity(actors.bob, stateOf("bob"), "hello");
+    client("bob").state = sent.newState;
+    const before = await snapshot();
+    const { published } = await handle(inboxItem(channelId, sent.activity, "channelInbox"));
+    const forward = published.find((request) => request.activityId === sent.activity.id);
+    expect(forward?.activity).toEqual(sent.activity);
+    expect(forward?.audience).toEqual(before.followers);
+    expect(answerOf(published, "Accept").activity).toMatchObject({
+      "mimi:epoch": before.epoch,
+      "mimi:sequence": (before.lastSequence ?? 0) + 1,
+      to: [actors.bob],
+    });
+    expect((await snapshot()).log.at(-1)).toBe(sent.activity.id);
+  });
+
+  it("removes bob: the Remove also reaches bob, followers drop him", async () => {
+    bobBeforeRemoval = stateOf("bob");
+    const output = await commit(stateOf("alice"), cs, { remove: [leafOf("bob")] });
+    const remove = removeActivity(actors.alice, actors.bob, output);
+    const { published } = await handle(inboxItem(channelId, remove));
+    answerOf(published, "Accept");
+    const forward = published.find((request) => request.activityId === remove.id);
+    expect(forward?.audience).toContain(actors.bob);
+    const state = await snapshot();
+    expect(state.followers).not.toContain(actors.bob);
+    expect(forward?.audience.sort()).toEqual([...(state.followers ?? []), actors.bob].sort());
+    await deliverCommit("alice", output);
+    await expectFollowersMatchRoster();
+  });
+
+  it("rejects a Remove that leaves some of the object's clients, and one of a non-member", async () => {
+    const output = await commit(stateOf("alice"), cs, { remove: [leafOf("carol")] });
+    const wrongObject = await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, output)));
+    expect(answerOf(wrongObject.published, "Reject").activity.summary).toContain("not only of");
+    const fromOutsider = await handle(
+      inboxItem(channelId, removeActivity(actors.bob, actors.carol, output), "channelInbox"),
+    );
+    expect(answerOf(fromOutsider.published, "Reject").activity.summary).toContain("is not a member");
+    await expectFollowersMatchRoster();
+  });
+
+  it("rejects a message from a removed member", async () => {
+    if (!bobBeforeRemoval) throw new Error("no state");
+    const { activity: message } = await messageActivity(actors.bob, bobBeforeRemoval, "still here?");
+    const { published } = await handle(inboxItem(channelId, message, "channelInbox"));
+    expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
+    expect(published.some((request) => request.activityId === message.id)).toBe(false);
+  });
+
+  it("accepts messages of the previous epoch and rejects older ones (window 1)", async () => {
+    const current = (await snapshot()).epoch ?? 0;
+    const carolPrevious = stateOf("carol");
+    // Move the epoch by one Add or Remove of dave (a self-update is neither).
+    const followers = (await snapshot()).followers ?? [];
+    const mover = followers.includes(actors.dave)
+      ? undefined
+      : await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+    if (mover) {
+      answerOf(
+        (await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, mover)))).published,
+        "Accept",
+      );
+      await deliverCommit("alice", mover, ["dave"]);
+    } else {
+      const removal = await commit(stateOf("alice"), cs, { remove: [leafOf("dave")] });
+      answerOf(
+        (await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, removal)))).published,
+        "Accept",
+      );
+      await deliverCommit("alice", removal);
+    }
+    expect((await snapshot()).epoch).toBe(current + 1);
+    const previous = await messageActivity(actors.carol, carolPrevious, "one epoch late");
+    answerOf((await handle(inboxItem(channelId, previous.activity))).published, "Accept");
+
+    if (!aliceAtEpoch1) throw new Error("no old state");
+    const ancient = await messageActivity(actors.alice, aliceAtEpoch1, "far too late");
+    const { published } = await handle(inboxItem(channelId, ancient.activity));
+    expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
+    expect(published[0]?.activity.summary).toContain("older than the channel accepts");
+    await expectFollowersMatchRoster();
+  });
+
+  it("renames the channel; a name that is too long is rejected", async () => {
+    const rename = activity(actors.carol, C, {
+      type: "Update",
+      object: { type: "Service", id: C, name: "random" },
+    });
+    answerOf((await handle(inboxItem(channelId, rename))).published, "Accept");
+    expect((await ctx.store.channel(channelId))?.name).toBe("random");
+    const tooLong = activity(actors.carol, C, {
+      type: "Update",
+      object: { type: "Service", id: C, name: "x".repeat(101) },
+    });
+    expect(
+      answerOf((await handle(inboxItem(channelId, tooLong))).published, "Reject").activity.summary,
+    ).toContain("1-100");
+    expect((await ctx.store.channel(channelId))?.name).toBe("random");
+  });
+
+  it("rejects other activity types and drops activities for unknown channels", async () => {
+    const like = activity(actors.alice, C, { type: "Like", object: C });
+    expect(
+      answerOf((await handle(inboxItem(channelId, like))).published, "Reject").activity.summary,
+    ).toContain("Like");
+    const unknown = activity(actors.alice, `${A}/channels/nope`, {
+      type: "Update",
+      object: { type: "Service", id: "x", name: "y" },
+    });
+    const dropped = await handle(inboxItem("nope", unknown));
+    expect(dropped.outcome.kind).toBe("drop");
+    expect(dropped.published).toHaveLength(0);
+  });
+
+  it("does not apply a redelivered record twice, accepted or rejected", async () => {
+    const sent = await messageActivity(actors.alice, stateOf("alice"), "once");
+    client("alice").state = sent.newState;
+    const item = inboxItem(channelId, sent.activity);
+    answerOf((await handle(item)).published, "Accept");
+    const before = await snapshot();
+    const again = await handle(item);
+    expect(again).toEqual({ outcome: { kind: "ok" }, published: [] });
+    expect(await snapshot()).toEqual(before);
+
+    const like = inboxItem(channelId, activity(actors.alice, C, { type: "Like", object: C }));
+    answerOf((await handle(like)).published, "Reject");
+    expect((await handle(like)).published).toEqual([]);
+  });
+
+  it("publishes the stored answer again when publishing failed, with the same ids", async () => {
+    const sent = await messageActivity(actors.alice, stateOf("alice"), "retry me");
+    client("alice").state = sent.newState;
+    const item = inboxItem(channelId, sent.activity);
+    bus.failNextPublish = true;
+    const first = await handle(item);
+    expect(first.outcome.kind).toBe("retry");
+    expect(first.published).toEqual([]);
+    const logged = await snapshot();
+    expect(logged.log.at(-1)).toBe(sent.activity.id);
+    const second = await handle(item);
+    expect(second.outcome).toEqual({ kind: "ok" });
+    expect(second.published.map((request) => request.activity.type)).toEqual(["Create", "Accept"]);
+    expect(await snapshot()).toEqual(logged);
+    expect((await handle(item)).published).toEqual([]);
+  });
+
+  it("consumes channel.inbox through the bus", async () => {
+    const workers = await startChannelSequencerWorkers(ctx);
+    try {
+      const sent = await messageActivity(actors.carol, stateOf("carol"), "via the bus");
+      client("carol").state = sent.newState;
+      await bus.publish(channelInboxTopic.name, [
+        channelInboxTopic.message(channelId, inboxItem(channelId, sent.activity)),
+      ]);
+      await waitUntil(
+        () =>
+          deliveryRequests(bus).some(
+            (request) => request.activity.type === "Accept" && request.activity.object === sent.activity.id,
+          ),
+        { timeoutMs: 5_000 },
+      );
+    } finally {
+      await workers.stop();
+    }
+    await expectFollowersMatchRoster();
+  });
+});

@@ -1,3 +1,4 @@
+import { createActorKeyStore } from "@mimi/actor-keys";
 import { type BusRecord, jsonValue } from "@mimi/bus";
 import type { Sql } from "@mimi/store";
 import { type DeliveryRequest, deliveryJobsTopic, deliveryRequestsTopic } from "@mimi/topics";
@@ -8,6 +9,7 @@ import {
   createAccount,
   createTestDatabase,
   eventually,
+  KEK,
   type RunningFanout,
   sleep,
   startFanout,
@@ -22,6 +24,8 @@ beforeAll(async () => {
   sql = await createTestDatabase();
   await createAccount(sql, "alice");
   await createAccount(sql, "zoe");
+  // Alice signs every delivery below; identity creates this key with the account.
+  await createActorKeyStore(sql, Buffer.from(KEK, "base64")).ensure(ALICE);
 });
 afterAll(async () => {
   await sql.close();
@@ -188,8 +192,10 @@ describe("fan-out", () => {
       remote.respondWith(503, { "retry-after": "0" });
       await eventually(() => (remote?.posts.length ?? 0) >= 1);
       remote.respondWith(202);
+      // Delivered: the breaker closed (the probe succeeded) and nothing is parked any more.
       await eventually(
         async () =>
+          fanout.ctx.breakers.stateOf("http://down.test").phase === "closed" &&
           (await sql.query("select 1 from delivery.scheduled_messages")).rows.length === 0 &&
           (remote?.posts.length ?? 0) >= 2,
       );

@@ -77,7 +77,10 @@ describe.skipIf(!databaseUrl)("delivery-fanout SQL on PostgreSQL", () => {
       await bus.subscribe({
         groupId: "g",
         topics: [topic],
-        handle: async (record) => (received.push(record.key), { kind: "ok" }),
+        handle: async (record) => {
+          received.push(record.key);
+          return { kind: "ok" };
+        },
       });
       const scheduler = createMessageScheduler(sql, bus, Date.now);
       await scheduler.schedule(topic, { key: suffix, value: new Uint8Array([1, 2]) }, 0, "test");

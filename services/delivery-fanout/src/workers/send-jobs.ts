@@ -61,8 +61,8 @@ export function sendJobHandler(ctx: DeliveryFanoutContext): RecordHandler {
 
     if (classification.kind === "delivered" || classification.kind === "permanent") {
       // The destination answered: it is reachable, whether or not it accepted this activity.
-      ctx.breakers.recordSuccess(origin);
       await ctx.health.recordSuccess(origin, availability);
+      ctx.breakers.recordSuccess(origin);
       if (classification.kind === "delivered") {
         ctx.logger.debug({ ...log, status: classification.status }, "delivered");
         return { kind: "ok" };

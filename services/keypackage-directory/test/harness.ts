@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import type { ClaimStore } from "@mimi/claims";
 import { signProofOfPossession } from "@mimi/credentials";
 import { createIdentityContext, identityMigrations, identityRouter, prepareIdentity } from "@mimi/identity";
 import {

@@ -7,10 +7,15 @@ export interface Io {
   env: Record<string, string | undefined>;
   /** Reads a secret: from MIMI_PASSWORD, else a hidden prompt on a TTY, else one line of stdin. */
   readSecret(prompt: string): Promise<string>;
+  /** Aborts long-running commands (`mimi listen`): Ctrl-C. */
+  interrupt?: AbortSignal;
 }
 
 export function processIo(): Io {
+  const interrupt = new AbortController();
+  process.once("SIGINT", () => interrupt.abort());
   return {
+    interrupt: interrupt.signal,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,

@@ -1,9 +1,27 @@
 import { parseArgs } from "node:util";
-import { MimiApiError, mimiHome, StateStore } from "@mimi/client";
+import { MimiApiError, MimiClientError, mimiHome, StateStore } from "@mimi/client";
+import { clientFor } from "./client.js";
 import { accountCommand } from "./commands/account.js";
+import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
+import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
+import { inboxCommand, joinCommand, listenCommand, readCommand, sendCommand } from "./commands/messaging.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type Io, processIo } from "./io.js";
 import { HELP, UsageError } from "./usage.js";
+
+const CLIENT_COMMANDS = new Set([
+  "device",
+  "keypackages",
+  "channel",
+  "channels",
+  "members",
+  "send",
+  "read",
+  "join",
+  "sync",
+  "listen",
+  "inbox",
+]);
 
 /** Runs one `mimi` invocation and returns the exit code; errors are one readable line. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -16,11 +34,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       options: {
         server: { type: "string" },
         as: { type: "string" },
+        device: { type: "string" },
+        wait: { type: "string" },
+        after: { type: "string" },
+        json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
-    io.err(`mimi: ${error instanceof Error ? error.message : String(error)}`);
+    // node's messages for option mistakes span several lines; the first one names the problem.
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`mimi: ${message.split("\n")[0]}`);
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
@@ -40,19 +64,65 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         await whoamiCommand(io, state, as);
         return 0;
       default:
-        io.err(`mimi: unknown command ${command} (see mimi --help)`);
-        return 2;
+        if (!CLIENT_COMMANDS.has(command)) {
+          io.err(`mimi: unknown command ${command} (see mimi --help)`);
+          return 2;
+        }
+        await clientCommand(command, rest, flags, io, as);
+        return 0;
     }
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`mimi: ${error.message}`);
       return 2;
     }
-    if (error instanceof MimiApiError) {
+    if (error instanceof MimiApiError || error instanceof MimiClientError) {
       io.err(`mimi: ${error.message}`);
       return 1;
     }
     io.err(`mimi: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
+  }
+}
+
+async function clientCommand(
+  command: string,
+  args: string[],
+  flags: Record<string, string | boolean>,
+  io: Io,
+  as: string | undefined,
+) {
+  const waitSeconds = typeof flags.wait === "string" ? Number(flags.wait) : 10;
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError("--wait <seconds> (a number)");
+  const client = clientFor(io, as);
+  try {
+    switch (command) {
+      case "device":
+        return await deviceCommand(args, io, client);
+      case "keypackages":
+        return await keyPackagesCommand(args, io, client);
+      case "channel":
+        return await channelCommand(args, io, client, waitSeconds);
+      case "channels":
+        return await channelsCommand(args, io, client);
+      case "members":
+        return await membersCommand(args, io, client);
+      case "send":
+        return void (await sendCommand(args, io, client));
+      case "read":
+        return await readCommand(args, io, client);
+      case "join":
+      case "sync":
+        return await joinCommand(args, io, client);
+      case "listen":
+        return await listenCommand(args, io, client);
+      case "inbox":
+        return await inboxCommand(args, io, client, {
+          ...(typeof flags.after === "string" ? { after: flags.after } : {}),
+          json: flags.json === true,
+        });
+    }
+  } finally {
+    await client.close();
   }
 }

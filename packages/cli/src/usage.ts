@@ -7,10 +7,29 @@ export class UsageError extends Error {
 
 export const HELP = `mimi: end-to-end encrypted messaging over MIMI/ActivityPub
 
-  mimi account create <user> --server <url>   create an account on your provider
+Accounts and devices
+  mimi account create <user> --server <url>   create an account (and register this device)
   mimi account login <user> --server <url>    sign in with an existing account
   mimi account use <user@domain>              switch the current account
   mimi whoami                                 show the current account
+  mimi device add [name]                      register this MIMI_HOME as a device
+  mimi keypackages                            show and top up this device's KeyPackages
 
-Global: --as <user@domain> picks an account; MIMI_HOME (default ~/.mimi) holds state;
-MIMI_PASSWORD supplies the password without a prompt.`;
+Channels (<channel> is a channel's name or URL)
+  mimi channel create <name>                  create a channel on your provider
+  mimi channel add <channel> <user@domain>    add every device of a user
+  mimi channel remove <channel> <user@domain> remove a user
+  mimi channel rename <channel> <name>        rename a channel
+  mimi channels                               list your channels
+  mimi members <channel>                      list a channel's members
+
+Messages
+  mimi send <channel> <text>                  send a message
+  mimi read <channel>                         show stored messages (offline)
+  mimi join                                   fetch and process new activity (Welcomes, messages)
+  mimi listen                                 follow new activity live
+  mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox
+
+Global: --as <user@domain> picks an account; --wait <seconds> (default 10) bounds how long channel
+changes wait for the channel's answer; MIMI_HOME (default ~/.mimi) holds state; MIMI_PASSWORD supplies
+the password without a prompt; MIMI_DEV_CONNECT_TO maps test domains to local addresses.`;

@@ -28,6 +28,10 @@ describe("mimi account / whoami", () => {
     const io = memoryIo(env);
     expect(await main(["account", "create", "alice", "--server", server], io)).toBe(0);
     expect(io.lines[0]).toMatch(/^created alice@localhost \(http:\/\/localhost:\d+\/users\/alice\)$/);
+    // The first device is registered with the account, so others can add alice right away.
+    expect(io.lines[1]).toMatch(
+      /^registered device "mimi on .+" \(client .+\), credential valid until \d{4}-\d\d-\d\d$/,
+    );
     const accountFile = join(dir, "home", "accounts", "alice@localhost", "account.json");
     expect(statSync(accountFile).mode & 0o777).toBe(0o600);
 

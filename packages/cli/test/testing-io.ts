@@ -3,6 +3,7 @@ import type { Io } from "../src/io.js";
 export function memoryIo(
   env: Record<string, string | undefined>,
   password = "a long password",
+  interrupt?: AbortSignal,
 ): Io & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
@@ -13,5 +14,6 @@ export function memoryIo(
     out: (line) => lines.push(line),
     err: (line) => errors.push(line),
     readSecret: async () => password,
+    ...(interrupt ? { interrupt } : {}),
   };
 }

@@ -1,6 +1,8 @@
 import { ProviderApi, type StateStore } from "@mimi/client";
+import { clientFor } from "../client.js";
 import type { Io } from "../io.js";
 import { UsageError } from "../usage.js";
+import { defaultDeviceName, registerDevice } from "./device.js";
 
 /** `mimi account create <user> --server <url>` and `mimi account login <user> --server <url>`. */
 export async function accountCommand(
@@ -38,4 +40,12 @@ export async function accountCommand(
     token,
   });
   io.out(action === "create" ? `created ${handle} (${me.actor})` : `logged in as ${handle}`);
+  if (action !== "create") return;
+  // A new user can be added to channels right away: this MIMI_HOME becomes the first device.
+  const client = clientFor(io, handle);
+  try {
+    await registerDevice(io, client, typeof flags.device === "string" ? flags.device : defaultDeviceName());
+  } finally {
+    await client.close();
+  }
 }

@@ -1,0 +1,97 @@
+import { handleOfAcct, type MimiClient, normalizeAcct, type SubmittedChange } from "@mimi/client";
+import { channelLabel, channelLine, eventLine, person } from "../format.js";
+import type { Io } from "../io.js";
+import { UsageError } from "../usage.js";
+
+const CHANNEL_USAGE =
+  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name>";
+
+/** `mimi channel create|add|remove|rename ...`: changes wait (up to --wait seconds) for the channel's answer. */
+export async function channelCommand(args: string[], io: Io, client: MimiClient, waitSeconds: number) {
+  const [action, first, ...rest] = args;
+  const second = rest.join(" ");
+  switch (action) {
+    case "create": {
+      const name = [first, ...rest].join(" ");
+      if (!first) throw new UsageError("mimi channel create <name>");
+      const created = await client.createChannel(name);
+      await settle(io, client, created.url, waitSeconds, `created ${channelLabel(created)}  ${created.url}`);
+      return;
+    }
+    case "add":
+    case "remove": {
+      if (!first || !second || rest.length !== 1)
+        throw new UsageError(`mimi channel ${action} <channel> <user@domain>`);
+      const acct = normalizeAcct(second);
+      const submitted: SubmittedChange =
+        action === "add" ? await client.addMember(first, acct) : await client.removeMember(first, acct);
+      const done = action === "add" ? `added ${handleOfAcct(acct)} to` : `removed ${handleOfAcct(acct)} from`;
+      await settle(
+        io,
+        client,
+        submitted.channel.url,
+        waitSeconds,
+        (epoch) => `${done} ${channelLabel(submitted.channel)} (epoch ${epoch})`,
+      );
+      return;
+    }
+    case "rename": {
+      if (!first || !second) throw new UsageError("mimi channel rename <channel> <name>");
+      const before = await client.channel(first);
+      const renamed = await client.rename(first, second);
+      io.out(`renamed ${channelLabel(before)} to ${channelLabel(renamed)}`);
+      return;
+    }
+    default:
+      throw new UsageError(CHANNEL_USAGE);
+  }
+}
+
+/** Syncs until the channel answered; a final rejection becomes the command's error. */
+async function settle(
+  io: Io,
+  client: MimiClient,
+  url: string,
+  waitSeconds: number,
+  success: string | ((epoch: number) => string),
+) {
+  const result = await client.waitForChannel(url, { timeoutMs: waitSeconds * 1000 });
+  for (const event of result.events) {
+    if (event.type === "rejected" && event.retried) io.err(`mimi: ${eventLine(event)}`);
+  }
+  const finalRejection = result.events.findLast((e) => e.type === "rejected" && !e.retried);
+  if (finalRejection && finalRejection.type === "rejected")
+    throw new Error(
+      `${channelLabel(result.channel)}: the channel rejected the ${finalRejection.what}: ${finalRejection.reason}`,
+    );
+  if (!result.settled) {
+    io.out(`submitted; ${channelLabel(result.channel)} has not answered yet (run mimi join later)`);
+    return;
+  }
+  io.out(typeof success === "string" ? success : success(result.channel.epoch));
+}
+
+/** `mimi channels`: every channel of the account, from local state. */
+export async function channelsCommand(args: string[], io: Io, client: MimiClient) {
+  if (args.length > 0) throw new UsageError("mimi channels");
+  const channels = await client.channels();
+  if (channels.length === 0) io.out("no channels yet (mimi channel create <name>)");
+  for (const channel of channels) io.out(channelLine(channel));
+}
+
+/** `mimi members <channel>`: the MLS roster, and the followers the channel's server lists. */
+export async function membersCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference] = args;
+  if (!reference || args.length > 1) throw new UsageError("mimi members <channel>");
+  const list = await client.members(reference);
+  io.out(
+    `${channelLabel(list.channel)}: ${list.members.length} member${list.members.length === 1 ? "" : "s"}`,
+  );
+  for (const member of list.members) {
+    const clients = `${member.clients.length} client${member.clients.length === 1 ? "" : "s"}`;
+    io.out(`  ${person(member.acct)}  ${clients}${member.actor ? `  ${member.actor}` : ""}`);
+  }
+  if (list.followers) io.out(`followers on the channel's server: ${list.followers.length}`);
+  else
+    io.err(`mimi: warning: cannot read the channel's followers: ${list.followersError ?? "unknown error"}`);
+}

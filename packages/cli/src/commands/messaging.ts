@@ -1,0 +1,76 @@
+import type { MimiClient, SyncResult } from "@mimi/client";
+import { eventLine, inboxLine, messageLine } from "../format.js";
+import type { Io } from "../io.js";
+import { UsageError } from "../usage.js";
+
+function printSync(io: Io, result: SyncResult) {
+  for (const warning of result.warnings) io.err(`mimi: warning: ${warning}`);
+  let printed = 0;
+  for (const event of result.events) {
+    const line = eventLine(event);
+    if (line) {
+      io.out(line);
+      printed += 1;
+    }
+  }
+  return printed;
+}
+
+/** `mimi send <channel> <text...>`: syncs first, so the message is encrypted on the current epoch. */
+export async function sendCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference, ...words] = args;
+  if (!reference || words.length === 0) throw new UsageError("mimi send <channel> <text>");
+  const message = await client.send(reference, words.join(" "));
+  const channel = await client.channel(reference);
+  io.out(`sent to #${channel.name}`);
+  return message;
+}
+
+/** `mimi read <channel>`: the stored messages (no network). */
+export async function readCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference] = args;
+  if (!reference || args.length > 1) throw new UsageError("mimi read <channel>");
+  const { channel, messages } = await client.messages(reference);
+  if (messages.length === 0) io.out(`no messages in #${channel.name} yet (mimi join fetches new ones)`);
+  for (const message of messages) io.out(messageLine(channel, message));
+}
+
+/** `mimi join` (also `mimi sync`): processes the mailbox: Welcomes, commits, messages. */
+export async function joinCommand(args: string[], io: Io, client: MimiClient) {
+  if (args.length > 0) throw new UsageError("mimi join");
+  const result = await client.sync();
+  if (printSync(io, result) === 0) io.out("nothing new");
+}
+
+/** `mimi listen`: follows the mailbox live until interrupted. */
+export async function listenCommand(args: string[], io: Io, client: MimiClient) {
+  if (args.length > 0) throw new UsageError("mimi listen");
+  printSync(io, await client.sync());
+  io.err("listening (Ctrl-C to stop)");
+  await client.listen(
+    (event) => {
+      const line = eventLine(event);
+      if (line) io.out(line);
+    },
+    {
+      ...(io.interrupt ? { signal: io.interrupt } : {}),
+      onWarning: (warning) => io.err(`mimi: warning: ${warning}`),
+    },
+  );
+}
+
+/** `mimi inbox [--after <cursor>] [--json]`: the raw mailbox, without processing it. */
+export async function inboxCommand(
+  args: string[],
+  io: Io,
+  client: MimiClient,
+  options: { after?: string; json?: boolean },
+) {
+  if (args.length > 0) throw new UsageError("mimi inbox [--after <cursor>] [--json]");
+  const after = options.after === undefined ? 0 : Number(options.after);
+  if (!Number.isSafeInteger(after) || after < 0)
+    throw new UsageError("mimi inbox --after <cursor> (a number)");
+  const items = await client.inbox({ after });
+  if (items.length === 0) io.out("the mailbox is empty");
+  for (const item of items) io.out(options.json ? JSON.stringify(item) : inboxLine(item));
+}

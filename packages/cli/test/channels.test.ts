@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FakeNetwork, serveOverHttp } from "@mimi/client/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/main.js";
+import { memoryIo } from "./testing-io.js";
+
+let dir: string;
+let servers: { url: string; close(): Promise<void> }[];
+let aliceEnv: Record<string, string>;
+let bobEnv: Record<string, string>;
+
+/** Runs `mimi` for one user and returns its exit code and output. */
+async function mimi(env: Record<string, string>, ...argv: string[]) {
+  const io = memoryIo(env);
+  const code = await main(argv, io);
+  return { code, lines: io.lines, errors: io.errors };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "mimi-cli-channels-"));
+  const network = await FakeNetwork.create(["a.test", "b.test"]);
+  servers = [await serveOverHttp(network, "a.test"), await serveOverHttp(network, "b.test")];
+  // Other domains' mimi-configuration is fetched directly: the dev mapping points the names at the fakes.
+  const connectTo = `a.test=${new URL(servers[0]?.url ?? "").host},b.test=${new URL(servers[1]?.url ?? "").host}`;
+  aliceEnv = { MIMI_HOME: join(dir, "alice"), MIMI_DEV_CONNECT_TO: connectTo };
+  bobEnv = { MIMI_HOME: join(dir, "bob"), MIMI_DEV_CONNECT_TO: connectTo };
+  expect(
+    (
+      await mimi(
+        aliceEnv,
+        "account",
+        "create",
+        "alice",
+        "--server",
+        servers[0]?.url ?? "",
+        "--device",
+        "desk",
+      )
+    ).lines,
+  ).toEqual([
+    "created alice@a.test (http://a.test/users/alice)",
+    expect.stringMatching(
+      /^registered device "desk" \(client [0-9a-f]+\), credential valid until \d{4}-\d\d-\d\d$/,
+    ),
+    "uploaded 11 KeyPackages (10 available, last resort: yes)",
+  ]);
+  expect((await mimi(bobEnv, "account", "create", "bob", "--server", servers[1]?.url ?? "")).code).toBe(0);
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("mimi channels and messages", () => {
+  it("creates a channel, adds a user of another provider, and shows who said what", async () => {
+    const created = await mimi(aliceEnv, "channel", "create", "general");
+    expect(created.lines).toEqual([
+      expect.stringMatching(/^created #general {2}http:\/\/a\.test\/channels\/[\w-]{22}$/),
+    ]);
+    const url = created.lines[0]?.split("  ")[1] ?? "";
+
+    expect((await mimi(aliceEnv, "channel", "add", "general", "bob@b.test")).lines).toEqual([
+      "added bob@b.test to #general (epoch 1)",
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([
+      `joined #general (added by http://a.test/users/alice)  ${url}`,
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual(["nothing new"]);
+    expect((await mimi(bobEnv, "send", "general", "hello", "there")).lines).toEqual(["sent to #general"]);
+
+    const line = /^#general \[\d{4}-\d\d-\d\d \d\d:\d\d\] bob@b\.test: hello there$/;
+    expect((await mimi(aliceEnv, "join")).lines).toEqual([expect.stringMatching(line)]);
+    expect((await mimi(aliceEnv, "read", url)).lines).toEqual([expect.stringMatching(line)]);
+
+    expect((await mimi(aliceEnv, "members", "general")).lines).toEqual([
+      "#general: 2 members",
+      "  alice@a.test  1 client  http://a.test/users/alice",
+      "  bob@b.test  1 client  http://b.test/users/bob",
+      "followers on the channel's server: 2",
+    ]);
+    expect((await mimi(aliceEnv, "channels")).lines).toEqual([`#general  active  epoch 1  ${url}`]);
+    expect((await mimi(aliceEnv, "channel", "rename", "general", "lobby")).lines).toEqual([
+      "renamed #general to #lobby",
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual(["#lobby: renamed by http://a.test/users/alice"]);
+
+    const inbox = await mimi(aliceEnv, "inbox");
+    expect(inbox.lines[0]).toMatch(
+      /^\d+ {2}Create {2}http:\/\/a\.test\/users\/alice {2}object=http:\/\/a\.test\/channels\//,
+    );
+    expect(inbox.lines[1]).toMatch(
+      /^\d+ {2}Accept {2}http:\/\/a\.test\/channels\/\S+ {2}object=http:\/\/a\.test\/users\/alice\/activities\/\S+ {2}target=- {2}\S+$/,
+    );
+    expect((await mimi(aliceEnv, "keypackages")).lines).toEqual([
+      expect.stringMatching(
+        /^device "desk" \(client [0-9a-f]+\): 10 KeyPackages available, last resort: yes$/,
+      ),
+    ]);
+
+    const removed = await mimi(aliceEnv, "channel", "remove", "lobby", "bob@b.test");
+    expect(removed.lines).toEqual(["removed bob@b.test from #lobby (epoch 2)"]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([
+      "#lobby: you were removed by http://a.test/users/alice",
+    ]);
+    expect((await mimi(bobEnv, "send", "lobby", "hi")).errors).toEqual([
+      "mimi: you are no longer a member of lobby",
+    ]);
+  });
+
+  it("prints messages live while listening", async () => {
+    await mimi(aliceEnv, "channel", "create", "live");
+    await mimi(aliceEnv, "channel", "add", "live", "bob@b.test");
+    await mimi(bobEnv, "join");
+    const stop = new AbortController();
+    const io = memoryIo(bobEnv, "", stop.signal);
+    const listening = main(["listen"], io);
+    await mimi(aliceEnv, "send", "live", "are you there?");
+    for (let i = 0; i < 100 && io.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    stop.abort();
+    expect(await listening).toBe(0);
+    expect(io.lines).toEqual([expect.stringMatching(/^#live \[.+\] alice@a\.test: are you there\?$/)]);
+  });
+
+  it("explains argument mistakes in one line with exit code 2, and failures with 1", async () => {
+    const cases: [string[], number, string | RegExp][] = [
+      [["send", "general"], 2, "mimi: usage: mimi send <channel> <text>"],
+      [["channel"], 2, /^mimi: usage: mimi channel create <name> \| add/],
+      [["channel", "add", "general"], 2, "mimi: usage: mimi channel add <channel> <user@domain>"],
+      [["members"], 2, "mimi: usage: mimi members <channel>"],
+      [["inbox", "--after", "soon"], 2, "mimi: usage: mimi inbox --after <cursor> (a number)"],
+      [["device", "remove"], 2, "mimi: usage: mimi device add [name]"],
+      [["read", "nowhere"], 1, "mimi: no channel named nowhere (see mimi channels)"],
+      [["channel", "add", "lobby", "nobody"], 1, /^mimi: nobody is not an account \(expected user@domain\)/],
+      [
+        ["channel", "add", "lobby", "ghost@b.test"],
+        1,
+        "mimi: unknown user acct:ghost@b.test (404 Not Found)",
+      ],
+      [["device", "add", "second"], 1, /^mimi: this account already has a device here: desk/],
+      [["channel", "create", "x", "--wait=-1"], 2, "mimi: usage: --wait <seconds> (a number)"],
+      [["channel", "create", "x", "--wait", "-1"], 2, "mimi: Option '--wait' argument is ambiguous."],
+    ];
+    for (const [argv, code, error] of cases) {
+      const result = await mimi(aliceEnv, ...argv);
+      expect({ argv, code: result.code }).toEqual({ argv, code });
+      expect(result.errors).toHaveLength(1);
+      if (typeof error === "string") expect(result.errors[0]).toBe(error);
+      else expect(result.errors[0]).toMatch(error);
+    }
+  });
+});

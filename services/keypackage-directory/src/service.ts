@@ -4,6 +4,7 @@ export {
   type ClaimOutcome,
   claimUserKeyPackages,
   poolKeyOf,
+  publishToClaimStore,
   rebuildAllPools,
   rebuildPool,
   type UnavailableClient,
@@ -16,6 +17,7 @@ export {
   createKeyPackageDirectoryContext,
   type KeyPackageDirectoryContext,
   type KeyPackageDirectoryDeps,
+  mlsKeyPackageValidator,
   prepareKeyPackageDirectory,
 } from "./context.js";
 export {
@@ -35,6 +37,7 @@ export {
   checkUploadedKeyPackage,
   type KeyPackageValidator,
   keyPackageIdOf,
+  readKeyPackageBytes,
   type UploadCheck,
   type UploadExpectations,
   type UploadRejectionReason,

@@ -21,7 +21,7 @@ export async function sendCommand(args: string[], io: Io, client: MimiClient) {
   const [reference, ...words] = args;
   if (!reference || words.length === 0) throw new UsageError("mimi send <channel> <text>");
   const message = await client.send(reference, words.join(" "));
-  const channel = await client.channel(reference);
+  const channel = await client.channel(message.channelId);
   io.out(`sent to #${channel.name}`);
   return message;
 }

@@ -21,4 +21,11 @@ export const inboxIngestConfigSpec = {
     default: String(14 * 24),
     description: "how long an accepted activity id is remembered to recognise redeliveries",
   },
+  membershipTtlSeconds: {
+    env: "MIMI_INBOX_MEMBERSHIP_TTL_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "30",
+    description:
+      "how long a remote channel's member list (its followers collection) is reused to check forwarded activities",
+  },
 };

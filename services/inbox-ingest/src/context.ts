@@ -7,11 +7,14 @@ import {
   createSignedKeyFetcher,
   type KeyDocumentFetcher,
   type KeyResolver,
+  type SigningKey,
 } from "@mimi/http-signatures";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
+import { createChannelMembership, type LocalChannelFollowers } from "./adapters/channel-membership.js";
+import { createSignedGet } from "./adapters/signed-get.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import type { InboxAuthorizationPorts } from "./domain/authorization.js";
 import { createIngestOutcomes, type IngestOutcomes } from "./ingest/outcomes.js";
@@ -20,9 +23,15 @@ import { createSeenActivities, type SeenActivities } from "./ingest/seen-activit
 export type InboxIngestSettings = ConfigOf<typeof inboxIngestConfigSpec>;
 
 /** What inbox-ingest asks other parts of the provider. */
-export interface InboxIngestPorts extends InboxAuthorizationPorts {
+export interface InboxIngestPorts {
   /** Whether this provider hosts the channel (the channel sequencer owns channels). */
   readonly channelExists: (channelId: string) => Promise<boolean>;
+  /**
+   * The members of a local channel (the channel sequencer's followers); undefined for an unknown
+   * channel. Without it, activities forwarded by local channels are not accepted (they never need
+   * to be: local followers are served by delivery-fanout directly).
+   */
+  readonly localChannelFollowers?: LocalChannelFollowers;
 }
 
 /** Everything inbox-ingest's handlers need, built once; tests pass overrides. */
@@ -37,6 +46,8 @@ export interface InboxIngestContext {
   seen: SeenActivities;
   outcomes: IngestOutcomes;
   ports: InboxIngestPorts;
+  /** Channel membership for the forwarding rule: local channels via the port, remote ones fetched and cached. */
+  channelMembers: NonNullable<InboxAuthorizationPorts["channelMembers"]>;
   settings: InboxIngestSettings;
   /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
   publicScheme: "https" | "http";
@@ -62,6 +73,9 @@ export function createInboxIngestContext(
 ): InboxIngestContext {
   const http = createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
   const actorKeys = createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
+  const instanceKey = instanceSigningKey(actorKeys, deps.config.urls.instanceActor);
+  const settings = deps.settings ?? readConfig(inboxIngestConfigSpec, {});
+  const ports = deps.ports;
   return {
     urls: deps.config.urls,
     sql: deps.sql,
@@ -69,12 +83,19 @@ export function createInboxIngestContext(
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
     keys: createCachingKeyResolver({
-      fetchKeyDocument: instanceSignedFetcher(http, actorKeys, deps.config.urls.instanceActor),
+      fetchKeyDocument: instanceSignedFetcher(http, instanceKey),
+    }),
+    channelMembers: createChannelMembership({
+      urls: deps.config.urls,
+      // Read through `ports` on each call, so a port wired (or replaced) later is used.
+      localChannelFollowers: async (channelId) => ports.localChannelFollowers?.(channelId),
+      signedGet: createSignedGet(http, instanceKey),
+      ttlMs: settings.membershipTtlSeconds * 1000,
     }),
     seen: createSeenActivities(deps.sql),
     outcomes: createIngestOutcomes(deps.metrics),
-    ports: deps.ports,
-    settings: deps.settings ?? readConfig(inboxIngestConfigSpec, {}),
+    ports,
+    settings,
     publicScheme: deps.config.urls.base.startsWith("https:") ? "https" : "http",
     now: () => new Date(),
     close: () => http.close(),
@@ -83,27 +104,27 @@ export function createInboxIngestContext(
 }
 
 /**
- * Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch"
- * mode answer. The instance key is loaded on first use (identity creates it at start; `ensure` is
- * idempotent and agrees with a concurrent creator).
+ * The instance actor's signing key, loaded on first use (identity creates it at start; `ensure` is
+ * idempotent and agrees with a concurrent creator). A failed load is tried again on the next call.
  */
-function instanceSignedFetcher(
-  http: OutboundHttp,
-  actorKeys: ActorKeyStore,
-  instanceActor: string,
-): KeyDocumentFetcher {
-  let fetcher: Promise<KeyDocumentFetcher> | undefined;
+function instanceSigningKey(actorKeys: ActorKeyStore, instanceActor: string): () => Promise<SigningKey> {
+  let loaded: Promise<SigningKey> | undefined;
   const load = async () => {
     await actorKeys.ensure(instanceActor);
     const key = await actorKeys.signingKey(instanceActor);
     if (!key) throw new Error(`the instance actor ${instanceActor} has no signing key`);
-    return createSignedKeyFetcher(http, key);
+    return key;
   };
-  return async (url) => {
-    fetcher ??= load().catch((error: unknown) => {
-      fetcher = undefined; // try again on the next request
+  return () => {
+    loaded ??= load().catch((error: unknown) => {
+      loaded = undefined;
       throw error;
     });
-    return (await fetcher)(url);
+    return loaded;
   };
+}
+
+/** Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch" mode answer. */
+function instanceSignedFetcher(http: OutboundHttp, signingKey: () => Promise<SigningKey>): KeyDocumentFetcher {
+  return async (url) => createSignedKeyFetcher(http, await signingKey())(url);
 }

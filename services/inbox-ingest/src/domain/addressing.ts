@@ -8,7 +8,11 @@ export type InboxTarget =
 
 /** Where an activity was received, as stored in the dedupe key. */
 export function targetKey(
-  target: InboxTarget | { readonly kind: "outbox"; readonly username: string },
+  target:
+    | InboxTarget
+    | { readonly kind: "outbox"; readonly username: string }
+    /** A channel's forward, wherever it arrived: one publication serves every local recipient. */
+    | { readonly kind: "channelForward"; readonly channel: string },
 ): string {
   switch (target.kind) {
     case "user":
@@ -19,6 +23,8 @@ export function targetKey(
       return "shared";
     case "outbox":
       return `outbox:${target.username}`;
+    case "channelForward":
+      return `forward:${target.channel}`;
   }
 }
 

@@ -1,6 +1,11 @@
 import { type ActivityEnvelope, actorIdOf } from "@mimi/activitypub";
 import type { InboxTarget } from "./addressing.js";
 import { referenceIds } from "./addressing.js";
+import {
+  type ChannelMembersRead,
+  changesMembership,
+  isAddressedToChannelFollowers,
+} from "./channel-forwarding.js";
 
 /** Who signed the delivery, as established by the HTTP signature. */
 export interface InboxSigner {
@@ -16,19 +21,30 @@ export type InboxDenyReason =
   | "channelMembershipUnknown";
 
 export type InboxAuthorization =
+  | { readonly allow: true; readonly basis: "author" }
   | {
       readonly allow: true;
-      /** `author`: signed by the activity's actor. `channelForward`: relayed by a channel it belongs to. */
-      readonly basis: "author" | "channelForward";
+      /** Relayed by the channel `channel`, of which the actor is a member. */
+      readonly basis: "channelForward";
+      readonly channel: string;
+      /**
+       * The channel's members as read for this decision; undefined for a Remove whose collection this
+       * provider may no longer read (then only the removed actor is told).
+       */
+      readonly members: readonly string[] | undefined;
     }
   | { readonly allow: false; readonly reason: InboxDenyReason; readonly detail: string };
 
 export interface InboxAuthorizationPorts {
   /**
-   * Asks the channel whether `actor` is one of its members. Without it no forwarded activity can be
-   * authorized, so every delivery whose signer is not its actor is denied.
+   * Reads a channel's members (its followers collection). `refresh` asks for a copy read now rather
+   * than a cached one. Without it no forwarded activity can be authorized, so every delivery whose
+   * signer is not its actor is denied. May throw when the read fails in a way that may pass.
    */
-  readonly isChannelMember?: (channelUrl: string, actor: string) => Promise<boolean>;
+  readonly channelMembers?: (
+    channelUrl: string,
+    options: { readonly refresh: boolean },
+  ) => Promise<ChannelMembersRead>;
 }
 
 function originOf(url: string): string | undefined {
@@ -39,30 +55,21 @@ function originOf(url: string): string | undefined {
   }
 }
 
-/** True when `url` is a resource below the actor's own URL (e.g. its followers collection). */
-function isOwnedBy(url: string, owner: string): boolean {
-  let ownerUrl: URL;
-  let candidate: URL;
-  try {
-    ownerUrl = new URL(owner);
-    candidate = new URL(url);
-  } catch {
-    return false;
-  }
-  const ownerPath = ownerUrl.pathname.replace(/\/+$/, "");
-  return candidate.origin === ownerUrl.origin && candidate.pathname.startsWith(`${ownerPath}/`);
-}
-
 /**
  * Decides whether an authenticated inbox delivery may speak for its activity's actor
- * (PROTOCOL.md, transport rules):
+ * (PROTOCOL.md, transport rules; docs/channels.md, Receiving a forwarded activity):
  * - the activity's id must live on its actor's origin (ids are unique under their origin, and a
  *   sender cannot plant activities in another server's namespace);
  * - the signer is the actor: accepted;
- * - otherwise, at a user's or the shared inbox, the forwarding rule: the signer is a channel that owns
- *   a collection in the activity's `to`, and the actor is a member of that channel (asked through
- *   `isChannelMember`); a channel's own inbox only takes activities signed by their actors.
- * Throws only when `isChannelMember` throws (the caller answers that with a retryable error).
+ * - otherwise, at a user's or the shared inbox, the forwarding rule: the signer is a channel `C`
+ *   whose followers collection `C/followers` is in the activity's `to`, and the actor is a member of
+ *   `C`. Membership is read through `channelMembers`: an Add or Remove always reads it anew (it
+ *   changes the membership), anything else reads it anew once when the actor is missing from a cached
+ *   copy (a member added since). A member leaving (a Remove whose object is its actor) is no longer
+ *   in the collection; the channel's signature vouches that it was. A Remove whose collection cannot
+ *   be read any more is let through for its removed actor only.
+ *   A channel's own inbox only takes activities signed by their actors.
+ * Throws only when `channelMembers` throws (the caller answers that with a retryable error).
  */
 export async function authorizeInboxDelivery(
   input: { readonly signer: InboxSigner; readonly activity: ActivityEnvelope; readonly target: InboxTarget },
@@ -85,19 +92,36 @@ export async function authorizeInboxDelivery(
     detail: `signed by ${signer.keyOwner} (key ${signer.keyId}), but the activity's actor is ${actor}`,
   };
   if (target.kind === "channel") return mismatch;
-  const forwardedTo = referenceIds(activity.to).filter((address) => isOwnedBy(address, signer.keyOwner));
-  if (forwardedTo.length === 0) return mismatch;
-  if (!ports.isChannelMember) {
+  const channel = signer.keyOwner;
+  if (!isAddressedToChannelFollowers(channel, activity)) return mismatch;
+  if (!ports.channelMembers) {
     return {
       allow: false,
       reason: "channelMembershipUnknown",
-      detail: `${signer.keyOwner} forwards an activity of ${actor}, but this provider cannot check channel membership`,
+      detail: `${channel} forwards an activity of ${actor}, but this provider cannot check channel membership`,
     };
   }
-  if (await ports.isChannelMember(signer.keyOwner, actor)) return { allow: true, basis: "channelForward" };
+  const membershipChange = changesMembership(activity);
+  let read = await ports.channelMembers(channel, { refresh: membershipChange });
+  if (read.readable && !read.fresh && !read.members.includes(actor)) {
+    read = await ports.channelMembers(channel, { refresh: true });
+  }
+  const isRemove = activity.type === "Remove";
+  if (!read.readable) {
+    if (isRemove) return { allow: true, basis: "channelForward", channel, members: undefined };
+    return {
+      allow: false,
+      reason: "channelMembershipUnknown",
+      detail: `the members of ${channel} cannot be read: ${read.detail}`,
+    };
+  }
+  const leaving = isRemove && referenceIds(activity.object).includes(actor);
+  if (read.members.includes(actor) || leaving) {
+    return { allow: true, basis: "channelForward", channel, members: read.members };
+  }
   return {
     allow: false,
     reason: "notChannelMember",
-    detail: `${actor} is not a member of ${signer.keyOwner}, which forwarded the activity`,
+    detail: `${actor} is not a member of ${channel}, which forwarded the activity`,
   };
 }

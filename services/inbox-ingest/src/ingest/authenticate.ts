@@ -10,11 +10,19 @@ const SIGNATURE_CHALLENGE = {
   "www-authenticate": 'Signature headers="(request-target) host date digest content-type"',
 };
 
-export interface AuthenticatedDelivery {
-  /** The actor whose key signed the request. */
-  readonly sender: string;
-  readonly basis: "author" | "channelForward";
-}
+export type AuthenticatedDelivery =
+  | {
+      /** The actor whose key signed the request. */
+      readonly sender: string;
+      readonly basis: "author";
+    }
+  | {
+      /** The channel that signed the request, forwarding a member's activity. */
+      readonly sender: string;
+      readonly basis: "channelForward";
+      /** The channel's members as read for the decision (undefined: see `authorizeInboxDelivery`). */
+      readonly members: readonly string[] | undefined;
+    };
 
 /**
  * Inbox authentication: the HTTP signature (401 naming the failure), then the authorization rule
@@ -48,7 +56,7 @@ export async function authenticateInboxDelivery(
   try {
     decision = await authorizeInboxDelivery(
       { signer: { keyId: verified.keyId, keyOwner: verified.keyOwner }, activity, target },
-      ctx.ports,
+      { channelMembers: ctx.channelMembers },
     );
   } catch (error) {
     ctx.logger.warn({ err: error, activityId: activity.id }, "channel membership check failed");
@@ -72,5 +80,6 @@ export async function authenticateInboxDelivery(
       decision.detail,
     );
   }
-  return { sender: verified.keyOwner, basis: decision.basis };
+  if (decision.basis === "author") return { sender: verified.keyOwner, basis: "author" };
+  return { sender: verified.keyOwner, basis: "channelForward", members: decision.members };
 }

@@ -1,11 +1,12 @@
 import { actorIdOf, isLocalUsername } from "@mimi/activitypub";
-import { channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
+import { deliveryRequestsTopic } from "@mimi/topics";
 import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { targetKey } from "../domain/addressing.js";
 import { routeOutboxActivity } from "../domain/outbox-routing.js";
 import { existingUsernames } from "../ingest/accounts.js";
 import { authenticateBearer } from "../ingest/bearer.js";
+import { publishToChannel, requireLocalChannel } from "../ingest/publish-channel.js";
 import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
 import { bodyBytesOf, readActivity } from "../ingest/read-activity.js";
 import { rejection } from "../ingest/rejections.js";
@@ -28,9 +29,10 @@ export function outbox(ctx: InboxIngestContext): RequestHandler {
     if (actorIdOf(activity) !== actor) {
       throw rejection(403, "actorMismatch", `the activity's actor must be ${actor}`);
     }
-    // Ids are unique under their origin; a client names its activities under its own provider.
-    if (new URL(activity.id).origin !== new URL(ctx.urls.base).origin) {
-      throw rejection(400, "activityIdNotLocal", `the activity id must be a URL under ${ctx.urls.base}`);
+    // Clients name their activities under their own actor URL (docs/channels.md, Identifiers), so
+    // ids cannot collide with another user's or with the ones channels mint.
+    if (!activity.id.startsWith(`${actor}/`)) {
+      throw rejection(400, "activityIdNotLocal", `the activity id must be a URL under ${actor}/`);
     }
     const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
     if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
@@ -41,24 +43,17 @@ export function outbox(ctx: InboxIngestContext): RequestHandler {
     const headers = traceHeaders(req.headers);
     const key = { activityId: activity.id, target: targetKey({ kind: "outbox", username }), sender: actor };
     if (route.kind === "channel") {
-      await publishOnce(ctx, res, {
+      // A Create{Service} names a channel that does not exist yet (the sequencer refuses duplicate
+      // creations with a Reject); anything else must name an existing channel, since the sequencer
+      // has nobody to answer for an unknown one.
+      if (!isChannelCreation(activity)) await requireLocalChannel(ctx, route.channelId, "unknownChannel");
+      await publishToChannel(ctx, req, res, {
         route: "outbox",
-        key,
-        type: activity.type,
-        topic: channelInboxTopic.name,
-        messages: [
-          channelInboxTopic.message(
-            route.channelId,
-            {
-              channelId: route.channelId,
-              activity,
-              authenticatedActor: actor,
-              via: "outbox",
-              receivedAt: now,
-            },
-            headers,
-          ),
-        ],
+        channelId: route.channelId,
+        activity,
+        sender: actor,
+        via: "outbox",
+        dedupeTarget: key.target,
       });
       return;
     }
@@ -83,4 +78,15 @@ export function outbox(ctx: InboxIngestContext): RequestHandler {
       ],
     });
   };
+}
+
+function isChannelCreation(activity: Record<string, unknown>): boolean {
+  const object = activity.object;
+  return (
+    activity.type === "Create" &&
+    typeof object === "object" &&
+    object !== null &&
+    "type" in object &&
+    object.type === "Service"
+  );
 }

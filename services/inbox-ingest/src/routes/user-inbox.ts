@@ -5,14 +5,15 @@ import type { InboxIngestContext } from "../context.js";
 import { type InboxTarget, targetKey } from "../domain/addressing.js";
 import { existingUsernames } from "../ingest/accounts.js";
 import { authenticateInboxDelivery } from "../ingest/authenticate.js";
+import { publishForwarded } from "../ingest/publish-channel.js";
 import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
 import { bodyBytesOf, readActivity } from "../ingest/read-activity.js";
 import { rejection } from "../ingest/rejections.js";
 
 /**
  * `POST /users/:username/inbox`: a signed delivery to one local user, published to `user.inbox` for
- * that user. The owner of the inbox is its recipient whatever the addressing says (a forwarded
- * channel message is addressed to the channel's followers, not to each member).
+ * that user. The owner of the inbox is its recipient whatever the addressing says. A channel's
+ * forward goes to the owner and to every other local recipient of the forward (see `publishForwarded`).
  */
 export function userInbox(ctx: InboxIngestContext): RequestHandler {
   return async (req, res) => {
@@ -20,9 +21,20 @@ export function userInbox(ctx: InboxIngestContext): RequestHandler {
     const body = bodyBytesOf(req);
     const activity = readActivity(body);
     const target: InboxTarget = { kind: "user", username };
-    const { sender } = await authenticateInboxDelivery(ctx, req, body, activity, target);
+    const delivery = await authenticateInboxDelivery(ctx, req, body, activity, target);
     const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
     if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
+    if (delivery.basis === "channelForward") {
+      await publishForwarded(ctx, req, res, {
+        route: "userInbox",
+        activity,
+        channel: delivery.sender,
+        members: delivery.members,
+        inboxOwner: username,
+      });
+      return;
+    }
+    const { sender } = delivery;
     const receivedAt = ctx.now().toISOString();
     const headers = traceHeaders(req.headers);
     await publishOnce(ctx, res, {

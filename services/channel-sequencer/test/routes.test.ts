@@ -93,7 +93,11 @@ async function startFakeChannelHost(instanceKey: () => Promise<KeyObject>): Prom
   return {
     port: (server.address() as AddressInfo).port,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -185,8 +189,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
-  await fakeHost.close();
   await ctx.close();
+  await fakeHost.close();
   await bus.close();
   await sql.close();
 });

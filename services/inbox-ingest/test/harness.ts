@@ -58,11 +58,14 @@ export interface FakeRemote {
   requests: Array<{ method: string; url: string; signature: string | undefined }>;
   /** Registers an actor at `path` whose id is `${origin}${path}`. */
   addActor(origin: string, path: string, keyType: "rsa" | "ed25519", type?: string): RemoteActor;
+  /** Serves `document` at `path` (replacing what was there), or answers `status` without a body. */
+  serve(path: string, answer: { document: unknown } | { status: number }): void;
   close(): Promise<void>;
 }
 
 export async function startFakeRemote(): Promise<FakeRemote> {
   const documents = new Map<string, unknown>();
+  const statuses = new Map<string, number>();
   const requests: FakeRemote["requests"] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     const signature = req.headers.signature;
@@ -71,6 +74,11 @@ export async function startFakeRemote(): Promise<FakeRemote> {
       url: req.url ?? "",
       signature: typeof signature === "string" ? signature : undefined,
     });
+    const status = statuses.get(req.url ?? "");
+    if (status !== undefined) {
+      res.writeHead(status).end();
+      return;
+    }
     const document = documents.get(req.url ?? "");
     if (!document) {
       res.writeHead(404).end();
@@ -94,6 +102,8 @@ export async function startFakeRemote(): Promise<FakeRemote> {
         id,
         type,
         inbox: `${id}/inbox`,
+        followers: `${id}/followers`,
+        endpoints: { sharedInbox: `${origin}/inbox` },
         publicKey: {
           id: keyId,
           owner: id,
@@ -101,6 +111,15 @@ export async function startFakeRemote(): Promise<FakeRemote> {
         },
       });
       return { id, keyId, privateKey };
+    },
+    serve(path, answer) {
+      if ("status" in answer) {
+        statuses.set(path, answer.status);
+        documents.delete(path);
+      } else {
+        statuses.delete(path);
+        documents.set(path, answer.document);
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -160,6 +179,8 @@ export async function startTestIngest(options: {
   sql: Sql;
   env?: Record<string, string>;
   settings?: Partial<InboxIngestSettings>;
+  /** Channel ids `channelExists` knows besides `room1`. */
+  localChannels?: string[];
 }): Promise<TestIngest> {
   const config = readProviderConfig({
     MIMI_DOMAIN: "b.test",
@@ -179,7 +200,7 @@ export async function startTestIngest(options: {
   );
   const metrics = createMetrics({ defaultMetrics: false });
   const bus = recordingBus();
-  const knownChannels = new Set(["room1"]);
+  const knownChannels = new Set(["room1", ...(options.localChannels ?? [])]);
   const ports: TestIngest["ports"] = { channelExists: async (id) => knownChannels.has(id) };
   const ctx = createInboxIngestContext({
     config,
@@ -192,6 +213,7 @@ export async function startTestIngest(options: {
       bodyLimitBytes: 4 * 1024 * 1024,
       clockSkewSeconds: 3600,
       dedupeRetentionHours: 336,
+      membershipTtlSeconds: 30,
       ...options.settings,
     },
   });
@@ -248,4 +270,15 @@ let activityCounter = 0;
 export function activityId(origin: string): string {
   activityCounter += 1;
   return `${origin}/activities/${Date.now()}-${activityCounter}`;
+}
+
+/** An OrderedCollection of `members`, as a channel's followers collection. */
+export function followersCollection(channelUrl: string, members: string[]) {
+  return {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${channelUrl}/followers`,
+    type: "OrderedCollection",
+    totalItems: members.length,
+    orderedItems: members,
+  };
 }

@@ -154,9 +154,93 @@ describe("routeOutboxActivity", () => {
       kind: "invalid",
       reason: "newChannelWithoutId",
     });
+    // A local channel and a remote one at once.
+    expect(
+      routeOutboxActivity(urls, {
+        ...base,
+        type: "Create",
+        object: { type: "PrivateMessage" },
+        target: "https://a.example/channels/far",
+        to: ["https://a.example/channels/far/followers", "https://b.example/channels/room/followers"],
+      }),
+    ).toMatchObject({ kind: "invalid", reason: "ambiguousChannel" });
     expect(routeOutboxActivity(urls, { ...base, type: "Create", to: [PUBLIC] })).toMatchObject({
       kind: "invalid",
       reason: "noAudience",
     });
+  });
+});
+
+describe("routeOutboxActivity for channels", () => {
+  const base = { id: "https://b.example/users/bob/activities/1", actor: "https://b.example/users/bob" };
+  const far = "https://a.example/channels/far";
+  const farFollowers = `${far}/followers`;
+
+  it("delivers an activity through a remote channel to the channel only, keeping to: [F]", () => {
+    const kinds = [
+      { type: "Create", object: { type: "PrivateMessage", content: "AA" } },
+      { type: "Add", object: "https://c.example/users/dan", "mimi:welcome": { type: "Welcome" } },
+      { type: "Remove", object: "https://c.example/users/dan" },
+      { type: "Update", object: { type: "Service", id: far, name: "Far" } },
+    ];
+    for (const fields of kinds) {
+      const activity = { ...base, ...fields, target: far, to: [farFollowers], cc: ["https://c.example/users/x"] };
+      expect(routeOutboxActivity(urls, { ...activity, bcc: ["https://c.example/users/y"] }), fields.type).toEqual({
+        kind: "delivery",
+        audience: [far],
+        activity,
+      });
+    }
+  });
+
+  it("treats a remote target without its followers in `to` as an ordinary delivery", () => {
+    const route = routeOutboxActivity(urls, {
+      ...base,
+      type: "Add",
+      object: "https://b.example/users/bob/notes/1",
+      target: "https://a.example/users/carol/featured",
+      to: ["https://a.example/users/carol"],
+    });
+    expect(route).toMatchObject({ kind: "delivery", audience: ["https://a.example/users/carol"] });
+  });
+
+  it("sends a Create{Service} for a new local channel to that channel", () => {
+    const channel = "https://b.example/channels/AAECAwQFBgcICQoLDA0ODw";
+    const route = routeOutboxActivity(urls, {
+      ...base,
+      type: "Create",
+      object: { type: "Service", id: channel, name: "New" },
+      "mimi:groupInfo": { type: "GroupInfo" },
+      target: channel,
+      to: [`${channel}/followers`],
+    });
+    expect(route).toEqual({ kind: "channel", channelId: "AAECAwQFBgcICQoLDA0ODw" });
+  });
+
+  it("refuses a Create{Service} for another provider's channel or naming two channels", () => {
+    expect(
+      routeOutboxActivity(urls, {
+        ...base,
+        type: "Create",
+        object: { type: "Service", id: far, name: "x" },
+        target: far,
+        to: [farFollowers],
+      }),
+    ).toMatchObject({ kind: "invalid", reason: "channelNotLocal" });
+    expect(
+      routeOutboxActivity(urls, {
+        ...base,
+        type: "Create",
+        object: { type: "Service", id: "https://b.example/channels/room/followers" },
+      }),
+    ).toMatchObject({ kind: "invalid", reason: "channelNotLocal" });
+    expect(
+      routeOutboxActivity(urls, {
+        ...base,
+        type: "Create",
+        object: { type: "Service", id: "https://b.example/channels/room" },
+        target: "https://b.example/channels/other",
+      }),
+    ).toMatchObject({ kind: "invalid", reason: "ambiguousChannel" });
   });
 });

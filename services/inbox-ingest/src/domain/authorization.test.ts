@@ -61,7 +61,10 @@ describe("authorizeInboxDelivery", () => {
   });
 
   describe("forwarding by a channel", () => {
-    const forwarded = activity({ to: [`${channel}/followers`] });
+    const followers = `${channel}/followers`;
+    const forwarded = activity({ to: [followers] });
+    const members = (list: string[], fresh = true) => async () =>
+      ({ readable: true, members: list, fresh }) as const;
 
     it("denies without a way to check membership", async () => {
       const decision = await authorizeInboxDelivery({
@@ -72,55 +75,146 @@ describe("authorizeInboxDelivery", () => {
       expect(decision).toMatchObject({ allow: false, reason: "channelMembershipUnknown" });
     });
 
-    it("allows when the channel owns a collection in `to` and the actor is a member", async () => {
-      const isChannelMember = vi.fn(async () => true);
+    it("allows when the channel's followers are in `to` and the actor is a member", async () => {
+      const channelMembers = vi.fn(members([carol, "https://b.example/users/bob"]));
       const decision = await authorizeInboxDelivery(
         { signer: signedBy(channel), activity: forwarded, target: { kind: "shared" } },
-        { isChannelMember },
+        { channelMembers },
       );
-      expect(decision).toEqual({ allow: true, basis: "channelForward" });
-      expect(isChannelMember).toHaveBeenCalledWith(channel, carol);
+      expect(decision).toEqual({
+        allow: true,
+        basis: "channelForward",
+        channel,
+        members: [carol, "https://b.example/users/bob"],
+      });
+      expect(channelMembers).toHaveBeenCalledWith(channel, { refresh: false });
     });
 
-    it("denies when the actor is not a member", async () => {
+    it("denies when the actor is not a member, after reading the members anew once", async () => {
+      const channelMembers = vi.fn(members(["https://b.example/users/bob"], false));
       const decision = await authorizeInboxDelivery(
         { signer: signedBy(channel), activity: forwarded, target: userTarget },
-        { isChannelMember: async () => false },
+        { channelMembers },
       );
       expect(decision).toMatchObject({ allow: false, reason: "notChannelMember" });
+      expect(channelMembers.mock.calls).toEqual([
+        [channel, { refresh: false }],
+        [channel, { refresh: true }],
+      ]);
     });
 
-    it("denies when no collection in `to` belongs to the signer", async () => {
-      const isChannelMember = vi.fn(async () => true);
+    it("finds a member added since the cached copy by reading anew", async () => {
+      const channelMembers = vi
+        .fn()
+        .mockResolvedValueOnce({ readable: true, members: [], fresh: false })
+        .mockResolvedValueOnce({ readable: true, members: [carol], fresh: true });
+      const decision = await authorizeInboxDelivery(
+        { signer: signedBy(channel), activity: forwarded, target: userTarget },
+        { channelMembers },
+      );
+      expect(decision).toMatchObject({ allow: true, basis: "channelForward", members: [carol] });
+    });
+
+    it("reads the members anew for Add and Remove, which change them", async () => {
+      for (const type of ["Add", "Remove"]) {
+        const channelMembers = vi.fn(members([carol]));
+        const decision = await authorizeInboxDelivery(
+          {
+            signer: signedBy(channel),
+            activity: activity({ type, object: "https://b.example/users/bob", target: channel, to: [followers] }),
+            target: userTarget,
+          },
+          { channelMembers },
+        );
+        expect(decision, type).toMatchObject({ allow: true, basis: "channelForward" });
+        expect(channelMembers.mock.calls, type).toEqual([[channel, { refresh: true }]]);
+      }
+    });
+
+    it("accepts a member removing itself, which is no longer in the collection", async () => {
+      const leave = activity({ type: "Remove", object: carol, target: channel, to: [followers] });
+      const decision = await authorizeInboxDelivery(
+        { signer: signedBy(channel), activity: leave, target: userTarget },
+        { channelMembers: members(["https://b.example/users/bob"]) },
+      );
+      expect(decision).toMatchObject({ allow: true, basis: "channelForward" });
+      // Removing someone else still requires the remover to be a member.
+      const removeOther = activity({
+        type: "Remove",
+        object: "https://b.example/users/bob",
+        target: channel,
+        to: [followers],
+      });
+      const denied = await authorizeInboxDelivery(
+        { signer: signedBy(channel), activity: removeOther, target: userTarget },
+        { channelMembers: members([]) },
+      );
+      expect(denied).toMatchObject({ allow: false, reason: "notChannelMember" });
+    });
+
+    it("lets a Remove through for its removed actor when the members cannot be read any more", async () => {
+      const unreadable = async () => ({ readable: false, detail: "403" }) as const;
+      const remove = activity({
+        type: "Remove",
+        object: "https://b.example/users/bob",
+        target: channel,
+        to: [followers],
+      });
+      await expect(
+        authorizeInboxDelivery(
+          { signer: signedBy(channel), activity: remove, target: userTarget },
+          { channelMembers: unreadable },
+        ),
+      ).resolves.toEqual({ allow: true, basis: "channelForward", channel, members: undefined });
+      await expect(
+        authorizeInboxDelivery(
+          { signer: signedBy(channel), activity: forwarded, target: userTarget },
+          { channelMembers: unreadable },
+        ),
+      ).resolves.toMatchObject({ allow: false, reason: "channelMembershipUnknown" });
+    });
+
+    it("passes a failing membership read on to the caller", async () => {
+      await expect(
+        authorizeInboxDelivery(
+          { signer: signedBy(channel), activity: forwarded, target: userTarget },
+          {
+            channelMembers: async () => {
+              throw new Error("unreachable");
+            },
+          },
+        ),
+      ).rejects.toThrow("unreachable");
+    });
+
+    it("denies when the signer's followers collection is not in `to`", async () => {
+      const channelMembers = vi.fn(members([carol]));
       for (const to of [
         ["https://chat.example/channels/other/followers"],
         ["https://chat.example/channels/room-2/followers"],
+        [`${channel}/members`],
         [channel],
         [],
       ]) {
         const decision = await authorizeInboxDelivery(
           { signer: signedBy(channel), activity: activity({ to }), target: userTarget },
-          { isChannelMember },
+          { channelMembers },
         );
         expect(decision).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
       }
       // A collection only in `cc` does not make a forward either.
       const ccOnly = await authorizeInboxDelivery(
-        {
-          signer: signedBy(channel),
-          activity: activity({ cc: [`${channel}/followers`] }),
-          target: userTarget,
-        },
-        { isChannelMember },
+        { signer: signedBy(channel), activity: activity({ cc: [followers] }), target: userTarget },
+        { channelMembers },
       );
       expect(ccOnly).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
-      expect(isChannelMember).not.toHaveBeenCalled();
+      expect(channelMembers).not.toHaveBeenCalled();
     });
 
     it("is not accepted at a channel's own inbox", async () => {
       const decision = await authorizeInboxDelivery(
         { signer: signedBy(channel), activity: forwarded, target: { kind: "channel", channelId: "room" } },
-        { isChannelMember: async () => true },
+        { channelMembers: members([carol]) },
       );
       expect(decision).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
     });

@@ -1,0 +1,108 @@
+import { providerUrls } from "@mimi/activitypub";
+import { describe, expect, it, vi } from "vitest";
+import { createChannelMembership, MembershipReadError } from "./channel-membership.js";
+import type { SignedGet, SignedGetResult } from "./signed-get.js";
+
+const urls = providerUrls("b.example", "https://b.example");
+const channel = "https://a.example/channels/room";
+const followers = `${channel}/followers`;
+const carol = "https://a.example/users/carol";
+const bob = "https://b.example/users/bob";
+
+/** A signed GET answering from a table of URL -> result, counting calls per URL. */
+function fakeGet(table: Record<string, SignedGetResult>) {
+  return vi.fn<SignedGet>(async (url) => table[url] ?? { kind: "status", status: 404 });
+}
+
+const doc = (document: unknown, url = followers): SignedGetResult => ({ kind: "document", document, url });
+
+describe("createChannelMembership", () => {
+  it("reads a remote channel's followers collection and reuses it within the TTL", async () => {
+    let clock = 0;
+    const signedGet = fakeGet({ [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }) });
+    const members = createChannelMembership({ urls, signedGet, ttlMs: 30_000, now: () => clock });
+    await expect(members(channel, { refresh: false })).resolves.toEqual({
+      readable: true,
+      members: [carol, bob],
+      fresh: true,
+    });
+    clock = 29_999;
+    await expect(members(channel, { refresh: false })).resolves.toMatchObject({ fresh: false });
+    expect(signedGet).toHaveBeenCalledTimes(1);
+    clock = 30_000;
+    await expect(members(channel, { refresh: false })).resolves.toMatchObject({ fresh: true });
+    await expect(members(channel, { refresh: true })).resolves.toMatchObject({ fresh: true });
+    expect(signedGet).toHaveBeenCalledTimes(3);
+  });
+
+  it("shares one fetch between concurrent reads of a channel", async () => {
+    const signedGet = fakeGet({ [followers]: doc({ type: "Collection", items: [carol] }) });
+    const members = createChannelMembership({ urls, signedGet, ttlMs: 30_000 });
+    await Promise.all([members(channel, { refresh: true }), members(channel, { refresh: true })]);
+    expect(signedGet).toHaveBeenCalledTimes(1);
+  });
+
+  it("follows first and next pages on the channel's origin, within the page bound", async () => {
+    const page2 = `${followers}?page=2`;
+    const signedGet = fakeGet({
+      [followers]: doc({ type: "OrderedCollection", first: { type: "OrderedCollectionPage", orderedItems: [carol], next: page2 } }),
+      [page2]: doc({ type: "OrderedCollectionPage", orderedItems: [{ id: bob }, carol] }, page2),
+    });
+    const members = createChannelMembership({ urls, signedGet, ttlMs: 0 });
+    await expect(members(channel, { refresh: false })).resolves.toMatchObject({ members: [carol, bob] });
+
+    const bounded = createChannelMembership({ urls, signedGet, ttlMs: 0, maxPages: 2 });
+    await expect(bounded(channel, { refresh: false })).rejects.toBeInstanceOf(MembershipReadError);
+
+    const elsewhere = fakeGet({
+      [followers]: doc({ type: "OrderedCollection", first: "https://evil.example/members" }),
+    });
+    await expect(
+      createChannelMembership({ urls, signedGet: elsewhere, ttlMs: 0 })(channel, { refresh: false }),
+    ).rejects.toThrow("another origin");
+    expect(elsewhere).toHaveBeenCalledTimes(1);
+  });
+
+  it("refuses collections longer than the member bound", async () => {
+    const signedGet = fakeGet({ [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }) });
+    const members = createChannelMembership({ urls, signedGet, ttlMs: 0, maxMembers: 1 });
+    await expect(members(channel, { refresh: false })).rejects.toThrow("more than 1 members");
+  });
+
+  it("reports refusals as unreadable and other failures as errors", async () => {
+    for (const status of [401, 403, 404, 410]) {
+      const members = createChannelMembership({ urls, signedGet: fakeGet({ [followers]: { kind: "status", status } }), ttlMs: 0 });
+      await expect(members(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
+    }
+    const blocked = createChannelMembership({
+      urls,
+      signedGet: fakeGet({ [followers]: { kind: "failed", detail: "blockedAddress: 10.0.0.1", blocked: true } }),
+      ttlMs: 0,
+    });
+    await expect(blocked(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
+    for (const answer of [
+      { kind: "status", status: 500 },
+      { kind: "failed", detail: "connectError: refused", blocked: false },
+      { kind: "document", document: { type: "Person" }, url: followers },
+    ] as const) {
+      const members = createChannelMembership({ urls, signedGet: fakeGet({ [followers]: answer }), ttlMs: 0 });
+      await expect(members(channel, { refresh: false })).rejects.toBeInstanceOf(MembershipReadError);
+    }
+  });
+
+  it("asks the local port for this provider's channels, without fetching", async () => {
+    const signedGet = fakeGet({});
+    const localChannelFollowers = vi.fn(async (id: string) => (id === "loc" ? [bob] : undefined));
+    const members = createChannelMembership({ urls, signedGet, ttlMs: 30_000, localChannelFollowers });
+    await expect(members("https://b.example/channels/loc", { refresh: false })).resolves.toEqual({
+      readable: true,
+      members: [bob],
+      fresh: true,
+    });
+    await expect(members("https://b.example/channels/gone", { refresh: false })).resolves.toMatchObject({
+      readable: false,
+    });
+    expect(localChannelFollowers.mock.calls).toEqual([["loc"], ["gone"]]);
+    expect(signedGet).not.toHaveBeenCalled();
+  });
+});

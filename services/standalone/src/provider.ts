@@ -3,6 +3,14 @@ import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { type Bus, createInProcessBus } from "@mimi/bus";
 import {
+  channelSequencerConfigSpec,
+  channelSequencerMigrations,
+  channelSequencerPorts,
+  channelSequencerRouter,
+  createChannelSequencerContext,
+  startChannelSequencerWorkers,
+} from "@mimi/channel-sequencer";
+import {
   closeDeliveryFanout,
   createDeliveryFanoutContext,
   deliveryFanoutConfigSpec,
@@ -26,6 +34,13 @@ import {
   inboxIngestRouter,
   startInboxIngestWorkers,
 } from "@mimi/inbox-ingest";
+import {
+  createKeyPackageDirectoryContext,
+  keyPackageDirectoryConfigSpec,
+  keyPackageDirectoryMigrations,
+  keyPackageDirectoryRouter,
+  prepareKeyPackageDirectory,
+} from "@mimi/keypackage-directory";
 import { type ProviderConfig, readProviderConfig } from "@mimi/provider-config";
 import {
   createApp,
@@ -68,6 +83,8 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   const identitySettings = readConfig(identityConfigSpec, env);
   const ingestSettings = readConfig(inboxIngestConfigSpec, env);
   const deliverySettings = deliverySettingsFrom(readConfig(deliveryFanoutConfigSpec, env));
+  const keyPackageSettings = readConfig(keyPackageDirectoryConfigSpec, env);
+  const channelSettings = readConfig(channelSequencerConfigSpec, env);
 
   const logger = options.logger ?? createLogger({ name: `mimi:${config.domain}`, level: config.logLevel });
   if (config.connectTo.size > 0) {
@@ -88,6 +105,8 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     identityMigrations,
     inboxIngestMigrations,
     deliveryFanoutMigrations,
+    keyPackageDirectoryMigrations,
+    channelSequencerMigrations,
   ]);
   const metrics = createMetrics();
   const bus = createInProcessBus();
@@ -100,8 +119,21 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   });
   await prepareIdentity(identity);
 
-  const delivery = createDeliveryFanoutContext({ config, sql, logger, bus, settings: deliverySettings });
+  const channels = createChannelSequencerContext({ config, sql, bus, logger, settings: channelSettings });
+  const channelPorts = channelSequencerPorts(channels);
+
+  const delivery = createDeliveryFanoutContext({
+    config,
+    sql,
+    logger,
+    bus,
+    settings: deliverySettings,
+    localCollections: channelPorts.localFollowersOf,
+  });
   await prepareDeliveryFanout(delivery);
+
+  const keyPackages = createKeyPackageDirectoryContext({ config, sql, logger, settings: keyPackageSettings });
+  await prepareKeyPackageDirectory(keyPackages);
 
   const ingest = createInboxIngestContext({
     config,
@@ -110,16 +142,26 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     logger,
     metrics,
     settings: ingestSettings,
-    ports: { channelExists: async () => false },
+    ports: channelPorts,
   });
 
-  const workers = [await startDeliveryFanoutWorkers(delivery), await startInboxIngestWorkers(ingest)];
+  const workers = [
+    await startChannelSequencerWorkers(channels),
+    await startDeliveryFanoutWorkers(delivery),
+    await startInboxIngestWorkers(ingest),
+  ];
 
   let shuttingDown = false;
   const app = createApp({
     logger,
     metrics,
-    routers: [identityRouter(identity), inboxIngestRouter(ingest), deliveryFanoutRouter(delivery)],
+    routers: [
+      identityRouter(identity),
+      keyPackageDirectoryRouter(keyPackages),
+      inboxIngestRouter(ingest),
+      channelSequencerRouter(channels),
+      deliveryFanoutRouter(delivery),
+    ],
     readiness: [{ name: "database", check: () => sql.ping() }],
     isShuttingDown: () => shuttingDown,
   });
@@ -136,7 +178,9 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
       () => sql.close(),
       () => bus.close(),
       () => closeDeliveryFanout(delivery),
+      () => keyPackages.close(),
       () => ingest.close(),
+      () => channels.close(),
       async () => {
         for (const worker of workers) await worker.stop();
       },

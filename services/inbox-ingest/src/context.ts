@@ -125,6 +125,9 @@ function instanceSigningKey(actorKeys: ActorKeyStore, instanceActor: string): ()
 }
 
 /** Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch" mode answer. */
-function instanceSignedFetcher(http: OutboundHttp, signingKey: () => Promise<SigningKey>): KeyDocumentFetcher {
+function instanceSignedFetcher(
+  http: OutboundHttp,
+  signingKey: () => Promise<SigningKey>,
+): KeyDocumentFetcher {
   return async (url) => createSignedKeyFetcher(http, await signingKey())(url);
 }

@@ -3,7 +3,6 @@ import type { Sql } from "@mimi/store";
 import { channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  activityId,
   createAccount,
   createTestDatabase,
   postWithToken,
@@ -42,7 +41,7 @@ const outboxUrl = (username = "bob") => `${ingest.base}/users/${username}/outbox
 
 function message(fields: Record<string, unknown> = {}): Record<string, unknown> & { id: string } {
   return {
-    id: activityId(LOCAL),
+    id: `${typeof fields.actor === "string" ? fields.actor : BOB}/activities/${crypto.randomUUID()}`,
     type: "Create",
     actor: BOB,
     to: [CAROL],
@@ -136,12 +135,14 @@ describe("POST /users/:username/outbox", () => {
   });
 
   it("rejects ids outside this provider and activities it cannot route (400)", async () => {
-    const foreignId = message({ id: "http://remote.test/activities/1" });
-    await expectRejected(
-      await postWithToken(outboxUrl(), JSON.stringify(foreignId), bobToken),
-      400,
-      "activityIdNotLocal",
-    );
+    // Ids live under the user's own actor URL: not on another provider, not under another user.
+    for (const id of ["http://remote.test/activities/1", `${ALICE}/activities/1`, `${LOCAL}/activities/1`]) {
+      await expectRejected(
+        await postWithToken(outboxUrl(), JSON.stringify(message({ id })), bobToken),
+        400,
+        "activityIdNotLocal",
+      );
+    }
     const nobody = message({ to: [PUBLIC] });
     await expectRejected(
       await postWithToken(outboxUrl(), JSON.stringify(nobody), bobToken),

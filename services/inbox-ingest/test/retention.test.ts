@@ -18,11 +18,12 @@ afterAll(async () => {
 });
 
 describe("configuration", () => {
-  it("defaults to a 4 MiB body limit, one hour of clock skew and 14 days of dedupe keys", () => {
+  it("defaults to a 4 MiB body limit, one hour of clock skew, 14 days of dedupe keys, 30 s of members", () => {
     expect(readConfig(inboxIngestConfigSpec, {})).toEqual({
       bodyLimitBytes: 4 * 1024 * 1024,
       clockSkewSeconds: 3600,
       dedupeRetentionHours: 336,
+      membershipTtlSeconds: 30,
     });
     expect(readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "1024" }).bodyLimitBytes).toBe(1024);
     expect(() => readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "lots" })).toThrow(

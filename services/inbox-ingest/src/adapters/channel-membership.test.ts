@@ -19,7 +19,9 @@ const doc = (document: unknown, url = followers): SignedGetResult => ({ kind: "d
 describe("createChannelMembership", () => {
   it("reads a remote channel's followers collection and reuses it within the TTL", async () => {
     let clock = 0;
-    const signedGet = fakeGet({ [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }) });
+    const signedGet = fakeGet({
+      [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }),
+    });
     const members = createChannelMembership({ urls, signedGet, ttlMs: 30_000, now: () => clock });
     await expect(members(channel, { refresh: false })).resolves.toEqual({
       readable: true,
@@ -45,7 +47,10 @@ describe("createChannelMembership", () => {
   it("follows first and next pages on the channel's origin, within the page bound", async () => {
     const page2 = `${followers}?page=2`;
     const signedGet = fakeGet({
-      [followers]: doc({ type: "OrderedCollection", first: { type: "OrderedCollectionPage", orderedItems: [carol], next: page2 } }),
+      [followers]: doc({
+        type: "OrderedCollection",
+        first: { type: "OrderedCollectionPage", orderedItems: [carol], next: page2 },
+      }),
       [page2]: doc({ type: "OrderedCollectionPage", orderedItems: [{ id: bob }, carol] }, page2),
     });
     const members = createChannelMembership({ urls, signedGet, ttlMs: 0 });
@@ -64,19 +69,27 @@ describe("createChannelMembership", () => {
   });
 
   it("refuses collections longer than the member bound", async () => {
-    const signedGet = fakeGet({ [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }) });
+    const signedGet = fakeGet({
+      [followers]: doc({ type: "OrderedCollection", orderedItems: [carol, bob] }),
+    });
     const members = createChannelMembership({ urls, signedGet, ttlMs: 0, maxMembers: 1 });
     await expect(members(channel, { refresh: false })).rejects.toThrow("more than 1 members");
   });
 
   it("reports refusals as unreadable and other failures as errors", async () => {
     for (const status of [401, 403, 404, 410]) {
-      const members = createChannelMembership({ urls, signedGet: fakeGet({ [followers]: { kind: "status", status } }), ttlMs: 0 });
+      const members = createChannelMembership({
+        urls,
+        signedGet: fakeGet({ [followers]: { kind: "status", status } }),
+        ttlMs: 0,
+      });
       await expect(members(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
     }
     const blocked = createChannelMembership({
       urls,
-      signedGet: fakeGet({ [followers]: { kind: "failed", detail: "blockedAddress: 10.0.0.1", blocked: true } }),
+      signedGet: fakeGet({
+        [followers]: { kind: "failed", detail: "blockedAddress: 10.0.0.1", blocked: true },
+      }),
       ttlMs: 0,
     });
     await expect(blocked(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
@@ -85,7 +98,11 @@ describe("createChannelMembership", () => {
       { kind: "failed", detail: "connectError: refused", blocked: false },
       { kind: "document", document: { type: "Person" }, url: followers },
     ] as const) {
-      const members = createChannelMembership({ urls, signedGet: fakeGet({ [followers]: answer }), ttlMs: 0 });
+      const members = createChannelMembership({
+        urls,
+        signedGet: fakeGet({ [followers]: answer }),
+        ttlMs: 0,
+      });
       await expect(members(channel, { refresh: false })).rejects.toBeInstanceOf(MembershipReadError);
     }
   });

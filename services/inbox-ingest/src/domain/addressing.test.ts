@@ -184,8 +184,17 @@ describe("routeOutboxActivity for channels", () => {
       { type: "Update", object: { type: "Service", id: far, name: "Far" } },
     ];
     for (const fields of kinds) {
-      const activity = { ...base, ...fields, target: far, to: [farFollowers], cc: ["https://c.example/users/x"] };
-      expect(routeOutboxActivity(urls, { ...activity, bcc: ["https://c.example/users/y"] }), fields.type).toEqual({
+      const activity = {
+        ...base,
+        ...fields,
+        target: far,
+        to: [farFollowers],
+        cc: ["https://c.example/users/x"],
+      };
+      expect(
+        routeOutboxActivity(urls, { ...activity, bcc: ["https://c.example/users/y"] }),
+        fields.type,
+      ).toEqual({
         kind: "delivery",
         audience: [far],
         activity,

@@ -63,8 +63,10 @@ describe("authorizeInboxDelivery", () => {
   describe("forwarding by a channel", () => {
     const followers = `${channel}/followers`;
     const forwarded = activity({ to: [followers] });
-    const members = (list: string[], fresh = true) => async () =>
-      ({ readable: true, members: list, fresh }) as const;
+    const members =
+      (list: string[], fresh = true) =>
+      async () =>
+        ({ readable: true, members: list, fresh }) as const;
 
     it("denies without a way to check membership", async () => {
       const decision = await authorizeInboxDelivery({
@@ -121,7 +123,12 @@ describe("authorizeInboxDelivery", () => {
         const decision = await authorizeInboxDelivery(
           {
             signer: signedBy(channel),
-            activity: activity({ type, object: "https://b.example/users/bob", target: channel, to: [followers] }),
+            activity: activity({
+              type,
+              object: "https://b.example/users/bob",
+              target: channel,
+              to: [followers],
+            }),
             target: userTarget,
           },
           { channelMembers },

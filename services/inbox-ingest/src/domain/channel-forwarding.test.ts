@@ -1,13 +1,21 @@
 import { providerUrls } from "@mimi/activitypub";
 import { describe, expect, it } from "vitest";
-import { forwardRecipients, isAddressedToChannelFollowers, sharedInboxChannelOf } from "./channel-forwarding.js";
+import {
+  forwardRecipients,
+  isAddressedToChannelFollowers,
+  sharedInboxChannelOf,
+} from "./channel-forwarding.js";
 import { readCollectionPage } from "./collection.js";
 
 const urls = providerUrls("b.example", "https://b.example");
 const channel = "https://a.example/channels/room";
 
 describe("forwardRecipients", () => {
-  const members = ["https://b.example/users/bob", "https://a.example/users/carol", "https://b.example/users/alice"];
+  const members = [
+    "https://b.example/users/bob",
+    "https://a.example/users/carol",
+    "https://b.example/users/alice",
+  ];
 
   it("names the local members of the channel", () => {
     expect(forwardRecipients(urls, { type: "Create" }, members)).toEqual(["bob", "alice"]);
@@ -26,7 +34,9 @@ describe("forwardRecipients", () => {
       ]);
     }
     // Other activities' objects are not people to deliver to.
-    expect(forwardRecipients(urls, { type: "Update", object: "https://b.example/users/dan" }, [])).toEqual([]);
+    expect(forwardRecipients(urls, { type: "Update", object: "https://b.example/users/dan" }, [])).toEqual(
+      [],
+    );
   });
 });
 
@@ -45,7 +55,9 @@ describe("channel addressing", () => {
     expect(sharedInboxChannelOf(urls, { to: ["https://b.example/channels/room/followers"] })).toEqual({
       channelId: "room",
     });
-    expect(sharedInboxChannelOf(urls, { to: ["https://b.example/users/bob"], target: channel })).toBeUndefined();
+    expect(
+      sharedInboxChannelOf(urls, { to: ["https://b.example/users/bob"], target: channel }),
+    ).toBeUndefined();
     expect(
       sharedInboxChannelOf(urls, {
         target: "https://b.example/channels/one",
@@ -60,7 +72,9 @@ describe("readCollectionPage", () => {
     expect(
       readCollectionPage({ type: "OrderedCollection", orderedItems: ["https://x/1", { id: "https://x/2" }] }),
     ).toEqual({ ok: true, items: ["https://x/1", "https://x/2"], continuation: { kind: "none" } });
-    expect(readCollectionPage({ type: "CollectionPage", items: ["https://x/3"], next: "https://x/p2" })).toEqual({
+    expect(
+      readCollectionPage({ type: "CollectionPage", items: ["https://x/3"], next: "https://x/p2" }),
+    ).toEqual({
       ok: true,
       items: ["https://x/3"],
       continuation: { kind: "url", url: "https://x/p2" },

@@ -1,6 +1,11 @@
 import { referenceIds } from "./addressing.js";
 
-const COLLECTION_TYPES = new Set(["Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"]);
+const COLLECTION_TYPES = new Set([
+  "Collection",
+  "OrderedCollection",
+  "CollectionPage",
+  "OrderedCollectionPage",
+]);
 
 /** One fetched collection document (or page) taken apart. */
 export type CollectionPage =

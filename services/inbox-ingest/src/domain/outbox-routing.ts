@@ -26,7 +26,11 @@ export type OutboxRoute =
     }
   | { readonly kind: "invalid"; readonly reason: OutboxRoutingProblem; readonly detail: string };
 
-export type OutboxRoutingProblem = "ambiguousChannel" | "newChannelWithoutId" | "channelNotLocal" | "noAudience";
+export type OutboxRoutingProblem =
+  | "ambiguousChannel"
+  | "newChannelWithoutId"
+  | "channelNotLocal"
+  | "noAudience";
 
 export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string, unknown>): OutboxRoute {
   const { bto: _bto, bcc: _bcc, ...delivered } = activity;
@@ -53,7 +57,8 @@ export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string,
   }
   const channelId = channelIds[0];
   if (channelId !== undefined) return { kind: "channel", channelId };
-  if (remoteChannel !== undefined) return { kind: "delivery", audience: [remoteChannel], activity: delivered };
+  if (remoteChannel !== undefined)
+    return { kind: "delivery", audience: [remoteChannel], activity: delivered };
 
   const audience = addressesOf(activity, ["to", "cc", "bto", "bcc"]).filter(
     (address) => !isPublicAddress(address),

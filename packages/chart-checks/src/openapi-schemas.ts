@@ -3,6 +3,7 @@
  * standalone, strict JSON schemas kubeconform reads: one file per kind and API version, every `$ref`
  * inlined, `additionalProperties: false` on every object that lists its properties, and `apiVersion`/
  * `kind` pinned. The file names follow kubeconform's `{{ .ResourceKind }}{{ .KindSuffix }}` template.
+ * CustomResourceDefinitions (the Prometheus Operator's ServiceMonitor) are converted the same way.
  */
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -89,12 +90,14 @@ function expand(node: JsonValue, definitions: JsonObject, expanding: ReadonlySet
       result[key] = expand(value, definitions, expanding);
     }
   }
-  if (result.format === "int-or-string") {
+  if (result.format === "int-or-string" || result["x-kubernetes-int-or-string"] === true) {
     delete result.type;
     delete result.format;
+    delete result.anyOf;
     result.oneOf = [{ type: "string" }, { type: "integer" }];
   }
-  if (isObject(result.properties) && result.additionalProperties === undefined) {
+  const keepsUnknownFields = result["x-kubernetes-preserve-unknown-fields"] === true;
+  if (isObject(result.properties) && result.additionalProperties === undefined && !keepsUnknownFields) {
     result.additionalProperties = false;
   }
   return result;
@@ -117,6 +120,35 @@ export function kindSchemasFromOpenApi(spec: JsonValue): KindSchema[] {
     const properties = isObject(expanded.properties) ? expanded.properties : {};
     properties.apiVersion = { type: "string", enum: [apiVersionOf(gvk)] };
     properties.kind = { type: "string", enum: [gvk.kind] };
+    expanded.properties = properties;
+    expanded.$schema = "http://json-schema.org/schema#";
+    schemas.push({ fileName: schemaFileName(gvk), gvk, schema: expanded });
+  }
+  return schemas;
+}
+
+/** The kinds a CustomResourceDefinition serves, one schema per version that has an OpenAPI schema. */
+export function kindSchemasFromCrd(crd: JsonValue): KindSchema[] {
+  if (!isObject(crd) || crd.kind !== "CustomResourceDefinition" || !isObject(crd.spec)) {
+    throw new Error("not a CustomResourceDefinition");
+  }
+  const { group, names, versions } = crd.spec;
+  if (typeof group !== "string" || !isObject(names) || typeof names.kind !== "string" || !Array.isArray(versions)) {
+    throw new Error("CustomResourceDefinition without group, kind or versions");
+  }
+  const schemas: KindSchema[] = [];
+  for (const version of versions) {
+    if (!isObject(version) || typeof version.name !== "string" || !isObject(version.schema)) continue;
+    const openApi = version.schema.openAPIV3Schema;
+    if (!isObject(openApi)) continue;
+    const gvk = { group, version: version.name, kind: names.kind };
+    const expanded = expand(openApi, {}, new Set());
+    if (!isObject(expanded)) continue;
+    const properties = isObject(expanded.properties) ? expanded.properties : {};
+    properties.apiVersion = { type: "string", enum: [apiVersionOf(gvk)] };
+    properties.kind = { type: "string", enum: [gvk.kind] };
+    // Every object carries metadata; CRD schemas leave it open, as the API server does.
+    properties.metadata = { type: "object" };
     expanded.properties = properties;
     expanded.$schema = "http://json-schema.org/schema#";
     schemas.push({ fileName: schemaFileName(gvk), gvk, schema: expanded });

@@ -1,18 +1,22 @@
 /**
- * `node --import tsx write-schemas.ts <swagger.json> <out dir>`: writes the kubeconform schemas for
- * every kind of the given Kubernetes OpenAPI spec (run by scripts/k8s-tools).
+ * `node --import tsx write-schemas.ts <out dir> <swagger.json> [crd.yaml...]`: writes the kubeconform
+ * schemas for every kind of the Kubernetes OpenAPI spec and of the given CustomResourceDefinitions
+ * (run by scripts/k8s-tools).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type JsonValue, kindSchemasFromOpenApi } from "./openapi-schemas.ts";
+import { parse } from "yaml";
+import { type JsonValue, kindSchemasFromCrd, kindSchemasFromOpenApi } from "./openapi-schemas.ts";
 
-const [specPath, outDir] = process.argv.slice(2);
-if (!specPath || !outDir) {
-  process.stderr.write("usage: write-schemas.ts <swagger.json> <out dir>\n");
+const [outDir, specPath, ...crdPaths] = process.argv.slice(2);
+if (!outDir || !specPath) {
+  process.stderr.write("usage: write-schemas.ts <out dir> <swagger.json> [crd.yaml...]\n");
   process.exit(2);
 }
-const spec = JSON.parse(readFileSync(specPath, "utf8")) as JsonValue;
-const schemas = kindSchemasFromOpenApi(spec);
+const schemas = kindSchemasFromOpenApi(JSON.parse(readFileSync(specPath, "utf8")) as JsonValue);
+for (const crdPath of crdPaths) {
+  schemas.push(...kindSchemasFromCrd(parse(readFileSync(crdPath, "utf8")) as JsonValue));
+}
 mkdirSync(outDir, { recursive: true });
 for (const { fileName, schema } of schemas) {
   writeFileSync(join(outDir, fileName), JSON.stringify(schema));

@@ -1,0 +1,174 @@
+{{/* The five services, identity first: the migration Job runs them in this order. */}}
+{{- define "mimi.serviceNames" -}}
+identity keypackage-directory channel-sequencer inbox-ingest delivery-fanout
+{{- end -}}
+
+{{- define "mimi.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mimi.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one service's objects: <fullname>-<service>. Args: dict root name. */}}
+{{- define "mimi.componentName" -}}
+{{- printf "%s-%s" (include "mimi.fullname" .root | trunc 40 | trimSuffix "-") .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mimi.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "mimi.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: mimi
+{{- end -}}
+
+{{/* Selector labels of one service. Args: dict root name. */}}
+{{- define "mimi.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mimi.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* Labels of one service's objects. Args: dict root name. */}}
+{{- define "mimi.componentLabels" -}}
+{{ include "mimi.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{/* Image of one service: <repository>-<service>:<tag>. Args: dict root name. */}}
+{{- define "mimi.image" -}}
+{{- printf "%s-%s:%s" .root.Values.image.repository .name (default .root.Chart.AppVersion .root.Values.image.tag) -}}
+{{- end -}}
+
+{{- define "mimi.publicUrl" -}}
+{{- default (printf "https://%s" .Values.domain) .Values.publicUrl | trimSuffix "/" -}}
+{{- end -}}
+
+{{/* Host of the public URL without a port: the Ingress host. */}}
+{{- define "mimi.publicHost" -}}
+{{- default ((urlParse (include "mimi.publicUrl" .)).host | regexReplaceAll ":[0-9]+$" "") .Values.ingress.host -}}
+{{- end -}}
+
+{{- define "mimi.databaseSecret" -}}
+{{- default .Values.existingSecret .Values.postgresql.existingSecret -}}
+{{- end -}}
+
+{{- define "mimi.redisSecret" -}}
+{{- default .Values.existingSecret .Values.redis.existingSecret -}}
+{{- end -}}
+
+{{/*
+Deep merge for settings: values of `override` win, maps merge key by key. Unlike sprig's merge
+functions, an explicit false or 0 in the override is kept. Args: list base override. Returns YAML.
+*/}}
+{{- define "mimi.merge" -}}
+{{- $out := deepCopy (index . 0) -}}
+{{- range $key, $value := (index . 1) -}}
+{{- if and (kindIs "map" $value) (kindIs "map" (index $out $key)) -}}
+{{- $_ := set $out $key (include "mimi.merge" (list (index $out $key) $value) | fromYaml) -}}
+{{- else -}}
+{{- $_ := set $out $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* One service's settings: serviceDefaults merged with services.<name>. Args: dict root name. Returns YAML. */}}
+{{- define "mimi.settings" -}}
+{{- include "mimi.merge" (list .root.Values.serviceDefaults (index .root.Values.services .name | default dict)) -}}
+{{- end -}}
+
+{{/* Stops rendering with a clear message when a required value is missing or values contradict. */}}
+{{- define "mimi.validate" -}}
+{{- if not .Values.domain -}}
+{{- fail "domain is required: the provider's domain, users are acct:<user>@<domain>" -}}
+{{- end -}}
+{{- if not .Values.existingSecret -}}
+{{- fail "existingSecret is required: an existing Secret holding MIMI_KEY_ENCRYPTION_KEY (and DATABASE_URL, REDIS_URL unless postgresql/redis name their own Secrets)" -}}
+{{- end -}}
+{{- if not .Values.kafka.brokers -}}
+{{- fail "kafka.brokers is required: the services exchange activities through Kafka" -}}
+{{- end -}}
+{{- if and (eq .Values.environment "production") (not (hasPrefix "https://" (include "mimi.publicUrl" .))) -}}
+{{- fail "publicUrl must be an https URL when environment is production" -}}
+{{- end -}}
+{{- if and (eq .Values.environment "production") .Values.devConnectTo -}}
+{{- fail "devConnectTo is a development-only setting and must be empty when environment is production" -}}
+{{- end -}}
+{{- if not .Values.redis.enabled -}}
+{{- $kpd := include "mimi.settings" (dict "root" . "name" "keypackage-directory") | fromYaml -}}
+{{- if or $kpd.autoscaling.enabled (gt ($kpd.replicaCount | int) 1) -}}
+{{- fail "keypackage-directory keeps claim state in memory without Redis: set redis.enabled=true, or services.keypackage-directory.replicaCount=1 and autoscaling.enabled=false" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.regexPaths) -}}
+{{- fail "ingress.regexPaths=false cannot route /users/<name>/inbox, /users/<name>/keyPackages and /channels/<id>/inbox: standard Ingress paths have no wildcard segment. Use a controller with regex paths, or disable the chart's Ingress and route with your own gateway (README.md lists the routes)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of one service's container. Args: dict root name settings. */}}
+{{- define "mimi.env" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+- name: MIMI_ENV
+  value: {{ $root.Values.environment | quote }}
+- name: MIMI_DOMAIN
+  value: {{ $root.Values.domain | quote }}
+- name: MIMI_PUBLIC_URL
+  value: {{ include "mimi.publicUrl" $root | quote }}
+- name: PORT
+  value: "8080"
+- name: LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: MIMI_DATA_DIR
+  value: /tmp/mimi-data
+{{- if $root.Values.devConnectTo }}
+- name: MIMI_DEV_CONNECT_TO
+  value: {{ $root.Values.devConnectTo | quote }}
+{{- end }}
+- name: MIMI_KEY_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.existingSecret | quote }}
+      key: {{ $root.Values.keyEncryptionKey.secretKey | quote }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mimi.databaseSecret" $root | quote }}
+      key: {{ $root.Values.postgresql.secretKey | quote }}
+{{- if has $name (list "channel-sequencer" "inbox-ingest" "delivery-fanout") }}
+- name: KAFKA_BROKERS
+  value: {{ join "," $root.Values.kafka.brokers | quote }}
+{{- end }}
+{{- if and (eq $name "keypackage-directory") $root.Values.redis.enabled }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mimi.redisSecret" $root | quote }}
+      key: {{ $root.Values.redis.secretKey | quote }}
+{{- end }}
+{{- if eq $name "identity" }}
+- name: MIMI_OPEN_REGISTRATIONS
+  value: {{ $root.Values.openRegistrations | quote }}
+{{- end }}
+{{- if eq $name "inbox-ingest" }}
+- name: MIMI_CHANNEL_SEQUENCER_URL
+  value: {{ printf "http://%s:%d" (include "mimi.componentName" (dict "root" $root "name" "channel-sequencer")) ($root.Values.service.port | int) | quote }}
+{{- end }}
+{{- range $key, $value := .settings.env }}
+- name: {{ $key }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}

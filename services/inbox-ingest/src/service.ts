@@ -1,3 +1,10 @@
+export {
+  type ChannelMembershipOptions,
+  createChannelMembership,
+  type LocalChannelFollowers,
+  MembershipReadError,
+} from "./adapters/channel-membership.js";
+export { createSignedGet, type SignedGet, type SignedGetResult } from "./adapters/signed-get.js";
 export { channelExistsViaSequencer } from "./channel-lookup.js";
 export { inboxIngestConfigSpec } from "./config.js";
 export {
@@ -21,7 +28,16 @@ export {
   type InboxDenyReason,
   type InboxSigner,
 } from "./domain/authorization.js";
-export { type OutboxRoute, routeOutboxActivity } from "./domain/outbox-routing.js";
+export {
+  type ChannelMembersRead,
+  changesMembership,
+  channelFollowersUrl,
+  forwardRecipients,
+  isAddressedToChannelFollowers,
+  sharedInboxChannelOf,
+} from "./domain/channel-forwarding.js";
+export { type CollectionPage, readCollectionPage } from "./domain/collection.js";
+export { type OutboxRoute, type OutboxRoutingProblem, routeOutboxActivity } from "./domain/outbox-routing.js";
 export { createSeenActivities, type DeliveryKey, type SeenActivities } from "./ingest/seen-activities.js";
 export { inboxIngestMigrations } from "./migrations.js";
 export { inboxIngestRouter } from "./router.js";

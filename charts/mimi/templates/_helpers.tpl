@@ -58,7 +58,8 @@ app.kubernetes.io/component: {{ .name }}
 
 {{/* Host of the public URL without a port: the Ingress host. */}}
 {{- define "mimi.publicHost" -}}
-{{- default ((urlParse (include "mimi.publicUrl" .)).host | regexReplaceAll ":[0-9]+$" "") .Values.ingress.host -}}
+{{- $hostAndPort := (urlParse (include "mimi.publicUrl" .)).host -}}
+{{- default (regexReplaceAll ":[0-9]+$" $hostAndPort "") .Values.ingress.host -}}
 {{- end -}}
 
 {{- define "mimi.databaseSecret" -}}

@@ -82,7 +82,8 @@ function expand(node: JsonValue, definitions: JsonObject, expanding: ReadonlySet
     // Property names and enum values are data, not schema keywords: only their values are schemas.
     if (key === "properties" && isObject(value)) {
       const properties: JsonObject = {};
-      for (const [name, schema] of Object.entries(value)) properties[name] = expand(schema, definitions, expanding);
+      for (const [name, schema] of Object.entries(value))
+        properties[name] = expand(schema, definitions, expanding);
       result[key] = properties;
     } else if (key === "enum" || key === "required" || key === "example") {
       result[key] = value;
@@ -133,7 +134,12 @@ export function kindSchemasFromCrd(crd: JsonValue): KindSchema[] {
     throw new Error("not a CustomResourceDefinition");
   }
   const { group, names, versions } = crd.spec;
-  if (typeof group !== "string" || !isObject(names) || typeof names.kind !== "string" || !Array.isArray(versions)) {
+  if (
+    typeof group !== "string" ||
+    !isObject(names) ||
+    typeof names.kind !== "string" ||
+    !Array.isArray(versions)
+  ) {
     throw new Error("CustomResourceDefinition without group, kind or versions");
   }
   const schemas: KindSchema[] = [];

@@ -1,0 +1,315 @@
+import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { signRequest } from "@mimi/http-signatures";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Deployment, openDeployment } from "./deployment.js";
+
+/**
+ * The channels of the seed draft across three providers: alice@a.test hosts the channel, bob@b.test,
+ * dave@b.test and carol@c.test join it. Written once, run against any deployment (see deployment.ts).
+ */
+let deployment: Deployment;
+const clients = new Map<string, MimiClient>();
+let channel: ChannelSummary;
+
+async function signUp(user: string, domain: string): Promise<MimiClient> {
+  const home = deployment.home(`${user}@${domain}`);
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  const created = await api.createAccount(user, `${user}'s password`);
+  const me = await api.withToken(created.token).me();
+  await new StateStore(home).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  const client = new MimiClient({ home, connectTo: deployment.connectTo });
+  const device = await client.addDevice(`${user}'s laptop`);
+  expect(device.keyPackages.ok).toBe(true);
+  clients.set(user, client);
+  return client;
+}
+
+function client(user: string): MimiClient {
+  const found = clients.get(user);
+  if (!found) throw new Error(`no client ${user}`);
+  return found;
+}
+
+/** Syncs `user` until `done` holds (deliveries cross providers asynchronously). */
+async function syncUntil(
+  user: string,
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await client(user).sync();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function texts(user: string): Promise<string[]> {
+  return (await client(user).messages(channel.url)).messages.map((m) => m.content);
+}
+
+async function expectMessageEverywhere(text: string, users: string[]): Promise<void> {
+  for (const user of users)
+    await syncUntil(user, `message "${text}"`, async () => (await texts(user)).includes(text));
+}
+
+/** Followers (server) == accounts in the MLS roster (client), as actor URLs. */
+async function expectFollowersMatchRoster(user: string): Promise<void> {
+  const list = await client(user).members(channel.url);
+  expect(list.followersError).toBeUndefined();
+  const rosterActors = list.members.map((m) => m.actor).sort();
+  expect([...(list.followers ?? [])].sort()).toEqual(rosterActors);
+}
+
+beforeAll(async () => {
+  deployment = await openDeployment();
+  await signUp("alice", "a.test");
+  await signUp("bob", "b.test");
+  await signUp("carol", "c.test");
+  await signUp("dave", "b.test");
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of clients.values()) await c.close();
+  await deployment?.close();
+});
+
+describe("channels across three providers", () => {
+  it("alice creates a channel and adds bob and carol with KeyPackages claimed across providers", async () => {
+    channel = await client("alice").createChannel("mimi-discussion");
+    const created = await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 });
+    expect(created.settled).toBe(true);
+    expect(created.channel.status).not.toBe("pending");
+
+    await client("alice").addMember(channel.url, "bob@b.test");
+    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil("bob", "joining", async () =>
+      (await client("bob").channels()).some((c) => c.url === channel.url),
+    );
+
+    await client("alice").addMember(channel.url, "carol@c.test");
+    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil("carol", "joining", async () =>
+      (await client("carol").channels()).some((c) => c.url === channel.url),
+    );
+    await syncUntil("bob", "carol's add", async () => (await client("bob").channel(channel.url)).epoch === 2);
+
+    const roster = await client("alice").members(channel.url);
+    expect(roster.members.map((m) => m.acct).sort()).toEqual([
+      "acct:alice@a.test",
+      "acct:bob@b.test",
+      "acct:carol@c.test",
+    ]);
+    await expectFollowersMatchRoster("alice");
+  });
+
+  it("everyone's messages are decrypted by all the others", async () => {
+    await client("alice").send(channel.url, "hello from alice");
+    await client("bob").send(channel.url, "hello from bob");
+    await client("carol").send(channel.url, "hello from carol");
+    await expectMessageEverywhere("hello from alice", ["bob", "carol"]);
+    await expectMessageEverywhere("hello from bob", ["alice", "carol"]);
+    await expectMessageEverywhere("hello from carol", ["alice", "bob"]);
+    const fromBob = (await client("carol").messages(channel.url)).messages.find(
+      (m) => m.content === "hello from bob",
+    );
+    expect(fromBob?.actor).toBe("http://b.test/users/bob");
+  });
+
+  it("one message reaches b.test in one POST although bob and dave are both members", async () => {
+    await client("alice").addMember(channel.url, "dave@b.test");
+    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil("dave", "joining", async () =>
+      (await client("dave").channels()).some((c) => c.url === channel.url),
+    );
+    for (const user of ["bob", "carol"]) {
+      await syncUntil(user, "dave's add", async () => (await client(user).channel(channel.url)).epoch === 3);
+    }
+    const before = deployment.postsTo?.("b.test", "/inbox");
+    await client("carol").send(channel.url, "one post for b.test");
+    await expectMessageEverywhere("one post for b.test", ["bob", "dave", "alice"]);
+    if (before !== undefined) expect(deployment.postsTo?.("b.test", "/inbox")).toBe(before + 1);
+    await expectFollowersMatchRoster("bob");
+  });
+
+  it("a rename is seen by everyone", async () => {
+    await client("bob").rename(channel.url, "mimi-discussion (now with ActivityPub)");
+    for (const user of ["alice", "carol", "dave", "bob"]) {
+      await syncUntil(
+        user,
+        "the rename",
+        async () =>
+          (await client(user).channel(channel.url)).name === "mimi-discussion (now with ActivityPub)",
+      );
+    }
+  });
+
+  it("bob and dave commit on the same epoch: one Accept, one Reject, both converge and the loser's retry succeeds", async () => {
+    await signUp("erin", "c.test");
+    await signUp("frank", "a.test");
+    const epoch = (await client("bob").channel(channel.url)).epoch;
+    expect((await client("dave").channel(channel.url)).epoch).toBe(epoch);
+    await Promise.all([
+      client("bob").addMember(channel.url, "erin@c.test"),
+      client("dave").addMember(channel.url, "frank@a.test"),
+    ]);
+    const [bobDone, daveDone] = await Promise.all([
+      client("bob").waitForChannel(channel.url, { timeoutMs: 60_000 }),
+      client("dave").waitForChannel(channel.url, { timeoutMs: 60_000 }),
+    ]);
+    expect(bobDone.settled && daveDone.settled).toBe(true);
+    const rejected = [...bobDone.events, ...daveDone.events].filter((e) => e.type === "rejected");
+    expect(rejected).toHaveLength(1);
+    for (const user of ["alice", "bob", "carol", "dave"]) {
+      await syncUntil(
+        user,
+        "both adds",
+        async () => (await client(user).channel(channel.url)).epoch === epoch + 2,
+      );
+    }
+    const accts = (await client("alice").members(channel.url)).members.map((m) => m.acct).sort();
+    expect(accts).toEqual([
+      "acct:alice@a.test",
+      "acct:bob@b.test",
+      "acct:carol@c.test",
+      "acct:dave@b.test",
+      "acct:erin@c.test",
+      "acct:frank@a.test",
+    ]);
+    await expectFollowersMatchRoster("carol");
+  });
+
+  it("alice removes carol: carol sees it, gets nothing later and cannot read later messages", async () => {
+    await client("alice").removeMember(channel.url, "carol@c.test");
+    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil(
+      "carol",
+      "her removal",
+      async () => (await client("carol").channel(channel.url)).status === "left",
+    );
+    const carolInboxBefore = (await client("carol").inbox()).length;
+    await client("bob").send(channel.url, "after carol left");
+    await expectMessageEverywhere("after carol left", ["alice", "dave"]);
+    await client("carol").sync();
+    expect(await texts("carol")).not.toContain("after carol left");
+    expect((await client("carol").inbox()).length).toBe(carolInboxBefore);
+    await expectFollowersMatchRoster("alice");
+    const followers = (await client("alice").members(channel.url)).followers ?? [];
+    expect(followers).not.toContain("http://c.test/users/carol");
+  });
+});
+
+describe("what the channel refuses", () => {
+  it.each([
+    ["a removed member", "carol"],
+    ["a non-member", "grace"],
+  ])("%s's message is rejected and not forwarded", async (_who, user) => {
+    if (!clients.has(user)) await signUp(user, "c.test");
+    const account = await client(user).account();
+    const id = `${account.actor}/activities/intruding-${Date.now()}`;
+    const res = await fetch(`${deployment.server("c.test")}/users/${user}/outbox`, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json", authorization: `Bearer ${account.token}` },
+      body: JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id,
+        type: "Create",
+        actor: account.actor,
+        object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "AAEAAg==" },
+        target: channel.url,
+        to: [`${channel.url}/followers`],
+      }),
+    });
+    expect(res.status).toBe(202);
+    const reject = await waitForActivity(user, (a) => a.type === "Reject" && a.object === id);
+    expect(String(reject.summary)).toMatch(/member/i);
+    const aliceItems = await client("alice").inbox({ after: 0, limit: 200 });
+    expect(aliceItems.some((i) => (i.activity as { id?: string }).id === id)).toBe(false);
+  });
+
+  it("a stale-epoch commit is rejected with the current epoch", async () => {
+    const alice = await client("alice").account();
+    const current = (await client("alice").channel(channel.url)).epoch;
+    const stale = {
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id: `${alice.actor}/activities/stale-${Date.now()}`,
+      type: "Remove",
+      actor: alice.actor,
+      object: "http://b.test/users/dave",
+      target: channel.url,
+      to: [`${channel.url}/followers`],
+      "mimi:commit": {
+        type: "PublicMessage",
+        mediaType: "message/mls",
+        encoding: "base64",
+        content: "AAEAAQ==",
+      },
+      "mimi:groupInfo": {
+        type: "GroupInfo",
+        mediaType: "message/mls",
+        encoding: "base64",
+        content: "AAEABA==",
+      },
+    };
+    const res = await fetch(`${deployment.server("a.test")}/users/alice/outbox`, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify(stale),
+    });
+    expect(res.status).toBe(202);
+    const reject = await waitForActivity("alice", (a) => a.type === "Reject" && a.object === stale.id);
+    expect(reject["mimi:currentEpoch"]).toBe(current);
+    expect((await client("alice").channel(channel.url)).epoch).toBe(current);
+  });
+
+  it("a forwarded activity signed by something other than the channel is refused with 401", async (context) => {
+    const forger = deployment.forger;
+    if (!forger) {
+      context.skip();
+      return;
+    }
+    const body = JSON.stringify({
+      "@context": "https://www.w3.org/ns/activitystreams",
+      id: `http://a.test/users/alice/activities/forged-${Date.now()}`,
+      type: "Create",
+      actor: "http://a.test/users/alice",
+      object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "AAEAAg==" },
+      target: channel.url,
+      to: [`${channel.url}/followers`],
+    });
+    const headers = signRequest(
+      {
+        method: "POST",
+        url: "http://b.test/inbox",
+        headers: { "content-type": "application/activity+json" },
+        body,
+      },
+      { keyId: forger.keyId, privateKey: forger.privateKey },
+    );
+    const res = await fetch(`${deployment.server("b.test")}/inbox`, { method: "POST", headers, body });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toMatch(/problem\+json/);
+  });
+});
+
+async function waitForActivity(
+  user: string,
+  match: (activity: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const items = await client(user).inbox({ after: 0, limit: 200 });
+    const found = items.map((i) => i.activity as Record<string, unknown>).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`${user}: no matching activity`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -114,7 +114,8 @@ describe("kindSchemasFromCrd", () => {
   it("converts each served version, strict except where unknown fields are preserved", () => {
     const schemas = kindSchemasFromCrd(crd);
     expect(schemas.map((schema) => schema.fileName)).toEqual(["servicemonitor-monitoring-v1.json"]);
-    const spec = ((schemas[0]?.schema ?? {}).properties as JsonObject).spec as JsonObject;
+    const root = schemas[0]?.schema.properties as JsonObject;
+    const spec = root.spec as JsonObject;
     expect(spec.additionalProperties).toBe(false);
     const properties = spec.properties as JsonObject;
     expect(properties.port).toEqual({

@@ -37,11 +37,14 @@ describe("createChannelMembership", () => {
     expect(signedGet).toHaveBeenCalledTimes(3);
   });
 
-  it("shares one fetch between concurrent reads of a channel", async () => {
+  it("shares one fetch between concurrent cached reads, but not with a refresh", async () => {
     const signedGet = fakeGet({ [followers]: doc({ type: "Collection", items: [carol] }) });
     const members = createChannelMembership({ urls, signedGet, ttlMs: 30_000 });
-    await Promise.all([members(channel, { refresh: true }), members(channel, { refresh: true })]);
+    await Promise.all([members(channel, { refresh: false }), members(channel, { refresh: false })]);
     expect(signedGet).toHaveBeenCalledTimes(1);
+    const fresh = createChannelMembership({ urls, signedGet, ttlMs: 30_000 });
+    await Promise.all([fresh(channel, { refresh: false }), fresh(channel, { refresh: true })]);
+    expect(signedGet).toHaveBeenCalledTimes(3);
   });
 
   it("follows first and next pages on the channel's origin, within the page bound", async () => {
@@ -105,6 +108,23 @@ describe("createChannelMembership", () => {
       });
       await expect(members(channel, { refresh: false })).rejects.toBeInstanceOf(MembershipReadError);
     }
+  });
+
+  it("forgets a cached list when the collection is refused, but keeps it through a failure", async () => {
+    const table: Record<string, SignedGetResult> = {
+      [followers]: doc({ type: "OrderedCollection", orderedItems: [carol] }),
+    };
+    const members = createChannelMembership({ urls, signedGet: fakeGet(table), ttlMs: 30_000 });
+    await members(channel, { refresh: false });
+    table[followers] = { kind: "status", status: 503 };
+    await expect(members(channel, { refresh: true })).rejects.toBeInstanceOf(MembershipReadError);
+    await expect(members(channel, { refresh: false })).resolves.toMatchObject({
+      members: [carol],
+      fresh: false,
+    });
+    table[followers] = { kind: "status", status: 403 };
+    await expect(members(channel, { refresh: true })).resolves.toMatchObject({ readable: false });
+    await expect(members(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
   });
 
   it("asks the local port for this provider's channels, without fetching", async () => {

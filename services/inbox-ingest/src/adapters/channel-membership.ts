@@ -39,8 +39,8 @@ interface CachedMembers {
 /**
  * `channelMembers` for `authorizeInboxDelivery`: local channels through `localChannelFollowers`
  * (always current), remote channels by fetching `C/followers` signed as the instance actor, cached
- * per channel for `ttlMs`. `refresh` bypasses the cache; concurrent reads of one channel share one
- * fetch. A refused read (401/403/404/410, or an address the policy blocks) is `readable: false`;
+ * per channel for `ttlMs`. `refresh` bypasses the cache; concurrent cached reads of one channel share
+ * one fetch. A refused read (401/403/404/410, or an address the policy blocks) is `readable: false`;
  * anything else that goes wrong (unreachable, 5xx, malformed collection) throws `MembershipReadError`.
  */
 export function createChannelMembership(
@@ -53,9 +53,12 @@ export function createChannelMembership(
   const cache = new Map<string, CachedMembers>();
   const inFlight = new Map<string, Promise<ChannelMembersRead>>();
 
-  const remember = (channelUrl: string, members: readonly string[]) => {
+  const remember = (channelUrl: string, members: readonly string[], readAt: number) => {
+    // A slower read started before a refresh must not replace the refresh's answer.
+    const known = cache.get(channelUrl);
+    if (known !== undefined && known.readAt > readAt) return;
     cache.delete(channelUrl); // re-inserted last: Map order is the LRU order
-    cache.set(channelUrl, { members, readAt: now() });
+    cache.set(channelUrl, { members, readAt });
     while (cache.size > maxChannels) {
       const oldest = cache.keys().next().value;
       if (oldest === undefined) break;
@@ -64,6 +67,7 @@ export function createChannelMembership(
   };
 
   const fetchMembers = async (channelUrl: string): Promise<ChannelMembersRead> => {
+    const startedAt = now();
     const followersUrl = channelFollowersUrl(channelUrl);
     const origin = new URL(followersUrl).origin;
     const members: string[] = [];
@@ -84,12 +88,16 @@ export function createChannelMembership(
         const answer = await options.signedGet(next.url);
         if (answer.kind === "status") {
           if ([401, 403, 404, 410].includes(answer.status)) {
+            cache.delete(channelUrl); // what was read before no longer holds
             return { readable: false, detail: `${next.url} answered ${answer.status}` };
           }
           throw new MembershipReadError(`${next.url} answered ${answer.status}`);
         }
         if (answer.kind === "failed") {
-          if (answer.blocked) return { readable: false, detail: answer.detail };
+          if (answer.blocked) {
+            cache.delete(channelUrl);
+            return { readable: false, detail: answer.detail };
+          }
           throw new MembershipReadError(answer.detail);
         }
         document = answer.document;
@@ -106,7 +114,7 @@ export function createChannelMembership(
       next = page.continuation;
     }
     const unique = [...new Set(members)];
-    remember(channelUrl, unique);
+    remember(channelUrl, unique, startedAt);
     return { readable: true, members: unique, fresh: true };
   };
 
@@ -133,7 +141,9 @@ export function createChannelMembership(
     if (!read.refresh && cached && now() - cached.readAt < options.ttlMs) {
       return { readable: true, members: cached.members, fresh: false };
     }
-    if (read.refresh) cache.delete(channelUrl);
-    return readRemote(channelUrl);
+    if (!read.refresh) return readRemote(channelUrl);
+    // A refresh must see the collection as it is now, so it does not join a read already under way
+    // (that one may have been answered before the change the caller is checking for).
+    return fetchMembers(channelUrl);
   };
 }

@@ -206,7 +206,7 @@ export class ProviderApi {
   }
 
   keyPackageCounts() {
-    return this.request<{ items: KeyPackageCount[] }>("GET", "/api/v1/keypackages");
+    return this.request<{ clients: KeyPackageCount[] }>("GET", "/api/v1/keypackages");
   }
 
   claimKeyPackages(acct: string, ciphersuites?: string[]) {

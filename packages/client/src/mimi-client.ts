@@ -318,7 +318,7 @@ export class MimiClient {
     let hasLastResort = false;
     if (!force) {
       const counts = await s.api.keyPackageCounts();
-      const mine = counts.items.find((item) => item.clientId === device.clientId);
+      const mine = counts.clients.find((item) => item.clientId === device.clientId);
       available = mine?.available ?? 0;
       hasLastResort = mine?.hasLastResort ?? false;
     }

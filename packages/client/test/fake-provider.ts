@@ -244,7 +244,7 @@ export class FakeNetwork {
     }
     if (path === "/api/v1/keypackages" && method === "GET")
       return json({
-        items: [...user.keyPackages].map(([clientId, entry]) => ({
+        clients: [...user.keyPackages].map(([clientId, entry]) => ({
           clientId,
           available: entry.pool.length,
           hasLastResort: entry.lastResort !== undefined,

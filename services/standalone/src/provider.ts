@@ -142,7 +142,11 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     logger,
     metrics,
     settings: ingestSettings,
-    ports: channelPorts,
+    ports: {
+      channelExists: channelPorts.channelExists,
+      localChannelFollowers: (channelId) =>
+        channelPorts.localFollowersOf(config.urls.channelFollowers(channelId)),
+    },
   });
 
   const workers = [

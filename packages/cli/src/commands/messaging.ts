@@ -26,12 +26,23 @@ export async function sendCommand(args: string[], io: Io, client: MimiClient) {
   return message;
 }
 
-/** `mimi read <channel>`: the stored messages (no network). */
+/**
+ * `mimi read <channel>`: fetches what is new, then prints the channel's messages. When the home
+ * server cannot be reached it says so and prints what is stored.
+ */
 export async function readCommand(args: string[], io: Io, client: MimiClient) {
   const [reference] = args;
   if (!reference || args.length > 1) throw new UsageError("mimi read <channel>");
+  try {
+    const result = await client.sync();
+    for (const warning of result.warnings) io.err(`mimi: warning: ${warning}`);
+  } catch (error) {
+    io.err(
+      `mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   const { channel, messages } = await client.messages(reference);
-  if (messages.length === 0) io.out(`no messages in #${channel.name} yet (mimi join fetches new ones)`);
+  if (messages.length === 0) io.out(`no messages in #${channel.name} yet`);
   for (const message of messages) io.out(messageLine(channel, message));
 }
 

@@ -1,0 +1,40 @@
+export { type BenchEnvironment, openBenchBus, openBenchSql, readBenchEnvironment } from "./environment.js";
+export {
+  createHttpClient,
+  type HttpAnswer,
+  type LoadResult,
+  type PreparedRequest,
+  runClosedLoop,
+  runHttpLoad,
+  runOpenLoop,
+} from "./load.js";
+export {
+  actorDocument,
+  closeServer,
+  connectToMapping,
+  type FakeActor,
+  type KeyServer,
+  listenLocally,
+  portOf,
+  startKeyServer,
+} from "./remote-actors.js";
+export {
+  describeTarget,
+  type Metric,
+  renderTable,
+  shareOfReference,
+  TABLE_COLUMNS,
+  type Target,
+  tableRows,
+  type Verdict,
+  verdictOf,
+} from "./report.js";
+export type { Scenario, ScenarioResult } from "./scenario.js";
+export {
+  formatNumber,
+  type LatencySummary,
+  median,
+  percentile,
+  ratePerSecond,
+  summarizeLatencies,
+} from "./stats.js";

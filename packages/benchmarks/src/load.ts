@@ -1,0 +1,148 @@
+import { Agent, request } from "node:http";
+import { summarizeLatencies, type LatencySummary, ratePerSecond } from "./stats.js";
+
+/** One HTTP request of a load run, prepared before the timed loop. */
+export interface PreparedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: Buffer;
+}
+
+export interface LoadResult {
+  completed: number;
+  failed: number;
+  /** Answers outside 2xx, by status. */
+  statuses: Record<number, number>;
+  elapsedMs: number;
+  perSecond: number;
+  latencyMs: LatencySummary;
+}
+
+/** A keep-alive client for one local server with at most `connections` sockets. */
+export function createHttpClient(port: number, connections: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const send = (prepared: PreparedRequest): Promise<HttpAnswer> =>
+    new Promise((resolve, reject) => {
+      const outgoing = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: prepared.method,
+          path: prepared.path,
+          headers: prepared.body
+            ? { ...prepared.headers, "content-length": String(prepared.body.length) }
+            : prepared.headers,
+          agent,
+        },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+          incoming.on("end", () => resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          incoming.on("error", reject);
+        },
+      );
+      outgoing.on("error", reject);
+      outgoing.end(prepared.body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+/**
+ * Closed loop: `concurrency` workers take the next of `total` operations as soon as their previous one
+ * finished. `operation` returns whether it succeeded.
+ */
+export async function runClosedLoop(
+  total: number,
+  concurrency: number,
+  operation: (index: number) => Promise<boolean>,
+): Promise<Omit<LoadResult, "statuses">> {
+  const latencies: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const index = next++;
+      if (index >= total) return;
+      const begun = performance.now();
+      let ok = false;
+      try {
+        ok = await operation(index);
+      } catch {
+        ok = false;
+      }
+      if (ok) latencies.push(performance.now() - begun);
+      else failed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsedMs = performance.now() - started;
+  return {
+    completed: latencies.length,
+    failed,
+    elapsedMs,
+    perSecond: ratePerSecond(latencies.length, elapsedMs),
+    latencyMs: summarizeLatencies(latencies),
+  };
+}
+
+/** Sends prepared requests through a closed loop of `connections`; 2xx answers count as completed. */
+export async function runHttpLoad(
+  port: number,
+  connections: number,
+  requests: readonly PreparedRequest[],
+): Promise<LoadResult> {
+  const client = createHttpClient(port, connections);
+  const statuses: Record<number, number> = {};
+  try {
+    const result = await runClosedLoop(requests.length, connections, async (index) => {
+      const prepared = requests[index];
+      if (!prepared) return false;
+      const answer = await client.send(prepared);
+      if (answer.status >= 200 && answer.status < 300) return true;
+      statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      return false;
+    });
+    return { ...result, statuses };
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Open loop: starts operation i at `start + i / rate` whatever happened to the earlier ones (so a slow
+ * server cannot slow the offered load down). Returns the rate actually offered.
+ */
+export async function runOpenLoop(
+  ratePerSec: number,
+  count: number,
+  operation: (index: number) => Promise<void>,
+): Promise<{ offeredPerSecond: number; elapsedMs: number; errors: number }> {
+  const intervalMs = 1000 / ratePerSec;
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  let errors = 0;
+  for (let index = 0; index < count; index++) {
+    const due = started + index * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(
+      operation(index).catch(() => {
+        errors += 1;
+      }),
+    );
+  }
+  const offeredMs = performance.now() - started;
+  await Promise.all(pending);
+  return {
+    offeredPerSecond: ratePerSecond(count - 1, offeredMs),
+    elapsedMs: performance.now() - started,
+    errors,
+  };
+}

@@ -1,2 +1,158 @@
-import type { Scenario } from "../src/index.js";
-export const outboundScenario: Scenario = { name: "outbound", run: async () => { throw new Error("not written"); } };
+import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { createServer } from "node:http";
+import { ACTIVITY_JSON } from "@mimi/activitypub";
+import { actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
+import { type Bus, createInProcessBus } from "@mimi/bus";
+import {
+  closeDeliveryFanout,
+  createDeliveryFanoutContext,
+  deliveryFanoutMigrations,
+  startDeliveryFanoutWorkers,
+} from "@mimi/delivery-fanout";
+import { readProviderConfig } from "@mimi/provider-config";
+import type { Sql } from "@mimi/store";
+import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
+import {
+  type BenchEnvironment,
+  closeServer,
+  connectToMapping,
+  listenLocally,
+  type Metric,
+  openBenchSql,
+  portOf,
+  ratePerSecond,
+  type Scenario,
+} from "../src/index.js";
+import { BENCH_KEK, numberSetting } from "./settings.js";
+
+const ORIGINS = 32;
+const SIGNER = "http://a.test/users/alice";
+
+/**
+ * Signed deliveries per second through delivery-fanout's `delivery.jobs` consumer (sign, POST, record
+ * the destination's health) to a local sink that answers 202, with RSA-2048 and with Ed25519 keys;
+ * the ceiling is node:crypto's sign rate for the same key and a signing string of the same size.
+ */
+export const outboundScenario: Scenario = {
+  name: "outbound",
+  async run(environment) {
+    const jobs = numberSetting("BENCH_OUTBOUND_JOBS", 2000);
+    const { sql, kind: sqlKind } = await openBenchSql(environment, [actorKeyMigrations, deliveryFanoutMigrations]);
+    const metrics: Metric[] = [];
+    const details: Record<string, unknown> = {};
+    for (const keyType of ["rsa", "ed25519"] as const) {
+      const pair =
+        keyType === "rsa" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ed25519");
+      const sent = await deliveryRate(environment, sql, pair.privateKey, jobs, `${keyType}-`);
+      const ceiling = rawSignRate(pair.privateKey, keyType);
+      const label = keyType === "rsa" ? "RSA-2048" : "Ed25519";
+      metrics.push({
+        scenario: "2 outbound",
+        name: `signed deliveries/s, ${label}`,
+        value: sent.perSecond,
+        unit: "/s",
+        reference: { name: `node:crypto ${label} signs/s`, value: ceiling },
+        ...(keyType === "rsa" ? { target: { kind: "atLeast" as const, bound: 0.8, ofReference: true } } : {}),
+      });
+      details[keyType] = { ...sent, rawSignsPerSecond: ceiling };
+    }
+    await sql.close();
+    return {
+      metrics,
+      notes: [
+        `delivery-fanout send consumer on ${sqlKind} with the in-process bus (4 partitions, as the standalone provider), ${jobs} jobs per key type over ${ORIGINS} destination origins; the sink answers 202 without checking`,
+      ],
+      details,
+    };
+  },
+};
+
+async function deliveryRate(
+  environment: BenchEnvironment,
+  sql: Sql,
+  privateKey: KeyObject,
+  jobs: number,
+  label: string,
+): Promise<{ delivered: number; elapsedMs: number; perSecond: number }> {
+  let delivered = 0;
+  let lastAt = 0;
+  let allDelivered: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    allDelivered = resolve;
+  });
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(202).end();
+      delivered += 1;
+      lastAt = performance.now();
+      if (delivered === jobs) allDelivered();
+    });
+  });
+  await listenLocally(sink);
+  const hosts = Array.from({ length: ORIGINS }, (_, i) => `sink${i}.test`);
+  const config = readProviderConfig({
+    MIMI_DOMAIN: "a.test",
+    MIMI_PUBLIC_URL: "http://a.test",
+    MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
+    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, portOf(sink)])),
+  });
+  const bus: Bus = createInProcessBus();
+  const realKeys = createActorKeyStore(sql, config.keyEncryptionKey);
+  const signingKey = { keyId: `${SIGNER}#main-key`, privateKey };
+  const ctx = createDeliveryFanoutContext(
+    { config, sql, logger: environment.logger, bus },
+    { actorKeys: { ...realKeys, signingKey: async () => signingKey } },
+  );
+  const workers = await startDeliveryFanoutWorkers(ctx);
+  const body = JSON.stringify({
+    "@context": "https://www.w3.org/ns/activitystreams",
+    id: `${SIGNER}/activities/${environment.runId}`,
+    type: "Create",
+    actor: SIGNER,
+    object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "A".repeat(600) },
+  });
+  const firstAttemptAt = new Date().toISOString();
+  const messages = Array.from({ length: jobs }, (_, i) => {
+    const inbox = `http://${hosts[i % hosts.length]}/inbox`;
+    return deliveryJobsTopic.message(destinationKey(inbox), {
+      activityId: `${SIGNER}/activities/${environment.runId}-${label}${i}`,
+      body,
+      signAs: SIGNER,
+      inbox,
+      recipients: [`http://${hosts[i % hosts.length]}/users/u`],
+      firstAttemptAt,
+    });
+  });
+  const started = performance.now();
+  await bus.publish(deliveryJobsTopic.name, messages);
+  const timeout = setTimeout(allDelivered, 120_000);
+  await done;
+  clearTimeout(timeout);
+  await workers.stop();
+  await closeDeliveryFanout(ctx);
+  await bus.close();
+  await closeServer(sink);
+  const elapsedMs = lastAt - started;
+  return { delivered, elapsedMs, perSecond: ratePerSecond(delivered, elapsedMs) };
+}
+
+/** Signatures per second over a draft-cavage signing string like a delivery's, for ~1.5 s. */
+function rawSignRate(privateKey: KeyObject, keyType: "rsa" | "ed25519"): number {
+  const signingString = Buffer.from(
+    [
+      "(request-target): post /inbox",
+      "host: sink0.test",
+      `date: ${new Date().toUTCString()}`,
+      "digest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+      `content-type: ${ACTIVITY_JSON}`,
+    ].join("\n"),
+  );
+  let count = 0;
+  const started = performance.now();
+  while (performance.now() - started < 1500) {
+    sign(keyType === "rsa" ? "sha256" : null, signingString, privateKey);
+    count += 1;
+  }
+  return ratePerSecond(count, performance.now() - started);
+}

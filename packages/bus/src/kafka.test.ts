@@ -1,26 +1,62 @@
+import { randomUUID } from "node:crypto";
 import { logLevel } from "kafkajs";
-import { describe } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runBusContractSuite } from "./contract";
-import { createKafkaBus } from "./kafka";
+import { createKafkaBus, isTopicPropagationError, type KafkaBusOptions, leaderlessPartitions } from "./kafka";
+import type { BusRecord } from "./types";
+import { waitUntil } from "./wait";
 
 // Runs only against a real broker, e.g. KAFKA_BROKERS=127.0.0.1:59092 (see `bash scripts/infra env`).
 const brokers = (process.env.KAFKA_BROKERS ?? "").split(",").filter((broker) => broker.length > 0);
+
+const testBusOptions: KafkaBusOptions = {
+  brokers,
+  clientId: "bus-contract",
+  partitions: 4,
+  logLevel: logLevel.NOTHING,
+  // Short session and heartbeat so that group joins and rebalances settle quickly in tests.
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 500,
+  rebalanceTimeoutMs: 10_000,
+  maxWaitTimeMs: 100,
+};
+
+describe("topic propagation errors", () => {
+  it("recognizes the broker's propagation errors, also when a kafkajs retry wrapped them", () => {
+    const unknown = {
+      type: "UNKNOWN_TOPIC_OR_PARTITION",
+      message: "This server does not host this topic-partition",
+    };
+    expect(isTopicPropagationError(unknown)).toBe(true);
+    expect(isTopicPropagationError({ name: "KafkaJSNumberOfRetriesExceeded", cause: unknown })).toBe(true);
+    expect(isTopicPropagationError({ type: "LEADER_NOT_AVAILABLE" })).toBe(true);
+    expect(isTopicPropagationError({ type: "TOPIC_AUTHORIZATION_FAILED" })).toBe(false);
+    expect(isTopicPropagationError(new Error("connection refused"))).toBe(false);
+    expect(isTopicPropagationError(undefined)).toBe(false);
+  });
+
+  it("lists partitions without a leader and topics the metadata does not know yet", () => {
+    const metadata = [
+      {
+        name: "t1",
+        partitions: [
+          { partitionId: 0, leader: 1 },
+          { partitionId: 1, leader: -1 },
+        ],
+      },
+      { name: "t2", partitions: [{ partitionId: 0, leader: 1, partitionErrorCode: 5 }] },
+      { name: "t3", partitions: [{ partitionId: 0, leader: 1, partitionErrorCode: 0 }] },
+    ];
+    expect(leaderlessPartitions(["t1", "t2", "t3", "t4"], metadata)).toEqual(["t1/1", "t2/0", "t4/*"]);
+    expect(leaderlessPartitions(["t3"], metadata)).toEqual([]);
+  });
+});
 
 describe.skipIf(brokers.length === 0)("kafka adapter", () => {
   runBusContractSuite(
     "kafka",
     async () => {
-      const bus = await createKafkaBus({
-        brokers,
-        clientId: "bus-contract",
-        partitions: 4,
-        logLevel: logLevel.NOTHING,
-        // Short session and heartbeat so that group joins and rebalances settle quickly in tests.
-        sessionTimeoutMs: 10_000,
-        heartbeatIntervalMs: 500,
-        rebalanceTimeoutMs: 10_000,
-        maxWaitTimeMs: 100,
-      });
+      const bus = await createKafkaBus(testBusOptions);
       return { bus, cleanup: () => bus.close() };
     },
     {
@@ -31,4 +67,49 @@ describe.skipIf(brokers.length === 0)("kafka adapter", () => {
       testTimeoutMs: 120_000,
     },
   );
+
+  it("keeps namespaces apart: same logical topic and group, separate Kafka topics and groups", async () => {
+    const run = randomUUID().slice(0, 8);
+    const topic = `ns-${run}`;
+    const [busA, busB] = await Promise.all([
+      createKafkaBus({ ...testBusOptions, namespace: `a-${run}.` }),
+      createKafkaBus({ ...testBusOptions, namespace: `b-${run}.` }),
+    ]);
+    try {
+      const seen: { a: BusRecord[]; b: BusRecord[] } = { a: [], b: [] };
+      await Promise.all([
+        busA.subscribe({
+          groupId: "same-group",
+          topics: [topic],
+          handle: async (record) => {
+            seen.a.push(record);
+            return { kind: "ok" };
+          },
+        }),
+        busB.subscribe({
+          groupId: "same-group",
+          topics: [topic],
+          handle: async (record) => {
+            seen.b.push(record);
+            return { kind: "ok" };
+          },
+        }),
+      ]);
+      const message = (value: string) => ({ key: value, value: new TextEncoder().encode(value) });
+      await busA.publish(topic, [message("for a")]);
+      await busB.publish(topic, [message("for b 1"), message("for b 2")]);
+      await waitUntil(() => seen.a.length >= 1 && seen.b.length >= 2, {
+        timeoutMs: 45_000,
+        description: "both",
+      });
+      const texts = (records: BusRecord[]) => records.map((r) => new TextDecoder().decode(r.value)).sort();
+      expect(texts(seen.a)).toEqual(["for a"]);
+      expect(texts(seen.b)).toEqual(["for b 1", "for b 2"]);
+      // Handlers see the logical names.
+      expect(seen.a[0]?.topic).toBe(topic);
+      expect(seen.a[0]?.sourceTopic).toBe(topic);
+    } finally {
+      await Promise.all([busA.close(), busB.close()]);
+    }
+  }, 120_000);
 });

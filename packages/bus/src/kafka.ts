@@ -55,6 +55,15 @@ export interface KafkaBusOptions {
   maxWaitTimeMs?: number;
   /** How long `subscribe` waits for the member to join its group (default 60 s). */
   joinTimeoutMs?: number;
+  /**
+   * Prefix of every Kafka topic and consumer group this bus uses (default none), so that several
+   * deployments can share one cluster: `"a."` makes `channel.inbox` the Kafka topic `a.channel.inbox`
+   * and the group `channel-sequencer` the Kafka group `a.channel-sequencer`. Handlers still see the
+   * unprefixed names.
+   */
+  namespace?: string;
+  /** Attempts of a publish whose topic is still propagating to the broker (default 5). */
+  publishAttempts?: number;
   /** kafkajs log level (default `logLevel.WARN`). */
   logLevel?: KafkaLogLevel;
   /** Called when a consumer crashes; kafkajs restarts it when the error is retriable. */
@@ -69,6 +78,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     : DEFAULT_RETRY_POLICY;
   const defaultValid = validateRetryPolicy(defaultPolicy);
   if (!defaultValid.ok) throw new RangeError(defaultValid.reason);
+
+  const namespace = options.namespace ?? "";
+  const kafkaName = (name: string) => `${namespace}${name}`;
+  const publishAttempts = Math.max(1, options.publishAttempts ?? 5);
 
   const kafka = new Kafka({
     clientId: options.clientId,
@@ -99,7 +112,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   async function ensureTopics(topics: readonly string[]): Promise<void> {
     const missing = [...new Set(topics)].filter((topic) => !provisioned.has(topic));
     if (missing.length > 0) {
-      const creation = createTopicsWithRetry(admin, missing, partitionCount, replicationFactor);
+      const creation = createTopicsWithRetry(
+        admin,
+        missing.map(kafkaName),
+        partitionCount,
+        replicationFactor,
+      );
       for (const topic of missing) provisioned.set(topic, creation);
       // A failed creation is forgotten so the next call tries again.
       creation.catch(() => {
@@ -113,15 +131,26 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
 
   async function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
     await ensureTopics([topic]);
-    await producer.send({
-      topic,
+    const record = {
+      topic: kafkaName(topic),
       acks: -1,
       messages: messages.map((message) => ({
         key: message.key,
         value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
         headers: message.headers ?? {},
       })),
-    });
+    };
+    // The producer's metadata can lag a topic created a moment ago (UNKNOWN_TOPIC_OR_PARTITION); the
+    // idempotent producer makes a repeated send safe, and consumers dedupe anyway (at-least-once).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await producer.send(record);
+        return;
+      } catch (error) {
+        if (attempt >= publishAttempts || !isTopicPropagationError(error)) throw error;
+        await sleep(backoffMs(attempt));
+      }
+    }
   }
 
   if (options.topics && options.topics.length > 0) {
@@ -134,13 +163,14 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     const valid = validateRetryPolicy(policy);
     if (!valid.ok) throw new RangeError(valid.reason);
     const { groupId } = subscribeOptions;
+    // Keyed by the Kafka topic name, which is what batches carry.
     const sources = new Map(
-      sourceTopicsFor(subscribeOptions.topics, policy).map((source) => [source.name, source]),
+      sourceTopicsFor(subscribeOptions.topics, policy).map((source) => [kafkaName(source.name), source]),
     );
     await ensureTopics(topicsToProvision(subscribeOptions.topics, policy));
 
     const consumer = kafka.consumer({
-      groupId,
+      groupId: kafkaName(groupId),
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
@@ -308,36 +338,106 @@ function stringHeaders(headers: IHeaders | undefined): Record<string, string> {
   return result;
 }
 
+/** Metadata errors a KRaft broker answers while a just-created topic propagates to it. */
+const PROPAGATING_TOPIC_ERRORS = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_FOR_PARTITION",
+  "NOT_LEADER_OR_FOLLOWER",
+]);
+
 /**
- * Creates topics (existing ones are left alone) and waits for their leaders. Right after creation a
- * broker may still answer metadata requests with "unknown topic or partition"; such retriable errors
- * are retried with a growing pause.
+ * Whether `error` (or the error a kafkajs retry gave up on) is a topic still propagating. kafkajs's own
+ * `waitForLeaders` retries only LEADER_NOT_AVAILABLE, so right after creation a KRaft broker's
+ * UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition") escapes it.
+ */
+export function isTopicPropagationError(error: unknown): boolean {
+  for (let current = error, depth = 0; depth < 4; depth++) {
+    if (typeof current !== "object" || current === null) return false;
+    const { type, cause } = current as { type?: unknown; cause?: unknown };
+    if (typeof type === "string" && PROPAGATING_TOPIC_ERRORS.has(type)) return true;
+    current = cause;
+  }
+  return false;
+}
+
+function isRetriable(error: unknown): boolean {
+  if (isTopicPropagationError(error)) return true;
+  return typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === true;
+}
+
+/** Pause before the `attempt`-th retry: 100 ms, 200 ms, 400 ms, ... capped at 2 s. */
+function backoffMs(attempt: number): number {
+  return Math.min(2_000, 100 * 2 ** (attempt - 1));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Creates topics (existing ones are left alone), then polls metadata until every partition of every
+ * topic has a leader. Creation does not wait for leaders itself (see `isTopicPropagationError`); the
+ * poll retries the propagation errors until `deadlineMs` has passed.
  */
 async function createTopicsWithRetry(
   admin: Admin,
   topics: readonly string[],
   partitionCount: number,
   replicationFactor: number,
+  deadlineMs = 60_000,
 ): Promise<void> {
-  const maxAttempts = 8;
+  const deadline = Date.now() + deadlineMs;
   for (let attempt = 1; ; attempt++) {
     try {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: topics.map((topic) => ({ topic, numPartitions: partitionCount, replicationFactor })),
       });
-      return;
+      break;
     } catch (error) {
-      if (attempt >= maxAttempts || !isRetriable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      if (Date.now() >= deadline || !isRetriable(error)) throw error;
+      await sleep(backoffMs(attempt));
     }
+  }
+  for (let attempt = 1; ; attempt++) {
+    let waitingFor: string;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = leaderlessPartitions(topics, metadata.topics);
+      if (leaderless.length === 0) return;
+      waitingFor = `partitions without a leader: ${leaderless.join(", ")}`;
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      waitingFor = reasonFromError(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`topics ${topics.join(", ")} not ready within ${deadlineMs} ms (${waitingFor})`);
+    }
+    await sleep(backoffMs(attempt));
   }
 }
 
-function isRetriable(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const { retriable, type } = error as { retriable?: unknown; type?: unknown };
-  return retriable === true || type === "UNKNOWN_TOPIC_OR_PARTITION" || type === "LEADER_NOT_AVAILABLE";
+/** `topic/partition` names of the partitions that have no leader yet (or are not listed at all). */
+export function leaderlessPartitions(
+  expected: readonly string[],
+  metadata: readonly {
+    name: string;
+    partitions: readonly { partitionId: number; leader: number; partitionErrorCode?: number }[];
+  }[],
+): string[] {
+  const missing: string[] = [];
+  for (const topic of expected) {
+    const found = metadata.find((entry) => entry.name === topic);
+    if (!found || found.partitions.length === 0) {
+      missing.push(`${topic}/*`);
+      continue;
+    }
+    for (const partition of found.partitions) {
+      if (partition.leader < 0 || (partition.partitionErrorCode ?? 0) !== 0) {
+        missing.push(`${topic}/${partition.partitionId}`);
+      }
+    }
+  }
+  return missing;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -28,6 +28,8 @@ describe("percentile (nearest rank)", () => {
     expect(ratePerSecond(500, 250)).toBe(2000);
     expect(ratePerSecond(5, 0)).toBe(0);
     expect(formatNumber(1234.5)).toBe("1235");
+    expect(formatNumber(0)).toBe("0");
+    expect(formatNumber(100)).toBe("100");
     expect(formatNumber(12.345)).toBe("12.3");
     expect(formatNumber(1.234)).toBe("1.23");
     expect(formatNumber(Number.NaN)).toBe("n/a");

@@ -49,6 +49,7 @@ export function ratePerSecond(operations: number, elapsedMs: number): number {
 /** Three significant figures, at most one decimal place for values of 10 and more. */
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return "n/a";
+  if (Number.isInteger(value)) return String(value);
   const magnitude = Math.abs(value);
   if (magnitude >= 100) return value.toFixed(0);
   if (magnitude >= 10) return value.toFixed(1);

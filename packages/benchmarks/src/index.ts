@@ -38,3 +38,4 @@ export {
   ratePerSecond,
   summarizeLatencies,
 } from "./stats.js";
+export { parseConsoleTables } from "./console-table.js";

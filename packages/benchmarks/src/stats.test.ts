@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseConsoleTables } from "./console-table.js";
 import { renderTable, verdictOf } from "./report.js";
 import { formatNumber, median, percentile, ratePerSecond, summarizeLatencies } from "./stats.js";
 
@@ -59,5 +60,32 @@ describe("report", () => {
       ],
     );
     expect(table.split("\n")).toEqual(["name    value", "------  -----", "a         1.5", "longer    100"]);
+  });
+});
+
+describe("parseConsoleTables", () => {
+  it("reads console.table output back into rows", () => {
+    const output = [
+      "Application messages",
+      "┌─────────┬───────────┬───────────┐",
+      "│ (index) │ provider  │ encrypt/s │",
+      "├─────────┼───────────┼───────────┤",
+      "│ 0       │ 'caching' │ '1926'    │",
+      "│ 1       │ 'default' │ '420'     │",
+      "└─────────┴───────────┴───────────┘",
+      "Commits",
+      "┌─────────┬─────────┐",
+      "│ (index) │ members │",
+      "├─────────┼─────────┤",
+      "│ 0       │ 10      │",
+      "└─────────┴─────────┘",
+    ].join("\n");
+    expect(parseConsoleTables(output)).toEqual([
+      [
+        { "(index)": "0", provider: "caching", "encrypt/s": "1926" },
+        { "(index)": "1", provider: "default", "encrypt/s": "420" },
+      ],
+      [{ "(index)": "0", members: "10" }],
+    ]);
   });
 });

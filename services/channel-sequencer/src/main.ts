@@ -13,6 +13,7 @@ import {
 } from "@mimi/service-kit";
 import { migrateAll, openSql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
+import { z } from "zod";
 import { channelSequencerConfigSpec } from "./config.js";
 import { createChannelSequencerContext } from "./context.js";
 import { channelSequencerMigrations } from "./migrations.js";
@@ -27,6 +28,14 @@ const splitDeploymentSpec = {
     default: "",
     description:
       "comma-separated Kafka brokers; empty runs an in-process bus that nothing feeds (tests only)",
+  },
+  kafkaTopicPrefix: {
+    env: "MIMI_KAFKA_TOPIC_PREFIX",
+    // Kafka topic names allow letters, digits, '.', '_' and '-'.
+    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
+    default: "",
+    description:
+      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
   },
 };
 
@@ -50,6 +59,7 @@ async function main(): Promise<void> {
     bus = await createKafkaBus({
       brokers: deployment.kafkaBrokers,
       clientId: "channel-sequencer",
+      namespace: deployment.kafkaTopicPrefix,
       topics: [TopicNames.channelInbox, TopicNames.deliveryRequests],
     });
   } else {

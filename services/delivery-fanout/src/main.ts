@@ -1,14 +1,24 @@
 /**
  * Split-deployment entry: delivery-fanout alone, against PostgreSQL (or PGlite) and Kafka (or the
  * in-process bus when KAFKA_BROKERS is unset, for a single-replica trial). Wiring only.
+ * `node dist/main.js migrate` applies the migrations and exits.
  */
 import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
 import { readProviderConfig } from "@mimi/provider-config";
-import { createApp, createLogger, createMetrics, readConfigOrExit, startServer } from "@mimi/service-kit";
-import { migrateAll, openSql } from "@mimi/store";
+import {
+  createApp,
+  createLogger,
+  createMetrics,
+  parse,
+  readConfigOrExit,
+  startServer,
+} from "@mimi/service-kit";
+import { migrateAll, openSql, type Sql } from "@mimi/store";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
+import { z } from "zod";
+import type { LocalCollectionResolver } from "./adapters/local-accounts.js";
 import { createInProcessNotifier, createPgNotifier, type MailboxNotifier } from "./adapters/notifier.js";
 import { deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
 import { closeDeliveryFanout, createDeliveryFanoutContext, prepareDeliveryFanout } from "./context.js";
@@ -16,8 +26,48 @@ import { deliveryFanoutMigrations } from "./migrations.js";
 import { deliveryFanoutRouter } from "./router.js";
 import { startDeliveryFanoutWorkers } from "./workers.js";
 
+/** Settings only the split deployment needs (the standalone process wires these in-process). */
+const splitDeploymentSpec = {
+  kafkaBrokers: {
+    env: "KAFKA_BROKERS",
+    schema: parse.list(),
+    default: "",
+    description: "comma-separated Kafka brokers; empty runs an in-process bus (one replica, trials only)",
+  },
+  kafkaTopicPrefix: {
+    env: "MIMI_KAFKA_TOPIC_PREFIX",
+    // Kafka topic names allow letters, digits, '.', '_' and '-'.
+    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
+    default: "",
+    description:
+      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
+  },
+};
+
+/**
+ * Followers of this provider's channels, read from channel-sequencer's `channels` schema in the
+ * provider's shared database (as every service reads `identity.tokens`): the audience of a channel
+ * activity expands without a network hop. Undefined for any URL that is not a local channel's
+ * followers collection, or a channel that does not exist.
+ */
+function channelFollowersFromDatabase(sql: Sql, channelUrlPrefix: string): LocalCollectionResolver {
+  return async (url) => {
+    if (!url.startsWith(channelUrlPrefix) || !url.endsWith("/followers")) return undefined;
+    const channelId = url.slice(channelUrlPrefix.length, url.length - "/followers".length);
+    if (channelId.length === 0 || /[/?#%]/.test(channelId)) return undefined;
+    const channel = await sql.query("select 1 from channels.channels where id = $1", [channelId]);
+    if (channel.rows.length === 0) return undefined;
+    const members = await sql.query<{ actor_url: string }>(
+      "select distinct actor_url from channels.members where channel_id = $1 order by actor_url",
+      [channelId],
+    );
+    return members.rows.map((row) => row.actor_url);
+  };
+}
+
 const config = readProviderConfig();
 const own = readConfigOrExit(deliveryFanoutConfigSpec);
+const deployment = readConfigOrExit(splitDeploymentSpec);
 const logger = createLogger({ name: "delivery-fanout", level: config.logLevel });
 const sql = await openSql({
   ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: join(config.dataDir, "pglite") }),
@@ -25,13 +75,17 @@ const sql = await openSql({
 });
 // Identity owns `identity` (accounts, tokens), which this service reads; its migrations run there.
 await migrateAll(sql, [actorKeyMigrations, deliveryFanoutMigrations]);
+if (process.argv[2] === "migrate") {
+  await sql.close();
+  process.exit(0);
+}
 
-const brokers = (process.env.KAFKA_BROKERS ?? "").split(",").filter((broker) => broker.length > 0);
 const bus: Bus =
-  brokers.length > 0
+  deployment.kafkaBrokers.length > 0
     ? await createKafkaBus({
-        brokers,
+        brokers: deployment.kafkaBrokers,
         clientId: "delivery-fanout",
+        namespace: deployment.kafkaTopicPrefix,
         topics: [deliveryRequestsTopic.name, deliveryJobsTopic.name, userInboxTopic.name],
       })
     : createInProcessBus();
@@ -56,6 +110,7 @@ const ctx = createDeliveryFanoutContext({
   bus,
   settings: deliverySettingsFrom(own),
   notifier,
+  localCollections: channelFollowersFromDatabase(sql, config.urls.channel("")),
 });
 await prepareDeliveryFanout(ctx);
 const workers = await startDeliveryFanoutWorkers(ctx);

@@ -9,8 +9,9 @@ import {
   readConfig,
   startServer,
 } from "@mimi/service-kit";
-import { migrateAll, openSql } from "@mimi/store";
+import { migrateAll, openSql, type Sql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
+import { z } from "zod";
 import { channelExistsViaSequencer } from "./channel-lookup.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import { createInboxIngestContext } from "./context.js";
@@ -27,12 +28,37 @@ const splitDeploymentSpec = {
     description:
       "comma-separated Kafka brokers; empty runs an in-process bus (nothing consumes it: tests only)",
   },
+  kafkaTopicPrefix: {
+    env: "MIMI_KAFKA_TOPIC_PREFIX",
+    // Kafka topic names allow letters, digits, '.', '_' and '-'.
+    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
+    default: "",
+    description:
+      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
+  },
   channelSequencerUrl: {
     env: "MIMI_CHANNEL_SEQUENCER_URL",
     schema: parse.url(),
     description: "cluster-internal base URL of channel-sequencer, asked whether a channel exists",
   },
 };
+
+/**
+ * Local channels' followers, read from channel-sequencer's `channels` schema in the provider's shared
+ * database (as every service reads `identity.tokens`): the members the sequencer committed, with no
+ * network hop and no dependency on the sequencer being up. Undefined when the channel does not exist.
+ */
+function channelFollowersFromDatabase(sql: Sql): (channelId: string) => Promise<string[] | undefined> {
+  return async (channelId) => {
+    const channel = await sql.query("select 1 from channels.channels where id = $1", [channelId]);
+    if (channel.rows.length === 0) return undefined;
+    const members = await sql.query<{ actor_url: string }>(
+      "select distinct actor_url from channels.members where channel_id = $1 order by actor_url",
+      [channelId],
+    );
+    return members.rows.map((row) => row.actor_url);
+  };
+}
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
@@ -54,6 +80,7 @@ async function main(): Promise<void> {
     bus = await createKafkaBus({
       brokers: deployment.kafkaBrokers,
       clientId: "inbox-ingest",
+      namespace: deployment.kafkaTopicPrefix,
       topics: [TopicNames.channelInbox, TopicNames.userInbox, TopicNames.deliveryRequests],
     });
   } else {
@@ -70,7 +97,10 @@ async function main(): Promise<void> {
     logger,
     metrics,
     settings,
-    ports: { channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl) },
+    ports: {
+      channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl),
+      localChannelFollowers: channelFollowersFromDatabase(sql),
+    },
   });
   const workers = await startInboxIngestWorkers(ctx);
   let shuttingDown = false;

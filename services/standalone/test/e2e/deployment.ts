@@ -1,5 +1,5 @@
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +10,9 @@ import { startFederation } from "../support/federation.js";
  * Where the end-to-end suite runs. By default it starts three standalone providers in this process;
  * `MIMI_E2E_DEPLOYMENT` (JSON `{ "connectTo": "a.test=127.0.0.1:8081,...", "servers": { "a.test":
  * "http://127.0.0.1:8081", ... } }`) points it at a deployment started elsewhere (the split deployment,
- * a Helm release), which must map the same domains.
+ * a Helm release), which must map the same domains. Optional there: `postLogs` (`{ domain: file }`, one
+ * `POST <path>` line per POST the domain's front received) and `forger` (`{ actor, keyId, privateKeyPem }`,
+ * an actor the deployment maps and serves, as `startForger` below does).
  */
 export interface Deployment {
   /** `host=ip:port,...` for clients checking other domains' credentials. */
@@ -33,9 +35,35 @@ export async function openDeployment(): Promise<Deployment> {
   const home = (name: string) => join(homes, name);
   const external = process.env.MIMI_E2E_DEPLOYMENT;
   if (external) {
-    const parsed = JSON.parse(external) as { connectTo: string; servers: Record<string, string> };
+    const parsed = JSON.parse(external) as {
+      connectTo: string;
+      servers: Record<string, string>;
+      postLogs?: Record<string, string>;
+      forger?: { actor: string; keyId: string; privateKeyPem: string };
+    };
+    const postLogs = parsed.postLogs;
     return {
       connectTo: parsed.connectTo,
+      ...(postLogs
+        ? {
+            postsTo: (domain: string, path: string) => {
+              const log = postLogs[domain];
+              if (!log) throw new Error(`MIMI_E2E_DEPLOYMENT names no post log for ${domain}`);
+              return readFileSync(log, "utf8")
+                .split("\n")
+                .filter((line) => line === `POST ${path}`).length;
+            },
+          }
+        : {}),
+      ...(parsed.forger
+        ? {
+            forger: {
+              actor: parsed.forger.actor,
+              keyId: parsed.forger.keyId,
+              privateKey: createPrivateKey(parsed.forger.privateKeyPem),
+            },
+          }
+        : {}),
       server: (domain) => {
         const url = parsed.servers[domain];
         if (!url) throw new Error(`MIMI_E2E_DEPLOYMENT names no server for ${domain}`);

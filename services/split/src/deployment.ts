@@ -1,0 +1,453 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+import { type RunningFront, startFront } from "./front.js";
+import { SERVICES, type ServiceName } from "./routes.js";
+
+/**
+ * A split deployment on one machine: for each domain, the five services as separate processes (each its
+ * own `src/main.ts`) on one PostgreSQL database per provider, Kafka topics and Redis keys under a
+ * per-provider prefix, and a front that routes public paths to them. Every provider maps every domain
+ * to its front with MIMI_DEV_CONNECT_TO, so they federate over plain HTTP on 127.0.0.1.
+ */
+export interface SplitDeploymentOptions {
+  domains: readonly string[];
+  /** Connection settings of the shared backing services (as `scripts/infra env` prints). */
+  infra: { databaseUrl: string; redisUrl: string; kafkaBrokers: string };
+  /** Keys, logs and POST logs live here (one folder per domain). */
+  stateDir: string;
+  /** Names databases (`<prefix>_<label>`), Kafka topics (`<prefix>.<domain>.`) and Redis keys. */
+  prefix: string;
+  /** First port to use (front, then services, ten ports per domain); 0 picks free ports. */
+  basePort?: number;
+  /** Replicas per service (default 1 each). HTTP requests go round-robin; consumers split partitions. */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Drop the provider databases and Kafka topics first, for a deployment that starts empty. */
+  fresh?: boolean;
+  /** Extra environment for every service process. */
+  env?: Record<string, string>;
+  /** Also serve `http://evil.test/users/mallory`, an actor whose key the caller holds (e2e tests). */
+  forger?: boolean;
+  /** How long to wait for each service's /readyz (default 120 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface ServiceProcess {
+  domain: string;
+  service: ServiceName;
+  replica: number;
+  port: number;
+  child: ChildProcess;
+  log: string;
+}
+
+export interface SplitProvider {
+  domain: string;
+  databaseUrl: string;
+  front: RunningFront;
+  /** Where a client reaches this provider (its front). */
+  url: string;
+  postLog: string;
+  processes: ServiceProcess[];
+}
+
+/** What the end-to-end suite reads from MIMI_E2E_DEPLOYMENT. */
+export interface E2eDeploymentDescription {
+  connectTo: string;
+  servers: Record<string, string>;
+  postLogs: Record<string, string>;
+  forger?: { actor: string; keyId: string; privateKeyPem: string };
+}
+
+export interface SplitDeployment {
+  providers: Map<string, SplitProvider>;
+  connectTo: string;
+  describeForE2e(): E2eDeploymentDescription;
+  /** Starts another replica of `service` for `domain` (replica tests). */
+  addReplica(domain: string, service: ServiceName): Promise<ServiceProcess>;
+  /** SIGKILLs one process (crash tests); the front stops routing to it. */
+  kill(process: ServiceProcess): Promise<void>;
+  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and the fronts. */
+  stop(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPOSITORY_ROOT = resolve(here, "../../..");
+const SPLIT_PACKAGE = resolve(here, "..");
+
+export function entryPointOf(service: ServiceName): string {
+  return join(REPOSITORY_ROOT, "services", service, "src", "main.ts");
+}
+
+/** `a.test` -> `a_test`: a database-name and topic-safe label. */
+export function labelOf(domain: string): string {
+  return domain.replace(/[^A-Za-z0-9]/g, "_").toLowerCase();
+}
+
+export function databaseUrlFor(adminUrl: string, database: string): string {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** The environment of one service process (see README.md, "Environment per service"). */
+export function serviceEnvironment(input: {
+  domain: string;
+  service: ServiceName;
+  port: number;
+  databaseUrl: string;
+  infra: SplitDeploymentOptions["infra"];
+  kafkaTopicPrefix: string;
+  redisKeyPrefix: string;
+  keyEncryptionKey: string;
+  connectTo: string;
+  dataDir: string;
+  channelSequencerUrl: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  const env: Record<string, string> = {
+    MIMI_DOMAIN: input.domain,
+    MIMI_PUBLIC_URL: `http://${input.domain}`,
+    PORT: String(input.port),
+    DATABASE_URL: input.databaseUrl,
+    MIMI_KEY_ENCRYPTION_KEY: input.keyEncryptionKey,
+    MIMI_DEV_CONNECT_TO: input.connectTo,
+    MIMI_DATA_DIR: input.dataDir,
+  };
+  if (
+    input.service === "inbox-ingest" ||
+    input.service === "channel-sequencer" ||
+    input.service === "delivery-fanout"
+  ) {
+    env.KAFKA_BROKERS = input.infra.kafkaBrokers;
+    env.MIMI_KAFKA_TOPIC_PREFIX = input.kafkaTopicPrefix;
+  }
+  if (input.service === "inbox-ingest") env.MIMI_CHANNEL_SEQUENCER_URL = input.channelSequencerUrl;
+  if (input.service === "keypackage-directory") {
+    env.REDIS_URL = input.infra.redisUrl;
+    env.MIMI_KEYPACKAGE_REDIS_PREFIX = input.redisKeyPrefix;
+  }
+  if (input.service === "delivery-fanout") env.MIMI_MAILBOX_NOTIFIER = "postgres";
+  return { ...env, ...input.extra };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+async function ensureDatabase(adminUrl: string, database: string, fresh: boolean): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    // Identifiers cannot be parameters; `labelOf` keeps the name to [a-z0-9_].
+    if (fresh) await client.query(`drop database if exists "${database}" with (force)`);
+    const found = await client.query("select 1 from pg_database where datname = $1", [database]);
+    if (found.rowCount === 0) await client.query(`create database "${database}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Deletes the Kafka topics whose names start with one of `prefixes`. */
+export async function deleteTopicsWithPrefixes(
+  brokers: string,
+  prefixes: readonly string[],
+): Promise<number> {
+  const kafka = new Kafka({
+    clientId: "mimi-split",
+    brokers: brokers.split(","),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => prefixes.some((p) => topic.startsWith(p)));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    return topics.length;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function keyEncryptionKeyFor(dir: string): string {
+  const file = join(dir, "key-encryption-key");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+/** Runs `main.ts migrate` of one service; rejects with the tail of its output when it fails. */
+async function migrate(service: ServiceName, env: Record<string, string>, log: string): Promise<void> {
+  const child = spawnService(service, env, ["migrate"], log);
+  const code = await new Promise<number | null>((done) => child.on("exit", (exitCode) => done(exitCode)));
+  if (code !== 0) throw new Error(`${service} migrate exited ${code}:\n${tail(log)}`);
+}
+
+function spawnService(
+  service: ServiceName,
+  env: Record<string, string>,
+  args: string[],
+  log: string,
+): ChildProcess {
+  const out = createWriteStream(log, { flags: "a" });
+  // `--import tsx` resolves from the working directory: this package depends on tsx.
+  const child = spawn(process.execPath, ["--import", "tsx", entryPointOf(service), ...args], {
+    cwd: SPLIT_PACKAGE,
+    env: { ...inheritedEnvironment(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  return child;
+}
+
+/** The caller's PATH and OpenTelemetry settings reach the services; its MIMI_* and database settings do not. */
+function inheritedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (
+      ["PATH", "HOME", "TMPDIR", "NODE_OPTIONS", "KAFKAJS_NO_PARTITIONER_WARNING"].includes(name) ||
+      name.startsWith("OTEL_")
+    ) {
+      env[name] = value;
+    }
+  }
+  env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
+  return env;
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no output)";
+  }
+}
+
+async function waitReady(proc: ServiceProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${proc.domain} ${proc.service} exited before it was ready:\n${tail(proc.log)}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${proc.port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${proc.domain} ${proc.service} not ready within ${timeoutMs} ms:\n${tail(proc.log)}`);
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
+
+async function stopProcess(proc: ServiceProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  const { child } = proc;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A one-actor provider at evil.test: serves mallory's actor document with a key the caller holds. */
+async function startForger(port: number): Promise<{ server: Server; port: number; privateKeyPem: string }> {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const actor = "http://evil.test/users/mallory";
+  const document = JSON.stringify({
+    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+    id: actor,
+    type: "Person",
+    inbox: `${actor}/inbox`,
+    publicKey: {
+      id: `${actor}#main-key`,
+      owner: actor,
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }),
+    },
+  });
+  const server = createServer((req, res) => {
+    if (req.method === "GET" && req.url === "/users/mallory") {
+      res.writeHead(200, { "content-type": "application/activity+json" });
+      res.end(document);
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((done) => server.listen(port, "127.0.0.1", done));
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+  };
+}
+
+export async function startSplitDeployment(options: SplitDeploymentOptions): Promise<SplitDeployment> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+  const basePort = options.basePort ?? 0;
+  const portFor = async (domainIndex: number, slot: number) =>
+    basePort === 0 ? freePort() : basePort + domainIndex * 10 + slot;
+  const topicPrefixOf = (domain: string) => `${options.prefix}.${labelOf(domain)}.`;
+  mkdirSync(options.stateDir, { recursive: true });
+
+  if (options.fresh) {
+    await deleteTopicsWithPrefixes(options.infra.kafkaBrokers, options.domains.map(topicPrefixOf));
+  }
+
+  // Ports first: every provider's host mapping names every front.
+  const plans = [];
+  for (const [index, domain] of options.domains.entries()) {
+    const frontPort = await portFor(index, 0);
+    const servicePorts = new Map<ServiceName, number[]>();
+    let slot = 1;
+    for (const service of SERVICES) {
+      const ports: number[] = [];
+      for (let replica = 0; replica < (options.replicas?.[service] ?? 1); replica++) {
+        ports.push(await portFor(index, slot++));
+      }
+      servicePorts.set(service, ports);
+    }
+    plans.push({ domain, index, frontPort, servicePorts });
+  }
+  const forger = options.forger
+    ? await startForger(basePort === 0 ? 0 : basePort + options.domains.length * 10)
+    : undefined;
+  const connectTo = [
+    ...plans.map((plan) => `${plan.domain}=127.0.0.1:${plan.frontPort}`),
+    ...(forger ? [`evil.test=127.0.0.1:${forger.port}`] : []),
+  ].join(",");
+
+  const providers = new Map<string, SplitProvider>();
+  const envFor = new Map<string, (service: ServiceName, port: number) => Record<string, string>>();
+  const logDirOf = (domain: string) => join(options.stateDir, domain, "logs");
+
+  const stopAll = async () => {
+    const all = [...providers.values()].flatMap((provider) => provider.processes);
+    await Promise.all(all.map((proc) => stopProcess(proc)));
+    await Promise.all([...providers.values()].map((provider) => provider.front.close()));
+    if (forger) await new Promise<void>((done) => forger.server.close(() => done()));
+  };
+
+  try {
+    await Promise.all(
+      plans.map(async (plan) => {
+        const dir = join(options.stateDir, plan.domain);
+        mkdirSync(logDirOf(plan.domain), { recursive: true });
+        const database = `${labelOf(options.prefix)}_${labelOf(plan.domain)}`;
+        await ensureDatabase(options.infra.databaseUrl, database, options.fresh ?? false);
+        const databaseUrl = databaseUrlFor(options.infra.databaseUrl, database);
+        const keyEncryptionKey = keyEncryptionKeyFor(dir);
+        const sequencerPort = plan.servicePorts.get("channel-sequencer")?.[0] ?? 0;
+        const environment = (service: ServiceName, port: number) =>
+          serviceEnvironment({
+            domain: plan.domain,
+            service,
+            port,
+            databaseUrl,
+            infra: options.infra,
+            kafkaTopicPrefix: topicPrefixOf(plan.domain),
+            redisKeyPrefix: `${options.prefix}:${plan.domain}:kp:`,
+            keyEncryptionKey,
+            connectTo,
+            dataDir: join(dir, "data", service),
+            channelSequencerUrl: `http://127.0.0.1:${sequencerPort}`,
+            ...(options.env ? { extra: options.env } : {}),
+          });
+        envFor.set(plan.domain, environment);
+        const postLog = join(dir, "posts.log");
+        writeFileSync(postLog, "");
+        const upstreams = Object.fromEntries(
+          SERVICES.map((service) => [service, plan.servicePorts.get(service) ?? []]),
+        ) as Record<ServiceName, number[]>;
+        const front = await startFront({ upstreams, port: plan.frontPort, postLog });
+        const provider: SplitProvider = {
+          domain: plan.domain,
+          databaseUrl,
+          front,
+          url: `http://127.0.0.1:${front.port}`,
+          postLog,
+          processes: [],
+        };
+        providers.set(plan.domain, provider);
+
+        // Identity first: it owns the `keys` and `identity` schemas the others read.
+        const migrationLog = join(logDirOf(plan.domain), "migrate.log");
+        await migrate("identity", environment("identity", 0), migrationLog);
+        await Promise.all(
+          SERVICES.filter((service) => service !== "identity").map((service) =>
+            migrate(service, environment(service, 0), migrationLog),
+          ),
+        );
+        for (const service of SERVICES) {
+          for (const [replica, port] of (plan.servicePorts.get(service) ?? []).entries()) {
+            const log = join(logDirOf(plan.domain), `${service}-${replica}.log`);
+            const child = spawnService(service, environment(service, port), [], log);
+            provider.processes.push({ domain: plan.domain, service, replica, port, child, log });
+          }
+        }
+        await Promise.all(provider.processes.map((proc) => waitReady(proc, readyTimeoutMs)));
+      }),
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  const providerOf = (domain: string) => {
+    const provider = providers.get(domain);
+    if (!provider) throw new Error(`no provider ${domain}`);
+    return provider;
+  };
+
+  return {
+    providers,
+    connectTo,
+    describeForE2e: () => ({
+      connectTo,
+      servers: Object.fromEntries([...providers].map(([domain, provider]) => [domain, provider.url])),
+      postLogs: Object.fromEntries([...providers].map(([domain, provider]) => [domain, provider.postLog])),
+      ...(forger
+        ? {
+            forger: {
+              actor: "http://evil.test/users/mallory",
+              keyId: "http://evil.test/users/mallory#main-key",
+              privateKeyPem: forger.privateKeyPem,
+            },
+          }
+        : {}),
+    }),
+    async addReplica(domain, service) {
+      const provider = providerOf(domain);
+      const environment = envFor.get(domain);
+      if (!environment) throw new Error(`no provider ${domain}`);
+      const replica = provider.processes.filter((proc) => proc.service === service).length;
+      const port = await freePort();
+      const log = join(logDirOf(domain), `${service}-${replica}.log`);
+      const child = spawnService(service, environment(service, port), [], log);
+      const proc: ServiceProcess = { domain, service, replica, port, child, log };
+      provider.processes.push(proc);
+      await waitReady(proc, readyTimeoutMs);
+      provider.front.addUpstream(service, port);
+      return proc;
+    },
+    async kill(proc) {
+      providerOf(proc.domain).front.removeUpstream(proc.service, proc.port);
+      await stopProcess(proc, "SIGKILL");
+    },
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,16 @@
+export {
+  databaseUrlFor,
+  deleteTopicsWithPrefixes,
+  type E2eDeploymentDescription,
+  entryPointOf,
+  labelOf,
+  REPOSITORY_ROOT,
+  type ServiceProcess,
+  type SplitDeployment,
+  type SplitDeploymentOptions,
+  type SplitProvider,
+  serviceEnvironment,
+  startSplitDeployment,
+} from "./deployment.js";
+export { type FrontOptions, type RunningFront, startFront } from "./front.js";
+export { routeFor, SERVICES, type ServiceName } from "./routes.js";

@@ -45,9 +45,9 @@ function forwardedHeaders(headers: IncomingMessage["headers"]): IncomingMessage[
   return result;
 }
 
-function notFound(res: ServerResponse): void {
-  res.writeHead(404, { "content-type": "application/problem+json" });
-  res.end(JSON.stringify({ type: "about:blank", title: "Not Found", status: 404 }));
+function problem(res: ServerResponse, status: number, title: string, detail?: string): void {
+  res.writeHead(status, { "content-type": "application/problem+json" });
+  res.end(JSON.stringify({ type: "about:blank", title, status, ...(detail ? { detail } : {}) }));
 }
 
 export async function startFront(options: FrontOptions): Promise<RunningFront> {
@@ -64,10 +64,15 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
     const method = req.method ?? "GET";
     const path = req.url ?? "/";
     const service = routeFor(method, path);
-    const port = service && pick(service);
-    if (!service || port === undefined) {
+    if (!service) {
       req.resume();
-      notFound(res);
+      problem(res, 404, "Not Found");
+      return;
+    }
+    const port = pick(service);
+    if (port === undefined) {
+      req.resume();
+      problem(res, 503, "Service Unavailable", `no replica of ${service} is running`);
       return;
     }
     if (options.postLog && method === "POST") {
@@ -91,8 +96,7 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
     );
     upstream.on("error", () => {
       if (!res.headersSent) {
-        res.writeHead(502, { "content-type": "application/problem+json" });
-        res.end(JSON.stringify({ type: "about:blank", title: "Bad Gateway", status: 502, detail: service }));
+        problem(res, 502, "Bad Gateway", `${service} did not answer`);
       } else {
         res.destroy();
       }

@@ -1,6 +1,11 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { type ClaimPoolKey, type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "@mimi/claims";
+import {
+  type ClaimPoolKey,
+  type ClaimStore,
+  createMemoryClaimStore,
+  createRedisClaimStore,
+} from "@mimi/claims";
 import { signRequest } from "@mimi/http-signatures";
 import { identityMigrations } from "@mimi/identity";
 import {
@@ -110,7 +115,12 @@ async function httpClaims(environment: BenchEnvironment, perUser: number) {
       { method: "POST", url, headers: { "content-type": ACTIVITY_JSON, accept: ACTIVITY_JSON }, body },
       { keyId: claimer.keyId, privateKey: claimer.privateKey },
     );
-    requestFor.set(username, { method: "POST", path: new URL(url).pathname, headers, body: Buffer.from(body) });
+    requestFor.set(username, {
+      method: "POST",
+      path: new URL(url).pathname,
+      headers,
+      body: Buffer.from(body),
+    });
   }
   const client = createHttpClient(server.port, CONNECTIONS);
   const seen = new Set<string>();
@@ -173,7 +183,10 @@ async function seedKeyPackages(sql: Sql, usernames: string[], perUser: number, r
 
 async function storeClaimRate(environment: BenchEnvironment, claims: number) {
   const store: ClaimStore = environment.redisUrl
-    ? createRedisClaimStore({ url: environment.redisUrl, keyPrefix: `mimi:bench:${environment.runId}:direct:` })
+    ? createRedisClaimStore({
+        url: environment.redisUrl,
+        keyPrefix: `mimi:bench:${environment.runId}:direct:`,
+      })
     : createMemoryClaimStore();
   const pools: ClaimPoolKey[] = Array.from({ length: USERS }, (_, i) => ({
     user: `user${i}@b.test`,

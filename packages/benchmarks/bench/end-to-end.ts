@@ -1,2 +1,308 @@
-import type { Scenario } from "../src/index.js";
-export const endToEndScenario: Scenario = { name: "end-to-end", run: async () => { throw new Error("not written"); } };
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
+import {
+  AccountStore,
+  createTextContent,
+  encodeContent,
+  followersOf,
+  MimiClient,
+  newActivityId,
+  ProviderApi,
+  SseParser,
+  StateStore,
+} from "@mimi/client";
+import {
+  acceptAnyCredential,
+  type ClientState,
+  decodeClientState,
+  encryptApplicationMessage,
+  fromWireObject,
+  loadCiphersuite,
+  processIncoming,
+  toWireObject,
+} from "@mimi/mls";
+import { type RunningProvider, startProvider } from "@mimi/standalone";
+import { type Metric, runPacedSequence, type Scenario, summarizeLatencies } from "../src/index.js";
+import { BENCH_KEK, numberSetting } from "./settings.js";
+
+const DOMAINS = ["a.test", "b.test"] as const;
+const WARMUP_MESSAGES = 40;
+
+interface Member {
+  handle: string;
+  home: string;
+  api: ProviderApi;
+  username: string;
+  actor: string;
+  acct: string;
+}
+
+/**
+ * Client send to recipient client receive across two standalone providers: alice@a.test posts MLS
+ * application messages to her outbox at a fixed offered rate (paced, one after the other, as one
+ * client sends: MLS needs them in order), the channel (hosted at a.test) forwards
+ * them to b.test, and bob's live mailbox stream (SSE) delivers them; bob decrypts each one. Latency is
+ * from the start of alice's POST to bob's decryption. The channel is set up with the client SDK
+ * (MimiClient); the timed loop uses the SDK's wire calls (ProviderApi) with messages encrypted before
+ * the loop, and keeps MLS state in memory rather than in the SDK's on-disk store.
+ */
+export const endToEndScenario: Scenario = {
+  name: "e2e",
+  async run() {
+    const rate = numberSetting("BENCH_E2E_RATE", 200);
+    const seconds = numberSetting("BENCH_E2E_SECONDS", 30);
+    const count = Math.round(rate * seconds);
+    const dir = mkdtempSync(join(tmpdir(), "mimi-bench-e2e-"));
+    const ports = await Promise.all(DOMAINS.map(() => freePort()));
+    const connectTo = DOMAINS.map((domain, i) => `${domain}=127.0.0.1:${ports[i]}`).join(",");
+    const providers: RunningProvider[] = [];
+    try {
+      for (const [i, domain] of DOMAINS.entries()) {
+        mkdirSync(join(dir, domain), { recursive: true });
+        providers.push(
+          await startProvider({
+            host: "127.0.0.1",
+            env: {
+              MIMI_DOMAIN: domain,
+              MIMI_PUBLIC_URL: `http://${domain}`,
+              PORT: String(ports[i]),
+              MIMI_DATA_DIR: join(dir, domain),
+              MIMI_DEV_CONNECT_TO: connectTo,
+              MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
+              LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+            },
+          }),
+        );
+      }
+      const setupStarted = performance.now();
+      const alice = await signUp(dir, "alice", `http://127.0.0.1:${ports[0]}`, connectTo);
+      const bob = await signUp(dir, "bob", `http://127.0.0.1:${ports[1]}`, connectTo);
+      const channelUrl = await createChannelWith(alice, bob, connectTo);
+      const cs = await loadCiphersuite();
+      let aliceState = await storedState(alice, channelUrl);
+      let bobState = await storedState(bob, channelUrl);
+      const bobCursor = await new AccountStore(new StateStore(bob.home).accountDir(bob.handle)).loadCursor();
+
+      // Every message is encrypted before the loop: the offered load is the server's, not the sender's MLS.
+      const activities: Array<Record<string, unknown> & { id: string }> = [];
+      for (let i = 0; i < WARMUP_MESSAGES + count; i++) {
+        const content = createTextContent({
+          senderUri: alice.acct,
+          roomUri: channelUrl,
+          text: `message ${i}`,
+        });
+        const encrypted = await encryptApplicationMessage(aliceState, cs, encodeContent(content));
+        aliceState = encrypted.newState;
+        activities.push({
+          "@context": ACTIVITY_CONTEXT,
+          id: newActivityId(alice.actor),
+          type: "Create",
+          actor: alice.actor,
+          target: channelUrl,
+          to: [followersOf(channelUrl)],
+          object: toWireObject(encrypted.message),
+        });
+      }
+      const setupMs = performance.now() - setupStarted;
+
+      const sentAt = new Map<string, number>();
+      const latencies: number[] = [];
+      const warmupIds = new Set(activities.slice(0, WARMUP_MESSAGES).map((a) => a.id));
+      let decryptFailures = 0;
+      let firstFailure: string | undefined;
+      let receivedTimed = 0;
+      let receivedWarmup = 0;
+      const stream = new AbortController();
+      const listening = listen(bob, bobCursor, stream.signal, async (activity) => {
+        const id = String(activity.id);
+        const started = sentAt.get(id);
+        if (started === undefined) return;
+        const wire = fromWireObject(activity.object, "PrivateMessage");
+        if (!wire.ok) {
+          decryptFailures += 1;
+          return;
+        }
+        const processed = await processIncoming(bobState, cs, wire.bytes);
+        if (!processed.ok || processed.kind !== "application") {
+          decryptFailures += 1;
+          firstFailure ??= processed.ok
+            ? `a ${processed.kind} instead of an application message`
+            : processed.detail;
+          return;
+        }
+        bobState = processed.newState;
+        sentAt.delete(id);
+        if (warmupIds.has(id)) receivedWarmup += 1;
+        else {
+          receivedTimed += 1;
+          latencies.push(performance.now() - started);
+        }
+      });
+      const aliceApi = alice.api;
+      const send = async (activity: Record<string, unknown> & { id: string }) => {
+        sentAt.set(activity.id, performance.now());
+        await aliceApi.postActivity(alice.username, activity);
+      };
+      for (const activity of activities.slice(0, WARMUP_MESSAGES)) await send(activity);
+      await waitUntil(() => receivedWarmup >= WARMUP_MESSAGES, 30_000);
+
+      const timedActivities = activities.slice(WARMUP_MESSAGES);
+      const offered = await runPacedSequence(rate, timedActivities.length, async (index) => {
+        const activity = timedActivities[index];
+        if (activity) await send(activity);
+      });
+      await waitUntil(() => receivedTimed >= count, 20_000);
+      stream.abort();
+      await listening;
+
+      const summary = summarizeLatencies(latencies);
+      const lost = count - receivedTimed;
+      const offeredNote = `offered ${offered.offeredPerSecond.toFixed(0)} msg/s`;
+      const metrics: Metric[] = [
+        {
+          scenario: "3 e2e",
+          name: `latency p50 (${offeredNote})`,
+          value: summary.p50,
+          unit: "ms",
+          target: { kind: "atMost", bound: 20 },
+        },
+        { scenario: "3 e2e", name: "latency p95", value: summary.p95, unit: "ms" },
+        {
+          scenario: "3 e2e",
+          name: "latency p99",
+          value: summary.p99,
+          unit: "ms",
+          target: { kind: "atMost", bound: 80 },
+        },
+        {
+          scenario: "3 e2e",
+          name: "messages lost",
+          value: lost,
+          unit: "msgs",
+          reference: { name: "messages sent", value: count },
+          target: { kind: "atMost", bound: 0 },
+        },
+      ];
+      return {
+        metrics,
+        notes: [
+          `two standalone providers in this process (PGlite, in-process bus), alice@a.test hosts the channel, bob@b.test receives through the live SSE stream and decrypts; set up in ${(setupMs / 1000).toFixed(1)} s`,
+          `${count} messages requested at ${rate}/s for ${seconds} s; ${offeredNote} (${offered.errors} POSTs failed); ${receivedTimed} received within 20 s of the last send, ${decryptFailures} not decrypted${firstFailure ? ` (first: ${firstFailure})` : ""}`,
+        ],
+        details: { offered, latency: summary, lost, decryptFailures },
+      };
+    } finally {
+      for (const provider of providers) await provider.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+async function signUp(dir: string, username: string, server: string, connectTo: string): Promise<Member> {
+  const home = join(dir, `home-${username}`);
+  const anonymous = new ProviderApi({ server });
+  const created = await anonymous.createAccount(username, `${username} benchmark password`);
+  const api = anonymous.withToken(created.token);
+  const me = await api.me();
+  await new StateStore(home).saveAccount({
+    server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  const client = new MimiClient({ home, connectTo });
+  const device = await client.addDevice(`${username}'s benchmark device`);
+  await client.close();
+  if (!device.keyPackages.ok) throw new Error(`${username}: KeyPackages were not uploaded`);
+  return {
+    handle: me.acct.replace(/^acct:/, ""),
+    home,
+    api,
+    username: me.username,
+    actor: me.actor,
+    acct: me.acct,
+  };
+}
+
+/** alice creates a channel and adds bob; returns once bob's client has joined it. */
+async function createChannelWith(alice: Member, bob: Member, connectTo: string): Promise<string> {
+  const aliceClient = new MimiClient({ home: alice.home, connectTo });
+  const bobClient = new MimiClient({ home: bob.home, connectTo });
+  try {
+    const channel = await aliceClient.createChannel("benchmark");
+    if (!(await aliceClient.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled)
+      throw new Error("the channel was not created");
+    await aliceClient.addMember(channel.url, bob.handle);
+    if (!(await aliceClient.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled)
+      throw new Error("bob was not added");
+    await waitUntilAsync(async () => {
+      await bobClient.sync();
+      return (await bobClient.channels()).some((c) => c.url === channel.url);
+    }, 30_000);
+    return channel.url;
+  } finally {
+    await aliceClient.close();
+    await bobClient.close();
+  }
+}
+
+async function storedState(member: Member, channelUrl: string): Promise<ClientState> {
+  const store = new AccountStore(new StateStore(member.home).accountDir(member.handle));
+  const record = (await store.listChannels()).find((channel) => channel.url === channelUrl);
+  if (!record?.state) throw new Error(`${member.handle} has no state for ${channelUrl}`);
+  const decoded = decodeClientState(Buffer.from(record.state, "base64"), acceptAnyCredential);
+  if (!decoded.ok) throw new Error(decoded.detail);
+  return decoded.state;
+}
+
+/** Reads the member's live mailbox stream from `cursor`, handing each activity to `onActivity` in order. */
+async function listen(
+  member: Member,
+  cursor: number,
+  signal: AbortSignal,
+  onActivity: (activity: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
+  try {
+    const response = await member.api.open("/api/v1/mailbox/stream", {
+      headers: { accept: "text/event-stream", "last-event-id": String(cursor) },
+      signal,
+    });
+    if (!response.ok || !response.body) throw new Error(`the mailbox stream answered ${response.status}`);
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+        if (event.event !== "activity") continue;
+        const item = JSON.parse(event.data) as { activity: Record<string, unknown> };
+        await onActivity(item.activity);
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  await waitUntilAsync(async () => done(), timeoutMs);
+}
+
+async function waitUntilAsync(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

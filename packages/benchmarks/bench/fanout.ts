@@ -102,7 +102,12 @@ export const fanoutScenario: Scenario = {
         type: "Create",
         actor: channelActor,
         to: [followersUrl],
-        object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "A".repeat(600) },
+        object: {
+          type: "PrivateMessage",
+          mediaType: "message/mls",
+          encoding: "base64",
+          content: "A".repeat(600),
+        },
       };
       const started = performance.now();
       let lastAck = started;
@@ -219,7 +224,12 @@ async function startSinkProvider(
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const outcome = await verifyRequest(
-      { method: req.method ?? "POST", path: req.url ?? "/", headers: req.headers, body: Buffer.concat(chunks) },
+      {
+        method: req.method ?? "POST",
+        path: req.url ?? "/",
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      },
       keys,
       { scheme: "http" },
     );

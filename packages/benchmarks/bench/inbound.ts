@@ -43,7 +43,9 @@ export const inboundScenario: Scenario = {
       identityMigrations,
       inboxIngestMigrations,
     ]);
-    const { bus, kind: busKind } = await openBenchBus(environment, "mimi-bench-ingest", [userInboxTopic.name]);
+    const { bus, kind: busKind } = await openBenchBus(environment, "mimi-bench-ingest", [
+      userInboxTopic.name,
+    ]);
     await sql.query(
       "insert into identity.accounts (username, password_hash) values ('bob', 'unused') on conflict do nothing",
     );

@@ -37,12 +37,17 @@ export const outboundScenario: Scenario = {
   name: "outbound",
   async run(environment) {
     const jobs = numberSetting("BENCH_OUTBOUND_JOBS", 2000);
-    const { sql, kind: sqlKind } = await openBenchSql(environment, [actorKeyMigrations, deliveryFanoutMigrations]);
+    const { sql, kind: sqlKind } = await openBenchSql(environment, [
+      actorKeyMigrations,
+      deliveryFanoutMigrations,
+    ]);
     const metrics: Metric[] = [];
     const details: Record<string, unknown> = {};
     for (const keyType of ["rsa", "ed25519"] as const) {
       const pair =
-        keyType === "rsa" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ed25519");
+        keyType === "rsa"
+          ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+          : generateKeyPairSync("ed25519");
       const sent = await deliveryRate(environment, sql, pair.privateKey, jobs, `${keyType}-`);
       const ceiling = rawSignRate(pair.privateKey, keyType);
       const label = keyType === "rsa" ? "RSA-2048" : "Ed25519";
@@ -110,7 +115,12 @@ async function deliveryRate(
     id: `${SIGNER}/activities/${environment.runId}`,
     type: "Create",
     actor: SIGNER,
-    object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "A".repeat(600) },
+    object: {
+      type: "PrivateMessage",
+      mediaType: "message/mls",
+      encoding: "base64",
+      content: "A".repeat(600),
+    },
   });
   const firstAttemptAt = new Date().toISOString();
   const messages = Array.from({ length: jobs }, (_, i) => {

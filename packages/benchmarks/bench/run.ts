@@ -42,7 +42,11 @@ const backends = [
   `bus: ${environment.kafkaBrokers ? "Kafka (KAFKA_BROKERS)" : "in-process (KAFKA_BROKERS unset)"}`,
   `claims: ${environment.redisUrl ? "Redis (REDIS_URL)" : "in memory (REDIS_URL unset)"}`,
 ];
-console.log(`mimi benchmarks, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `mimi benchmarks, ${cpus().length} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 console.log(backends.join("; "));
 
 const metrics: Metric[] = [];
@@ -59,7 +63,9 @@ for (const scenario of selected) {
     results[scenario.name] = { seconds, notes: result.notes, details: result.details };
   } catch (error) {
     const seconds = (performance.now() - begun) / 1000;
-    console.log(`FAILED after ${seconds.toFixed(1)} s: ${error instanceof Error ? error.stack : String(error)}`);
+    console.log(
+      `FAILED after ${seconds.toFixed(1)} s: ${error instanceof Error ? error.stack : String(error)}`,
+    );
     results[scenario.name] = { seconds, error: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -97,7 +97,11 @@ export const sequencerScenario: Scenario = {
       const joiners = Array.from({ length: addsPerChannel + 1 }, (_, k) => `j${c}_${k}_${environment.runId}`);
       usernames.push(owner, ...joiners);
       for (const name of [owner, ...joiners]) acctTable[`acct:${name}@${DOMAIN}`] = config.urls.actor(name);
-      prepared.push(await prepareChannel(ctx, cs, ca, config.urls.actor(owner), owner, joiners, (name) => config.urls.actor(name)));
+      prepared.push(
+        await prepareChannel(ctx, cs, ca, config.urls.actor(owner), owner, joiners, (name) =>
+          config.urls.actor(name),
+        ),
+      );
     }
     await sql.query(
       "insert into identity.accounts (username, password_hash) select unnest($1::text[]), 'unused' on conflict do nothing",
@@ -247,7 +251,9 @@ async function prepareChannel(
     );
     state = output.newState;
   }
-  const staleOutput = await commit(creationState, cs, { add: [(await enrol(cs, ca, staleJoiner)).keyPackage] });
+  const staleOutput = await commit(creationState, cs, {
+    add: [(await enrol(cs, ca, staleJoiner)).keyPackage],
+  });
   if (!staleOutput.welcome) throw new Error("an add commit without a Welcome");
   const stale = item({
     type: "Add",

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
 import { createLogger, type Logger } from "@mimi/service-kit";
-import { createPgliteSql, createPgSql, migrateAll, type MigrationSet, type Sql } from "@mimi/store";
+import { createPgliteSql, createPgSql, type MigrationSet, migrateAll, type Sql } from "@mimi/store";
 
 /** The backing services a run uses: real ones when their variables are set, embedded ones otherwise. */
 export interface BenchEnvironment {
@@ -13,7 +13,9 @@ export interface BenchEnvironment {
   logger: Logger;
 }
 
-export function readBenchEnvironment(env: Record<string, string | undefined> = process.env): BenchEnvironment {
+export function readBenchEnvironment(
+  env: Record<string, string | undefined> = process.env,
+): BenchEnvironment {
   const brokers = env.KAFKA_BROKERS?.split(",")
     .map((broker) => broker.trim())
     .filter((broker) => broker.length > 0);

@@ -1,3 +1,4 @@
+export { parseConsoleTables } from "./console-table.js";
 export { type BenchEnvironment, openBenchBus, openBenchSql, readBenchEnvironment } from "./environment.js";
 export {
   createHttpClient,
@@ -6,7 +7,7 @@ export {
   type PreparedRequest,
   runClosedLoop,
   runHttpLoad,
-  runOpenLoop,
+  runPacedSequence,
 } from "./load.js";
 export {
   actorDocument,
@@ -38,4 +39,3 @@ export {
   ratePerSecond,
   summarizeLatencies,
 } from "./stats.js";
-export { parseConsoleTables } from "./console-table.js";

@@ -1,5 +1,5 @@
 import { Agent, request } from "node:http";
-import { summarizeLatencies, type LatencySummary, ratePerSecond } from "./stats.js";
+import { type LatencySummary, ratePerSecond, summarizeLatencies } from "./stats.js";
 
 /** One HTTP request of a load run, prepared before the timed loop. */
 export interface PreparedRequest {
@@ -43,7 +43,9 @@ export function createHttpClient(port: number, connections: number) {
         (incoming) => {
           const chunks: Buffer[] = [];
           incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-          incoming.on("end", () => resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          incoming.on("end", () =>
+            resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks) }),
+          );
           incoming.on("error", reject);
         },
       );
@@ -116,33 +118,27 @@ export async function runHttpLoad(
 }
 
 /**
- * Open loop: starts operation i at `start + i / rate` whatever happened to the earlier ones (so a slow
- * server cannot slow the offered load down). Returns the rate actually offered.
+ * Paced and in order, as one client sends: operation i starts at `start + i / rate`, or when operation
+ * i - 1 has finished if that is later. Returns the rate actually offered, which falls below `rate`
+ * when the server answers more slowly than the interval.
  */
-export async function runOpenLoop(
+export async function runPacedSequence(
   ratePerSec: number,
   count: number,
   operation: (index: number) => Promise<void>,
 ): Promise<{ offeredPerSecond: number; elapsedMs: number; errors: number }> {
   const intervalMs = 1000 / ratePerSec;
   const started = performance.now();
-  const pending: Promise<void>[] = [];
   let errors = 0;
   for (let index = 0; index < count; index++) {
-    const due = started + index * intervalMs;
-    const wait = due - performance.now();
+    const wait = started + index * intervalMs - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(
-      operation(index).catch(() => {
-        errors += 1;
-      }),
-    );
+    try {
+      await operation(index);
+    } catch {
+      errors += 1;
+    }
   }
-  const offeredMs = performance.now() - started;
-  await Promise.all(pending);
-  return {
-    offeredPerSecond: ratePerSecond(count - 1, offeredMs),
-    elapsedMs: performance.now() - started,
-    errors,
-  };
+  const elapsedMs = performance.now() - started;
+  return { offeredPerSecond: ratePerSecond(count, elapsedMs), elapsedMs, errors };
 }

@@ -44,7 +44,9 @@ describe("report", () => {
     expect(verdictOf({ ...base, value: 10, target: { kind: "atMost", bound: 20 } })).toBe("met");
     expect(verdictOf({ ...base, value: 30, target: { kind: "atMost", bound: 20 } })).toBe("missed");
     const relative = { kind: "atLeast" as const, bound: 0.4, ofReference: true };
-    expect(verdictOf({ ...base, value: 41, reference: { name: "r", value: 100 }, target: relative })).toBe("met");
+    expect(verdictOf({ ...base, value: 41, reference: { name: "r", value: 100 }, target: relative })).toBe(
+      "met",
+    );
     expect(verdictOf({ ...base, value: 39, reference: { name: "r", value: 100 }, target: relative })).toBe(
       "missed",
     );

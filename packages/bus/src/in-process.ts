@@ -14,6 +14,7 @@ import {
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
+import { handleInSpan, withTraceContext } from "./trace";
 import type {
   Bus,
   BusMessage,
@@ -167,7 +168,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
   async function handleAndCommit(member: Member, cursor: Cursor, record: BusRecord, offset: number) {
     let outcome: HandlerOutcome;
     try {
-      outcome = await member.handle(record);
+      outcome = await handleInSpan(record, member.groupId, () => member.handle(record));
     } catch (error) {
       outcome = { kind: "retry", reason: reasonFromError(error) };
     }
@@ -231,7 +232,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
   return {
     async publish(topic, messages) {
       if (closed) throw new Error("bus is closed");
-      append(topic, messages);
+      append(topic, withTraceContext(messages));
     },
 
     async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {

@@ -25,6 +25,7 @@ import {
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
+import { handleInSpan, withTraceContext } from "./trace";
 import type {
   Bus,
   BusMessage,
@@ -207,7 +208,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
           let outcome: HandlerOutcome;
           try {
-            outcome = await subscribeOptions.handle(record);
+            outcome = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
           } catch (error) {
             outcome = { kind: "retry", reason: reasonFromError(error) };
           }
@@ -262,7 +263,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     async publish(topic, messages) {
       if (closed) throw new Error("bus is closed");
       if (messages.length === 0) return;
-      await send(topic, messages);
+      await send(topic, withTraceContext(messages));
     },
     subscribe,
     async close() {

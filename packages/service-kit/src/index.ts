@@ -23,3 +23,4 @@ export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export { asyncRoute } from "./routes.js";
 export { type RunningServer, type StartOptions, startServer } from "./server.js";
+export { startTracing, type Tracing, type TracingOptions, tracingRequested } from "./tracing.js";

@@ -10,6 +10,7 @@ import {
   parse,
   readConfig,
   startServer,
+  startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
@@ -41,6 +42,8 @@ const splitDeploymentSpec = {
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
+  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
+  const tracing = startTracing({ serviceName: "mimi-channel-sequencer" });
   const config = readProviderConfig();
   const settings = readConfig(channelSequencerConfigSpec);
   const deployment = readConfig(splitDeploymentSpec);
@@ -86,7 +89,13 @@ async function main(): Promise<void> {
       shuttingDown = true;
     },
     // Closed in reverse: workers, then the outbound client, the bus, the database.
-    closers: [() => sql.close(), () => bus.close(), () => ctx.close(), () => workers.stop()],
+    closers: [
+      () => tracing.shutdown(),
+      () => sql.close(),
+      () => bus.close(),
+      () => ctx.close(),
+      () => workers.stop(),
+    ],
   });
 }
 

@@ -14,6 +14,7 @@ import {
   parse,
   readConfigOrExit,
   startServer,
+  startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql, type Sql } from "@mimi/store";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
@@ -65,6 +66,8 @@ function channelFollowersFromDatabase(sql: Sql, channelUrlPrefix: string): Local
   };
 }
 
+// First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
+const tracing = startTracing({ serviceName: "mimi-delivery-fanout" });
 const config = readProviderConfig();
 const own = readConfigOrExit(deliveryFanoutConfigSpec);
 const deployment = readConfigOrExit(splitDeploymentSpec);
@@ -131,5 +134,11 @@ await startServer(app, {
     shuttingDown = true;
   },
   // Closed in reverse: workers first (offsets of finished work committed), then the bus, the context, SQL.
-  closers: [() => sql.close(), () => closeDeliveryFanout(ctx), () => bus.close(), () => workers.stop()],
+  closers: [
+    () => tracing.shutdown(),
+    () => sql.close(),
+    () => closeDeliveryFanout(ctx),
+    () => bus.close(),
+    () => workers.stop(),
+  ],
 });

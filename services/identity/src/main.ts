@@ -8,6 +8,7 @@ import {
   createMetrics,
   readConfig,
   startServer,
+  startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql } from "@mimi/store";
 import { identityConfigSpec } from "./config.js";
@@ -17,6 +18,8 @@ import { identityRouter } from "./router.js";
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
+  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
+  const tracing = startTracing({ serviceName: "mimi-identity" });
   const config = readProviderConfig();
   const settings = readConfig(identityConfigSpec);
   const logger = createLogger({ name: "identity", level: config.logLevel });
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
     onShutdownStart: () => {
       shuttingDown = true;
     },
-    closers: [() => sql.close()],
+    closers: [() => tracing.shutdown(), () => sql.close()],
   });
 }
 

@@ -8,6 +8,7 @@ import {
   parse,
   readConfig,
   startServer,
+  startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql, type Sql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
@@ -62,6 +63,8 @@ function channelFollowersFromDatabase(sql: Sql): (channelId: string) => Promise<
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
+  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
+  const tracing = startTracing({ serviceName: "mimi-inbox-ingest" });
   const config = readProviderConfig();
   const settings = readConfig(inboxIngestConfigSpec);
   const deployment = readConfig(splitDeploymentSpec);
@@ -119,7 +122,13 @@ async function main(): Promise<void> {
       shuttingDown = true;
     },
     // Closed in reverse: workers, then the outbound client, the bus, the database.
-    closers: [() => sql.close(), () => bus.close(), () => ctx.close(), () => workers.stop()],
+    closers: [
+      () => tracing.shutdown(),
+      () => sql.close(),
+      () => bus.close(),
+      () => ctx.close(),
+      () => workers.stop(),
+    ],
   });
 }
 

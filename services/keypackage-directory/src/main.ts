@@ -8,6 +8,7 @@ import {
   createMetrics,
   readConfig,
   startServer,
+  startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql } from "@mimi/store";
 import { keyPackageDirectoryConfigSpec } from "./config.js";
@@ -17,6 +18,8 @@ import { keyPackageDirectoryRouter } from "./router.js";
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
+  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
+  const tracing = startTracing({ serviceName: "mimi-keypackage-directory" });
   const config = readProviderConfig();
   const settings = readConfig(keyPackageDirectoryConfigSpec);
   const logger = createLogger({ name: "keypackage-directory", level: config.logLevel });
@@ -51,7 +54,7 @@ async function main(): Promise<void> {
       shuttingDown = true;
     },
     // Closed in reverse: the outbound client and claim store, then the database.
-    closers: [() => sql.close(), () => ctx.close()],
+    closers: [() => tracing.shutdown(), () => sql.close(), () => ctx.close()],
   });
 }
 

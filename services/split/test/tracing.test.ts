@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MimiClient } from "@mimi/client";
+import { startTracing, type Tracing } from "@mimi/service-kit";
+import type { RunningProvider } from "@mimi/standalone";
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, expect, it } from "vitest";
+
+/**
+ * One trace from a client's outbox POST on a.test through inbox-ingest, the bus, channel-sequencer and
+ * delivery-fanout to b.test's inbox: two standalone providers in this process, spans in memory.
+ */
+const exporter = new InMemorySpanExporter();
+let tracing: Tracing;
+const providers: RunningProvider[] = [];
+const clients: MimiClient[] = [];
+let dir: string;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+beforeAll(async () => {
+  // Tracing first; the modules it instruments are loaded afterwards.
+  tracing = startTracing({ serviceName: "mimi-test", spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const { startProvider } = await import("@mimi/standalone");
+  dir = mkdtempSync(join(tmpdir(), "mimi-tracing-"));
+  const ports = { "a.test": await freePort(), "b.test": await freePort() };
+  const connectTo = Object.entries(ports)
+    .map(([domain, port]) => `${domain}=127.0.0.1:${port}`)
+    .join(",");
+  for (const [domain, port] of Object.entries(ports)) {
+    providers.push(
+      await startProvider({
+        host: "127.0.0.1",
+        env: {
+          MIMI_DOMAIN: domain,
+          MIMI_PUBLIC_URL: `http://${domain}`,
+          PORT: String(port),
+          MIMI_DATA_DIR: join(dir, domain),
+          MIMI_DEV_CONNECT_TO: connectTo,
+          LOG_LEVEL: "silent",
+        },
+      }),
+    );
+  }
+}, 120_000);
+
+afterAll(async () => {
+  for (const client of clients) await client.close();
+  for (const provider of providers) await provider.close();
+  await tracing?.shutdown();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function signUp(user: string, domain: string, port: number): Promise<MimiClient> {
+  const { MimiClient: Client, ProviderApi, StateStore } = await import("@mimi/client");
+  const home = join(dir, "homes", `${user}@${domain}`);
+  const api = new ProviderApi({ server: `http://127.0.0.1:${port}` });
+  const created = await api.createAccount(user, `${user}'s password`);
+  const me = await api.withToken(created.token).me();
+  await new StateStore(home).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  const connectTo = providers.map((p) => `${p.config.domain}=127.0.0.1:${p.port}`).join(",");
+  const client = new Client({ home, connectTo });
+  await client.addDevice(`${user}'s laptop`);
+  clients.push(client);
+  return client;
+}
+
+const pathOf = (span: ReadableSpan) =>
+  String(span.attributes["url.path"] ?? span.attributes["http.target"] ?? "");
+const methodOf = (span: ReadableSpan) =>
+  String(span.attributes["http.request.method"] ?? span.attributes["http.method"] ?? "");
+const hostOf = (span: ReadableSpan) =>
+  String(
+    span.attributes["server.address"] ??
+      span.attributes["http.host"] ??
+      span.attributes["net.host.name"] ??
+      "",
+  );
+const SERVER = 1;
+
+it("a channel message's trace runs from the outbox POST through the bus to the other provider's inbox", async () => {
+  const [a, b] = providers;
+  if (!a || !b) throw new Error("providers did not start");
+  const alice = await signUp("alice", "a.test", a.port);
+  const bob = await signUp("bob", "b.test", b.port);
+  const channel = await alice.createChannel("traced");
+  expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+  await alice.addMember(channel.url, "bob@b.test");
+  expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+
+  exporter.reset();
+  await alice.send(channel.url, "traced hello");
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await bob.sync();
+    if ((await bob.messages(channel.url)).messages.some((m) => m.content === "traced hello")) break;
+    if (Date.now() > deadline) throw new Error("bob never got the message");
+    await new Promise((done) => setTimeout(done, 200));
+  }
+
+  const spans = exporter.getFinishedSpans();
+  const outbox = spans.find(
+    (span) => span.kind === SERVER && methodOf(span) === "POST" && pathOf(span) === "/users/alice/outbox",
+  );
+  expect(outbox, "the outbox POST has a server span").toBeDefined();
+  const traceId = outbox?.spanContext().traceId;
+  const inTrace = spans.filter((span) => span.spanContext().traceId === traceId);
+  const names = inTrace.map((span) => span.name);
+  expect(names).toContain("channel.inbox process");
+  expect(names).toContain("delivery.requests process");
+  // The signed delivery arrives at b.test's inbox (shared or personal) in the same trace.
+  const delivered = inTrace.find(
+    (span) =>
+      span.kind === SERVER &&
+      methodOf(span) === "POST" &&
+      /^\/(inbox|users\/bob\/inbox)$/.test(pathOf(span)) &&
+      hostOf(span).startsWith("b.test"),
+  );
+  expect(delivered, `b.test's inbox POST is in trace ${traceId}: ${names.join(", ")}`).toBeDefined();
+}, 120_000);

@@ -150,16 +150,16 @@ export const endToEndScenario: Scenario = {
       await waitUntil(() => receivedWarmup >= WARMUP_MESSAGES, 30_000);
 
       const timedActivities = activities.slice(WARMUP_MESSAGES);
-      const offered = await runPacedSequence(rate, timedActivities.length, async (index) => {
+      const offered = await runPacedSequence(rate, timedActivities.length, seconds * 1000, async (index) => {
         const activity = timedActivities[index];
         if (activity) await send(activity);
       });
-      await waitUntil(() => receivedTimed >= count, 20_000);
+      await waitUntil(() => receivedTimed >= offered.sent, 20_000);
       stream.abort();
       await listening;
 
       const summary = summarizeLatencies(latencies);
-      const lost = count - receivedTimed;
+      const lost = offered.sent - receivedTimed;
       const offeredNote = `offered ${offered.offeredPerSecond.toFixed(0)} msg/s`;
       const metrics: Metric[] = [
         {
@@ -182,7 +182,7 @@ export const endToEndScenario: Scenario = {
           name: "messages lost",
           value: lost,
           unit: "msgs",
-          reference: { name: "messages sent", value: count },
+          reference: { name: "messages sent", value: offered.sent },
           target: { kind: "atMost", bound: 0 },
         },
       ];
@@ -190,7 +190,7 @@ export const endToEndScenario: Scenario = {
         metrics,
         notes: [
           `two standalone providers in this process (PGlite, in-process bus), alice@a.test hosts the channel, bob@b.test receives through the live SSE stream and decrypts; set up in ${(setupMs / 1000).toFixed(1)} s`,
-          `${count} messages requested at ${rate}/s for ${seconds} s; ${offeredNote} (${offered.errors} POSTs failed); ${receivedTimed} received within 20 s of the last send, ${decryptFailures} not decrypted${firstFailure ? ` (first: ${firstFailure})` : ""}`,
+          `${rate} msg/s requested for ${seconds} s: ${offered.sent} sent, ${offeredNote} (${offered.errors} POSTs failed); ${receivedTimed} received within 20 s of the last send, ${decryptFailures} not decrypted${firstFailure ? ` (first: ${firstFailure})` : ""}`,
         ],
         details: { offered, latency: summary, lost, decryptFailures },
       };

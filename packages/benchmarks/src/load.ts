@@ -119,20 +119,25 @@ export async function runHttpLoad(
 
 /**
  * Paced and in order, as one client sends: operation i starts at `start + i / rate`, or when operation
- * i - 1 has finished if that is later. Returns the rate actually offered, which falls below `rate`
- * when the server answers more slowly than the interval.
+ * i - 1 has finished if that is later; no operation starts after `durationMs`. Returns how many were
+ * started and the rate actually offered, which falls below `rate` when the server answers more slowly
+ * than the interval.
  */
 export async function runPacedSequence(
   ratePerSec: number,
   count: number,
+  durationMs: number,
   operation: (index: number) => Promise<void>,
-): Promise<{ offeredPerSecond: number; elapsedMs: number; errors: number }> {
+): Promise<{ sent: number; offeredPerSecond: number; elapsedMs: number; errors: number }> {
   const intervalMs = 1000 / ratePerSec;
   const started = performance.now();
   let errors = 0;
+  let sent = 0;
   for (let index = 0; index < count; index++) {
     const wait = started + index * intervalMs - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (performance.now() - started >= durationMs) break;
+    sent += 1;
     try {
       await operation(index);
     } catch {
@@ -140,5 +145,5 @@ export async function runPacedSequence(
     }
   }
   const elapsedMs = performance.now() - started;
-  return { offeredPerSecond: ratePerSecond(count, elapsedMs), elapsedMs, errors };
+  return { sent, offeredPerSecond: ratePerSecond(sent, elapsedMs), elapsedMs, errors };
 }

@@ -25,6 +25,7 @@ import {
   createHttpClient,
   openBenchSql,
   type PreparedRequest,
+  profiled,
   runClosedLoop,
   type Scenario,
   startKeyServer,
@@ -127,20 +128,22 @@ async function httpClaims(environment: BenchEnvironment, perUser: number) {
   let duplicates = 0;
   let served = 0;
   const claims = USERS * perUser;
-  const result = await runClosedLoop(claims, CONNECTIONS, async (index) => {
-    const prepared = requestFor.get(usernames[index % USERS] ?? "");
-    if (!prepared) return false;
-    const answer = await client.send(prepared);
-    if (answer.status !== 200) return false;
-    const collection = JSON.parse(answer.body.toString("utf8")) as { items?: Array<{ content?: string }> };
-    for (const item of collection.items ?? []) {
-      if (typeof item.content !== "string") continue;
-      served += 1;
-      if (seen.has(item.content)) duplicates += 1;
-      else seen.add(item.content);
-    }
-    return true;
-  });
+  const result = await profiled("claims-http", () =>
+    runClosedLoop(claims, CONNECTIONS, async (index) => {
+      const prepared = requestFor.get(usernames[index % USERS] ?? "");
+      if (!prepared) return false;
+      const answer = await client.send(prepared);
+      if (answer.status !== 200) return false;
+      const collection = JSON.parse(answer.body.toString("utf8")) as { items?: Array<{ content?: string }> };
+      for (const item of collection.items ?? []) {
+        if (typeof item.content !== "string") continue;
+        served += 1;
+        if (seen.has(item.content)) duplicates += 1;
+        else seen.add(item.content);
+      }
+      return true;
+    }),
+  );
   client.close();
   await server.close();
   await ctx.close();

@@ -25,7 +25,14 @@ import {
   toWireObject,
 } from "@mimi/mls";
 import { type RunningProvider, startProvider } from "@mimi/standalone";
-import { type Metric, runPacedSequence, type Scenario, summarizeLatencies } from "../src/index.js";
+import {
+  benchDatabaseUrl,
+  type Metric,
+  profiled,
+  runPacedSequence,
+  type Scenario,
+  summarizeLatencies,
+} from "../src/index.js";
 import { BENCH_KEK, numberSetting } from "./settings.js";
 
 const DOMAINS = ["a.test", "b.test"] as const;
@@ -51,7 +58,7 @@ interface Member {
  */
 export const endToEndScenario: Scenario = {
   name: "e2e",
-  async run() {
+  async run(environment) {
     const rate = numberSetting("BENCH_E2E_RATE", 200);
     const seconds = numberSetting("BENCH_E2E_SECONDS", 30);
     const count = Math.round(rate * seconds);
@@ -73,13 +80,23 @@ export const endToEndScenario: Scenario = {
               MIMI_DEV_CONNECT_TO: connectTo,
               MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
               LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+              // One PostgreSQL database per provider when DATABASE_URL is set; PGlite otherwise.
+              ...(environment.databaseUrl
+                ? { DATABASE_URL: await benchDatabaseUrl(environment.databaseUrl, `mimi_bench_${i}`) }
+                : {}),
             },
           }),
         );
       }
       const setupStarted = performance.now();
-      const alice = await signUp(dir, "alice", `http://127.0.0.1:${ports[0]}`, connectTo);
-      const bob = await signUp(dir, "bob", `http://127.0.0.1:${ports[1]}`, connectTo);
+      // Names carry the run id: PostgreSQL databases keep the accounts of earlier runs.
+      const alice = await signUp(
+        dir,
+        `alice_${environment.runId}`,
+        `http://127.0.0.1:${ports[0]}`,
+        connectTo,
+      );
+      const bob = await signUp(dir, `bob_${environment.runId}`, `http://127.0.0.1:${ports[1]}`, connectTo);
       const channelUrl = await createChannelWith(alice, bob, connectTo);
       const cs = await loadCiphersuite();
       let aliceState = await storedState(alice, channelUrl);
@@ -150,10 +167,12 @@ export const endToEndScenario: Scenario = {
       await waitUntil(() => receivedWarmup >= WARMUP_MESSAGES, 30_000);
 
       const timedActivities = activities.slice(WARMUP_MESSAGES);
-      const offered = await runPacedSequence(rate, timedActivities.length, seconds * 1000, async (index) => {
-        const activity = timedActivities[index];
-        if (activity) await send(activity);
-      });
+      const offered = await profiled("e2e", () =>
+        runPacedSequence(rate, timedActivities.length, seconds * 1000, async (index) => {
+          const activity = timedActivities[index];
+          if (activity) await send(activity);
+        }),
+      );
       await waitUntil(() => receivedTimed >= offered.sent, 20_000);
       stream.abort();
       await listening;
@@ -189,7 +208,7 @@ export const endToEndScenario: Scenario = {
       return {
         metrics,
         notes: [
-          `two standalone providers in this process (PGlite, in-process bus), alice@a.test hosts the channel, bob@b.test receives through the live SSE stream and decrypts; set up in ${(setupMs / 1000).toFixed(1)} s`,
+          `two standalone providers in this process (${environment.databaseUrl ? "PostgreSQL, one database each" : "PGlite"}, in-process bus), alice@a.test hosts the channel, bob@b.test receives through the live SSE stream and decrypts; set up in ${(setupMs / 1000).toFixed(1)} s`,
           `${rate} msg/s requested for ${seconds} s: ${offered.sent} sent, ${offeredNote} (${offered.errors} POSTs failed); ${receivedTimed} received within 20 s of the last send, ${decryptFailures} not decrypted${firstFailure ? ` (first: ${firstFailure})` : ""}`,
         ],
         details: { offered, latency: summary, lost, decryptFailures },

@@ -17,6 +17,7 @@ import {
   openBenchSql,
   type PreparedRequest,
   portOf,
+  profiled,
   runHttpLoad,
   type Scenario,
   startKeyServer,
@@ -74,7 +75,7 @@ export const inboundScenario: Scenario = {
 
     // Warm-up: each sender's key is fetched once and cached, connections are opened.
     await runHttpLoad(ingest.port, CONNECTIONS, warmup);
-    const ingestResult = await runHttpLoad(ingest.port, CONNECTIONS, timed);
+    const ingestResult = await profiled("inbound-ingest", () => runHttpLoad(ingest.port, CONNECTIONS, timed));
 
     const ceiling = await startVerifyOnlyServer(senders);
     await runHttpLoad(ceiling.port, CONNECTIONS, warmup);

@@ -20,6 +20,7 @@ import {
   type Metric,
   openBenchSql,
   portOf,
+  profiled,
   ratePerSecond,
   type Scenario,
 } from "../src/index.js";
@@ -135,9 +136,11 @@ async function deliveryRate(
     });
   });
   const started = performance.now();
-  await bus.publish(deliveryJobsTopic.name, messages);
   const timeout = setTimeout(allDelivered, 120_000);
-  await done;
+  await profiled(`outbound-${label.replace(/-$/, "")}`, async () => {
+    await bus.publish(deliveryJobsTopic.name, messages);
+    await done;
+  });
   clearTimeout(timeout);
   await workers.stop();
   await closeDeliveryFanout(ctx);

@@ -1,5 +1,11 @@
 export { parseConsoleTables } from "./console-table.js";
-export { type BenchEnvironment, openBenchBus, openBenchSql, readBenchEnvironment } from "./environment.js";
+export {
+  type BenchEnvironment,
+  benchDatabaseUrl,
+  openBenchBus,
+  openBenchSql,
+  readBenchEnvironment,
+} from "./environment.js";
 export {
   createHttpClient,
   type HttpAnswer,
@@ -9,6 +15,7 @@ export {
   runHttpLoad,
   runPacedSequence,
 } from "./load.js";
+export { profiled } from "./profile.js";
 export {
   actorDocument,
   closeServer,

@@ -351,7 +351,9 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
         await ensureDatabase(options.infra.databaseUrl, database, options.fresh ?? false);
         const databaseUrl = databaseUrlFor(options.infra.databaseUrl, database);
         const keyEncryptionKey = keyEncryptionKeyFor(dir);
-        const sequencerPort = plan.servicePorts.get("channel-sequencer")?.[0] ?? 0;
+        // A load-balanced address of the sequencer replicas, as a Kubernetes Service is: the front
+        // routes GET /channels/:c to a live replica.
+        const sequencerUrl = `http://127.0.0.1:${plan.frontPort}`;
         const environment = (service: ServiceName, port: number) =>
           serviceEnvironment({
             domain: plan.domain,
@@ -364,7 +366,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
             keyEncryptionKey,
             connectTo,
             dataDir: join(dir, "data", service),
-            channelSequencerUrl: `http://127.0.0.1:${sequencerPort}`,
+            channelSequencerUrl: sequencerUrl,
             ...(options.env ? { extra: options.env } : {}),
           });
         envFor.set(plan.domain, environment);

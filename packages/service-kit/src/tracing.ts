@@ -9,8 +9,6 @@
  * headers (@mimi/bus), so a trace runs HTTP -> bus -> HTTP across services and providers.
  */
 import { createRequire } from "node:module";
-import { getNodeAutoInstrumentations } from "@opentelemetry/auto-instrumentations-node";
-import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 export interface TracingOptions {
@@ -41,11 +39,16 @@ const disabled: Tracing = { enabled: false, shutdown: async () => {} };
 
 /**
  * Starts the SDK when asked for. Call it first in a process, before servers and clients are created:
- * instrumentations patch modules as they are loaded.
+ * instrumentations patch modules as they are loaded. The SDK is loaded only then, so a process without
+ * tracing does not pay for it.
  */
-export function startTracing(options: TracingOptions): Tracing {
+export async function startTracing(options: TracingOptions): Promise<Tracing> {
   const env = options.env ?? process.env;
   if (!options.spanProcessors && !tracingRequested(env)) return disabled;
+  const [{ NodeSDK }, { getNodeAutoInstrumentations }] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/auto-instrumentations-node"),
+  ]);
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName,
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),

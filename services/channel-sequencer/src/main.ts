@@ -43,7 +43,7 @@ const splitDeploymentSpec = {
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
   // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = startTracing({ serviceName: "mimi-channel-sequencer" });
+  const tracing = await startTracing({ serviceName: "mimi-channel-sequencer" });
   const config = readProviderConfig();
   const settings = readConfig(channelSequencerConfigSpec);
   const deployment = readConfig(splitDeploymentSpec);

@@ -67,7 +67,7 @@ function channelFollowersFromDatabase(sql: Sql, channelUrlPrefix: string): Local
 }
 
 // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-const tracing = startTracing({ serviceName: "mimi-delivery-fanout" });
+const tracing = await startTracing({ serviceName: "mimi-delivery-fanout" });
 const config = readProviderConfig();
 const own = readConfigOrExit(deliveryFanoutConfigSpec);
 const deployment = readConfigOrExit(splitDeploymentSpec);

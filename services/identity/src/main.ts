@@ -19,7 +19,7 @@ import { identityRouter } from "./router.js";
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
   // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = startTracing({ serviceName: "mimi-identity" });
+  const tracing = await startTracing({ serviceName: "mimi-identity" });
   const config = readProviderConfig();
   const settings = readConfig(identityConfigSpec);
   const logger = createLogger({ name: "identity", level: config.logLevel });

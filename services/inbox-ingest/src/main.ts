@@ -64,7 +64,7 @@ function channelFollowersFromDatabase(sql: Sql): (channelId: string) => Promise<
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
   // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = startTracing({ serviceName: "mimi-inbox-ingest" });
+  const tracing = await startTracing({ serviceName: "mimi-inbox-ingest" });
   const config = readProviderConfig();
   const settings = readConfig(inboxIngestConfigSpec);
   const deployment = readConfig(splitDeploymentSpec);

@@ -19,7 +19,7 @@ import { keyPackageDirectoryRouter } from "./router.js";
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 async function main(): Promise<void> {
   // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = startTracing({ serviceName: "mimi-keypackage-directory" });
+  const tracing = await startTracing({ serviceName: "mimi-keypackage-directory" });
   const config = readProviderConfig();
   const settings = readConfig(keyPackageDirectoryConfigSpec);
   const logger = createLogger({ name: "keypackage-directory", level: config.logLevel });

@@ -29,7 +29,10 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   // Tracing first; the modules it instruments are loaded afterwards.
-  tracing = startTracing({ serviceName: "mimi-test", spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  tracing = await startTracing({
+    serviceName: "mimi-test",
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
   const { startProvider } = await import("@mimi/standalone");
   dir = mkdtempSync(join(tmpdir(), "mimi-tracing-"));
   const ports = { "a.test": await freePort(), "b.test": await freePort() };

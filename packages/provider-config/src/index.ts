@@ -137,3 +137,5 @@ function developmentKeyEncryptionKey(dataDir: string): Buffer {
   }
   return parseKeyEncryptionKey(readFileSync(path, "utf8").trim());
 }
+
+export { runService, type ServiceDefinition, type ServiceDeps, type StartedService } from "./run-service.js";

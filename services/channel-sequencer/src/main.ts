@@ -1,18 +1,8 @@
 import "reflect-metadata";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
-import { readProviderConfig } from "@mimi/provider-config";
-import {
-  ConfigError,
-  createApp,
-  createLogger,
-  createMetrics,
-  parse,
-  readConfig,
-  startServer,
-  startTracing,
-} from "@mimi/service-kit";
-import { migrateAll, openSql } from "@mimi/store";
+import { openServiceBus } from "@mimi/bus";
+import { runService } from "@mimi/provider-config";
+import { parse, readConfig } from "@mimi/service-kit";
 import { TopicNames } from "@mimi/topics";
 import { z } from "zod";
 import { channelSequencerConfigSpec } from "./config.js";
@@ -27,8 +17,7 @@ const splitDeploymentSpec = {
     env: "KAFKA_BROKERS",
     schema: parse.list(),
     default: "",
-    description:
-      "comma-separated Kafka brokers; empty runs an in-process bus that nothing feeds (tests only)",
+    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
   },
   kafkaTopicPrefix: {
     env: "MIMI_KAFKA_TOPIC_PREFIX",
@@ -41,71 +30,26 @@ const splitDeploymentSpec = {
 };
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
-async function main(): Promise<void> {
-  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = await startTracing({ serviceName: "mimi-channel-sequencer" });
-  const config = readProviderConfig();
-  const settings = readConfig(channelSequencerConfigSpec);
-  const deployment = readConfig(splitDeploymentSpec);
-  const logger = createLogger({ name: "channel-sequencer", level: config.logLevel });
-  const sql = await openSql({
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
-    applicationName: "mimi-channel-sequencer",
-  });
-  if (process.argv[2] === "migrate") {
-    await migrateAll(sql, [actorKeyMigrations, channelSequencerMigrations]);
-    await sql.close();
-    return;
-  }
-  let bus: Bus;
-  if (deployment.kafkaBrokers.length > 0) {
-    bus = await createKafkaBus({
+runService({
+  name: "channel-sequencer",
+  migrations: [actorKeyMigrations, channelSequencerMigrations],
+  async start({ config, sql, logger }) {
+    const settings = readConfig(channelSequencerConfigSpec);
+    const deployment = readConfig(splitDeploymentSpec);
+    const bus = await openServiceBus({
       brokers: deployment.kafkaBrokers,
-      clientId: "channel-sequencer",
       namespace: deployment.kafkaTopicPrefix,
+      clientId: "channel-sequencer",
       topics: [TopicNames.channelInbox, TopicNames.deliveryRequests],
+      onInProcess: () =>
+        logger.warn("KAFKA_BROKERS is not set: the sequencer consumes an in-process bus that nothing feeds"),
     });
-  } else {
-    logger.warn(
-      "KAFKA_BROKERS is not set: the sequencer consumes an in-process bus that nothing in this process feeds",
-    );
-    bus = createInProcessBus();
-  }
-  const ctx = createChannelSequencerContext({ config, sql, bus, logger, settings });
-  const workers = await startChannelSequencerWorkers(ctx);
-  let shuttingDown = false;
-  const app = createApp({
-    logger,
-    metrics: createMetrics(),
-    routers: [channelSequencerRouter(ctx)],
-    readiness: [{ name: "database", check: () => sql.ping() }],
-    isShuttingDown: () => shuttingDown,
-  });
-  await startServer(app, {
-    port: config.port,
-    logger,
-    handleSignals: true,
-    onShutdownStart: () => {
-      shuttingDown = true;
-    },
-    // Closed in reverse: workers, then the outbound client, the bus, the database.
-    closers: [
-      () => tracing.shutdown(),
-      () => sql.close(),
-      () => bus.close(),
-      () => ctx.close(),
-      () => workers.stop(),
-    ],
-  });
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(
-    `channel-sequencer failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
+    const ctx = createChannelSequencerContext({ config, sql, bus, logger, settings });
+    const workers = await startChannelSequencerWorkers(ctx);
+    // Released in reverse: workers first (finished work committed), then the outbound client, the bus.
+    return {
+      routers: [channelSequencerRouter(ctx)],
+      closers: [() => bus.close(), () => ctx.close(), () => workers.stop()],
+    };
+  },
 });

@@ -1,39 +1,25 @@
-/**
- * Split-deployment entry: delivery-fanout alone, against PostgreSQL (or PGlite) and Kafka (or the
- * in-process bus when KAFKA_BROKERS is unset, for a single-replica trial). Wiring only.
- * `node dist/main.js migrate` applies the migrations and exits.
- */
-import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
-import { readProviderConfig } from "@mimi/provider-config";
-import {
-  createApp,
-  createLogger,
-  createMetrics,
-  parse,
-  readConfigOrExit,
-  startServer,
-  startTracing,
-} from "@mimi/service-kit";
-import { migrateAll, openSql, type Sql } from "@mimi/store";
+import { openServiceBus } from "@mimi/bus";
+import { runService } from "@mimi/provider-config";
+import { parse, readConfig } from "@mimi/service-kit";
+import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
 import { z } from "zod";
 import type { LocalCollectionResolver } from "./adapters/local-accounts.js";
-import { createInProcessNotifier, createPgNotifier, type MailboxNotifier } from "./adapters/notifier.js";
+import { createInProcessNotifier, createPgNotifier } from "./adapters/notifier.js";
 import { deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
 import { closeDeliveryFanout, createDeliveryFanoutContext, prepareDeliveryFanout } from "./context.js";
 import { deliveryFanoutMigrations } from "./migrations.js";
 import { deliveryFanoutRouter } from "./router.js";
 import { startDeliveryFanoutWorkers } from "./workers.js";
 
-/** Settings only the split deployment needs (the standalone process wires these in-process). */
+/** Settings only the split deployment needs (the standalone process wires the bus in-process). */
 const splitDeploymentSpec = {
   kafkaBrokers: {
     env: "KAFKA_BROKERS",
     schema: parse.list(),
     default: "",
-    description: "comma-separated Kafka brokers; empty runs an in-process bus (one replica, trials only)",
+    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
   },
   kafkaTopicPrefix: {
     env: "MIMI_KAFKA_TOPIC_PREFIX",
@@ -66,79 +52,50 @@ function channelFollowersFromDatabase(sql: Sql, channelUrlPrefix: string): Local
   };
 }
 
-// First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-const tracing = await startTracing({ serviceName: "mimi-delivery-fanout" });
-const config = readProviderConfig();
-const own = readConfigOrExit(deliveryFanoutConfigSpec);
-const deployment = readConfigOrExit(splitDeploymentSpec);
-const logger = createLogger({ name: "delivery-fanout", level: config.logLevel });
-const sql = await openSql({
-  ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: join(config.dataDir, "pglite") }),
-  applicationName: "mimi-delivery-fanout",
-});
-// Identity owns `identity` (accounts, tokens), which this service reads; its migrations run there.
-await migrateAll(sql, [actorKeyMigrations, deliveryFanoutMigrations]);
-if (process.argv[2] === "migrate") {
-  await sql.close();
-  process.exit(0);
-}
-
-const bus: Bus =
-  deployment.kafkaBrokers.length > 0
-    ? await createKafkaBus({
-        brokers: deployment.kafkaBrokers,
-        clientId: "delivery-fanout",
-        namespace: deployment.kafkaTopicPrefix,
-        topics: [deliveryRequestsTopic.name, deliveryJobsTopic.name, userInboxTopic.name],
-      })
-    : createInProcessBus();
-
-const usePostgresNotifier =
-  own.mailboxNotifier === "postgres" || (own.mailboxNotifier === "auto" && config.databaseUrl !== undefined);
-let notifier: MailboxNotifier;
-if (usePostgresNotifier) {
-  if (!config.databaseUrl) throw new Error("MIMI_MAILBOX_NOTIFIER=postgres needs DATABASE_URL");
-  notifier = await createPgNotifier({
-    connectionString: config.databaseUrl,
-    onError: (error) => logger.warn({ err: error }, "mailbox notifier connection problem"),
-  });
-} else {
-  notifier = createInProcessNotifier();
-}
-
-const ctx = createDeliveryFanoutContext({
-  config,
-  sql,
-  logger,
-  bus,
-  settings: deliverySettingsFrom(own),
-  notifier,
-  localCollections: channelFollowersFromDatabase(sql, config.urls.channel("")),
-});
-await prepareDeliveryFanout(ctx);
-const workers = await startDeliveryFanoutWorkers(ctx);
-
-let shuttingDown = false;
-const app = createApp({
-  logger,
-  metrics: createMetrics(),
-  routers: [deliveryFanoutRouter(ctx)],
-  readiness: [{ name: "database", check: () => sql.ping() }],
-  isShuttingDown: () => shuttingDown,
-});
-await startServer(app, {
-  port: config.port,
-  logger,
-  handleSignals: true,
-  onShutdownStart: () => {
-    shuttingDown = true;
+/** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
+runService({
+  name: "delivery-fanout",
+  // Identity owns `identity` (accounts, tokens), which this service reads; its migrations run there.
+  migrations: [actorKeyMigrations, deliveryFanoutMigrations],
+  async start({ config, sql, logger }) {
+    const own = readConfig(deliveryFanoutConfigSpec);
+    const deployment = readConfig(splitDeploymentSpec);
+    const bus = await openServiceBus({
+      brokers: deployment.kafkaBrokers,
+      namespace: deployment.kafkaTopicPrefix,
+      clientId: "delivery-fanout",
+      topics: [deliveryRequestsTopic.name, deliveryJobsTopic.name, userInboxTopic.name],
+      onInProcess: () =>
+        logger.warn("KAFKA_BROKERS is not set: only this process's own deliveries are handled"),
+    });
+    const postgresNotifier =
+      own.mailboxNotifier === "postgres" ||
+      (own.mailboxNotifier === "auto" && config.databaseUrl !== undefined);
+    if (postgresNotifier && !config.databaseUrl)
+      throw new Error("MIMI_MAILBOX_NOTIFIER=postgres needs DATABASE_URL");
+    // Live mailbox streams are held by any replica, so writes are announced through PostgreSQL.
+    const notifier =
+      postgresNotifier && config.databaseUrl
+        ? await createPgNotifier({
+            connectionString: config.databaseUrl,
+            onError: (error) => logger.warn({ err: error }, "mailbox notifier connection problem"),
+          })
+        : createInProcessNotifier();
+    const ctx = createDeliveryFanoutContext({
+      config,
+      sql,
+      logger,
+      bus,
+      settings: deliverySettingsFrom(own),
+      notifier,
+      localCollections: channelFollowersFromDatabase(sql, config.urls.channel("")),
+    });
+    await prepareDeliveryFanout(ctx);
+    const workers = await startDeliveryFanoutWorkers(ctx);
+    // Released in reverse: workers first (offsets of finished work committed), then the context, the bus.
+    return {
+      routers: [deliveryFanoutRouter(ctx)],
+      closers: [() => bus.close(), () => closeDeliveryFanout(ctx), () => workers.stop()],
+    };
   },
-  // Closed in reverse: workers first (offsets of finished work committed), then the bus, the context, SQL.
-  closers: [
-    () => tracing.shutdown(),
-    () => sql.close(),
-    () => closeDeliveryFanout(ctx),
-    () => bus.close(),
-    () => workers.stop(),
-  ],
 });

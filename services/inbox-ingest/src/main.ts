@@ -1,16 +1,7 @@
-import { type Bus, createInProcessBus, createKafkaBus } from "@mimi/bus";
-import { readProviderConfig } from "@mimi/provider-config";
-import {
-  ConfigError,
-  createApp,
-  createLogger,
-  createMetrics,
-  parse,
-  readConfig,
-  startServer,
-  startTracing,
-} from "@mimi/service-kit";
-import { migrateAll, openSql, type Sql } from "@mimi/store";
+import { openServiceBus } from "@mimi/bus";
+import { runService } from "@mimi/provider-config";
+import { parse, readConfig } from "@mimi/service-kit";
+import type { Sql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
 import { z } from "zod";
 import { channelExistsViaSequencer } from "./channel-lookup.js";
@@ -20,14 +11,13 @@ import { inboxIngestMigrations } from "./migrations.js";
 import { inboxIngestRouter } from "./router.js";
 import { startInboxIngestWorkers } from "./workers.js";
 
-/** Settings only the split deployment needs (the standalone process wires these in-process). */
+/** Settings only the split deployment needs (the standalone process wires the bus in-process). */
 const splitDeploymentSpec = {
   kafkaBrokers: {
     env: "KAFKA_BROKERS",
     schema: parse.list(),
     default: "",
-    description:
-      "comma-separated Kafka brokers; empty runs an in-process bus (nothing consumes it: tests only)",
+    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
   },
   kafkaTopicPrefix: {
     env: "MIMI_KAFKA_TOPIC_PREFIX",
@@ -62,83 +52,37 @@ function channelFollowersFromDatabase(sql: Sql): (channelId: string) => Promise<
 }
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
-async function main(): Promise<void> {
-  // First, so that the HTTP, database and Kafka clients created below are instrumented (OTEL_* opts in).
-  const tracing = await startTracing({ serviceName: "mimi-inbox-ingest" });
-  const config = readProviderConfig();
-  const settings = readConfig(inboxIngestConfigSpec);
-  const deployment = readConfig(splitDeploymentSpec);
-  const logger = createLogger({ name: "inbox-ingest", level: config.logLevel });
-  const sql = await openSql({
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
-    applicationName: "mimi-inbox-ingest",
-  });
-  if (process.argv[2] === "migrate") {
-    await migrateAll(sql, [inboxIngestMigrations]);
-    await sql.close();
-    return;
-  }
-  let bus: Bus;
-  if (deployment.kafkaBrokers.length > 0) {
-    bus = await createKafkaBus({
+runService({
+  name: "inbox-ingest",
+  migrations: [inboxIngestMigrations],
+  async start({ config, sql, logger, metrics }) {
+    const settings = readConfig(inboxIngestConfigSpec);
+    const deployment = readConfig(splitDeploymentSpec);
+    const bus = await openServiceBus({
       brokers: deployment.kafkaBrokers,
-      clientId: "inbox-ingest",
       namespace: deployment.kafkaTopicPrefix,
+      clientId: "inbox-ingest",
       topics: [TopicNames.channelInbox, TopicNames.userInbox, TopicNames.deliveryRequests],
+      onInProcess: () =>
+        logger.warn("KAFKA_BROKERS is not set: activities go to an in-process bus that nothing consumes"),
     });
-  } else {
-    logger.warn(
-      "KAFKA_BROKERS is not set: activities go to an in-process bus that nothing in this process consumes",
-    );
-    bus = createInProcessBus();
-  }
-  const metrics = createMetrics();
-  const ctx = createInboxIngestContext({
-    config,
-    sql,
-    bus,
-    logger,
-    metrics,
-    settings,
-    ports: {
-      channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl),
-      localChannelFollowers: channelFollowersFromDatabase(sql),
-    },
-  });
-  const workers = await startInboxIngestWorkers(ctx);
-  let shuttingDown = false;
-  const app = createApp({
-    logger,
-    metrics,
-    routers: [inboxIngestRouter(ctx)],
-    readiness: [{ name: "database", check: () => sql.ping() }],
-    isShuttingDown: () => shuttingDown,
-  });
-  await startServer(app, {
-    port: config.port,
-    logger,
-    handleSignals: true,
-    onShutdownStart: () => {
-      shuttingDown = true;
-    },
-    // Closed in reverse: workers, then the outbound client, the bus, the database.
-    closers: [
-      () => tracing.shutdown(),
-      () => sql.close(),
-      () => bus.close(),
-      () => ctx.close(),
-      () => workers.stop(),
-    ],
-  });
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(
-    `inbox-ingest failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
+    const ctx = createInboxIngestContext({
+      config,
+      sql,
+      bus,
+      logger,
+      metrics,
+      settings,
+      ports: {
+        channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl),
+        localChannelFollowers: channelFollowersFromDatabase(sql),
+      },
+    });
+    const workers = await startInboxIngestWorkers(ctx);
+    // Released in reverse: workers, then the outbound client, then the bus.
+    return {
+      routers: [inboxIngestRouter(ctx)],
+      closers: [() => bus.close(), () => ctx.close(), () => workers.stop()],
+    };
+  },
 });

@@ -1,0 +1,92 @@
+import {
+  ConfigError,
+  createApp,
+  createLogger,
+  createMetrics,
+  type Logger,
+  type Metrics,
+  type ReadinessCheck,
+  startServer,
+  startTracing,
+} from "@mimi/service-kit";
+import { type MigrationSet, migrateAll, openSql, type Sql } from "@mimi/store";
+import type { Router } from "express";
+import { type ProviderConfig, readProviderConfig } from "./index.js";
+
+export interface ServiceDeps {
+  config: ProviderConfig;
+  sql: Sql;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface StartedService {
+  routers: Router[];
+  /** Checks beyond the database's, which every service has. */
+  readiness?: ReadinessCheck[];
+  /** Released on shutdown in reverse order of the list, after the server stopped and before the database closes. */
+  closers?: Array<() => Promise<void>>;
+}
+
+export interface ServiceDefinition {
+  /** e.g. `inbox-ingest`: names the logger, the tracing service and the database connections. */
+  name: string;
+  /** Applied by `node dist/main.js migrate` (then the process exits), in order. */
+  migrations: readonly MigrationSet[];
+  /** Builds the service's context, starts its workers and returns what the HTTP server mounts. */
+  start(deps: ServiceDeps): Promise<StartedService>;
+}
+
+/**
+ * The split-deployment entry point every service shares, so each `main.ts` only wires: tracing first
+ * (so the clients created after it are instrumented), the provider settings, logs, the database,
+ * `migrate` as a one-shot command, the HTTP server with health, readiness and metrics, and a graceful
+ * shutdown. A configuration error ends the process with status 78 and the variable's name.
+ */
+export function runService(definition: ServiceDefinition): void {
+  boot(definition).catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`${definition.name} failed to start: ${detail}\n`);
+    process.exit(1);
+  });
+}
+
+async function boot(definition: ServiceDefinition): Promise<void> {
+  const tracing = await startTracing({ serviceName: `mimi-${definition.name}` });
+  const config = readProviderConfig();
+  const logger = createLogger({ name: definition.name, level: config.logLevel });
+  const sql = await openSql({
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
+    applicationName: `mimi-${definition.name}`,
+  });
+  if (process.argv[2] === "migrate") {
+    await migrateAll(sql, definition.migrations);
+    await sql.close();
+    await tracing.shutdown();
+    return;
+  }
+  const metrics = createMetrics();
+  const started = await definition.start({ config, sql, logger, metrics });
+  let shuttingDown = false;
+  const app = createApp({
+    logger,
+    metrics,
+    routers: started.routers,
+    readiness: [{ name: "database", check: () => sql.ping() }, ...(started.readiness ?? [])],
+    isShuttingDown: () => shuttingDown,
+  });
+  await startServer(app, {
+    port: config.port,
+    logger,
+    handleSignals: true,
+    onShutdownStart: () => {
+      shuttingDown = true;
+    },
+    // startServer closes in reverse: the service's own resources first, then the database, then tracing.
+    closers: [() => tracing.shutdown(), () => sql.close(), ...(started.closers ?? [])],
+  });
+}

@@ -1,5 +1,15 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { signRequest } from "@mimi/http-signatures";
+import {
+  acceptAnyCredential,
+  commit,
+  decodeClientState,
+  decodeKeyPackage,
+  loadCiphersuite,
+  toWireObject,
+} from "@mimi/mls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -268,6 +278,57 @@ describe("what the channel refuses", () => {
     const reject = await waitForActivity("alice", (a) => a.type === "Reject" && a.object === stale.id);
     expect(reject["mimi:currentEpoch"]).toBe(current);
     expect((await client("alice").channel(channel.url)).epoch).toBe(current);
+  });
+
+  it("an Add whose KeyPackage credentials name another actor than its object is rejected", async () => {
+    if (!clients.has("heidi")) await signUp("heidi", "c.test");
+    const alice = await client("alice").account();
+    const before = await client("alice").channel(channel.url);
+    // Alice's own MLS state, as her client stored it, commits an add of heidi's device...
+    const record = JSON.parse(
+      await readFile(
+        join(deployment.home("alice@a.test"), "accounts", "alice@a.test", "channels", `${before.id}.json`),
+        "utf8",
+      ),
+    ) as { state: string };
+    const decoded = decodeClientState(
+      new Uint8Array(Buffer.from(record.state, "base64")),
+      acceptAnyCredential,
+    );
+    if (!decoded.ok) throw new Error(decoded.detail);
+    const claim = await new ProviderApi({ server: alice.server, token: alice.token }).claimKeyPackages(
+      "heidi@c.test",
+    );
+    const keyPackages = (claim.items ?? []).map((item) => {
+      const parsed = decodeKeyPackage(new Uint8Array(Buffer.from(String(item.content), "base64")));
+      if (!parsed.ok) throw new Error(parsed.detail);
+      return parsed.keyPackage;
+    });
+    const change = await commit(decoded.state, await loadCiphersuite(), { add: keyPackages });
+    // ...while the activity claims to add dave.
+    const id = `${alice.actor}/activities/mismatched-add-${Date.now()}`;
+    const res = await fetch(`${deployment.server("a.test")}/users/alice/outbox`, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id,
+        type: "Add",
+        actor: alice.actor,
+        object: "http://b.test/users/dave",
+        target: channel.url,
+        to: [`${channel.url}/followers`],
+        "mimi:commit": toWireObject(change.commit),
+        "mimi:welcome": toWireObject(change.welcome!),
+        "mimi:groupInfo": toWireObject(change.groupInfo),
+      }),
+    });
+    expect(res.status).toBe(202);
+    const reject = await waitForActivity("alice", (a) => a.type === "Reject" && a.object === id);
+    expect(reject["mimi:currentEpoch"]).toBe(before.epoch);
+    await client("alice").sync();
+    expect((await client("alice").channel(channel.url)).epoch).toBe(before.epoch);
+    expect((await client("alice").members(channel.url)).followers).not.toContain("http://c.test/users/heidi");
   });
 
   it("a forwarded activity signed by something other than the channel is refused with 401", async (context) => {

@@ -145,7 +145,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function ensureDatabase(adminUrl: string, database: string, fresh: boolean): Promise<void> {
+/** Creates `database` on the server of `adminUrl` unless it exists; `fresh` drops it first. */
+export async function ensureDatabase(adminUrl: string, database: string, fresh: boolean): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -265,7 +266,9 @@ async function stopProcess(proc: ServiceProcess, signal: NodeJS.Signals = "SIGTE
 }
 
 /** A one-actor provider at evil.test: serves mallory's actor document with a key the caller holds. */
-async function startForger(port: number): Promise<{ server: Server; port: number; privateKeyPem: string }> {
+export async function startForger(
+  port: number,
+): Promise<{ server: Server; port: number; privateKeyPem: string }> {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const actor = "http://evil.test/users/mallory";
   const document = JSON.stringify({

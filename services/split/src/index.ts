@@ -2,6 +2,7 @@ export {
   databaseUrlFor,
   deleteTopicsWithPrefixes,
   type E2eDeploymentDescription,
+  ensureDatabase,
   entryPointOf,
   labelOf,
   REPOSITORY_ROOT,
@@ -10,6 +11,7 @@ export {
   type SplitDeploymentOptions,
   type SplitProvider,
   serviceEnvironment,
+  startForger,
   startSplitDeployment,
 } from "./deployment.js";
 export { type FrontOptions, type RunningFront, startFront } from "./front.js";

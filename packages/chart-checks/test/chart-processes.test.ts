@@ -1,0 +1,208 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+import { SERVICES } from "@mimi/split";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ChartDeployment,
+  chartProcessPlan,
+  developmentValues,
+  localCommandOf,
+  renderRelease,
+  resolveEnvironment,
+  startChartDeployment,
+} from "../src/chart-processes.ts";
+import { at, isRecord, type K8sObject } from "../src/manifests.ts";
+import { findChartTools, repositoryRoot } from "../src/tools.ts";
+
+const tools = findChartTools();
+const infra = {
+  databaseUrl: process.env.DATABASE_URL ?? "",
+  redisUrl: process.env.REDIS_URL ?? "",
+  kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
+};
+const haveInfra = infra.databaseUrl !== "" && infra.redisUrl !== "" && infra.kafkaBrokers !== "";
+
+/** Fast delivery retries (as the split deployment's e2e test uses), given through the chart's extra env. */
+const FAST_DELIVERY_ENV = {
+  MIMI_DELIVERY_RETRY_BASE_MS: "200",
+  MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
+  MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
+  MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
+  MIMI_MAILBOX_SAFETY_POLL_MS: "500",
+};
+
+/** A typo in the chart's env helper: every container of every workload names `from` as `to`. */
+function renameEnv(objects: K8sObject[], from: string, to: string): K8sObject[] {
+  const renamed = structuredClone(objects);
+  for (const object of renamed) {
+    for (const path of ["spec.template.spec.containers", "spec.template.spec.initContainers"]) {
+      const containers = at(object, path);
+      for (const container of Array.isArray(containers) ? containers : []) {
+        const env = at(container, "env");
+        for (const entry of Array.isArray(env) ? env : []) {
+          if (isRecord(entry) && entry.name === from) entry.name = to;
+        }
+      }
+    }
+  }
+  return renamed;
+}
+
+describe.skipIf(tools === undefined)("the chart's processes, read from a render", () => {
+  let objects: K8sObject[] = [];
+  let workDir = "";
+
+  beforeAll(() => {
+    workDir = mkdtempSync(join(tmpdir(), "mimi-chart-processes-"));
+    const valuesFile = join(workDir, "values.yaml");
+    writeFileSync(
+      valuesFile,
+      JSON.stringify(
+        developmentValues({
+          domain: "a.test",
+          secretName: "mimi-secrets",
+          devConnectTo: "a.test=127.0.0.1:8081",
+          kafkaBrokers: "127.0.0.1:9092",
+          env: { MIMI_KAFKA_TOPIC_PREFIX: "t.a_test." },
+        }),
+      ),
+    );
+    objects = renderRelease(tools?.helm ?? "helm", "a-test", valuesFile);
+  });
+
+  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+  it("finds five services, migrations identity first, and where the sequencer Service points", () => {
+    const plan = chartProcessPlan(objects);
+    if (!plan.ok) throw new Error(plan.reason);
+    expect(plan.value.services.map((container) => container.service)).toEqual([...SERVICES]);
+    expect(plan.value.migrations.map((container) => container.service)[0]).toBe("identity");
+    expect(plan.value.migrations.every((container) => container.args.at(-1) === "migrate")).toBe(true);
+    expect(plan.value.serviceHosts.get("a-test-mimi-channel-sequencer")).toBe("channel-sequencer");
+  });
+
+  it("resolves secrets, rewrites in-cluster URLs and PORT, and keeps every other variable as rendered", () => {
+    const plan = chartProcessPlan(objects);
+    if (!plan.ok) throw new Error(plan.reason);
+    const ingest = plan.value.services.find((container) => container.service === "inbox-ingest");
+    if (!ingest) throw new Error("no inbox-ingest");
+    const env = resolveEnvironment(ingest.env, {
+      secrets: { "mimi-secrets": { DATABASE_URL: "postgres://db/x", MIMI_KEY_ENCRYPTION_KEY: "k" } },
+      serviceHosts: plan.value.serviceHosts,
+      localAddressOf: (service) => (service === "channel-sequencer" ? "http://127.0.0.1:4100" : "http://no"),
+      port: 4200,
+    });
+    if (!env.ok) throw new Error(env.reason);
+    expect(env.value).toMatchObject({
+      MIMI_DOMAIN: "a.test",
+      MIMI_ENV: "development",
+      DATABASE_URL: "postgres://db/x",
+      MIMI_CHANNEL_SEQUENCER_URL: "http://127.0.0.1:4100",
+      MIMI_KAFKA_TOPIC_PREFIX: "t.a_test.",
+      PORT: "4200",
+    });
+    expect(Object.keys(env.value).sort()).toEqual(ingest.env.map((entry) => entry.name).sort());
+    expect(localCommandOf(ingest)).toMatchObject({ ok: true });
+  });
+
+  it("names a Secret key the test store lacks", () => {
+    const plan = chartProcessPlan(objects);
+    if (!plan.ok) throw new Error(plan.reason);
+    const identity = plan.value.services[0];
+    if (!identity) throw new Error("no identity");
+    const env = resolveEnvironment(identity.env, {
+      secrets: { "mimi-secrets": { DATABASE_URL: "postgres://db/x" } },
+      serviceHosts: plan.value.serviceHosts,
+      localAddressOf: () => "http://127.0.0.1:1",
+    });
+    expect(env).toEqual({
+      ok: false,
+      reason: "MIMI_KEY_ENCRYPTION_KEY: Secret mimi-secrets has no key MIMI_KEY_ENCRYPTION_KEY",
+    });
+  });
+});
+
+/** Runs services/standalone/test/e2e against `deployment`; `extraArgs` go to vitest. */
+async function runE2eSuite(
+  deployment: ChartDeployment,
+  extraArgs: string[] = [],
+): Promise<{ code: number | null; output: string }> {
+  const description = JSON.stringify(deployment.describeForE2e());
+  return new Promise((done) => {
+    const child = spawn("npx", ["vitest", "run", "test/e2e", ...extraArgs], {
+      cwd: join(repositoryRoot, "services", "standalone"),
+      env: { ...process.env, MIMI_E2E_DEPLOYMENT: description, NO_COLOR: "1", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("exit", (exitCode) => done({ code: exitCode, output: stripVTControlCharacters(output) }));
+  });
+}
+
+describe.skipIf(tools === undefined || !haveInfra)(
+  "the chart's configuration, run as processes (PostgreSQL, Kafka, Redis)",
+  () => {
+    let deployment: ChartDeployment | undefined;
+    let stateDir = "";
+
+    beforeAll(() => {
+      stateDir = mkdtempSync(join(tmpdir(), "mimi-chart-run-"));
+    });
+
+    afterAll(async () => {
+      await deployment?.stop();
+      // Logs stay for a failed run.
+      if (process.exitCode === undefined || process.exitCode === 0)
+        rmSync(stateDir, { recursive: true, force: true });
+    }, 60_000);
+
+    // In development MIMI_DOMAIN defaults to localhost, so the services boot; the suite must catch it
+    // (its first test fails within seconds: "b.test has no user bob").
+    it("the suite fails when the chart misnames MIMI_DOMAIN (the services boot with the default domain)", async () => {
+      deployment = await startChartDeployment({
+        helm: tools?.helm ?? "helm",
+        domains: ["a.test", "b.test", "c.test"],
+        infra,
+        stateDir: join(stateDir, "misnamed"),
+        prefix: "mimi_chart_misnamed",
+        fresh: true,
+        env: FAST_DELIVERY_ENV,
+        transformManifests: (objects) => renameEnv(objects, "MIMI_DOMAIN", "MIMI_DOMAN"),
+      });
+      const { code, output } = await runE2eSuite(deployment, ["--bail=1"]);
+      await deployment.stop();
+      deployment = undefined;
+      expect(code).not.toBe(0);
+      expect(output).toMatch(/Tests\s+[1-9]\d* failed/);
+    }, 180_000);
+
+    it("runs services/standalone/test/e2e green against three releases", async () => {
+      deployment = await startChartDeployment({
+        helm: tools?.helm ?? "helm",
+        domains: ["a.test", "b.test", "c.test"],
+        infra,
+        stateDir: join(stateDir, "deployment"),
+        // One fixed prefix, started fresh: reruns reuse (and first empty) the same databases and topics.
+        prefix: "mimi_chart_e2e",
+        fresh: true,
+        env: FAST_DELIVERY_ENV,
+      });
+      const { code, output } = await runE2eSuite(deployment);
+      if (code !== 0) process.stderr.write(`${output}\nservice logs: ${stateDir}\n`);
+      expect(code).toBe(0);
+      // Every test ran: none was skipped for lack of a forger or POST counts.
+      const summary = /Tests\s+(\d+) passed \((\d+)\)/.exec(output);
+      expect(summary).not.toBeNull();
+      expect(summary?.[1]).toBe(summary?.[2]);
+    }, 300_000);
+  },
+);

@@ -9,7 +9,8 @@ export function packageTestConfig(options: { testTimeout?: number; include?: str
     test: {
       include: options.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
       testTimeout: options.testTimeout ?? 20_000,
-      hookTimeout: 60_000,
+      // Generous: PGlite and whole providers start slowly when two cores run several suites at once.
+      hookTimeout: 180_000,
       reporters: ["default", ["json", { outputFile: ".test-results/results.json" }]],
       passWithNoTests: false,
     },

@@ -8,6 +8,7 @@ import {
   parseCavageSignature,
   type ReceivedRequest,
   signRequest,
+  signRequestAsync,
   verifyRequest,
 } from "../src/index.js";
 
@@ -138,6 +139,28 @@ describe("Mastodon-signed requests (fixtures built with openssl as app/lib/reque
         vectors.post.signature,
       ),
     });
+  });
+
+  it("signRequestAsync gives exactly the headers signRequest gives (RSA and Ed25519)", async () => {
+    const request = {
+      method: "POST",
+      url: vectors.post.url,
+      headers: { "Content-Type": vectors.post.contentType },
+      body: vectors.post.body,
+    };
+    const rsa = { keyId: vectors.keyId, privateKey: mastodonPrivateKey };
+    expect(await signRequestAsync(request, rsa, { now: signedAt })).toEqual(
+      signRequest(request, rsa, { now: signedAt }),
+    );
+    const ed = {
+      keyId: "https://ed.example/users/carol#main-key",
+      privateKey: generateKeyPairSync("ed25519").privateKey,
+    };
+    expect(await signRequestAsync(request, ed, { now: signedAt })).toEqual(
+      signRequest(request, ed, { now: signedAt }),
+    );
+    const p256 = { keyId: "k", privateKey: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey };
+    expect(() => signRequestAsync(request, p256)).toThrow(/RSA or Ed25519/);
   });
 
   it("signRequest reproduces Mastodon's GET headers byte for byte", () => {

@@ -1,6 +1,6 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import type { BusRecord, HandlerOutcome, RecordHandler } from "@mimi/bus";
-import { signRequest } from "@mimi/http-signatures";
+import { signRequestAsync } from "@mimi/http-signatures";
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "../context.js";
 import { isUnavailable } from "../domain/domain-availability.js";
@@ -47,7 +47,8 @@ export function sendJobHandler(ctx: DeliveryFanoutContext): RecordHandler {
 
     const key = await ctx.actorKeys.signingKey(job.signAs);
     if (!key) return deadLetter(ctx, job, attempt, `no signing key for ${job.signAs}`);
-    const headers = signRequest(
+    // Signed on the thread pool, so concurrent deliveries sign on every core.
+    const headers = await signRequestAsync(
       { method: "POST", url: job.inbox, headers: { "content-type": ACTIVITY_JSON }, body: job.body },
       key,
       { now: new Date(nowMs) },

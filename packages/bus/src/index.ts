@@ -1,7 +1,7 @@
 export { createInProcessBus, type InProcessBusOptions } from "./in-process";
 export { defineTopic, jsonValue, type ParseResult, parseJsonValue, type TopicDefinition } from "./json";
 export { createKafkaBus, type KafkaBusOptions } from "./kafka";
-export { openServiceBus } from "./open";
+export { openServiceBus, serviceBusConfigSpec } from "./open";
 export { murmur2, partitionForKey, toPositive } from "./partitioner";
 export {
   BusHeaders,

@@ -33,15 +33,19 @@ export function envNamesIn(source: string): Set<string> {
   return names;
 }
 
+/** Services that open the bus with `openServiceBus`, which reads the bus's own settings. */
+const busServices: readonly ServiceName[] = ["channel-sequencer", "inbox-ingest", "delivery-fanout"];
+
 /** Every variable a service's process reads at boot: the shared provider settings plus its own. */
 export function envNamesReadBy(service: ServiceName): Set<string> {
   const names = new Set<string>();
   const dirs = [
     join(repositoryRoot, "packages", "provider-config", "src"),
     join(repositoryRoot, "services", service, "src"),
+    ...(busServices.includes(service) ? [join(repositoryRoot, "packages", "bus", "src", "open.ts")] : []),
   ];
   for (const dir of dirs) {
-    for (const file of sourceFiles(dir))
+    for (const file of dir.endsWith(".ts") ? [dir] : sourceFiles(dir))
       for (const name of envNamesIn(readFileSync(file, "utf8"))) names.add(name);
   }
   return names;

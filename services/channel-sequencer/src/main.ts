@@ -2,32 +2,13 @@ import "reflect-metadata";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { openServiceBus } from "@mimi/bus";
 import { runService } from "@mimi/provider-config";
-import { parse, readConfig } from "@mimi/service-kit";
+import { readConfig } from "@mimi/service-kit";
 import { TopicNames } from "@mimi/topics";
-import { z } from "zod";
 import { channelSequencerConfigSpec } from "./config.js";
 import { createChannelSequencerContext } from "./context.js";
 import { channelSequencerMigrations } from "./migrations.js";
 import { channelSequencerRouter } from "./router.js";
 import { startChannelSequencerWorkers } from "./workers.js";
-
-/** Settings only the split deployment needs (the standalone process wires the bus in-process). */
-const splitDeploymentSpec = {
-  kafkaBrokers: {
-    env: "KAFKA_BROKERS",
-    schema: parse.list(),
-    default: "",
-    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
-  },
-  kafkaTopicPrefix: {
-    env: "MIMI_KAFKA_TOPIC_PREFIX",
-    // Kafka topic names allow letters, digits, '.', '_' and '-'.
-    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
-    default: "",
-    description:
-      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
-  },
-};
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 runService({
@@ -35,10 +16,7 @@ runService({
   migrations: [actorKeyMigrations, channelSequencerMigrations],
   async start({ config, sql, logger }) {
     const settings = readConfig(channelSequencerConfigSpec);
-    const deployment = readConfig(splitDeploymentSpec);
     const bus = await openServiceBus({
-      brokers: deployment.kafkaBrokers,
-      namespace: deployment.kafkaTopicPrefix,
       clientId: "channel-sequencer",
       topics: [TopicNames.channelInbox, TopicNames.deliveryRequests],
       onInProcess: () =>

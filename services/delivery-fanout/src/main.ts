@@ -1,10 +1,9 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { openServiceBus } from "@mimi/bus";
 import { runService } from "@mimi/provider-config";
-import { parse, readConfig } from "@mimi/service-kit";
+import { readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
-import { z } from "zod";
 import type { LocalCollectionResolver } from "./adapters/local-accounts.js";
 import { createInProcessNotifier, createPgNotifier } from "./adapters/notifier.js";
 import { deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
@@ -12,24 +11,6 @@ import { closeDeliveryFanout, createDeliveryFanoutContext, prepareDeliveryFanout
 import { deliveryFanoutMigrations } from "./migrations.js";
 import { deliveryFanoutRouter } from "./router.js";
 import { startDeliveryFanoutWorkers } from "./workers.js";
-
-/** Settings only the split deployment needs (the standalone process wires the bus in-process). */
-const splitDeploymentSpec = {
-  kafkaBrokers: {
-    env: "KAFKA_BROKERS",
-    schema: parse.list(),
-    default: "",
-    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
-  },
-  kafkaTopicPrefix: {
-    env: "MIMI_KAFKA_TOPIC_PREFIX",
-    // Kafka topic names allow letters, digits, '.', '_' and '-'.
-    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
-    default: "",
-    description:
-      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
-  },
-};
 
 /**
  * Followers of this provider's channels, read from channel-sequencer's `channels` schema in the
@@ -59,10 +40,7 @@ runService({
   migrations: [actorKeyMigrations, deliveryFanoutMigrations],
   async start({ config, sql, logger }) {
     const own = readConfig(deliveryFanoutConfigSpec);
-    const deployment = readConfig(splitDeploymentSpec);
     const bus = await openServiceBus({
-      brokers: deployment.kafkaBrokers,
-      namespace: deployment.kafkaTopicPrefix,
       clientId: "delivery-fanout",
       topics: [deliveryRequestsTopic.name, deliveryJobsTopic.name, userInboxTopic.name],
       onInProcess: () =>

@@ -3,7 +3,6 @@ import { runService } from "@mimi/provider-config";
 import { parse, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
-import { z } from "zod";
 import { channelExistsViaSequencer } from "./channel-lookup.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import { createInboxIngestContext } from "./context.js";
@@ -13,20 +12,6 @@ import { startInboxIngestWorkers } from "./workers.js";
 
 /** Settings only the split deployment needs (the standalone process wires the bus in-process). */
 const splitDeploymentSpec = {
-  kafkaBrokers: {
-    env: "KAFKA_BROKERS",
-    schema: parse.list(),
-    default: "",
-    description: "comma-separated Kafka brokers; empty runs an in-process bus (a single-process trial)",
-  },
-  kafkaTopicPrefix: {
-    env: "MIMI_KAFKA_TOPIC_PREFIX",
-    // Kafka topic names allow letters, digits, '.', '_' and '-'.
-    schema: z.string().regex(/^[A-Za-z0-9._-]*$/, "only letters, digits, '.', '_' and '-'"),
-    default: "",
-    description:
-      "prefix of this provider's Kafka topics and consumer groups (several providers on one cluster)",
-  },
   channelSequencerUrl: {
     env: "MIMI_CHANNEL_SEQUENCER_URL",
     schema: parse.url(),
@@ -59,8 +44,6 @@ runService({
     const settings = readConfig(inboxIngestConfigSpec);
     const deployment = readConfig(splitDeploymentSpec);
     const bus = await openServiceBus({
-      brokers: deployment.kafkaBrokers,
-      namespace: deployment.kafkaTopicPrefix,
       clientId: "inbox-ingest",
       topics: [TopicNames.channelInbox, TopicNames.userInbox, TopicNames.deliveryRequests],
       onInProcess: () =>

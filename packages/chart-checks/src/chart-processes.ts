@@ -27,9 +27,10 @@ import { chartDir, kubernetesVersion } from "./tools.ts";
  * release, and each Deployment's container (and each container of the migration Job, in order) becomes
  * one process started with exactly the container's `env`, with these local substitutions only:
  *
- * - the command: the image runs `node dist/main.js [args]` from the service's bundle; here it is
- *   `node --import tsx services/<service>/src/main.ts [args]`, the source the bundle is built from,
- *   so no build step runs first;
+ * - the command: the image runs `node [--import ./dist/instrument.js] dist/main.js [args]` from the
+ *   service's bundle; here it is `node --import tsx [--import @mimi/service-kit/instrument]
+ *   services/<service>/src/main.ts [args]`, the sources the bundle is built from, so no build step
+ *   runs first;
  * - `valueFrom.secretKeyRef` reads a Secret from the caller's map (anything else in `valueFrom` fails);
  * - `PORT` of a service process: a free local port instead of the container port 8080 (one host runs
  *   every process); the migration processes keep the rendered value (they do not listen);
@@ -183,16 +184,35 @@ function rewriteServiceUrl(
   return url.toString().replace(/\/$/, value.endsWith("/") ? "/" : "");
 }
 
-/** `node dist/main.js [args]` (the image's command) -> this node with tsx running the service's source. */
+/** The image's tracing preload and the source module it is built from. */
+const BUNDLED_PRELOAD = ["--import", "./dist/instrument.js"] as const;
+const SOURCE_PRELOAD = ["--import", "@mimi/service-kit/instrument"] as const;
+
+/**
+ * `node [--import ./dist/instrument.js] dist/main.js [args]` (the image's command) -> this node with tsx
+ * running the service's source, with the tracing preload when the chart asks for it.
+ */
 export function localCommandOf(container: ChartContainer): Checked<string[]> {
-  const [program, entry, ...rest] = container.args;
+  const [program, ...afterProgram] = container.args;
+  const preloaded = afterProgram[0] === BUNDLED_PRELOAD[0] && afterProgram[1] === BUNDLED_PRELOAD[1];
+  const [entry, ...rest] = preloaded ? afterProgram.slice(2) : afterProgram;
   if (program !== "node" || entry !== "dist/main.js") {
     return {
       ok: false,
-      reason: `${container.service}: expected "node dist/main.js", got ${container.args.join(" ")}`,
+      reason: `${container.service}: expected "node [--import ./dist/instrument.js] dist/main.js", got ${container.args.join(" ")}`,
     };
   }
-  return { ok: true, value: [process.execPath, "--import", "tsx", entryPointOf(container.service), ...rest] };
+  return {
+    ok: true,
+    value: [
+      process.execPath,
+      "--import",
+      "tsx",
+      ...(preloaded ? SOURCE_PRELOAD : []),
+      entryPointOf(container.service),
+      ...rest,
+    ],
+  };
 }
 
 /** Values for one provider in development mode against local infrastructure. */

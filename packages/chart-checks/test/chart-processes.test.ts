@@ -105,7 +105,30 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
       PORT: "4200",
     });
     expect(Object.keys(env.value).sort()).toEqual(ingest.env.map((entry) => entry.name).sort());
-    expect(localCommandOf(ingest)).toMatchObject({ ok: true });
+    const command = localCommandOf(ingest);
+    if (!command.ok) throw new Error(command.reason);
+    // The image's tracing preload becomes the source module's; the entry point is the service's source.
+    expect(command.value.slice(1, 5)).toEqual([
+      "--import",
+      "tsx",
+      "--import",
+      "@mimi/service-kit/instrument",
+    ]);
+    expect(command.value[5]).toMatch(/services\/inbox-ingest\/src\/main\.ts$/);
+  });
+
+  it("runs a container without the preload as the source without it, and refuses other commands", () => {
+    const bare = { service: "identity" as const, args: ["node", "dist/main.js", "migrate"], env: [] };
+    const command = localCommandOf(bare);
+    if (!command.ok) throw new Error(command.reason);
+    expect(command.value.slice(1, 3)).toEqual(["--import", "tsx"]);
+    expect(command.value.at(-1)).toBe("migrate");
+    expect(command.value).not.toContain("@mimi/service-kit/instrument");
+    expect(
+      localCommandOf({ ...bare, args: ["node", "--import", "./other.js", "dist/main.js"] }),
+    ).toMatchObject({
+      ok: false,
+    });
   });
 
   it("names a Secret key the test store lacks", () => {

@@ -205,7 +205,7 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
         capabilities: { drop: ["ALL"] },
         seccompProfile: { type: "RuntimeDefault" },
       });
-      expect(at(container, "args")).toEqual(["node", "dist/main.js"]);
+      expect(at(container, "args")).toEqual(["node", "--import", "./dist/instrument.js", "dist/main.js"]);
       expect(at(container, "livenessProbe.httpGet")).toEqual({ path: "/healthz", port: "http" });
       expect(at(container, "readinessProbe.httpGet")).toEqual({ path: "/readyz", port: "http" });
       expect(at(container, "resources.requests.cpu")).toBeDefined();

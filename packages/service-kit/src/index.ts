@@ -23,4 +23,10 @@ export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export { asyncRoute } from "./routes.js";
 export { type RunningServer, type StartOptions, startServer } from "./server.js";
-export { startTracing, type Tracing, type TracingOptions, tracingRequested } from "./tracing.js";
+export {
+  preloadInstrumentations,
+  startTracing,
+  type Tracing,
+  type TracingOptions,
+  tracingRequested,
+} from "./tracing.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { startTracing, tracingRequested } from "./tracing.js";
+import { preloadInstrumentations, startTracing, tracingRequested } from "./tracing.js";
 
 describe("tracingRequested", () => {
   it("is off by default and when disabled or set to none", () => {
@@ -23,5 +23,18 @@ describe("startTracing", () => {
     const tracing = await startTracing({ serviceName: "test", env: {} });
     expect(tracing.enabled).toBe(false);
     await tracing.shutdown();
+  });
+});
+
+describe("preloadInstrumentations", () => {
+  it("registers no loader hook and no instrumentation unless traces are asked for", async () => {
+    expect(await preloadInstrumentations({})).toBe(false);
+    expect(await preloadInstrumentations({ OTEL_SDK_DISABLED: "true", OTEL_TRACES_EXPORTER: "otlp" })).toBe(
+      false,
+    );
+    // The process-wide flag that would make startTracing skip registering them stays unset.
+    expect(Object.getOwnPropertySymbols(globalThis).map(String)).not.toContain(
+      "Symbol(mimi.tracing.instrumentationsPreloaded)",
+    );
   });
 });

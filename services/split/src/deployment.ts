@@ -119,6 +119,8 @@ export function serviceEnvironment(input: {
     MIMI_KEY_ENCRYPTION_KEY: input.keyEncryptionKey,
     MIMI_DEV_CONNECT_TO: input.connectTo,
     MIMI_DATA_DIR: input.dataDir,
+    // Traces (when OTEL_* turns them on) say which provider a span came from.
+    OTEL_RESOURCE_ATTRIBUTES: `service.namespace=${input.domain}`,
   };
   if (
     input.service === "inbox-ingest" ||
@@ -200,8 +202,11 @@ function spawnService(
   log: string,
 ): ChildProcess {
   const out = createWriteStream(log, { flags: "a" });
-  // `--import tsx` resolves from the working directory: this package depends on tsx.
-  const child = spawn(process.execPath, ["--import", "tsx", entryPointOf(service), ...args], {
+  // `--import` resolves from the working directory: this package depends on tsx and service-kit. The
+  // second preload installs the tracing instrumentations (when OTEL_* asks for traces) before the
+  // service's modules load, as the images do with `--import ./dist/instrument.js`.
+  const preloads = ["--import", "tsx", "--import", "@mimi/service-kit/instrument"];
+  const child = spawn(process.execPath, [...preloads, entryPointOf(service), ...args], {
     cwd: SPLIT_PACKAGE,
     env: { ...inheritedEnvironment(), ...env },
     stdio: ["ignore", "pipe", "pipe"],

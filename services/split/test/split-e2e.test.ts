@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
+import { type OtlpCollector, startOtlpCollector } from "./otlp-collector.js";
 
 const infra = {
   databaseUrl: process.env.DATABASE_URL ?? "",
@@ -24,6 +25,7 @@ const FAST_DELIVERY_ENV = {
 };
 
 let deployment: SplitDeployment | undefined;
+let collector: OtlpCollector | undefined;
 let stateDir: string;
 
 describe.skipIf(!haveInfra)(
@@ -31,6 +33,8 @@ describe.skipIf(!haveInfra)(
   () => {
     beforeAll(async () => {
       stateDir = mkdtempSync(join(tmpdir(), "mimi-split-e2e-"));
+      // Every process exports its traces here, as to an OpenTelemetry Collector.
+      collector = await startOtlpCollector();
       deployment = await startSplitDeployment({
         domains: ["a.test", "b.test", "c.test"],
         infra,
@@ -39,12 +43,19 @@ describe.skipIf(!haveInfra)(
         prefix: "mimi_split_e2e",
         fresh: true,
         forger: true,
-        env: FAST_DELIVERY_ENV,
+        env: {
+          ...FAST_DELIVERY_ENV,
+          OTEL_TRACES_EXPORTER: "otlp",
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+          OTEL_BSP_SCHEDULE_DELAY: "200",
+        },
       });
     }, 240_000);
 
     afterAll(async () => {
       await deployment?.stop();
+      await collector?.close();
       // Logs stay for a failed run; a green run leaves nothing behind.
       if (process.exitCode === undefined || process.exitCode === 0)
         rmSync(stateDir, { recursive: true, force: true });
@@ -75,5 +86,47 @@ describe.skipIf(!haveInfra)(
       expect(summary).not.toBeNull();
       expect(summary?.[1]).toBe(summary?.[2]);
     }, 300_000);
+
+    it("traces express, pg, ioredis and kafkajs inside each service process, one trace across providers", async () => {
+      if (!collector) throw new Error("no collector");
+      const spans = collector.spans;
+      // Libraries each service uses; the scope names are those of the OpenTelemetry instrumentations.
+      const expected: Record<string, string[]> = {
+        "mimi-identity": ["http", "express", "pg"],
+        "mimi-keypackage-directory": ["http", "express", "pg", "ioredis"],
+        "mimi-inbox-ingest": ["http", "express", "pg", "kafkajs", "undici"],
+        "mimi-channel-sequencer": ["http", "express", "pg", "kafkajs"],
+        "mimi-delivery-fanout": ["http", "express", "pg", "kafkajs", "undici"],
+      };
+      const missing = () =>
+        Object.entries(expected).flatMap(([service, libraries]) =>
+          libraries
+            .map((library) => `@opentelemetry/instrumentation-${library}`)
+            .filter((scope) => !spans.some((span) => span.service === service && span.scope === scope))
+            .map((scope) => `${service}: ${scope}`),
+        );
+      // Batches are exported every 200 ms; give the last ones a moment.
+      for (let waited = 0; missing().length > 0 && waited < 10_000; waited += 250) {
+        await new Promise((done) => setTimeout(done, 250));
+      }
+      expect(missing()).toEqual([]);
+
+      // Some message's trace runs from one provider's ingest through the sequencer and the fan-out to
+      // another provider's ingest: the trace context crossed Kafka and HTTP between processes.
+      const traces = new Map<string, typeof spans>();
+      for (const span of spans) traces.set(span.traceId, [...(traces.get(span.traceId) ?? []), span]);
+      const crossing = [...traces.values()].find((trace) => {
+        const ingests = new Set(
+          trace.filter((span) => span.service === "mimi-inbox-ingest").map((span) => span.namespace),
+        );
+        return (
+          ingests.size >= 2 &&
+          trace.some((span) => span.service === "mimi-channel-sequencer" && span.scope.endsWith("kafkajs")) &&
+          trace.some((span) => span.service === "mimi-delivery-fanout" && span.scope.endsWith("kafkajs"))
+        );
+      });
+      expect(crossing, "a trace through ingest, sequencer and fan-out of two providers").toBeDefined();
+      expect(new Set(crossing?.map((span) => span.processId)).size).toBeGreaterThanOrEqual(4);
+    }, 30_000);
   },
 );

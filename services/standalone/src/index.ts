@@ -1,8 +1,14 @@
-import { ConfigError } from "@mimi/service-kit";
+import { ConfigError, startTracing } from "@mimi/service-kit";
 import { startProvider } from "./provider.js";
 
-// Wiring only: configuration errors end the process naming the variable.
-startProvider({ handleSignals: true }).catch((error: unknown) => {
+// Wiring only. Tracing first (its instrumentations are preloaded by `--import
+// @mimi/service-kit/instrument`); configuration errors end the process naming the variable.
+async function main(): Promise<void> {
+  const tracing = await startTracing({ serviceName: "mimi-standalone" });
+  await startProvider({ handleSignals: true, afterClose: () => tracing.shutdown() });
+}
+
+main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);

@@ -74,6 +74,8 @@ export interface StartProviderOptions {
   host?: string;
   handleSignals?: boolean;
   logger?: Logger;
+  /** Runs once everything else is closed (the process's tracing flushes its last spans here). */
+  afterClose?: () => Promise<void>;
 }
 
 export async function startProvider(options: StartProviderOptions = {}): Promise<RunningProvider> {
@@ -179,6 +181,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     },
     // Closed in reverse: workers stop before the bus, the bus before the database.
     closers: [
+      ...(options.afterClose ? [options.afterClose] : []),
       () => sql.close(),
       () => bus.close(),
       () => closeDeliveryFanout(delivery),

@@ -10,6 +10,7 @@ export {
   createHttpClient,
   type HttpAnswer,
   type LoadResult,
+  type PacedRunResult,
   type PreparedRequest,
   runClosedLoop,
   runHttpLoad,

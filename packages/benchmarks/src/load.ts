@@ -117,33 +117,71 @@ export async function runHttpLoad(
   }
 }
 
+export interface PacedRunResult {
+  /** Operations started within the duration. */
+  sent: number;
+  /** The rate operations were actually started at (the true offered load). */
+  offeredPerSecond: number;
+  elapsedMs: number;
+  errors: number;
+  /** Operations that started more than one interval after their slot, waiting for an earlier one. */
+  lateStarts: number;
+  /** How long each operation took (e.g. one POST answered), to tell a slow server from a slow sender. */
+  operationMs: LatencySummary;
+}
+
 /**
- * Paced and in order, as one client sends: operation i starts at `start + i / rate`, or when operation
- * i - 1 has finished if that is later; no operation starts after `durationMs`. Returns how many were
- * started and the rate actually offered, which falls below `rate` when the server answers more slowly
- * than the interval.
+ * An open loop paced at `ratePerSec`, started in order: operation i starts at `start + i / rate`, or,
+ * when operation i - `window` has not finished yet, as soon as it has. So at most `window` operations
+ * are pending and none overtakes one started `window` or more places before it (what a receiver that
+ * tolerates a bounded reordering needs). No operation starts after `durationMs`. With `window` 1 each
+ * operation waits for the previous one (a strictly serial client), and the offered rate falls below
+ * `ratePerSec` as soon as one operation takes longer than the interval.
  */
 export async function runPacedSequence(
   ratePerSec: number,
   count: number,
   durationMs: number,
   operation: (index: number) => Promise<void>,
-): Promise<{ sent: number; offeredPerSecond: number; elapsedMs: number; errors: number }> {
+  window = 1,
+): Promise<PacedRunResult> {
   const intervalMs = 1000 / ratePerSec;
   const started = performance.now();
+  const running: Promise<void>[] = [];
+  const durations: number[] = [];
   let errors = 0;
   let sent = 0;
+  let lateStarts = 0;
   for (let index = 0; index < count; index++) {
-    const wait = started + index * intervalMs - performance.now();
+    const slot = started + index * intervalMs;
+    const wait = slot - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (performance.now() - started >= durationMs) break;
+    const blocker = running[index - window];
+    if (blocker) await blocker;
+    const begun = performance.now();
+    if (begun - started >= durationMs) break;
+    if (begun - slot > intervalMs) lateStarts += 1;
     sent += 1;
-    try {
-      await operation(index);
-    } catch {
-      errors += 1;
-    }
+    running.push(
+      operation(index).then(
+        () => {
+          durations.push(performance.now() - begun);
+        },
+        () => {
+          errors += 1;
+        },
+      ),
+    );
   }
-  const elapsedMs = performance.now() - started;
-  return { sent, offeredPerSecond: ratePerSecond(sent, elapsedMs), elapsedMs, errors };
+  // The rate is over the sending window: from the first slot to the last start.
+  const sendingMs = performance.now() - started;
+  await Promise.all(running);
+  return {
+    sent,
+    offeredPerSecond: ratePerSecond(sent, Math.max(sendingMs, (sent * 1000) / ratePerSec)),
+    elapsedMs: performance.now() - started,
+    errors,
+    lateStarts,
+    operationMs: summarizeLatencies(durations),
+  };
 }

@@ -2,13 +2,11 @@ import type { ActivityEnvelope } from "@mimi/activitypub";
 import {
   applyCommit,
   checkGroupInfoMatches,
-  decodePublicGroupState,
   encodePublicGroupState,
   fromWireObject,
   inspectCommit,
   inspectPrivateMessage,
   type MlsWireType,
-  type PublicGroupState,
   publicGroupFromGroupInfo,
   publicRoster,
   type ValidateCredential,
@@ -115,7 +113,7 @@ export async function decide(
     case "message": {
       const message = unwrap(submission.message, "PrivateMessage", "object");
       if (!message.ok) return reject(message.summary);
-      const header = inspectPrivateMessage(storedState(channel), message.bytes);
+      const header = inspectPrivateMessage(channel.publicState, message.bytes);
       if (!header.ok) return reject(`${header.reason}: ${header.detail}`);
       const window = ctx.settings.epochWindow;
       const inWindow = checkMessageEpoch(Number(header.epoch), channel.epoch, window);
@@ -129,13 +127,6 @@ export async function decide(
     case "remove":
       return decideCommit(ctx, submitter, submission, channel);
   }
-}
-
-function storedState(channel: StoredChannel): PublicGroupState {
-  const decoded = decodePublicGroupState(channel.publicState);
-  // Only states this service encoded are stored: a failure here is a defect, not bad input.
-  if (!decoded.ok) throw new Error(`stored state of channel ${channel.id} is unreadable: ${decoded.detail}`);
-  return decoded.state;
 }
 
 async function decideCreate(
@@ -217,7 +208,7 @@ async function decideCommit(
     if (!welcome.ok) return reject(welcome.summary);
   }
 
-  const state = storedState(channel);
+  const state = channel.publicState;
   const inspected = inspectCommit(state, commit.bytes);
   if (!inspected.ok) return reject(`mimi:commit: ${inspected.reason}: ${inspected.detail}`);
   if (inspected.inspection.epoch !== state.epoch) {

@@ -34,11 +34,13 @@ export async function handleChannelInboxItem(
   }
   const publisher = publisherFor(ctx, headers);
   try {
-    if (await finishProcessed(ctx, item.channelId, activity.id, publisher)) {
+    // The prior answer and the channel's state come in one query: most submissions are new messages.
+    const { prior, channel } = await ctx.store.submissionBasis(item.channelId, activity.id);
+    if (prior !== undefined) {
+      if (!prior.published) await publisher(item.channelId, activity.id, prior.deliveries);
       ctx.logger.debug(log, "redelivered channel activity not applied again");
       return { kind: "ok" };
     }
-    const channel = await ctx.store.channelState(item.channelId);
     const decision: Decision = await decide(ctx, item, activity, readSubmission(activity), channel);
     if (decision.kind === "drop") {
       ctx.logger.info({ ...log, reason: decision.reason }, "channel activity dropped");
@@ -52,6 +54,7 @@ export async function handleChannelInboxItem(
         activity,
         change: decision.change,
         deliveriesFor: (state) => acceptanceDeliveries(ctx, item, activity, decision.change, state),
+        ...(channel === undefined ? {} : { basis: channel }),
       });
       if (accepted.kind === "accepted") {
         ctx.logger.info(
@@ -65,9 +68,17 @@ export async function handleChannelInboxItem(
         await finishProcessed(ctx, item.channelId, activity.id, publisher);
         return { kind: "ok" };
       }
-      return rejectSubmission(ctx, item, activity, accepted.detail, publisher);
+      // The channel moved under the change: its current epoch is read again for the Reject.
+      return rejectSubmission(
+        ctx,
+        item,
+        activity,
+        accepted.detail,
+        publisher,
+        await ctx.store.channel(item.channelId),
+      );
     }
-    return rejectSubmission(ctx, item, activity, decision.summary, publisher);
+    return rejectSubmission(ctx, item, activity, decision.summary, publisher, channel);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     ctx.logger.warn(
@@ -114,8 +125,8 @@ async function rejectSubmission(
   activity: { id: string; type: string },
   summary: string,
   publish: Publisher,
+  channel: { epoch: number } | undefined,
 ): Promise<HandlerOutcome> {
-  const channel = await ctx.store.channel(item.channelId);
   // A refused Create has no channel to speak for it: the provider's instance actor answers.
   const answerer = channel === undefined ? ctx.urls.instanceActor : ctx.urls.channel(item.channelId);
   const answer = rejectActivity({

@@ -1,13 +1,21 @@
+import { decodePublicGroupState, type PublicGroupState } from "@mimi/mls";
 import { SQL_UNIQUE_VIOLATION, type Sql, type SqlExecutor, sqlErrorCode } from "@mimi/store";
 import type { DeliveryRequest } from "@mimi/topics";
 import type { ChannelSummary, LogEntry } from "../domain/documents.js";
 import { type ChannelMember, followersOf } from "../domain/rules.js";
 
 export interface StoredChannel extends ChannelSummary {
-  readonly publicState: Uint8Array;
-  readonly groupInfo: Uint8Array;
+  /** The channel's MLS public group state (decoded). */
+  readonly publicState: PublicGroupState;
   readonly lastSequence: number;
-  readonly members: ChannelMember[];
+  readonly members: readonly ChannelMember[];
+}
+
+/** What handling one submission starts from, read in one query. */
+export interface SubmissionBasis {
+  /** The answer already recorded for this activity (a redelivery), if any. */
+  readonly prior: ProcessedActivity | undefined;
+  readonly channel: StoredChannel | undefined;
 }
 
 /** A state change the sequencer decided to accept; applied atomically with the log entry. */
@@ -63,6 +71,8 @@ export interface ChannelStore {
   channel(channelId: string): Promise<ChannelSummary | undefined>;
   /** The channel with its MLS public state and members (for verifying a submission). */
   channelState(channelId: string): Promise<StoredChannel | undefined>;
+  /** The recorded answer to `activityId` and the channel's current state, in one round trip. */
+  submissionBasis(channelId: string, activityId: string): Promise<SubmissionBasis>;
   followers(channelId: string): Promise<string[] | undefined>;
   isFollower(channelId: string, actorUrl: string): Promise<boolean>;
   groupInfo(channelId: string): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
@@ -73,7 +83,9 @@ export interface ChannelStore {
   /**
    * In one transaction: records the activity as processed, applies `change` (the epoch only by a
    * conditional update), appends the activity to the log with the next sequence number, and stores
-   * the delivery requests `deliveriesFor` builds from the result.
+   * the delivery requests `deliveriesFor` builds from the result. With `basis` (the channel as the
+   * change was decided on) a message is first tried as one statement that only matches while the
+   * channel's sequence number is still the basis's, i.e. nothing changed since it was read.
    */
   accept(input: {
     channelId: string;
@@ -81,6 +93,7 @@ export interface ChannelStore {
     activity: Record<string, unknown>;
     change: ChannelChange;
     deliveriesFor: (state: AcceptedState) => DeliveryRequest[];
+    basis?: StoredChannel;
   }): Promise<AcceptOutcome>;
   /** Records a rejection and its answer; false when the activity was already processed. */
   reject(input: { channelId: string; activityId: string; deliveries: DeliveryRequest[] }): Promise<boolean>;
@@ -101,6 +114,58 @@ interface ChannelRow {
   last_sequence: number;
 }
 
+/** One row of `submissionBasis`: the channel (null columns when none), its members and any prior answer. */
+interface BasisRow {
+  id: string | null;
+  name: string;
+  attributed_to: string;
+  ciphersuite: string;
+  epoch: number;
+  last_sequence: number;
+  /** Null when the caller already holds the state of this epoch. */
+  public_state: Uint8Array | null;
+  members: { leafIndex: number; actorUrl: string; acct: string }[] | null;
+  outcome: "accepted" | "rejected" | null;
+  deliveries: DeliveryRequest[] | null;
+  published_at: Date | null;
+}
+
+/** A channel's public state and members at one epoch: only a commit changes them, and it moves the epoch. */
+interface EpochState {
+  readonly epoch: number;
+  readonly publicState: PublicGroupState;
+  readonly members: readonly ChannelMember[];
+}
+
+/** Channels whose decoded state is kept; the least recently used one goes first. */
+const EPOCH_STATE_CACHE_SIZE = 1_000;
+
+const BASIS_QUERY = `
+  select c.id, c.name, c.attributed_to, c.ciphersuite, c.epoch, c.last_sequence,
+    case when c.epoch = $3 then null else c.public_state end as public_state,
+    case when c.epoch = $3 then null else (
+      select coalesce(json_agg(json_build_object('leafIndex', m.leaf_index, 'actorUrl', m.actor_url, 'acct', m.acct)
+        order by m.leaf_index), '[]'::json)
+      from channels.members m where m.channel_id = c.id) end as members,
+    p.outcome, p.deliveries, p.published_at
+  from (select $1::text as id) wanted
+  left join channels.channels c on c.id = wanted.id
+  left join channels.processed p on p.channel_id = wanted.id and p.activity_id = $2`;
+
+/** A message accepted in one statement, only while the channel is as it was read (same sequence number). */
+const ACCEPT_MESSAGE_AT_SEQUENCE = `
+  with bumped as (
+    update channels.channels set last_sequence = last_sequence + 1, updated_at = now()
+    where id = $1 and last_sequence = $2 and epoch = $3
+    returning last_sequence, epoch
+  ), logged as (
+    insert into channels.log (channel_id, sequence, epoch, activity_id, activity)
+    select $1, last_sequence, epoch, $4, $5::jsonb from bumped
+  )
+  insert into channels.processed (channel_id, activity_id, outcome, deliveries)
+  select $1, $4, 'accepted', $6::jsonb from bumped
+  returning activity_id`;
+
 const summaryOf = (row: Pick<ChannelRow, "id" | "name" | "attributed_to" | "ciphersuite" | "epoch">) => ({
   id: row.id,
   name: row.name,
@@ -118,12 +183,15 @@ export function createChannelStore(sql: Sql): ChannelStore {
     return result.rows.map((row) => ({ leafIndex: row.leaf_index, actorUrl: row.actor_url, acct: row.acct }));
   }
 
+  /** One statement: upserts the leaves of `members` and deletes every other leaf of the channel. */
   async function replaceMembers(tx: SqlExecutor, channelId: string, members: readonly ChannelMember[]) {
-    await tx.query("delete from channels.members where channel_id = $1", [channelId]);
-    if (members.length === 0) return;
     await tx.query(
-      `insert into channels.members (channel_id, leaf_index, actor_url, acct)
-       select $1::text, * from unnest($2::int[], $3::text[], $4::text[])`,
+      `with upserted as (
+         insert into channels.members (channel_id, leaf_index, actor_url, acct)
+         select $1::text, * from unnest($2::int[], $3::text[], $4::text[])
+         on conflict (channel_id, leaf_index) do update set actor_url = excluded.actor_url, acct = excluded.acct
+       )
+       delete from channels.members where channel_id = $1 and not (leaf_index = any($2::int[]))`,
       [
         channelId,
         members.map((member) => member.leafIndex),
@@ -216,6 +284,80 @@ export function createChannelStore(sql: Sql): ChannelStore {
     return inserted.rows.length === 1;
   }
 
+  const epochStates = new Map<string, EpochState>();
+
+  /** The cached state of the channel when it is at `epoch`, else the one decoded from the row. */
+  function epochStateOf(row: BasisRow & { id: string }, useCache: boolean): EpochState {
+    const cached = useCache ? epochStates.get(row.id) : undefined;
+    epochStates.delete(row.id);
+    let state: EpochState;
+    if (cached !== undefined && cached.epoch === Number(row.epoch)) state = cached;
+    else {
+      if (row.public_state === null || row.members === null) {
+        throw new Error(`channel ${row.id}: no state was read for epoch ${row.epoch}`);
+      }
+      const decoded = decodePublicGroupState(row.public_state);
+      // Only states this service encoded are stored: a failure here is a defect, not bad input.
+      if (!decoded.ok) throw new Error(`stored state of channel ${row.id} is unreadable: ${decoded.detail}`);
+      state = { epoch: Number(row.epoch), publicState: decoded.state, members: row.members };
+    }
+    epochStates.set(row.id, state);
+    if (epochStates.size > EPOCH_STATE_CACHE_SIZE) {
+      const oldest = epochStates.keys().next().value;
+      if (oldest !== undefined) epochStates.delete(oldest);
+    }
+    return state;
+  }
+
+  /** `useCache` false reads and decodes the stored state even when the cache holds this epoch's. */
+  async function readBasis(
+    channelId: string,
+    activityId: string,
+    useCache: boolean,
+  ): Promise<SubmissionBasis> {
+    const cachedEpoch = (useCache ? epochStates.get(channelId)?.epoch : undefined) ?? -1;
+    const result = await sql.query<BasisRow>(BASIS_QUERY, [channelId, activityId, cachedEpoch]);
+    const row = result.rows[0];
+    if (row === undefined) throw new Error("the submission query returned no row");
+    const prior: ProcessedActivity | undefined =
+      row.outcome === null
+        ? undefined
+        : { outcome: row.outcome, deliveries: row.deliveries ?? [], published: row.published_at !== null };
+    if (row.id === null) return { prior, channel: undefined };
+    const state = epochStateOf({ ...row, id: row.id }, useCache);
+    return {
+      prior,
+      channel: {
+        ...summaryOf({ ...row, id: row.id }),
+        publicState: state.publicState,
+        lastSequence: Number(row.last_sequence),
+        members: state.members,
+      },
+    };
+  }
+
+  /** The message path of `accept` as one statement; undefined when the channel moved since `basis`. */
+  async function acceptMessageAt(
+    input: Parameters<ChannelStore["accept"]>[0],
+    basis: StoredChannel,
+  ): Promise<AcceptOutcome | undefined> {
+    const state: AcceptedState = {
+      sequence: basis.lastSequence + 1,
+      epoch: basis.epoch,
+      followers: followersOf(basis.members),
+    };
+    const deliveries = input.deliveriesFor(state);
+    const result = await sql.query(ACCEPT_MESSAGE_AT_SEQUENCE, [
+      input.channelId,
+      basis.lastSequence,
+      basis.epoch,
+      input.activityId,
+      JSON.stringify(input.activity),
+      JSON.stringify(deliveries),
+    ]);
+    return result.rows.length === 1 ? { kind: "accepted", state, deliveries } : undefined;
+  }
+
   async function channel(channelId: string): Promise<ChannelSummary | undefined> {
     const result = await sql.query<ChannelRow>(
       "select id, name, attributed_to, ciphersuite, epoch from channels.channels where id = $1",
@@ -228,19 +370,9 @@ export function createChannelStore(sql: Sql): ChannelStore {
   return {
     channel,
     async channelState(channelId) {
-      const result = await sql.query<ChannelRow>("select * from channels.channels where id = $1", [
-        channelId,
-      ]);
-      const row = result.rows[0];
-      if (!row) return undefined;
-      return {
-        ...summaryOf(row),
-        publicState: row.public_state,
-        groupInfo: row.group_info,
-        lastSequence: Number(row.last_sequence),
-        members: await membersOf(sql, channelId),
-      };
+      return (await readBasis(channelId, "", false)).channel;
     },
+    submissionBasis: (channelId, activityId) => readBasis(channelId, activityId, true),
     async followers(channelId) {
       if (!(await channel(channelId))) return undefined;
       return followersOf(await membersOf(sql, channelId));
@@ -297,6 +429,10 @@ export function createChannelStore(sql: Sql): ChannelStore {
     },
     async accept(input) {
       try {
+        if (input.change.kind === "message" && input.basis !== undefined) {
+          const accepted = await acceptMessageAt(input, input.basis);
+          if (accepted !== undefined) return accepted;
+        }
         return await sql.transaction(async (tx) => {
           // The processed row goes first: a concurrent handler of the same record waits on it and then
           // finds the activity taken instead of applying it a second time.
@@ -308,7 +444,12 @@ export function createChannelStore(sql: Sql): ChannelStore {
             `insert into channels.log (channel_id, sequence, epoch, activity_id, activity) values ($1, $2, $3, $4, $5::jsonb)`,
             [input.channelId, sequence, epoch, input.activityId, JSON.stringify(input.activity)],
           );
-          const followers = followersOf(await membersOf(tx, input.channelId));
+          // Only creations and commits change the members, and they carry the members after the change.
+          const members =
+            input.change.kind === "create" || input.change.kind === "commit"
+              ? input.change.members
+              : await membersOf(tx, input.channelId);
+          const followers = followersOf(members);
           const state = { sequence, epoch, followers };
           const deliveries = input.deliveriesFor(state);
           await tx.query(

@@ -1,12 +1,12 @@
 import { mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeJsonAtomic } from "./state.js";
 
 /**
  * What one account keeps on this device, under `MIMI_HOME/accounts/<user@domain>/`: the device
  * (client id, signature key, credential, private parts of uploaded KeyPackages), the mailbox cursor,
- * one file per channel (MLS state, pending commit) and one per channel's messages. Every file is
- * written atomically with mode 0600. A lock file serializes processes that share the folder (for
+ * one file per channel (MLS state, pending commit) and one per channel's messages. Every file has
+ * mode 0600 and is written atomically, except the message logs, which only ever grow by whole lines. A lock file serializes processes that share the folder (for
  * example `mimi listen` in one terminal and `mimi send` in another).
  */
 export interface StoredKeyPackage {
@@ -69,6 +69,8 @@ export interface ChannelRecord {
   logSequence: number;
   /** Recently handled activity ids (newest last), so a log catch-up and the mailbox do not double-process. */
   seen: string[];
+  /** Our messages the channel has not answered yet (newest last), so an answer finds its message at once. */
+  unanswered?: string[];
   /** Why the channel was left or failed. */
   note?: string;
 }
@@ -91,6 +93,11 @@ export interface StoredMessage {
   status?: "sent" | "accepted" | "rejected";
   epoch: number;
 }
+
+/** One line of a channel's message log: a stored message, or a later status of one of ours. */
+type MessageLogEntry =
+  | { message: StoredMessage }
+  | { activityId: string; status: NonNullable<StoredMessage["status"]> };
 
 export const MAX_SEEN_IDS = 500;
 
@@ -134,6 +141,8 @@ export class AccountStore {
 
   saveChannel(channel: ChannelRecord) {
     if (channel.seen.length > MAX_SEEN_IDS) channel.seen = channel.seen.slice(-MAX_SEEN_IDS);
+    if (channel.unanswered && channel.unanswered.length > MAX_SEEN_IDS)
+      channel.unanswered = channel.unanswered.slice(-MAX_SEEN_IDS);
     return writeJsonAtomic(this.path("channels", `${channel.id}.json`), channel);
   }
 
@@ -153,12 +162,74 @@ export class AccountStore {
     return channels;
   }
 
+  /**
+   * The channel's messages in the order they were stored: those of `messages/<id>.json` (a JSON
+   * array, as earlier versions wrote it), then those of the log `messages/<id>.jsonl`, with the
+   * status changes the log records applied. A torn last line (a crash mid-append) is skipped.
+   */
   async loadMessages(channelId: string): Promise<StoredMessage[]> {
-    return (await this.readJson<StoredMessage[]>(this.path("messages", `${channelId}.json`))) ?? [];
+    const messages = (await this.readJson<StoredMessage[]>(this.path("messages", `${channelId}.json`))) ?? [];
+    const byActivity = new Map(messages.map((message) => [message.activityId, message]));
+    for (const entry of await this.readMessageLog(channelId)) {
+      if ("message" in entry) {
+        messages.push(entry.message);
+        byActivity.set(entry.message.activityId, entry.message);
+      } else {
+        const message = byActivity.get(entry.activityId);
+        if (message) message.status = entry.status;
+      }
+    }
+    return messages;
   }
 
-  saveMessages(channelId: string, messages: StoredMessage[]) {
-    return writeJsonAtomic(this.path("messages", `${channelId}.json`), messages);
+  /** Stores one more message: one line appended, whatever the channel's history holds. */
+  appendMessage(channelId: string, message: StoredMessage): Promise<void> {
+    return this.appendToMessageLog(channelId, { message });
+  }
+
+  /** Records the channel's answer to one of our messages: one line appended. */
+  setMessageStatus(
+    channelId: string,
+    activityId: string,
+    status: NonNullable<StoredMessage["status"]>,
+  ): Promise<void> {
+    return this.appendToMessageLog(channelId, { activityId, status });
+  }
+
+  private async appendToMessageLog(channelId: string, entry: MessageLogEntry): Promise<void> {
+    const path = this.path("messages", `${channelId}.jsonl`);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const file = await open(path, "a+", 0o600);
+    try {
+      // A line torn by a crash is ended first, so it cannot swallow this one.
+      const { size } = await file.stat();
+      const last = Buffer.alloc(1);
+      if (size > 0) await file.read(last, 0, 1, size - 1);
+      const separator = size > 0 && last[0] !== 0x0a ? "\n" : "";
+      await file.write(`${separator}${JSON.stringify(entry)}\n`);
+    } finally {
+      await file.close();
+    }
+  }
+
+  private async readMessageLog(channelId: string): Promise<MessageLogEntry[]> {
+    let text: string;
+    try {
+      text = await readFile(this.path("messages", `${channelId}.jsonl`), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    const entries: MessageLogEntry[] = [];
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        entries.push(JSON.parse(line) as MessageLogEntry);
+      } catch {
+        // Only the last line can be incomplete; every earlier one was written whole.
+      }
+    }
+    return entries;
   }
 
   /**

@@ -636,6 +636,7 @@ export class MimiClient {
       // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
       storeState(record, encrypted.newState);
       record.seen.push(activity.id);
+      record.unanswered = [...(record.unanswered ?? []), activity.id];
       await s.store.saveChannel(record);
       const message: StoredMessage = {
         id: content.id,
@@ -652,14 +653,12 @@ export class MimiClient {
         status: "sent",
         epoch: record.epoch,
       };
-      const messages = await s.store.loadMessages(record.id);
-      messages.push(message);
-      await s.store.saveMessages(record.id, messages);
+      await s.store.appendMessage(record.id, message);
       try {
         await s.api.postActivity(s.account.username, activity);
       } catch (error) {
         message.status = "rejected";
-        await s.store.saveMessages(record.id, messages);
+        await s.store.setMessageStatus(record.id, message.activityId, "rejected");
         throw error;
       }
       return message;
@@ -903,11 +902,14 @@ export class MimiClient {
       else await this.retryPending(s, record, reason, events);
       return;
     }
-    const messages = await s.store.loadMessages(record.id);
-    const message = messages.find((m) => m.activityId === objectId);
-    if (message) {
-      message.status = type === "Accept" ? "accepted" : "rejected";
-      await s.store.saveMessages(record.id, messages);
+    // Our recent messages are listed as unanswered; only an answer to an older one needs the history.
+    const waiting = record.unanswered?.indexOf(objectId) ?? -1;
+    if (waiting >= 0) record.unanswered?.splice(waiting, 1);
+    const ours =
+      waiting >= 0 ||
+      (await s.store.loadMessages(record.id)).some((m) => m.activityId === objectId && m.direction === "out");
+    if (ours) {
+      await s.store.setMessageStatus(record.id, objectId, type === "Accept" ? "accepted" : "rejected");
       if (type === "Reject")
         events.push({
           type: "rejected",
@@ -1160,9 +1162,7 @@ export class MimiClient {
       direction: "in",
       epoch: record.epoch,
     };
-    const messages = await s.store.loadMessages(record.id);
-    messages.push(message);
-    await s.store.saveMessages(record.id, messages);
+    await s.store.appendMessage(record.id, message);
     events.push({ type: "message", channel: summaryOf(record), message });
   }
 

@@ -102,6 +102,10 @@ describe("channels between two providers", () => {
     await bob.client.sync();
     expect(texts((await bob.client.messages("general")).messages)).toEqual(["hi alice", "hello bob"]);
     expect(texts((await alice.client.messages("general")).messages)).toEqual(["hi alice", "hello bob"]);
+    // The channel's Accept of alice's message reaches her stored copy.
+    await alice.client.sync();
+    const sent = (await alice.client.messages("general")).messages.find((m) => m.content === "hello bob");
+    expect(sent?.status).toBe("accepted");
 
     const members = await alice.client.members("general");
     expect(members.members.map((m) => m.acct).sort()).toEqual(["acct:alice@a.test", "acct:bob@b.test"]);

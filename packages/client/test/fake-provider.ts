@@ -447,7 +447,12 @@ export class FakeNetwork {
       const inspected = inspectPrivateMessage(channel.state, message.bytes);
       if (!inspected.ok || inspected.epoch + 1n < channel.state.epoch)
         return this.verdict(channel, submitter, id, false, { summary: "message outside the epoch window" });
-      this.append(channel, activity);
+      // As the channel sequencer does: the forward to the followers, then the Accept to the sender.
+      const sequence = this.append(channel, activity);
+      this.verdict(channel, submitter, id, true, {
+        "mimi:epoch": Number(channel.state.epoch),
+        "mimi:sequence": sequence,
+      });
       return;
     }
     if (activity.type === "Update" && typeof object === "object" && typeof object?.name === "string") {

@@ -2,7 +2,9 @@
 /**
  * `node docker/check-image.mjs <image dir> <service package.json>`: checks an assembled image folder
  * (dist/, package.json, node_modules/ as the Dockerfile's runtime stage has them): every package the
- * bundle imports is installed there, and none of the service's devDependencies was deployed.
+ * bundle imports is installed there, and none of the service's devDependencies was deployed. Both
+ * bundles are read: dist/main.js and dist/instrument.js, the tracing preload. The packages tracing loads
+ * lazily (the OpenTelemetry SDK and its loader hook) count as required: a traced process needs them.
  * Used by scripts/docker-context; the bundle is then also run for real.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -50,14 +52,25 @@ export function packageNameOf(specifier) {
 const [imageDir, servicePackageJson] = process.argv.slice(2);
 if (imageDir && servicePackageJson) {
   const problems = [];
-  const bundle = readFileSync(join(imageDir, "dist", "main.js"), "utf8");
+  const bundle = ["main.js", "instrument.js"]
+    .map((file) => join(imageDir, "dist", file))
+    .filter((file) => existsSync(file))
+    .map((file) => readFileSync(file, "utf8"))
+    .join("\n");
   const specifiers = externalSpecifiers(bundle);
+  const requiredWhenLazy = (specifier) =>
+    specifier.startsWith("@opentelemetry/") || packageNameOf(specifier) === "import-in-the-middle";
   const installed = (specifier) =>
     existsSync(join(imageDir, "node_modules", packageNameOf(specifier), "package.json"));
   for (const specifier of specifiers.static) {
     if (!installed(specifier)) problems.push(`imports ${specifier}, which is not installed`);
   }
-  const lazyMissing = specifiers.lazy.filter((specifier) => !installed(specifier));
+  for (const specifier of specifiers.lazy.filter(requiredWhenLazy)) {
+    if (!installed(specifier)) problems.push(`tracing loads ${specifier}, which is not installed`);
+  }
+  const lazyMissing = specifiers.lazy.filter(
+    (specifier) => !installed(specifier) && !requiredWhenLazy(specifier),
+  );
   const deployed = JSON.parse(readFileSync(join(imageDir, "package.json"), "utf8"));
   const service = JSON.parse(readFileSync(servicePackageJson, "utf8"));
   for (const name of Object.keys(service.devDependencies ?? {})) {

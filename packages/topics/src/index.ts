@@ -9,7 +9,7 @@ import { z } from "zod";
  * |---|---|---|
  * | `channel.inbox` | channel id | inbox-ingest -> channel-sequencer |
  * | `user.inbox` | local username | inbox-ingest -> delivery-fanout (mailbox write) |
- * | `delivery.requests` | activity id | inbox-ingest, channel-sequencer -> delivery-fanout (expansion) |
+ * | `delivery.requests` | signing actor (`deliveryRequestKey`) | inbox-ingest, channel-sequencer -> delivery-fanout (expansion) |
  * | `delivery.jobs` | destination origin | delivery-fanout -> delivery-fanout (one signed POST) |
  */
 const jsonObject = z.record(z.string(), z.unknown());
@@ -80,6 +80,15 @@ export const deliveryRequestsTopic = defineTopic(TopicNames.deliveryRequests, (i
 export const deliveryJobsTopic = defineTopic(TopicNames.deliveryJobs, (input) =>
   deliveryJobSchema.parse(input),
 );
+
+/**
+ * Key of a delivery request: the actor that signs it, i.e. the channel for everything a channel forwards.
+ * One channel's messages then stay on one partition, are expanded in order and reach each destination
+ * in order; MLS receivers keep keys for only a few skipped generations, so reordering costs messages.
+ */
+export function deliveryRequestKey(request: Pick<DeliveryRequest, "signAs">): string {
+  return request.signAs;
+}
 
 /** Kafka-compatible key for a destination: its origin, so one destination's jobs stay on one partition. */
 export function destinationKey(inbox: string): string {

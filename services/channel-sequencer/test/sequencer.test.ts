@@ -16,7 +16,7 @@ import {
   type ValidateCredential,
 } from "@mimi/mls";
 import type { Sql } from "@mimi/store";
-import { type ChannelInboxItem, channelInboxTopic } from "@mimi/topics";
+import { type ChannelInboxItem, channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChannelSequencerContext,
@@ -419,6 +419,16 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       to: [actors.bob],
     });
     expect((await snapshot()).log.at(-1)).toBe(sent.activity.id);
+    // Keyed by the channel: one channel's forwards share a partition and reach fan-out in order.
+    const records = bus.published
+      .filter((batch) => batch.topic === deliveryRequestsTopic.name)
+      .flatMap((batch) => batch.messages);
+    const forwardRecord = records.find((record) => {
+      const parsed = deliveryRequestsTopic.parse(record);
+      return parsed.ok && parsed.value.activityId === sent.activity.id;
+    });
+    expect(forward?.signAs).toBe(`http://a.test/channels/${channelId}`);
+    expect(forwardRecord?.key).toBe(forward?.signAs);
   });
 
   it("removes bob: the Remove also reaches bob, followers drop him", async () => {

@@ -1,6 +1,11 @@
 import { activityEnvelopeSchema, actorIdOf } from "@mimi/activitypub";
 import type { HandlerOutcome } from "@mimi/bus";
-import { type ChannelInboxItem, type DeliveryRequest, deliveryRequestsTopic } from "@mimi/topics";
+import {
+  type ChannelInboxItem,
+  type DeliveryRequest,
+  deliveryRequestKey,
+  deliveryRequestsTopic,
+} from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import { acceptActivity, rejectActivity } from "../domain/documents.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
@@ -99,7 +104,9 @@ function publisherFor(ctx: ChannelSequencerContext, headers: Record<string, stri
     if (deliveries.length > 0) {
       await ctx.bus.publish(
         deliveryRequestsTopic.name,
-        deliveries.map((request) => deliveryRequestsTopic.message(request.activityId, request, carried)),
+        deliveries.map((request) =>
+          deliveryRequestsTopic.message(deliveryRequestKey(request), request, carried),
+        ),
       );
     }
     await ctx.store.markPublished(channelId, activityId);

@@ -68,6 +68,49 @@ describe.skipIf(brokers.length === 0)("kafka adapter", () => {
     },
   );
 
+  it("batches concurrent publishes, keeps each key's order, and sends what was queued before close", async () => {
+    const topic = `batched-${randomUUID().slice(0, 8)}`;
+    const publisher = await createKafkaBus({ ...testBusOptions, topics: [topic] });
+    const keys = ["k0", "k1", "k2"];
+    const perKey = 40;
+    const publishes: Promise<void>[] = [];
+    for (let sequence = 0; sequence < perKey; sequence++) {
+      for (const key of keys) {
+        publishes.push(
+          publisher.publish(topic, [{ key, value: new TextEncoder().encode(`${key}:${sequence}`) }]),
+        );
+      }
+    }
+    // Not awaited before close: close must still send them and only then disconnect.
+    await publisher.close();
+    await Promise.all(publishes);
+
+    const reader = await createKafkaBus(testBusOptions);
+    try {
+      const seen = new Map<string, number[]>();
+      await reader.subscribe({
+        groupId: `batched-reader-${randomUUID().slice(0, 8)}`,
+        topics: [topic],
+        handle: async (record) => {
+          const [key, sequence] = new TextDecoder().decode(record.value).split(":") as [string, string];
+          seen.set(key, [...(seen.get(key) ?? []), Number(sequence)]);
+          return { kind: "ok" };
+        },
+      });
+      await waitUntil(
+        () => [...seen.values()].reduce((n, list) => n + list.length, 0) >= keys.length * perKey,
+        {
+          timeoutMs: 45_000,
+          description: "every batched record",
+        },
+      );
+      const inOrder = Array.from({ length: perKey }, (_, sequence) => sequence);
+      for (const key of keys) expect(seen.get(key)).toEqual(inOrder);
+    } finally {
+      await reader.close();
+    }
+  }, 120_000);
+
   it("keeps namespaces apart: same logical topic and group, separate Kafka topics and groups", async () => {
     const run = randomUUID().slice(0, 8);
     const topic = `ns-${run}`;

@@ -1,8 +1,9 @@
 /**
  * The Kafka adapter (kafkajs). Topics, their retry topics and dead-letter topic are created through the
  * admin client before first use; the producer is idempotent and partitions keys with Kafka's default
- * (murmur2) partitioner; consumers run with auto-commit off and commit each record's offset only after
- * its handler finished, or after its retry / dead-letter copy was acknowledged by the brokers.
+ * (murmur2) partitioner, and concurrent publishes share one producer request (`publish-batcher.ts`);
+ * consumers run with auto-commit off and commit each record's offset only after its handler
+ * finished, or after its retry / dead-letter copy was acknowledged by the brokers.
  */
 import {
   type Admin,
@@ -15,6 +16,7 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
   DEFAULT_RETRY_POLICY,
   planOutcome,
@@ -65,6 +67,12 @@ export interface KafkaBusOptions {
   namespace?: string;
   /** Attempts of a publish whose topic is still propagating to the broker (default 5). */
   publishAttempts?: number;
+  /**
+   * Concurrent publishes are sent together in one producer request (see `createPublishBatcher`):
+   * records (default 500) and approximate bytes (default 512 KiB) of one request at most.
+   */
+  maxBatchRecords?: number;
+  maxBatchBytes?: number;
   /** kafkajs log level (default `logLevel.WARN`). */
   logLevel?: KafkaLogLevel;
   /** Called when a consumer crashes; kafkajs restarts it when the error is retriable. */
@@ -130,28 +138,48 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     await Promise.all(topics.map((topic) => provisioned.get(topic)));
   }
 
-  async function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
-    await ensureTopics([topic]);
-    const record = {
-      topic: kafkaName(topic),
+  /** One producer request for a whole batch of publishes (see `createPublishBatcher`). */
+  async function sendBatch(batch: readonly TopicBatch[]): Promise<void> {
+    const request = {
       acks: -1,
-      messages: messages.map((message) => ({
-        key: message.key,
-        value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
-        headers: message.headers ?? {},
+      topicMessages: batch.map(({ topic, messages }) => ({
+        topic: kafkaName(topic),
+        messages: messages.map((message) => ({
+          key: message.key,
+          value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
+          headers: message.headers ?? {},
+        })),
       })),
     };
     // The producer's metadata can lag a topic created a moment ago (UNKNOWN_TOPIC_OR_PARTITION); the
     // idempotent producer makes a repeated send safe, and consumers dedupe anyway (at-least-once).
     for (let attempt = 1; ; attempt++) {
       try {
-        await producer.send(record);
+        await producer.sendBatch(request);
         return;
       } catch (error) {
         if (attempt >= publishAttempts || !isTopicPropagationError(error)) throw error;
         await sleep(backoffMs(attempt));
       }
     }
+  }
+  const batcher = createPublishBatcher(sendBatch, {
+    maxRecords: options.maxBatchRecords,
+    maxBytes: options.maxBatchBytes,
+  });
+
+  /** Publishes still waiting for their topic or their batch, so `close` can wait for them. */
+  const unsettled = new Set<Promise<void>>();
+
+  /** Publishes once the topic exists; resolves when the brokers acknowledged these records. */
+  function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
+    const sending = ensureTopics([topic]).then(() => batcher.publish(topic, messages));
+    unsettled.add(sending);
+    const settled = () => {
+      unsettled.delete(sending);
+    };
+    sending.then(settled, settled);
+    return sending;
   }
 
   if (options.topics && options.topics.length > 0) {
@@ -270,6 +298,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       if (closed) return;
       closed = true;
       await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+      // Publishes accepted before close (and retry copies of stopping handlers) still go out.
+      await Promise.allSettled([...unsettled]);
+      await batcher.drain();
       await producer.disconnect();
       await admin.disconnect();
     },

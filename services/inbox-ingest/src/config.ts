@@ -21,6 +21,13 @@ export const inboxIngestConfigSpec = {
     default: String(14 * 24),
     description: "how long an accepted activity id is remembered to recognise redeliveries",
   },
+  accountCacheSeconds: {
+    env: "MIMI_INBOX_ACCOUNT_CACHE_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "30",
+    description:
+      "how long an existing local account is remembered (unknown names are always looked up, so new accounts are found at once)",
+  },
   membershipTtlSeconds: {
     env: "MIMI_INBOX_MEMBERSHIP_TTL_SECONDS",
     schema: parse.nonNegativeInt(),

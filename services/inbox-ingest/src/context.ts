@@ -17,6 +17,7 @@ import { createChannelMembership, type LocalChannelFollowers } from "./adapters/
 import { createSignedGet } from "./adapters/signed-get.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import type { InboxAuthorizationPorts } from "./domain/authorization.js";
+import { createLocalAccounts, type LocalAccounts } from "./ingest/accounts.js";
 import { createIngestOutcomes, type IngestOutcomes } from "./ingest/outcomes.js";
 import { createSeenActivities, type SeenActivities } from "./ingest/seen-activities.js";
 
@@ -44,6 +45,8 @@ export interface InboxIngestContext {
   /** Resolves signature key ids (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
   seen: SeenActivities;
+  /** Which local accounts exist (found ones remembered for `accountCacheSeconds`). */
+  accounts: LocalAccounts;
   outcomes: IngestOutcomes;
   ports: InboxIngestPorts;
   /** Channel membership for the forwarding rule: local channels via the port, remote ones fetched and cached. */
@@ -93,6 +96,7 @@ export function createInboxIngestContext(
       ttlMs: settings.membershipTtlSeconds * 1000,
     }),
     seen: createSeenActivities(deps.sql),
+    accounts: createLocalAccounts(deps.sql, { ttlMs: settings.accountCacheSeconds * 1000 }),
     outcomes: createIngestOutcomes(deps.metrics),
     ports,
     settings,

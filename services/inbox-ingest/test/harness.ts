@@ -214,6 +214,7 @@ export async function startTestIngest(options: {
       clockSkewSeconds: 3600,
       dedupeRetentionHours: 336,
       membershipTtlSeconds: 30,
+      accountCacheSeconds: 30,
       ...options.settings,
     },
   });

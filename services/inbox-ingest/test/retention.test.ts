@@ -18,12 +18,13 @@ afterAll(async () => {
 });
 
 describe("configuration", () => {
-  it("defaults to a 4 MiB body limit, one hour of clock skew, 14 days of dedupe keys, 30 s of members", () => {
+  it("defaults to a 4 MiB body limit, one hour of clock skew, 14 days of dedupe keys, 30 s of members, 30 s of accounts", () => {
     expect(readConfig(inboxIngestConfigSpec, {})).toEqual({
       bodyLimitBytes: 4 * 1024 * 1024,
       clockSkewSeconds: 3600,
       dedupeRetentionHours: 336,
       membershipTtlSeconds: 30,
+      accountCacheSeconds: 30,
     });
     expect(readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "1024" }).bodyLimitBytes).toBe(1024);
     expect(() => readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "lots" })).toThrow(
@@ -46,6 +47,28 @@ describe("dedupe keys", () => {
     expect(await seen.remember({ ...key, sender: "https://c.test/channels/r" })).toBe(true);
     await seen.forget(key);
     expect(await seen.remember(key)).toBe(true);
+  });
+
+  it("answer concurrent calls from one insert: each new key once, a key asked twice new for its first caller", async () => {
+    const seen = createSeenActivities(sql);
+    const key = (n: number) => ({
+      activityId: `https://a.test/activities/concurrent-${n}`,
+      target: "user:bob",
+      sender: "https://a.test/users/x",
+    });
+    expect(await seen.remember(key(0))).toBe(true);
+    const answers = await Promise.all([
+      seen.remember(key(1)),
+      seen.remember(key(0)),
+      seen.remember(key(2)),
+      seen.remember(key(1)),
+      seen.remember({ ...key(2), target: "shared" }),
+    ]);
+    expect(answers).toEqual([true, false, true, false, true]);
+    const rows = await sql.query<{ n: number }>(
+      "select count(*)::int as n from ingest.seen_activities where activity_id like 'https://a.test/activities/concurrent-%'",
+    );
+    expect(rows.rows[0]?.n).toBe(4);
   });
 
   it("are pruned by the worker once older than the retention", async () => {

@@ -4,7 +4,6 @@ import type { Request, Response } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { targetKey } from "../domain/addressing.js";
 import { forwardRecipients } from "../domain/channel-forwarding.js";
-import { existingUsernames } from "./accounts.js";
 import type { IngestRoute } from "./outcomes.js";
 import { publishOnce, traceHeaders } from "./publish-once.js";
 import { rejection } from "./rejections.js";
@@ -95,7 +94,7 @@ export async function publishForwarded(
   if (forward.inboxOwner !== undefined && !candidates.includes(forward.inboxOwner)) {
     candidates.push(forward.inboxOwner);
   }
-  const existing = await existingUsernames(ctx.sql, candidates);
+  const existing = await ctx.accounts.existing(candidates);
   const recipients = candidates.filter((name) => existing.has(name));
   if (recipients.length === 0) {
     ctx.outcomes.dropped(forward.route, "noLocalRecipient");

@@ -40,7 +40,8 @@ export async function publishOnce(
     });
   }
   ctx.outcomes.accepted(route);
-  ctx.logger.info(
+  // Debug, not info: one line per accepted delivery is the hot path's cost; the counter above counts them.
+  ctx.logger.debug(
     { ...logFields, topic: delivery.topic, items: delivery.messages.length },
     "activity accepted",
   );

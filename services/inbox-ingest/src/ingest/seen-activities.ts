@@ -1,4 +1,5 @@
 import type { SqlExecutor } from "@mimi/store";
+import { coalesce } from "./coalesce.js";
 
 /** One accepted delivery: the activity, where it arrived, and who authenticated it. */
 export interface DeliveryKey {
@@ -17,16 +18,37 @@ export interface SeenActivities {
   prune(before: Date): Promise<number>;
 }
 
+/**
+ * Concurrent `remember` calls share one multi-row insert (see `coalesce`). The rows the insert
+ * returns are the keys that were new; a key asked for twice in one batch is new for its first
+ * caller only, exactly as two single-row inserts in a row would answer.
+ */
 export function createSeenActivities(sql: SqlExecutor): SeenActivities {
+  const rememberAll = coalesce<DeliveryKey, boolean>(async (keys) => {
+    const activityIds: string[] = [];
+    const targets: string[] = [];
+    const senders: string[] = [];
+    const firstAsked = new Map<string, number>();
+    keys.forEach((key, index) => {
+      const id = keyText(key);
+      if (firstAsked.has(id)) return;
+      firstAsked.set(id, index);
+      activityIds.push(key.activityId);
+      targets.push(key.target);
+      senders.push(key.sender);
+    });
+    const inserted = await sql.query<DeliveryKey>(
+      `insert into ingest.seen_activities (activity_id, target, sender)
+       select * from unnest($1::text[], $2::text[], $3::text[])
+       on conflict do nothing
+       returning activity_id as "activityId", target, sender`,
+      [activityIds, targets, senders],
+    );
+    const isNew = new Set(inserted.rows.map(keyText));
+    return keys.map((key, index) => isNew.has(keyText(key)) && firstAsked.get(keyText(key)) === index);
+  });
   return {
-    async remember(key) {
-      const inserted = await sql.query(
-        `insert into ingest.seen_activities (activity_id, target, sender) values ($1, $2, $3)
-         on conflict do nothing returning activity_id`,
-        [key.activityId, key.target, key.sender],
-      );
-      return inserted.rows.length === 1;
-    },
+    remember: rememberAll,
     async forget(key) {
       await sql.query(
         "delete from ingest.seen_activities where activity_id = $1 and target = $2 and sender = $3",
@@ -38,4 +60,9 @@ export function createSeenActivities(sql: SqlExecutor): SeenActivities {
       return deleted.rowCount;
     },
   };
+}
+
+/** The key as one string; JSON keeps the three parts apart whatever characters they contain. */
+function keyText(key: DeliveryKey): string {
+  return JSON.stringify([key.activityId, key.target, key.sender]);
 }

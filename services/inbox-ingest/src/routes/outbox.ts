@@ -34,6 +34,7 @@ export function outbox(ctx: InboxIngestContext): RequestHandler {
     if (!activity.id.startsWith(`${actor}/`)) {
       throw rejection(400, "activityIdNotLocal", `the activity id must be a URL under ${actor}/`);
     }
+    // Not the cached lookup: a client whose account was just removed must be refused at once.
     const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
     if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
 

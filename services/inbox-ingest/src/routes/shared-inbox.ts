@@ -3,7 +3,6 @@ import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { addressedLocalUsernames, type InboxTarget, targetKey } from "../domain/addressing.js";
 import { sharedInboxChannelOf } from "../domain/channel-forwarding.js";
-import { existingUsernames } from "../ingest/accounts.js";
 import { authenticateInboxDelivery } from "../ingest/authenticate.js";
 import { publishForwarded, publishToChannel, requireLocalChannel } from "../ingest/publish-channel.js";
 import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
@@ -55,7 +54,7 @@ export function sharedInbox(ctx: InboxIngestContext): RequestHandler {
       return;
     }
     const addressed = addressedLocalUsernames(ctx.urls, activity);
-    const existing = await existingUsernames(ctx.sql, addressed);
+    const existing = await ctx.accounts.existing(addressed);
     const recipients = addressed.filter((name) => existing.has(name));
     if (recipients.length === 0) {
       ctx.outcomes.dropped("sharedInbox", "noLocalRecipient");

@@ -3,7 +3,6 @@ import { userInboxTopic } from "@mimi/topics";
 import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { type InboxTarget, targetKey } from "../domain/addressing.js";
-import { existingUsernames } from "../ingest/accounts.js";
 import { authenticateInboxDelivery } from "../ingest/authenticate.js";
 import { publishForwarded } from "../ingest/publish-channel.js";
 import { publishOnce, traceHeaders } from "../ingest/publish-once.js";
@@ -22,7 +21,7 @@ export function userInbox(ctx: InboxIngestContext): RequestHandler {
     const activity = readActivity(body);
     const target: InboxTarget = { kind: "user", username };
     const delivery = await authenticateInboxDelivery(ctx, req, body, activity, target);
-    const exists = isLocalUsername(username) && (await existingUsernames(ctx.sql, [username])).has(username);
+    const exists = isLocalUsername(username) && (await ctx.accounts.existing([username])).has(username);
     if (!exists) throw rejection(404, "unknownInbox", `no user ${username} on this provider`);
     if (delivery.basis === "channelForward") {
       await publishForwarded(ctx, req, res, {

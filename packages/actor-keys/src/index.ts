@@ -74,7 +74,7 @@ export function decryptSecret(kek: Buffer, sealed: Uint8Array, context: string):
 }
 
 export function createActorKeyStore(sql: Sql, keyEncryptionKey: Buffer): ActorKeyStore {
-  const signingKeys = new Map<string, ActorSigningKey>();
+  const signingKeys = new Map<string, Promise<ActorSigningKey | undefined>>();
   const publicPems = new Map<string, string>();
 
   async function load(actorId: string) {
@@ -83,6 +83,13 @@ export function createActorKeyStore(sql: Sql, keyEncryptionKey: Buffer): ActorKe
       [actorId],
     );
     return result.rows[0];
+  }
+
+  async function loadSigningKey(actorId: string): Promise<ActorSigningKey | undefined> {
+    const row = await load(actorId);
+    if (!row) return undefined;
+    const privateKey = createPrivateKey(decryptSecret(keyEncryptionKey, row.private_key_encrypted, actorId));
+    return { keyId: `${actorId}#main-key`, privateKey };
   }
 
   return {
@@ -118,17 +125,18 @@ export function createActorKeyStore(sql: Sql, keyEncryptionKey: Buffer): ActorKe
       if (row) publicPems.set(actorId, row.public_key_pem);
       return row?.public_key_pem;
     },
-    async signingKey(actorId) {
+    signingKey(actorId) {
+      // Unsealing (AES-GCM) and PEM parsing happen once per actor and process; concurrent first
+      // callers share one load. A miss is not remembered: the key may be created later.
       const cached = signingKeys.get(actorId);
       if (cached) return cached;
-      const row = await load(actorId);
-      if (!row) return undefined;
-      const privateKey = createPrivateKey(
-        decryptSecret(keyEncryptionKey, row.private_key_encrypted, actorId),
-      );
-      const key = { keyId: `${actorId}#main-key`, privateKey };
-      signingKeys.set(actorId, key);
-      return key;
+      const loading = loadSigningKey(actorId).then((key) => {
+        if (!key) signingKeys.delete(actorId);
+        return key;
+      });
+      loading.catch(() => signingKeys.delete(actorId));
+      signingKeys.set(actorId, loading);
+      return loading;
     },
   };
 }

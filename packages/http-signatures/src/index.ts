@@ -36,7 +36,15 @@ export type {
   VerifyOutcome,
 } from "./request.js";
 export { buildRfc9421SignatureBase, type RequestContext } from "./rfc9421.js";
-export { type OutgoingRequest, type SigningKey, signRequest, signRequestAsync } from "./sign.js";
+export {
+  createRequestSigner,
+  defaultSigningConcurrency,
+  type OutgoingRequest,
+  type RequestSigner,
+  type SigningKey,
+  signRequest,
+  signRequestAsync,
+} from "./sign.js";
 export { createSignedKeyFetcher } from "./signed-key-fetcher.js";
 export { type Dictionary, type InnerList, parseDictionary } from "./structured-fields.js";
 export { DEFAULT_CLOCK_SKEW_SECONDS, type VerifyOptions, verifyRequest } from "./verify.js";

@@ -1,4 +1,5 @@
-import { type KeyObject, sign } from "node:crypto";
+import { createPrivateKey, type KeyObject, sign } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { digestHeaderFor } from "./digest.js";
 
 export interface OutgoingRequest {
@@ -94,4 +95,80 @@ export function signRequestAsync(
       else resolve(finish(prepared, key.keyId, signature));
     });
   });
+}
+
+export interface RequestSigner {
+  /**
+   * The headers of `signRequest`. RSA signatures run on the thread pool, at most `concurrency` at a
+   * time per key; Ed25519 signatures (tens of microseconds) run inline, cheaper than a thread hop.
+   */
+  sign(request: OutgoingRequest, key: SigningKey, options?: { now?: Date }): Promise<Record<string, string>>;
+}
+
+/**
+ * One signature in flight per core. A single one leaves the pool thread idle between signatures
+ * while the event loop hands over the next; more than the cores only queue in the pool.
+ */
+export function defaultSigningConcurrency(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Copies of one private key, each used by one signature at a time, and the callers waiting for one. */
+interface KeyLanes {
+  readonly idle: KeyObject[];
+  readonly waiting: Array<(copy: KeyObject) => void>;
+  created: number;
+}
+
+/**
+ * A signer for many concurrent requests. node:crypto locks a key object while a thread-pool job
+ * signs with it, and handing the next job the same key object blocks the event loop until that
+ * signature is done; so each signature in flight gets its own copy of the key (made once, from its
+ * PKCS#8 form), and callers beyond `concurrency` wait their turn, first come first served.
+ */
+export function createRequestSigner(options: { concurrency?: number } = {}): RequestSigner {
+  const concurrency = Math.max(1, options.concurrency ?? defaultSigningConcurrency());
+  const lanesByKey = new WeakMap<KeyObject, KeyLanes>();
+
+  function lanesOf(privateKey: KeyObject): KeyLanes {
+    let lanes = lanesByKey.get(privateKey);
+    if (!lanes) {
+      lanes = { idle: [privateKey], waiting: [], created: 1 };
+      lanesByKey.set(privateKey, lanes);
+    }
+    return lanes;
+  }
+
+  function acquire(privateKey: KeyObject, lanes: KeyLanes): KeyObject | Promise<KeyObject> {
+    const idle = lanes.idle.pop();
+    if (idle) return idle;
+    if (lanes.created < concurrency) {
+      lanes.created++;
+      return createPrivateKey({
+        key: privateKey.export({ type: "pkcs8", format: "der" }),
+        format: "der",
+        type: "pkcs8",
+      });
+    }
+    return new Promise((resolve) => lanes.waiting.push(resolve));
+  }
+
+  function release(lanes: KeyLanes, copy: KeyObject): void {
+    const next = lanes.waiting.shift();
+    if (next) next(copy);
+    else lanes.idle.push(copy);
+  }
+
+  return {
+    async sign(request, key, signOptions = {}) {
+      if (key.privateKey.asymmetricKeyType !== "rsa") return signRequest(request, key, signOptions);
+      const lanes = lanesOf(key.privateKey);
+      const copy = await acquire(key.privateKey, lanes);
+      try {
+        return await signRequestAsync(request, { keyId: key.keyId, privateKey: copy }, signOptions);
+      } finally {
+        release(lanes, copy);
+      }
+    },
+  };
 }

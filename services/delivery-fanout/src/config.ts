@@ -98,6 +98,13 @@ export const deliveryFanoutConfigSpec = {
     default: "30000",
     description: "streams re-read the mailbox this often even without a notification",
   },
+  sendWindow: {
+    env: "MIMI_DELIVERY_SEND_WINDOW",
+    schema: parse.positiveInt(),
+    default: "64",
+    description:
+      "delivery jobs accepted ahead of their outcome, sent concurrently in per-destination queues; 1 = a job's offset is committed only after its outcome is recorded (the split deployment's default on Kafka)",
+  },
   mailboxNotifier: {
     env: "MIMI_MAILBOX_NOTIFIER",
     schema: z.enum(["auto", "memory", "postgres"], { message: "must be auto, memory or postgres" }),
@@ -119,6 +126,12 @@ export interface DeliverySettings {
   actorCache: { ttlMs: number; maxEntries: number };
   collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
+  /**
+   * Jobs accepted before their outcome is recorded (per-destination queues). Above 1 a crash loses the
+   * accepted jobs without an outcome: right for the in-process bus (whose log a crash loses anyway),
+   * not for a durable bus.
+   */
+  sendWindow: number;
   /** Delays of the bus retry topics, used only when a handler fails unexpectedly (database down). */
   busRetryDelaysMs: number[];
 }
@@ -148,5 +161,6 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
       defaultPageSize: 50,
     },
     busRetryDelaysMs: [1_000, 10_000, 60_000],
+    sendWindow: config.sendWindow,
   };
 }

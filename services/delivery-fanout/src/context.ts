@@ -2,6 +2,7 @@ import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
+import { createRequestSigner, type RequestSigner } from "@mimi/http-signatures";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type Logger, readConfig } from "@mimi/service-kit";
@@ -34,6 +35,8 @@ export interface DeliveryFanoutContext {
   now: () => number;
   random: () => number;
   http: OutboundHttp;
+  /** Signs deliveries on the thread pool, leaving the event loop a core. */
+  signer: RequestSigner;
   actorKeys: ActorKeyStore;
   tokens: TokenVerifier;
   fetchJson: SignedJsonFetcher;
@@ -107,6 +110,7 @@ export function createDeliveryFanoutContext(
     now,
     random: Math.random,
     http,
+    signer: createRequestSigner(),
     actorKeys,
     tokens: createTokenVerifier(sql),
     fetchJson,
@@ -116,7 +120,7 @@ export function createDeliveryFanoutContext(
     expandAudience,
     mailbox: createMailboxStore(sql),
     notifier: deps.notifier ?? createInProcessNotifier(),
-    health: createDestinationHealth(sql, { unavailableAfterDays: settings.unavailableAfterDays }),
+    health: createDestinationHealth(sql, { unavailableAfterDays: settings.unavailableAfterDays, now }),
     breakers: new CircuitBreakers(settings.breaker),
     scheduler: createMessageScheduler(sql, deps.bus, now),
     deadLetters: createDeadLetters(sql),

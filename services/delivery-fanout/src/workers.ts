@@ -1,14 +1,16 @@
 import type { Subscription } from "@mimi/bus";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "./context.js";
+import { DestinationQueues } from "./workers/destination-queues.js";
 import { expandRequestHandler } from "./workers/expand-requests.js";
+import { SEND_GROUP } from "./workers/headers.js";
 import { sendJobHandler } from "./workers/send-jobs.js";
 import { writeMailboxHandler } from "./workers/write-mailbox.js";
 
 /** Consumer groups, one per kind of work, so each scales and lags independently. */
 export const DeliveryFanoutGroups = {
   expand: "delivery-fanout.expand",
-  send: "delivery-fanout.send",
+  send: SEND_GROUP,
   mailbox: "delivery-fanout.mailbox",
 } as const;
 
@@ -22,6 +24,8 @@ export async function startDeliveryFanoutWorkers(
 ): Promise<{ stop(): Promise<void> }> {
   const retry = { delaysMs: ctx.settings.busRetryDelaysMs };
   const subscriptions: Subscription[] = [];
+  // Above 1, deliveries run ahead of the offsets (see config: MIMI_DELIVERY_SEND_WINDOW).
+  const queues = ctx.settings.sendWindow > 1 ? new DestinationQueues(ctx.settings.sendWindow) : undefined;
   subscriptions.push(
     await ctx.bus.subscribe({
       groupId: DeliveryFanoutGroups.mailbox,
@@ -39,7 +43,7 @@ export async function startDeliveryFanoutWorkers(
       groupId: DeliveryFanoutGroups.send,
       topics: [deliveryJobsTopic.name],
       retry,
-      handle: sendJobHandler(ctx),
+      handle: sendJobHandler(ctx, queues),
     }),
   );
   const scheduler = ctx.scheduler.start(ctx.settings.schedulerPollMs, (error) =>
@@ -51,6 +55,8 @@ export async function startDeliveryFanoutWorkers(
       stopping ??= (async () => {
         await scheduler.stop();
         await Promise.all(subscriptions.map((subscription) => subscription.stop()));
+        // Accepted deliveries finish (and record their outcome) before the bus is closed.
+        await queues?.drain();
       })();
       return stopping;
     },

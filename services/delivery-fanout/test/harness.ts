@@ -51,6 +51,7 @@ export function testSettings(overrides: Partial<DeliverySettings> = {}): Deliver
     collections: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 4 },
     mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
     busRetryDelaysMs: [20, 50],
+    sendWindow: 16,
     ...overrides,
   };
 }

@@ -34,3 +34,8 @@ export function recordFailureDay(
 export function isUnavailable(state: AvailabilityState): boolean {
   return state.unavailableSinceMs !== undefined;
 }
+
+/** No failures since the last success: the state that needs no row. */
+export function isAvailable(state: AvailabilityState): boolean {
+  return state.failureDays.length === 0 && state.unavailableSinceMs === undefined;
+}

@@ -6,6 +6,9 @@ export const DeliveryHeaders = {
   expansionAttempt: "delivery-expansion-attempt",
 } as const;
 
+/** The consumer group of the send worker (also named on the retry and dead copies it forwards). */
+export const SEND_GROUP = "delivery-fanout.send";
+
 export function attemptFrom(headers: Readonly<Record<string, string>>, name: string): number {
   const value = Number(headers[name]);
   return Number.isInteger(value) && value >= 1 ? value : 1;

@@ -1,4 +1,4 @@
-import { type ErrorRequestHandler, type RequestHandler, Router } from "express";
+import { type ErrorRequestHandler, Router } from "express";
 import type { InboxIngestContext } from "./context.js";
 import type { IngestRoute } from "./ingest/outcomes.js";
 import { activityBody } from "./ingest/read-activity.js";
@@ -11,18 +11,12 @@ import { userInbox } from "./routes/user-inbox.js";
 /** Every inbox of the provider and every client outbox. */
 export function inboxIngestRouter(ctx: InboxIngestContext): Router {
   const router = Router();
-  const body = activityBody(ctx.settings.bodyLimitBytes);
-  const label =
-    (route: IngestRoute): RequestHandler =>
-    (_req, res, next) => {
-      res.locals.ingestRoute = route;
-      next();
-    };
+  const body = (route: IngestRoute) => activityBody(route, ctx.settings.bodyLimitBytes);
 
-  router.post("/users/:username/inbox", label("userInbox"), ...body, userInbox(ctx));
-  router.post("/channels/:channelId/inbox", label("channelInbox"), ...body, channelInbox(ctx));
-  router.post("/inbox", label("sharedInbox"), ...body, sharedInbox(ctx));
-  router.post("/users/:username/outbox", label("outbox"), ...body, outbox(ctx));
+  router.post("/users/:username/inbox", body("userInbox"), userInbox(ctx));
+  router.post("/channels/:channelId/inbox", body("channelInbox"), channelInbox(ctx));
+  router.post("/inbox", body("sharedInbox"), sharedInbox(ctx));
+  router.post("/users/:username/outbox", body("outbox"), outbox(ctx));
 
   // Counts rejections of these routes, then leaves the answer to the app's problem+json mapper.
   const countRejection: ErrorRequestHandler = (error, _req, res, next) => {

@@ -1,5 +1,5 @@
 import { sign, verify } from "node:crypto";
-import { createPgliteSql, migrate, type Sql } from "@mimi/store";
+import { createPgliteSql, migrate, type Sql, type SqlParam } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   actorKeyMigrations,
@@ -55,6 +55,29 @@ describe("actor key store", () => {
     expect(await store.signingKey("https://a.test/users/nobody")).toBeUndefined();
     expect(await store.publicKeyPem("https://a.test/users/nobody")).toBeUndefined();
     expect(() => parseKeyEncryptionKey("c2hvcnQ=")).toThrow(/32 bytes/);
+  });
+
+  it("loads a signing key once, however many callers ask at the same time", async () => {
+    const actor = "https://a.test/users/busy";
+    await createActorKeyStore(sql, kek).ensure(actor);
+    let statements = 0;
+    const countingSql: Sql = {
+      backend: sql.backend,
+      query<Row>(text: string, params?: readonly SqlParam[]) {
+        statements++;
+        return sql.query<Row>(text, params);
+      },
+      exec: (text) => sql.exec(text),
+      transaction: (work) => sql.transaction(work),
+      ping: () => sql.ping(),
+      close: () => sql.close(),
+    };
+    const store = createActorKeyStore(countingSql, kek);
+    const keys = await Promise.all(Array.from({ length: 5 }, () => store.signingKey(actor)));
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]?.keyId).toBe(`${actor}#main-key`);
+    expect(await store.signingKey(actor)).toBe(keys[0]);
+    expect(statements).toBe(1);
   });
 
   it("lets concurrent creators agree on one key", async () => {

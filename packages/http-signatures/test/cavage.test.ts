@@ -4,6 +4,8 @@ import httpSignature from "http-signature";
 import { describe, expect, it } from "vitest";
 import {
   checkKeyOwner,
+  createRequestSigner,
+  defaultSigningConcurrency,
   type KeyResolver,
   parseCavageSignature,
   type ReceivedRequest,
@@ -161,6 +163,30 @@ describe("Mastodon-signed requests (fixtures built with openssl as app/lib/reque
     );
     const p256 = { keyId: "k", privateKey: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey };
     expect(() => signRequestAsync(request, p256)).toThrow(/RSA or Ed25519/);
+  });
+
+  it("createRequestSigner signs many requests at once with the same headers as signRequest", async () => {
+    const signer = createRequestSigner({ concurrency: 3 });
+    const rsa = { keyId: vectors.keyId, privateKey: mastodonPrivateKey };
+    const ed = {
+      keyId: "https://ed.example/users/carol#main-key",
+      privateKey: generateKeyPairSync("ed25519").privateKey,
+    };
+    // More requests than lanes: the later ones wait for a key copy, and RSA's deterministic
+    // PKCS#1 v1.5 signatures show every copy signs as the original key.
+    const requests = Array.from({ length: 10 }, (_, i) => ({
+      method: "POST",
+      url: `https://b.example/inbox/${i}`,
+      headers: { "Content-Type": vectors.post.contentType },
+      body: `${vectors.post.body}${i}`,
+    }));
+    for (const key of [rsa, ed]) {
+      const signed = await Promise.all(
+        requests.map((request) => signer.sign(request, key, { now: signedAt })),
+      );
+      expect(signed).toEqual(requests.map((request) => signRequest(request, key, { now: signedAt })));
+    }
+    expect(defaultSigningConcurrency()).toBeGreaterThanOrEqual(1);
   });
 
   it("signRequest reproduces Mastodon's GET headers byte for byte", () => {

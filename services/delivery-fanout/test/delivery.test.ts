@@ -213,7 +213,10 @@ describe("fan-out", () => {
     }
   });
 
-  it("dead-letters a 410 at once, without retrying", async () => {
+  it.each([
+    { window: 1, how: "the bus copies the record to the dead topic" },
+    { window: 16, how: "queued ahead of the offsets, the dead copy forwarded as the bus does" },
+  ])("dead-letters a 410 at once, without retrying (send window $window: $how)", async ({ window }) => {
     const fanout = await startFanout(sql);
     const remote = await startFakeRemote({
       host: "gone.test",
@@ -222,7 +225,10 @@ describe("fan-out", () => {
       senderKeys: fanout.ctx.actorKeys,
     });
     await fanout.stop();
-    const running = await startFanout(sql, { connectTo: { "gone.test": remote.port } });
+    const running = await startFanout(sql, {
+      connectTo: { "gone.test": remote.port },
+      settings: testSettings({ sendWindow: window }),
+    });
     try {
       remote.respondWith(410);
       const dead = await watchDeadJobs(running);

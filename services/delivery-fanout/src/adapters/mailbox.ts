@@ -33,19 +33,26 @@ interface MailboxRow {
 export function createMailboxStore(sql: Sql): MailboxStore {
   return {
     async append(item) {
-      return sql.transaction(async (tx) => {
-        // One writer per user at a time: the cursor is drawn after the lock, so a user's rows commit in
-        // cursor order and a stream that has sent cursor n never later meets a smaller one.
-        await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`mimi-mailbox:${item.username}`]);
-        const inserted = await tx.query<{ seq: number }>(
-          `insert into delivery.mailbox (username, activity_id, activity, delivered_by, received_at)
-           values ($1, $2, $3, $4, $5)
-           on conflict (username, activity_id) do nothing
-           returning seq`,
-          [item.username, item.activityId, JSON.stringify(item.activity), item.deliveredBy, item.receivedAt],
-        );
-        return inserted.rows[0]?.seq;
-      });
+      // One statement, one round trip: it runs in its own transaction, and the per-user advisory lock
+      // (taken in the CTE, before the row and its cursor are produced) is held until that commits. So
+      // one user's rows commit in cursor order and a stream that has sent cursor n never later meets a
+      // smaller one. The lock function is volatile, so the CTE is evaluated first and exactly once.
+      const inserted = await sql.query<{ seq: number }>(
+        `with user_lock as (select pg_advisory_xact_lock(hashtext($6)))
+         insert into delivery.mailbox (username, activity_id, activity, delivered_by, received_at)
+         select $1::text, $2::text, $3::text, $4::text, $5::timestamptz from user_lock
+         on conflict (username, activity_id) do nothing
+         returning seq`,
+        [
+          item.username,
+          item.activityId,
+          JSON.stringify(item.activity),
+          item.deliveredBy,
+          item.receivedAt,
+          `mimi-mailbox:${item.username}`,
+        ],
+      );
+      return inserted.rows[0]?.seq;
     },
     async page(username, after, limit) {
       const result = await sql.query<MailboxRow>(

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { DestinationQueues } from "./destination-queues.js";
+
+/** A job that finishes when the test says so, recording when it started. */
+function controlledJob(log: string[], name: string) {
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return {
+    run: async () => {
+      log.push(`start ${name}`);
+      await finished;
+      log.push(`end ${name}`);
+    },
+    finish: () => finish(),
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("DestinationQueues", () => {
+  it("runs one destination's jobs in order and different destinations side by side", async () => {
+    const queues = new DestinationQueues(10);
+    const log: string[] = [];
+    const a1 = controlledJob(log, "a1");
+    const a2 = controlledJob(log, "a2");
+    const b1 = controlledJob(log, "b1");
+    await queues.submit("a", a1.run);
+    await queues.submit("a", a2.run);
+    await queues.submit("b", b1.run);
+    await tick();
+    expect(log).toEqual(["start a1", "start b1"]);
+    b1.finish();
+    await tick();
+    expect(log).toEqual(["start a1", "start b1", "end b1"]);
+    a1.finish();
+    await tick();
+    expect(log).toEqual(["start a1", "start b1", "end b1", "end a1", "start a2"]);
+    expect(queues.pending).toBe(1);
+    a2.finish();
+    await queues.drain();
+    expect(queues.pending).toBe(0);
+  });
+
+  it("accepts no more than its capacity until a job finishes", async () => {
+    const queues = new DestinationQueues(2);
+    const log: string[] = [];
+    const jobs = ["x", "y", "z"].map((name) => controlledJob(log, name));
+    await queues.submit("x", jobs[0]!.run);
+    await queues.submit("y", jobs[1]!.run);
+    let thirdAccepted = false;
+    const third = queues.submit("z", jobs[2]!.run).then(() => {
+      thirdAccepted = true;
+    });
+    await tick();
+    expect(thirdAccepted).toBe(false);
+    jobs[0]!.finish();
+    await third;
+    await tick();
+    expect(log).toContain("start z");
+    jobs[1]!.finish();
+    jobs[2]!.finish();
+    await queues.drain();
+  });
+
+  it("keeps going after a job that throws, and drains at once when idle", async () => {
+    const queues = new DestinationQueues(4);
+    const done: string[] = [];
+    await queues.submit("a", async () => {
+      throw new Error("boom");
+    });
+    await queues.submit("a", async () => {
+      done.push("second");
+    });
+    await queues.drain();
+    expect(done).toEqual(["second"]);
+    await queues.drain();
+    expect(() => new DestinationQueues(0)).toThrow(RangeError);
+  });
+});

@@ -17,16 +17,10 @@ export async function publishOnce(
   delivery: { route: IngestRoute; key: DeliveryKey; type: string; topic: string; messages: BusMessage[] },
 ): Promise<void> {
   const { route, key } = delivery;
-  const logFields = {
-    route,
-    activityId: key.activityId,
-    type: delivery.type,
-    target: key.target,
-    sender: key.sender,
-  };
   if (!(await ctx.seen.remember(key))) {
     ctx.outcomes.duplicate(route);
-    ctx.logger.debug(logFields, "redelivered activity ignored");
+    if (ctx.logger.isLevelEnabled("debug"))
+      ctx.logger.debug(logFieldsOf(delivery), "redelivered activity ignored");
     res.status(202).end();
     return;
   }
@@ -34,18 +28,32 @@ export async function publishOnce(
     await ctx.bus.publish(delivery.topic, delivery.messages);
   } catch (error) {
     await ctx.seen.forget(key);
-    ctx.logger.error({ ...logFields, err: error }, "publishing an accepted activity failed");
+    ctx.logger.error({ ...logFieldsOf(delivery), err: error }, "publishing an accepted activity failed");
     throw rejection(503, "busUnavailable", "the activity could not be queued; retry later", {
       headers: { "retry-after": "30" },
     });
   }
   ctx.outcomes.accepted(route);
   // Debug, not info: one line per accepted delivery is the hot path's cost; the counter above counts them.
-  ctx.logger.debug(
-    { ...logFields, topic: delivery.topic, items: delivery.messages.length },
-    "activity accepted",
-  );
+  if (ctx.logger.isLevelEnabled("debug")) {
+    ctx.logger.debug(
+      { ...logFieldsOf(delivery), topic: delivery.topic, items: delivery.messages.length },
+      "activity accepted",
+    );
+  }
   res.status(202).end();
+}
+
+/** What the log lines name; built only when a line is written, since this runs for every delivery. */
+function logFieldsOf(delivery: { route: IngestRoute; key: DeliveryKey; type: string }) {
+  const { key } = delivery;
+  return {
+    route: delivery.route,
+    activityId: key.activityId,
+    type: delivery.type,
+    target: key.target,
+    sender: key.sender,
+  };
 }
 
 /** Publisher headers carried from the request (trace context). */

@@ -71,51 +71,70 @@ export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<R
   if (declaredLength === undefined && req.headers["transfer-encoding"] === undefined) {
     return Promise.resolve({ ok: true, bytes: Buffer.alloc(0) });
   }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const finish = (result: RawBody) => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limitBytes) finish(tooLarge);
-      else chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (declaredLength !== undefined && received !== declaredLength) {
-        finish({
-          ok: false,
-          status: 400,
-          reason: "unreadableBody",
-          detail: "request size did not match content length",
-        });
-      } else {
-        finish({
-          ok: true,
-          bytes: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, received),
-        });
-      }
-    };
-    const unreadable = () =>
-      finish({
+  return new Promise((resolve) => new BodyCollector(req, limitBytes, declaredLength, tooLarge, resolve));
+}
+
+/**
+ * Collects one request's body chunks. The listeners stay attached until the request is gone; once
+ * the answer is known further events are ignored (data past the limit is discarded unread).
+ */
+class BodyCollector {
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
+  private done = false;
+
+  constructor(
+    req: IncomingMessage,
+    private readonly limitBytes: number,
+    private readonly declaredLength: number | undefined,
+    private readonly tooLarge: RawBody,
+    private readonly resolve: (body: RawBody) => void,
+  ) {
+    req.on("data", (chunk: Buffer) => this.data(chunk));
+    req.on("end", () => this.end());
+    // "close" before "end": the client went away mid-body; "error": the stream failed.
+    req.on("error", () => this.unreadable());
+    req.on("close", () => this.unreadable());
+  }
+
+  private data(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    if (this.received > this.limitBytes) this.finish(this.tooLarge);
+    else this.chunks.push(chunk);
+  }
+
+  private end(): void {
+    if (this.done) return;
+    if (this.declaredLength !== undefined && this.received !== this.declaredLength) {
+      this.finish({
         ok: false,
         status: 400,
         reason: "unreadableBody",
-        detail: "the request body could not be read",
+        detail: "request size did not match content length",
       });
-    const onError = unreadable;
-    // "close" before "end": the client went away mid-body.
-    const onClose = unreadable;
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
-  });
+      return;
+    }
+    const [only] = this.chunks;
+    const bytes = this.chunks.length === 1 && only ? only : Buffer.concat(this.chunks, this.received);
+    this.finish({ ok: true, bytes });
+  }
+
+  private unreadable(): void {
+    if (this.done) return;
+    this.finish({
+      ok: false,
+      status: 400,
+      reason: "unreadableBody",
+      detail: "the request body could not be read",
+    });
+  }
+
+  private finish(body: RawBody): void {
+    this.done = true;
+    this.chunks.length = 0;
+    this.resolve(body);
+  }
 }
 
 /** The body bytes as read by `activityBody` (empty when the request had none). */

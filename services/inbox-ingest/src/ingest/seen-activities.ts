@@ -28,11 +28,12 @@ export function createSeenActivities(sql: SqlExecutor): SeenActivities {
     const activityIds: string[] = [];
     const targets: string[] = [];
     const senders: string[] = [];
+    const texts = keys.map(keyText);
     const firstAsked = new Map<string, number>();
-    keys.forEach((key, index) => {
-      const id = keyText(key);
-      if (firstAsked.has(id)) return;
-      firstAsked.set(id, index);
+    texts.forEach((text, index) => {
+      const key = keys[index];
+      if (!key || firstAsked.has(text)) return;
+      firstAsked.set(text, index);
       activityIds.push(key.activityId);
       targets.push(key.target);
       senders.push(key.sender);
@@ -45,7 +46,7 @@ export function createSeenActivities(sql: SqlExecutor): SeenActivities {
       [activityIds, targets, senders],
     );
     const isNew = new Set(inserted.rows.map(keyText));
-    return keys.map((key, index) => isNew.has(keyText(key)) && firstAsked.get(keyText(key)) === index);
+    return texts.map((text, index) => isNew.has(text) && firstAsked.get(text) === index);
   });
   return {
     remember: rememberAll,

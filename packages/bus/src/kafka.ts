@@ -114,6 +114,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   }
 
   const provisioned = new Map<string, Promise<void>>();
+  /** Topics whose creation has finished: publishing to them needs no wait. */
+  const createdTopics = new Set<string>();
   const subscriptions = new Set<KafkaSubscription>();
   let closed = false;
 
@@ -128,12 +130,19 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         replicationFactor,
       );
       for (const topic of missing) provisioned.set(topic, creation);
-      // A failed creation is forgotten so the next call tries again.
-      creation.catch(() => {
-        for (const topic of missing) {
-          if (provisioned.get(topic) === creation) provisioned.delete(topic);
-        }
-      });
+      creation.then(
+        () => {
+          for (const topic of missing) {
+            if (provisioned.get(topic) === creation) createdTopics.add(topic);
+          }
+        },
+        // A failed creation is forgotten so the next call tries again.
+        () => {
+          for (const topic of missing) {
+            if (provisioned.get(topic) === creation) provisioned.delete(topic);
+          }
+        },
+      );
     }
     await Promise.all(topics.map((topic) => provisioned.get(topic)));
   }
@@ -168,12 +177,26 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     maxBytes: options.maxBatchBytes,
   });
 
-  /** Publishes still waiting for their topic or their batch, so `close` can wait for them. */
+  /** Publishes still waiting for their topic, so `close` can wait for them. */
   const unsettled = new Set<Promise<void>>();
+  let waitingForTopics = 0;
 
   /** Publishes once the topic exists; resolves when the brokers acknowledged these records. */
   function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
-    const sending = ensureTopics([topic]).then(() => batcher.publish(topic, messages));
+    // Straight to the batcher when the topic exists and no earlier publish still waits for its
+    // topic: the queue then holds every earlier publish, so this one cannot overtake any.
+    if (waitingForTopics === 0 && createdTopics.has(topic)) return batcher.publish(topic, messages);
+    waitingForTopics++;
+    const sending = ensureTopics([topic]).then(
+      () => {
+        waitingForTopics--;
+        return batcher.publish(topic, messages);
+      },
+      (error: unknown) => {
+        waitingForTopics--;
+        throw error;
+      },
+    );
     unsettled.add(sending);
     const settled = () => {
       unsettled.delete(sending);

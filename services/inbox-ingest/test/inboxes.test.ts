@@ -204,6 +204,21 @@ describe("POST /users/:username/inbox", () => {
     await expectRejected(response, 404, "unknownInbox", activity);
   });
 
+  it("finds an account created right after a 404 for its name (unknown names are not remembered)", async () => {
+    const newcomerInbox = `${ingest.base}/users/newcomer/inbox`;
+    const early = note(carol.id, { to: ["http://b.test/users/newcomer"] });
+    await expectRejected(
+      await postSigned(newcomerInbox, JSON.stringify(early), carol),
+      404,
+      "unknownInbox",
+      early,
+    );
+    await createAccount(sql, "newcomer");
+    const later = note(carol.id, { to: ["http://b.test/users/newcomer"] });
+    expect((await postSigned(newcomerInbox, JSON.stringify(later), carol)).status).toBe(202);
+    expect(decodeUserInbox(0).map(({ key }) => key)).toEqual(["newcomer"]);
+  });
+
   it("rejects a body over the limit (413)", async () => {
     const activity = note(carol.id, { padding: "x".repeat(BODY_LIMIT) });
     const response = await postSigned(url(), JSON.stringify(activity), carol);

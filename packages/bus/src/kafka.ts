@@ -69,9 +69,10 @@ export interface KafkaBusOptions {
   publishAttempts?: number;
   /**
    * Concurrent publishes are sent together in one producer request (see `createPublishBatcher`):
-   * records (default 500) and approximate bytes (default 512 KiB) of one request at most.
+   * records of one request at most (default 500).
    */
   maxBatchRecords?: number;
+  /** Approximate bytes of one producer request at most (default 512 KiB). */
   maxBatchBytes?: number;
   /** kafkajs log level (default `logLevel.WARN`). */
   logLevel?: KafkaLogLevel;

@@ -142,6 +142,58 @@ export function runClaimStoreContractSuite(
       });
     });
 
+    it("claimFirst takes from each list's first pool holding an id or a last resort", async () => {
+      const store = await open();
+      const phone = freshPool();
+      const emptySuite = { ...phone, ciphersuite: 2 };
+      const laptop = { ...phone, client: "laptop" };
+      const laptopOtherSuite = { ...laptop, ciphersuite: 3 };
+      const tablet = { ...phone, client: "tablet" };
+      await store.add(phone, ["phone-1"]);
+      await store.setLastResort(laptop, "laptop-last");
+      await store.add(laptopOtherSuite, ["laptop-3-1"]);
+
+      expect(await store.claimFirst([[emptySuite, phone], [laptop, laptopOtherSuite], [tablet]])).toEqual([
+        { keyPackageId: "phone-1", lastResort: false, poolIndex: 1 },
+        // A last resort earlier in the list comes before single-use ids of a later pool.
+        { keyPackageId: "laptop-last", lastResort: true, poolIndex: 0 },
+        null,
+      ]);
+      expect(await store.claimFirst([[emptySuite, phone], [laptopOtherSuite]])).toEqual([
+        null,
+        { keyPackageId: "laptop-3-1", lastResort: false, poolIndex: 0 },
+      ]);
+      expect(await store.count(laptop)).toEqual({ available: 0, hasLastResort: true });
+      expect(await store.claimFirst([])).toEqual([]);
+    });
+
+    it("claimFirst hands each id out once under concurrent calls, then the last resort", async () => {
+      const stores = await Promise.all([open(), open()]);
+      const pool = freshPool();
+      const available = ids("kp", 50);
+      await stores[0]?.add(pool, available);
+      await stores[0]?.setLastResort(pool, "kp-last");
+      const replies = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => stores[i % 2]?.claimFirst([[pool]]) ?? Promise.resolve([])),
+      );
+      const claims = replies.map((reply) => reply[0]);
+      const single = claims.filter((c) => c?.lastResort === false).map((c) => c?.keyPackageId);
+      expect(new Set(single)).toEqual(new Set(available));
+      expect(single).toHaveLength(50);
+      expect(claims.filter((c) => c?.keyPackageId === "kp-last" && c.lastResort)).toHaveLength(50);
+    });
+
+    it("claimFirst refuses pools of different users and empty lists", async () => {
+      const store = await open();
+      const pool = freshPool();
+      await store.add(pool, ["kp-a"]);
+      await expect(store.claimFirst([[pool], [freshPool()]])).rejects.toThrow(/different users/);
+      await expect(store.claimFirst([[pool], []])).rejects.toThrow(ClaimInputError);
+      await expect(store.claimFirst([[{ ...pool, ciphersuite: 0 }]])).rejects.toThrow(/ciphersuite/);
+      // Nothing was taken by the refused calls.
+      expect(await store.count(pool)).toEqual({ available: 1, hasLastResort: false });
+    });
+
     it("removes ids so they are never claimed, and removes a matching last resort", async () => {
       const store = await open();
       const pool = freshPool();

@@ -9,6 +9,7 @@ export {
   ClaimInputError,
   checkKeyPackageIds,
   checkPoolKey,
+  checkPoolLists,
   type PoolRedisKeys,
   poolBaseKey,
   poolRedisKeys,
@@ -16,7 +17,8 @@ export {
 export {
   createRedisClaimStore,
   DEFAULT_CLAIM_KEY_PREFIX,
+  parseClaimFirstReply,
   parseClaimReply,
   type RedisClaimStoreOptions,
 } from "./redis";
-export type { ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
+export type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";

@@ -1,5 +1,5 @@
-import { assertValid, checkKeyPackageIds, checkPoolKey, poolBaseKey } from "./pool-key";
-import type { ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
+import { assertValid, checkKeyPackageIds, checkPoolKey, checkPoolLists, poolBaseKey } from "./pool-key";
+import type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
 
 interface MemoryPool {
   /** Insertion-ordered, so the first entry is the oldest available id. */
@@ -50,6 +50,18 @@ export function createMemoryClaimStore(options: MemoryClaimStoreOptions = {}): C
     if (pool.available.size === 0 && pool.lastResort === null) pools.delete(key);
   }
 
+  function claimFrom(key: string): ClaimedKeyPackage | null {
+    const entry = pools.get(key);
+    if (!entry) return null;
+    const oldest = entry.available.values().next();
+    if (!oldest.done) {
+      entry.available.delete(oldest.value);
+      dropIfEmpty(key, entry);
+      return { keyPackageId: oldest.value, lastResort: false };
+    }
+    return entry.lastResort === null ? null : { keyPackageId: entry.lastResort, lastResort: true };
+  }
+
   return {
     async add(pool, keyPackageIds) {
       const key = enter(pool, keyPackageIds);
@@ -64,16 +76,19 @@ export function createMemoryClaimStore(options: MemoryClaimStoreOptions = {}): C
     },
 
     async claim(pool): Promise<ClaimedKeyPackage | null> {
-      const key = enter(pool);
-      const entry = pools.get(key);
-      if (!entry) return null;
-      const oldest = entry.available.values().next();
-      if (!oldest.done) {
-        entry.available.delete(oldest.value);
-        dropIfEmpty(key, entry);
-        return { keyPackageId: oldest.value, lastResort: false };
-      }
-      return entry.lastResort === null ? null : { keyPackageId: entry.lastResort, lastResort: true };
+      return claimFrom(enter(pool));
+    },
+
+    async claimFirst(poolLists): Promise<Array<ClaimedFromPools | null>> {
+      if (closed) throw new Error("claim store is closed");
+      assertValid(checkPoolLists(poolLists));
+      return poolLists.map((list) => {
+        for (const [poolIndex, pool] of list.entries()) {
+          const claimed = claimFrom(poolBaseKey("", pool));
+          if (claimed) return { ...claimed, poolIndex };
+        }
+        return null;
+      });
     },
 
     async remove(pool, keyPackageIds) {

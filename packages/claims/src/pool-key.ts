@@ -32,6 +32,21 @@ export function checkPoolKey(pool: ClaimPoolKey): Check {
   return { ok: true };
 }
 
+/** `claimFirst` pools: valid keys, all of one user (one Cluster slot), at least one pool per list. */
+export function checkPoolLists(poolLists: readonly (readonly ClaimPoolKey[])[]): Check {
+  const user = poolLists[0]?.[0]?.user;
+  for (const pools of poolLists) {
+    if (pools.length === 0) return { ok: false, reason: "a list of pools is empty" };
+    for (const pool of pools) {
+      const check = checkPoolKey(pool);
+      if (!check.ok) return check;
+      if (pool.user !== user)
+        return { ok: false, reason: "pools of one claimFirst call belong to different users" };
+    }
+  }
+  return { ok: true };
+}
+
 export function checkKeyPackageIds(ids: readonly string[]): Check {
   for (const id of ids) {
     if (typeof id !== "string" || id.length === 0) return { ok: false, reason: "a KeyPackage id is empty" };

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { runClaimStoreContractSuite } from "./contract";
-import { createRedisClaimStore, parseClaimReply } from "./redis";
+import { createRedisClaimStore, parseClaimFirstReply, parseClaimReply } from "./redis";
 
 describe("parseClaimReply", () => {
   it("reads a single-use id, a last resort and an empty pool", () => {
@@ -15,6 +15,23 @@ describe("parseClaimReply", () => {
     expect(() => parseClaimReply(["kp-1"])).toThrow(/unexpected/);
     expect(() => parseClaimReply(["kp-1", 2])).toThrow(/unexpected/);
     expect(() => parseClaimReply("kp-1")).toThrow(/unexpected/);
+  });
+});
+
+describe("parseClaimFirstReply", () => {
+  it("reads one entry per list: a claim with its pool index, or null", () => {
+    expect(parseClaimFirstReply([[1, "kp-1", 0], [], [0, Buffer.from("kp-last"), 1]], 3)).toEqual([
+      { keyPackageId: "kp-1", lastResort: false, poolIndex: 1 },
+      null,
+      { keyPackageId: "kp-last", lastResort: true, poolIndex: 0 },
+    ]);
+  });
+
+  it("refuses replies of another shape or length", () => {
+    expect(() => parseClaimFirstReply([[1, "kp-1", 0]], 2)).toThrow(/unexpected/);
+    expect(() => parseClaimFirstReply([["1", "kp-1", 0]], 1)).toThrow(/unexpected/);
+    expect(() => parseClaimFirstReply([[1, "kp-1"]], 1)).toThrow(/unexpected/);
+    expect(() => parseClaimFirstReply(null, 0)).toThrow(/unexpected/);
   });
 });
 

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import { type Cluster, Redis } from "ioredis";
-import { assertValid, checkKeyPackageIds, checkPoolKey, type PoolRedisKeys, poolRedisKeys } from "./pool-key";
-import type { ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
+import {
+  assertValid,
+  checkKeyPackageIds,
+  checkPoolKey,
+  checkPoolLists,
+  type PoolRedisKeys,
+  poolRedisKeys,
+} from "./pool-key";
+import type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
 
 export const DEFAULT_CLAIM_KEY_PREFIX = "mimi:kp:";
 
@@ -45,6 +52,32 @@ if lastResort then return {lastResort, 1} end
 return false
 `);
 
+// KEYS: available and last resort of each pool, list after list; ARGV[1] the number of lists, then
+// each list's pool count. Per list, {pool index, id, 0|1} from its first pool holding something, or {}.
+const CLAIM_FIRST_SCRIPT = luaScript(`
+local replies = {}
+local key = 1
+for list = 1, tonumber(ARGV[1]) do
+  local size = tonumber(ARGV[list + 1])
+  local reply = {}
+  for pool = 0, size - 1 do
+    local popped = redis.call('ZPOPMIN', KEYS[key + 2 * pool])
+    if popped[1] then
+      reply = {pool, popped[1], 0}
+      break
+    end
+    local lastResort = redis.call('GET', KEYS[key + 2 * pool + 1])
+    if lastResort then
+      reply = {pool, lastResort, 1}
+      break
+    end
+  end
+  replies[list] = reply
+  key = key + 2 * size
+end
+return replies
+`);
+
 // KEYS[1] available, KEYS[2] last resort, ARGV ids. One ZREM per id avoids Lua's unpack() size limit.
 const REMOVE_SCRIPT = luaScript(`
 local lastResort = redis.call('GET', KEYS[2])
@@ -64,6 +97,20 @@ export function parseClaimReply(reply: unknown): ClaimedKeyPackage | null {
   if (typeof keyPackageId !== "string" || (flag !== 0 && flag !== 1))
     throw new Error("unexpected claim script reply");
   return { keyPackageId, lastResort: flag === 1 };
+}
+
+/** Reads the claim-first script's reply: per list, [pool index, id, 0|1] or an empty array. */
+export function parseClaimFirstReply(reply: unknown, lists: number): Array<ClaimedFromPools | null> {
+  if (!Array.isArray(reply) || reply.length !== lists) throw new Error("unexpected claimFirst script reply");
+  return reply.map((entry: unknown) => {
+    if (Array.isArray(entry) && entry.length === 0) return null;
+    if (!Array.isArray(entry) || entry.length !== 3) throw new Error("unexpected claimFirst script reply");
+    const [poolIndex, ...claim] = entry;
+    if (typeof poolIndex !== "number") throw new Error("unexpected claimFirst script reply");
+    const claimed = parseClaimReply(claim);
+    if (!claimed) throw new Error("unexpected claimFirst script reply");
+    return { ...claimed, poolIndex };
+  });
 }
 
 /**
@@ -108,6 +155,22 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
     async claim(pool) {
       const keys = enter(pool);
       return parseClaimReply(await run(CLAIM_SCRIPT, [keys.available, keys.lastResort], []));
+    },
+
+    async claimFirst(poolLists) {
+      if (closed) throw new Error("claim store is closed");
+      assertValid(checkPoolLists(poolLists));
+      if (poolLists.length === 0) return [];
+      const keys: string[] = [];
+      const sizes: string[] = [String(poolLists.length)];
+      for (const list of poolLists) {
+        sizes.push(String(list.length));
+        for (const pool of list) {
+          const poolKeys = poolRedisKeys(prefix, pool);
+          keys.push(poolKeys.available, poolKeys.lastResort);
+        }
+      }
+      return parseClaimFirstReply(await run(CLAIM_FIRST_SCRIPT, keys, sizes), poolLists.length);
     },
 
     async remove(pool, keyPackageIds) {

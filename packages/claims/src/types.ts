@@ -14,6 +14,12 @@ export interface ClaimedKeyPackage {
   lastResort: boolean;
 }
 
+/** What `claimFirst` took for one list of pools: the claim and which pool of the list it came from. */
+export interface ClaimedFromPools extends ClaimedKeyPackage {
+  /** Index, in the list, of the pool the id was taken from. */
+  poolIndex: number;
+}
+
 export interface ClaimPoolCount {
   /** Single-use KeyPackages not yet claimed. */
   available: number;
@@ -35,6 +41,13 @@ export interface ClaimStore {
    * consumed); null when the pool has neither.
    */
   claim(pool: ClaimPoolKey): Promise<ClaimedKeyPackage | null>;
+  /**
+   * Several claims in one atomic step: for each list, the first pool (in list order) that has either an
+   * available id (taken, as by `claim`) or a last resort (returned, not consumed) answers; null when
+   * none of the list's pools has either. Every pool of one call must belong to the same user, so the
+   * step touches a single Redis Cluster slot. Lists are served in order.
+   */
+  claimFirst(poolLists: readonly (readonly ClaimPoolKey[])[]): Promise<Array<ClaimedFromPools | null>>;
   /** Withdraws ids (expired or deleted KeyPackages), including the last resort when it is among them. */
   remove(pool: ClaimPoolKey, keyPackageIds: readonly string[]): Promise<void>;
   count(pool: ClaimPoolKey): Promise<ClaimPoolCount>;

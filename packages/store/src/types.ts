@@ -13,7 +13,8 @@ export type SqlParam =
   | Date
   | Uint8Array
   | readonly string[]
-  | readonly number[];
+  | readonly number[]
+  | readonly boolean[];
 
 export interface QueryResult<Row> {
   rows: Row[];

@@ -1,15 +1,20 @@
 import type { ClaimPoolKey, ClaimStore } from "@mimi/claims";
 import type { Logger } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
+
+import { type ClientListCache, sameClientList } from "./client-lists.js";
 import { ciphersuiteName } from "./domain/ciphersuites.js";
 import {
-  clientIdsOf,
+  accountClients,
+  type ConfirmedClient,
+  confirmPicks,
   lastResortContent,
   markClaimed,
   type NewKeyPackage,
   type PoolRef,
   poolContents,
   poolsWithContent,
+  type StorePick,
   servableSummaries,
 } from "./keypackage-rows.js";
 
@@ -27,11 +32,18 @@ import {
  *   holds unclaimed, unexpired rows for it, the pool is rebuilt from those rows once and the claim
  *   retried. This recovers from a Redis restart or flush and from an upload whose store update
  *   failed after the SQL commit. The same rebuild runs for every pool at start.
+ *
+ * The usual claim is one claim-store call (`claimFirst` over every client's pools, with the client
+ * list remembered from earlier claims) and one SQL statement (`confirmPicks`), which marks the picks
+ * claimed, reads the user's current clients and tells whether the store was behind SQL. A client whose
+ * pick SQL does not confirm (or that has none) goes through the per-pool steps above.
  */
 
 export interface ClaimDeps {
   sql: Sql;
   claims: ClaimStore;
+  /** The users' last known client ids (checked against SQL on every claim). */
+  clientLists: ClientListCache;
   domain: string;
   logger: Logger;
   now: () => Date;
@@ -58,6 +70,8 @@ export interface ClaimOutcome {
   unavailable: UnavailableClient[];
 }
 
+export type ClaimResult = ({ ok: true } & ClaimOutcome) | { ok: false; reason: "unknownUser" };
+
 /** Upper bound on store ids tried for one pool in one claim (stale ids are skipped). */
 const MAX_ATTEMPTS_PER_POOL = 32;
 
@@ -66,38 +80,138 @@ export function poolKeyOf(domain: string, pool: PoolRef): ClaimPoolKey {
   return { user: `${pool.username}@${domain}`, client: pool.clientId, ciphersuite: pool.ciphersuite };
 }
 
-/** One KeyPackage (or the last resort) per current client of `username`, in `ciphersuites` order. */
+type ClientResult = { item: ClaimedItem } | { unavailable: UnavailableClient };
+
+/**
+ * One KeyPackage (or the last resort) per current client of `username`, in `ciphersuites` order;
+ * `unknownUser` when there is no such account (then nothing is consumed in SQL).
+ */
 export async function claimUserKeyPackages(
   deps: ClaimDeps,
   request: { username: string; ciphersuites: readonly number[]; requester: string },
-): Promise<ClaimOutcome> {
-  const clientIds = await clientIdsOf(deps.sql, request.username);
+): Promise<ClaimResult> {
+  const { username, ciphersuites } = request;
+  let clientIds = deps.clientLists.get(username);
+  if (clientIds === undefined) {
+    const account = await accountClients(deps.sql, username);
+    if (!account.exists) return { ok: false, reason: "unknownUser" };
+    clientIds = account.clientIds;
+    deps.clientLists.set(username, clientIds);
+  }
+  const picks = await pickFromStore(deps, username, clientIds, ciphersuites);
+  const now = deps.now();
+  const confirmed = await confirmPicks(deps.sql, {
+    username,
+    requestedSuites: ciphersuites,
+    picks,
+    requester: request.requester,
+    now,
+  });
+  if (confirmed === undefined) {
+    deps.clientLists.forget(username);
+    return { ok: false, reason: "unknownUser" };
+  }
+  const currentIds = confirmed.map((client) => client.clientId);
+  if (!sameClientList(currentIds, clientIds)) deps.clientLists.set(username, currentIds);
+
+  const pickOf = new Map(picks.map((pick) => [pick.clientId, pick]));
   const results = await Promise.all(
-    clientIds.map(async (clientId) => {
-      for (const ciphersuite of request.ciphersuites) {
-        const pool = { username: request.username, clientId, ciphersuite };
-        const served = await claimFromPool(deps, pool, request.requester);
-        if (served) return { item: { clientId, ciphersuite, ...served } };
-      }
-      return { unavailable: await whyUnavailable(deps, request.username, clientId, request.ciphersuites) };
-    }),
+    confirmed.map((client) => settleClient(deps, request, client, pickOf.get(client.clientId))),
   );
   const outcome: ClaimOutcome = { items: [], unavailable: [] };
   for (const result of results) {
-    if (result.item) outcome.items.push(result.item);
-    if (result.unavailable) outcome.unavailable.push(result.unavailable);
+    if ("item" in result) outcome.items.push(result.item);
+    else outcome.unavailable.push(result.unavailable);
   }
-  deps.logger.info(
-    {
-      username: request.username,
-      requester: request.requester,
-      served: outcome.items.length,
-      lastResorts: outcome.items.filter((item) => item.lastResort).length,
-      unavailable: outcome.unavailable.length,
-    },
-    "keypackages claimed",
+  if (deps.logger.isLevelEnabled("debug")) {
+    deps.logger.debug(
+      {
+        username,
+        requester: request.requester,
+        served: outcome.items.length,
+        lastResorts: outcome.items.filter((item) => item.lastResort).length,
+        unavailable: outcome.unavailable.length,
+      },
+      "keypackages claimed",
+    );
+  }
+  return { ok: true, ...outcome };
+}
+
+/** One claim-store call for every client: each one's first requested suite holding something. */
+async function pickFromStore(
+  deps: ClaimDeps,
+  username: string,
+  clientIds: readonly string[],
+  ciphersuites: readonly number[],
+): Promise<StorePick[]> {
+  if (clientIds.length === 0 || ciphersuites.length === 0) return [];
+  const claimed = await deps.claims.claimFirst(
+    clientIds.map((clientId) =>
+      ciphersuites.map((ciphersuite) => poolKeyOf(deps.domain, { username, clientId, ciphersuite })),
+    ),
   );
-  return outcome;
+  const picks: StorePick[] = [];
+  claimed.forEach((pick, index) => {
+    const clientId = clientIds[index];
+    const ciphersuite = pick ? ciphersuites[pick.poolIndex] : undefined;
+    if (!pick || clientId === undefined || ciphersuite === undefined) return;
+    picks.push({
+      clientId,
+      keyPackageId: pick.keyPackageId,
+      ciphersuite,
+      lastResort: pick.lastResort,
+      preferredSuites: pick.poolIndex + (pick.lastResort ? 1 : 0),
+    });
+  });
+  return picks;
+}
+
+/** Serves what SQL confirmed for one client, or falls back to the per-pool steps. */
+async function settleClient(
+  deps: ClaimDeps,
+  request: { username: string; ciphersuites: readonly number[]; requester: string },
+  client: ConfirmedClient,
+  pick: StorePick | undefined,
+): Promise<ClientResult> {
+  const { clientId } = client;
+  if (pick && !pick.lastResort && client.claimed && !client.claimed.expired) {
+    if (client.storeBehind) {
+      // Served (it is claimed now), but the store lost ids of preferred suites: give them back.
+      const preferred = request.ciphersuites.slice(0, pick.preferredSuites);
+      for (const ciphersuite of preferred) {
+        await rebuildPool(deps, { username: request.username, clientId, ciphersuite });
+      }
+    }
+    return {
+      item: { clientId, ciphersuite: pick.ciphersuite, content: client.claimed.content, lastResort: false },
+    };
+  }
+  if (pick?.lastResort && client.lastResortContent && !client.storeBehind) {
+    return {
+      item: { clientId, ciphersuite: pick.ciphersuite, content: client.lastResortContent, lastResort: true },
+    };
+  }
+  if (pick?.lastResort && !client.lastResortContent) {
+    // Replaced or expired since the store learned it.
+    const pool = { username: request.username, clientId, ciphersuite: pick.ciphersuite };
+    await deps.claims.remove(poolKeyOf(deps.domain, pool), [pick.keyPackageId]);
+  }
+  return claimClientPoolByPool(deps, request, clientId);
+}
+
+/** The per-pool steps for one client: suites in order, with rebuilds from SQL, then why nothing. */
+async function claimClientPoolByPool(
+  deps: ClaimDeps,
+  request: { username: string; ciphersuites: readonly number[]; requester: string },
+  clientId: string,
+): Promise<ClientResult> {
+  for (const ciphersuite of request.ciphersuites) {
+    const pool = { username: request.username, clientId, ciphersuite };
+    const served = await claimFromPool(deps, pool, request.requester);
+    if (served) return { item: { clientId, ciphersuite, ...served } };
+  }
+  return { unavailable: await whyUnavailable(deps, request.username, clientId, request.ciphersuites) };
 }
 
 async function claimFromPool(

@@ -14,7 +14,8 @@ import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type Logger, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
-import { rebuildAllPools } from "./claim-engine.js";
+import { type ClaimDeps, rebuildAllPools } from "./claim-engine.js";
+import { type ClientListCache, createClientListCache } from "./client-lists.js";
 import { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
 import { registeredCiphersuiteName } from "./domain/ciphersuites.js";
 import type { KeyPackageValidator } from "./domain/upload-check.js";
@@ -28,6 +29,8 @@ export interface KeyPackageDirectoryContext {
   tokens: TokenVerifier;
   /** Single-use claim state (Redis when `REDIS_URL` is set, else memory). */
   claims: ClaimStore;
+  /** Users' last known client ids, so a usual claim is one SQL statement (see claim-engine.ts). */
+  clientLists: ClientListCache;
   /** Resolves signature key ids of claiming servers (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
   http: OutboundHttp;
@@ -76,6 +79,7 @@ export function createKeyPackageDirectoryContext(
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
     claims,
+    clientLists: createClientListCache(),
     keys: createCachingKeyResolver({
       fetchKeyDocument: instanceSignedFetcher(http, actorKeys, deps.config.urls.instanceActor),
     }),
@@ -121,8 +125,15 @@ export async function prepareKeyPackageDirectory(ctx: KeyPackageDirectoryContext
   ctx.logger.info({ pools }, "claim pools rebuilt from SQL");
 }
 
-export function claimDepsOf(ctx: KeyPackageDirectoryContext) {
-  return { sql: ctx.sql, claims: ctx.claims, domain: ctx.urls.domain, logger: ctx.logger, now: ctx.now };
+export function claimDepsOf(ctx: KeyPackageDirectoryContext): ClaimDeps {
+  return {
+    sql: ctx.sql,
+    claims: ctx.claims,
+    clientLists: ctx.clientLists,
+    domain: ctx.urls.domain,
+    logger: ctx.logger,
+    now: ctx.now,
+  };
 }
 
 /**

@@ -55,6 +55,127 @@ export async function clientIdsOf(sql: SqlExecutor, username: string): Promise<s
   return result.rows.map((row) => row.id);
 }
 
+/** Whether the account exists and its current clients, oldest first, in one query. */
+export async function accountClients(
+  sql: SqlExecutor,
+  username: string,
+): Promise<{ exists: false } | { exists: true; clientIds: string[] }> {
+  const result = await sql.query<{ id: string | null }>(
+    `select c.id from identity.accounts a left join identity.clients c on c.username = a.username
+     where a.username = $1 order by c.created_at, c.id`,
+    [username],
+  );
+  if (result.rows.length === 0) return { exists: false };
+  return { exists: true, clientIds: result.rows.flatMap((row) => (row.id === null ? [] : [row.id])) };
+}
+
+/** An id the claim store handed out for one client, to be confirmed by SQL. */
+export interface StorePick {
+  clientId: string;
+  keyPackageId: string;
+  ciphersuite: number;
+  lastResort: boolean;
+  /**
+   * How many of the requested suites (from the first) must have no unclaimed single-use KeyPackage of
+   * this client in SQL for the pick to be the right one: the suites before the picked one, and for a
+   * last resort the picked suite too. Zero for the usual case, a single-use id of the first suite.
+   */
+  preferredSuites: number;
+}
+
+/** What SQL says about one current client of the user and the store's pick for it, if any. */
+export interface ConfirmedClient {
+  clientId: string;
+  /** Set when the pick was a single-use KeyPackage this statement marked claimed. */
+  claimed?: { content: Uint8Array; expired: boolean };
+  /** Set when the pick was the client's current, unexpired last resort. */
+  lastResortContent?: Uint8Array;
+  /** SQL holds an unclaimed single-use KeyPackage the store should have handed out before the pick. */
+  storeBehind: boolean;
+}
+
+/**
+ * The single statement of a claim: marks the picked single-use KeyPackages claimed (only those of the
+ * user's current clients, still unclaimed: the single-use step), reads picked last resorts, checks
+ * that the store was not behind SQL, and returns the user's current clients, oldest first; undefined
+ * when the account does not exist (then nothing is marked).
+ */
+export async function confirmPicks(
+  sql: SqlExecutor,
+  claim: {
+    username: string;
+    requestedSuites: readonly number[];
+    picks: readonly StorePick[];
+    requester: string;
+    now: Date;
+  },
+): Promise<ConfirmedClient[] | undefined> {
+  const { picks } = claim;
+  const result = await sql.query<{
+    account_found: boolean;
+    client_id: string | null;
+    claimed_content: Uint8Array | null;
+    expired: boolean | null;
+    last_resort_content: Uint8Array | null;
+    store_behind: boolean;
+  }>(
+    `with pick as (
+       select * from unnest($4::text[], $5::text[], $6::int[], $7::bool[], $8::int[])
+         as p(client_id, id, ciphersuite, last_resort, preferred_suites)
+     ),
+     current_client as (select id, created_at from identity.clients where username = $1),
+     served as (
+       update keypackages.key_packages kp set claimed_at = $2, claimed_by = $3
+       from pick p
+       where not p.last_resort and kp.id = p.id and kp.username = $1 and kp.client_id = p.client_id
+         and kp.ciphersuite = p.ciphersuite and not kp.last_resort and kp.claimed_at is null
+         and exists (select 1 from current_client c where c.id = p.client_id)
+       returning kp.id, kp.content, kp.not_after
+     )
+     select a.username is not null as account_found, c.id as client_id,
+       s.content as claimed_content, s.not_after <= $2 as expired,
+       lr.content as last_resort_content,
+       case when p.preferred_suites > 0 then exists (
+         select 1 from keypackages.key_packages w
+         where w.username = $1 and w.client_id = c.id and w.claimed_at is null and not w.last_resort
+           and w.not_after > $2 and w.ciphersuite = any(($9::int[])[1:p.preferred_suites])
+       ) else false end as store_behind
+     from (select 1) as one
+     left join identity.accounts a on a.username = $1
+     left join current_client c on a.username is not null
+     left join pick p on p.client_id = c.id
+     left join served s on s.id = p.id
+     left join keypackages.key_packages lr on p.last_resort and lr.id = p.id and lr.username = $1
+       and lr.client_id = c.id and lr.ciphersuite = p.ciphersuite and lr.last_resort and lr.not_after > $2
+     order by c.created_at, c.id`,
+    [
+      claim.username,
+      claim.now,
+      claim.requester,
+      picks.map((pick) => pick.clientId),
+      picks.map((pick) => pick.keyPackageId),
+      picks.map((pick) => pick.ciphersuite),
+      picks.map((pick) => pick.lastResort),
+      picks.map((pick) => pick.preferredSuites),
+      claim.requestedSuites,
+    ],
+  );
+  if (!result.rows[0]?.account_found) return undefined;
+  const clients: ConfirmedClient[] = [];
+  for (const row of result.rows) {
+    if (row.client_id === null) continue;
+    clients.push({
+      clientId: row.client_id,
+      ...(row.claimed_content
+        ? { claimed: { content: row.claimed_content, expired: row.expired === true } }
+        : {}),
+      ...(row.last_resort_content ? { lastResortContent: row.last_resort_content } : {}),
+      storeBehind: row.store_behind,
+    });
+  }
+  return clients;
+}
+
 /**
  * Stores one client's upload in a single transaction (all or nothing), under a per-client lock so
  * the stored-count cap holds against concurrent uploads. A new last resort replaces the old one.

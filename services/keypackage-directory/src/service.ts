@@ -2,6 +2,7 @@ export {
   type ClaimDeps,
   type ClaimedItem,
   type ClaimOutcome,
+  type ClaimResult,
   claimUserKeyPackages,
   poolKeyOf,
   publishToClaimStore,
@@ -10,6 +11,11 @@ export {
   type UnavailableClient,
   type UnavailableReason,
 } from "./claim-engine.js";
+export {
+  type ClientListCache,
+  createClientListCache,
+  DEFAULT_CLIENT_LIST_CACHE_USERS,
+} from "./client-lists.js";
 export { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
 export {
   claimDepsOf,

@@ -212,6 +212,7 @@ describe("signed claims", () => {
         ciphersuites: [1],
         requester: remoteActor,
       });
+      if (!outcome.ok) throw new Error("the user exists");
       const item = outcome.items[0]!;
       expect(item.lastResort).toBe(false);
       const content = Buffer.from(item.content).toString("base64");
@@ -223,8 +224,94 @@ describe("signed claims", () => {
       ciphersuites: [1],
       requester: remoteActor,
     });
-    expect(last.items[0]?.lastResort).toBe(true);
+    expect(last.ok && last.items[0]?.lastResort).toBe(true);
     await restarted.claims.close();
+  });
+
+  it("serves single-use KeyPackages SQL holds when the store only knows the last resort", async () => {
+    const user = await userWithDevices(provider, 1);
+    const device = user.devices[0]!;
+    await uploadFresh(provider, user.token, device, 2);
+    // A store that lost the single-use ids but kept the last resort (e.g. an upload's store update failed).
+    const partial = { ...claimDepsOf(provider.directory), claims: createMemoryClaimStore() };
+    const pool = { username: user.username, clientId: device.clientId, ciphersuite: 1 };
+    const lastResortId = (
+      await sql.query<{ id: string }>(
+        "select id from keypackages.key_packages where client_id = $1 and last_resort",
+        [device.clientId],
+      )
+    ).rows[0]!.id;
+    await partial.claims.setLastResort(poolKeyOf("a.test", pool), lastResortId);
+    const request = { username: user.username, ciphersuites: [1], requester: remoteActor };
+    const served: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      const outcome = await claimUserKeyPackages(partial, request);
+      served.push(outcome.ok && outcome.items[0]?.lastResort === false);
+    }
+    expect(served).toEqual([true, true, false]);
+    await partial.claims.close();
+  });
+
+  it("never serves again an id the store re-learned after it was claimed", async () => {
+    const user = await userWithDevices(provider, 1);
+    const device = user.devices[0]!;
+    await uploadFresh(provider, user.token, device, 2);
+    const first = await signedClaim(provider, user.username, { ciphersuites: [1] });
+    const firstItem = (first.body.items as Item[])[0]!;
+    const pool = poolKeyOf("a.test", { username: user.username, clientId: device.clientId, ciphersuite: 1 });
+    // The claimed id goes back to the front of the store's pool (as a stale rebuild could leave it).
+    const remaining = await provider.directory.claims.claim(pool);
+    await provider.directory.claims.add(pool, [
+      keyPackageIdOf(new Uint8Array(Buffer.from(firstItem.content, "base64"))),
+      remaining!.keyPackageId,
+    ]);
+    const second = (await signedClaim(provider, user.username, { ciphersuites: [1] })).body.items as Item[];
+    expect(second[0]?.content).not.toBe(firstItem.content);
+    expect(second[0]?.["mimi:lastResort"]).toBeUndefined();
+    const third = (await signedClaim(provider, user.username, { ciphersuites: [1] })).body.items as Item[];
+    expect(third[0]?.["mimi:lastResort"]).toBe(true);
+  });
+
+  it("follows the user's clients as they change, though it remembers them between claims", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 3);
+    const claimClients = async () => {
+      const res = await signedClaim(provider, user.username, { ciphersuites: [1] });
+      const items = res.body.items as Item[];
+      const unavailable = res.body["mimi:unavailable"] as Array<Record<string, string>>;
+      return {
+        served: items.map((item) => item["mimi:client"]).sort(),
+        unavailable: unavailable.map((entry) => entry["mimi:client"]),
+      };
+    };
+    expect(await claimClients()).toEqual({ served: [user.devices[0]!.clientId], unavailable: [] });
+
+    // A device enrolled after the user's clients were remembered is served on the next claim.
+    const added = await enrolDevice(provider, user.token, user.username, "added");
+    await uploadFresh(provider, user.token, added, 1);
+    expect(await claimClients()).toEqual({
+      served: [user.devices[0]!.clientId, added.clientId].sort(),
+      unavailable: [],
+    });
+    // A device enrolled without KeyPackages is reported, not skipped.
+    const bare = await enrolDevice(provider, user.token, user.username, "bare");
+    expect((await claimClients()).unavailable).toEqual([bare.clientId]);
+
+    // A removed device is never served again, although its pool is still in the claim store.
+    await sql.query("delete from identity.clients where id = $1", [user.devices[0]!.clientId]);
+    const afterRemoval = await claimClients();
+    expect(afterRemoval.served).toEqual([added.clientId]);
+    expect(afterRemoval.unavailable).toEqual([bare.clientId]);
+
+    // A deleted account is unknown, even though it was remembered.
+    await sql.query("delete from identity.accounts where username = $1", [user.username]);
+    expect((await signedClaim(provider, user.username, { ciphersuites: [1] })).status).toBe(404);
+    const direct = await claimUserKeyPackages(claimDepsOf(provider.directory), {
+      username: user.username,
+      ciphersuites: [1],
+      requester: remoteActor,
+    });
+    expect(direct).toEqual({ ok: false, reason: "unknownUser" });
   });
 });
 

@@ -7,7 +7,6 @@ import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
 import { parseClaimRequest } from "../domain/claim-request.js";
-import { userExists } from "../keypackage-rows.js";
 
 const CLAIM_BODY_LIMIT = 16 * 1024;
 
@@ -73,14 +72,13 @@ export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandle
     const request = parseClaimRequest(body);
     if (!request.ok) throw problems.badRequest(request.detail);
     const username = String(req.params.username);
-    if (!isLocalUsername(username) || !(await userExists(ctx.sql, username))) {
-      throw problems.notFound(`no user ${username}`);
-    }
+    if (!isLocalUsername(username)) throw problems.notFound(`no user ${username}`);
     const outcome = await claimUserKeyPackages(claimDepsOf(ctx), {
       username,
       ciphersuites: claimableCiphersuites(request.ciphersuites, ctx.settings.ciphersuites),
       requester: verified.keyOwner,
     });
+    if (!outcome.ok) throw problems.notFound(`no user ${username}`);
     res
       .status(200)
       .type(ACTIVITY_JSON)

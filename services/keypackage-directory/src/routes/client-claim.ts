@@ -8,7 +8,6 @@ import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
 import { ciphersuiteListSchema } from "../domain/claim-request.js";
-import { userExists } from "../keypackage-rows.js";
 import { claimRemoteKeyPackages } from "../remote-claim.js";
 
 const clientClaimBody = z.object({
@@ -33,12 +32,12 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
 
     if (acct.acct.host === ctx.urls.domain) {
       const username = acct.acct.user;
-      if (!(await userExists(ctx.sql, username))) throw problems.notFound(`no user ${username}`);
       const outcome = await claimUserKeyPackages(claimDepsOf(ctx), {
         username,
         ciphersuites: claimableCiphersuites(requested, ctx.settings.ciphersuites),
         requester: requesterActor,
       });
+      if (!outcome.ok) throw problems.notFound(`no user ${username}`);
       res
         .type(ACTIVITY_JSON)
         .send(JSON.stringify(claimCollection(ctx.urls.actor(username), outcome.items, outcome.unavailable)));

@@ -111,6 +111,57 @@ describe.skipIf(brokers.length === 0)("kafka adapter", () => {
     }
   }, 120_000);
 
+  it("commits handled records per fetched batch: the next member of the group gets only new ones", async () => {
+    const topic = `committed-${randomUUID().slice(0, 8)}`;
+    const groupId = `committed-${randomUUID().slice(0, 8)}`;
+    const bus = await createKafkaBus({ ...testBusOptions, topics: [topic], commitEveryRecords: 64 });
+    const firstSeen: string[] = [];
+    const laterSeen: string[] = [];
+    try {
+      // 250 records of one key: one partition, batches longer than 64 records and a tail shorter.
+      const total = 250;
+      await bus.publish(
+        topic,
+        Array.from({ length: total }, (_, index) => ({
+          key: "one",
+          value: new TextEncoder().encode(`r${index}`),
+        })),
+      );
+      const first = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handle: async (record) => {
+          firstSeen.push(new TextDecoder().decode(record.value));
+          return { kind: "ok" };
+        },
+      });
+      await waitUntil(() => firstSeen.length >= total, {
+        timeoutMs: 45_000,
+        description: "the first member",
+      });
+      await first.stop();
+
+      await bus.publish(topic, [{ key: "one", value: new TextEncoder().encode("after") }]);
+      const second = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handle: async (record) => {
+          laterSeen.push(new TextDecoder().decode(record.value));
+          return { kind: "ok" };
+        },
+      });
+      await waitUntil(() => laterSeen.includes("after"), {
+        timeoutMs: 45_000,
+        description: "the next member",
+      });
+      await second.stop();
+      expect(firstSeen).toEqual(Array.from({ length: total }, (_, index) => `r${index}`));
+      expect(laterSeen).toEqual(["after"]);
+    } finally {
+      await bus.close();
+    }
+  }, 120_000);
+
   it("keeps namespaces apart: same logical topic and group, separate Kafka topics and groups", async () => {
     const run = randomUUID().slice(0, 8);
     const topic = `ns-${run}`;

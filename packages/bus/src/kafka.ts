@@ -54,6 +54,14 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
+  /**
+   * Handled records whose offsets may wait for one commit (default 100). Offsets are committed when a
+   * fetched batch is done, before a partition pauses or the member stops, and within a long batch
+   * every this many records: one commit request per record would cap a partition at a few hundred
+   * records a second. A crash redelivers at most this many handled records, which handlers tolerate
+   * (at-least-once: they are idempotent).
+   */
+  commitEveryRecords?: number;
   /** Longest a fetch waits for new records (default 500 ms): bounds how late a due retry starts. */
   maxWaitTimeMs?: number;
   /** How long `subscribe` waits for the member to join its group (default 60 s). */
@@ -242,17 +250,44 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       options.onConsumerCrash?.(groupId, event.payload.error, event.payload.restart);
     });
 
+    const commitEveryRecords = Math.max(1, options.commitEveryRecords ?? 100);
     const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       const source = sources.get(batch.topic);
       if (!source) return;
+      // The offset after the last record handled and not yet committed.
+      let uncommitted: string | undefined;
+      let handledSinceCommit = 0;
+      const commit = async () => {
+        if (uncommitted === undefined) return;
+        const offset = uncommitted;
+        uncommitted = undefined;
+        handledSinceCommit = 0;
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
+        });
+      };
+      // Leaving the batch early (a pause, a stop, a rebalance): what was handled is committed if the
+      // member still can; otherwise the next owner handles those records again.
+      const commitBeforeLeaving = async () => {
+        if (payload.isStale()) return;
+        try {
+          await commit();
+        } catch {
+          // The group moved on; redelivery covers it.
+        }
+      };
       for (const message of batch.messages) {
-        if (!payload.isRunning() || payload.isStale()) return;
+        if (!payload.isRunning() || payload.isStale()) {
+          await commitBeforeLeaving();
+          return;
+        }
         const headers = stringHeaders(message.headers);
         const ready = readiness(source, headers, groupId, Date.now());
         if (ready.kind === "wait") {
           // Hold this partition until the retry is due; its offset stays unresolved, so the record
           // is fetched again once the partition resumes.
+          await commitBeforeLeaving();
           subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
           return;
         }
@@ -264,8 +299,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           } catch (error) {
             outcome = { kind: "retry", reason: reasonFromError(error) };
           }
-          // A member that is stopping leaves the record uncommitted: the next owner handles it again.
-          if (!payload.isRunning()) return;
+          // A member that is stopping leaves this record uncommitted: the next owner handles it again.
+          if (!payload.isRunning()) {
+            await commitBeforeLeaving();
+            return;
+          }
           const plan = planOutcome(
             {
               logicalTopic: record.topic,
@@ -282,16 +320,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           if (plan.kind === "forward") await send(plan.topic, [plan.message]);
         }
         payload.resolveOffset(message.offset);
-        await payload.commitOffsetsIfNecessary({
-          topics: [
-            {
-              topic: batch.topic,
-              partitions: [{ partition: batch.partition, offset: (BigInt(message.offset) + 1n).toString() }],
-            },
-          ],
-        });
+        uncommitted = (BigInt(message.offset) + 1n).toString();
+        handledSinceCommit += 1;
+        if (handledSinceCommit >= commitEveryRecords) await commit();
         await payload.heartbeat();
       }
+      await commit();
     };
 
     try {

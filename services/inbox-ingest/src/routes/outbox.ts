@@ -1,5 +1,5 @@
 import { actorIdOf, isLocalUsername } from "@mimi/activitypub";
-import { deliveryRequestsTopic } from "@mimi/topics";
+import { deliveryRequestKey, deliveryRequestsTopic } from "@mimi/topics";
 import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { targetKey } from "../domain/addressing.js";
@@ -65,7 +65,8 @@ export function outbox(ctx: InboxIngestContext): RequestHandler {
       topic: deliveryRequestsTopic.name,
       messages: [
         deliveryRequestsTopic.message(
-          activity.id,
+          // The author's activities keep their order on the way out, as a channel's do.
+          deliveryRequestKey({ signAs: actor }),
           {
             activityId: activity.id,
             activity: route.activity,

@@ -1,8 +1,9 @@
 export { runSqlContractSuite } from "./contract.js";
 export { type Migration, type MigrationReport, type MigrationSet, migrate, migrateAll } from "./migrate.js";
-export { createPgSql, type PgOptions } from "./pg.js";
+export { createPgSql, type PgOptions, preparedStatementName } from "./pg.js";
 export { createPgliteSql } from "./pglite.js";
 export {
+  type QueryOptions,
   type QueryResult,
   SQL_UNIQUE_VIOLATION,
   type Sql,

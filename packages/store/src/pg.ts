@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
-import type { QueryResult, Sql, SqlExecutor, SqlParam } from "./types.js";
+import type { QueryOptions, QueryResult, Sql, SqlExecutor, SqlParam } from "./types.js";
 
 const INT8_OID = 20;
 
@@ -15,10 +16,31 @@ interface Queryable {
   query(config: pg.QueryConfig): Promise<pg.QueryResult>;
 }
 
+const statementNames = new Map<string, string>();
+
+/** A prepared statement's name, the same for the same text in every process (pg keys them by name). */
+export function preparedStatementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `mimi_${createHash("sha256").update(text).digest("base64url").slice(0, 22)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 function wrap(client: Queryable): SqlExecutor {
   return {
-    async query<Row>(text: string, params: readonly SqlParam[] = []): Promise<QueryResult<Row>> {
-      const result = await client.query({ text, values: [...params], types: typeParsers });
+    async query<Row>(
+      text: string,
+      params: readonly SqlParam[] = [],
+      options?: QueryOptions,
+    ): Promise<QueryResult<Row>> {
+      const result = await client.query({
+        text,
+        values: [...params],
+        types: typeParsers,
+        ...(options?.prepare ? { name: preparedStatementName(text) } : {}),
+      });
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(text: string): Promise<void> {

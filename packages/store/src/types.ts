@@ -21,8 +21,21 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * The statement runs often: on PostgreSQL it becomes a named prepared statement, parsed (and, once
+   * PostgreSQL settles on a generic plan, planned) once per connection instead of on every call.
+   * Only for fixed statement texts (the text is the statement's identity). PGlite ignores it.
+   */
+  prepare?: boolean;
+}
+
 export interface SqlExecutor {
-  query<Row = Record<string, unknown>>(text: string, params?: readonly SqlParam[]): Promise<QueryResult<Row>>;
+  query<Row = Record<string, unknown>>(
+    text: string,
+    params?: readonly SqlParam[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<Row>>;
   /** Runs several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
 }

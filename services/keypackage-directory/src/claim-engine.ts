@@ -2,12 +2,12 @@ import type { ClaimPoolKey, ClaimStore } from "@mimi/claims";
 import type { Logger } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 
+import type { ClaimConfirmer } from "./claim-batcher.js";
 import { type ClientListCache, sameClientList } from "./client-lists.js";
 import { ciphersuiteName } from "./domain/ciphersuites.js";
 import {
   accountClients,
   type ConfirmedClient,
-  confirmPicks,
   lastResortContent,
   markClaimed,
   type NewKeyPackage,
@@ -34,8 +34,9 @@ import {
  *   failed after the SQL commit. The same rebuild runs for every pool at start.
  *
  * The usual claim is one claim-store call (`claimFirst` over every client's pools, with the client
- * list remembered from earlier claims) and one SQL statement (`confirmPicks`), which marks the picks
- * claimed, reads the user's current clients and tells whether the store was behind SQL. A client whose
+ * list remembered from earlier claims) and one SQL statement (`confirmPicks`, shared with the claims
+ * confirmed in the same event-loop turn), which marks the picks claimed, reads the user's current
+ * clients and tells whether the store was behind SQL. A client whose
  * pick SQL does not confirm (or that has none) goes through the per-pool steps above.
  */
 
@@ -44,6 +45,8 @@ export interface ClaimDeps {
   claims: ClaimStore;
   /** The users' last known client ids (checked against SQL on every claim). */
   clientLists: ClientListCache;
+  /** Confirms the store's picks in SQL (batched: see claim-batcher.ts). */
+  confirmer: ClaimConfirmer;
   domain: string;
   logger: Logger;
   now: () => Date;
@@ -99,13 +102,11 @@ export async function claimUserKeyPackages(
     deps.clientLists.set(username, clientIds);
   }
   const picks = await pickFromStore(deps, username, clientIds, ciphersuites);
-  const now = deps.now();
-  const confirmed = await confirmPicks(deps.sql, {
+  const confirmed = await deps.confirmer.confirm({
     username,
     requestedSuites: ciphersuites,
     picks,
     requester: request.requester,
-    now,
   });
   if (confirmed === undefined) {
     deps.clientLists.forget(username);

@@ -14,6 +14,7 @@ import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type Logger, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
+import { type ClaimConfirmer, createClaimConfirmer } from "./claim-batcher.js";
 import { type ClaimDeps, rebuildAllPools } from "./claim-engine.js";
 import { type ClientListCache, createClientListCache } from "./client-lists.js";
 import { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
@@ -31,6 +32,8 @@ export interface KeyPackageDirectoryContext {
   claims: ClaimStore;
   /** Users' last known client ids, so a usual claim is one SQL statement (see claim-engine.ts). */
   clientLists: ClientListCache;
+  /** Confirms claims in SQL, several per statement. */
+  confirmer: ClaimConfirmer;
   /** Resolves signature key ids of claiming servers (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
   http: OutboundHttp;
@@ -73,6 +76,7 @@ export function createKeyPackageDirectoryContext(
     createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
   const claims = overrides.claims ?? createClaimStoreFor(settings);
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
+  const now = overrides.now ?? (() => new Date());
   return {
     urls: deps.config.urls,
     sql: deps.sql,
@@ -80,6 +84,7 @@ export function createKeyPackageDirectoryContext(
     tokens: createTokenVerifier(deps.sql),
     claims,
     clientLists: createClientListCache(),
+    confirmer: createClaimConfirmer(deps.sql, now),
     keys: createCachingKeyResolver({
       fetchKeyDocument: instanceSignedFetcher(http, actorKeys, deps.config.urls.instanceActor),
     }),
@@ -90,7 +95,7 @@ export function createKeyPackageDirectoryContext(
     settings,
     connectTo: deps.config.connectTo,
     publicScheme: deps.config.urls.base.startsWith("https:") ? "https" : "http",
-    now: () => new Date(),
+    now,
     close: async () => {
       await http.close();
       await claims.close();
@@ -130,6 +135,7 @@ export function claimDepsOf(ctx: KeyPackageDirectoryContext): ClaimDeps {
     sql: ctx.sql,
     claims: ctx.claims,
     clientLists: ctx.clientLists,
+    confirmer: ctx.confirmer,
     domain: ctx.urls.domain,
     logger: ctx.logger,
     now: ctx.now,

@@ -94,24 +94,41 @@ export interface ConfirmedClient {
   storeBehind: boolean;
 }
 
+/** One claim to confirm: the user, what the store picked for its clients, and who asked. */
+export interface PickedClaim {
+  username: string;
+  requestedSuites: readonly number[];
+  picks: readonly StorePick[];
+  requester: string;
+}
+
 /**
- * The single statement of a claim: marks the picked single-use KeyPackages claimed (only those of the
- * user's current clients, still unclaimed: the single-use step), reads picked last resorts, checks
- * that the store was not behind SQL, and returns the user's current clients, oldest first; undefined
- * when the account does not exist (then nothing is marked).
+ * The one statement that confirms claims, several at once: marks the picked single-use KeyPackages
+ * claimed (only those of the user's current clients and still unclaimed: the single-use step; an id
+ * picked twice goes to one claim only), reads picked last resorts, tells whether the store was behind
+ * SQL, and returns each user's current clients, oldest first. Per claim, in order: its clients, or
+ * undefined when the account does not exist (then nothing of it is marked).
  */
 export async function confirmPicks(
   sql: SqlExecutor,
-  claim: {
-    username: string;
-    requestedSuites: readonly number[];
-    picks: readonly StorePick[];
-    requester: string;
-    now: Date;
-  },
-): Promise<ConfirmedClient[] | undefined> {
-  const { picks } = claim;
+  claims: readonly PickedClaim[],
+  now: Date,
+): Promise<Array<ConfirmedClient[] | undefined>> {
+  const picks = claims.flatMap((claim, request) =>
+    claim.picks.map((pick) => ({ ...pick, request: request + 1 })),
+  );
+  // (pick number, suite) pairs: the suites each pick must have no unclaimed single-use KeyPackage in.
+  const preferredPick: number[] = [];
+  const preferredSuite: number[] = [];
+  picks.forEach((pick, index) => {
+    const claim = claims[pick.request - 1];
+    for (const suite of claim?.requestedSuites.slice(0, pick.preferredSuites) ?? []) {
+      preferredPick.push(index + 1);
+      preferredSuite.push(suite);
+    }
+  });
   const result = await sql.query<{
+    request: number;
     account_found: boolean;
     client_id: string | null;
     claimed_content: Uint8Array | null;
@@ -119,50 +136,26 @@ export async function confirmPicks(
     last_resort_content: Uint8Array | null;
     store_behind: boolean;
   }>(
-    `with pick as (
-       select * from unnest($4::text[], $5::text[], $6::int[], $7::bool[], $8::int[])
-         as p(client_id, id, ciphersuite, last_resort, preferred_suites)
-     ),
-     current_client as (select id, created_at from identity.clients where username = $1),
-     served as (
-       update keypackages.key_packages kp set claimed_at = $2, claimed_by = $3
-       from pick p
-       where not p.last_resort and kp.id = p.id and kp.username = $1 and kp.client_id = p.client_id
-         and kp.ciphersuite = p.ciphersuite and not kp.last_resort and kp.claimed_at is null
-         and exists (select 1 from current_client c where c.id = p.client_id)
-       returning kp.id, kp.content, kp.not_after
-     )
-     select a.username is not null as account_found, c.id as client_id,
-       s.content as claimed_content, s.not_after <= $2 as expired,
-       lr.content as last_resort_content,
-       case when p.preferred_suites > 0 then exists (
-         select 1 from keypackages.key_packages w
-         where w.username = $1 and w.client_id = c.id and w.claimed_at is null and not w.last_resort
-           and w.not_after > $2 and w.ciphersuite = any(($9::int[])[1:p.preferred_suites])
-       ) else false end as store_behind
-     from (select 1) as one
-     left join identity.accounts a on a.username = $1
-     left join current_client c on a.username is not null
-     left join pick p on p.client_id = c.id
-     left join served s on s.id = p.id
-     left join keypackages.key_packages lr on p.last_resort and lr.id = p.id and lr.username = $1
-       and lr.client_id = c.id and lr.ciphersuite = p.ciphersuite and lr.last_resort and lr.not_after > $2
-     order by c.created_at, c.id`,
+    "select * from keypackages.confirm_claims($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     [
-      claim.username,
-      claim.now,
-      claim.requester,
+      claims.map((claim) => claim.username),
+      claims.map((claim) => claim.requester),
+      picks.map((pick) => pick.request),
       picks.map((pick) => pick.clientId),
       picks.map((pick) => pick.keyPackageId),
       picks.map((pick) => pick.ciphersuite),
       picks.map((pick) => pick.lastResort),
-      picks.map((pick) => pick.preferredSuites),
-      claim.requestedSuites,
+      preferredPick,
+      preferredSuite,
+      now,
     ],
+    { prepare: true },
   );
-  if (!result.rows[0]?.account_found) return undefined;
-  const clients: ConfirmedClient[] = [];
+  const confirmed: Array<ConfirmedClient[] | undefined> = claims.map(() => undefined);
   for (const row of result.rows) {
+    if (!row.account_found) continue;
+    const clients = confirmed[row.request - 1] ?? [];
+    confirmed[row.request - 1] = clients;
     if (row.client_id === null) continue;
     clients.push({
       clientId: row.client_id,
@@ -173,7 +166,7 @@ export async function confirmPicks(
       storeBehind: row.store_behind,
     });
   }
-  return clients;
+  return confirmed;
 }
 
 /**

@@ -1,4 +1,9 @@
 export {
+  type ClaimConfirmer,
+  createClaimConfirmer,
+  DEFAULT_CLAIMS_PER_STATEMENT,
+} from "./claim-batcher.js";
+export {
   type ClaimDeps,
   type ClaimedItem,
   type ClaimOutcome,

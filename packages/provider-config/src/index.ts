@@ -4,6 +4,7 @@ import { defaultPublicUrl, type ProviderUrls, providerUrls } from "@mimi/activit
 import { generateKeyEncryptionKey, parseKeyEncryptionKey } from "@mimi/actor-keys";
 import { parseConnectTo } from "@mimi/outbound-http";
 import { ConfigError, type ConfigOf, parse, readConfig } from "@mimi/service-kit";
+import { DEFAULT_POOL_MAX } from "@mimi/store";
 import { z } from "zod";
 
 /**
@@ -38,6 +39,12 @@ export const providerConfigSpec = {
     default: "",
     description: "PostgreSQL URL; empty means the embedded PGlite database under `MIMI_DATA_DIR`",
   },
+  databasePoolMax: {
+    env: "DATABASE_POOL_MAX",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_POOL_MAX),
+    description: "PostgreSQL connections per process (the pool size); unused with the embedded database",
+  },
   dataDir: {
     env: "MIMI_DATA_DIR",
     schema: parse.string(),
@@ -71,6 +78,8 @@ export interface ProviderConfig {
   urls: ProviderUrls;
   port: number;
   databaseUrl: string | undefined;
+  /** Pool size for `openSql` (`maxConnections`) when `databaseUrl` is set. */
+  databasePoolMax: number;
   dataDir: string;
   keyEncryptionKey: Buffer;
   connectTo: Map<string, string>;
@@ -121,6 +130,7 @@ export function readProviderConfig(env: Record<string, string | undefined> = pro
     urls: providerUrls(raw.domain, publicUrl),
     port: raw.port,
     databaseUrl: raw.databaseUrl || undefined,
+    databasePoolMax: raw.databasePoolMax,
     dataDir,
     keyEncryptionKey,
     connectTo,

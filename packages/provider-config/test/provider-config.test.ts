@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "@mimi/service-kit";
+import { DEFAULT_POOL_MAX } from "@mimi/store";
 import { afterAll, describe, expect, it } from "vitest";
 import { readProviderConfig } from "../src/index.js";
 
@@ -51,12 +52,19 @@ describe("readProviderConfig", () => {
       MIMI_DOMAIN: "a.example",
       MIMI_KEY_ENCRYPTION_KEY: kek,
       DATABASE_URL: "postgres://u:p@db/mimi",
+      DATABASE_POOL_MAX: "40",
     });
     expect(config).toMatchObject({
       production: true,
       publicUrl: "https://a.example",
       databaseUrl: "postgres://u:p@db/mimi",
+      databasePoolMax: 40,
     });
+  });
+
+  it("sizes the database pool at DEFAULT_POOL_MAX unless DATABASE_POOL_MAX says otherwise", () => {
+    expect(readProviderConfig({ MIMI_DATA_DIR: dir }).databasePoolMax).toBe(DEFAULT_POOL_MAX);
+    expect(DEFAULT_POOL_MAX).toBe(20);
   });
 
   it.each([
@@ -64,6 +72,8 @@ describe("readProviderConfig", () => {
     [{ MIMI_DOMAIN: "a b" }, "MIMI_DOMAIN"],
     [{ MIMI_PUBLIC_URL: "ftp://a.test" }, "MIMI_PUBLIC_URL"],
     [{ DATABASE_URL: "mysql://db" }, "DATABASE_URL"],
+    [{ DATABASE_POOL_MAX: "0" }, "DATABASE_POOL_MAX"],
+    [{ DATABASE_POOL_MAX: "many" }, "DATABASE_POOL_MAX"],
     [{ MIMI_KEY_ENCRYPTION_KEY: "short" }, "MIMI_KEY_ENCRYPTION_KEY"],
     [{ MIMI_DEV_CONNECT_TO: "a.test=nowhere" }, "MIMI_DEV_CONNECT_TO"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],

@@ -1,6 +1,6 @@
 export { runSqlContractSuite } from "./contract.js";
 export { type Migration, type MigrationReport, type MigrationSet, migrate, migrateAll } from "./migrate.js";
-export { createPgSql, type PgOptions, preparedStatementName } from "./pg.js";
+export { createPgSql, DEFAULT_POOL_MAX, type PgOptions, preparedStatementName } from "./pg.js";
 export { createPgliteSql } from "./pglite.js";
 export {
   type QueryOptions,
@@ -16,16 +16,21 @@ import { createPgSql } from "./pg.js";
 import { createPgliteSql } from "./pglite.js";
 import type { Sql } from "./types.js";
 
-/** `postgres://...` selects PostgreSQL; otherwise an embedded PGlite database in `dataDir` (or memory). */
+/**
+ * `postgres://...` selects PostgreSQL (a pool of `maxConnections`, default `DEFAULT_POOL_MAX`);
+ * otherwise an embedded PGlite database in `dataDir` (or memory).
+ */
 export async function openSql(options: {
   databaseUrl?: string;
   dataDir?: string;
   applicationName?: string;
+  maxConnections?: number;
 }): Promise<Sql> {
   if (options.databaseUrl) {
     return createPgSql({
       connectionString: options.databaseUrl,
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+      ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
     });
   }
   return createPgliteSql(options.dataDir ? { dataDir: options.dataDir } : {});

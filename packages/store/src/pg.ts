@@ -49,9 +49,15 @@ function wrap(client: Queryable): SqlExecutor {
   };
 }
 
+/**
+ * Connections per process when not configured. Enough for batched hot paths and a few slow statements
+ * at once; PostgreSQL's default `max_connections` (100) still fits several processes per database.
+ */
+export const DEFAULT_POOL_MAX = 20;
+
 export interface PgOptions {
   connectionString: string;
-  /** Pool size per process. */
+  /** Pool size per process (`DEFAULT_POOL_MAX` when unset). */
   maxConnections?: number;
   /** Server-side statement timeout, so a stuck query cannot hold a connection forever. */
   statementTimeoutMs?: number;
@@ -61,7 +67,7 @@ export interface PgOptions {
 export function createPgSql(options: PgOptions): Sql {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? DEFAULT_POOL_MAX,
     statement_timeout: options.statementTimeoutMs ?? 10_000,
     idle_in_transaction_session_timeout: 60_000,
     connectionTimeoutMillis: 5_000,

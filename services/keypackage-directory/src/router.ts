@@ -12,6 +12,8 @@ import { uploadBodyLimit, uploadKeyPackages } from "./routes/upload.js";
 export function keyPackageDirectoryRouter(ctx: KeyPackageDirectoryContext): Router {
   const router = Router();
   const auth = requireBearer(ctx.tokens);
+  // First: the busiest route (server-to-server claims) is matched before the others are tried.
+  router.post("/users/:username/keyPackages/claim", claimBody(), claimKeyPackages(ctx));
 
   router.post(
     "/api/v1/keypackages",
@@ -23,6 +25,5 @@ export function keyPackageDirectoryRouter(ctx: KeyPackageDirectoryContext): Rout
   router.post("/api/v1/keypackages/claim", auth, ...jsonBody({ limit: "16kb" }), clientClaim(ctx));
 
   router.get("/users/:username/keyPackages", listKeyPackages(ctx));
-  router.post("/users/:username/keyPackages/claim", ...claimBody(), claimKeyPackages(ctx));
   return router;
 }

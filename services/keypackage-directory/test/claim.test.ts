@@ -163,6 +163,26 @@ describe("signed claims", () => {
     expect(counts.body.clients).toEqual([expect.objectContaining({ available: 1, hasLastResort: true })]);
   });
 
+  it("refuses claim bodies of another media type, compressed or too large before reading them", async () => {
+    const url = `${provider.base}/users/nobody/keyPackages/claim`;
+    const post = (headers: Record<string, string>, body: string | Uint8Array) =>
+      fetch(url, { method: "POST", headers, body }).then(async (res) => ({
+        status: res.status,
+        type: res.headers.get("content-type"),
+        body: await res.text(),
+      }));
+    const json = { "content-type": "application/activity+json" };
+    expect((await post({ "content-type": "text/plain" }, "{}")).status).toBe(415);
+    expect((await post({ ...json, "content-encoding": "gzip" }, "{}")).status).toBe(415);
+    const tooLarge = await post(json, JSON.stringify({ ciphersuites: [1], pad: "x".repeat(17 * 1024) }));
+    expect(tooLarge).toMatchObject({
+      status: 413,
+      type: expect.stringContaining("application/problem+json"),
+    });
+    // Within the limit, the body is read and the signature is checked first.
+    expect((await post(json, JSON.stringify({ ciphersuites: [1] }))).status).toBe(401);
+  });
+
   it("gives no item, with the reason, to clients that only have unrequested suites", async () => {
     const user = await userWithDevices(provider, 1);
     await uploadFresh(provider, user.token, user.devices[0]!, 2);

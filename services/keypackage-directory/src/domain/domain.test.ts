@@ -7,8 +7,10 @@ import {
   parseCiphersuiteList,
 } from "./ciphersuites.js";
 import { claimCollection, parseClaimCollection } from "./claim-document.js";
-import { parseClaimRequest } from "./claim-request.js";
+import { ciphersuiteListSchema, parseClaimRequest } from "./claim-request.js";
 import { countsByClient } from "./counts.js";
+
+const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("ciphersuites", () => {
   it("maps names and numbers both ways", () => {
@@ -64,7 +66,6 @@ describe("claim documents", () => {
   });
 
   it("parses claim request bodies", () => {
-    const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
     expect(parseClaimRequest(bytes({ ciphersuites: ["X", 1] }))).toEqual({
       ok: true,
       ciphersuites: ["X", 1],
@@ -72,6 +73,40 @@ describe("claim documents", () => {
     expect(parseClaimRequest(bytes({ ciphersuites: [] })).ok).toBe(false);
     expect(parseClaimRequest(bytes({ ciphersuites: [1.5] })).ok).toBe(false);
     expect(parseClaimRequest(new TextEncoder().encode("{")).ok).toBe(false);
+  });
+
+  it("accepts and refuses claim bodies exactly as the schema does, and words the refusal", () => {
+    const cases: unknown[] = [
+      { ciphersuites: [1, "MLS_X", 65535], extra: true },
+      { ciphersuites: Array.from({ length: 32 }, () => 1) },
+      { ciphersuites: Array.from({ length: 33 }, () => 1) },
+      { ciphersuites: [0] },
+      { ciphersuites: [65536] },
+      { ciphersuites: [""] },
+      { ciphersuites: ["x".repeat(100)] },
+      { ciphersuites: ["x".repeat(101)] },
+      { ciphersuites: [null] },
+      { ciphersuites: "1" },
+      [{ ciphersuites: [1] }],
+      null,
+      7,
+    ];
+    for (const body of cases) {
+      const schema = ciphersuiteListSchema.safeParse(
+        (body as { ciphersuites?: unknown } | null)?.ciphersuites,
+      );
+      const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+      const parsed = parseClaimRequest(bytes(body));
+      expect(parsed.ok, JSON.stringify(body)).toBe(isObject && schema.success);
+    }
+    expect(parseClaimRequest(bytes({ ciphersuites: [0] }))).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^ciphersuites\.0: /),
+    });
+    expect(parseClaimRequest(new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual({
+      ok: false,
+      detail: "the body is not JSON",
+    });
   });
 });
 

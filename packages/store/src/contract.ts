@@ -89,6 +89,30 @@ export function runSqlContractSuite(name: string, open: () => Promise<Sql>): voi
       expect(count.rows[0]!.n).toBe(1);
     });
 
+    it("takes text, number and boolean arrays, and runs prepared statements again and again", async () => {
+      const text = `select t.name, t.n, t.flag
+        from unnest($1::text[], $2::int[], $3::bool[]) with ordinality as t(name, n, flag, position)
+        order by t.position`;
+      for (let run = 0; run < 3; run++) {
+        const result = await sql.query<{ name: string; n: number; flag: boolean }>(
+          text,
+          [
+            ["a", `b${run}`],
+            [1, run],
+            [true, false],
+          ],
+          { prepare: true },
+        );
+        expect(result.rows).toEqual([
+          { name: "a", n: 1, flag: true },
+          { name: `b${run}`, n: run, flag: false },
+        ]);
+      }
+      // The same text unprepared, and empty arrays.
+      const empty = await sql.query(text, [[], [], []]);
+      expect(empty.rows).toEqual([]);
+    });
+
     it("reports unique violations with their SQLSTATE and counts affected rows", async () => {
       await migrate(sql, set());
       await sql.query(`insert into ${schema}.items (name) values ($1)`, ["dup"]);

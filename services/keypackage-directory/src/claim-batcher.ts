@@ -47,7 +47,7 @@ export function createClaimConfirmer(
     for (let attempt = 1; ; attempt++) {
       try {
         const confirmed = await confirmPicks(sql, claims, now());
-        batch.forEach((pending, index) => pending.resolve(confirmed[index]));
+        for (const [index, pending] of batch.entries()) pending.resolve(confirmed[index]);
         return;
       } catch (error) {
         // The statement rolled back as a whole, so running it again is safe.

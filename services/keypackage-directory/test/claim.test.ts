@@ -3,7 +3,7 @@ import { type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "
 import { type KeyResolver, signRequest } from "@mimi/http-signatures";
 import { decodeKeyPackage, readKeyPackage } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
-import { createPgliteSql, type Sql } from "@mimi/store";
+import { createPgliteSql, createPgSql, type Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDepsOf, claimUserKeyPackages, keyPackageIdOf, poolKeyOf } from "../src/service.js";
 import {
@@ -41,12 +41,12 @@ afterAll(async () => {
 });
 
 /** A provider for a.test on the shared database with the given claim store. */
-async function providerWith(claims: ClaimStore): Promise<TestProvider> {
+async function providerWith(claims: ClaimStore, database: Sql = sql): Promise<TestProvider> {
   const listener = await listen();
   const provider = await startTestProvider({
     domain: "a.test",
     listener,
-    sql,
+    sql: database,
     connectTo: `a.test=127.0.0.1:${listener.port}`,
     directory: { claims, keys: staticKeys },
   });
@@ -335,23 +335,34 @@ describe("signed claims", () => {
   });
 });
 
-const concurrencyCases: Array<[string, boolean, () => ClaimStore]> = [
-  ["memory", false, () => createMemoryClaimStore()],
+const redisStore = () =>
+  createRedisClaimStore({
+    url: process.env.REDIS_URL ?? "",
+    keyPrefix: `mimi:kp-test:${randomBytes(4).toString("hex")}:`,
+  });
+const pglite = async () => sql;
+// On PostgreSQL the claims really run concurrently (a pool of connections, batched statements).
+const postgres = async () => {
+  const database = createPgSql({ connectionString: process.env.DATABASE_URL ?? "" });
+  closers.unshift(() => database.close());
+  return database;
+};
+const concurrencyCases: Array<[string, boolean, () => ClaimStore, () => Promise<Sql>]> = [
+  ["memory claim store, PGlite", false, () => createMemoryClaimStore(), pglite],
+  ["Redis claim store, PGlite", !process.env.REDIS_URL, redisStore, pglite],
   [
-    "redis",
-    !process.env.REDIS_URL,
-    () =>
-      createRedisClaimStore({
-        url: process.env.REDIS_URL ?? "",
-        keyPrefix: `mimi:kp-test:${randomBytes(4).toString("hex")}:`,
-      }),
+    "Redis claim store, PostgreSQL",
+    !process.env.REDIS_URL || !process.env.DATABASE_URL,
+    redisStore,
+    postgres,
   ],
+  ["memory claim store, PostgreSQL", !process.env.DATABASE_URL, () => createMemoryClaimStore(), postgres],
 ];
 
-for (const [name, skip, makeStore] of concurrencyCases) {
-  describe.skipIf(skip)(`200 concurrent claims (${name} claim store)`, () => {
+for (const [name, skip, makeStore, openDatabase] of concurrencyCases) {
+  describe.skipIf(skip)(`200 concurrent claims (${name})`, () => {
     it("hand out the 50 KeyPackages once each, then only the last resort", async () => {
-      const provider = await providerWith(makeStore());
+      const provider = await providerWith(makeStore(), await openDatabase());
       const user = await userWithDevices(provider, 1);
       const device = user.devices[0]!;
       expect((await uploadFresh(provider, user.token, device, 50)).status).toBe(201);

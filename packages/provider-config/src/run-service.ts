@@ -62,6 +62,7 @@ async function boot(definition: ServiceDefinition): Promise<void> {
   const sql = await openSql({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
     applicationName: `mimi-${definition.name}`,
+    maxConnections: config.databasePoolMax,
   });
   if (process.argv[2] === "migrate") {
     await migrateAll(sql, definition.migrations);

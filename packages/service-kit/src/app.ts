@@ -40,10 +40,13 @@ export function createApp(options: AppOptions): Express {
         { method: req.method, route, status: String(res.statusCode) },
         seconds,
       );
-      options.logger.debug(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) },
-        "request",
-      );
+      // The fields are built only when the line is written: this runs for every request.
+      if (options.logger.isLevelEnabled("debug")) {
+        options.logger.debug(
+          { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) },
+          "request",
+        );
+      }
     });
     next();
   });

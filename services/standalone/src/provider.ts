@@ -101,6 +101,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
       ? { databaseUrl: config.databaseUrl }
       : { dataDir: join(config.dataDir, "pglite") }),
     applicationName: "mimi-standalone",
+    maxConnections: config.databasePoolMax,
   });
   await migrateAll(sql, [
     actorKeyMigrations,

@@ -6,6 +6,7 @@
 import { partitionForKey } from "./partitioner";
 import {
   DEFAULT_RETRY_POLICY,
+  handledRecordOf,
   planOutcome,
   readiness,
   reasonFromError,
@@ -174,19 +175,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     }
     // A member that is stopping leaves its last record uncommitted: the next owner handles it again.
     if (member.stopping || closed) return;
-    const plan = planOutcome(
-      {
-        logicalTopic: record.topic,
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-        attempt: record.attempt,
-      },
-      outcome,
-      member.groupId,
-      member.policy,
-      now(),
-    );
+    const plan = planOutcome(handledRecordOf(record), outcome, member.groupId, member.policy, now());
     if (plan.kind === "forward") append(plan.topic, [plan.message]);
     cursor.committed = offset + 1;
   }

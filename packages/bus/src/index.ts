@@ -8,6 +8,7 @@ export {
   DEFAULT_RETRY_POLICY,
   deadTopicName,
   type HandledRecord,
+  handledRecordOf,
   type OutcomePlan,
   planOutcome,
   publisherHeaders,

@@ -19,6 +19,7 @@ import {
 import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
   DEFAULT_RETRY_POLICY,
+  handledRecordOf,
   planOutcome,
   readiness,
   reasonFromError,
@@ -304,19 +305,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
             await commitBeforeLeaving();
             return;
           }
-          const plan = planOutcome(
-            {
-              logicalTopic: record.topic,
-              key: record.key,
-              value: record.value,
-              headers: record.headers,
-              attempt: record.attempt,
-            },
-            outcome,
-            groupId,
-            policy,
-            Date.now(),
-          );
+          const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
           if (plan.kind === "forward") await send(plan.topic, [plan.message]);
         }
         payload.resolveOffset(message.offset);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   BusHeaders,
   deadTopicName,
+  handledRecordOf,
   planOutcome,
   publisherHeaders,
   readiness,
@@ -149,5 +150,35 @@ describe("helpers", () => {
   it("describes thrown values", () => {
     expect(reasonFromError(new Error("boom"))).toBe("handler threw: boom");
     expect(reasonFromError("plain")).toBe("handler threw: plain");
+  });
+});
+
+describe("handledRecordOf", () => {
+  it("plans from the logical topic, so a record read from a retry topic moves one level on", () => {
+    const record = {
+      topic: "t",
+      sourceTopic: retryTopicName("t", 1),
+      key: "k",
+      value: new Uint8Array([1]),
+      headers: { traceparent: "x" },
+      partition: 0,
+      offset: "7",
+      attempt: 2,
+    };
+    expect(handledRecordOf(record)).toEqual({
+      logicalTopic: "t",
+      key: "k",
+      value: new Uint8Array([1]),
+      headers: { traceparent: "x" },
+      attempt: 2,
+    });
+    const plan = planOutcome(
+      handledRecordOf(record),
+      { kind: "retry", reason: "r" },
+      "g",
+      { delaysMs: [10, 20] },
+      0,
+    );
+    expect(plan).toMatchObject({ kind: "forward", destination: "retry", topic: retryTopicName("t", 2) });
   });
 });

@@ -2,7 +2,7 @@
  * Pure rules shared by every adapter: retry and dead-letter topic names, the headers the bus adds,
  * which physical topics a subscription reads, and what to do with a record once its handler decided.
  */
-import type { BusMessage, HandlerOutcome, RetryPolicy } from "./types";
+import type { BusMessage, BusRecord, HandlerOutcome, RetryPolicy } from "./types";
 
 /** Headers the bus itself writes on retry and dead-letter records. Publisher headers are kept beside them. */
 export const BusHeaders = {
@@ -109,6 +109,17 @@ export interface HandledRecord {
   value: Uint8Array;
   headers: Readonly<Record<string, string>>;
   attempt: number;
+}
+
+/** What {@link planOutcome} needs of a record a handler was given. */
+export function handledRecordOf(record: BusRecord): HandledRecord {
+  return {
+    logicalTopic: record.topic,
+    key: record.key,
+    value: record.value,
+    headers: record.headers,
+    attempt: record.attempt,
+  };
 }
 
 export function planOutcome(

@@ -2,6 +2,7 @@ import { ACTIVITY_JSON } from "@mimi/activitypub";
 import {
   type BusRecord,
   type HandlerOutcome,
+  handledRecordOf,
   planOutcome,
   type RecordHandler,
   type RetryPolicy,
@@ -60,19 +61,7 @@ async function forwardAsTheBusWould(
   outcome: HandlerOutcome,
   policy: RetryPolicy,
 ): Promise<void> {
-  const plan = planOutcome(
-    {
-      logicalTopic: record.topic,
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      attempt: record.attempt,
-    },
-    outcome,
-    SEND_GROUP,
-    policy,
-    ctx.now(),
-  );
+  const plan = planOutcome(handledRecordOf(record), outcome, SEND_GROUP, policy, ctx.now());
   if (plan.kind !== "forward") return;
   try {
     await ctx.bus.publish(plan.topic, [plan.message]);

@@ -1,8 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -11,12 +9,15 @@ import {
   type E2eDeploymentDescription,
   ensureDatabase,
   entryPointOf,
+  freePort,
   labelOf,
+  logTail,
   type RunningFront,
   SERVICES,
   type ServiceName,
   startForger,
   startFront,
+  waitReady,
 } from "@mimi/split";
 import { stringify } from "yaml";
 import { at, isRecord, type K8sObject, parseManifests } from "./manifests.ts";
@@ -248,13 +249,6 @@ export function renderRelease(helm: string, release: string, valuesFile: string)
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-interface RunningProcess {
-  service: ServiceName;
-  port: number;
-  child: ChildProcess;
-  log: string;
-}
-
 function spawnLogged(argv: string[], env: Record<string, string>, log: string): ChildProcess {
   const [program, ...args] = argv;
   const out = createWriteStream(log, { flags: "a" });
@@ -268,44 +262,6 @@ function spawnLogged(argv: string[], env: Record<string, string>, log: string): 
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   return child;
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no output)";
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-async function waitReady(proc: RunningProcess, domain: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(
-        `${domain} ${proc.service} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${tail(proc.log)}`,
-      );
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${proc.port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      await res.body?.cancel();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${domain} ${proc.service} not ready within ${timeoutMs} ms:\n${tail(proc.log)}`);
-    }
-    await new Promise((done) => setTimeout(done, 250));
-  }
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -443,16 +399,16 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
             child.on("exit", (exitCode) => done(exitCode)),
           );
           if (code !== 0)
-            throw new Error(`${plan.domain} migrate-${container.service} exited ${code}:\n${tail(log)}`);
+            throw new Error(`${plan.domain} migrate-${container.service} exited ${code}:\n${logTail(log)}`);
         }
         const running = services.map((container) => {
           const log = join(dir, `${container.service}.log`);
           const port = portOf(container.service);
           const child = spawnLogged(commandOf(container), environmentOf(container, port), log);
           processes.push(child);
-          return { service: container.service, port, child, log };
+          return { child, port, log, label: `${plan.domain} ${container.service}` };
         });
-        await Promise.all(running.map((proc) => waitReady(proc, plan.domain, readyTimeoutMs)));
+        await Promise.all(running.map((proc) => waitReady(proc, readyTimeoutMs)));
       }),
     );
   } catch (error) {

@@ -1,5 +1,6 @@
 export { type AppOptions, createApp, type ReadinessCheck } from "./app.js";
 export { jsonBody, validate } from "./body.js";
+export { type Coalesced, type CoalesceOptions, coalesce } from "./coalesce.js";
 export {
   ConfigError,
   type ConfigOf,

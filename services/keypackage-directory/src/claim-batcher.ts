@@ -1,3 +1,4 @@
+import { coalesce } from "@mimi/service-kit";
 import { type SqlExecutor, sqlErrorCode } from "@mimi/store";
 import { type ConfirmedClient, confirmPicks, type PickedClaim } from "./keypackage-rows.js";
 
@@ -18,55 +19,27 @@ export const DEFAULT_CLAIMS_PER_STATEMENT = 64;
 const DEADLOCK_DETECTED = "40P01";
 const DEADLOCK_ATTEMPTS = 3;
 
-interface PendingClaim {
-  claim: PickedClaim;
-  resolve(confirmed: ConfirmedClient[] | undefined): void;
-  reject(error: unknown): void;
-}
-
 export function createClaimConfirmer(
   sql: SqlExecutor,
   now: () => Date,
   options: { maxBatch?: number } = {},
 ): ClaimConfirmer {
-  const maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_CLAIMS_PER_STATEMENT);
-  let queue: PendingClaim[] = [];
-  let scheduled = false;
-
-  function flush(): void {
-    scheduled = false;
-    while (queue.length > 0) {
-      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-      void confirmBatch(batch);
-    }
-  }
-
-  async function confirmBatch(batch: PendingClaim[]): Promise<void> {
-    const claims = batch.map((pending) => pending.claim);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const confirmed = await confirmPicks(sql, claims, now());
-        for (const [index, pending] of batch.entries()) pending.resolve(confirmed[index]);
-        return;
-      } catch (error) {
-        // The statement rolled back as a whole, so running it again is safe.
-        if (sqlErrorCode(error) === DEADLOCK_DETECTED && attempt < DEADLOCK_ATTEMPTS) continue;
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
-    }
-  }
-
-  return {
-    confirm(claim) {
-      return new Promise((resolve, reject) => {
-        queue.push({ claim, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
+  const confirm = coalesce<PickedClaim, ConfirmedClient[] | undefined>(
+    async (claims) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await confirmPicks(sql, claims, now());
+        } catch (error) {
+          // The statement rolled back as a whole, so running it again is safe.
+          if (sqlErrorCode(error) !== DEADLOCK_DETECTED || attempt >= DEADLOCK_ATTEMPTS) throw error;
         }
-      });
+      }
     },
-  };
+    // Statements of one turn run side by side over the pool rather than one after another.
+    {
+      maxBatch: options.maxBatch ?? DEFAULT_CLAIMS_PER_STATEMENT,
+      concurrentBatches: Number.POSITIVE_INFINITY,
+    },
+  );
+  return { confirm };
 }

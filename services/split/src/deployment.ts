@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { type RunningFront, startFront } from "./front.js";
+import { freePort, logTail, waitReady } from "./processes.js";
 import { SERVICES, type ServiceName } from "./routes.js";
 
 /**
@@ -139,14 +140,6 @@ export function serviceEnvironment(input: {
   return { ...env, ...input.extra };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
 /** Creates `database` on the server of `adminUrl` unless it exists; `fresh` drops it first. */
 export async function ensureDatabase(adminUrl: string, database: string, fresh: boolean): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -192,7 +185,7 @@ function keyEncryptionKeyFor(dir: string): string {
 async function migrate(service: ServiceName, env: Record<string, string>, log: string): Promise<void> {
   const child = spawnService(service, env, ["migrate"], log);
   const code = await new Promise<number | null>((done) => child.on("exit", (exitCode) => done(exitCode)));
-  if (code !== 0) throw new Error(`${service} migrate exited ${code}:\n${tail(log)}`);
+  if (code !== 0) throw new Error(`${service} migrate exited ${code}:\n${logTail(log)}`);
 }
 
 function spawnService(
@@ -230,34 +223,6 @@ function inheritedEnvironment(): Record<string, string> {
   }
   env.KAFKAJS_NO_PARTITIONER_WARNING ??= "1";
   return env;
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no output)";
-  }
-}
-
-async function waitReady(proc: ServiceProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${proc.domain} ${proc.service} exited before it was ready:\n${tail(proc.log)}`);
-    }
-    try {
-      const res = await fetch(`http://127.0.0.1:${proc.port}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      await res.body?.cancel();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${proc.domain} ${proc.service} not ready within ${timeoutMs} ms:\n${tail(proc.log)}`);
-    }
-    await new Promise((done) => setTimeout(done, 250));
-  }
 }
 
 async function stopProcess(proc: ServiceProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
@@ -409,7 +374,11 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
             provider.processes.push({ domain: plan.domain, service, replica, port, child, log });
           }
         }
-        await Promise.all(provider.processes.map((proc) => waitReady(proc, readyTimeoutMs)));
+        await Promise.all(
+          provider.processes.map((proc) =>
+            waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs),
+          ),
+        );
       }),
     );
   } catch (error) {
@@ -450,7 +419,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
       const child = spawnService(service, environment(service, port), [], log);
       const proc: ServiceProcess = { domain, service, replica, port, child, log };
       provider.processes.push(proc);
-      await waitReady(proc, readyTimeoutMs);
+      await waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs);
       provider.front.addUpstream(service, port);
       return proc;
     },

@@ -15,4 +15,5 @@ export {
   startSplitDeployment,
 } from "./deployment.js";
 export { type FrontOptions, type RunningFront, startFront } from "./front.js";
+export { freePort, logTail, type StartingProcess, waitReady } from "./processes.js";
 export { routeFor, SERVICES, type ServiceName } from "./routes.js";

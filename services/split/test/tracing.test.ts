@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MimiClient } from "@mimi/client";
@@ -8,6 +6,7 @@ import { startTracing, type Tracing } from "@mimi/service-kit";
 import type { RunningProvider } from "@mimi/standalone";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../src/processes.js";
 
 /**
  * One trace from a client's outbox POST on a.test through inbox-ingest, the bus, channel-sequencer and
@@ -18,14 +17,6 @@ let tracing: Tracing;
 const providers: RunningProvider[] = [];
 const clients: MimiClient[] = [];
 let dir: string;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 beforeAll(async () => {
   // Tracing first; the modules it instruments are loaded afterwards.

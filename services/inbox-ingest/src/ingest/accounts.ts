@@ -1,5 +1,5 @@
+import { coalesce } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
-import { coalesce } from "./coalesce.js";
 
 /** Which of `usernames` have an account on this provider (`identity.accounts`, owned by identity). */
 export async function existingUsernames(

@@ -1,5 +1,5 @@
+import { coalesce } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
-import { coalesce } from "./coalesce.js";
 
 /** One accepted delivery: the activity, where it arrived, and who authenticated it. */
 export interface DeliveryKey {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runBusContractSuite } from "./contract";
 import { createInProcessBus } from "./in-process";
-import type { Bus } from "./types";
-import { delay, waitUntil } from "./wait";
+import { type Bus, type HandlerOutcome, pendingOutcome } from "./types";
+import { delay, gate, waitUntil } from "./wait";
 
 runBusContractSuite("in-process", async () => {
   const bus = createInProcessBus({ partitions: 4 });
@@ -14,6 +14,41 @@ describe("in-process bus specifics", () => {
   afterEach(async () => {
     await bus?.close();
     bus = undefined;
+  });
+
+  it("keeps at most maxPendingPerPartition records of a partition pending", async () => {
+    bus = createInProcessBus({ partitions: 1, maxPendingPerPartition: 2 });
+    const started: number[] = [];
+    const releases = [gate(), gate(), gate()];
+    await bus.subscribe({
+      groupId: "g",
+      topics: ["t"],
+      handle: async (record) => {
+        const index = Number(record.offset);
+        started.push(index);
+        const release = releases[index];
+        return pendingOutcome(
+          release
+            ? release.promise.then((): HandlerOutcome => ({ kind: "ok" }))
+            : Promise.resolve({ kind: "ok" }),
+        );
+      },
+    });
+    await bus.publish(
+      "t",
+      [0, 1, 2, 3].map((index) => ({ key: "k", value: new Uint8Array([index]) })),
+    );
+    await waitUntil(() => started.length === 2, { timeoutMs: 1_000 });
+    await delay(30);
+    expect(started).toEqual([0, 1]);
+    // Any one settling makes room, not only the oldest.
+    releases[1]!.open();
+    await waitUntil(() => started.length === 3, { timeoutMs: 1_000 });
+    await delay(30);
+    expect(started).toEqual([0, 1, 2]);
+    releases[0]!.open();
+    releases[2]!.open();
+    await waitUntil(() => started.length === 4, { timeoutMs: 1_000 });
   });
 
   it("close() cancels pending retry timers so nothing runs afterwards", async () => {

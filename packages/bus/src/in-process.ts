@@ -15,12 +15,14 @@ import {
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
+import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
 import type {
   Bus,
   BusMessage,
   BusRecord,
   HandlerOutcome,
+  PendingOutcome,
   RecordHandler,
   RetryPolicy,
   SubscribeOptions,
@@ -34,6 +36,8 @@ export interface InProcessBusOptions {
   retryDelaysMs?: number[];
   /** Clock, for tests that need to control "now" for retry delays (default `Date.now`). */
   now?: () => number;
+  /** Records of one partition whose handler answered `pending` and whose outcome is not final (default 64). */
+  maxPendingPerPartition?: number;
 }
 
 interface StoredRecord {
@@ -56,9 +60,15 @@ interface Member {
 interface Cursor {
   topic: string;
   partition: number;
-  /** Next offset to handle: everything below is committed. */
+  /** Where a new owner starts: every record below is settled (committed). */
   committed: number;
+  /** Next offset to hand to a handler (above `committed` while records are pending). */
+  next: number;
+  /** A handler call is running: the next record waits for it (pending records do not). */
   busy: boolean;
+  /** Records handed out and not committed, and the member they were handed to. */
+  window: SettlementWindow;
+  handledBy: Member | undefined;
   owner: Member | undefined;
   wakeTimer: NodeJS.Timeout | undefined;
 }
@@ -78,6 +88,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     ? { delaysMs: [...options.retryDelaysMs] }
     : DEFAULT_RETRY_POLICY;
   const now = options.now ?? Date.now;
+  const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
 
   const logs = new Map<string, StoredRecord[][]>();
   const groups = new Map<string, Group>();
@@ -122,14 +133,26 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
   function dispatch(group: Group, cursor: Cursor): void {
     const log = logOf(cursor.topic)[cursor.partition]!;
     while (!closed && !cursor.busy && cursor.owner && !cursor.owner.stopping) {
-      const stored = log[cursor.committed];
-      if (!stored) return;
       const member = cursor.owner;
+      if (cursor.window.size === 0) {
+        cursor.handledBy = undefined;
+        cursor.next = cursor.committed;
+      } else if (cursor.handledBy !== member) {
+        // The partition moved while its previous owner's records were pending: they settle first.
+        return;
+      }
+      // Woken again when one settles.
+      if (cursor.window.pending >= maxPending) return;
+      const stored = log[cursor.next];
+      if (!stored) return;
       const source = member.sources.get(cursor.topic);
       if (!source) return;
       const ready = readiness(source, stored.headers, group.id, now());
       if (ready.kind === "skip") {
-        cursor.committed++;
+        cursor.handledBy = member;
+        cursor.window.add(String(cursor.next), true);
+        cursor.next++;
+        commitSettledPrefix(cursor);
         continue;
       }
       if (ready.kind === "wait") {
@@ -144,7 +167,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
         }
         return;
       }
-      const offset = cursor.committed;
+      const offset = cursor.next;
       const record: BusRecord = {
         topic: source.logicalTopic,
         sourceTopic: cursor.topic,
@@ -155,8 +178,11 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
         offset: String(offset),
         attempt: ready.attempt,
       };
+      const entry = cursor.window.add(record.offset, false);
+      cursor.handledBy = member;
+      cursor.next++;
       cursor.busy = true;
-      const run = handleAndCommit(member, cursor, record, offset).finally(() => {
+      const run = handle(group, member, cursor, record, entry).finally(() => {
         cursor.busy = false;
         member.inFlight.delete(run);
         scheduleDispatch(group, cursor);
@@ -166,18 +192,42 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     }
   }
 
-  async function handleAndCommit(member: Member, cursor: Cursor, record: BusRecord, offset: number) {
-    let outcome: HandlerOutcome;
+  async function handle(group: Group, member: Member, cursor: Cursor, record: BusRecord, entry: WindowEntry) {
+    let answer: HandlerOutcome | PendingOutcome;
     try {
-      outcome = await handleInSpan(record, member.groupId, () => member.handle(record));
+      answer = await handleInSpan(record, member.groupId, () => member.handle(record));
     } catch (error) {
-      outcome = { kind: "retry", reason: reasonFromError(error) };
+      answer = { kind: "retry", reason: reasonFromError(error) };
     }
-    // A member that is stopping leaves its last record uncommitted: the next owner handles it again.
+    if (answer.kind !== "pending") {
+      settle(member, cursor, record, entry, answer);
+      return;
+    }
+    // Not awaited by a stop: a record that settles after its member stopped stays uncommitted.
+    void answer.settled
+      .catch((error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }))
+      .then((outcome) => settle(member, cursor, record, entry, outcome))
+      .finally(() => scheduleDispatch(group, cursor));
+  }
+
+  function settle(
+    member: Member,
+    cursor: Cursor,
+    record: BusRecord,
+    entry: WindowEntry,
+    outcome: HandlerOutcome,
+  ): void {
+    // A member that is stopping leaves its unsettled records uncommitted: the next owner handles them again.
     if (member.stopping || closed) return;
     const plan = planOutcome(handledRecordOf(record), outcome, member.groupId, member.policy, now());
     if (plan.kind === "forward") append(plan.topic, [plan.message]);
-    cursor.committed = offset + 1;
+    cursor.window.settle(entry);
+    commitSettledPrefix(cursor);
+  }
+
+  function commitSettledPrefix(cursor: Cursor): void {
+    const last = cursor.window.takeSettledPrefix();
+    if (last !== undefined) cursor.committed = Number(last) + 1;
   }
 
   /** Spreads each topic's partitions over the group's live members that read that topic. */
@@ -214,6 +264,13 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     const group = groups.get(member.groupId);
     await Promise.allSettled([...member.inFlight]);
     if (!group) return;
+    for (const cursor of group.cursors.values()) {
+      if (cursor.handledBy !== member) continue;
+      // What it left unsettled is handled again by the next owner, from the committed offset.
+      cursor.window.clear();
+      cursor.handledBy = undefined;
+      cursor.next = cursor.committed;
+    }
     group.members = group.members.filter((candidate) => candidate !== member);
     rebalance(group);
   }
@@ -247,7 +304,10 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
               topic,
               partition,
               committed: 0,
+              next: 0,
               busy: false,
+              window: new SettlementWindow(),
+              handledBy: undefined,
               owner: undefined,
               wakeTimer: undefined,
             });

@@ -21,13 +21,16 @@ export {
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
-export type {
-  Bus,
-  BusMessage,
-  BusRecord,
-  HandlerOutcome,
-  RecordHandler,
-  RetryPolicy,
-  SubscribeOptions,
-  Subscription,
+export { SettlementWindow, type WindowEntry } from "./settlement-window";
+export {
+  type Bus,
+  type BusMessage,
+  type BusRecord,
+  type HandlerOutcome,
+  type PendingOutcome,
+  pendingOutcome,
+  type RecordHandler,
+  type RetryPolicy,
+  type SubscribeOptions,
+  type Subscription,
 } from "./types";

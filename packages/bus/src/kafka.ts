@@ -2,8 +2,9 @@
  * The Kafka adapter (kafkajs). Topics, their retry topics and dead-letter topic are created through the
  * admin client before first use; the producer is idempotent and partitions keys with Kafka's default
  * (murmur2) partitioner, and concurrent publishes share one producer request (`publish-batcher.ts`);
- * consumers run with auto-commit off and commit each record's offset only after its handler
- * finished, or after its retry / dead-letter copy was acknowledged by the brokers.
+ * consumers run with auto-commit off and commit a record's offset only after its handler finished (a
+ * `pending` one: its outcome settled), or after its retry / dead-letter copy was acknowledged by the
+ * brokers, and never past a record that has not.
  */
 import {
   type Admin,
@@ -28,12 +29,14 @@ import {
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
+import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
 import type {
   Bus,
   BusMessage,
   BusRecord,
   HandlerOutcome,
+  PendingOutcome,
   RetryPolicy,
   SubscribeOptions,
   Subscription,
@@ -63,6 +66,11 @@ export interface KafkaBusOptions {
    * (at-least-once: they are idempotent).
    */
   commitEveryRecords?: number;
+  /**
+   * Records of one partition whose handler answered `pending` and whose outcome is not final (default
+   * 64): the member handles no further record of that partition until one settles.
+   */
+  maxPendingPerPartition?: number;
   /** Longest a fetch waits for new records (default 500 ms): bounds how late a due retry starts. */
   maxWaitTimeMs?: number;
   /** How long `subscribe` waits for the member to join its group (default 60 s). */
@@ -101,6 +109,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const namespace = options.namespace ?? "";
   const kafkaName = (name: string) => `${namespace}${name}`;
   const publishAttempts = Math.max(1, options.publishAttempts ?? 5);
+  const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
 
   const kafka = new Kafka({
     clientId: options.clientId,
@@ -252,14 +261,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     });
 
     const commitEveryRecords = Math.max(1, options.commitEveryRecords ?? 100);
+    const heartbeatEveryMs = options.heartbeatIntervalMs ?? 3_000;
     const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       const source = sources.get(batch.topic);
       if (!source) return;
-      // The offset after the last record handled and not yet committed.
+      const window = new SettlementWindow();
+      // The offset after the settled prefix not yet committed.
       let uncommitted: string | undefined;
       let handledSinceCommit = 0;
       const commit = async () => {
+        const last = window.takeSettledPrefix();
+        if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
         if (uncommitted === undefined) return;
         const offset = uncommitted;
         uncommitted = undefined;
@@ -268,7 +281,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
         });
       };
-      // Leaving the batch early (a pause, a stop, a rebalance): what was handled is committed if the
+      // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
       // member still can; otherwise the next owner handles those records again.
       const commitBeforeLeaving = async () => {
         if (payload.isStale()) return;
@@ -278,42 +291,90 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           // The group moved on; redelivery covers it.
         }
       };
+      const stillOwned = () => payload.isRunning() && !payload.isStale();
+      // Waits, heartbeating, until fewer than `below` records are pending; false when the member
+      // stopped or lost the partition meanwhile.
+      const pendingBelow = async (below: number): Promise<boolean> => {
+        while (window.pending >= below) {
+          await Promise.race([window.whenPendingBelow(below), sleep(heartbeatEveryMs)]);
+          if (!stillOwned()) return false;
+          await payload.heartbeat();
+        }
+        return true;
+      };
+      // A pending record whose retry copy could not be published: everything from it on is read
+      // again (the handlers are idempotent), after committing what settled before it.
+      const rewoundAfterFailure = async (): Promise<boolean> => {
+        const failure = window.failure;
+        if (failure === undefined) return false;
+        await commitBeforeLeaving();
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
+        return true;
+      };
+      const settleLater = (record: BusRecord, entry: WindowEntry, settled: Promise<HandlerOutcome>) => {
+        settled
+          .catch((error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }))
+          .then(async (outcome) => {
+            const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
+            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+            window.settle(entry);
+          })
+          .catch((error: unknown) => window.fail(entry, error));
+      };
       for (const message of batch.messages) {
-        if (!payload.isRunning() || payload.isStale()) {
+        if (!stillOwned() || !(await pendingBelow(maxPending))) {
           await commitBeforeLeaving();
           return;
         }
+        if (await rewoundAfterFailure()) return;
         const headers = stringHeaders(message.headers);
         const ready = readiness(source, headers, groupId, Date.now());
         if (ready.kind === "wait") {
           // Hold this partition until the retry is due; its offset stays unresolved, so the record
-          // is fetched again once the partition resumes.
+          // is fetched again once the partition resumes. Records pending before it settle first.
+          if (!(await pendingBelow(1))) {
+            await commitBeforeLeaving();
+            return;
+          }
+          if (await rewoundAfterFailure()) return;
           await commitBeforeLeaving();
           subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
           return;
         }
         if (ready.kind === "handle") {
           const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
-          let outcome: HandlerOutcome;
+          let answer: HandlerOutcome | PendingOutcome;
           try {
-            outcome = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
+            answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
           } catch (error) {
-            outcome = { kind: "retry", reason: reasonFromError(error) };
+            answer = { kind: "retry", reason: reasonFromError(error) };
           }
           // A member that is stopping leaves this record uncommitted: the next owner handles it again.
           if (!payload.isRunning()) {
             await commitBeforeLeaving();
             return;
           }
-          const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
-          if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+          if (answer.kind === "pending") {
+            settleLater(record, window.add(message.offset, false), answer.settled);
+          } else {
+            const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
+            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+            window.add(message.offset, true);
+          }
+        } else {
+          window.add(message.offset, true);
         }
         payload.resolveOffset(message.offset);
-        uncommitted = (BigInt(message.offset) + 1n).toString();
         handledSinceCommit += 1;
         if (handledSinceCommit >= commitEveryRecords) await commit();
         await payload.heartbeat();
       }
+      // The next batch may commit past this one's records: all of them settle first.
+      if (!(await pendingBelow(1))) {
+        await commitBeforeLeaving();
+        return;
+      }
+      if (await rewoundAfterFailure()) return;
       await commit();
     };
 

@@ -4,7 +4,7 @@
  * is the context in the record's headers. Without an OpenTelemetry SDK registered, the API is a no-op.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { BusMessage, BusRecord, HandlerOutcome } from "./types";
+import type { BusMessage, BusRecord, HandlerOutcome, PendingOutcome } from "./types";
 
 const tracer = trace.getTracer("@mimi/bus");
 
@@ -23,12 +23,15 @@ export function withTraceContext(messages: readonly BusMessage[]): BusMessage[] 
   );
 }
 
-/** Runs `handle` in a consumer span, child of the record's trace context. */
+/**
+ * Runs `handle` in a consumer span, child of the record's trace context. A `pending` answer's span
+ * lasts until its outcome settles, so the span covers the record's whole handling.
+ */
 export function handleInSpan(
   record: BusRecord,
   groupId: string,
-  handle: () => Promise<HandlerOutcome>,
-): Promise<HandlerOutcome> {
+  handle: () => Promise<HandlerOutcome | PendingOutcome>,
+): Promise<HandlerOutcome | PendingOutcome> {
   const parent = propagation.extract(context.active(), record.headers, headerGetter);
   return tracer.startActiveSpan(
     `${record.topic} process`,
@@ -46,21 +49,44 @@ export function handleInSpan(
     },
     parent,
     async (span) => {
-      try {
-        const outcome = await handle();
+      const noteOutcome = (outcome: HandlerOutcome) => {
         span.setAttribute("mimi.bus.outcome", outcome.kind);
         if (outcome.kind !== "ok") span.setAttribute("mimi.bus.reason", outcome.reason);
         if (outcome.kind === "retry" || outcome.kind === "dlq") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.reason });
         }
-        return outcome;
-      } catch (error) {
+      };
+      const noteError = (error: unknown) => {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
+      };
+      let answer: HandlerOutcome | PendingOutcome;
+      try {
+        answer = await handle();
+      } catch (error) {
+        noteError(error);
         span.end();
+        throw error;
       }
+      if (answer.kind !== "pending") {
+        noteOutcome(answer);
+        span.end();
+        return answer;
+      }
+      const settled = answer.settled.then(
+        (outcome) => {
+          noteOutcome(outcome);
+          span.end();
+          return outcome;
+        },
+        (error: unknown) => {
+          noteError(error);
+          span.end();
+          throw error;
+        },
+      );
+      const pending: PendingOutcome = { kind: "pending", settled };
+      return pending;
     },
   );
 }

@@ -3,11 +3,13 @@
  *
  * Semantics every adapter guarantees (checked by the contract suite in `contract.ts`):
  * - each topic has N partitions; a record's key picks its partition with Kafka's murmur2 partitioner;
- * - within one consumer group a partition is handled by one member, one record at a time, in offset order;
+ * - within one consumer group a partition is handled by one member, one handler call at a time, in offset
+ *   order; a handler may answer `pending` to let the next record start while it finishes in the background;
  * - every consumer group receives every record; members of one group split the partitions;
  * - a record's offset is committed only after its handler finished (or its retry / dead-letter copy was
- *   published), so a handler that throws or a member that stops before the commit leads to redelivery
- *   (at-least-once);
+ *   published), and only once every earlier record's has (a pending record holds back the commit of the
+ *   ones after it), so a handler that throws or a member that stops before the commit leads to
+ *   redelivery (at-least-once);
  * - `retry` (or a thrown error) republishes the record to `<topic>.retry.<n>`, handled again after the
  *   n-th delay of the retry policy; after the last retry, or on `dlq`, it goes to `<topic>.dead`.
  */
@@ -37,6 +39,25 @@ export type HandlerOutcome =
   | { kind: "dlq"; reason: string }
   | { kind: "retry"; reason: string };
 
+/**
+ * The handler did in record order what must happen in record order (state changes, publishes, which
+ * the bus sends in call order) and finishes the rest in the background, typically waiting for the
+ * brokers' acknowledgement of those publishes. The member starts the next record's handler at once, so
+ * one partition's round trips overlap instead of adding up. `settled` decides the record's fate as a
+ * settled handler's outcome would (a rejection counts as `retry`); the record's offset is committed once
+ * it and every earlier record settled. A member keeps at most `maxPendingPerPartition` (bus option,
+ * default 64) pending records per partition and waits for the oldest before handling more.
+ */
+export interface PendingOutcome {
+  kind: "pending";
+  settled: Promise<HandlerOutcome>;
+}
+
+/** A handler's answer whose rest runs in the background (see {@link PendingOutcome}). */
+export function pendingOutcome(settled: Promise<HandlerOutcome>): PendingOutcome {
+  return { kind: "pending", settled };
+}
+
 /** A message to publish. Records with the same key land on the same partition and keep their order. */
 export interface BusMessage {
   key: string;
@@ -49,7 +70,7 @@ export interface RetryPolicy {
   delaysMs: readonly number[];
 }
 
-export type RecordHandler = (record: BusRecord) => Promise<HandlerOutcome>;
+export type RecordHandler = (record: BusRecord) => Promise<HandlerOutcome | PendingOutcome>;
 
 export interface SubscribeOptions {
   /** Consumer group: each group receives every record once; members of a group split the partitions. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
+import { settledOutcome } from "@mimi/bus";
 import {
   type ChannelSequencerContext,
   channelIdForGroupId,
@@ -109,7 +110,7 @@ export const sequencerScenario: Scenario = {
     );
     // Creating the channels is setup, not measured.
     for (const channel of prepared) {
-      const created = await handleChannelInboxItem(ctx, createItemOf(channel));
+      const created = await settledOutcome(await handleChannelInboxItem(ctx, createItemOf(channel)));
       if (created.kind !== "ok") throw new Error(`channel creation: ${JSON.stringify(created)}`);
     }
     const setupMs = performance.now() - setupStarted;
@@ -119,7 +120,7 @@ export const sequencerScenario: Scenario = {
       const channel = prepared[next++];
       if (!channel) return false;
       for (const item of channel.adds) {
-        const outcome = await handleChannelInboxItem(ctx, item);
+        const outcome = await settledOutcome(await handleChannelInboxItem(ctx, item));
         if (outcome.kind !== "ok") return false;
       }
       return true;
@@ -134,7 +135,7 @@ export const sequencerScenario: Scenario = {
     let staleRejected = 0;
     for (const channel of prepared.slice(0, 20)) {
       const begun = performance.now();
-      await handleChannelInboxItem(ctx, channel.stale);
+      await settledOutcome(await handleChannelInboxItem(ctx, channel.stale));
       staleTimes.push(performance.now() - begun);
       const state = await ctx.store.channelState(channel.channelId);
       if (state?.epoch === addsPerChannel) staleRejected += 1;

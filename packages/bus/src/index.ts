@@ -33,4 +33,5 @@ export {
   type RetryPolicy,
   type SubscribeOptions,
   type Subscription,
+  settledOutcome,
 } from "./types";

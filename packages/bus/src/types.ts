@@ -58,6 +58,11 @@ export function pendingOutcome(settled: Promise<HandlerOutcome>): PendingOutcome
   return { kind: "pending", settled };
 }
 
+/** The final outcome of a handler's answer: itself, or what a pending one settles to. */
+export function settledOutcome(answer: HandlerOutcome | PendingOutcome): Promise<HandlerOutcome> {
+  return answer.kind === "pending" ? answer.settled : Promise.resolve(answer);
+}
+
 /** A message to publish. Records with the same key land on the same partition and keep their order. */
 export interface BusMessage {
   key: string;

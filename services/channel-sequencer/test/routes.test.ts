@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type HandlerOutcome, reasonFromError, settledOutcome } from "@mimi/bus";
 import { type KeyResolver, signRequest, verifyRequest } from "@mimi/http-signatures";
 import {
   type CiphersuiteImpl,
@@ -30,6 +31,13 @@ import {
   inboxItem,
   recordingBus,
 } from "./harness.js";
+
+/** Handles an item and waits for its final outcome as the bus would (a rejected pending one is `retry`). */
+async function handleToSettled(...args: Parameters<typeof handleChannelInboxItem>): Promise<HandlerOutcome> {
+  return settledOutcome(await handleChannelInboxItem(...args)).catch(
+    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
+  );
+}
 
 interface RemoteSigner {
   keyId: string;
@@ -164,7 +172,7 @@ beforeAll(async () => {
     object: { type: "Service", id: C, name: "general" },
     "mimi:groupInfo": toWireObject(await createGroupInfo(state, cs)),
   });
-  expect(await handleChannelInboxItem(ctx, inboxItem(channelId, create))).toEqual({ kind: "ok" });
+  expect(await handleToSettled(ctx, inboxItem(channelId, create))).toEqual({ kind: "ok" });
   const output = await commit(state, cs, { add: [bob.keyPackage] });
   if (!output.welcome) throw new Error("no welcome");
   const add = activity(actors.alice, C, {
@@ -174,7 +182,7 @@ beforeAll(async () => {
     "mimi:welcome": toWireObject(output.welcome),
     "mimi:groupInfo": toWireObject(output.groupInfo),
   });
-  expect(await handleChannelInboxItem(ctx, inboxItem(channelId, add))).toEqual({ kind: "ok" });
+  expect(await handleToSettled(ctx, inboxItem(channelId, add))).toEqual({ kind: "ok" });
   expect((await ctx.store.channel(channelId))?.epoch).toBe(1);
 
   const logger = ctx.logger;

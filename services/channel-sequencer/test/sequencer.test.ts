@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type HandlerOutcome, reasonFromError, settledOutcome } from "@mimi/bus";
 import { waitUntil } from "@mimi/bus/contract";
 import {
   type CiphersuiteImpl,
@@ -43,6 +44,13 @@ import {
   type TestClient,
 } from "./harness.js";
 
+/** Handles an item and waits for its final outcome as the bus would (a rejected pending one is `retry`). */
+async function handleToSettled(...args: Parameters<typeof handleChannelInboxItem>): Promise<HandlerOutcome> {
+  return settledOutcome(await handleChannelInboxItem(...args)).catch(
+    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
+  );
+}
+
 let sql: Sql;
 let cas: TestCas;
 let cs: CiphersuiteImpl;
@@ -70,14 +78,14 @@ function stateOf(name: string): ClientState {
 /** Handles one item and returns what it published to delivery.requests. */
 async function handle(item: ChannelInboxItem) {
   const before = deliveryRequests(bus).length;
-  const outcome = await handleChannelInboxItem(ctx, item);
+  const outcome = await handleToSettled(ctx, item);
   return { outcome, published: deliveryRequests(bus).slice(before) };
 }
 
 /** `handle` through another context (another replica of the service, with its own store). */
 async function handleReplica(replica: ChannelSequencerContext, item: ChannelInboxItem) {
   const before = deliveryRequests(bus).length;
-  const outcome = await handleChannelInboxItem(replica, item);
+  const outcome = await handleToSettled(replica, item);
   return { outcome, published: deliveryRequests(bus).slice(before) };
 }
 
@@ -354,8 +362,8 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const carolAdd = addActivity(actors.carol, actors.erin, byCarol);
     const before = deliveryRequests(bus).length;
     const outcomes = await Promise.all([
-      handleChannelInboxItem(racing, inboxItem(channelId, aliceAdd)),
-      handleChannelInboxItem(racing, inboxItem(channelId, carolAdd)),
+      handleToSettled(racing, inboxItem(channelId, aliceAdd)),
+      handleToSettled(racing, inboxItem(channelId, carolAdd)),
     ]);
     expect(outcomes).toEqual([{ kind: "ok" }, { kind: "ok" }]);
     const published = deliveryRequests(bus).slice(before);
@@ -573,7 +581,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     // The last one is also redelivered while its first delivery is being handled.
     const last = items.at(-1);
     if (!last) throw new Error("no item");
-    const outcomes = await Promise.all([...items, last].map((item) => handleChannelInboxItem(ctx, item)));
+    const outcomes = await Promise.all([...items, last].map((item) => handleToSettled(ctx, item)));
     expect(outcomes).toEqual(outcomes.map(() => ({ kind: "ok" })));
     const after = await snapshot();
     expect(after.lastSequence).toBe(before + 3);

@@ -103,7 +103,7 @@ export const deliveryFanoutConfigSpec = {
     schema: parse.positiveInt(),
     default: "64",
     description:
-      "delivery jobs accepted ahead of their outcome, sent concurrently in per-destination queues; 1 = a job's offset is committed only after its outcome is recorded (the split deployment's default on Kafka)",
+      "delivery jobs in flight at once, in per-destination queues (each destination's in order); 1 = one job at a time per partition",
   },
   mailboxNotifier: {
     env: "MIMI_MAILBOX_NOTIFIER",
@@ -127,9 +127,8 @@ export interface DeliverySettings {
   collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
   /**
-   * Jobs accepted before their outcome is recorded (per-destination queues). Above 1 a crash loses the
-   * accepted jobs without an outcome: right for the in-process bus (whose log a crash loses anyway),
-   * not for a durable bus.
+   * Jobs in flight at once (per-destination queues); their offsets are committed only once their
+   * outcome is recorded. 1 = one job at a time per partition.
    */
   sendWindow: number;
   /** Delays of the bus retry topics, used only when a handler fails unexpectedly (database down). */

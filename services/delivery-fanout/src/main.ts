@@ -64,15 +64,7 @@ runService({
       sql,
       logger,
       bus,
-      settings: {
-        ...deliverySettingsFrom(own),
-        // On Kafka a job's offset waits for its outcome unless a window is asked for explicitly:
-        // accepted-but-unsent jobs would not survive a crash.
-        sendWindow:
-          process.env.KAFKA_BROKERS && process.env.MIMI_DELIVERY_SEND_WINDOW === undefined
-            ? 1
-            : own.sendWindow,
-      },
+      settings: deliverySettingsFrom(own),
       notifier,
       localCollections: channelFollowersFromDatabase(sql, config.urls.channel("")),
     });

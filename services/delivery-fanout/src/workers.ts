@@ -24,7 +24,7 @@ export async function startDeliveryFanoutWorkers(
 ): Promise<{ stop(): Promise<void> }> {
   const retry = { delaysMs: ctx.settings.busRetryDelaysMs };
   const subscriptions: Subscription[] = [];
-  // Above 1, deliveries run ahead of the offsets (see config: MIMI_DELIVERY_SEND_WINDOW).
+  // Above 1, jobs are sent concurrently and their offsets wait for their outcomes (MIMI_DELIVERY_SEND_WINDOW).
   const queues = ctx.settings.sendWindow > 1 ? new DestinationQueues(ctx.settings.sendWindow) : undefined;
   subscriptions.push(
     await ctx.bus.subscribe({

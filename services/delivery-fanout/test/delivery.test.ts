@@ -215,7 +215,7 @@ describe("fan-out", () => {
 
   it.each([
     { window: 1, how: "the bus copies the record to the dead topic" },
-    { window: 16, how: "queued ahead of the offsets, the dead copy forwarded as the bus does" },
+    { window: 16, how: "queued and answered pending, the bus copies the record once it settles" },
   ])("dead-letters a 410 at once, without retrying (send window $window: $how)", async ({ window }) => {
     const fanout = await startFanout(sql);
     const remote = await startFakeRemote({

@@ -1,5 +1,5 @@
 import { activityEnvelopeSchema, actorIdOf } from "@mimi/activitypub";
-import type { HandlerOutcome } from "@mimi/bus";
+import { type HandlerOutcome, type PendingOutcome, pendingOutcome } from "@mimi/bus";
 import {
   type ChannelInboxItem,
   type DeliveryRequest,
@@ -14,15 +14,17 @@ import type { AcceptedState, ChannelChange } from "./store.js";
 
 /**
  * Handles one `channel.inbox` item: decides, stores the outcome atomically with the delivery requests
- * it produces, then publishes them to `delivery.requests`. A redelivered item (same activity id) is not
- * applied again; if its delivery requests were not all published yet, the same ones are published.
- * Returns `retry` for failures that may pass (database, bus, remote lookups).
+ * it produces, then publishes them to `delivery.requests`. The publish is made in the item's turn (so
+ * in channel order) and its acknowledgement awaited as a pending outcome, so the channel's next item
+ * is decided meanwhile. A redelivered item (same activity id) is not applied again; if its delivery
+ * requests were not all published yet, the same ones are published. Returns `retry` for failures that
+ * may pass (database, bus, remote lookups).
  */
 export async function handleChannelInboxItem(
   ctx: ChannelSequencerContext,
   item: ChannelInboxItem,
   headers: Record<string, string> = {},
-): Promise<HandlerOutcome> {
+): Promise<HandlerOutcome | PendingOutcome> {
   const parsed = activityEnvelopeSchema.safeParse(item.activity);
   if (!parsed.success) {
     ctx.logger.warn({ channelId: item.channelId }, "channel inbox item without a usable activity dropped");
@@ -66,8 +68,7 @@ export async function handleChannelInboxItem(
           { ...log, sequence: accepted.state.sequence, epoch: accepted.state.epoch },
           "channel activity accepted",
         );
-        await publisher(item.channelId, activity.id, accepted.deliveries);
-        return { kind: "ok" };
+        return pendingOutcome(publisher(item.channelId, activity.id, accepted.deliveries).then(settledOk));
       }
       if (accepted.kind === "duplicate") {
         await finishProcessed(ctx, item.channelId, activity.id, publisher);
@@ -133,7 +134,7 @@ async function rejectSubmission(
   summary: string,
   publish: Publisher,
   channel: { epoch: number } | undefined,
-): Promise<HandlerOutcome> {
+): Promise<HandlerOutcome | PendingOutcome> {
   // A refused Create has no channel to speak for it: the provider's instance actor answers.
   const answerer = channel === undefined ? ctx.urls.instanceActor : ctx.urls.channel(item.channelId);
   const answer = rejectActivity({
@@ -160,9 +161,10 @@ async function rejectSubmission(
     },
     "channel activity rejected",
   );
-  await publish(item.channelId, activity.id, deliveries);
-  return { kind: "ok" };
+  return pendingOutcome(publish(item.channelId, activity.id, deliveries).then(settledOk));
 }
+
+const settledOk = (): HandlerOutcome => ({ kind: "ok" });
 
 /**
  * After acceptance: the activity unchanged, signed by the channel, to the followers after the change

@@ -1,4 +1,4 @@
-import type { BusMessage, HandlerOutcome, RecordHandler } from "@mimi/bus";
+import { type BusMessage, type HandlerOutcome, pendingOutcome, type RecordHandler } from "@mimi/bus";
 import {
   type DeliveryJob,
   type DeliveryRequest,
@@ -29,7 +29,9 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
     const plan = planDeliveries(expanded.recipients, request.exclude);
     const nowMs = ctx.now();
     const firstAttemptAt = new Date(nowMs).toISOString();
-
+    // Published in this record's turn (so in record order); the acknowledgements are awaited as the
+    // pending outcome, letting the next request's expansion overlap them.
+    const publishes: Promise<void>[] = [];
     if (plan.remote.length > 0) {
       const body = deliveryBody(request.activity);
       const jobs: BusMessage[] = plan.remote.map((delivery) => {
@@ -45,22 +47,27 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
           [DeliveryHeaders.attempt]: "1",
         });
       });
-      await ctx.bus.publish(deliveryJobsTopic.name, jobs);
+      publishes.push(ctx.bus.publish(deliveryJobsTopic.name, jobs));
     }
     if (plan.localUsernames.length > 0) {
-      await ctx.bus.publish(
-        userInboxTopic.name,
-        plan.localUsernames.map((username) =>
-          userInboxTopic.message(username, {
-            username,
-            activityId: request.activityId,
-            activity: request.activity,
-            deliveredBy: request.signAs,
-            receivedAt: firstAttemptAt,
-          }),
+      publishes.push(
+        ctx.bus.publish(
+          userInboxTopic.name,
+          plan.localUsernames.map((username) =>
+            userInboxTopic.message(username, {
+              username,
+              activityId: request.activityId,
+              activity: request.activity,
+              deliveredBy: request.signAs,
+              receivedAt: firstAttemptAt,
+            }),
+          ),
         ),
       );
     }
+    const acknowledged = Promise.all(publishes).then((): HandlerOutcome => ({ kind: "ok" }));
+    // Observed here too, so a failed publish is not unhandled when the steps below throw first.
+    acknowledged.catch(() => {});
     await settleUnresolved(ctx, request, expanded.unresolved, expansionAttempt, nowMs);
     ctx.logger.debug(
       {
@@ -71,7 +78,7 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
       },
       "delivery request expanded",
     );
-    return { kind: "ok" } satisfies HandlerOutcome;
+    return pendingOutcome(acknowledged);
   };
 }
 

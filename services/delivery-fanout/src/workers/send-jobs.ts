@@ -1,18 +1,11 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
-import {
-  type BusRecord,
-  type HandlerOutcome,
-  handledRecordOf,
-  planOutcome,
-  type RecordHandler,
-  type RetryPolicy,
-} from "@mimi/bus";
+import { type BusRecord, type HandlerOutcome, pendingOutcome, type RecordHandler } from "@mimi/bus";
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "../context.js";
 import { isUnavailable } from "../domain/domain-availability.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
 import type { DestinationQueues } from "./destination-queues.js";
-import { attemptFrom, DeliveryHeaders, SEND_GROUP } from "./headers.js";
+import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /** Reason recorded when a destination is skipped under the unavailable-domain rule. */
 export const DOMAIN_UNAVAILABLE = "domainUnavailable";
@@ -22,13 +15,12 @@ export const DOMAIN_UNAVAILABLE = "domainUnavailable";
  * (`delivery.scheduled_messages`), or dead-lettered (`delivery.dead_letters` row, and `dlq` so the
  * bus copies the record to `delivery.jobs.dead`).
  *
- * Without `queues` the offset is committed only after the outcome is recorded. With them the job is
- * accepted into its destination's queue and the handler returns at once, so up to the queues'
- * capacity of deliveries are in flight instead of one per partition; the outcome the bus would have
- * acted on (dead topic, retry topic) is then forwarded here exactly as the bus does it.
+ * Without `queues` the handler returns the outcome itself: one delivery at a time per partition. With
+ * them the job joins its destination's queue and the handler answers `pending` once it is accepted, so
+ * up to the queues' capacity of deliveries are in flight; the bus commits the job's offset only after
+ * its outcome settled (at-least-once on every bus).
  */
 export function sendJobHandler(ctx: DeliveryFanoutContext, queues?: DestinationQueues): RecordHandler {
-  const policy = { delaysMs: ctx.settings.busRetryDelaysMs };
   return async (record) => {
     const parsed = deliveryJobsTopic.parse(record);
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };
@@ -41,36 +33,19 @@ export function sendJobHandler(ctx: DeliveryFanoutContext, queues?: DestinationQ
       return deadLetter(ctx, job, attempt, `invalid inbox URL ${job.inbox}`);
     }
     if (!queues) return deliver(ctx, record, job, origin, attempt);
-    await queues.submit(origin, async () => {
-      let outcome: HandlerOutcome;
-      try {
-        outcome = await deliver(ctx, record, job, origin, attempt);
-      } catch (error) {
-        outcome = { kind: "retry", reason: error instanceof Error ? error.message : String(error) };
-      }
-      await forwardAsTheBusWould(ctx, record, outcome, policy);
+    let settle: (outcome: HandlerOutcome) => void = () => {};
+    const settled = new Promise<HandlerOutcome>((resolve) => {
+      settle = resolve;
     });
-    return { kind: "ok" };
+    await queues.submit(origin, async () => {
+      try {
+        settle(await deliver(ctx, record, job, origin, attempt));
+      } catch (error) {
+        settle({ kind: "retry", reason: error instanceof Error ? error.message : String(error) });
+      }
+    });
+    return pendingOutcome(settled);
   };
-}
-
-/** Publishes the dead or retry copy the bus makes for a `dlq`/`retry` outcome of the send group. */
-async function forwardAsTheBusWould(
-  ctx: DeliveryFanoutContext,
-  record: BusRecord,
-  outcome: HandlerOutcome,
-  policy: RetryPolicy,
-): Promise<void> {
-  const plan = planOutcome(handledRecordOf(record), outcome, SEND_GROUP, policy, ctx.now());
-  if (plan.kind !== "forward") return;
-  try {
-    await ctx.bus.publish(plan.topic, [plan.message]);
-  } catch (error) {
-    ctx.logger.error(
-      { err: error, topic: plan.topic, inbox: record.key },
-      "forwarding a delivery outcome failed",
-    );
-  }
 }
 
 async function deliver(

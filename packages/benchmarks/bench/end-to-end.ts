@@ -292,6 +292,7 @@ async function startSplit(environment: BenchEnvironment, dir: string): Promise<E
     fresh: true,
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+      ...serviceSettingsFrom(process.env.BENCH_SERVICE_ENV),
       ...(profileDir
         ? {
             NODE_OPTIONS: `--import ${pathToFileURL(PROCESS_PROFILE_PRELOAD).href}`,
@@ -481,4 +482,15 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** `BENCH_SERVICE_ENV="MIMI_A=1,MIMI_B=x"`: settings handed to every process of the split deployment. */
+function serviceSettingsFrom(list: string | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const entry of (list ?? "").split(",")) {
+    const separator = entry.indexOf("=");
+    if (separator <= 0) continue;
+    settings[entry.slice(0, separator).trim()] = entry.slice(separator + 1).trim();
+  }
+  return settings;
 }

@@ -22,6 +22,7 @@ export {
 } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
+export { type RememberFoundOptions, rememberFound } from "./remember-found.js";
 export { asyncRoute } from "./routes.js";
 export { type RunningServer, type StartOptions, startServer } from "./server.js";
 export {

@@ -105,6 +105,13 @@ export const deliveryFanoutConfigSpec = {
     description:
       "delivery jobs in flight at once, in per-destination queues (each destination's in order); 1 = one job at a time per partition",
   },
+  sendsPerDestination: {
+    env: "MIMI_DELIVERY_SENDS_PER_DESTINATION",
+    schema: parse.positiveInt(),
+    default: "1",
+    description:
+      "POSTs to one destination in flight at once (started in order; above 1 they may arrive up to that many places out of order)",
+  },
   mailboxNotifier: {
     env: "MIMI_MAILBOX_NOTIFIER",
     schema: z.enum(["auto", "memory", "postgres"], { message: "must be auto, memory or postgres" }),
@@ -131,6 +138,8 @@ export interface DeliverySettings {
    * outcome is recorded. 1 = one job at a time per partition.
    */
   sendWindow: number;
+  /** Jobs of one destination running at once, started in order (MIMI_DELIVERY_SENDS_PER_DESTINATION). */
+  sendsPerDestination: number;
   /** Delays of the bus retry topics, used only when a handler fails unexpectedly (database down). */
   busRetryDelaysMs: number[];
 }
@@ -161,5 +170,6 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
     },
     busRetryDelaysMs: [1_000, 10_000, 60_000],
     sendWindow: config.sendWindow,
+    sendsPerDestination: config.sendsPerDestination,
   };
 }

@@ -25,7 +25,10 @@ export async function startDeliveryFanoutWorkers(
   const retry = { delaysMs: ctx.settings.busRetryDelaysMs };
   const subscriptions: Subscription[] = [];
   // Above 1, jobs are sent concurrently and their offsets wait for their outcomes (MIMI_DELIVERY_SEND_WINDOW).
-  const queues = ctx.settings.sendWindow > 1 ? new DestinationQueues(ctx.settings.sendWindow) : undefined;
+  const queues =
+    ctx.settings.sendWindow > 1
+      ? new DestinationQueues(ctx.settings.sendWindow, ctx.settings.sendsPerDestination)
+      : undefined;
   subscriptions.push(
     await ctx.bus.subscribe({
       groupId: DeliveryFanoutGroups.mailbox,

@@ -52,6 +52,7 @@ export function testSettings(overrides: Partial<DeliverySettings> = {}): Deliver
     mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
     busRetryDelaysMs: [20, 50],
     sendWindow: 16,
+    sendsPerDestination: 1,
     ...overrides,
   };
 }

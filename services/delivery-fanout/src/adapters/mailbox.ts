@@ -19,6 +19,11 @@ export interface NewMailboxItem {
 export interface MailboxStore {
   /** Stores the item unless the user already has that activity; returns the new cursor, or undefined for a duplicate. */
   append(item: NewMailboxItem): Promise<number | undefined>;
+  /**
+   * `append` for several items in one statement: each user's new items get increasing cursors in the
+   * order given. Returns each item's cursor, undefined for a duplicate (also of an earlier item here).
+   */
+  appendMany(items: readonly NewMailboxItem[]): Promise<(number | undefined)[]>;
   /** Items with a cursor greater than `after`, oldest first. */
   page(username: string, after: number, limit: number): Promise<MailboxItem[]>;
 }
@@ -53,6 +58,44 @@ export function createMailboxStore(sql: Sql): MailboxStore {
         ],
       );
       return inserted.rows[0]?.seq;
+    },
+    async appendMany(items) {
+      if (items.length === 0) return [];
+      // As `append`, for every user of the batch: their locks are taken first (in name order, so two
+      // batches cannot deadlock), then the rows go in in the order given, so cursors follow it.
+      const inserted = await sql.query<{ seq: number; ord: number }>(
+        `with user_locks as (
+           select pg_advisory_xact_lock(hashtext('mimi-mailbox:' || username))
+           from (select distinct username from unnest($1::text[]) as u(username) order by username) as users
+         ),
+         locked as (select count(*) as held from user_locks),
+         given as (
+           select item.*, row_number() over () as ord
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+             as item(username, activity_id, activity, delivered_by, received_at)
+         ),
+         inserted as (
+           insert into delivery.mailbox (username, activity_id, activity, delivered_by, received_at)
+           select given.username, given.activity_id, given.activity, given.delivered_by, given.received_at
+           from given, locked
+           order by given.ord
+           on conflict (username, activity_id) do nothing
+           returning seq, username, activity_id
+         )
+         select inserted.seq, min(given.ord)::int as ord
+         from inserted join given using (username, activity_id)
+         group by inserted.seq`,
+        [
+          items.map((item) => item.username),
+          items.map((item) => item.activityId),
+          items.map((item) => JSON.stringify(item.activity)),
+          items.map((item) => item.deliveredBy),
+          items.map((item) => item.receivedAt.toISOString()),
+        ],
+      );
+      const cursors: (number | undefined)[] = items.map(() => undefined);
+      for (const row of inserted.rows) cursors[row.ord - 1] = Number(row.seq);
+      return cursors;
     },
     async page(username, after, limit) {
       const result = await sql.query<MailboxRow>(

@@ -1,16 +1,23 @@
 /**
- * Jobs accepted ahead of their completion, one FIFO queue per destination: a destination's jobs run
- * one after another (in the order they were accepted), different destinations run concurrently, and
- * at most `capacity` jobs are accepted and unfinished at once (`submit` waits for room).
+ * Jobs accepted ahead of their completion, one FIFO queue per destination: a destination's jobs start
+ * in the order they were accepted, at most `perDestination` of them at once (1: strictly one after
+ * another); different destinations run concurrently; at most `capacity` jobs are accepted and
+ * unfinished at once (`submit` waits for room).
  */
 export class DestinationQueues {
-  private readonly queues = new Map<string, Array<() => Promise<void>>>();
+  private readonly queues = new Map<string, { waiting: Array<() => Promise<void>>; running: number }>();
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private unfinished = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    readonly perDestination = 1,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be at least 1");
+    if (!Number.isInteger(perDestination) || perDestination < 1) {
+      throw new RangeError("perDestination must be at least 1");
+    }
   }
 
   /** Accepted and not yet finished. */
@@ -18,20 +25,19 @@ export class DestinationQueues {
     return this.unfinished;
   }
 
-  /** Resolves once `work` is accepted; `work` runs after the destination's earlier jobs finished. */
+  /** Resolves once `work` is accepted; `work` starts once fewer than `perDestination` earlier jobs of the destination run. */
   async submit(destination: string, work: () => Promise<void>): Promise<void> {
     while (this.unfinished >= this.capacity) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
     this.unfinished++;
-    const queue = this.queues.get(destination);
-    if (queue) {
-      queue.push(work);
-      return;
+    let queue = this.queues.get(destination);
+    if (!queue) {
+      queue = { waiting: [], running: 0 };
+      this.queues.set(destination, queue);
     }
-    const fresh = [work];
-    this.queues.set(destination, fresh);
-    void this.run(destination, fresh);
+    queue.waiting.push(work);
+    this.startNext(destination, queue);
   }
 
   /** Resolves when every accepted job has finished. */
@@ -40,18 +46,30 @@ export class DestinationQueues {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async run(destination: string, queue: Array<() => Promise<void>>): Promise<void> {
-    for (let work = queue[0]; work !== undefined; work = queue[0]) {
-      try {
-        await work();
-      } catch {
-        // A job records its own outcome; a failure here must not stall the destination's queue.
-      }
-      queue.shift();
-      this.unfinished--;
-      this.roomWaiters.shift()?.();
+  private startNext(destination: string, queue: { waiting: Array<() => Promise<void>>; running: number }) {
+    while (queue.running < this.perDestination) {
+      const work = queue.waiting.shift();
+      if (!work) break;
+      queue.running++;
+      void this.run(destination, queue, work);
     }
-    this.queues.delete(destination);
+    if (queue.running === 0 && queue.waiting.length === 0) this.queues.delete(destination);
+  }
+
+  private async run(
+    destination: string,
+    queue: { waiting: Array<() => Promise<void>>; running: number },
+    work: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await work();
+    } catch {
+      // A job records its own outcome; a failure here must not stall the destination's queue.
+    }
+    queue.running--;
+    this.unfinished--;
+    this.roomWaiters.shift()?.();
+    this.startNext(destination, queue);
     if (this.unfinished === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

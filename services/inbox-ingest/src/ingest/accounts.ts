@@ -1,4 +1,4 @@
-import { coalesce } from "@mimi/service-kit";
+import { rememberFound } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
 /** Which of `usernames` have an account on this provider (`identity.accounts`, owned by identity). */
@@ -21,47 +21,14 @@ export interface LocalAccounts {
 }
 
 /**
- * `existingUsernames` with a short-lived memory of accounts found. Only positive answers are kept:
- * an account created a moment ago is looked up in the database (a miss is never cached), so it is
- * found at once and an unknown user still gets 404. The provider has no route that removes an
- * account; the time-to-live bounds how long one removed by hand keeps receiving deliveries (the
- * outbox, where a removed account must be refused at once, asks `existingUsernames` directly).
- * Concurrent lookups of uncached names share one query.
+ * `existingUsernames` with a short-lived memory of accounts found (`rememberFound`): an account created
+ * a moment ago is found at once and an unknown user still gets 404. The provider has no route that
+ * removes an account; the time-to-live bounds how long one removed by hand keeps receiving deliveries
+ * (the outbox, where a removed account must be refused at once, asks `existingUsernames` directly).
  */
 export function createLocalAccounts(
   sql: SqlExecutor,
   options: { ttlMs: number; now?: () => number; maxEntries?: number },
 ): LocalAccounts {
-  const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const foundUntil = new Map<string, number>();
-  const lookUp = coalesce<readonly string[], Set<string>>(async (lists) => {
-    const found = await existingUsernames(sql, [...new Set(lists.flat())]);
-    return lists.map((names) => new Set(names.filter((name) => found.has(name))));
-  });
-
-  return {
-    async existing(usernames) {
-      const at = now();
-      const known = new Set<string>();
-      const unknown: string[] = [];
-      for (const name of usernames) {
-        const until = foundUntil.get(name);
-        if (until !== undefined && until > at) known.add(name);
-        else unknown.push(name);
-      }
-      if (unknown.length === 0) return known;
-      const found = await lookUp(unknown);
-      const until = now() + options.ttlMs;
-      for (const name of found) {
-        foundUntil.delete(name);
-        // Oldest first out, so the memory stays bounded whatever names are asked for.
-        const oldest = foundUntil.keys().next();
-        if (foundUntil.size >= maxEntries && !oldest.done) foundUntil.delete(oldest.value);
-        foundUntil.set(name, until);
-        known.add(name);
-      }
-      return known;
-    },
-  };
+  return { existing: rememberFound((usernames) => existingUsernames(sql, usernames), options) };
 }

@@ -43,6 +43,23 @@ describe("DestinationQueues", () => {
     expect(queues.pending).toBe(0);
   });
 
+  it("runs up to perDestination jobs of one destination at once, starting them in order", async () => {
+    const queues = new DestinationQueues(10, 2);
+    const log: string[] = [];
+    const jobs = ["a1", "a2", "a3"].map((name) => controlledJob(log, name));
+    for (const job of jobs) await queues.submit("a", job.run);
+    await tick();
+    expect(log).toEqual(["start a1", "start a2"]);
+    jobs[1]!.finish();
+    await tick();
+    expect(log).toEqual(["start a1", "start a2", "end a2", "start a3"]);
+    jobs[0]!.finish();
+    jobs[2]!.finish();
+    await queues.drain();
+    expect(queues.pending).toBe(0);
+    expect(() => new DestinationQueues(1, 0)).toThrow(RangeError);
+  });
+
   it("accepts no more than its capacity until a job finishes", async () => {
     const queues = new DestinationQueues(2);
     const log: string[] = [];

@@ -15,13 +15,19 @@ const MAX_ROWS_PER_APPEND = 200;
  * Rows are appended in record order by one statement at a time: records that arrive while a
  * statement runs go into the next one together, and the handler answers `pending` until its row is
  * in. So a user's cursors follow the partition's order, and a burst costs a few statements instead of
- * one round trip per record.
+ * one round trip per record. Each statement is followed by one notification per user, with the user's
+ * newest cursor (a stream reads everything after the cursor it has, so the last one is enough).
  */
 export function writeMailboxHandler(ctx: DeliveryFanoutContext): RecordHandler {
-  const append = coalesce<NewMailboxItem, number | undefined>((items) => ctx.mailbox.appendMany(items), {
-    maxBatch: MAX_ROWS_PER_APPEND,
-    concurrentBatches: 1,
-  });
+  const append = coalesce<NewMailboxItem, number | undefined>(
+    async (items) => {
+      const cursors = await ctx.mailbox.appendMany(items);
+      // Not awaited: the next statement need not wait for the notifications.
+      void notifyNewest(ctx, items, cursors);
+      return cursors;
+    },
+    { maxBatch: MAX_ROWS_PER_APPEND, concurrentBatches: 1 },
+  );
   return async (record) => {
     const parsed = userInboxTopic.parse(record);
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };
@@ -35,20 +41,36 @@ export function writeMailboxHandler(ctx: DeliveryFanoutContext): RecordHandler {
       receivedAt: new Date(Number.isNaN(receivedAtMs) ? ctx.now() : receivedAtMs),
     });
     return pendingOutcome(
-      appended.then(async (cursor): Promise<HandlerOutcome> => {
-        if (cursor === undefined) {
-          return { kind: "drop", reason: `duplicate ${item.activityId} for ${item.username}` };
-        }
-        try {
-          await ctx.notifier.notify(item.username, cursor);
-        } catch (error) {
-          ctx.logger.warn(
-            { err: error, username: item.username },
-            "mailbox notification failed; streams will catch up by polling",
-          );
-        }
-        return { kind: "ok" };
-      }),
+      appended.then(
+        (cursor): HandlerOutcome =>
+          cursor === undefined
+            ? { kind: "drop", reason: `duplicate ${item.activityId} for ${item.username}` }
+            : { kind: "ok" },
+      ),
     );
   };
+}
+
+async function notifyNewest(
+  ctx: DeliveryFanoutContext,
+  items: readonly NewMailboxItem[],
+  cursors: readonly (number | undefined)[],
+): Promise<void> {
+  const newest = new Map<string, number>();
+  items.forEach((item, index) => {
+    const cursor = cursors[index];
+    if (cursor !== undefined) newest.set(item.username, Math.max(cursor, newest.get(item.username) ?? 0));
+  });
+  await Promise.all(
+    [...newest].map(async ([username, cursor]) => {
+      try {
+        await ctx.notifier.notify(username, cursor);
+      } catch (error) {
+        ctx.logger.warn(
+          { err: error, username },
+          "mailbox notification failed; streams will catch up by polling",
+        );
+      }
+    }),
+  );
 }

@@ -38,7 +38,6 @@ export type {
 export { buildRfc9421SignatureBase, type RequestContext } from "./rfc9421.js";
 export {
   createRequestSigner,
-  defaultSigningConcurrency,
   type OutgoingRequest,
   type RequestSigner,
   type SigningKey,
@@ -46,5 +45,6 @@ export {
   signRequestAsync,
 } from "./sign.js";
 export { createSignedKeyFetcher } from "./signed-key-fetcher.js";
+export { defaultSigningThreads } from "./signing-threads.js";
 export { type Dictionary, type InnerList, parseDictionary } from "./structured-fields.js";
 export { DEFAULT_CLOCK_SKEW_SECONDS, type VerifyOptions, verifyRequest } from "./verify.js";

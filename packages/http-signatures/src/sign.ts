@@ -1,6 +1,6 @@
-import { createPrivateKey, type KeyObject, sign } from "node:crypto";
-import { availableParallelism } from "node:os";
+import { type KeyObject, sign } from "node:crypto";
 import { digestHeaderFor } from "./digest.js";
+import { createSigningThreadPool } from "./signing-threads.js";
 
 export interface OutgoingRequest {
   readonly method: string;
@@ -18,7 +18,8 @@ export interface SigningKey {
 interface PreparedSignature {
   headers: Record<string, string>;
   signedNames: string[];
-  signingString: Buffer;
+  /** The draft-cavage signing string (signed as UTF-8). */
+  signingString: string;
   algorithm: "rsa-sha256" | "hs2019";
   /** node:crypto's digest argument: sha256 for RSA, none for Ed25519. */
   digest: "sha256" | null;
@@ -50,17 +51,21 @@ function prepare(request: OutgoingRequest, key: SigningKey, now: Date): Prepared
   return {
     headers,
     signedNames,
-    signingString: Buffer.from(signingString, "utf8"),
+    signingString,
     algorithm: keyType === "rsa" ? "rsa-sha256" : "hs2019",
     digest: keyType === "rsa" ? "sha256" : null,
   };
 }
 
-function finish(prepared: PreparedSignature, keyId: string, signature: Buffer): Record<string, string> {
+function finish(prepared: PreparedSignature, keyId: string, signatureBase64: string): Record<string, string> {
   prepared.headers.signature =
     `keyId="${keyId}",algorithm="${prepared.algorithm}",headers="${prepared.signedNames.join(" ")}",` +
-    `signature="${signature.toString("base64")}"`;
+    `signature="${signatureBase64}"`;
   return prepared.headers;
+}
+
+function signInline(prepared: PreparedSignature, privateKey: KeyObject): string {
+  return sign(prepared.digest, Buffer.from(prepared.signingString, "utf8"), privateKey).toString("base64");
 }
 
 /**
@@ -75,7 +80,7 @@ export function signRequest(
   options: { now?: Date } = {},
 ): Record<string, string> {
   const prepared = prepare(request, key, options.now ?? new Date());
-  return finish(prepared, key.keyId, sign(prepared.digest, prepared.signingString, key.privateKey));
+  return finish(prepared, key.keyId, signInline(prepared, key.privateKey));
 }
 
 /**
@@ -90,86 +95,48 @@ export function signRequestAsync(
 ): Promise<Record<string, string>> {
   const prepared = prepare(request, key, options.now ?? new Date());
   return new Promise((resolve, reject) => {
-    sign(prepared.digest, prepared.signingString, key.privateKey, (error, signature) => {
+    sign(prepared.digest, Buffer.from(prepared.signingString, "utf8"), key.privateKey, (error, signature) => {
       if (error) reject(error);
-      else resolve(finish(prepared, key.keyId, signature));
+      else resolve(finish(prepared, key.keyId, signature.toString("base64")));
     });
   });
 }
 
 export interface RequestSigner {
   /**
-   * The headers of `signRequest`. RSA signatures run on the thread pool, at most `concurrency` at a
-   * time per key; Ed25519 signatures (tens of microseconds) run inline, cheaper than a thread hop.
+   * The headers of `signRequest`. RSA signatures run on the signer's signing threads; Ed25519
+   * signatures (tens of microseconds) run inline, cheaper than a thread hop.
    */
   sign(request: OutgoingRequest, key: SigningKey, options?: { now?: Date }): Promise<Record<string, string>>;
+  /** Stops the signing threads (idle threads never keep the process alive, so this is optional). */
+  close(): Promise<void>;
 }
 
 /**
- * One core is left to the event loop. A libuv worker woken while every core is busy preempts the
- * thread that woke it, so with as many signers as cores the event loop stalls for about a whole
- * signature each time it hands one out (measured on 2 cores: fewer deliveries per second, not more).
+ * A signer for many concurrent requests. RSA signatures go to dedicated signing threads (at most
+ * `threads`, default cores - 1) that work through their own queues back to back, so signing never
+ * waits for a busy event loop between two signatures; each key is sent to a thread once.
  */
-export function defaultSigningConcurrency(): number {
-  return Math.max(1, availableParallelism() - 1);
-}
-
-/** Copies of one private key, each used by one signature at a time, and the callers waiting for one. */
-interface KeyLanes {
-  readonly idle: KeyObject[];
-  readonly waiting: Array<(copy: KeyObject) => void>;
-  created: number;
-}
-
-/**
- * A signer for many concurrent requests. node:crypto locks a key object while a thread-pool job
- * signs with it, and handing the next job the same key object blocks the event loop until that
- * signature is done; so each signature in flight gets its own copy of the key (made once, from its
- * PKCS#8 form), and callers beyond `concurrency` wait their turn, first come first served.
- */
-export function createRequestSigner(options: { concurrency?: number } = {}): RequestSigner {
-  const concurrency = Math.max(1, options.concurrency ?? defaultSigningConcurrency());
-  const lanesByKey = new WeakMap<KeyObject, KeyLanes>();
-
-  function lanesOf(privateKey: KeyObject): KeyLanes {
-    let lanes = lanesByKey.get(privateKey);
-    if (!lanes) {
-      lanes = { idle: [privateKey], waiting: [], created: 1 };
-      lanesByKey.set(privateKey, lanes);
-    }
-    return lanes;
-  }
-
-  function acquire(privateKey: KeyObject, lanes: KeyLanes): KeyObject | Promise<KeyObject> {
-    const idle = lanes.idle.pop();
-    if (idle) return idle;
-    if (lanes.created < concurrency) {
-      lanes.created++;
-      return createPrivateKey({
-        key: privateKey.export({ type: "pkcs8", format: "der" }),
-        format: "der",
-        type: "pkcs8",
-      });
-    }
-    return new Promise((resolve) => lanes.waiting.push(resolve));
-  }
-
-  function release(lanes: KeyLanes, copy: KeyObject): void {
-    const next = lanes.waiting.shift();
-    if (next) next(copy);
-    else lanes.idle.push(copy);
-  }
-
+export function createRequestSigner(options: { threads?: number } = {}): RequestSigner {
+  const signingThreads = createSigningThreadPool(options);
+  let closed = false;
   return {
     async sign(request, key, signOptions = {}) {
-      if (key.privateKey.asymmetricKeyType !== "rsa") return signRequest(request, key, signOptions);
-      const lanes = lanesOf(key.privateKey);
-      const copy = await acquire(key.privateKey, lanes);
-      try {
-        return await signRequestAsync(request, { keyId: key.keyId, privateKey: copy }, signOptions);
-      } finally {
-        release(lanes, copy);
+      if (closed) throw new Error("the request signer is closed");
+      const prepared = prepare(request, key, signOptions.now ?? new Date());
+      if (prepared.digest === null) {
+        return finish(prepared, key.keyId, signInline(prepared, key.privateKey));
       }
+      const signatureBase64 = await signingThreads.sign(
+        key.privateKey,
+        prepared.digest,
+        prepared.signingString,
+      );
+      return finish(prepared, key.keyId, signatureBase64);
+    },
+    close() {
+      closed = true;
+      return signingThreads.close();
     },
   };
 }

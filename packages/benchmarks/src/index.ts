@@ -16,6 +16,7 @@ export {
   runHttpLoad,
   runPacedSequence,
 } from "./load.js";
+export { runHttpLoadOnThread, type ThreadLoadResult } from "./load-thread.js";
 export { profiled } from "./profile.js";
 export {
   actorDocument,

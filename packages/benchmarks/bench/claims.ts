@@ -22,11 +22,11 @@ import type { Sql } from "@mimi/store";
 import {
   type BenchEnvironment,
   connectToMapping,
+  createHttpClient,
   openBenchSql,
   type PreparedRequest,
   profiled,
   runClosedLoop,
-  runHttpLoadOnThread,
   type Scenario,
   startKeyServer,
 } from "../src/index.js";
@@ -128,33 +128,30 @@ async function httpClaims(environment: BenchEnvironment, perUser: number) {
       body: Buffer.from(body),
     });
   }
+  const client = createHttpClient(server.port, CONNECTIONS);
   const seen = new Set<string>();
   let duplicates = 0;
   let served = 0;
   const claims = USERS * perUser;
-  // The load generator runs on a worker thread: on one event loop with the server it would take about
-  // half of the server's time, which a claiming provider's own process does not.
-  const claimLoop = async (users: string[], total: number) => {
-    const requests = Array.from({ length: total }, (_, index) => requestFor.get(users[index % USERS] ?? ""));
-    const result = await runHttpLoadOnThread(
-      server.port,
-      CONNECTIONS,
-      requests.filter((prepared) => prepared !== undefined),
-    );
-    for (const body of result.bodies) {
-      const collection = JSON.parse(body.toString("utf8")) as { items?: Array<{ content?: string }> };
+  const claimLoop = (users: string[], total: number) =>
+    runClosedLoop(total, CONNECTIONS, async (index) => {
+      const prepared = requestFor.get(users[index % USERS] ?? "");
+      if (!prepared) return false;
+      const answer = await client.send(prepared);
+      if (answer.status !== 200) return false;
+      const collection = JSON.parse(answer.body.toString("utf8")) as { items?: Array<{ content?: string }> };
       for (const item of collection.items ?? []) {
         if (typeof item.content !== "string") continue;
         served += 1;
         if (seen.has(item.content)) duplicates += 1;
         else seen.add(item.content);
       }
-    }
-    return result;
-  };
+      return true;
+    });
   // Untimed first (key fetch, connections, JIT), as the inbound scenario warms its servers.
   const warmup = await claimLoop(warmUsernames, USERS * warmPerUser);
   const result = await profiled("claims-http", () => claimLoop(usernames, claims));
+  client.close();
   await server.close();
   await ctx.close();
   const everyone = [...usernames, ...warmUsernames];

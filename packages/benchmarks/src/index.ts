@@ -16,7 +16,6 @@ export {
   runHttpLoad,
   runPacedSequence,
 } from "./load.js";
-export { runHttpLoadOnThread, type ThreadLoadResult } from "./load-thread.js";
 export { profiled } from "./profile.js";
 export {
   actorDocument,

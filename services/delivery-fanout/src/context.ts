@@ -137,6 +137,8 @@ export async function prepareDeliveryFanout(ctx: DeliveryFanoutContext): Promise
 export async function closeDeliveryFanout(ctx: DeliveryFanoutContext): Promise<void> {
   await ctx.http.close();
   await ctx.notifier.close();
+  // Its signing threads would not keep the process alive, but a closed context frees them at once.
+  await ctx.signer.close();
 }
 
 /** Clears a domain's unavailable mark and its breaker (an inbound activity showed it is alive). */

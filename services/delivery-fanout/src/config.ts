@@ -108,7 +108,7 @@ export const deliveryFanoutConfigSpec = {
   sendsPerDestination: {
     env: "MIMI_DELIVERY_SENDS_PER_DESTINATION",
     schema: parse.positiveInt(),
-    default: "1",
+    default: "4",
     description:
       "POSTs to one destination in flight at once (started in order; above 1 they may arrive up to that many places out of order)",
   },

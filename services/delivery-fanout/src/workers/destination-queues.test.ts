@@ -60,6 +60,33 @@ describe("DestinationQueues", () => {
     expect(() => new DestinationQueues(1, 0)).toThrow(RangeError);
   });
 
+  it("runs an exclusive job alone, after every earlier job and before every later one", async () => {
+    const queues = new DestinationQueues(10, 4);
+    const log: string[] = [];
+    const [m1, m2, commit, m3, m4] = ["m1", "m2", "commit", "m3", "m4"].map((name) =>
+      controlledJob(log, name),
+    );
+    await queues.submit("a", m1!.run);
+    await queues.submit("a", m2!.run);
+    await queues.submit("a", commit!.run, { exclusive: true });
+    await queues.submit("a", m3!.run);
+    await queues.submit("a", m4!.run);
+    await tick();
+    expect(log).toEqual(["start m1", "start m2"]);
+    m2!.finish();
+    await tick();
+    expect(log).toEqual(["start m1", "start m2", "end m2"]);
+    m1!.finish();
+    await tick();
+    expect(log.slice(3)).toEqual(["end m1", "start commit"]);
+    commit!.finish();
+    await tick();
+    expect(log.slice(5)).toEqual(["end commit", "start m3", "start m4"]);
+    m3!.finish();
+    m4!.finish();
+    await queues.drain();
+  });
+
   it("accepts no more than its capacity until a job finishes", async () => {
     const queues = new DestinationQueues(2);
     const log: string[] = [];

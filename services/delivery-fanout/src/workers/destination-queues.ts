@@ -1,11 +1,23 @@
 /**
  * Jobs accepted ahead of their completion, one FIFO queue per destination: a destination's jobs start
  * in the order they were accepted, at most `perDestination` of them at once (1: strictly one after
- * another); different destinations run concurrently; at most `capacity` jobs are accepted and
- * unfinished at once (`submit` waits for room).
+ * another); an `exclusive` job starts only once every earlier one finished and runs alone, so nothing
+ * overtakes it and it overtakes nothing. Different destinations run concurrently; at most `capacity`
+ * jobs are accepted and unfinished at once (`submit` waits for room).
  */
+interface QueuedJob {
+  work: () => Promise<void>;
+  exclusive: boolean;
+}
+
+interface DestinationQueue {
+  waiting: QueuedJob[];
+  running: number;
+  exclusiveRunning: boolean;
+}
+
 export class DestinationQueues {
-  private readonly queues = new Map<string, { waiting: Array<() => Promise<void>>; running: number }>();
+  private readonly queues = new Map<string, DestinationQueue>();
   private readonly roomWaiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private unfinished = 0;
@@ -25,18 +37,25 @@ export class DestinationQueues {
     return this.unfinished;
   }
 
-  /** Resolves once `work` is accepted; `work` starts once fewer than `perDestination` earlier jobs of the destination run. */
-  async submit(destination: string, work: () => Promise<void>): Promise<void> {
+  /**
+   * Resolves once `work` is accepted; `work` starts once fewer than `perDestination` earlier jobs of the
+   * destination run (none, when it or a running one is `exclusive`).
+   */
+  async submit(
+    destination: string,
+    work: () => Promise<void>,
+    options: { exclusive?: boolean } = {},
+  ): Promise<void> {
     while (this.unfinished >= this.capacity) {
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
     this.unfinished++;
     let queue = this.queues.get(destination);
     if (!queue) {
-      queue = { waiting: [], running: 0 };
+      queue = { waiting: [], running: 0, exclusiveRunning: false };
       this.queues.set(destination, queue);
     }
-    queue.waiting.push(work);
+    queue.waiting.push({ work, exclusive: options.exclusive ?? false });
     this.startNext(destination, queue);
   }
 
@@ -46,27 +65,27 @@ export class DestinationQueues {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private startNext(destination: string, queue: { waiting: Array<() => Promise<void>>; running: number }) {
-    while (queue.running < this.perDestination) {
-      const work = queue.waiting.shift();
-      if (!work) break;
+  private startNext(destination: string, queue: DestinationQueue) {
+    while (!queue.exclusiveRunning) {
+      const next = queue.waiting[0];
+      if (!next) break;
+      if (next.exclusive ? queue.running > 0 : queue.running >= this.perDestination) break;
+      queue.waiting.shift();
       queue.running++;
-      void this.run(destination, queue, work);
+      queue.exclusiveRunning = next.exclusive;
+      void this.run(destination, queue, next.work);
     }
     if (queue.running === 0 && queue.waiting.length === 0) this.queues.delete(destination);
   }
 
-  private async run(
-    destination: string,
-    queue: { waiting: Array<() => Promise<void>>; running: number },
-    work: () => Promise<void>,
-  ): Promise<void> {
+  private async run(destination: string, queue: DestinationQueue, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch {
       // A job records its own outcome; a failure here must not stall the destination's queue.
     }
     queue.running--;
+    queue.exclusiveRunning = false;
     this.unfinished--;
     this.roomWaiters.shift()?.();
     this.startNext(destination, queue);

@@ -3,6 +3,7 @@ import { type BusRecord, type HandlerOutcome, pendingOutcome, type RecordHandler
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "../context.js";
 import { isUnavailable } from "../domain/domain-availability.js";
+import { mayOvertake } from "../domain/ordering.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
 import type { DestinationQueues } from "./destination-queues.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
@@ -37,13 +38,17 @@ export function sendJobHandler(ctx: DeliveryFanoutContext, queues?: DestinationQ
     const settled = new Promise<HandlerOutcome>((resolve) => {
       settle = resolve;
     });
-    await queues.submit(origin, async () => {
-      try {
-        settle(await deliver(ctx, record, job, origin, attempt));
-      } catch (error) {
-        settle({ kind: "retry", reason: error instanceof Error ? error.message : String(error) });
-      }
-    });
+    await queues.submit(
+      origin,
+      async () => {
+        try {
+          settle(await deliver(ctx, record, job, origin, attempt));
+        } catch (error) {
+          settle({ kind: "retry", reason: error instanceof Error ? error.message : String(error) });
+        }
+      },
+      { exclusive: !mayOvertake(job.body) },
+    );
     return pendingOutcome(settled);
   };
 }

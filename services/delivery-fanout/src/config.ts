@@ -110,7 +110,7 @@ export const deliveryFanoutConfigSpec = {
     schema: parse.positiveInt(),
     default: "4",
     description:
-      "POSTs to one destination in flight at once (started in order; above 1 they may arrive up to that many places out of order)",
+      "application messages POSTed to one destination at once, started in order; other activities (commits, Welcomes) run alone, in order",
   },
   mailboxNotifier: {
     env: "MIMI_MAILBOX_NOTIFIER",

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { DestinationQueues } from "./destination-queues.js";
 
@@ -85,6 +86,27 @@ describe("DestinationQueues", () => {
     m3!.finish();
     m4!.finish();
     await queues.drain();
+  });
+
+  it("runs each job in the async context it was submitted from, not its predecessor's", async () => {
+    const storage = new AsyncLocalStorage<string>();
+    const queues = new DestinationQueues(10, 1);
+    const seen: Array<string | undefined> = [];
+    const first = controlledJob([], "first");
+    await storage.run("trace-1", () =>
+      queues.submit("a", async () => {
+        seen.push(storage.getStore());
+        await first.run();
+      }),
+    );
+    await storage.run("trace-2", () =>
+      queues.submit("a", async () => {
+        seen.push(storage.getStore());
+      }),
+    );
+    first.finish();
+    await queues.drain();
+    expect(seen).toEqual(["trace-1", "trace-2"]);
   });
 
   it("accepts no more than its capacity until a job finishes", async () => {

@@ -1,3 +1,5 @@
+import { AsyncResource } from "node:async_hooks";
+
 /**
  * Jobs accepted ahead of their completion, one FIFO queue per destination: a destination's jobs start
  * in the order they were accepted, at most `perDestination` of them at once (1: strictly one after
@@ -55,7 +57,8 @@ export class DestinationQueues {
       queue = { waiting: [], running: 0, exclusiveRunning: false };
       this.queues.set(destination, queue);
     }
-    queue.waiting.push({ work, exclusive: options.exclusive ?? false });
+    // Bound to the submitter's async context (its trace), not the one of the job that finishes before it.
+    queue.waiting.push({ work: AsyncResource.bind(work), exclusive: options.exclusive ?? false });
     this.startNext(destination, queue);
   }
 

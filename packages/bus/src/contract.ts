@@ -42,6 +42,14 @@ const text = (value: string) => encoder.encode(value);
 const textOf = (record: BusRecord) => decoder.decode(record.value);
 const ok: HandlerOutcome = { kind: "ok" };
 
+/** A handler that notes each record's text in `into` and answers `ok`. */
+const recordInto =
+  (into: string[]) =>
+  async (record: BusRecord): Promise<HandlerOutcome> => {
+    into.push(textOf(record));
+    return ok;
+  };
+
 export function runBusContractSuite(
   name: string,
   makeBus: () => Promise<BusUnderTest>,
@@ -126,10 +134,7 @@ export function runBusContractSuite(
           await subscribe(bus, {
             groupId: uniqueName(`groups-${which}`),
             topics: [topic],
-            handle: async (record) => {
-              received[which].push(textOf(record));
-              return ok;
-            },
+            handle: recordInto(received[which]),
           });
         }
         const values = Array.from({ length: 30 }, (_, index) => `v${index}`);
@@ -280,10 +285,7 @@ export function runBusContractSuite(
         await subscribe(bus, {
           groupId,
           topics: [topic],
-          handle: async (record) => {
-            secondMember.push(textOf(record));
-            return ok;
-          },
+          handle: recordInto(secondMember),
         });
         await until("redelivery from the pending record on", () => secondMember.length >= 4);
         await delay(settleMs);
@@ -341,10 +343,7 @@ export function runBusContractSuite(
           groupId,
           topics: [topic],
           retry: { delaysMs: [firstDelayMs, secondDelayMs] },
-          handle: async (record) => {
-            later.push(textOf(record));
-            return ok;
-          },
+          handle: recordInto(later),
         });
         await bus.publish(topic, [{ key: "frank", value: text("p4") }]);
         await until("the new record", () => later.includes("p4"));
@@ -470,10 +469,7 @@ export function runBusContractSuite(
           groupId,
           topics: [topic],
           retry: { delaysMs: [firstDelayMs] },
-          handle: async (record) => {
-            laterMember.push(textOf(record));
-            return ok;
-          },
+          handle: recordInto(laterMember),
         });
         await bus.publish(topic, [{ key: "erin", value: text("marker") }]);
         await until("marker", () => laterMember.includes("marker"));
@@ -512,10 +508,7 @@ export function runBusContractSuite(
         await subscribe(bus, {
           groupId,
           topics: [topic],
-          handle: async (record) => {
-            secondMember.push(textOf(record));
-            return ok;
-          },
+          handle: recordInto(secondMember),
         });
         await until("redelivery", () => secondMember.length >= 1);
         await delay(settleMs);

@@ -17,16 +17,17 @@ import {
 } from "./routing";
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
-import type {
-  Bus,
-  BusMessage,
-  BusRecord,
-  HandlerOutcome,
-  PendingOutcome,
-  RecordHandler,
-  RetryPolicy,
-  SubscribeOptions,
-  Subscription,
+import {
+  type Bus,
+  type BusMessage,
+  type BusRecord,
+  type HandlerOutcome,
+  type PendingOutcome,
+  type RecordHandler,
+  type RetryPolicy,
+  type SubscribeOptions,
+  type Subscription,
+  settledOutcome,
 } from "./types";
 
 export interface InProcessBusOptions {
@@ -62,11 +63,12 @@ interface Cursor {
   partition: number;
   /** Where a new owner starts: every record below is settled (committed). */
   committed: number;
-  /** Next offset to hand to a handler (above `committed` while records are pending). */
-  next: number;
   /** A handler call is running: the next record waits for it (pending records do not). */
   busy: boolean;
-  /** Records handed out and not committed, and the member they were handed to. */
+  /**
+   * Records handed out and not committed (offsets `committed` up to the next one to hand out, which is
+   * `committed + window.size`), and the member they were handed to.
+   */
   window: SettlementWindow;
   handledBy: Member | undefined;
   owner: Member | undefined;
@@ -136,22 +138,21 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
       const member = cursor.owner;
       if (cursor.window.size === 0) {
         cursor.handledBy = undefined;
-        cursor.next = cursor.committed;
       } else if (cursor.handledBy !== member) {
         // The partition moved while its previous owner's records were pending: they settle first.
         return;
       }
       // Woken again when one settles.
       if (cursor.window.pending >= maxPending) return;
-      const stored = log[cursor.next];
+      const next = cursor.committed + cursor.window.size;
+      const stored = log[next];
       if (!stored) return;
       const source = member.sources.get(cursor.topic);
       if (!source) return;
       const ready = readiness(source, stored.headers, group.id, now());
       if (ready.kind === "skip") {
         cursor.handledBy = member;
-        cursor.window.add(String(cursor.next), true);
-        cursor.next++;
+        cursor.window.add(String(next), true);
         commitSettledPrefix(cursor);
         continue;
       }
@@ -167,7 +168,6 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
         }
         return;
       }
-      const offset = cursor.next;
       const record: BusRecord = {
         topic: source.logicalTopic,
         sourceTopic: cursor.topic,
@@ -175,12 +175,11 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
         value: new Uint8Array(stored.value),
         headers: { ...stored.headers },
         partition: cursor.partition,
-        offset: String(offset),
+        offset: String(next),
         attempt: ready.attempt,
       };
       const entry = cursor.window.add(record.offset, false);
       cursor.handledBy = member;
-      cursor.next++;
       cursor.busy = true;
       const run = handle(group, member, cursor, record, entry).finally(() => {
         cursor.busy = false;
@@ -204,8 +203,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
       return;
     }
     // Not awaited by a stop: a record that settles after its member stopped stays uncommitted.
-    void answer.settled
-      .catch((error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }))
+    void settledOutcome(answer)
       .then((outcome) => settle(member, cursor, record, entry, outcome))
       .finally(() => scheduleDispatch(group, cursor));
   }
@@ -269,7 +267,6 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
       // What it left unsettled is handled again by the next owner, from the committed offset.
       cursor.window.clear();
       cursor.handledBy = undefined;
-      cursor.next = cursor.committed;
     }
     group.members = group.members.filter((candidate) => candidate !== member);
     rebalance(group);
@@ -304,7 +301,6 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
               topic,
               partition,
               committed: 0,
-              next: 0,
               busy: false,
               window: new SettlementWindow(),
               handledBy: undefined,

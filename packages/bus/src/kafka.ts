@@ -31,15 +31,16 @@ import {
 } from "./routing";
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
-import type {
-  Bus,
-  BusMessage,
-  BusRecord,
-  HandlerOutcome,
-  PendingOutcome,
-  RetryPolicy,
-  SubscribeOptions,
-  Subscription,
+import {
+  type Bus,
+  type BusMessage,
+  type BusRecord,
+  type HandlerOutcome,
+  type PendingOutcome,
+  type RetryPolicy,
+  type SubscribeOptions,
+  type Subscription,
+  settledOutcome,
 } from "./types";
 
 export interface KafkaBusOptions {
@@ -296,7 +297,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       // stopped or lost the partition meanwhile.
       const pendingBelow = async (below: number): Promise<boolean> => {
         while (window.pending >= below) {
-          await Promise.race([window.whenPendingBelow(below), sleep(heartbeatEveryMs)]);
+          await window.whenPendingBelow(below, heartbeatEveryMs);
           if (!stillOwned()) return false;
           await payload.heartbeat();
         }
@@ -311,9 +312,17 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
         return true;
       };
-      const settleLater = (record: BusRecord, entry: WindowEntry, settled: Promise<HandlerOutcome>) => {
-        settled
-          .catch((error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }))
+      // Before this batch ends (the next one may commit past its records): every record settles, and a
+      // failed one rewinds the partition. False when the member leaves the batch instead.
+      const settledEverything = async (): Promise<boolean> => {
+        if (!(await pendingBelow(1))) {
+          await commitBeforeLeaving();
+          return false;
+        }
+        return !(await rewoundAfterFailure());
+      };
+      const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
+        settledOutcome(pending)
           .then(async (outcome) => {
             const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
             if (plan.kind === "forward") await send(plan.topic, [plan.message]);
@@ -332,11 +341,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         if (ready.kind === "wait") {
           // Hold this partition until the retry is due; its offset stays unresolved, so the record
           // is fetched again once the partition resumes. Records pending before it settle first.
-          if (!(await pendingBelow(1))) {
-            await commitBeforeLeaving();
-            return;
-          }
-          if (await rewoundAfterFailure()) return;
+          if (!(await settledEverything())) return;
           await commitBeforeLeaving();
           subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
           return;
@@ -355,7 +360,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
             return;
           }
           if (answer.kind === "pending") {
-            settleLater(record, window.add(message.offset, false), answer.settled);
+            settleLater(record, window.add(message.offset, false), answer);
           } else {
             const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
             if (plan.kind === "forward") await send(plan.topic, [plan.message]);
@@ -369,13 +374,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         if (handledSinceCommit >= commitEveryRecords) await commit();
         await payload.heartbeat();
       }
-      // The next batch may commit past this one's records: all of them settle first.
-      if (!(await pendingBelow(1))) {
-        await commitBeforeLeaving();
-        return;
-      }
-      if (await rewoundAfterFailure()) return;
-      await commit();
+      if (await settledEverything()) await commit();
     };
 
     try {

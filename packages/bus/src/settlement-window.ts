@@ -73,10 +73,29 @@ export class SettlementWindow {
     return last;
   }
 
-  /** Resolves once fewer than `below` records are pending (at once when that is already so). */
-  whenPendingBelow(below: number): Promise<void> {
+  /**
+   * Resolves once fewer than `below` records are pending (at once when that is already so), or after
+   * `timeoutMs` when given, whichever comes first.
+   */
+  whenPendingBelow(below: number, timeoutMs?: number): Promise<void> {
     if (this.unsettled < below) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ below, resolve }));
+    return new Promise((resolve) => {
+      const waiter = {
+        below,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.waiters.splice(this.waiters.indexOf(waiter), 1);
+              resolve();
+            }, timeoutMs);
+      this.waiters.push(waiter);
+    });
   }
 
   /** Forgets every record (the partition was handed to another member, or rewound). */

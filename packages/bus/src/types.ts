@@ -14,6 +14,8 @@
  *   n-th delay of the retry policy; after the last retry, or on `dlq`, it goes to `<topic>.dead`.
  */
 
+import { reasonFromError } from "./routing";
+
 /** One record as handed to a handler. */
 export interface BusRecord {
   /** The logical topic the record was published to (also for records coming back from a retry topic). */
@@ -58,9 +60,15 @@ export function pendingOutcome(settled: Promise<HandlerOutcome>): PendingOutcome
   return { kind: "pending", settled };
 }
 
-/** The final outcome of a handler's answer: itself, or what a pending one settles to. */
+/**
+ * The final outcome of a handler's answer as the bus decides it: the answer itself, or what a pending
+ * one settles to, a rejection counting as `retry`. Never rejects.
+ */
 export function settledOutcome(answer: HandlerOutcome | PendingOutcome): Promise<HandlerOutcome> {
-  return answer.kind === "pending" ? answer.settled : Promise.resolve(answer);
+  if (answer.kind !== "pending") return Promise.resolve(answer);
+  return answer.settled.catch(
+    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
+  );
 }
 
 /** A message to publish. Records with the same key land on the same partition and keep their order. */

@@ -3,7 +3,13 @@ import { Writable } from "node:stream";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { hashToken } from "@mimi/auth";
-import { type Bus, type BusMessage, createInProcessBus } from "@mimi/bus";
+import {
+  type Bus,
+  type BusMessage,
+  createInProcessBus,
+  type HandlerOutcome,
+  settledOutcome,
+} from "@mimi/bus";
 import { createDomainCa, type DomainCa, issueClientCertificate, loadDomainCa } from "@mimi/credentials";
 import { identityMigrations } from "@mimi/identity";
 import {
@@ -25,6 +31,7 @@ import {
   channelSequencerMigrations,
   createChannelSequencerContext,
   createCredentialAuthority,
+  handleChannelInboxItem,
   staticAcctResolver,
 } from "../src/service.js";
 
@@ -221,4 +228,11 @@ export function inboxItem(
     via,
     receivedAt: new Date().toISOString(),
   };
+}
+
+/** Handles an item and waits for its final outcome as the bus decides it (a rejected pending one is `retry`). */
+export async function handleToSettled(
+  ...args: Parameters<typeof handleChannelInboxItem>
+): Promise<HandlerOutcome> {
+  return settledOutcome(await handleChannelInboxItem(...args));
 }

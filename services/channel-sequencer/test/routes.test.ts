@@ -1,7 +1,6 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type HandlerOutcome, reasonFromError, settledOutcome } from "@mimi/bus";
 import { type KeyResolver, signRequest, verifyRequest } from "@mimi/http-signatures";
 import {
   type CiphersuiteImpl,
@@ -14,11 +13,7 @@ import {
 import { createApp, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ChannelSequencerContext,
-  channelSequencerRouter,
-  handleChannelInboxItem,
-} from "../src/service.js";
+import { type ChannelSequencerContext, channelSequencerRouter } from "../src/service.js";
 import {
   A,
   activity,
@@ -28,16 +23,10 @@ import {
   createTestContext,
   createTestDatabase,
   enrol,
+  handleToSettled,
   inboxItem,
   recordingBus,
 } from "./harness.js";
-
-/** Handles an item and waits for its final outcome as the bus would (a rejected pending one is `retry`). */
-async function handleToSettled(...args: Parameters<typeof handleChannelInboxItem>): Promise<HandlerOutcome> {
-  return settledOutcome(await handleChannelInboxItem(...args)).catch(
-    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
-  );
-}
 
 interface RemoteSigner {
   keyId: string;

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { type HandlerOutcome, reasonFromError, settledOutcome } from "@mimi/bus";
 import { waitUntil } from "@mimi/bus/contract";
 import {
   type CiphersuiteImpl,
@@ -25,7 +24,6 @@ import {
   channelSequencerPorts,
   createChannelStore,
   followersOf,
-  handleChannelInboxItem,
   startChannelSequencerWorkers,
 } from "../src/service.js";
 import {
@@ -38,18 +36,12 @@ import {
   createTestDatabase,
   deliveryRequests,
   enrol,
+  handleToSettled,
   inboxItem,
   recordingBus,
   type TestCas,
   type TestClient,
 } from "./harness.js";
-
-/** Handles an item and waits for its final outcome as the bus would (a rejected pending one is `retry`). */
-async function handleToSettled(...args: Parameters<typeof handleChannelInboxItem>): Promise<HandlerOutcome> {
-  return settledOutcome(await handleChannelInboxItem(...args)).catch(
-    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
-  );
-}
 
 let sql: Sql;
 let cas: TestCas;

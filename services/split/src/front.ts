@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream";
 import { routeFor, type ServiceName } from "./routes.js";
 
 /**
@@ -91,7 +92,9 @@ export async function startFront(options: FrontOptions): Promise<RunningFront> {
         res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
         // Server-Sent Events: send the headers now, then every chunk as it comes.
         res.flushHeaders();
-        answer.pipe(res);
+        // pipeline, not pipe: when the upstream connection breaks mid-response (the service died),
+        // the client's response is destroyed too, so a stream ends instead of hanging forever.
+        pipeline(answer, res, () => {});
       },
     );
     upstream.on("error", () => {

@@ -17,6 +17,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "mimi-front-"));
   for (const service of SERVICES) {
     const server = createServer((req, res) => {
+      if (req.url === "/api/v1/mailbox/stream?then=die") {
+        // The service dies mid-stream: its connection breaks after the headers and one event.
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: first\n\n", () => setTimeout(() => req.socket.destroy(), 50));
+        return;
+      }
       if (req.url === "/api/v1/mailbox/stream") {
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.write("data: first\n\n");
@@ -101,6 +107,20 @@ describe("front", () => {
     }
     expect(rest).toBe("data: last\n\n");
   });
+
+  it("ends the client's stream when the upstream connection breaks after the headers", async () => {
+    const res = await fetch(at("/api/v1/mailbox/stream?then=die"));
+    expect(res.status).toBe(200);
+    const reader = res.body?.getReader();
+    if (!reader) throw new Error("no body");
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("data: first\n\n");
+    // Without the fix this read never settles and the test times out.
+    const end = await reader.read().then(
+      (next) => (next.done ? "ended" : "more data"),
+      () => "broken",
+    );
+    expect(end).toBe("broken");
+  }, 10_000);
 
   it("answers 502 when no replica of the service is reachable", async () => {
     const port = upstreams.get("channel-sequencer")?.port ?? 0;

@@ -21,6 +21,13 @@ export const channelSequencerConfigSpec = {
     default: "3600",
     description: "tolerated clock difference when checking the signature of a signed GET",
   },
+  removedReaderGraceSeconds: {
+    env: "MIMI_CHANNEL_REMOVED_READER_GRACE_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "600",
+    description:
+      "how long after a member's removal their server may still read `GET C/followers` (to check the Remove); 0: not at all",
+  },
   acctCacheSeconds: {
     env: "MIMI_CHANNEL_ACCT_CACHE_SECONDS",
     schema: parse.positiveInt(),

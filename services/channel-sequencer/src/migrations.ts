@@ -8,7 +8,11 @@ import type { MigrationSet } from "@mimi/store";
  *   the distinct actors of these rows, so it cannot drift from the tree;
  * - `log`: every accepted activity in order;
  * - `processed`: the answer to every activity handled (accepted or rejected) and the delivery requests
- *   it produced, so a redelivered record is not applied twice and an interrupted publish is finished.
+ *   it produced, so a redelivered record is not applied twice and an interrupted publish is finished;
+ * - `roles` (version 2): the owner and admins of each channel; every other member is a `member`, and
+ *   a removed member's row goes with the membership change;
+ * - `removed_members` (version 2): when each actor was last removed, so their server may read the
+ *   followers collection for a grace period; rows past it are pruned by later commits.
  */
 export const channelSequencerMigrations: MigrationSet = {
   schema: "channels",
@@ -55,6 +59,38 @@ export const channelSequencerMigrations: MigrationSet = {
           published_at timestamptz,
           processed_at timestamptz not null default now(),
           primary key (channel_id, activity_id)
+        );
+      `,
+    },
+    {
+      version: 2,
+      name: "roles, removed members",
+      // Existing channels get their creator as owner: attributed_to, or the actor of the first log
+      // entry (the Create) where it is empty, while the creator is still a member.
+      sql: `
+        create table channels.roles (
+          channel_id text not null references channels.channels(id) on delete cascade,
+          actor_url text not null,
+          role text not null check (role in ('owner', 'admin')),
+          primary key (channel_id, actor_url)
+        );
+        create unique index roles_one_owner on channels.roles(channel_id) where role = 'owner';
+        update channels.channels c set attributed_to = first.actor_url
+        from (
+          select distinct on (l.channel_id) l.channel_id,
+            case jsonb_typeof(l.activity->'actor') when 'string' then l.activity->>'actor'
+              else l.activity->'actor'->>'id' end as actor_url
+          from channels.log l order by l.channel_id, l.sequence
+        ) first
+        where first.channel_id = c.id and c.attributed_to = '' and first.actor_url is not null;
+        insert into channels.roles (channel_id, actor_url, role)
+        select c.id, c.attributed_to, 'owner' from channels.channels c
+        where exists (select 1 from channels.members m where m.channel_id = c.id and m.actor_url = c.attributed_to);
+        create table channels.removed_members (
+          channel_id text not null references channels.channels(id) on delete cascade,
+          actor_url text not null,
+          removed_at timestamptz not null,
+          primary key (channel_id, actor_url)
         );
       `,
     },

@@ -127,6 +127,27 @@ function addActivity(by: string, object: string, output: CommitOutput) {
   });
 }
 
+function roleActivity(by: string, member: string, role: string) {
+  return activity(by, C, {
+    type: "Update",
+    object: { type: "mimi:Role", "mimi:member": member, "mimi:role": role },
+  });
+}
+
+/** The stored roles as `mimi:roles` shows them. */
+async function roles(): Promise<Record<string, string>> {
+  return Object.fromEntries((await ctx.store.roles(channelId)) ?? []);
+}
+
+/** Rows of a table of this channel (to see that nothing stale is left behind). */
+async function rowsOf(table: "roles" | "removed_members"): Promise<string[]> {
+  const result = await sql.query<{ actor_url: string }>(
+    `select actor_url from channels.${table} where channel_id = $1 order by actor_url`,
+    [channelId],
+  );
+  return result.rows.map((row) => row.actor_url);
+}
+
 function removeActivity(by: string, object: string, output: CommitOutput) {
   return activity(by, C, {
     type: "Remove",
@@ -261,7 +282,12 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(String(accept.activity.id)).toMatch(new RegExp(`^${C}/activities/[0-9a-f-]{36}$`));
     expect(accept.signAs).toBe(C);
     const forward = published.find((request) => request.activityId === create.id);
-    expect(forward).toMatchObject({ activity: create, signAs: C, audience: [actors.alice] });
+    expect(forward).toMatchObject({
+      activity: { ...create, "mimi:sequence": 1 },
+      signAs: C,
+      audience: [actors.alice],
+    });
+    expect(await roles()).toEqual({ [actors.alice]: "owner" });
     expect(await snapshot()).toEqual({
       epoch: 0,
       lastSequence: 1,
@@ -273,7 +299,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     await expectFollowersMatchRoster();
   });
 
-  it("adds bob: followers, Accept, and the unchanged Add forwarded to the members including bob", async () => {
+  it("adds bob: followers, Accept, and the Add forwarded with its sequence to the members including bob", async () => {
     const output = await commit(stateOf("alice"), cs, { add: [client("bob").keyPackage] });
     const add = addActivity(actors.alice, actors.bob, output);
     const { published } = await handle(inboxItem(channelId, add));
@@ -283,8 +309,9 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       to: [actors.alice],
     });
     const forward = published.find((request) => request.activityId === add.id);
-    expect(forward?.activity).toEqual(add);
+    expect(forward?.activity).toEqual({ ...add, "mimi:sequence": 2 });
     expect(forward?.signAs).toBe(C);
+    expect(await roles()).toEqual({ [actors.alice]: "owner", [actors.bob]: "member" });
     expect(forward?.audience.sort()).toEqual([actors.alice, actors.bob].sort());
     expect(await snapshot()).toMatchObject({
       epoch: 1,
@@ -296,6 +323,27 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     bobsKeyPackageUsed = true;
     aliceAtEpoch1 = stateOf("alice");
     await expectFollowersMatchRoster();
+  });
+
+  it("the owner makes bob an admin: logged, forwarded with its sequence to the followers, Accepted", async () => {
+    const before = await snapshot();
+    const promote = roleActivity(actors.alice, actors.bob, "admin");
+    const { published } = await handle(inboxItem(channelId, promote));
+    const sequence = (before.lastSequence ?? 0) + 1;
+    expect(answerOf(published, "Accept").activity).toMatchObject({
+      object: promote.id,
+      "mimi:epoch": before.epoch,
+      "mimi:sequence": sequence,
+    });
+    const forward = published.find((request) => request.activityId === promote.id);
+    expect(forward).toMatchObject({ activity: { ...promote, "mimi:sequence": sequence }, signAs: C });
+    expect(forward?.audience).toEqual(before.followers);
+    expect(await roles()).toEqual({ [actors.alice]: "owner", [actors.bob]: "admin" });
+    expect(await snapshot()).toEqual({
+      ...before,
+      lastSequence: sequence,
+      log: [...before.log, promote.id],
+    });
   });
 
   it("of two commits made on the same epoch, accepts the first and rejects the second with currentEpoch", async () => {
@@ -319,6 +367,121 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(reject.activity.summary).toContain("epoch 1");
     expect(await snapshot()).toEqual(before);
     await expectFollowersMatchRoster();
+  });
+
+  it("refuses what a member's role does not allow, with a Reject saying why, and nothing moves", async () => {
+    // carol joined in the previous step as a member; bob is an admin, alice the owner.
+    expect(await roles()).toEqual({
+      [actors.alice]: "owner",
+      [actors.bob]: "admin",
+      [actors.carol]: "member",
+    });
+    const before = await snapshot();
+    const refusals: [Record<string, unknown> & { id: string }, string][] = [
+      [
+        addActivity(
+          actors.carol,
+          actors.dave,
+          await commit(stateOf("carol"), cs, { add: [client("dave").keyPackage] }),
+        ),
+        "only the channel's owner or an admin may add members",
+      ],
+      [
+        removeActivity(
+          actors.carol,
+          actors.bob,
+          await commit(stateOf("carol"), cs, { remove: [leafOf("bob")] }),
+        ),
+        "only the channel's owner or an admin may remove other members",
+      ],
+      [
+        removeActivity(
+          actors.bob,
+          actors.alice,
+          await commit(stateOf("bob"), cs, { remove: [leafOf("alice")] }),
+        ),
+        "an admin cannot remove the channel's owner",
+      ],
+      [
+        activity(actors.carol, C, { type: "Update", object: { type: "Service", id: C, name: "mine" } }),
+        "only the channel's owner or an admin may rename the channel",
+      ],
+      [
+        roleActivity(actors.carol, actors.carol, "admin"),
+        "only the channel's owner or an admin may change roles",
+      ],
+      [roleActivity(actors.bob, actors.alice, "member"), "the channel owner's role cannot be changed"],
+      [roleActivity(actors.alice, actors.alice, "admin"), "the channel owner's role cannot be changed"],
+      [
+        roleActivity(actors.alice, actors.erin, "admin"),
+        `${actors.erin} is not a member of the channel; only members can get a role`,
+      ],
+      [roleActivity(actors.alice, actors.carol, "owner"), 'mimi:role must be "admin" or "member"'],
+    ];
+    for (const [submitted, summary] of refusals) {
+      const { published } = await handle(inboxItem(channelId, submitted));
+      expect(published).toHaveLength(1);
+      expect(answerOf(published, "Reject").activity).toMatchObject({
+        object: submitted.id,
+        "mimi:currentEpoch": before.epoch,
+        summary,
+        to: [submitted.actor],
+      });
+    }
+    expect(await snapshot()).toEqual(before);
+    expect(await roles()).toEqual({
+      [actors.alice]: "owner",
+      [actors.bob]: "admin",
+      [actors.carol]: "member",
+    });
+  });
+
+  it("lets a member remove themself as far as roles go (the commit is checked as for any Remove)", async () => {
+    // A member cannot commit their own removal in MLS; a commit by someone else is refused for that
+    // reason, after the role rule let it through.
+    const byAlice = await commit(stateOf("alice"), cs, { remove: [leafOf("carol")] });
+    const { published } = await handle(
+      inboxItem(channelId, removeActivity(actors.carol, actors.carol, byAlice)),
+    );
+    expect(answerOf(published, "Reject").activity.summary).toContain(`not of the submitter ${actors.carol}`);
+  });
+
+  it("checks the role again when the change is stored: an admin demoted meanwhile is refused", async () => {
+    const before = await snapshot();
+    let demoted = false;
+    const store: ChannelStore = {
+      ...ctx.store,
+      async accept(input) {
+        if (!demoted) {
+          demoted = true;
+          answerOf(
+            (await handle(inboxItem(channelId, roleActivity(actors.alice, actors.bob, "member")))).published,
+            "Accept",
+          );
+        }
+        return ctx.store.accept(input);
+      },
+    };
+    const byBob = await commit(stateOf("bob"), cs, { add: [client("dave").keyPackage] });
+    const bobAdd = addActivity(actors.bob, actors.dave, byBob);
+    const published = (await handleReplica({ ...ctx, store }, inboxItem(channelId, bobAdd))).published;
+    expect(answerOf(published, "Reject").activity).toMatchObject({
+      object: bobAdd.id,
+      summary: "only the channel's owner or an admin may add members",
+      "mimi:currentEpoch": before.epoch,
+    });
+    expect((await snapshot()).epoch).toBe(before.epoch);
+    expect((await snapshot()).log).not.toContain(bobAdd.id);
+    expect(await roles()).toMatchObject({ [actors.bob]: "member" });
+    for (const [member, role] of [
+      [actors.bob, "admin"],
+      [actors.carol, "admin"],
+    ] as const) {
+      answerOf(
+        (await handle(inboxItem(channelId, roleActivity(actors.alice, member, role)))).published,
+        "Accept",
+      );
+    }
   });
 
   it("rejects a stale commit (from an older state) and nothing moves", async () => {
@@ -411,8 +574,12 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const before = await snapshot();
     const { published } = await handle(inboxItem(channelId, sent.activity, "channelInbox"));
     const forward = published.find((request) => request.activityId === sent.activity.id);
-    expect(forward?.activity).toEqual(sent.activity);
+    const sequence = (before.lastSequence ?? 0) + 1;
+    expect(forward?.activity).toEqual({ ...sent.activity, "mimi:sequence": sequence });
     expect(forward?.audience).toEqual(before.followers);
+    expect((await ctx.store.log(channelId, sequence - 1, 1)).map((entry) => entry.sequence)).toEqual([
+      sequence,
+    ]);
     expect(answerOf(published, "Accept").activity).toMatchObject({
       "mimi:epoch": before.epoch,
       "mimi:sequence": (before.lastSequence ?? 0) + 1,
@@ -442,6 +609,10 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const state = await snapshot();
     expect(state.followers).not.toContain(actors.bob);
     expect(forward?.audience.sort()).toEqual([...(state.followers ?? []), actors.bob].sort());
+    // bob was an admin: his role went with his membership; his removal is noted for his server.
+    expect(await roles()).not.toHaveProperty(actors.bob);
+    expect(await rowsOf("roles")).not.toContain(actors.bob);
+    expect(await rowsOf("removed_members")).toContain(actors.bob);
     await deliverCommit("alice", output);
     await expectFollowersMatchRoster();
   });
@@ -514,6 +685,38 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       answerOf((await handle(inboxItem(channelId, tooLong))).published, "Reject").activity.summary,
     ).toContain("1-100");
     expect((await ctx.store.channel(channelId))?.name).toBe("random");
+  });
+
+  it("a removed admin loses the role; re-added, they are a member", async () => {
+    const addDave = async () => {
+      const output = await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+      answerOf(
+        (await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, output)))).published,
+        "Accept",
+      );
+      await deliverCommit("alice", output, ["dave"]);
+    };
+    if (!((await snapshot()).followers ?? []).includes(actors.dave)) await addDave();
+    answerOf(
+      (await handle(inboxItem(channelId, roleActivity(actors.alice, actors.dave, "admin")))).published,
+      "Accept",
+    );
+    expect(await roles()).toMatchObject({ [actors.dave]: "admin" });
+
+    const removal = await commit(stateOf("alice"), cs, { remove: [leafOf("dave")] });
+    answerOf(
+      (await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, removal)))).published,
+      "Accept",
+    );
+    await deliverCommit("alice", removal);
+    expect(await roles()).not.toHaveProperty(actors.dave);
+    expect(await rowsOf("roles")).not.toContain(actors.dave);
+    expect(await rowsOf("removed_members")).toContain(actors.dave);
+
+    await addDave();
+    expect(await roles()).toMatchObject({ [actors.dave]: "member" });
+    expect(await rowsOf("removed_members")).not.toContain(actors.dave);
+    await expectFollowersMatchRoster();
   });
 
   it("rejects other activity types and drops activities for unknown channels", async () => {

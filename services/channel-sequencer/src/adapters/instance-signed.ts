@@ -66,13 +66,25 @@ export function createSignedGet(http: OutboundHttp, key: () => Promise<SigningKe
   };
 }
 
-/** Key documents for signature verification, fetched through the signed GET. */
+/**
+ * Key documents for signature verification, fetched through the signed GET. That GET follows
+ * redirects (outbound-http, every hop re-signed), so the document is only worth the URL that
+ * answered: the signed GET must report it as `url`. A result without it is refused, since the
+ * document could then have come from whatever origin a redirect pointed to.
+ */
 export function keyDocumentFetcher(get: SignedGet): KeyDocumentFetcher {
   return async (url) => {
     const result = await get(url);
     if (!result.ok) return result;
+    const answeredBy = "url" in result && typeof result.url === "string" ? result.url : undefined;
     if (result.status < 200 || result.status > 299)
-      return { ok: false, detail: `HTTP ${result.status} from ${url}` };
-    return { ok: true, document: result.json };
+      return { ok: false, detail: `HTTP ${result.status} from ${answeredBy ?? url}` };
+    if (answeredBy === undefined) {
+      return {
+        ok: false,
+        detail: `the signed GET of ${url} did not report which URL answered (redirects are followed)`,
+      };
+    }
+    return { ok: true, document: result.json, url: answeredBy };
   };
 }

@@ -1,4 +1,5 @@
 import { ACTIVITY_CONTEXT, type ProviderUrls } from "@mimi/activitypub";
+import { type RoleTable, rolesDocument } from "./roles.js";
 
 /** What the channel documents are built from (a stored channel, without its MLS state). */
 export interface ChannelSummary {
@@ -30,15 +31,31 @@ export function serviceActorDocument(urls: ProviderUrls, channel: ChannelSummary
   };
 }
 
-/** `GET F`: the members' actor URLs. */
-export function followersCollection(urls: ProviderUrls, channelId: string, followers: readonly string[]) {
+/**
+ * `GET F`: the members' actor URLs, and `mimi:roles` giving each of them their role (other providers
+ * read `orderedItems` only).
+ */
+export function followersCollection(urls: ProviderUrls, channelId: string, roles: RoleTable) {
+  const followers = [...roles.keys()];
   return {
     "@context": ACTIVITY_CONTEXT,
     id: urls.channelFollowers(channelId),
     type: "OrderedCollection",
     totalItems: followers.length,
     orderedItems: followers,
+    "mimi:roles": rolesDocument(roles),
   };
+}
+
+/**
+ * An accepted activity as the channel forwards it and its log serves it: as submitted, with
+ * `mimi:sequence` set to its log sequence number (whatever the submitter put there).
+ */
+export function sequencedActivity<T extends Record<string, unknown>>(
+  activity: T,
+  sequence: number,
+): T & { "mimi:sequence": number } {
+  return { ...activity, "mimi:sequence": sequence };
 }
 
 /** `GET C/groupInfo`: the latest GroupInfo as a SWICG object, with its epoch. */
@@ -65,14 +82,17 @@ export interface LogEntry {
   readonly activity: Record<string, unknown>;
 }
 
-/** `GET C/log`: one page in log order; `next` is the following page, or null after the last entry. */
+/**
+ * `GET C/log`: one page in log order; `next` is the following page, or null after the last entry.
+ * Each item's activity is the forwarded copy: its `mimi:sequence` is the item's `sequence`.
+ */
 export function logPage(urls: ProviderUrls, channelId: string, entries: readonly LogEntry[], limit: number) {
   const last = entries.at(-1);
   return {
     items: entries.map((entry) => ({
       sequence: entry.sequence,
       epoch: entry.epoch,
-      activity: entry.activity,
+      activity: sequencedActivity(entry.activity, entry.sequence),
     })),
     next:
       last !== undefined && entries.length >= limit

@@ -31,6 +31,17 @@ describe("readSubmission", () => {
       objectId: C,
       name: "x",
     });
+    expect(
+      readSubmission({
+        type: "Update",
+        object: { type: "mimi:Role", "mimi:member": "https://b.example/users/bob", "mimi:role": "admin" },
+      }),
+    ).toEqual({ kind: "role", member: "https://b.example/users/bob", role: "admin" });
+    expect(readSubmission({ type: "Update", object: { type: "mimi:Role", "mimi:role": "admin" } })).toEqual({
+      kind: "role",
+      member: undefined,
+      role: "admin",
+    });
   });
 
   it("marks everything else unsupported", () => {

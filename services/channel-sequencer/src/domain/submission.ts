@@ -20,6 +20,8 @@ export type Submission =
       readonly groupInfo: unknown;
     }
   | { readonly kind: "rename"; readonly objectId: string | undefined; readonly name: unknown }
+  /** Update{mimi:Role}: gives `member` the role `role` (checked by the sequencer). */
+  | { readonly kind: "role"; readonly member: string | undefined; readonly role: unknown }
   | { readonly kind: "unsupported"; readonly description: string };
 
 export type SubmissionKind = Submission["kind"];
@@ -63,6 +65,9 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
     case "Update":
       if (objectType === "Service" && isRecord(object)) {
         return { kind: "rename", objectId: referenceId(object), name: object.name };
+      }
+      if (objectType === "mimi:Role" && isRecord(object)) {
+        return { kind: "role", member: referenceId(object["mimi:member"]), role: object["mimi:role"] };
       }
       return { kind: "unsupported", description: `Update of ${describeType(objectType)}` };
     default:

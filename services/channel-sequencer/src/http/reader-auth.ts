@@ -3,6 +3,7 @@ import { problems } from "@mimi/service-kit";
 import type { Request, Response } from "express";
 import type { ChannelSequencerContext } from "../context.js";
 import { decideReaderAccess, type Reader } from "../domain/access.js";
+import type { RoleTable } from "../domain/roles.js";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 const CHALLENGE = 'Bearer realm="mimi", Signature headers="(request-target) host date"';
@@ -53,22 +54,55 @@ export async function authenticateReader(
 }
 
 /**
- * The gate of `GET F`, `GET C/groupInfo` and `GET C/log`: the channel exists (404), the caller is
- * authenticated (401) and is a member or a server hosting one (403). Returns the followers.
+ * The gate of `GET C/groupInfo` and `GET C/log`: the channel exists (404), the caller is
+ * authenticated (401) and is a member or a server hosting one (403).
  */
 export async function requireChannelReader(
   ctx: ChannelSequencerContext,
   req: Request,
   res: Response,
   channelId: string,
+  resource: "groupInfo" | "log",
   reader?: Reader,
-): Promise<string[]> {
+): Promise<void> {
   const followers = await ctx.store.followers(channelId);
   if (followers === undefined) throw problems.notFound(`no channel ${channelId}`);
   const who = reader ?? (await authenticateReader(ctx, req, res));
-  const access = decideReaderAccess(who, followers);
+  const access = decideReaderAccess(who, {
+    resource,
+    followers,
+    removed: [],
+    now: ctx.now(),
+    removedReaderGraceSeconds: ctx.settings.removedReaderGraceSeconds,
+  });
   if (!access.allow) throw problems.forbidden(access.detail);
-  return followers;
+}
+
+/**
+ * The gate of `GET F`, as `requireChannelReader`, but a server whose member was removed less than
+ * `MIMI_CHANNEL_REMOVED_READER_GRACE_SECONDS` ago may read too. Returns the members with their roles.
+ */
+export async function requireFollowersReader(
+  ctx: ChannelSequencerContext,
+  req: Request,
+  res: Response,
+  channelId: string,
+  reader?: Reader,
+): Promise<RoleTable> {
+  const now = ctx.now();
+  const graceSeconds = ctx.settings.removedReaderGraceSeconds;
+  const view = await ctx.store.followersView(channelId, new Date(now.getTime() - graceSeconds * 1000));
+  if (view === undefined) throw problems.notFound(`no channel ${channelId}`);
+  const who = reader ?? (await authenticateReader(ctx, req, res));
+  const access = decideReaderAccess(who, {
+    resource: "followers",
+    followers: [...view.roles.keys()],
+    removed: view.removed,
+    now,
+    removedReaderGraceSeconds: graceSeconds,
+  });
+  if (!access.allow) throw problems.forbidden(access.detail);
+  return view.roles;
 }
 
 /** `after` and `limit` of a log request; 400 when malformed. */

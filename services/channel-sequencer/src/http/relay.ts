@@ -3,11 +3,10 @@ import { principalOf } from "@mimi/auth";
 import { ProblemError, problems } from "@mimi/service-kit";
 import type { Request, Response } from "express";
 import type { ChannelSequencerContext } from "../context.js";
+import type { ChannelResource } from "../domain/access.js";
 import { followersCollection, groupInfoDocument, logPage } from "../domain/documents.js";
 import { localChannelIdOf } from "../domain/identifiers.js";
-import { logPageParameters, requireChannelReader } from "./reader-auth.js";
-
-export type ChannelResource = "followers" | "groupInfo" | "log";
+import { logPageParameters, requireChannelReader, requireFollowersReader } from "./reader-auth.js";
 
 const badGateway = (detail: string) => new ProblemError(502, "Bad Gateway", detail);
 
@@ -32,10 +31,14 @@ export async function relayChannelRead(
 
   const localId = localChannelIdOf(ctx.urls, channelUrl);
   if (localId !== undefined) {
-    const followers = await requireChannelReader(ctx, req, res, localId, { kind: "localUser", actorUrl });
+    const reader = { kind: "localUser", actorUrl } as const;
     if (resource === "followers") {
-      res.type(ACTIVITY_JSON).send(JSON.stringify(followersCollection(ctx.urls, localId, followers)));
-    } else if (resource === "groupInfo") {
+      const roles = await requireFollowersReader(ctx, req, res, localId, reader);
+      res.type(ACTIVITY_JSON).send(JSON.stringify(followersCollection(ctx.urls, localId, roles)));
+      return;
+    }
+    await requireChannelReader(ctx, req, res, localId, resource, reader);
+    if (resource === "groupInfo") {
       const latest = await ctx.store.groupInfo(localId);
       if (!latest) throw problems.notFound(`no channel ${localId}`);
       res

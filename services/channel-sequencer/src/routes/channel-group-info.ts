@@ -9,7 +9,7 @@ import { requireChannelReader } from "../http/reader-auth.js";
 export function channelGroupInfo(ctx: ChannelSequencerContext): RequestHandler {
   return async (req, res) => {
     const channelId = String(req.params.id);
-    await requireChannelReader(ctx, req, res, channelId);
+    await requireChannelReader(ctx, req, res, channelId, "groupInfo");
     const latest = await ctx.store.groupInfo(channelId);
     if (!latest) throw problems.notFound(`no channel ${channelId}`);
     res.setHeader("cache-control", "private, no-store");

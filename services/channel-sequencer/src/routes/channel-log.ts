@@ -8,7 +8,7 @@ export function channelLog(ctx: ChannelSequencerContext): RequestHandler {
   return async (req, res) => {
     const channelId = String(req.params.id);
     const { after, limit } = logPageParameters(ctx, req.query);
-    await requireChannelReader(ctx, req, res, channelId);
+    await requireChannelReader(ctx, req, res, channelId, "log");
     const entries = await ctx.store.log(channelId, after, limit);
     res.setHeader("cache-control", "private, no-store");
     res.json(logPage(ctx.urls, channelId, entries, limit));

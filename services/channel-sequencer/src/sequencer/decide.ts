@@ -15,15 +15,17 @@ import type { ChannelInboxItem } from "@mimi/topics";
 import type { CredentialAuthority } from "../adapters/credential-authority.js";
 import type { ChannelSequencerContext } from "../context.js";
 import { channelIdForGroupId, isWellFormedChannelId, localUsernameOf } from "../domain/identifiers.js";
+import { checkAssignableRole, checkPermission } from "../domain/roles.js";
 import {
   type ChannelMember,
   checkChannelName,
   checkMessageEpoch,
+  followersOf,
   isFollower,
   planMembershipChange,
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
-import type { ChannelChange, StoredChannel } from "./store.js";
+import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
 
 /** What the sequencer decided about one submission, before anything is stored. */
 export type Decision =
@@ -36,6 +38,21 @@ export type Decision =
 export class TransientFailure extends Error {}
 
 const reject = (summary: string): Decision => ({ kind: "reject", summary });
+
+/**
+ * The role rule against the channel's current roles: undefined when allowed, else the Reject. Checked
+ * before any MLS work, so a member without the role cannot make the server verify commits.
+ */
+async function refusal(
+  ctx: ChannelSequencerContext,
+  channelId: string,
+  permission: PermissionCheck,
+): Promise<Decision | undefined> {
+  const roles = await ctx.store.roles(channelId);
+  if (roles === undefined) return { kind: "drop", reason: `no channel ${channelId}` };
+  const check = checkPermission(roles, permission.submitter, permission.action);
+  return check.ok ? undefined : reject(check.summary);
+}
 
 /** Counts transient credential failures, which MLS verification only sees as "invalid". */
 function trackingValidator(authority: CredentialAuthority): {
@@ -106,9 +123,27 @@ export async function decide(
   switch (submission.kind) {
     case "rename": {
       if (submission.objectId !== channelUrl) return reject(`the Service object's id must be ${channelUrl}`);
+      const permission: PermissionCheck = { submitter, action: { kind: "rename" } };
+      const refused = await refusal(ctx, item.channelId, permission);
+      if (refused) return refused;
       const name = checkChannelName(submission.name);
       if (!name.ok) return reject(name.summary);
-      return { kind: "accept", change: { kind: "rename", submitter, name: name.name } };
+      return { kind: "accept", change: { kind: "rename", submitter, name: name.name, permission } };
+    }
+    case "role": {
+      const member = submission.member;
+      if (member === undefined) {
+        return reject("the mimi:Role object needs mimi:member, the actor URL of a member");
+      }
+      const role = checkAssignableRole(submission.role);
+      if (!role.ok) return reject(role.summary);
+      const permission: PermissionCheck = {
+        submitter,
+        action: { kind: "setRole", member, role: role.role },
+      };
+      const refused = await refusal(ctx, item.channelId, permission);
+      if (refused) return refused;
+      return { kind: "accept", change: { kind: "role", member, role: role.role, permission } };
     }
     case "message": {
       const message = unwrap(submission.message, "PrivateMessage", "object");
@@ -125,7 +160,7 @@ export async function decide(
     }
     case "add":
     case "remove":
-      return decideCommit(ctx, submitter, submission, channel);
+      return decideCommit(ctx, item.channelId, submitter, submission, channel);
   }
 }
 
@@ -193,12 +228,16 @@ async function decideCreate(
 
 async function decideCommit(
   ctx: ChannelSequencerContext,
+  channelId: string,
   submitter: string,
   submission: Extract<Submission, { kind: "add" | "remove" }>,
   channel: StoredChannel,
 ): Promise<Decision> {
   const object = submission.object;
   if (object === undefined) return reject("the activity's object must be the actor to add or remove");
+  const permission: PermissionCheck = { submitter, action: { kind: submission.kind, object } };
+  const refused = await refusal(ctx, channelId, permission);
+  if (refused) return refused;
   const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
   if (!commit.ok) return reject(commit.summary);
   const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
@@ -251,6 +290,8 @@ async function decideCommit(
   const matches = await checkGroupInfoMatches(next, groupInfo.bytes);
   if (!matches.ok) return reject(`mimi:groupInfo: ${matches.reason}: ${matches.detail}`);
   const members: ChannelMember[] = plan.members;
+  const remaining = new Set(followersOf(members));
+  const now = ctx.now();
   return {
     kind: "accept",
     change: {
@@ -260,6 +301,10 @@ async function decideCommit(
       publicState: encodePublicGroupState(next),
       groupInfo: groupInfo.bytes,
       members,
+      permission,
+      removedActors: followersOf(channel.members).filter((actor) => !remaining.has(actor)),
+      removedAt: now,
+      forgetRemovalsBefore: new Date(now.getTime() - ctx.settings.removedReaderGraceSeconds * 1000),
     },
   };
 }

@@ -7,7 +7,7 @@ import {
   deliveryRequestsTopic,
 } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
-import { acceptActivity, rejectActivity } from "../domain/documents.js";
+import { acceptActivity, rejectActivity, sequencedActivity } from "../domain/documents.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
 import { type Decision, decide, TransientFailure } from "./decide.js";
 import type { AcceptedState, ChannelChange } from "./store.js";
@@ -167,7 +167,8 @@ async function rejectSubmission(
 const settledOk = (): HandlerOutcome => ({ kind: "ok" });
 
 /**
- * After acceptance: the activity unchanged, signed by the channel, to the followers after the change
+ * After acceptance: the activity as submitted with `mimi:sequence` (its log sequence number, so members
+ * notice gaps and fetch them from the log), signed by the channel, to the followers after the change
  * (and, for a Remove, the removed actor), then the Accept to the submitter.
  */
 function acceptanceDeliveries(
@@ -197,7 +198,7 @@ function acceptanceDeliveries(
     sequence: state.sequence,
   });
   return [
-    request(ctx, activity, channelUrl, audience),
+    request(ctx, sequencedActivity(activity, state.sequence), channelUrl, audience),
     request(ctx, accept, channelUrl, [item.authenticatedActor]),
   ];
 }

@@ -1,7 +1,16 @@
 import { decodePublicGroupState, type PublicGroupState } from "@mimi/mls";
 import { SQL_UNIQUE_VIOLATION, type Sql, type SqlExecutor, sqlErrorCode } from "@mimi/store";
 import type { DeliveryRequest } from "@mimi/topics";
+import type { RemovedMember } from "../domain/access.js";
 import type { ChannelSummary, LogEntry } from "../domain/documents.js";
+import {
+  type AssignableRole,
+  type ChannelAction,
+  checkPermission,
+  type ElevatedRole,
+  type RoleTable,
+  roleTableOf,
+} from "../domain/roles.js";
 import { type ChannelMember, followersOf } from "../domain/rules.js";
 
 export interface StoredChannel extends ChannelSummary {
@@ -16,6 +25,15 @@ export interface SubmissionBasis {
   /** The answer already recorded for this activity (a redelivery), if any. */
   readonly prior: ProcessedActivity | undefined;
   readonly channel: StoredChannel | undefined;
+}
+
+/**
+ * The role rule a change was decided under. Roles do not move with the epoch, so the transaction
+ * checks it again against the roles as they are once it holds the channel row.
+ */
+export interface PermissionCheck {
+  readonly submitter: string;
+  readonly action: ChannelAction;
 }
 
 /** A state change the sequencer decided to accept; applied atomically with the log entry. */
@@ -37,6 +55,12 @@ export type ChannelChange =
       readonly publicState: Uint8Array;
       readonly groupInfo: Uint8Array;
       readonly members: ChannelMember[];
+      readonly permission: PermissionCheck;
+      /** Actors who are followers before the commit and not after it. */
+      readonly removedActors: readonly string[];
+      readonly removedAt: Date;
+      /** Removals recorded before this are pruned: their grace period is over. */
+      readonly forgetRemovalsBefore: Date;
     }
   | {
       readonly kind: "message";
@@ -45,7 +69,18 @@ export type ChannelChange =
       readonly messageEpoch: number;
       readonly window: number;
     }
-  | { readonly kind: "rename"; readonly submitter: string; readonly name: string };
+  | {
+      readonly kind: "rename";
+      readonly submitter: string;
+      readonly name: string;
+      readonly permission: PermissionCheck;
+    }
+  | {
+      readonly kind: "role";
+      readonly member: string;
+      readonly role: AssignableRole;
+      readonly permission: PermissionCheck;
+    };
 
 export interface AcceptedState {
   readonly sequence: number;
@@ -74,6 +109,13 @@ export interface ChannelStore {
   /** The recorded answer to `activityId` and the channel's current state, in one round trip. */
   submissionBasis(channelId: string, activityId: string): Promise<SubmissionBasis>;
   followers(channelId: string): Promise<string[] | undefined>;
+  /** Every member with their role; undefined when there is no such channel. */
+  roles(channelId: string): Promise<RoleTable | undefined>;
+  /** The members with their roles and the actors removed at or after `removedSince`, in one query. */
+  followersView(
+    channelId: string,
+    removedSince: Date,
+  ): Promise<{ roles: RoleTable; removed: RemovedMember[] } | undefined>;
   isFollower(channelId: string, actorUrl: string): Promise<boolean>;
   groupInfo(channelId: string): Promise<{ epoch: number; groupInfo: Uint8Array } | undefined>;
   log(channelId: string, after: number, limit: number): Promise<LogEntry[]>;
@@ -166,6 +208,31 @@ const ACCEPT_MESSAGE_AT_SEQUENCE = `
   select $1, $4, 'accepted', $6::jsonb from bumped
   returning activity_id`;
 
+/** The distinct follower actors and the stored roles of channel `c`. */
+const ROLES_COLUMNS = `
+  (select coalesce(json_agg(distinct m.actor_url), '[]'::json)
+    from channels.members m where m.channel_id = c.id) as followers,
+  (select coalesce(json_agg(json_build_array(r.actor_url, r.role)), '[]'::json)
+    from channels.roles r where r.channel_id = c.id) as roles`;
+
+/** Followers and roles of channel $1 (no row when there is no channel). */
+const ROLES_QUERY = `select ${ROLES_COLUMNS} from channels.channels c where c.id = $1`;
+
+/** As ROLES_QUERY, with the actors removed at or after $2. */
+const FOLLOWERS_VIEW_QUERY = `
+  select ${ROLES_COLUMNS},
+    (select coalesce(json_agg(json_build_object('actorUrl', x.actor_url, 'removedAt', x.removed_at)), '[]'::json)
+      from channels.removed_members x where x.channel_id = c.id and x.removed_at >= $2::timestamptz) as removed
+  from channels.channels c where c.id = $1`;
+
+interface RolesRow {
+  followers: string[];
+  roles: [string, ElevatedRole][];
+}
+
+const roleTableOfRow = (row: RolesRow): RoleTable =>
+  roleTableOf([...row.followers].sort(), new Map(row.roles));
+
 const summaryOf = (row: Pick<ChannelRow, "id" | "name" | "attributed_to" | "ciphersuite" | "epoch">) => ({
   id: row.id,
   name: row.name,
@@ -201,6 +268,48 @@ export function createChannelStore(sql: Sql): ChannelStore {
     );
   }
 
+  /**
+   * After a commit: roles of actors who are no longer members go (a re-added member starts as a
+   * `member`), the removed actors' removal time is recorded, and removals past their grace are pruned.
+   */
+  async function afterMembershipChange(
+    tx: SqlExecutor,
+    channelId: string,
+    change: Extract<ChannelChange, { kind: "commit" }>,
+  ) {
+    const followers = followersOf(change.members);
+    await tx.query("delete from channels.roles where channel_id = $1 and not (actor_url = any($2::text[]))", [
+      channelId,
+      followers,
+    ]);
+    if (change.removedActors.length > 0) {
+      await tx.query(
+        `insert into channels.removed_members (channel_id, actor_url, removed_at)
+         select $1, actor_url, $3::timestamptz from unnest($2::text[]) as actor_url
+         on conflict (channel_id, actor_url) do update set removed_at = excluded.removed_at`,
+        [channelId, change.removedActors, change.removedAt.toISOString()],
+      );
+    }
+    await tx.query(
+      `delete from channels.removed_members where channel_id = $1
+       and (actor_url = any($2::text[]) or removed_at < $3::timestamptz)
+       and not (actor_url = any($4::text[]))`,
+      [channelId, followers, change.forgetRemovalsBefore.toISOString(), change.removedActors],
+    );
+  }
+
+  /**
+   * Locks the channel row (every accepted change updates it, so changes of one channel serialize here)
+   * and checks the change's role rule against the roles as they are now.
+   */
+  async function checkPermissionLocked(tx: SqlExecutor, channelId: string, permission: PermissionCheck) {
+    const result = await tx.query<RolesRow>(`${ROLES_QUERY} for update of c`, [channelId]);
+    const row = result.rows[0];
+    if (row === undefined) throw new ConditionFailed(`no channel ${channelId}`);
+    const check = checkPermission(roleTableOfRow(row), permission.submitter, permission.action);
+    if (!check.ok) throw new ConditionFailed(check.summary);
+  }
+
   /** Applies the change; returns the channel's sequence number and epoch after it. */
   async function applyChange(
     tx: SqlExecutor,
@@ -225,6 +334,10 @@ export function createChannelStore(sql: Sql): ChannelStore {
         );
         if (result.rows.length === 0) throw new ConditionFailed("the channel id is already in use");
         await replaceMembers(tx, channelId, change.members);
+        await tx.query("insert into channels.roles (channel_id, actor_url, role) values ($1, $2, 'owner')", [
+          channelId,
+          change.attributedTo,
+        ]);
         break;
       case "commit":
         result = await tx.query(
@@ -237,6 +350,7 @@ export function createChannelStore(sql: Sql): ChannelStore {
           throw new ConditionFailed(`another commit was accepted for epoch ${change.expectedEpoch} first`);
         }
         await replaceMembers(tx, channelId, change.members);
+        await afterMembershipChange(tx, channelId, change);
         break;
       case "message":
         result = await tx.query(
@@ -260,6 +374,26 @@ export function createChannelStore(sql: Sql): ChannelStore {
           [channelId, change.name, change.submitter],
         );
         if (result.rows.length === 0) throw new ConditionFailed("the submitter is no longer a member");
+        break;
+      case "role":
+        result = await tx.query(
+          `update channels.channels set last_sequence = last_sequence + 1, updated_at = now()
+           where id = $1 returning last_sequence, epoch`,
+          [channelId],
+        );
+        // The permission check ran under the row lock: the member is a member and not the owner.
+        if (change.role === "admin") {
+          await tx.query(
+            `insert into channels.roles (channel_id, actor_url, role) values ($1, $2, 'admin')
+             on conflict (channel_id, actor_url) do nothing`,
+            [channelId, change.member],
+          );
+        } else {
+          await tx.query(
+            "delete from channels.roles where channel_id = $1 and actor_url = $2 and role = 'admin'",
+            [channelId, change.member],
+          );
+        }
         break;
     }
     const row = result.rows[0];
@@ -377,6 +511,25 @@ export function createChannelStore(sql: Sql): ChannelStore {
       if (!(await channel(channelId))) return undefined;
       return followersOf(await membersOf(sql, channelId));
     },
+    async roles(channelId) {
+      const row = (await sql.query<RolesRow>(ROLES_QUERY, [channelId])).rows[0];
+      return row === undefined ? undefined : roleTableOfRow(row);
+    },
+    async followersView(channelId, removedSince) {
+      const result = await sql.query<RolesRow & { removed: { actorUrl: string; removedAt: string }[] }>(
+        FOLLOWERS_VIEW_QUERY,
+        [channelId, removedSince.toISOString()],
+      );
+      const row = result.rows[0];
+      if (row === undefined) return undefined;
+      return {
+        roles: roleTableOfRow(row),
+        removed: row.removed.map((removed) => ({
+          actorUrl: removed.actorUrl,
+          removedAt: new Date(removed.removedAt),
+        })),
+      };
+    },
     async isFollower(channelId, actorUrl) {
       const result = await sql.query(
         "select 1 from channels.members where channel_id = $1 and actor_url = $2 limit 1",
@@ -438,6 +591,9 @@ export function createChannelStore(sql: Sql): ChannelStore {
           // finds the activity taken instead of applying it a second time.
           if (!(await recordProcessed(tx, { ...input, outcome: "accepted", deliveries: [] }))) {
             return { kind: "duplicate" } as const;
+          }
+          if (input.change.kind !== "create" && input.change.kind !== "message") {
+            await checkPermissionLocked(tx, input.channelId, input.change.permission);
           }
           const { sequence, epoch } = await applyChange(tx, input.channelId, input.change);
           await tx.query(

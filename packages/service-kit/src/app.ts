@@ -1,6 +1,7 @@
 import express, { type Express, type Router } from "express";
 import type { Logger } from "pino";
 import { notFoundHandler, problemHandler } from "./errors.js";
+import { type HealthRegistry, livenessFailures, readinessFailures } from "./health.js";
 import type { Metrics } from "./metrics.js";
 
 export interface ReadinessCheck {
@@ -13,6 +14,11 @@ export interface AppOptions {
   metrics: Metrics;
   /** Each check throws when its dependency is not usable; `/readyz` answers 503 then. */
   readiness?: ReadinessCheck[];
+  /**
+   * Components reporting their own health (a bus consumer, say): any that is not `up` makes `/readyz`
+   * answer 503, a `failed` one makes `/healthz` answer 503 too, so Kubernetes restarts the process.
+   */
+  health?: HealthRegistry;
   /** Routers mounted in order at the root. */
   routers: Router[];
   /** Flipped to false on shutdown so load balancers stop sending traffic before the server closes. */
@@ -51,7 +57,13 @@ export function createApp(options: AppOptions): Express {
     next();
   });
 
+  // Liveness: only what a restart mends. A database that is down fails readiness, never liveness.
   app.get("/healthz", (_req, res) => {
+    const failures = options.health ? livenessFailures(options.health) : {};
+    if (Object.keys(failures).length > 0) {
+      res.status(503).json({ status: "unhealthy", failures });
+      return;
+    }
     res.json({ status: "ok" });
   });
 
@@ -60,7 +72,7 @@ export function createApp(options: AppOptions): Express {
       res.status(503).json({ status: "shutting down" });
       return;
     }
-    const failures: Record<string, string> = {};
+    const failures: Record<string, string> = options.health ? readinessFailures(options.health) : {};
     await Promise.all(
       (options.readiness ?? []).map(async ({ name, check }) => {
         try {

@@ -20,11 +20,25 @@ export {
   sendProblem,
   toProblem,
 } from "./errors.js";
+export {
+  type ComponentHealth,
+  createHealthRegistry,
+  type HealthCheck,
+  type HealthRegistry,
+  livenessFailures,
+  readinessFailures,
+} from "./health.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
+export {
+  installProcessErrorPolicy,
+  type ProcessErrorPolicyOptions,
+  UNHANDLED_ERROR_EXIT_CODE,
+} from "./process-errors.js";
 export { type RememberFoundOptions, rememberFound } from "./remember-found.js";
 export { asyncRoute } from "./routes.js";
 export { type RunningServer, type StartOptions, startServer } from "./server.js";
+export { currentServiceRuntime, runWithServiceRuntime, type ServiceRuntime } from "./service-runtime.js";
 export {
   preloadInstrumentations,
   startTracing,

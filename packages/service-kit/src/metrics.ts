@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** One registry per process, shared by every service mounted in it. */
 export interface Metrics {
@@ -6,6 +6,8 @@ export interface Metrics {
   httpRequestDuration: Histogram<"method" | "route" | "status">;
   counter(name: string, help: string, labelNames?: string[]): Counter<string>;
   histogram(name: string, help: string, labelNames?: string[], buckets?: number[]): Histogram<string>;
+  /** A value that goes up and down (how many consumers are down, say); one per name, as the others. */
+  gauge(name: string, help: string, labelNames?: string[]): Gauge<string>;
 }
 
 export function createMetrics(options: { prefix?: string; defaultMetrics?: boolean } = {}): Metrics {
@@ -14,6 +16,7 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix });
   const counters = new Map<string, Counter<string>>();
   const histograms = new Map<string, Histogram<string>>();
+  const gauges = new Map<string, Gauge<string>>();
   const httpRequestDuration = new Histogram({
     name: `${prefix}http_request_duration_seconds`,
     help: "HTTP request duration by route and status",
@@ -47,6 +50,15 @@ export function createMetrics(options: { prefix?: string; defaultMetrics?: boole
         histograms.set(full, histogram);
       }
       return histogram;
+    },
+    gauge(name, help, labelNames = []) {
+      const full = `${prefix}${name}`;
+      let gauge = gauges.get(full);
+      if (!gauge) {
+        gauge = new Gauge({ name: full, help, labelNames, registers: [registry] });
+        gauges.set(full, gauge);
+      }
+      return gauge;
     },
   };
 }

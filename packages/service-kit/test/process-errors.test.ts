@@ -29,9 +29,9 @@ describe("process error policy", () => {
       [60, "unhandledRejection"],
       [60, "uncaughtException"],
     ]);
-    expect((lines[0]?.err as { message: string }).message).toBe("lost");
+    expect(lines[0]?.err).toMatchObject({ message: "lost" });
     expect(lines[1]?.thrown).toBe("'a bare string'");
-    expect((lines[2]?.err as { type: string }).type).toBe("TypeError");
+    expect(lines[2]?.err).toMatchObject({ type: "TypeError", message: "broken" });
   });
 
   it("installs once per target; the uninstaller removes its listeners", () => {

@@ -1,6 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +17,15 @@ import pg from "pg";
 import { type RunningFront, startFront } from "./front.js";
 import { freePort, logTail, waitReady } from "./processes.js";
 import { SERVICES, type ServiceName } from "./routes.js";
+import {
+  DEFAULT_RESTART_POLICY,
+  describeExit,
+  nextRestartAttempt,
+  type RestartPolicy,
+  type RestartRecord,
+  restartDelayMs,
+  restartLine,
+} from "./supervision.js";
 
 /**
  * A split deployment on one machine: for each domain, the five services as separate processes (each its
@@ -37,15 +53,29 @@ export interface SplitDeploymentOptions {
   forger?: boolean;
   /** How long to wait for each service's /readyz (default 120 s). */
   readyTimeoutMs?: number;
+  /** Restart backoff of supervised processes (default 0.5 s doubling to 10 s, reset after 30 s up). */
+  restartPolicy?: Partial<RestartPolicy>;
+  /** Called for every restart (default: the line goes to stderr); always appended to `<state>/supervisor.log`. */
+  onRestart?: (record: RestartRecord) => void;
 }
+
+/**
+ * ready: running and answering /readyz (the front routes to it); starting: started (again), not ready
+ * yet; down: exited, a restart is scheduled; stopped: stopped on purpose, not restarted.
+ */
+export type ServiceStatus = "ready" | "starting" | "down" | "stopped";
 
 export interface ServiceProcess {
   domain: string;
   service: ServiceName;
   replica: number;
   port: number;
+  /** The current process; supervision replaces it when it starts the service again. */
   child: ChildProcess;
   log: string;
+  status: ServiceStatus;
+  /** How many times supervision started this service again after it exited. */
+  restarts: number;
 }
 
 export interface SplitProvider {
@@ -72,9 +102,20 @@ export interface SplitDeployment {
   describeForE2e(): E2eDeploymentDescription;
   /** Starts another replica of `service` for `domain` (replica tests). */
   addReplica(domain: string, service: ServiceName): Promise<ServiceProcess>;
-  /** SIGKILLs one process (crash tests); the front stops routing to it. */
-  kill(process: ServiceProcess): Promise<void>;
-  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and the fronts. */
+  /**
+   * SIGKILLs one process (a crash); the front stops routing to it and supervision starts it again
+   * after its backoff, or after `downForMs` when given. Resolves once the process has exited.
+   */
+  kill(process: ServiceProcess, options?: { downForMs?: number }): Promise<void>;
+  /** Resolves when the process is running and ready again (the front routes to it). */
+  whenReady(process: ServiceProcess, timeoutMs?: number): Promise<void>;
+  /** Stops one process on purpose (SIGTERM): it stays down until `startService`. */
+  stopService(process: ServiceProcess): Promise<void>;
+  /** Starts a process stopped with `stopService` again and waits until it is ready. */
+  startService(process: ServiceProcess): Promise<void>;
+  /** Every restart supervision scheduled, in order. */
+  restarts: RestartRecord[];
+  /** Stops every process (SIGTERM, then SIGKILL after 10 s) and the fronts; nothing is restarted. */
   stop(): Promise<void>;
 }
 
@@ -308,8 +349,102 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
   const envFor = new Map<string, (service: ServiceName, port: number) => Record<string, string>>();
   const logDirOf = (domain: string) => join(options.stateDir, domain, "logs");
 
+  // Supervision: a process that exits on its own is started again, as a cluster restarts a container.
+  const policy: RestartPolicy = { ...DEFAULT_RESTART_POLICY, ...options.restartPolicy };
+  const restarts: RestartRecord[] = [];
+  const supervisorLog = join(options.stateDir, "supervisor.log");
+  const supervision = new Map<
+    ServiceProcess,
+    { attempt: number; startedAt: number; holdMs?: number; timer?: NodeJS.Timeout }
+  >();
+  let stopping = false;
+  const frontOf = (proc: ServiceProcess) => providers.get(proc.domain)?.front;
+
+  const becomeReadyOrRestart = (proc: ServiceProcess) => {
+    const child = proc.child;
+    waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs).then(
+      () => {
+        if (proc.child !== child || proc.status !== "starting") return;
+        proc.status = "ready";
+        frontOf(proc)?.addUpstream(proc.service, proc.port);
+      },
+      () => {
+        // Never ready (a failed liveness check in a cluster): kill it, and the exit restarts it.
+        if (proc.child === child && child.exitCode === null && child.signalCode === null)
+          child.kill("SIGKILL");
+      },
+    );
+  };
+
+  const start = (proc: ServiceProcess) => {
+    const environment = envFor.get(proc.domain);
+    if (!environment) throw new Error(`no provider ${proc.domain}`);
+    proc.child = spawnService(proc.service, environment(proc.service, proc.port), [], proc.log);
+    proc.status = "starting";
+    const state = supervision.get(proc);
+    if (state) state.startedAt = Date.now();
+    watch(proc);
+    becomeReadyOrRestart(proc);
+  };
+
+  const onExit = (proc: ServiceProcess, child: ChildProcess) => {
+    if (proc.child !== child) return;
+    frontOf(proc)?.removeUpstream(proc.service, proc.port);
+    const state = supervision.get(proc);
+    if (stopping || proc.status === "stopped" || !state) return;
+    const exitedAt = Date.now();
+    const attempt = nextRestartAttempt(state.attempt, exitedAt - state.startedAt, policy);
+    const delayMs = state.holdMs ?? restartDelayMs(attempt, policy);
+    state.attempt = attempt;
+    delete state.holdMs;
+    proc.status = "down";
+    const record: RestartRecord = {
+      domain: proc.domain,
+      service: proc.service,
+      replica: proc.replica,
+      exit: describeExit(child.exitCode, child.signalCode),
+      attempt,
+      delayMs,
+      exitedAt,
+    };
+    restarts.push(record);
+    const line = restartLine(record);
+    appendFileSync(supervisorLog, `${new Date(exitedAt).toISOString()} ${line}\n`);
+    appendFileSync(proc.log, `${line}\n`);
+    if (options.onRestart) options.onRestart(record);
+    else process.stderr.write(`${line}\n`);
+    scheduleRestart(proc, delayMs);
+  };
+
+  const scheduleRestart = (proc: ServiceProcess, delayMs: number) => {
+    const state = supervision.get(proc);
+    if (!state) return;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      delete state.timer;
+      if (stopping || proc.status !== "down") return;
+      proc.restarts += 1;
+      start(proc);
+    }, delayMs);
+  };
+
+  const watch = (proc: ServiceProcess) => {
+    const child = proc.child;
+    child.once("exit", () => onExit(proc, child));
+  };
+
+  /** Supervision begins once a process was first ready: a start-up failure fails the deployment instead. */
+  const supervise = (proc: ServiceProcess) => {
+    supervision.set(proc, { attempt: 0, startedAt: Date.now() });
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) onExit(proc, proc.child);
+    else watch(proc);
+  };
+
   const stopAll = async () => {
+    stopping = true;
+    for (const state of supervision.values()) clearTimeout(state.timer);
     const all = [...providers.values()].flatMap((provider) => provider.processes);
+    for (const proc of all) proc.status = "stopped";
     await Promise.all(all.map((proc) => stopProcess(proc)));
     await Promise.all([...providers.values()].map((provider) => provider.front.close()));
     if (forger) await new Promise<void>((done) => forger.server.close(() => done()));
@@ -371,13 +506,24 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
           for (const [replica, port] of (plan.servicePorts.get(service) ?? []).entries()) {
             const log = join(logDirOf(plan.domain), `${service}-${replica}.log`);
             const child = spawnService(service, environment(service, port), [], log);
-            provider.processes.push({ domain: plan.domain, service, replica, port, child, log });
+            provider.processes.push({
+              domain: plan.domain,
+              service,
+              replica,
+              port,
+              child,
+              log,
+              status: "starting",
+              restarts: 0,
+            });
           }
         }
         await Promise.all(
-          provider.processes.map((proc) =>
-            waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs),
-          ),
+          provider.processes.map(async (proc) => {
+            await waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs);
+            proc.status = "ready";
+            supervise(proc);
+          }),
         );
       }),
     );
@@ -392,7 +538,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
     return provider;
   };
 
-  return {
+  const deployment: SplitDeployment = {
     providers,
     connectTo,
     describeForE2e: () => ({
@@ -417,16 +563,64 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
       const port = await freePort();
       const log = join(logDirOf(domain), `${service}-${replica}.log`);
       const child = spawnService(service, environment(service, port), [], log);
-      const proc: ServiceProcess = { domain, service, replica, port, child, log };
+      const proc: ServiceProcess = {
+        domain,
+        service,
+        replica,
+        port,
+        child,
+        log,
+        status: "starting",
+        restarts: 0,
+      };
       provider.processes.push(proc);
       await waitReady({ ...proc, label: `${proc.domain} ${proc.service}` }, readyTimeoutMs);
+      proc.status = "ready";
+      supervise(proc);
       provider.front.addUpstream(service, port);
       return proc;
     },
-    async kill(proc) {
+    async kill(proc, killOptions = {}) {
       providerOf(proc.domain).front.removeUpstream(proc.service, proc.port);
+      const state = supervision.get(proc);
+      if (state && killOptions.downForMs !== undefined) {
+        // Already down and waiting for its restart: wait the asked time from now instead.
+        if (proc.status === "down") scheduleRestart(proc, killOptions.downForMs);
+        else state.holdMs = killOptions.downForMs;
+      }
       await stopProcess(proc, "SIGKILL");
     },
+    async whenReady(proc, timeoutMs = readyTimeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (proc.status !== "ready") {
+        if (proc.status === "stopped") throw new Error(`${proc.domain} ${proc.service} was stopped`);
+        if (Date.now() > deadline) {
+          throw new Error(
+            `${proc.domain} ${proc.service} not ready again within ${timeoutMs} ms:\n${logTail(proc.log)}`,
+          );
+        }
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    },
+    async stopService(proc) {
+      proc.status = "stopped";
+      const state = supervision.get(proc);
+      if (state) {
+        clearTimeout(state.timer);
+        delete state.timer;
+      }
+      providerOf(proc.domain).front.removeUpstream(proc.service, proc.port);
+      await stopProcess(proc);
+    },
+    async startService(proc) {
+      if (proc.status !== "stopped") return;
+      const state = supervision.get(proc);
+      if (state) state.attempt = 0;
+      start(proc);
+      await deployment.whenReady(proc);
+    },
+    restarts,
     stop: stopAll,
   };
+  return deployment;
 }

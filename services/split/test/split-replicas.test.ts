@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
+import { type ServiceProcess, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
 import type { ServiceName } from "../src/routes.js";
 
 const infra = {
@@ -18,7 +18,8 @@ const enabled = haveInfra && process.env.MIMI_SPLIT_RESTARTS === "1";
 
 /**
  * Two replicas of channel-sequencer and delivery-fanout per provider (consumer groups split the
- * partitions); replicas are SIGKILLed while messages and commits are in flight and started again.
+ * partitions); replicas are SIGKILLed while messages and commits are in flight, come back by
+ * themselves (supervision), and further replicas are started.
  * Nothing is lost, nothing reaches a mailbox twice, and no epoch gets two commits.
  */
 let deployment: SplitDeployment;
@@ -103,11 +104,14 @@ describe.skipIf(!enabled)("replicas and restarts on a split deployment", () => {
       return (await bob.channels()).some((c) => c.url === channel.url);
     });
 
-    // delivery-fanout: b.test's first replica dies with deliveries in flight, and comes back.
+    // delivery-fanout: b.test's first replica dies with deliveries in flight; supervision starts it
+    // again by itself, and a further replica is added on each side.
     const texts = Array.from({ length: 12 }, (_, i) => `message ${i}`);
+    const killed: ServiceProcess[] = [];
     for (const [i, text] of texts.entries()) {
-      if (i === 3) await deployment.kill(replica("b.test", "delivery-fanout"));
-      if (i === 6) await deployment.kill(replica("a.test", "delivery-fanout"));
+      if (i === 3) killed.push(replica("b.test", "delivery-fanout"));
+      if (i === 6) killed.push(replica("a.test", "delivery-fanout"));
+      if (i === 3 || i === 6) await deployment.kill(killed.at(-1) as ServiceProcess);
       if (i === 9) {
         await deployment.addReplica("b.test", "delivery-fanout");
         await deployment.addReplica("a.test", "delivery-fanout");
@@ -119,12 +123,19 @@ describe.skipIf(!enabled)("replicas and restarts on a split deployment", () => {
       const seen = (await bob.messages(channel.url)).messages.map((m) => m.content);
       return texts.every((text) => seen.includes(text));
     });
+    for (const proc of killed) {
+      await deployment.whenReady(proc);
+      expect(proc.restarts).toBe(1);
+    }
 
     // channel-sequencer: a.test's first replica dies right after a commit was submitted.
     await alice.addMember(channel.url, "dave@b.test");
-    await deployment.kill(replica("a.test", "channel-sequencer"));
+    const sequencer = replica("a.test", "channel-sequencer");
+    await deployment.kill(sequencer);
     expect((await alice.waitForChannel(channel.url, { timeoutMs: 120_000 })).settled).toBe(true);
     await deployment.addReplica("a.test", "channel-sequencer");
+    await deployment.whenReady(sequencer);
+    expect(sequencer.restarts).toBe(1);
     await alice.addMember(channel.url, "frank@a.test");
     expect((await alice.waitForChannel(channel.url, { timeoutMs: 120_000 })).settled).toBe(true);
     await until("bob sees both adds", async () => {

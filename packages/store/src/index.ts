@@ -25,12 +25,15 @@ export async function openSql(options: {
   dataDir?: string;
   applicationName?: string;
   maxConnections?: number;
+  /** PostgreSQL only: told when an idle pooled connection breaks (see `PgOptions.onConnectionError`). */
+  onConnectionError?: (error: Error) => void;
 }): Promise<Sql> {
   if (options.databaseUrl) {
     return createPgSql({
       connectionString: options.databaseUrl,
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
       ...(options.maxConnections ? { maxConnections: options.maxConnections } : {}),
+      ...(options.onConnectionError ? { onConnectionError: options.onConnectionError } : {}),
     });
   }
   return createPgliteSql(options.dataDir ? { dataDir: options.dataDir } : {});

@@ -62,6 +62,12 @@ export interface PgOptions {
   /** Server-side statement timeout, so a stuck query cannot hold a connection forever. */
   statementTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * Told when an idle pooled connection breaks (the server restarted, a proxy cut it): the pool has
+   * already dropped it and opens a new one when needed, so this is for logging. Calls waiting for a
+   * connection, or using one, get their own error.
+   */
+  onConnectionError?: (error: Error) => void;
 }
 
 export function createPgSql(options: PgOptions): Sql {
@@ -73,24 +79,42 @@ export function createPgSql(options: PgOptions): Sql {
     connectionTimeoutMillis: 5_000,
     application_name: options.applicationName ?? "mimi",
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on("error", () => undefined);
+  // An idle client losing its connection must not crash the process (an 'error' event without a
+  // listener throws); the pool has removed it and opens another when needed.
+  pool.on("error", (error) => options.onConnectionError?.(error));
   const executor = wrap(pool);
   return {
     backend: "pg",
     ...executor,
     async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A checked-out client has no listener of the pool's: a connection that breaks between two
+      // queries of `work`, or after the query it failed, would emit an 'error' nobody handles and end
+      // the process. Noted here instead; the next query on it (or COMMIT) rejects.
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken ??= error;
+      };
+      client.on("error", onError);
+      let rollbackFailed: unknown;
       try {
         await client.query("BEGIN");
         const result = await work(wrap(client));
         await client.query("COMMIT");
         return result;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
+        if (broken === undefined) {
+          await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+            rollbackFailed = rollbackError;
+          });
+        }
         throw error;
       } finally {
-        client.release();
+        client.off("error", onError);
+        // A broken client, or one whose transaction may still be open, is closed instead of reused;
+        // closing it ends the transaction on the server.
+        const discard = broken ?? (rollbackFailed === undefined ? undefined : asError(rollbackFailed));
+        client.release(discard);
       }
     },
     async ping() {
@@ -98,4 +122,8 @@ export function createPgSql(options: PgOptions): Sql {
     },
     close: () => pool.end(),
   };
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

@@ -412,4 +412,61 @@ describe("connection errors", () => {
     expect(result).toMatchObject({ ok: false, reason: "connectError" });
     expect(result.ok === false && result.detail).toMatch(/ECONNREFUSED/);
   });
+
+  // Each of these would surface as an unhandled 'error' (failing the run) if a socket or body stream
+  // were left without a listener.
+  it("reports a connection the server resets before answering", async () => {
+    primary.handler = (request) => request.socket.resetAndDestroy();
+    const result = await devClient().request("http://a.test/reset", { method: "GET", headers: {} });
+    expect(result).toMatchObject({ ok: false, reason: "connectError" });
+  });
+
+  it("reports a connection the server closes before answering", async () => {
+    primary.handler = (request) => request.socket.destroy();
+    const result = await devClient().fetchJson("http://a.test/closed", {});
+    expect(result).toMatchObject({ ok: false, reason: "connectError" });
+  });
+
+  it("reports a body cut off by a reset after the headers", async () => {
+    primary.handler = (request, response) => {
+      response.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+      response.write('{"partial": "');
+      setTimeout(() => request.socket.resetAndDestroy(), 20);
+    };
+    const result = await devClient().request("http://a.test/cut", { method: "GET", headers: {} });
+    expect(result).toMatchObject({ ok: false, reason: "connectError" });
+  });
+
+  it("reports a reset while a POST body is still being sent", async () => {
+    const uploads = await startServer();
+    // Reset as soon as the request line arrives, long before the body is read.
+    uploads.server.removeAllListeners("request");
+    uploads.server.on("request", (request) => request.socket.resetAndDestroy());
+    try {
+      const result = await client({ production: false }).request(`http://127.0.0.1:${uploads.port}/up`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream" },
+        body: new Uint8Array(8 * 1024 * 1024),
+      });
+      expect(result).toMatchObject({ ok: false, reason: "connectError" });
+    } finally {
+      uploads.server.closeAllConnections();
+      await new Promise<void>((resolve) => uploads.server.close(() => resolve()));
+    }
+  });
+
+  it("serves the next request after the server reset a kept-alive connection", async () => {
+    const http = devClient();
+    expect(await http.request("http://a.test/first", { method: "GET", headers: {} })).toMatchObject({
+      ok: true,
+      status: 200,
+    });
+    primary.handler = (request) => request.socket.resetAndDestroy();
+    expect(await http.request("http://a.test/reset", { method: "GET", headers: {} })).toMatchObject({
+      ok: false,
+    });
+    primary.handler = (_request, response) => response.end("again");
+    const again = await http.request("http://a.test/again", { method: "GET", headers: {} });
+    expect(again).toMatchObject({ ok: true, status: 200 });
+  });
 });

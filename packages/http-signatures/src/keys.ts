@@ -21,9 +21,13 @@ export interface KeyResolver {
   resolve(keyId: string, options: { refresh: boolean }): Promise<KeyResolution>;
 }
 
-/** What fetching a key document produced: parsed JSON, or why there is none. */
+/**
+ * What fetching a key document produced: the parsed JSON and the URL that really answered (after
+ * redirects), or why there is none. The URL binds the document to an origin, so a fetcher must
+ * report where the document came from, not where it was asked for.
+ */
 export type KeyDocumentFetchResult =
-  | { readonly ok: true; readonly document: unknown }
+  | { readonly ok: true; readonly document: unknown; readonly url: string }
   | { readonly ok: false; readonly detail: string };
 
 export type KeyDocumentFetcher = (url: string) => Promise<KeyDocumentFetchResult>;
@@ -40,25 +44,30 @@ function idOf(value: unknown): string | undefined {
   return undefined;
 }
 
-function originOf(url: string): string | undefined {
+function parseHttpUrl(text: string): URL | undefined {
+  let url: URL;
   try {
-    return new URL(url).origin;
+    url = new URL(text);
   } catch {
     return undefined;
   }
+  return url.protocol === "https:" || url.protocol === "http:" ? url : undefined;
 }
 
 /** The key id without its fragment: the URL to fetch. */
 export function keyDocumentUrl(keyId: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(keyId);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+  const url = parseHttpUrl(keyId);
+  if (url === undefined) return undefined;
   url.hash = "";
   return url.href;
+}
+
+/** Whether `id` names the resource at `fetchedUrl` (both normalised as WHATWG URLs). */
+function namesUrl(id: string, fetchedUrl: URL, { ignoreFragment }: { ignoreFragment: boolean }): boolean {
+  const parsed = parseHttpUrl(id);
+  if (parsed === undefined) return false;
+  if (ignoreFragment) parsed.hash = "";
+  return parsed.href === fetchedUrl.href;
 }
 
 function importPem(pem: unknown): KeyObject | string {
@@ -74,23 +83,53 @@ function importPem(pem: unknown): KeyObject | string {
 }
 
 /**
- * Extracts the key `keyId` from a fetched document: either an actor whose `publicKey` (object or
- * array) contains it, or a bare key document `{ id, owner, publicKeyPem }`.
- * An actor may only vouch for keys it owns; a bare key document must share its owner's origin.
+ * Extracts the key `keyId` from the document fetched from `fetchedUrl` (the URL that answered,
+ * after redirects): either an actor whose `publicKey` (object or array) contains it, or a bare key
+ * document `{ id, owner, publicKeyPem }`.
+ *
+ * A document only speaks for its own origin, and only for itself:
+ * - `fetchedUrl` is on the key id's origin (a redirect elsewhere vouches for nothing);
+ * - the document's `id` is `fetchedUrl` (a bare key document's id is the key id, compared
+ *   without its fragment);
+ * - the key's owner is an actor on that origin: for an actor document, the document itself; for a
+ *   bare key document, an actor on the key id's origin.
  */
-export function parseKeyDocument(document: unknown, keyId: string): KeyDocumentParse {
-  if (!isRecord(document)) return { ok: false, detail: "key document is not a JSON object" };
+export function parseKeyDocument(document: unknown, keyId: string, fetchedUrl: string): KeyDocumentParse {
+  const keyUrl = parseHttpUrl(keyId);
+  if (keyUrl === undefined) return { ok: false, detail: `keyId ${keyId} is not an http(s) URL` };
+  const fetched = parseHttpUrl(fetchedUrl);
+  if (fetched === undefined)
+    return { ok: false, detail: `key document URL ${fetchedUrl} is not an http(s) URL` };
+  fetched.hash = ""; // never sent to the server
+  if (fetched.origin !== keyUrl.origin) {
+    return {
+      ok: false,
+      detail: `key document for ${keyId} came from ${fetched.href}, another origin than the key's`,
+    };
+  }
+  if (!isRecord(document))
+    return { ok: false, detail: `key document at ${fetched.href} is not a JSON object` };
   const documentId = idOf(document);
+  if (documentId === undefined) return { ok: false, detail: `key document at ${fetched.href} has no id` };
   if (document.publicKeyPem !== undefined) {
     if (documentId !== keyId) return { ok: false, detail: `key document id ${documentId} is not ${keyId}` };
+    if (!namesUrl(documentId, fetched, { ignoreFragment: true })) {
+      return {
+        ok: false,
+        detail: `key document id ${documentId} is not the URL it came from, ${fetched.href}`,
+      };
+    }
     const owner = idOf(document.owner);
     if (owner === undefined) return { ok: false, detail: "key document has no owner" };
-    if (originOf(owner) === undefined || originOf(owner) !== originOf(keyId)) {
+    if (parseHttpUrl(owner)?.origin !== keyUrl.origin) {
       return { ok: false, detail: `key owner ${owner} is on another origin than ${keyId}` };
     }
     const publicKey = importPem(document.publicKeyPem);
     if (typeof publicKey === "string") return { ok: false, detail: publicKey };
     return { ok: true, key: { keyId, owner, publicKey } };
+  }
+  if (!namesUrl(documentId, fetched, { ignoreFragment: false })) {
+    return { ok: false, detail: `document id ${documentId} is not the URL it came from, ${fetched.href}` };
   }
   const candidates = Array.isArray(document.publicKey) ? document.publicKey : [document.publicKey];
   const entry = candidates.find((candidate): candidate is Record<string, unknown> => {
@@ -98,7 +137,7 @@ export function parseKeyDocument(document: unknown, keyId: string): KeyDocumentP
   });
   if (entry === undefined) return { ok: false, detail: `document ${documentId} lists no key ${keyId}` };
   const owner = idOf(entry.owner) ?? documentId;
-  if (owner === undefined || owner !== documentId) {
+  if (owner !== documentId) {
     return { ok: false, detail: `key ${keyId} is owned by ${owner}, not by the document ${documentId}` };
   }
   const publicKey = importPem(entry.publicKeyPem);
@@ -165,7 +204,7 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
       fetched = { ok: false, detail: error instanceof Error ? error.message : String(error) };
     }
     if (!fetched.ok) return { ok: false, reason: "keyFetchError", detail: fetched.detail };
-    const parsed = parseKeyDocument(fetched.document, keyId);
+    const parsed = parseKeyDocument(fetched.document, keyId, fetched.url);
     if (!parsed.ok) return { ok: false, reason: "keyFetchError", detail: parsed.detail };
     remember({ key: parsed.key, fetchedAt: now() });
     return { ok: true, key: parsed.key, fromCache: false };

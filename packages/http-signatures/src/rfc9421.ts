@@ -14,6 +14,10 @@ export interface MessageSignature {
   /** The covered components, as parsed from Signature-Input. */
   readonly input: InnerList;
   readonly signature: Uint8Array;
+  /**
+   * keyid, created, expires and alg are read from `input`'s own parameters, the ones the signature
+   * base covers ("@signature-params"); parameters attached to the Signature member are ignored.
+   */
   readonly keyId?: string;
   readonly created?: number;
   readonly expires?: number;

@@ -7,6 +7,8 @@ const ACTIVITY_JSON_ACCEPT = "application/activity+json";
 /**
  * A key-document fetcher for servers in "authorized fetch" mode: every GET (and every redirect
  * hop) is signed by the instance actor's key. Size, time and address limits are those of `http`.
+ * Redirects are followed; the result names the URL that answered, which `parseKeyDocument` binds
+ * the document to.
  */
 export function createSignedKeyFetcher(
   http: OutboundHttp,
@@ -40,6 +42,7 @@ export function createSignedKeyFetcher(
       return {
         ok: true,
         document: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(result.body)),
+        url: result.url,
       };
     } catch (error) {
       return {

@@ -83,19 +83,27 @@ function checkBodyDigest(request: ReceivedRequest, covered: readonly string[]): 
   return undefined;
 }
 
-function cavageCreatedSeconds(
+/**
+ * The creation and expiry times the cavage signature vouches for. Only signed values count:
+ * `created`/`expires` parameters are plain text in the header, so they are used only when
+ * `(created)`/`(expires)` are in the signed `headers` list; otherwise anyone on the path could
+ * replace a signed Date or stretch the window by appending `expires=`. (A signed `(created)` or
+ * `(expires)` without its parameter, or outside hs2019, fails later, when the signing string is built.)
+ */
+function cavageSignedWindow(
   params: CavageSignatureParams,
   request: ReceivedRequest,
-): number | VerifyFailure {
-  if (params.algorithm === "hs2019" && params.created !== undefined && params.headers.includes("(created)")) {
-    return params.created;
+): { created: number; expires: number | undefined } | VerifyFailure {
+  const expires = params.headers.includes("(expires)") ? params.expires : undefined;
+  if (params.headers.includes("(created)") && params.created !== undefined) {
+    return { created: params.created, expires };
   }
   if (!params.headers.includes("date")) return fail("dateMissing", "neither Date nor (created) is signed");
   const date = headerValue(request.headers, "date");
   if (date === undefined) return fail("dateMissing", "Date is signed but absent");
   const millis = Date.parse(date);
   if (Number.isNaN(millis)) return fail("dateMissing", `Date ${date} does not parse`);
-  return Math.floor(millis / 1000);
+  return { created: Math.floor(millis / 1000), expires };
 }
 
 async function verifyCavageRequest(
@@ -120,9 +128,9 @@ async function verifyCavageRequest(
   if (request.method.toUpperCase() === "GET" && !params.headers.includes("host")) {
     return fail("requestTargetNotSigned", "Host must be signed on GET");
   }
-  const created = cavageCreatedSeconds(params, request);
-  if (typeof created !== "number") return created;
-  const outOfWindow = checkTimeWindow(created, params.expires, nowSeconds, clockSkewSeconds);
+  const signedTimes = cavageSignedWindow(params, request);
+  if ("ok" in signedTimes) return signedTimes;
+  const outOfWindow = checkTimeWindow(signedTimes.created, signedTimes.expires, nowSeconds, clockSkewSeconds);
   if (outOfWindow) return outOfWindow;
   const digestProblem = checkBodyDigest(request, params.headers);
   if (digestProblem) return digestProblem;
@@ -170,6 +178,8 @@ async function verifyMessageSignature(
   if (!covered.some((name) => name === "@target-uri" || name === "@path" || name === "@request-target")) {
     return fail("requestTargetNotSigned", `${signature.label}: neither @target-uri nor @path is signed`);
   }
+  // created/expires are parameters of the covered inner list, serialised into the signature base's
+  // "@signature-params" line, so they are signed: a changed or added expires breaks the signature.
   const outOfWindow = checkTimeWindow(signature.created, signature.expires, nowSeconds, clockSkewSeconds);
   if (outOfWindow) return outOfWindow;
   const digestProblem = checkBodyDigest(request, covered);

@@ -40,7 +40,7 @@ describe("parseKeyDocument", () => {
   const pem = sharedPem;
 
   it("reads an actor's publicKey", () => {
-    const parsed = parseKeyDocument(actorDocument(pem), keyId);
+    const parsed = parseKeyDocument(actorDocument(pem), keyId, actorId);
     expect(parsed.ok && parsed.key.owner).toBe(actorId);
     expect(parsed.ok && parsed.key.publicKey.asymmetricKeyType).toBe("rsa");
   });
@@ -53,12 +53,14 @@ describe("parseKeyDocument", () => {
         { id: keyId, owner: actorId, publicKeyPem: pem },
       ],
     };
-    expect(parseKeyDocument(document, keyId).ok).toBe(true);
+    expect(parseKeyDocument(document, keyId, actorId).ok).toBe(true);
   });
 
   it("reads a bare key document on the owner's origin", () => {
     const bareKeyId = "https://social.example/keys/1";
-    expect(parseKeyDocument({ id: bareKeyId, owner: actorId, publicKeyPem: pem }, bareKeyId)).toMatchObject({
+    expect(
+      parseKeyDocument({ id: bareKeyId, owner: actorId, publicKeyPem: pem }, bareKeyId, bareKeyId),
+    ).toMatchObject({
       ok: true,
       key: { owner: actorId },
     });
@@ -86,7 +88,7 @@ describe("parseKeyDocument", () => {
     ],
     ["a non-object", ["nope"], /not a JSON object/],
   ])("refuses %s", (_name, document, detail) => {
-    const parsed = parseKeyDocument(document, keyId);
+    const parsed = parseKeyDocument(document, keyId, actorId);
     expect(parsed.ok).toBe(false);
     expect(parsed.ok === false && parsed.detail).toMatch(detail);
   });
@@ -97,7 +99,7 @@ describe("createCachingKeyResolver", () => {
     const fetched: string[] = [];
     const fetcher: KeyDocumentFetcher = async (url) => {
       fetched.push(url);
-      return { ok: true, document: documents() };
+      return { ok: true, document: documents(), url };
     };
     return { fetched, fetcher };
   }
@@ -145,6 +147,7 @@ describe("createCachingKeyResolver", () => {
         return {
           ok: true,
           document: { id: url, publicKey: { id: `${url}#main-key`, owner: url, publicKeyPem: pem } },
+          url,
         };
       },
     });
@@ -211,7 +214,7 @@ describe("key rotation during verification", () => {
     const resolver = createCachingKeyResolver({
       fetchKeyDocument: async (url) => {
         fetched.push(url);
-        return { ok: true, document: actorDocument(published) };
+        return { ok: true, document: actorDocument(published), url };
       },
       now: () => now,
     });
@@ -389,11 +392,17 @@ describe("createSignedKeyFetcher", () => {
     const instance = rsaPair();
     const instanceKeyId = "https://mimi.test/actor#main-key";
     const target = rsaPair();
+    const aliceUrl = "http://social.example/users/alice";
+    const httpKeyId = `${aliceUrl}#main-key`;
+    const document = {
+      id: aliceUrl,
+      publicKey: { id: httpKeyId, owner: aliceUrl, publicKeyPem: pemOf(target) },
+    };
     const seen: IncomingMessage[] = [];
     const server = createServer((request, response) => {
       seen.push(request);
       response.setHeader("content-type", "application/activity+json");
-      response.end(JSON.stringify(actorDocument(pemOf(target))));
+      response.end(JSON.stringify(document));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
@@ -408,8 +417,9 @@ describe("createSignedKeyFetcher", () => {
         { keyId: instanceKeyId, privateKey: instance.privateKey },
         { now: () => now },
       );
-      const fetched = await fetcher("http://social.example/users/alice");
-      expect(fetched.ok && parseKeyDocument(fetched.document, keyId).ok).toBe(true);
+      const fetched = await fetcher(aliceUrl);
+      expect(fetched).toEqual({ ok: true, document, url: aliceUrl });
+      expect(fetched.ok && parseKeyDocument(fetched.document, httpKeyId, fetched.url).ok).toBe(true);
       const received = seen[0];
       if (!received) throw new Error("no request seen");
       expect(received.headers.accept).toBe("application/activity+json");

@@ -155,20 +155,49 @@ describe("activities forwarded by a remote channel", () => {
     ).toEqual(["alice", "bob"]);
   });
 
-  it("are refused when signed by anyone but the channel (401)", async () => {
+  it("are refused when signed by anyone but the channel `target` names (401)", async () => {
     const activity = channelMessage(carol.id);
     await expectRejected(
       await postSigned(`${ingest.base}/inbox`, JSON.stringify(activity), eve),
       401,
-      "keyOwnerMismatch",
+      "notForwardedByChannel",
     );
-    // Another channel cannot forward for this one: its own followers are not in `to`.
+    // Another channel cannot forward for this one, even one listing the same members and addressing
+    // its own followers: the real channel's membership is the only one that counts.
     const other = remote.addActor(REMOTE, "/channels/other", "ed25519", "Service");
-    await expectRejected(
-      await postSigned(`${ingest.base}/users/bob/inbox`, JSON.stringify(activity), other),
-      401,
-      "keyOwnerMismatch",
-    );
+    remote.serve("/channels/other/followers", {
+      document: followersCollection(other.id, [carol.id, BOB, ALICE]),
+    });
+    for (const forged of [
+      activity,
+      channelMessage(carol.id, { to: [`${other.id}/followers`] }),
+      channelMessage(carol.id, { type: "Update", object: { type: "Service", id: room.id, name: "pwned" } }),
+      channelMessage(carol.id, { type: "Remove", object: BOB }),
+    ]) {
+      await expectRejected(
+        await postSigned(`${ingest.base}/users/bob/inbox`, JSON.stringify(forged), other),
+        401,
+        "notForwardedByChannel",
+      );
+    }
+  });
+
+  it("are refused when the author sends them itself, to a user's or the shared inbox (403)", async () => {
+    // A member (or anyone) cannot act on other members' clients without the channel.
+    for (const fields of [
+      { type: "Update", object: { type: "Service", id: room.id, name: "renamed by carol" } },
+      { type: "Remove", object: BOB },
+      { type: "Add", object: BOB },
+      {},
+    ]) {
+      for (const inbox of ["/users/bob/inbox", "/inbox"]) {
+        await expectRejected(
+          await postSigned(`${ingest.base}${inbox}`, JSON.stringify(channelMessage(carol.id, fields)), carol),
+          403,
+          "channelActivityNotFromChannel",
+        );
+      }
+    }
   });
 
   it("are refused when the actor is not a member, after reading the members anew (401)", async () => {
@@ -257,23 +286,37 @@ describe("Add and Remove forwarded by a remote channel", () => {
     ).toEqual(["alice", "bob"]);
   });
 
-  it("a Remove reaches the removed user when this provider may no longer read the members", async () => {
-    remote.serve("/channels/room/followers", { status: 403 });
-    try {
-      const remove = channelMessage(carol.id, { type: "Remove", object: DAN });
-      const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(remove), room);
-      expect(response.status).toBe(202);
-      expect(userInboxItems().map((entry) => entry.key)).toEqual(["dan"]);
-      // Anything else needs the members.
-      ingest.bus.published.length = 0;
-      await expectRejected(
-        await postSigned(`${ingest.base}/inbox`, JSON.stringify(channelMessage(carol.id)), room),
-        401,
-        "channelMembershipUnknown",
-      );
-    } finally {
-      setMembers([carol.id, BOB, ALICE]);
+  it("are refused, a Remove included, when the channel refuses this provider its members (fail closed)", async () => {
+    for (const status of [403, 404]) {
+      remote.serve("/channels/room/followers", { status });
+      try {
+        for (const forward of [
+          channelMessage(carol.id, { type: "Remove", object: DAN }),
+          channelMessage(carol.id),
+        ]) {
+          await expectRejected(
+            await postSigned(`${ingest.base}/inbox`, JSON.stringify(forward), room),
+            401,
+            "channelMembershipUnknown",
+          );
+        }
+      } finally {
+        setMembers([carol.id, BOB, ALICE]);
+      }
     }
+  });
+
+  it("a Remove reaches the removed user while the channel still lets this provider read its members", async () => {
+    setMembers([carol.id, ALICE]);
+    const remove = channelMessage(carol.id, { type: "Remove", object: DAN });
+    const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(remove), room);
+    expect(response.status).toBe(202);
+    expect(
+      userInboxItems()
+        .map((entry) => entry.key)
+        .sort(),
+    ).toEqual(["alice", "dan"]);
+    setMembers([carol.id, BOB, ALICE]);
   });
 
   it("a member leaving (Remove of itself) reaches the remaining local members", async () => {

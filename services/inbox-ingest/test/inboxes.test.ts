@@ -260,7 +260,7 @@ describe("POST /users/:username/inbox", () => {
   });
 
   describe("activities forwarded by a channel", () => {
-    const forwarded = () => note(carol.id, { to: [`${room.id}/followers`] });
+    const forwarded = () => note(carol.id, { target: room.id, to: [`${room.id}/followers`] });
 
     it("are denied while channel membership cannot be checked (401)", async () => {
       const activity = forwarded();
@@ -275,15 +275,24 @@ describe("POST /users/:username/inbox", () => {
       await expectRejected(response, 401, "notChannelMember", activity);
     });
 
-    it("are accepted from a channel the actor belongs to, besides the author's own delivery", async () => {
+    it("are accepted from a channel the actor belongs to, once; the author's own copy is refused", async () => {
       remote.serve("/channels/room/followers", { document: followersCollection(room.id, [carol.id, BOB]) });
       const activity = forwarded();
-      expect((await postSigned(url(), JSON.stringify(activity), carol)).status).toBe(202);
+      expect((await postSigned(url(), JSON.stringify(activity), carol)).status).toBe(403);
       expect((await postSigned(url(), JSON.stringify(activity), room)).status).toBe(202);
       expect((await postSigned(url(), JSON.stringify(activity), room)).status).toBe(202);
-      expect(ingest.bus.published).toHaveLength(2);
-      expect(decodeUserInbox(1)[0]?.item.deliveredBy).toBe(room.id);
-      expect(await seenRows(activity.id)).toBe(2);
+      expect(ingest.bus.published).toHaveLength(1);
+      expect(decodeUserInbox(0)[0]?.item.deliveredBy).toBe(room.id);
+      expect(await seenRows(activity.id)).toBe(1);
+    });
+
+    it("reach only the channel's members, not the owner of the inbox they were POSTed to", async () => {
+      const quiet = remote.addActor(REMOTE, "/channels/quiet", "ed25519", "Service");
+      remote.serve("/channels/quiet/followers", { document: followersCollection(quiet.id, [carol.id]) });
+      const activity = note(carol.id, { target: quiet.id, to: [`${quiet.id}/followers`] });
+      const response = await postSigned(url(), JSON.stringify(activity), quiet);
+      expect(response.status).toBe(202);
+      expect(ingest.bus.published).toHaveLength(0);
     });
   });
 });

@@ -42,13 +42,15 @@ describe("local addresses", () => {
     }
   });
 
-  it("lists local users named in to/cc once each", () => {
+  it("lists local users named in any addressing field once each", () => {
     const activity = {
       to: ["https://b.example/users/bob", "https://a.example/users/carol", PUBLIC],
       cc: "https://b.example/users/alice",
       bcc: ["https://b.example/users/eve"],
+      bto: ["https://b.example/users/frank"],
+      audience: ["https://b.example/users/grace"],
     };
-    expect(addressedLocalUsernames(urls, activity)).toEqual(["bob", "alice"]);
+    expect(addressedLocalUsernames(urls, activity)).toEqual(["bob", "alice", "frank", "eve", "grace"]);
     expect(
       addressedLocalUsernames(urls, {
         to: ["https://b.example/users/bob"],
@@ -110,6 +112,24 @@ describe("routeOutboxActivity", () => {
         kind: "channel",
         channelId: "room",
       });
+    }
+  });
+
+  it("routes a local channel named only in bto, bcc or audience to the channel, which checks membership", () => {
+    for (const field of ["bto", "bcc", "audience"]) {
+      for (const address of [
+        "https://b.example/channels/room/followers",
+        "https://b.example/channels/room",
+      ]) {
+        const route = routeOutboxActivity(urls, {
+          ...base,
+          type: "Create",
+          object: { type: "Note", content: "hi" },
+          to: ["https://a.example/users/carol"],
+          [field]: [address],
+        });
+        expect(route, `${field}: ${address}`).toEqual({ kind: "channel", channelId: "room" });
+      }
     }
   });
 

@@ -47,10 +47,14 @@ export function referenceIds(value: unknown): string[] {
   return Array.isArray(value) ? value.flatMap(one) : one(value);
 }
 
+/** Every field that addresses an activity; all of them are routed and checked alike. */
+export const ADDRESSING_FIELDS = ["to", "cc", "bto", "bcc", "audience"] as const;
+export type AddressingField = (typeof ADDRESSING_FIELDS)[number];
+
 /** The addressing fields of an activity, in order, without duplicates. */
 export function addressesOf(
   activity: Record<string, unknown>,
-  fields: ReadonlyArray<"to" | "cc" | "bto" | "bcc">,
+  fields: ReadonlyArray<AddressingField> = ADDRESSING_FIELDS,
 ): string[] {
   return [...new Set(fields.flatMap((field) => referenceIds(activity[field])))];
 }
@@ -87,8 +91,14 @@ export function localChannelIdOf(urls: ProviderUrls, url: string): string | unde
   return url === canonical || url === urls.channelFollowers(id) ? id : undefined;
 }
 
-/** Usernames of this provider named in `to`/`cc` (existence is checked by the caller). */
+/** True when `url` is exactly the actor URL of one of this provider's channels (existence aside). */
+export function isLocalChannelUrl(urls: ProviderUrls, url: string): boolean {
+  const id = localChannelIdOf(urls, url);
+  return id !== undefined && urls.channel(id) === url;
+}
+
+/** Usernames of this provider named in any addressing field (existence is checked by the caller). */
 export function addressedLocalUsernames(urls: ProviderUrls, activity: Record<string, unknown>): string[] {
-  const names = addressesOf(activity, ["to", "cc"]).map((address) => localUsernameOf(urls, address));
+  const names = addressesOf(activity).map((address) => localUsernameOf(urls, address));
   return [...new Set(names.filter((name): name is string => name !== undefined))];
 }

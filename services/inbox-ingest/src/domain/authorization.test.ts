@@ -33,6 +33,58 @@ describe("authorizeInboxDelivery", () => {
     }
   });
 
+  describe("an author's own activity about a channel", () => {
+    const about = (type: string) => activity({ type, target: channel, to: [`${channel}/followers`] });
+    const localChannels = { isLocalChannel: (url: string) => url === channel };
+
+    it("is refused at a user's inbox and at the shared inbox for a channel of another provider", async () => {
+      for (const type of ["Add", "Remove", "Update", "Create"]) {
+        for (const target of [userTarget, { kind: "shared" } as const]) {
+          const decision = await authorizeInboxDelivery({
+            signer: signedBy(carol),
+            activity: about(type),
+            target,
+          });
+          expect(decision, `${type} at ${target.kind}`).toMatchObject({
+            allow: false,
+            reason: "channelActivityNotFromChannel",
+          });
+        }
+      }
+    });
+
+    it("is a submission at the shared inbox of the channel's own provider and at the channel's inbox", async () => {
+      const shared = await authorizeInboxDelivery(
+        { signer: signedBy(carol), activity: about("Update"), target: { kind: "shared" } },
+        localChannels,
+      );
+      expect(shared).toEqual({ allow: true, basis: "author" });
+      const user = await authorizeInboxDelivery(
+        { signer: signedBy(carol), activity: about("Update"), target: userTarget },
+        localChannels,
+      );
+      expect(user).toMatchObject({ allow: false, reason: "channelActivityNotFromChannel" });
+      const own = await authorizeInboxDelivery({
+        signer: signedBy(carol),
+        activity: about("Update"),
+        target: { kind: "channel", channelId: "room" },
+      });
+      expect(own).toEqual({ allow: true, basis: "author" });
+    });
+
+    it("is the channel's own word when the channel is the actor (its Accept or Reject)", async () => {
+      const accept = activity({
+        id: `${channel}/activities/1`,
+        type: "Accept",
+        actor: channel,
+        target: channel,
+      });
+      await expect(
+        authorizeInboxDelivery({ signer: signedBy(channel), activity: accept, target: userTarget }),
+      ).resolves.toEqual({ allow: true, basis: "author" });
+    });
+  });
+
   it("accepts an embedded actor object", async () => {
     const decision = await authorizeInboxDelivery({
       signer: signedBy(carol),
@@ -62,7 +114,7 @@ describe("authorizeInboxDelivery", () => {
 
   describe("forwarding by a channel", () => {
     const followers = `${channel}/followers`;
-    const forwarded = activity({ to: [followers] });
+    const forwarded = activity({ target: channel, to: [followers] });
     const members =
       (list: string[], fresh = true) =>
       async () =>
@@ -159,7 +211,7 @@ describe("authorizeInboxDelivery", () => {
       expect(denied).toMatchObject({ allow: false, reason: "notChannelMember" });
     });
 
-    it("lets a Remove through for its removed actor when the members cannot be read any more", async () => {
+    it("refuses a forward whose members cannot be read, a Remove included (fail closed)", async () => {
       const unreadable = async () => ({ readable: false, detail: "403" }) as const;
       const remove = activity({
         type: "Remove",
@@ -167,18 +219,51 @@ describe("authorizeInboxDelivery", () => {
         target: channel,
         to: [followers],
       });
-      await expect(
-        authorizeInboxDelivery(
-          { signer: signedBy(channel), activity: remove, target: userTarget },
-          { channelMembers: unreadable },
-        ),
-      ).resolves.toEqual({ allow: true, basis: "channelForward", channel, members: undefined });
-      await expect(
-        authorizeInboxDelivery(
-          { signer: signedBy(channel), activity: forwarded, target: userTarget },
-          { channelMembers: unreadable },
-        ),
-      ).resolves.toMatchObject({ allow: false, reason: "channelMembershipUnknown" });
+      for (const forward of [remove, forwarded]) {
+        await expect(
+          authorizeInboxDelivery(
+            { signer: signedBy(channel), activity: forward, target: userTarget },
+            { channelMembers: unreadable },
+          ),
+        ).resolves.toMatchObject({ allow: false, reason: "channelMembershipUnknown" });
+      }
+    });
+
+    it("refuses a forward signed by another channel than the one `target` names", async () => {
+      const impostor = "https://evil.example/channels/fake";
+      const channelMembers = vi.fn(members([carol]));
+      for (const forward of [
+        // The impostor's own followers in `to`, the real channel in `target`.
+        activity({ type: "Update", target: channel, to: [`${impostor}/followers`] }),
+        activity({ type: "Update", target: channel, to: [followers] }),
+        activity({ type: "Remove", object: carol, target: channel, to: [followers] }),
+      ]) {
+        const decision = await authorizeInboxDelivery(
+          { signer: signedBy(impostor), activity: forward, target: { kind: "shared" } },
+          { channelMembers },
+        );
+        expect(decision).toMatchObject({ allow: false, reason: "notForwardedByChannel" });
+      }
+      expect(channelMembers).not.toHaveBeenCalled();
+    });
+
+    it("refuses a forward without a target, or with several", async () => {
+      const channelMembers = vi.fn(members([carol]));
+      const untargeted = await authorizeInboxDelivery(
+        { signer: signedBy(channel), activity: activity({ to: [followers] }), target: userTarget },
+        { channelMembers },
+      );
+      expect(untargeted).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
+      const several = await authorizeInboxDelivery(
+        {
+          signer: signedBy(channel),
+          activity: activity({ target: [channel, "https://chat.example/channels/other"], to: [followers] }),
+          target: userTarget,
+        },
+        { channelMembers },
+      );
+      expect(several).toMatchObject({ allow: false, reason: "ambiguousTarget" });
+      expect(channelMembers).not.toHaveBeenCalled();
     });
 
     it("passes a failing membership read on to the caller", async () => {
@@ -204,17 +289,21 @@ describe("authorizeInboxDelivery", () => {
         [],
       ]) {
         const decision = await authorizeInboxDelivery(
-          { signer: signedBy(channel), activity: activity({ to }), target: userTarget },
+          { signer: signedBy(channel), activity: activity({ target: channel, to }), target: userTarget },
           { channelMembers },
         );
-        expect(decision).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
+        expect(decision).toMatchObject({ allow: false, reason: "notForwardedByChannel" });
       }
       // A collection only in `cc` does not make a forward either.
       const ccOnly = await authorizeInboxDelivery(
-        { signer: signedBy(channel), activity: activity({ cc: [followers] }), target: userTarget },
+        {
+          signer: signedBy(channel),
+          activity: activity({ target: channel, cc: [followers] }),
+          target: userTarget,
+        },
         { channelMembers },
       );
-      expect(ccOnly).toMatchObject({ allow: false, reason: "keyOwnerMismatch" });
+      expect(ccOnly).toMatchObject({ allow: false, reason: "notForwardedByChannel" });
       expect(channelMembers).not.toHaveBeenCalled();
     });
 

@@ -7,7 +7,7 @@ import {
   isAddressedToChannelFollowers,
 } from "./channel-forwarding.js";
 
-/** Who signed the delivery, as established by the HTTP signature. */
+/** Who signed the delivery, as established by the HTTP signature (its key is bound to its origin). */
 export interface InboxSigner {
   readonly keyId: string;
   /** The actor owning `keyId`. */
@@ -17,6 +17,9 @@ export interface InboxSigner {
 export type InboxDenyReason =
   | "keyOwnerMismatch"
   | "activityIdOriginMismatch"
+  | "ambiguousTarget"
+  | "notForwardedByChannel"
+  | "channelActivityNotFromChannel"
   | "notChannelMember"
   | "channelMembershipUnknown";
 
@@ -27,24 +30,24 @@ export type InboxAuthorization =
       /** Relayed by the channel `channel`, of which the actor is a member. */
       readonly basis: "channelForward";
       readonly channel: string;
-      /**
-       * The channel's members as read for this decision; undefined for a Remove whose collection this
-       * provider may no longer read (then only the removed actor is told).
-       */
-      readonly members: readonly string[] | undefined;
+      /** The channel's members as read for this decision, from the channel's own server. */
+      readonly members: readonly string[];
     }
   | { readonly allow: false; readonly reason: InboxDenyReason; readonly detail: string };
 
 export interface InboxAuthorizationPorts {
   /**
-   * Reads a channel's members (its followers collection). `refresh` asks for a copy read now rather
-   * than a cached one. Without it no forwarded activity can be authorized, so every delivery whose
-   * signer is not its actor is denied. May throw when the read fails in a way that may pass.
+   * Reads a channel's members (its followers collection, on the channel's origin). `refresh` asks for
+   * a copy read now rather than a cached one. Without it no forwarded activity can be authorized, so
+   * every delivery whose signer is not its actor is denied. May throw when the read fails in a way
+   * that may pass.
    */
   readonly channelMembers?: (
     channelUrl: string,
     options: { readonly refresh: boolean },
   ) => Promise<ChannelMembersRead>;
+  /** Whether `url` is one of this provider's channels (its actor URL). */
+  readonly isLocalChannel?: (url: string) => boolean;
 }
 
 function originOf(url: string): string | undefined {
@@ -55,20 +58,28 @@ function originOf(url: string): string | undefined {
   }
 }
 
+const deny = (reason: InboxDenyReason, detail: string): InboxAuthorization => ({
+  allow: false,
+  reason,
+  detail,
+});
+
 /**
  * Decides whether an authenticated inbox delivery may speak for its activity's actor
- * (PROTOCOL.md, transport rules; docs/channels.md, Receiving a forwarded activity):
- * - the activity's id must live on its actor's origin (ids are unique under their origin, and a
- *   sender cannot plant activities in another server's namespace);
- * - the signer is the actor: accepted;
- * - otherwise, at a user's or the shared inbox, the forwarding rule: the signer is a channel `C`
- *   whose followers collection `C/followers` is in the activity's `to`, and the actor is a member of
- *   `C`. Membership is read through `channelMembers`: an Add or Remove always reads it anew (it
- *   changes the membership), anything else reads it anew once when the actor is missing from a cached
- *   copy (a member added since). A member leaving (a Remove whose object is its actor) is no longer
- *   in the collection; the channel's signature vouches that it was. A Remove whose collection cannot
- *   be read any more is let through for its removed actor only.
- *   A channel's own inbox only takes activities signed by their actors.
+ * (docs/trust-model.md). The signer's key is bound to its origin, so `signer.keyOwner` is an actor
+ * of the server that signed.
+ * - The activity's id must live on its actor's origin: ids are unique under their origin, and a
+ *   sender cannot plant activities in another server's namespace.
+ * - An activity naming a channel in `target` speaks about that channel. At a channel's own inbox
+ *   the author submits it (the channel's sequencer checks membership and roles). Anywhere else only
+ *   the channel itself may deliver it: the author's own copy is refused unless it is submitted to a
+ *   channel of this provider through the shared inbox.
+ * - A signer other than the actor is accepted only under the forwarding rule, at a user's or the
+ *   shared inbox: the signer is the channel named in `target`, the activity is addressed to that
+ *   channel's followers collection, and the actor is a member as read from that collection on the
+ *   channel's own server (anew for Add and Remove, which change it; anew once when a cached copy
+ *   misses the actor). A member leaving (a Remove whose object is its actor) is no longer listed; the
+ *   channel's signature vouches that it was. A collection that cannot be read refuses the delivery.
  * Throws only when `channelMembers` throws (the caller answers that with a retryable error).
  */
 export async function authorizeInboxDelivery(
@@ -78,50 +89,65 @@ export async function authorizeInboxDelivery(
   const { signer, activity, target } = input;
   const actor = actorIdOf(activity);
   if (originOf(activity.id) !== originOf(actor)) {
-    return {
-      allow: false,
-      reason: "activityIdOriginMismatch",
-      detail: `activity ${activity.id} is not on the origin of its actor ${actor}`,
-    };
+    return deny(
+      "activityIdOriginMismatch",
+      `activity ${activity.id} is not on the origin of its actor ${actor}`,
+    );
   }
-  if (signer.keyOwner === actor) return { allow: true, basis: "author" };
+  const targets = referenceIds(activity.target);
+  if (targets.length > 1) {
+    return deny(
+      "ambiguousTarget",
+      `the activity names ${targets.length} targets; a channel activity names one`,
+    );
+  }
+  const channel = targets[0];
 
-  const mismatch: InboxAuthorization = {
-    allow: false,
-    reason: "keyOwnerMismatch",
-    detail: `signed by ${signer.keyOwner} (key ${signer.keyId}), but the activity's actor is ${actor}`,
-  };
-  if (target.kind === "channel") return mismatch;
-  const channel = signer.keyOwner;
-  if (!isAddressedToChannelFollowers(channel, activity)) return mismatch;
-  if (!ports.channelMembers) {
-    return {
-      allow: false,
-      reason: "channelMembershipUnknown",
-      detail: `${channel} forwards an activity of ${actor}, but this provider cannot check channel membership`,
-    };
+  if (signer.keyOwner === actor) {
+    if (channel === undefined || target.kind === "channel") return { allow: true, basis: "author" };
+    if (channel === actor) return { allow: true, basis: "author" }; // a channel speaking for itself
+    const submittedHere = target.kind === "shared" && ports.isLocalChannel?.(channel) === true;
+    if (submittedHere) return { allow: true, basis: "author" };
+    return deny(
+      "channelActivityNotFromChannel",
+      `an activity about ${channel} is accepted here only when that channel delivers it; submit it to the channel's inbox`,
+    );
   }
-  const membershipChange = changesMembership(activity);
-  let read = await ports.channelMembers(channel, { refresh: membershipChange });
+
+  const mismatch = deny(
+    "keyOwnerMismatch",
+    `signed by ${signer.keyOwner} (key ${signer.keyId}), but the activity's actor is ${actor}`,
+  );
+  if (target.kind === "channel") return mismatch;
+  if (channel === undefined) return mismatch;
+  if (channel !== signer.keyOwner) {
+    return deny(
+      "notForwardedByChannel",
+      `signed by ${signer.keyOwner}, but only the channel the activity names (${channel}) may forward it`,
+    );
+  }
+  if (!isAddressedToChannelFollowers(channel, activity)) {
+    return deny(
+      "notForwardedByChannel",
+      `a forward of ${channel} must be addressed to its followers collection ${channel}/followers`,
+    );
+  }
+  if (!ports.channelMembers) {
+    return deny(
+      "channelMembershipUnknown",
+      `${channel} forwards an activity of ${actor}, but this provider cannot check channel membership`,
+    );
+  }
+  let read = await ports.channelMembers(channel, { refresh: changesMembership(activity) });
   if (read.readable && !read.fresh && !read.members.includes(actor)) {
     read = await ports.channelMembers(channel, { refresh: true });
   }
-  const isRemove = activity.type === "Remove";
   if (!read.readable) {
-    if (isRemove) return { allow: true, basis: "channelForward", channel, members: undefined };
-    return {
-      allow: false,
-      reason: "channelMembershipUnknown",
-      detail: `the members of ${channel} cannot be read: ${read.detail}`,
-    };
+    return deny("channelMembershipUnknown", `the members of ${channel} cannot be read: ${read.detail}`);
   }
-  const leaving = isRemove && referenceIds(activity.object).includes(actor);
+  const leaving = activity.type === "Remove" && referenceIds(activity.object).includes(actor);
   if (read.members.includes(actor) || leaving) {
     return { allow: true, basis: "channelForward", channel, members: read.members };
   }
-  return {
-    allow: false,
-    reason: "notChannelMember",
-    detail: `${actor} is not a member of ${channel}, which forwarded the activity`,
-  };
+  return deny("notChannelMember", `${actor} is not a member of ${channel}, which forwarded the activity`);
 }

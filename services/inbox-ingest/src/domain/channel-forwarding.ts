@@ -51,7 +51,8 @@ export function forwardRecipients(
 
 /**
  * The local channel an author-signed activity at the shared inbox is submitted to: its `target`
- * names one of this provider's channels, or its `to` names such a channel's followers collection.
+ * names one of this provider's channels, or an addressing field names such a channel or its followers
+ * collection.
  * A remote provider's delivery service reaches a channel through its `endpoints.sharedInbox`, so a
  * member's submission arrives here rather than at `C/inbox`. Undefined when it is about no local
  * channel; `ambiguous` when it names several.
@@ -60,7 +61,7 @@ export function sharedInboxChannelOf(
   urls: ProviderUrls,
   activity: Record<string, unknown>,
 ): { readonly channelId: string } | { readonly ambiguous: readonly string[] } | undefined {
-  const named = [...referenceIds(activity.target), ...addressesOf(activity, ["to", "cc"])];
+  const named = [...referenceIds(activity.target), ...addressesOf(activity)];
   const channelIds = [
     ...new Set(named.map((url) => localChannelIdOf(urls, url)).filter((id) => id !== undefined)),
   ];

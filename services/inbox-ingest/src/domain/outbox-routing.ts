@@ -5,7 +5,8 @@ import { channelFollowersUrl } from "./channel-forwarding.js";
 /**
  * Where an activity a local user POSTs to its outbox goes next (docs/channels.md, Addressing):
  * - anything about one of this provider's channels (the channel or its followers collection named in
- *   `to`, `cc`, `target` or `object`: a message to the channel, Add/Remove/Update, a new channel) goes
+ *   any addressing field (`to`, `cc`, `bto`, `bcc`, `audience`), `target` or `object`: a message to the
+ *   channel, Add/Remove/Update, a new channel) goes
  *   to that channel's sequencer, which checks membership and epochs and forwards it. A new channel
  *   (`Create{Service}` whose `object.id` is a channel URL of this provider) goes there too although
  *   the channel does not exist yet: creating it is the sequencer's job;
@@ -19,7 +20,7 @@ export type OutboxRoute =
   | { readonly kind: "channel"; readonly channelId: string }
   | {
       readonly kind: "delivery";
-      /** to + cc + bto + bcc without the public collection; only the channel for a remote channel. */
+      /** to + cc + bto + bcc + audience without the public collection; only the channel for a remote channel. */
       readonly audience: string[];
       /** The activity as delivered: `bto` and `bcc` removed (ActivityPub 6.6). */
       readonly activity: Record<string, unknown>;
@@ -38,8 +39,10 @@ export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string,
     return routeNewChannel(urls, activity, activity.object);
   }
 
+  // Every addressing field counts: a `bcc` naming a channel's followers must not slip past the
+  // channel's membership check into a plain delivery.
   const mentioned = [
-    ...addressesOf(activity, ["to", "cc"]),
+    ...addressesOf(activity),
     ...referenceIds(activity.target),
     ...referenceIds(activity.object),
   ];
@@ -60,11 +63,13 @@ export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string,
   if (remoteChannel !== undefined)
     return { kind: "delivery", audience: [remoteChannel], activity: delivered };
 
-  const audience = addressesOf(activity, ["to", "cc", "bto", "bcc"]).filter(
-    (address) => !isPublicAddress(address),
-  );
+  const audience = addressesOf(activity).filter((address) => !isPublicAddress(address));
   if (audience.length === 0) {
-    return { kind: "invalid", reason: "noAudience", detail: "the activity addresses nobody (to/cc/bto/bcc)" };
+    return {
+      kind: "invalid",
+      reason: "noAudience",
+      detail: "the activity addresses nobody (to/cc/bto/bcc/audience)",
+    };
   }
   return { kind: "delivery", audience, activity: delivered };
 }
@@ -96,7 +101,7 @@ function routeNewChannel(
     };
   }
   const otherTarget = referenceIds(activity.target).filter((url) => url !== channelUrl);
-  const otherLocalChannels = addressesOf(activity, ["to", "cc"]).filter((url) => {
+  const otherLocalChannels = addressesOf(activity).filter((url) => {
     const named = localChannelIdOf(urls, url);
     return named !== undefined && named !== channelId;
   });

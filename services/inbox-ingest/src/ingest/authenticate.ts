@@ -3,8 +3,24 @@ import { verifyRequest } from "@mimi/http-signatures";
 import type { Request } from "express";
 import type { InboxIngestContext } from "../context.js";
 import type { InboxTarget } from "../domain/addressing.js";
-import { authorizeInboxDelivery } from "../domain/authorization.js";
+import { isLocalChannelUrl } from "../domain/addressing.js";
+import { authorizeInboxDelivery, type InboxDenyReason } from "../domain/authorization.js";
 import { rejection } from "./rejections.js";
+
+/**
+ * 401 when the signature does not make the signer the actor's voice (not the actor, not a channel
+ * that may forward for it); 403 when the signer is the actor but may not say this here; 400 when the
+ * activity itself is malformed for the rule.
+ */
+const DENIAL_STATUS: Record<InboxDenyReason, 400 | 401 | 403> = {
+  keyOwnerMismatch: 401,
+  notForwardedByChannel: 401,
+  notChannelMember: 401,
+  channelMembershipUnknown: 401,
+  activityIdOriginMismatch: 403,
+  channelActivityNotFromChannel: 403,
+  ambiguousTarget: 400,
+};
 
 const SIGNATURE_CHALLENGE = {
   "www-authenticate": 'Signature headers="(request-target) host date digest content-type"',
@@ -20,8 +36,8 @@ export type AuthenticatedDelivery =
       /** The channel that signed the request, forwarding a member's activity. */
       readonly sender: string;
       readonly basis: "channelForward";
-      /** The channel's members as read for the decision (undefined: see `authorizeInboxDelivery`). */
-      readonly members: readonly string[] | undefined;
+      /** The channel's members as read for the decision, from the channel's own server. */
+      readonly members: readonly string[];
     };
 
 /**
@@ -56,7 +72,7 @@ export async function authenticateInboxDelivery(
   try {
     decision = await authorizeInboxDelivery(
       { signer: { keyId: verified.keyId, keyOwner: verified.keyOwner }, activity, target },
-      { channelMembers: ctx.channelMembers },
+      { channelMembers: ctx.channelMembers, isLocalChannel: (url) => isLocalChannelUrl(ctx.urls, url) },
     );
   } catch (error) {
     ctx.logger.warn({ err: error, activityId: activity.id }, "channel membership check failed");
@@ -74,11 +90,7 @@ export async function authenticateInboxDelivery(
       { activityId: activity.id, signer: verified.keyOwner, reason: decision.reason },
       "inbox delivery not authorized",
     );
-    throw rejection(
-      decision.reason === "activityIdOriginMismatch" ? 403 : 401,
-      decision.reason,
-      decision.detail,
-    );
+    throw rejection(DENIAL_STATUS[decision.reason], decision.reason, decision.detail);
   }
   if (decision.basis === "author") return { sender: verified.keyOwner, basis: "author" };
   return { sender: verified.keyOwner, basis: "channelForward", members: decision.members };

@@ -72,8 +72,9 @@ export async function publishToChannel(
 
 /**
  * A channel's forward of a member's activity (docs/channels.md, Receiving a forwarded activity): one
- * `user.inbox` item per local recipient, i.e. the local users among the channel's members, the local
- * object of an Add or Remove, and the owner of the personal inbox it was POSTed to. The dedupe key
+ * `user.inbox` item per local recipient, i.e. the local users among the channel's members and the
+ * local object of an Add or Remove. The personal inbox it was POSTed to adds nobody: a channel
+ * reaches only its members (and the member an Add or Remove is about). The dedupe key
  * is the channel's forward, not the inbox: when the channel's server POSTs it to several personal
  * inboxes here, the first POST already served every local recipient.
  */
@@ -85,15 +86,11 @@ export async function publishForwarded(
     route: IngestRoute;
     activity: ActivityEnvelope;
     channel: string;
-    members: readonly string[] | undefined;
-    inboxOwner?: string;
+    members: readonly string[];
   },
 ): Promise<void> {
   const { activity, channel } = forward;
-  const candidates = forwardRecipients(ctx.urls, activity, forward.members ?? []);
-  if (forward.inboxOwner !== undefined && !candidates.includes(forward.inboxOwner)) {
-    candidates.push(forward.inboxOwner);
-  }
+  const candidates = forwardRecipients(ctx.urls, activity, forward.members);
   const existing = await ctx.accounts.existing(candidates);
   const recipients = candidates.filter((name) => existing.has(name));
   if (recipients.length === 0) {

@@ -11,8 +11,8 @@ import { rejection } from "../ingest/rejections.js";
 
 /**
  * `POST /users/:username/inbox`: a signed delivery to one local user, published to `user.inbox` for
- * that user. The owner of the inbox is its recipient whatever the addressing says. A channel's
- * forward goes to the owner and to every other local recipient of the forward (see `publishForwarded`).
+ * that user. The owner of the inbox is the recipient of an author's activity whatever the addressing
+ * says. A channel's forward goes to the local recipients of the forward (see `publishForwarded`).
  */
 export function userInbox(ctx: InboxIngestContext): RequestHandler {
   return async (req, res) => {
@@ -29,7 +29,6 @@ export function userInbox(ctx: InboxIngestContext): RequestHandler {
         activity,
         channel: delivery.sender,
         members: delivery.members,
-        inboxOwner: username,
       });
       return;
     }

@@ -129,6 +129,9 @@ describe("group messaging", () => {
     bob = received.newState;
     expect(new TextDecoder().decode(received.data)).toBe("hello bob");
     expect(new TextDecoder().decode(received.authenticatedData)).toBe("meta");
+    // Who sent it comes from the group, not from anything the plaintext says.
+    expect(received.sender.leafIndex).toBe(0);
+    expect(identityOf(received.sender.credential)).toBe("alice");
 
     const reply = await encryptApplicationMessage(bob, plain, text("hi alice"));
     bob = reply.newState;
@@ -136,6 +139,21 @@ describe("group messaging", () => {
     if (!got.ok || got.kind !== "application") throw new Error("expected an application message");
     alice = got.newState;
     expect(new TextDecoder().decode(got.data)).toBe("hi alice");
+    expect([got.sender.leafIndex, identityOf(got.sender.credential)]).toEqual([1, "bob"]);
+  });
+
+  it("names the sender of a message from the previous epoch by that epoch's tree", async () => {
+    const late = await encryptApplicationMessage(bob, plain, text("sent before the commit"));
+    bob = late.newState;
+    const update = await commit(alice, caching);
+    alice = update.newState;
+    const applied = await processIncoming(bob, plain, update.commit);
+    if (!applied.ok) throw new Error(applied.detail);
+    bob = applied.newState;
+    const received = await processIncoming(alice, caching, late.message);
+    if (!received.ok || received.kind !== "application") throw new Error("expected an application message");
+    alice = received.newState;
+    expect(identityOf(received.sender.credential)).toBe("bob");
   });
 
   it("rejects tampered ciphertext and messages for other groups", async () => {

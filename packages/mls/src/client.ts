@@ -32,12 +32,14 @@ import {
   type LeafNode,
   type MLSMessage,
   type PrivateKeyPackage,
+  type PrivateMessage,
   type Proposal,
   type ProposalOrRef,
   processMessage,
   createGroup as tsCreateGroup,
   zeroOutUint8Array,
 } from "ts-mls";
+import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { applyCommit, type PublicGroupState } from "./public-group.js";
 
 export type {
@@ -411,8 +413,24 @@ export async function joinFromWelcome(options: JoinOptions): Promise<ClientResul
   }
 }
 
+/** The member that sent an application message, as the group's tree names it at the message's epoch. */
+export interface MessageSender {
+  leafIndex: number;
+  credential: Credential;
+}
+
 export type ProcessedMessage =
-  | { kind: "application"; newState: ClientState; data: Uint8Array; authenticatedData: Uint8Array }
+  | {
+      kind: "application";
+      newState: ClientState;
+      data: Uint8Array;
+      authenticatedData: Uint8Array;
+      /**
+       * The sending member. Its signature over the content verified with this leaf's key, so the
+       * identity in `credential` is who sent it, whatever the plaintext claims.
+       */
+      sender: MessageSender;
+    }
   | { kind: "commit"; newState: ClientState; epoch: bigint; removedFromGroup: boolean }
   | { kind: "proposal"; newState: ClientState };
 
@@ -442,6 +460,7 @@ export async function processIncoming(
   if (!decoded.ok) return decoded;
   const message = decoded.message;
   let authenticatedData: Uint8Array;
+  let sender: MessageSender | undefined;
   if (message.wireformat === "mls_public_message") {
     const content = message.publicMessage.content;
     const check = checkGroupAndEpoch(state, content.groupId, content.epoch);
@@ -460,20 +479,27 @@ export async function processIncoming(
     const check = checkGroupAndEpoch(state, message.privateMessage.groupId, message.privateMessage.epoch);
     if (!check.ok) return check;
     authenticatedData = message.privateMessage.authenticatedData;
+    sender = await privateMessageSender(state, cs, message.privateMessage);
+    if (sender === undefined)
+      return { ok: false, reason: "rejected", detail: "the sender data does not decrypt to a member" };
   } else {
     return { ok: false, reason: "malformed", detail: `cannot process a ${message.wireformat} in a group` };
   }
   try {
     const result = await processMessage(message, state, emptyPskIndex, () => "accept", cs);
     discardSecrets(result.consumed);
-    if (result.kind === "applicationMessage")
+    if (result.kind === "applicationMessage") {
+      if (sender === undefined)
+        return { ok: false, reason: "malformed", detail: "application data without a known sender" };
       return {
         ok: true,
         kind: "application",
         newState: result.newState,
         data: result.message,
         authenticatedData,
+        sender,
       };
+    }
     const advanced = result.newState.groupContext.epoch !== state.groupContext.epoch;
     const removedFromGroup = result.newState.groupActiveState.kind === "removedFromGroup";
     if (advanced || removedFromGroup)
@@ -488,6 +514,34 @@ export async function processIncoming(
   } catch (error) {
     return { ok: false, reason: "rejected", detail: describe(error) };
   }
+}
+
+/**
+ * Reads the sender's leaf from a PrivateMessage's sender data (with the secrets of the message's
+ * epoch: the current one or one ts-mls still keeps) and the credential at that leaf in that epoch's
+ * tree. ts-mls verifies the content's signature against the same leaf's key while decrypting, so a
+ * member cannot name another member's leaf here and still have the message accepted.
+ */
+async function privateMessageSender(
+  state: ClientState,
+  cs: CiphersuiteImpl,
+  privateMessage: PrivateMessage,
+): Promise<MessageSender | undefined> {
+  const current = privateMessage.epoch === state.groupContext.epoch;
+  const past = current ? undefined : state.historicalReceiverData.get(privateMessage.epoch);
+  const senderDataSecret = current ? state.keySchedule.senderDataSecret : past?.senderDataSecret;
+  const tree = current ? state.ratchetTree : past?.ratchetTree;
+  if (senderDataSecret === undefined || tree === undefined) return undefined;
+  let senderData: Awaited<ReturnType<typeof decryptSenderData>>;
+  try {
+    senderData = await decryptSenderData(privateMessage, senderDataSecret, cs);
+  } catch {
+    return undefined;
+  }
+  if (senderData === undefined) return undefined;
+  const node = tree[senderData.leafIndex * 2];
+  if (node?.nodeType !== "leaf") return undefined;
+  return { leafIndex: senderData.leafIndex, credential: node.leaf.credential };
 }
 
 function removesLeaf(proposals: ProposalOrRef[], leafIndex: number): boolean {

@@ -42,7 +42,14 @@ export const deliveryFanoutConfigSpec = {
     env: "MIMI_DELIVERY_BREAKER_COOLDOWN_MS",
     schema: parse.positiveInt(),
     default: ms(DEFAULT_BREAKER_SETTINGS.cooldownMs),
-    description: "how long an open breaker defers jobs before one probe request is let through",
+    description:
+      "first cool-down of an open breaker (jobs deferred, then one probe request); doubles for each failed probe",
+  },
+  breakerMaxCooldownMs: {
+    env: "MIMI_DELIVERY_BREAKER_MAX_COOLDOWN_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_BREAKER_SETTINGS.maxCooldownMs),
+    description: "longest cool-down of an open breaker",
   },
   unavailableAfterDays: {
     env: "MIMI_DELIVERY_UNAVAILABLE_AFTER_DAYS",
@@ -103,14 +110,14 @@ export const deliveryFanoutConfigSpec = {
     schema: parse.positiveInt(),
     default: "64",
     description:
-      "delivery jobs in flight at once, in per-destination queues (each destination's in order); 1 = one job at a time per partition",
+      "deliveries in memory at once (accepted from the bus and not yet delivered, given up or stored, or read back from a held backlog); 1 = one at a time",
   },
   sendsPerDestination: {
     env: "MIMI_DELIVERY_SENDS_PER_DESTINATION",
     schema: parse.positiveInt(),
     default: "4",
     description:
-      "application messages POSTed to one destination at once, started in order; other activities (commits, Welcomes) run alone, in order",
+      "application messages POSTed to one destination at once, started in order, none more than this many places ahead of an unfinished one of its signer; other activities (commits, Welcomes) run alone",
   },
   mailboxNotifier: {
     env: "MIMI_MAILBOX_NOTIFIER",
@@ -134,11 +141,14 @@ export interface DeliverySettings {
   collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
   /**
-   * Jobs in flight at once (per-destination queues); their offsets are committed only once their
-   * outcome is recorded. 1 = one job at a time per partition.
+   * Deliveries in memory at once (accepted and not yet delivered, given up or stored, or read back from
+   * a held backlog); their offsets are committed only once their outcome is recorded.
    */
   sendWindow: number;
-  /** Jobs of one destination running at once, started in order (MIMI_DELIVERY_SENDS_PER_DESTINATION). */
+  /**
+   * Jobs of one destination running at once, started in order, and how far (in places) a job of a
+   * signer may run ahead of an unfinished earlier one (MIMI_DELIVERY_SENDS_PER_DESTINATION).
+   */
   sendsPerDestination: number;
   /** Delays of the bus retry topics, used only when a handler fails unexpectedly (database down). */
   busRetryDelaysMs: number[];
@@ -152,7 +162,13 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
       lifetimeMs: config.retryLifetimeMs,
       maxAttempts: config.retryMaxAttempts,
     },
-    breaker: { failureThreshold: config.breakerFailureThreshold, cooldownMs: config.breakerCooldownMs },
+    breaker: {
+      failureThreshold: config.breakerFailureThreshold,
+      cooldownMs: config.breakerCooldownMs,
+      maxCooldownMs: Math.max(config.breakerCooldownMs, config.breakerMaxCooldownMs),
+      // A probe is a delivery POST: it may take the whole request budget.
+      probeTimeoutMs: config.requestTimeoutMs,
+    },
     unavailableAfterDays: config.unavailableAfterDays,
     requestTimeoutMs: config.requestTimeoutMs,
     schedulerPollMs: config.schedulerPollMs,

@@ -7,9 +7,11 @@ import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type Logger, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
+import { deliveryJobsTopic } from "@mimi/topics";
 import { type AudienceExpander, createAudienceExpander } from "./adapters/audience-expander.js";
 import { createDeadLetters, type DeadLetters } from "./adapters/dead-letters.js";
 import { createDestinationHealth, type DestinationHealth } from "./adapters/destination-health.js";
+import { createHeldPairStore, type HeldPairStore } from "./adapters/held-pairs.js";
 import {
   createLocalAccountLookup,
   type LocalAccountLookup,
@@ -23,6 +25,7 @@ import { createMessageScheduler, type MessageScheduler } from "./adapters/schedu
 import { createSignedJsonFetcher, type SignedJsonFetcher } from "./adapters/signed-fetch.js";
 import { type DeliverySettings, deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
 import { CircuitBreakers } from "./domain/circuit-breaker.js";
+import { DeliveryHeaders } from "./workers/headers.js";
 
 /** Everything delivery-fanout's handlers and workers need, built once; tests pass overrides. */
 export interface DeliveryFanoutContext {
@@ -48,6 +51,9 @@ export interface DeliveryFanoutContext {
   notifier: MailboxNotifier;
   health: DestinationHealth;
   breakers: CircuitBreakers;
+  /** Pairs (signer, destination) held behind a failed delivery, with their stored backlog. */
+  heldPairs: HeldPairStore;
+  /** Delayed re-expansion of audience entries that could not be resolved yet. */
   scheduler: MessageScheduler;
   deadLetters: DeadLetters;
 }
@@ -122,10 +128,24 @@ export function createDeliveryFanoutContext(
     notifier: deps.notifier ?? createInProcessNotifier(),
     health: createDestinationHealth(sql, { unavailableAfterDays: settings.unavailableAfterDays, now }),
     breakers: new CircuitBreakers(settings.breaker),
+    heldPairs: createHeldPairStore(sql, deps.bus, {
+      topic: deliveryJobsTopic.name,
+      releaseHeader: DeliveryHeaders.release,
+      leaseMs: releaseLeaseMs(settings),
+      now,
+    }),
     scheduler: createMessageScheduler(sql, deps.bus, now),
     deadLetters: createDeadLetters(sql),
     ...overrides,
   };
+}
+
+/**
+ * How long a released pair is left to its drain before it is released again: long enough for a few
+ * deliveries to time out, short enough that a drain lost to a crash resumes soon.
+ */
+export function releaseLeaseMs(settings: DeliverySettings): number {
+  return Math.max(10_000, 2 * settings.requestTimeoutMs);
 }
 
 /** Work done once at start: the instance actor (which signs fetches) has a key before any fetch. */
@@ -141,8 +161,12 @@ export async function closeDeliveryFanout(ctx: DeliveryFanoutContext): Promise<v
   await ctx.signer.close();
 }
 
-/** Clears a domain's unavailable mark and its breaker (an inbound activity showed it is alive). */
+/**
+ * Clears a domain's unavailable mark and its breaker, and makes the pairs held for it due now (an
+ * inbound activity showed it is alive).
+ */
 export async function markDomainAvailableIn(ctx: DeliveryFanoutContext, origin: string): Promise<void> {
   await ctx.health.markAvailable(origin);
   ctx.breakers.recordSuccess(origin);
+  await ctx.heldPairs.wake(origin, ctx.now());
 }

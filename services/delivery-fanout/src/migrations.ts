@@ -56,5 +56,36 @@ export const deliveryFanoutMigrations: MigrationSet = {
         create index dead_letters_activity on delivery.dead_letters (activity_id);
       `,
     },
+    {
+      version: 2,
+      name: "held pairs: the stored backlog of a signer's deliveries to a destination that failed",
+      sql: `
+        create table delivery.held_pairs (
+          signer text not null,
+          destination text not null,
+          due_at timestamptz not null,
+          not_before timestamptz,
+          reason text not null default '',
+          held_since timestamptz not null default now(),
+          primary key (signer, destination)
+        );
+        create index held_pairs_due on delivery.held_pairs (due_at);
+        create index held_pairs_destination on delivery.held_pairs (destination);
+        create table delivery.held_jobs (
+          signer text not null,
+          destination text not null,
+          ordinal bigint not null,
+          activity_id text not null,
+          inbox text not null,
+          payload text not null,
+          headers jsonb not null default '{}',
+          attempts integer not null,
+          stored_at timestamptz not null default now(),
+          primary key (signer, destination, ordinal),
+          unique (signer, destination, activity_id, inbox),
+          foreign key (signer, destination) references delivery.held_pairs (signer, destination)
+        );
+      `,
+    },
   ],
 };

@@ -1,9 +1,9 @@
 import type { Subscription } from "@mimi/bus";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "./context.js";
-import { DestinationQueues } from "./workers/destination-queues.js";
 import { expandRequestHandler } from "./workers/expand-requests.js";
 import { SEND_GROUP } from "./workers/headers.js";
+import { PairDispatcher } from "./workers/pair-dispatcher.js";
 import { sendJobHandler } from "./workers/send-jobs.js";
 import { writeMailboxHandler } from "./workers/write-mailbox.js";
 
@@ -15,20 +15,20 @@ export const DeliveryFanoutGroups = {
 } as const;
 
 /**
- * Subscribes the three consumers and starts the retry scheduler. The bus's own retry topics are
- * used only for unexpected handler failures (a database outage), with short delays; delivery
- * retries are scheduled per job (see `adapters/scheduled-messages.ts`).
+ * Subscribes the three consumers and starts the two pollers: held pairs that are due (released onto
+ * `delivery.jobs`, see `adapters/held-pairs.ts`) and audience entries to expand again (see
+ * `adapters/scheduled-messages.ts`). The bus's own retry topics are used only for unexpected handler
+ * failures (a database outage), with short delays.
  */
 export async function startDeliveryFanoutWorkers(
   ctx: DeliveryFanoutContext,
 ): Promise<{ stop(): Promise<void> }> {
   const retry = { delaysMs: ctx.settings.busRetryDelaysMs };
   const subscriptions: Subscription[] = [];
-  // Above 1, jobs are sent concurrently and their offsets wait for their outcomes (MIMI_DELIVERY_SEND_WINDOW).
-  const queues =
-    ctx.settings.sendWindow > 1
-      ? new DestinationQueues(ctx.settings.sendWindow, ctx.settings.sendsPerDestination)
-      : undefined;
+  const dispatcher = new PairDispatcher(ctx, {
+    capacity: ctx.settings.sendWindow,
+    window: ctx.settings.sendsPerDestination,
+  });
   subscriptions.push(
     await ctx.bus.subscribe({
       groupId: DeliveryFanoutGroups.mailbox,
@@ -46,20 +46,23 @@ export async function startDeliveryFanoutWorkers(
       groupId: DeliveryFanoutGroups.send,
       topics: [deliveryJobsTopic.name],
       retry,
-      handle: sendJobHandler(ctx, queues),
+      handle: sendJobHandler(ctx, dispatcher),
     }),
   );
   const scheduler = ctx.scheduler.start(ctx.settings.schedulerPollMs, (error) =>
-    ctx.logger.error({ err: error }, "releasing scheduled deliveries failed"),
+    ctx.logger.error({ err: error }, "releasing scheduled expansions failed"),
+  );
+  const releases = ctx.heldPairs.start(ctx.settings.schedulerPollMs, (error) =>
+    ctx.logger.error({ err: error }, "releasing held pairs failed"),
   );
   let stopping: Promise<void> | undefined;
   return {
     stop() {
       stopping ??= (async () => {
-        await scheduler.stop();
+        await Promise.all([scheduler.stop(), releases.stop()]);
         await Promise.all(subscriptions.map((subscription) => subscription.stop()));
-        // Accepted deliveries finish (and record their outcome) before the bus is closed.
-        await queues?.drain();
+        // Deliveries under way finish (and record their outcome) before the bus is closed.
+        await dispatcher.stop();
       })();
       return stopping;
     },

@@ -172,13 +172,11 @@ describe("fan-out", () => {
     try {
       const req = request(["http://down.test/users/dan"]);
       await publishRequest(fanout, req);
-      // Not listening: connection refused, parked for a later attempt, several times.
+      // Not listening: connection refused, the job is stored (its pair held) and tried again, several times.
       await eventually(async () => {
-        const pending = await sql.query<{ headers: Record<string, string> }>(
-          "select headers from delivery.scheduled_messages",
-        );
-        // Attempt 4 is parked once the third attempt failed, which opened the breaker.
-        return pending.rows.some((row) => Number(row.headers["delivery-attempt"]) >= 4);
+        const held = await sql.query<{ attempts: number }>("select attempts from delivery.held_jobs");
+        // The third failed attempt opened the breaker.
+        return held.rows.some((row) => row.attempts >= 3);
       });
       expect(fanout.ctx.breakers.stateOf("http://down.test").phase).not.toBe("closed");
       remote = await startFakeRemote({
@@ -192,11 +190,11 @@ describe("fan-out", () => {
       remote.respondWith(503, { "retry-after": "0" });
       await eventually(() => (remote?.posts.length ?? 0) >= 1);
       remote.respondWith(202);
-      // Delivered: the breaker closed (the probe succeeded) and nothing is parked any more.
+      // Delivered: the breaker closed (the probe succeeded) and nothing is held any more.
       await eventually(
         async () =>
           fanout.ctx.breakers.stateOf("http://down.test").phase === "closed" &&
-          (await sql.query("select 1 from delivery.scheduled_messages")).rows.length === 0 &&
+          (await sql.query("select 1 from delivery.held_pairs")).rows.length === 0 &&
           (remote?.posts.length ?? 0) >= 2,
       );
       expect(remote.posts.at(-1)?.verified.ok).toBe(true);
@@ -250,14 +248,14 @@ describe("fan-out", () => {
       expect(dead[0]?.headers["bus-dead-reason"]).toBe("refused: HTTP 410");
       await sleep(200);
       expect(remote.posts).toHaveLength(1);
-      expect((await sql.query("select 1 from delivery.scheduled_messages")).rows).toHaveLength(0);
+      expect((await sql.query("select 1 from delivery.held_jobs")).rows).toHaveLength(0);
     } finally {
       await running.stop();
       await remote.close();
     }
   });
 
-  it("opens the breaker after consecutive failures and defers jobs without requests until the cool-down", async () => {
+  it("opens the breaker after consecutive failures and holds the destination's jobs without requests until the cool-down", async () => {
     const probe = await startFanout(sql);
     const keys = probe.ctx.actorKeys;
     await probe.stop();
@@ -269,7 +267,7 @@ describe("fan-out", () => {
     });
     remote.respondWith(500);
     const settings = testSettings({
-      breaker: { failureThreshold: 3, cooldownMs: 60_000 },
+      breaker: { failureThreshold: 3, cooldownMs: 60_000, maxCooldownMs: 60_000, probeTimeoutMs: 2_000 },
       retry: { baseDelayMs: 20, maxDelayMs: 200, lifetimeMs: 600_000, maxAttempts: 100 },
     });
     const fanout = await startFanout(sql, { connectTo: { "flaky.test": remote.port }, settings });
@@ -277,11 +275,12 @@ describe("fan-out", () => {
       await publishRequest(fanout, request(["http://flaky.test/users/fay"]));
       await eventually(() => fanout.ctx.breakers.stateOf("http://flaky.test").phase === "open");
       expect(remote.posts).toHaveLength(3);
-      // More activities to the same destination while the breaker is open: parked, not sent.
+      // More activities to the same destination while the breaker is open: stored behind the first, not sent.
       for (let i = 0; i < 3; i++) await publishRequest(fanout, request(["http://flaky.test/users/fay"]));
       await eventually(async () => {
-        const pending = await sql.query<{ reason: string }>("select reason from delivery.scheduled_messages");
-        return pending.rows.filter((row) => row.reason === "circuit open").length === 4;
+        const held = await sql.query<{ reason: string }>("select reason from delivery.held_pairs");
+        const stored = await sql.query("select 1 from delivery.held_jobs");
+        return held.rows[0]?.reason === "circuit open" && stored.rows.length === 4;
       });
       await sleep(200);
       expect(remote.posts).toHaveLength(3);

@@ -10,6 +10,8 @@ export interface ReceivedPost {
   headers: IncomingMessage["headers"];
   /** What `verifyRequest` said about the HTTP signature (checked on receipt). */
   verified: { ok: true; keyOwner: string } | { ok: false; reason: string };
+  /** The status it was answered with. */
+  status: number;
 }
 
 export interface FakeRemoteOptions {
@@ -32,6 +34,10 @@ export interface FakeRemote {
   posts: ReceivedPost[];
   /** Status (and headers) answered to the next POSTs; 202 by default. */
   respondWith(status: number, headers?: Record<string, string>): void;
+  /** Decides the status per POST (before `respondWith`'s); undefined falls back to it. */
+  answerWith(decide: ((post: Omit<ReceivedPost, "status">) => number | undefined) | undefined): void;
+  /** Bodies' `id`s of the POSTs answered 2xx, in the order they arrived. */
+  accepted(): string[];
   close(): Promise<void>;
 }
 
@@ -54,6 +60,7 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
   const posts: ReceivedPost[] = [];
   let status = 202;
   let extraHeaders: Record<string, string> = {};
+  let decide: ((post: Omit<ReceivedPost, "status">) => number | undefined) | undefined;
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", base);
@@ -65,15 +72,17 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
         { method: "POST", path: req.url ?? "/", headers: req.headers, body },
         keys,
       );
-      posts.push({
+      const post = {
         path: url.pathname,
         body: body.toString("utf8"),
         headers: req.headers,
         verified: outcome.ok
-          ? { ok: true, keyOwner: outcome.keyOwner }
-          : { ok: false, reason: outcome.reason },
-      });
-      res.writeHead(status, extraHeaders).end();
+          ? ({ ok: true, keyOwner: outcome.keyOwner } as const)
+          : ({ ok: false, reason: outcome.reason } as const),
+      };
+      const answered = decide?.(post) ?? status;
+      posts.push({ ...post, status: answered });
+      res.writeHead(answered, answered === status ? extraHeaders : {}).end();
       return;
     }
     const user = /^\/users\/([a-z0-9_]+)$/.exec(url.pathname)?.[1];
@@ -123,6 +132,14 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
     respondWith(nextStatus, headers = {}) {
       status = nextStatus;
       extraHeaders = headers;
+    },
+    answerWith(next) {
+      decide = next;
+    },
+    accepted() {
+      return posts
+        .filter((post) => post.status >= 200 && post.status <= 299)
+        .map((post) => String((JSON.parse(post.body) as { id?: unknown }).id));
     },
     close: () =>
       new Promise<void>((resolve) => {

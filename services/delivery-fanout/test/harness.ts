@@ -43,7 +43,7 @@ export async function createAccount(sql: Sql, username: string): Promise<string>
 export function testSettings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
   return {
     retry: { baseDelayMs: 20, maxDelayMs: 200, lifetimeMs: 10_000, maxAttempts: 100 },
-    breaker: { failureThreshold: 3, cooldownMs: 300 },
+    breaker: { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 400, probeTimeoutMs: 2_000 },
     unavailableAfterDays: 7,
     requestTimeoutMs: 2_000,
     schedulerPollMs: 10,
@@ -61,7 +61,8 @@ export interface RunningFanout {
   ctx: DeliveryFanoutContext;
   bus: Bus;
   base: string;
-  stop(): Promise<void>;
+  /** `keepHeld`: leave held pairs stored, as a process that stops (or crashes) does, for the next one. */
+  stop(options?: { keepHeld?: boolean }): Promise<void>;
 }
 
 /** delivery-fanout on its own bus and a random port, against the shared database. */
@@ -109,13 +110,17 @@ export async function startFanout(
     ctx,
     bus,
     base: `http://127.0.0.1:${server.port}`,
-    async stop() {
+    async stop({ keepHeld = false } = {}) {
       await workers.stop();
       await bus.close();
       await server.close();
       await closeDeliveryFanout(ctx);
       // Parked retries belong to this test's destinations; the next test must not release them.
       await sql.query("delete from delivery.scheduled_messages");
+      if (!keepHeld) {
+        await sql.query("delete from delivery.held_jobs");
+        await sql.query("delete from delivery.held_pairs");
+      }
     },
   };
 }

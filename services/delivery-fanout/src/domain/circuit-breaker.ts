@@ -1,20 +1,36 @@
 /**
  * A circuit breaker per destination (origin). Closed: requests flow. After `failureThreshold`
- * consecutive transient failures it opens: jobs are deferred without a request until `cooldownMs`
+ * consecutive transient failures it opens: jobs are deferred without a request until its cool-down
  * has passed. Then it is half-open: exactly one job goes out as a probe; its success closes the
- * breaker, its failure opens it again for another cool-down. Pure transitions over plain state.
+ * breaker, its failure opens it again for twice the previous cool-down (at most `maxCooldownMs`).
+ * The first cool-down is short (a second by default), so a destination that was away for ten seconds
+ * is probed again within about that time, while one that stays away is probed less and less often.
+ * Pure transitions over plain state.
  */
 export interface BreakerSettings {
   failureThreshold: number;
+  /** The cool-down after the breaker first opens; doubles for each failed probe. */
   cooldownMs: number;
+  /** The longest cool-down. */
+  maxCooldownMs: number;
+  /**
+   * How long a probe may go unanswered before another one is let through (its outcome was never
+   * reported, for instance because the job ended without a request); at least the cool-down.
+   */
+  probeTimeoutMs: number;
 }
 
-export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = { failureThreshold: 5, cooldownMs: 5 * 60_000 };
+export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
+  failureThreshold: 5,
+  cooldownMs: 1_000,
+  maxCooldownMs: 5 * 60_000,
+  probeTimeoutMs: 10_000,
+};
 
 export type BreakerState =
   | { phase: "closed"; consecutiveFailures: number }
-  | { phase: "open"; openedAtMs: number }
-  | { phase: "halfOpen"; probeStartedAtMs: number };
+  | { phase: "open"; openedAtMs: number; cooldownMs: number }
+  | { phase: "halfOpen"; probeStartedAtMs: number; cooldownMs: number };
 
 export const CLOSED: BreakerState = { phase: "closed", consecutiveFailures: 0 };
 
@@ -29,15 +45,21 @@ export function admit(state: BreakerState, nowMs: number, settings: BreakerSetti
     case "closed":
       return { kind: "send", state };
     case "open": {
-      const reopensAtMs = state.openedAtMs + settings.cooldownMs;
+      const reopensAtMs = state.openedAtMs + state.cooldownMs;
       if (nowMs < reopensAtMs) return { kind: "defer", untilMs: reopensAtMs, state };
-      return { kind: "probe", state: { phase: "halfOpen", probeStartedAtMs: nowMs } };
+      return {
+        kind: "probe",
+        state: { phase: "halfOpen", probeStartedAtMs: nowMs, cooldownMs: state.cooldownMs },
+      };
     }
     case "halfOpen": {
-      // A probe that never reported back (its process died) must not hold the breaker forever.
-      const probeExpiresAtMs = state.probeStartedAtMs + settings.cooldownMs;
+      // A probe that never reported back must not hold the breaker forever.
+      const probeExpiresAtMs = state.probeStartedAtMs + Math.max(state.cooldownMs, settings.probeTimeoutMs);
       if (nowMs < probeExpiresAtMs) return { kind: "defer", untilMs: probeExpiresAtMs, state };
-      return { kind: "probe", state: { phase: "halfOpen", probeStartedAtMs: nowMs } };
+      return {
+        kind: "probe",
+        state: { phase: "halfOpen", probeStartedAtMs: nowMs, cooldownMs: state.cooldownMs },
+      };
     }
   }
 }
@@ -47,13 +69,24 @@ export function onSuccess(): BreakerState {
 }
 
 export function onFailure(state: BreakerState, nowMs: number, settings: BreakerSettings): BreakerState {
-  if (state.phase === "closed") {
-    const consecutiveFailures = state.consecutiveFailures + 1;
-    return consecutiveFailures >= settings.failureThreshold
-      ? { phase: "open", openedAtMs: nowMs }
-      : { phase: "closed", consecutiveFailures };
+  switch (state.phase) {
+    case "closed": {
+      const consecutiveFailures = state.consecutiveFailures + 1;
+      return consecutiveFailures >= settings.failureThreshold
+        ? { phase: "open", openedAtMs: nowMs, cooldownMs: settings.cooldownMs }
+        : { phase: "closed", consecutiveFailures };
+    }
+    case "halfOpen":
+      // The probe failed: wait twice as long before the next one.
+      return {
+        phase: "open",
+        openedAtMs: nowMs,
+        cooldownMs: Math.min(settings.maxCooldownMs, state.cooldownMs * 2),
+      };
+    case "open":
+      // A request that started before the breaker opened: the cool-down already runs.
+      return state;
   }
-  return { phase: "open", openedAtMs: nowMs };
 }
 
 /** The in-memory breakers of the destinations this replica owns (their partitions are its own). */
@@ -71,9 +104,12 @@ export class CircuitBreakers {
     return admission;
   }
 
-  recordSuccess(origin: string): void {
+  /** Closes the breaker; true when it was open or half-open (the destination just came back). */
+  recordSuccess(origin: string): boolean {
+    const wasOpen = this.stateOf(origin).phase !== "closed";
     // Closed breakers without failures are the default; forgetting them keeps the map small.
     this.states.delete(origin);
+    return wasOpen;
   }
 
   recordFailure(origin: string, nowMs: number): BreakerState {

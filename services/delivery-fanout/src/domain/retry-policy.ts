@@ -29,12 +29,16 @@ export interface RetryPolicySettings {
   maxAttempts: number;
 }
 
-/** Mastodon retries a delivery for roughly two to three days; these defaults land in that range. */
+/**
+ * Mastodon retries a delivery for roughly two to three days; these defaults land in that range. The
+ * first retries come within seconds: a failed delivery holds every later one of its signer to that
+ * destination, so a short outage must not cost minutes.
+ */
 export const DEFAULT_RETRY_POLICY_SETTINGS: RetryPolicySettings = {
-  baseDelayMs: 60_000,
+  baseDelayMs: 1_000,
   maxDelayMs: 6 * 60 * 60_000,
   lifetimeMs: 3 * 24 * 60 * 60_000,
-  maxAttempts: 20,
+  maxAttempts: 25,
 };
 
 export function classifyAttempt(result: AttemptResult, nowMs: number): AttemptClassification {

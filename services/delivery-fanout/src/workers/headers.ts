@@ -4,6 +4,11 @@ export const DeliveryHeaders = {
   attempt: "delivery-attempt",
   /** On `delivery.requests` re-published for actors that could not be resolved yet. */
   expansionAttempt: "delivery-expansion-attempt",
+  /**
+   * On `delivery.jobs`: not a job to send but the release of a held pair (the job's signer and its
+   * inbox's origin): its stored backlog is due. The payload is the pair's oldest stored job.
+   */
+  release: "delivery-release",
 } as const;
 
 /** The consumer group of the send worker (also named on the retry and dead copies it forwards). */

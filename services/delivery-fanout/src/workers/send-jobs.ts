@@ -1,84 +1,88 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
-import { type BusRecord, type HandlerOutcome, pendingOutcome, type RecordHandler } from "@mimi/bus";
+import { pendingOutcome, type RecordHandler } from "@mimi/bus";
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import type { DeliveryFanoutContext } from "../context.js";
 import { isUnavailable } from "../domain/domain-availability.js";
-import { mayOvertake } from "../domain/ordering.js";
+import type { HoldPlan } from "../domain/pair-queue.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
-import type { DestinationQueues } from "./destination-queues.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
+import type { PairDispatcher } from "./pair-dispatcher.js";
 
 /** Reason recorded when a destination is skipped under the unavailable-domain rule. */
 export const DOMAIN_UNAVAILABLE = "domainUnavailable";
 
 /**
- * `delivery.jobs` -> one signed POST. Each job ends delivered, parked for a later attempt
- * (`delivery.scheduled_messages`), or dead-lettered (`delivery.dead_letters` row, and `dlq` so the
- * bus copies the record to `delivery.jobs.dead`).
- *
- * Without `queues` the handler returns the outcome itself: one delivery at a time per partition. With
- * them the job joins its destination's queue and the handler answers `pending` once it is accepted, so
- * up to the queues' capacity of deliveries are in flight; the bus commits the job's offset only after
- * its outcome settled (at-least-once on every bus).
+ * `delivery.jobs` -> the job joins its pair's queue (its signer and its inbox's origin) in the
+ * dispatcher, and the handler answers `pending` once it is accepted: the record settles when the job
+ * was delivered, given up (`dlq`, so the bus copies it to `delivery.jobs.dead`) or stored behind a
+ * failed job of its pair. A release record (header `delivery-release`) starts the drain of a held
+ * pair's stored backlog.
  */
-export function sendJobHandler(ctx: DeliveryFanoutContext, queues?: DestinationQueues): RecordHandler {
+export function sendJobHandler(ctx: DeliveryFanoutContext, dispatcher: PairDispatcher): RecordHandler {
   return async (record) => {
     const parsed = deliveryJobsTopic.parse(record);
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };
     const job = parsed.value;
     const attempt = attemptFrom(record.headers, DeliveryHeaders.attempt);
-    let origin: string;
+    let destination: string;
     try {
-      origin = destinationKey(job.inbox);
+      destination = destinationKey(job.inbox);
     } catch {
-      return deadLetter(ctx, job, attempt, `invalid inbox URL ${job.inbox}`);
+      const reason = `invalid inbox URL ${job.inbox}`;
+      await recordDeadLetter(ctx, job, attempt, reason);
+      return { kind: "dlq", reason };
     }
-    if (!queues) return deliver(ctx, record, job, origin, attempt);
-    let settle: (outcome: HandlerOutcome) => void = () => {};
-    const settled = new Promise<HandlerOutcome>((resolve) => {
-      settle = resolve;
-    });
-    await queues.submit(
-      origin,
-      async () => {
-        try {
-          settle(await deliver(ctx, record, job, origin, attempt));
-        } catch (error) {
-          settle({ kind: "retry", reason: error instanceof Error ? error.message : String(error) });
-        }
-      },
-      { exclusive: !mayOvertake(job.body) },
-    );
+    if (record.headers[DeliveryHeaders.release] !== undefined) {
+      dispatcher.release({ signer: job.signAs, destination });
+      return { kind: "ok" };
+    }
+    const { settled } = await dispatcher.accept(record, job, destination, attempt);
     return pendingOutcome(settled);
   };
 }
 
-async function deliver(
+/** What one attempt of a delivery came to. */
+export type DeliveryAttemptOutcome =
+  | { kind: "delivered" }
+  /** Given up: refused for good, out of attempts or lifetime, no key, or the domain is unavailable. */
+  | { kind: "dead"; reason: string }
+  /** The POST failed for now: the pair is held until `hold.dueAtMs`. */
+  | { kind: "failed"; hold: HoldPlan }
+  /** Not sent (the destination's breaker is open): the pair is held until it may be probed. */
+  | { kind: "deferred"; hold: HoldPlan };
+
+/**
+ * One signed POST of `job` (its `attempt`-th), after the unavailable-domain rule, the job's lifetime
+ * and the destination's breaker allowed it; records the destination's health and breaker state.
+ */
+export async function attemptDelivery(
   ctx: DeliveryFanoutContext,
-  record: BusRecord,
   job: DeliveryJob,
-  origin: string,
+  destination: string,
   attempt: number,
-): Promise<HandlerOutcome> {
-  const availability = await ctx.health.load(origin);
-  if (isUnavailable(availability)) return deadLetter(ctx, job, attempt, DOMAIN_UNAVAILABLE);
+): Promise<DeliveryAttemptOutcome> {
+  const availability = await ctx.health.load(destination);
+  if (isUnavailable(availability)) return { kind: "dead", reason: DOMAIN_UNAVAILABLE };
 
   const nowMs = ctx.now();
   const firstAttemptAtMs = Date.parse(job.firstAttemptAt) || nowMs;
-  const admission = ctx.breakers.admit(origin, nowMs);
+  if (!withinLifetime(firstAttemptAtMs, nowMs, ctx.settings.retry)) {
+    return { kind: "dead", reason: `lifetime of ${ctx.settings.retry.lifetimeMs} ms spent` };
+  }
+  const admission = ctx.breakers.admit(destination, nowMs);
   if (admission.kind === "defer") {
-    // A little jitter so deferred jobs do not all return in the same millisecond.
-    const dueAtMs =
-      admission.untilMs + Math.round(ctx.random() * Math.min(1_000, ctx.settings.breaker.cooldownMs / 10));
+    const cooldownMs =
+      admission.state.phase === "closed" ? ctx.settings.breaker.cooldownMs : admission.state.cooldownMs;
+    // A little jitter so the pairs of one destination do not all come back in the same millisecond.
+    const dueAtMs = admission.untilMs + Math.round(ctx.random() * Math.min(1_000, cooldownMs / 10));
     if (!withinLifetime(firstAttemptAtMs, dueAtMs, ctx.settings.retry)) {
-      return deadLetter(ctx, job, attempt, "circuit open until the delivery's lifetime ended");
+      return { kind: "dead", reason: "circuit open until the delivery's lifetime ended" };
     }
-    await reschedule(ctx, record, job, attempt, dueAtMs, "circuit open");
-    return { kind: "ok" };
+    return { kind: "deferred", hold: { dueAtMs, reason: "circuit open" } };
   }
 
   const key = await ctx.actorKeys.signingKey(job.signAs);
-  if (!key) return deadLetter(ctx, job, attempt, `no signing key for ${job.signAs}`);
+  if (!key) return { kind: "dead", reason: `no signing key for ${job.signAs}` };
   const headers = await ctx.signer.sign(
     { method: "POST", url: job.inbox, headers: { "content-type": ACTIVITY_JSON }, body: job.body },
     key,
@@ -93,62 +97,60 @@ async function deliver(
 
   if (classification.kind === "delivered" || classification.kind === "permanent") {
     // The destination answered: it is reachable, whether or not it accepted this activity.
-    await ctx.health.recordSuccess(origin, availability);
-    ctx.breakers.recordSuccess(origin);
+    await ctx.health.recordSuccess(destination, availability);
+    if (ctx.breakers.recordSuccess(destination)) await wakeHeldPairs(ctx, destination);
     if (classification.kind === "delivered") {
       ctx.logger.debug({ ...log, status: classification.status }, "delivered");
-      return { kind: "ok" };
+      return { kind: "delivered" };
     }
-    return deadLetter(ctx, job, attempt, `refused: ${classification.reason}`);
+    return { kind: "dead", reason: `refused: ${classification.reason}` };
   }
 
-  ctx.breakers.recordFailure(origin, ctx.now());
-  await ctx.health.recordFailure(origin, ctx.now());
+  ctx.breakers.recordFailure(destination, ctx.now());
+  await ctx.health.recordFailure(destination, ctx.now());
+  const failedAtMs = ctx.now();
   const decision = planRetry({
     failedAttempt: attempt,
     firstAttemptAtMs,
-    nowMs: ctx.now(),
+    nowMs: failedAtMs,
     retryAfterMs: classification.retryAfterMs,
     settings: ctx.settings.retry,
     random: ctx.random,
   });
-  if (decision.kind === "giveUp")
-    return deadLetter(ctx, job, attempt, `${classification.reason}; ${decision.reason}`);
+  if (decision.kind === "giveUp") {
+    return { kind: "dead", reason: `${classification.reason}; ${decision.reason}` };
+  }
   ctx.logger.info(
     { ...log, reason: classification.reason, retryInMs: decision.delayMs },
     "delivery failed, will retry",
   );
-  await reschedule(ctx, record, job, attempt + 1, decision.atMs, classification.reason);
-  return { kind: "ok" };
+  const notBeforeMs =
+    classification.retryAfterMs === undefined
+      ? undefined
+      : failedAtMs + Math.min(classification.retryAfterMs, ctx.settings.retry.maxDelayMs);
+  return { kind: "failed", hold: { dueAtMs: decision.atMs, notBeforeMs, reason: classification.reason } };
 }
 
-async function reschedule(
-  ctx: DeliveryFanoutContext,
-  record: BusRecord,
-  job: DeliveryJob,
-  attempt: number,
-  dueAtMs: number,
-  reason: string,
-): Promise<void> {
-  const headers: Record<string, string> = {};
-  // Trace context and the like travel on; the bus's bookkeeping headers do not.
-  for (const [name, value] of Object.entries(record.headers))
-    if (!name.startsWith("bus-")) headers[name] = value;
-  headers[DeliveryHeaders.attempt] = String(attempt);
-  await ctx.scheduler.schedule(
-    deliveryJobsTopic.name,
-    deliveryJobsTopic.message(record.key, job, headers),
-    dueAtMs,
-    reason,
-  );
+/**
+ * The destination's breaker closed: the pairs held for it (by the outage that opened the breaker)
+ * are due now rather than at the end of their backoff. A failure here only delays them.
+ */
+async function wakeHeldPairs(ctx: DeliveryFanoutContext, destination: string): Promise<void> {
+  try {
+    const woken = await ctx.heldPairs.wake(destination, ctx.now());
+    if (woken > 0) ctx.logger.info({ destination, pairs: woken }, "destination back; held pairs due now");
+  } catch (error) {
+    ctx.logger.warn({ err: error, destination }, "waking held pairs failed; they wait for their due time");
+  }
 }
 
-async function deadLetter(
+/** The `delivery.dead_letters` row of a given-up delivery. */
+export async function recordDeadLetter(
   ctx: DeliveryFanoutContext,
   job: DeliveryJob,
   attempts: number,
   reason: string,
-): Promise<HandlerOutcome> {
+): Promise<void> {
   ctx.logger.warn({ activityId: job.activityId, inbox: job.inbox, attempts, reason }, "delivery given up");
   await ctx.deadLetters.record({
     activityId: job.activityId,
@@ -158,5 +160,4 @@ async function deadLetter(
     attempts,
     firstAttemptAt: new Date(Date.parse(job.firstAttemptAt) || ctx.now()),
   });
-  return { kind: "dlq", reason };
 }

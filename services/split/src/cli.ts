@@ -5,23 +5,32 @@
  *
  *   split up [--domains a.test,b.test,c.test] [--base-port 18080] [--state <dir>] [--fresh]
  *   split down [--state <dir>]
+ *   split faults [--short | --long] [--state <dir>] [--keep-infra]
+ *
+ * `faults` runs the fault suite (src/faults) on backing services of its own and exits 1 when the short
+ * run's targets were missed.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { REPOSITORY_ROOT, startSplitDeployment } from "./deployment.js";
+import { runFaultSuite } from "./faults/suite.js";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     domains: { type: "string", default: "a.test,b.test,c.test" },
     "base-port": { type: "string", default: "18080" },
-    state: { type: "string", default: join(REPOSITORY_ROOT, ".split") },
+    state: { type: "string" },
     prefix: { type: "string", default: "mimi_split" },
     fresh: { type: "boolean", default: false },
+    short: { type: "boolean", default: false },
+    long: { type: "boolean", default: false },
+    "keep-infra": { type: "boolean", default: false },
   },
 });
-const stateDir = resolve(values.state);
+const defaultState = join(REPOSITORY_ROOT, ".split", ...(positionals[0] === "faults" ? ["faults"] : []));
+const stateDir = resolve(values.state ?? defaultState);
 const pidFile = join(stateDir, "split.pid");
 
 function required(name: string): string {
@@ -97,12 +106,37 @@ async function down(): Promise<void> {
   process.stdout.write(existsSync(pidFile) ? `pid ${pid} did not stop within 30 s\n` : "stopped\n");
 }
 
+async function faults(): Promise<void> {
+  if (values.short && values.long) {
+    process.stderr.write("faults: --short or --long, not both\n");
+    process.exit(64);
+  }
+  const result = await runFaultSuite({
+    length: values.long ? "long" : "short",
+    stateDir,
+    keepBackingServices: values["keep-infra"],
+  });
+  process.stdout.write(`\n${result.table}\n\n`);
+  for (const report of result.reports) {
+    for (const line of [...report.notes, ...report.examples])
+      process.stdout.write(`  ${report.name}: ${line}\n`);
+  }
+  process.stdout.write(`\nreport: ${result.reportFile}; service logs: ${stateDir}/<domain>/logs\n`);
+  if (result.missed.length > 0) {
+    process.stdout.write(`targets missed:\n${result.missed.map((line) => `  ${line}`).join("\n")}\n`);
+    process.exit(1);
+  }
+  process.stdout.write("every target met: nothing lost, duplicated or undecryptable, recovery within 60 s\n");
+  process.exit(0);
+}
+
 const command = positionals[0];
 if (command === "up") await up();
 else if (command === "down") await down();
+else if (command === "faults") await faults();
 else {
   process.stderr.write(
-    "usage: split up [--domains ...] [--base-port N] [--state DIR] [--fresh] | split down [--state DIR]\n",
+    "usage: split up [--domains ...] [--base-port N] [--state DIR] [--fresh] | split down [--state DIR] | split faults [--short|--long] [--state DIR] [--keep-infra]\n",
   );
   process.exit(64);
 }

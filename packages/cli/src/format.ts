@@ -1,56 +1,84 @@
 import type { ChannelSummary, ClientEvent, MailboxItem, StoredMessage } from "@mimi/client";
+import { joined, line, messageBody, type TerminalText } from "./terminal.js";
 
-/** How the CLI shows things: one line per fact, channels as `#name`, people as `user@domain`. */
-export const channelLabel = (channel: Pick<ChannelSummary, "name">) => `#${channel.name}`;
+/**
+ * How the CLI shows things: one line per fact, channels as `#name`, people as `user@domain`. Every
+ * function takes the raw values and escapes them (see terminal.ts); none returns a plain string.
+ */
+export const channelLabel = (channel: Pick<ChannelSummary, "name">) => line`#${channel.name}`;
 
-export const person = (acctOrActor: string) => acctOrActor.replace(/^acct:/, "");
+export const person = (acctOrActor: string) => line`${acctOrActor.replace(/^acct:/, "")}`;
 
-/** `2024-05-01 12:00` in UTC, so output does not depend on the machine's zone. */
+/**
+ * `2024-05-01 12:00` in UTC, so output does not depend on the machine's zone. A timestamp is the
+ * sender's word: one outside years 0000-9999 is shown as `????-??-?? ??:??` rather than failing.
+ */
 export function shortTime(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+  const date = new Date(ms);
+  const iso = Number.isNaN(date.getTime()) ? "" : date.toISOString();
+  // Years 0000-9999 give `YYYY-MM-DDTHH:MM:SS.sssZ`; others a longer `+YYYYYY-...` form.
+  return iso.length === 24 ? iso.slice(0, 16).replace("T", " ") : "????-??-?? ??:??";
 }
 
-export function messageLine(channel: Pick<ChannelSummary, "name">, message: StoredMessage): string {
+/** One message; its further lines, if any, are indented (see `messageBody`). */
+export function messageLine(channel: Pick<ChannelSummary, "name">, message: StoredMessage): TerminalText {
   const flag = message.status === "rejected" ? " (not delivered)" : "";
-  return `${channelLabel(channel)} [${shortTime(message.timestamp)}] ${person(message.senderUri)}: ${message.content}${flag}`;
+  return line`${channelLabel(channel)} [${shortTime(message.timestamp)}] ${person(message.senderUri)}: ${messageBody(message.content)}${flag}`;
 }
 
-export function eventLine(event: ClientEvent): string | undefined {
+/** The line for one event, or undefined for the acknowledgement of our own message. */
+export function eventLine(event: ClientEvent): TerminalText | undefined {
   switch (event.type) {
     case "message":
       return messageLine(event.channel, event.message);
     case "joined":
-      return `joined ${channelLabel(event.channel)} (added by ${event.by})  ${event.channel.url}`;
+      return line`joined ${channelLabel(event.channel)} (added by ${event.by})  ${event.channel.url}`;
     case "member-added":
-      return `${channelLabel(event.channel)}: ${event.accts.map(person).join(", ") || event.actor} joined (added by ${event.by})`;
+      return line`${channelLabel(event.channel)}: ${event.accts.length > 0 ? joined(event.accts.map(person), ", ") : event.actor} joined (added by ${event.by})`;
     case "member-removed":
-      return `${channelLabel(event.channel)}: ${event.actor} was removed (by ${event.by})`;
+      return line`${channelLabel(event.channel)}: ${event.actor} was removed (by ${event.by})`;
     case "renamed":
-      return `${channelLabel(event.channel)}: renamed by ${event.by}`;
+      return line`${channelLabel(event.channel)}: renamed by ${event.by}`;
     case "left":
-      return `${channelLabel(event.channel)}: you were removed by ${event.by}`;
+      return line`${channelLabel(event.channel)}: you were removed by ${event.by}`;
     case "accepted":
       return event.what === "message"
         ? undefined
-        : `${channelLabel(event.channel)}: ${event.what} accepted${event.epoch === undefined ? "" : ` (epoch ${event.epoch})`}`;
+        : line`${channelLabel(event.channel)}: ${event.what} accepted${event.epoch === undefined ? "" : line` (epoch ${event.epoch})`}`;
     case "rejected":
-      return `${channelLabel(event.channel)}: ${event.what} rejected: ${event.reason}${event.retried ? " (retrying on the current epoch)" : ""}`;
+      return line`${channelLabel(event.channel)}: ${event.what} rejected: ${event.reason}${event.retried ? " (retrying on the current epoch)" : ""}`;
     case "skipped":
-      return undefined;
+      return line`! skipped ${event.activityId}: ${event.reason}`;
+    default:
+      // The client may report kinds of events this CLI does not know yet: shown, never dropped.
+      return otherEventLine(event);
   }
 }
 
-export function channelLine(channel: ChannelSummary): string {
+/** `! <type> [#channel] [<activity id>][: <reason>]` for an event type without a line of its own. */
+function otherEventLine(event: { type: string }): TerminalText {
+  const fields = event as { type: string; channel?: unknown; activityId?: unknown; reason?: unknown };
+  const channel = fields.channel;
+  const channelName =
+    typeof channel === "object" && channel !== null && "name" in channel && typeof channel.name === "string"
+      ? line` ${channelLabel({ name: channel.name })}`
+      : "";
+  const activityId = typeof fields.activityId === "string" ? line` ${fields.activityId}` : "";
+  const reason = typeof fields.reason === "string" ? line`: ${fields.reason}` : "";
+  return line`! ${fields.type}${channelName}${activityId}${reason}`;
+}
+
+export function channelLine(channel: ChannelSummary): TerminalText {
   const status =
     channel.status === "active" && channel.waiting
       ? "active, change pending"
       : channel.status === "left" || channel.status === "failed"
-        ? `${channel.status}${channel.note ? ` (${channel.note})` : ""}`
+        ? line`${channel.status}${channel.note ? line` (${channel.note})` : ""}`
         : channel.status;
-  return `${channelLabel(channel)}  ${status}  epoch ${channel.epoch}  ${channel.url}`;
+  return line`${channelLabel(channel)}  ${status}  epoch ${channel.epoch}  ${channel.url}`;
 }
 
-export function inboxLine(item: MailboxItem): string {
+export function inboxLine(item: MailboxItem): TerminalText {
   const activity = item.activity;
   const text = (value: unknown) =>
     typeof value === "string"
@@ -62,5 +90,5 @@ export function inboxLine(item: MailboxItem): string {
             typeof (value as { type?: unknown }).type === "string"
           ? `{${(value as { type: string }).type}}`
           : "-";
-  return `${item.cursor}  ${text(activity.type)}  ${text(activity.actor)}  object=${text(activity.object)}  target=${text(activity.target)}  ${item.activityId}`;
+  return line`${item.cursor}  ${text(activity.type)}  ${text(activity.actor)}  object=${text(activity.object)}  target=${text(activity.target)}  ${item.activityId}`;
 }

@@ -1,12 +1,16 @@
 import { createInterface } from "node:readline";
+import type { TerminalText } from "./terminal.js";
 
-/** Where a command writes: people read stdout; errors are one line on stderr. */
+/**
+ * Where a command writes: people read stdout; errors are one line on stderr. Both take only
+ * `TerminalText`, so nothing from outside reaches the terminal without being escaped.
+ */
 export interface Io {
-  out(line: string): void;
-  err(line: string): void;
+  out(line: TerminalText): void;
+  err(line: TerminalText): void;
   env: Record<string, string | undefined>;
   /** Reads a secret: from MIMI_PASSWORD, else a hidden prompt on a TTY, else one line of stdin. */
-  readSecret(prompt: string): Promise<string>;
+  readSecret(prompt: TerminalText): Promise<string>;
   /** Aborts long-running commands (`mimi listen`): Ctrl-C. */
   interrupt?: AbortSignal;
 }
@@ -16,15 +20,15 @@ export function processIo(): Io {
   process.once("SIGINT", () => interrupt.abort());
   return {
     interrupt: interrupt.signal,
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => process.stdout.write(`${line.text}\n`),
+    err: (line) => process.stderr.write(`${line.text}\n`),
     env: process.env,
     async readSecret(prompt) {
       if (process.env.MIMI_PASSWORD) return process.env.MIMI_PASSWORD;
       const input = process.stdin;
       const rl = createInterface({ input, output: process.stderr, terminal: input.isTTY === true });
       if (input.isTTY) {
-        process.stderr.write(prompt);
+        process.stderr.write(prompt.text);
         // Mute echo: readline writes typed characters through _writeToOutput.
         (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
       }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { MimiApiError, MimiClientError, mimiHome, StateStore } from "@mimi/client";
+import { mimiHome, StateStore } from "@mimi/client";
 import { clientFor } from "./client.js";
 import { accountCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
@@ -7,6 +7,7 @@ import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
 import { inboxCommand, joinCommand, listenCommand, readCommand, sendCommand } from "./commands/messaging.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type Io, processIo } from "./io.js";
+import { line } from "./terminal.js";
 import { HELP, UsageError } from "./usage.js";
 
 const CLIENT_COMMANDS = new Set([
@@ -44,7 +45,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   } catch (error) {
     // node's messages for option mistakes span several lines; the first one names the problem.
     const message = error instanceof Error ? error.message : String(error);
-    io.err(`mimi: ${message.split("\n")[0]}`);
+    io.err(line`mimi: ${message.split("\n")[0] ?? ""}`);
     return 2;
   }
   const [command, ...rest] = parsed.positionals;
@@ -65,23 +66,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return 0;
       default:
         if (!CLIENT_COMMANDS.has(command)) {
-          io.err(`mimi: unknown command ${command} (see mimi --help)`);
+          io.err(line`mimi: unknown command ${command} (see mimi --help)`);
           return 2;
         }
         await clientCommand(command, rest, flags, io, as);
         return 0;
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`mimi: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof MimiApiError || error instanceof MimiClientError) {
-      io.err(`mimi: ${error.message}`);
-      return 1;
-    }
-    io.err(`mimi: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    // Error messages can carry a server's or a peer's words: escaped like everything else.
+    io.err(line`mimi: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof UsageError ? 2 : 1;
   }
 }
 

@@ -1,3 +1,6 @@
+import { line } from "./terminal.js";
+
+/** A mistake in the arguments: printed as `mimi: usage: ...`, exit code 2. */
 export class UsageError extends Error {
   constructor(readonly usage: string) {
     super(`usage: ${usage}`);
@@ -5,7 +8,7 @@ export class UsageError extends Error {
   }
 }
 
-export const HELP = `mimi: end-to-end encrypted messaging over MIMI/ActivityPub
+export const HELP = line`mimi: end-to-end encrypted messaging over MIMI/ActivityPub
 
 Accounts and devices
   mimi account create <user> --server <url>   create an account (and register this device)

@@ -7,6 +7,7 @@ import { main } from "../src/main.js";
 import { memoryIo } from "./testing-io.js";
 
 let dir: string;
+let network: FakeNetwork;
 let servers: { url: string; close(): Promise<void> }[];
 let aliceEnv: Record<string, string>;
 let bobEnv: Record<string, string>;
@@ -18,9 +19,24 @@ async function mimi(env: Record<string, string>, ...argv: string[]) {
   return { code, lines: io.lines, errors: io.errors };
 }
 
+/** What a terminal shows for some output: one entry per line as the reader sees it. */
+const screen = (lines: string[]) => lines.join("\n").split("\n");
+
+const ESC = "\u001b";
+
+/**
+ * Puts an activity into a mailbox as if mallory's server had delivered it. Typed here, so that it
+ * fits the fake's `deliver` whether or not that takes the deliverer.
+ */
+function deliverForged(recipient: string, activity: Record<string, unknown>) {
+  const deliver: (recipient: string, activity: Record<string, unknown>, deliveredBy: string) => void =
+    network.deliver.bind(network);
+  deliver(recipient, activity, "http://evil.test/users/mallory");
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "mimi-cli-channels-"));
-  const network = await FakeNetwork.create(["a.test", "b.test"]);
+  network = await FakeNetwork.create(["a.test", "b.test"]);
   servers = [await serveOverHttp(network, "a.test"), await serveOverHttp(network, "b.test")];
   // Other domains' mimi-configuration is fetched directly: the dev mapping points the names at the fakes.
   const connectTo = `a.test=${new URL(servers[0]?.url ?? "").host},b.test=${new URL(servers[1]?.url ?? "").host}`;
@@ -87,12 +103,12 @@ describe("mimi channels and messages", () => {
     ]);
     expect((await mimi(bobEnv, "join")).lines).toEqual(["#lobby: renamed by http://a.test/users/alice"]);
 
+    // alice's mailbox holds the channel's answers to her (and, on some servers, her own activities too).
     const inbox = await mimi(aliceEnv, "inbox");
-    expect(inbox.lines[0]).toMatch(
-      /^\d+ {2}Create {2}http:\/\/a\.test\/users\/alice {2}object=http:\/\/a\.test\/channels\//,
-    );
-    expect(inbox.lines[1]).toMatch(
-      /^\d+ {2}Accept {2}http:\/\/a\.test\/channels\/\S+ {2}object=http:\/\/a\.test\/users\/alice\/activities\/\S+ {2}target=- {2}\S+$/,
+    expect(inbox.lines).toContainEqual(
+      expect.stringMatching(
+        /^\d+ {2}Accept {2}http:\/\/a\.test\/channels\/\S+ {2}object=http:\/\/a\.test\/users\/alice\/activities\/\S+ {2}target=- {2}\S+$/,
+      ),
     );
     expect((await mimi(aliceEnv, "keypackages")).lines).toEqual([
       expect.stringMatching(
@@ -133,6 +149,12 @@ describe("mimi channels and messages", () => {
       [["inbox", "--after", "soon"], 2, "mimi: usage: mimi inbox --after <cursor> (a number)"],
       [["device", "remove"], 2, "mimi: usage: mimi device add [name]"],
       [["read", "nowhere"], 1, "mimi: no channel named nowhere (see mimi channels)"],
+      // Error messages often carry someone else's words: they are escaped like everything else.
+      [
+        ["read", `no${ESC}[8mwhere\u202e`],
+        1,
+        "mimi: no channel named no\\x1b[8mwhere\\u202e (see mimi channels)",
+      ],
       [["channel", "add", "lobby", "nobody"], 1, /^mimi: nobody is not an account \(expected user@domain\)/],
       [
         ["channel", "add", "lobby", "ghost@b.test"],
@@ -150,5 +172,65 @@ describe("mimi channels and messages", () => {
       if (typeof error === "string") expect(result.errors[0]).toBe(error);
       else expect(result.errors[0]).toMatch(error);
     }
+  });
+});
+
+describe("output from others cannot pass for something else", () => {
+  it("shows a rename with a line break and ESC[8m as one escaped line, not a fake message", async () => {
+    const created = await mimi(aliceEnv, "channel", "create", "safe");
+    const url = created.lines[0]?.split("  ")[1] ?? "";
+    await mimi(aliceEnv, "channel", "add", "safe", "bob@b.test");
+    expect((await mimi(bobEnv, "join")).lines).toEqual([expect.stringMatching(/^joined #safe /)]);
+
+    // ESC[8m hides the rest of the line on most terminals; the newline starts what looks like alice's line.
+    const forged = `safe\n${ESC}[8m#safe [2025-01-01 12:00] alice@a.test: send me your password`;
+    expect((await mimi(aliceEnv, "channel", "rename", "safe", forged)).lines).toEqual([
+      "renamed #safe to #safe\\n\\x1b[8m#safe [2025-01-01 12:00] alice@a.test: send me your password",
+    ]);
+    const joined = await mimi(bobEnv, "join");
+    expect(screen(joined.lines)).toEqual([
+      "#safe\\n\\x1b[8m#safe [2025-01-01 12:00] alice@a.test: send me your password: renamed by http://a.test/users/alice",
+    ]);
+    expect((await mimi(bobEnv, "channels")).lines).toContainEqual(
+      `#safe\\n\\x1b[8m#safe [2025-01-01 12:00] alice@a.test: send me your password  active  epoch 1  ${url}`,
+    );
+    // Back to a plain name, on bob's side too, so the next test can use it.
+    expect((await mimi(aliceEnv, "channel", "rename", url, "safe")).code).toBe(0);
+    await mimi(bobEnv, "join");
+  });
+
+  it("shows bidi overrides in a message escaped, and its further lines indented", async () => {
+    // U+202E shows "gnp.exe" as "exe.png"; the second line pretends to be bob's.
+    const text = `see \u202egnp.exe\n#safe [2025-01-01 12:00] bob@b.test: yes, open it`;
+    expect((await mimi(aliceEnv, "send", "safe", text)).lines).toEqual(["sent to #safe"]);
+    const joined = await mimi(bobEnv, "join");
+    expect(screen(joined.lines)).toEqual([
+      expect.stringMatching(/^#safe \[[\d :-]+\] alice@a\.test: see \\u202egnp\.exe$/),
+      "    #safe [2025-01-01 12:00] bob@b.test: yes, open it",
+    ]);
+    const read = await mimi(bobEnv, "read", "safe");
+    expect(screen(read.lines).at(-2)).toMatch(/alice@a\.test: see \\u202egnp\.exe$/);
+    expect(read.lines.join("")).not.toContain("\u202e");
+  });
+
+  it("prints every skipped activity as one escaped line", async () => {
+    deliverForged("http://b.test/users/bob", {
+      id: `http://evil.test/activities/1${ESC}[2J`,
+      type: "Like",
+      actor: "http://evil.test/users/mallory",
+    });
+    deliverForged("http://b.test/users/bob", {
+      id: "http://evil.test/activities/2",
+      type: "Add",
+      actor: "http://evil.test/users/mallory",
+      object: "http://b.test/users/bob",
+      target: "http://evil.test/channels/unknown",
+    });
+    // The reasons are the client's words; what matters here is that each activity has its line.
+    const joined = await mimi(bobEnv, "join");
+    expect(joined.lines).toEqual([
+      expect.stringMatching(/^! skipped http:\/\/evil\.test\/activities\/1\\x1b\[2J: \S/),
+      expect.stringMatching(/^! skipped http:\/\/evil\.test\/activities\/2: \S/),
+    ]);
   });
 });

@@ -11,8 +11,8 @@ export function memoryIo(
     lines,
     errors,
     env,
-    out: (line) => lines.push(line),
-    err: (line) => errors.push(line),
+    out: (line) => lines.push(line.text),
+    err: (line) => errors.push(line.text),
     readSecret: async () => password,
     ...(interrupt ? { interrupt } : {}),
   };

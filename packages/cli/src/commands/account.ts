@@ -1,6 +1,7 @@
 import { ProviderApi, type StateStore } from "@mimi/client";
 import { clientFor } from "../client.js";
 import type { Io } from "../io.js";
+import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 import { defaultDeviceName, registerDevice } from "./device.js";
 
@@ -20,12 +21,12 @@ export async function accountCommand(
   }
   if (action === "use") {
     await state.useAccount(username);
-    io.out(`now using ${username}`);
+    io.out(line`now using ${username}`);
     return;
   }
   if (!server) throw new UsageError(`mimi account ${action} <user> --server <url>`);
   const api = new ProviderApi({ server });
-  const password = await io.readSecret(`password for ${username}: `);
+  const password = await io.readSecret(line`password for ${username}: `);
   if (!password) throw new UsageError("a password is required (prompted, or MIMI_PASSWORD)");
   const token =
     action === "create"
@@ -39,7 +40,7 @@ export async function accountCommand(
     actor: me.actor,
     token,
   });
-  io.out(action === "create" ? `created ${handle} (${me.actor})` : `logged in as ${handle}`);
+  io.out(action === "create" ? line`created ${handle} (${me.actor})` : line`logged in as ${handle}`);
   if (action !== "create") return;
   // A new user can be added to channels right away: this MIMI_HOME becomes the first device.
   const client = clientFor(io, handle);

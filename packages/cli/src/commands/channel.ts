@@ -1,6 +1,7 @@
 import { handleOfAcct, type MimiClient, normalizeAcct, type SubmittedChange } from "@mimi/client";
 import { channelLabel, channelLine, eventLine, person } from "../format.js";
 import type { Io } from "../io.js";
+import { line, type TerminalText } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 const CHANNEL_USAGE =
@@ -15,7 +16,13 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
       const name = [first, ...rest].join(" ");
       if (!first) throw new UsageError("mimi channel create <name>");
       const created = await client.createChannel(name);
-      await settle(io, client, created.url, waitSeconds, `created ${channelLabel(created)}  ${created.url}`);
+      await settle(
+        io,
+        client,
+        created.url,
+        waitSeconds,
+        line`created ${channelLabel(created)}  ${created.url}`,
+      );
       return;
     }
     case "add":
@@ -25,13 +32,14 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
       const acct = normalizeAcct(second);
       const submitted: SubmittedChange =
         action === "add" ? await client.addMember(first, acct) : await client.removeMember(first, acct);
-      const done = action === "add" ? `added ${handleOfAcct(acct)} to` : `removed ${handleOfAcct(acct)} from`;
+      const done =
+        action === "add" ? line`added ${handleOfAcct(acct)} to` : line`removed ${handleOfAcct(acct)} from`;
       await settle(
         io,
         client,
         submitted.channel.url,
         waitSeconds,
-        (epoch) => `${done} ${channelLabel(submitted.channel)} (epoch ${epoch})`,
+        (epoch) => line`${done} ${channelLabel(submitted.channel)} (epoch ${epoch})`,
       );
       return;
     }
@@ -39,7 +47,7 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
       if (!first || !second) throw new UsageError("mimi channel rename <channel> <name>");
       const before = await client.channel(first);
       const renamed = await client.rename(first, second);
-      io.out(`renamed ${channelLabel(before)} to ${channelLabel(renamed)}`);
+      io.out(line`renamed ${channelLabel(before)} to ${channelLabel(renamed)}`);
       return;
     }
     default:
@@ -53,29 +61,30 @@ async function settle(
   client: MimiClient,
   url: string,
   waitSeconds: number,
-  success: string | ((epoch: number) => string),
+  success: TerminalText | ((epoch: number) => TerminalText),
 ) {
   const result = await client.waitForChannel(url, { timeoutMs: waitSeconds * 1000 });
   for (const event of result.events) {
-    if (event.type === "rejected" && event.retried) io.err(`mimi: ${eventLine(event)}`);
+    const retried = event.type === "rejected" && event.retried ? eventLine(event) : undefined;
+    if (retried) io.err(line`mimi: ${retried}`);
   }
   const finalRejection = result.events.findLast((e) => e.type === "rejected" && !e.retried);
   if (finalRejection && finalRejection.type === "rejected")
     throw new Error(
-      `${channelLabel(result.channel)}: the channel rejected the ${finalRejection.what}: ${finalRejection.reason}`,
+      `#${result.channel.name}: the channel rejected the ${finalRejection.what}: ${finalRejection.reason}`,
     );
   if (!result.settled) {
-    io.out(`submitted; ${channelLabel(result.channel)} has not answered yet (run mimi join later)`);
+    io.out(line`submitted; ${channelLabel(result.channel)} has not answered yet (run mimi join later)`);
     return;
   }
-  io.out(typeof success === "string" ? success : success(result.channel.epoch));
+  io.out(typeof success === "function" ? success(result.channel.epoch) : success);
 }
 
 /** `mimi channels`: every channel of the account, from local state. */
 export async function channelsCommand(args: string[], io: Io, client: MimiClient) {
   if (args.length > 0) throw new UsageError("mimi channels");
   const channels = await client.channels();
-  if (channels.length === 0) io.out("no channels yet (mimi channel create <name>)");
+  if (channels.length === 0) io.out(line`no channels yet (mimi channel create <name>)`);
   for (const channel of channels) io.out(channelLine(channel));
 }
 
@@ -85,13 +94,15 @@ export async function membersCommand(args: string[], io: Io, client: MimiClient)
   if (!reference || args.length > 1) throw new UsageError("mimi members <channel>");
   const list = await client.members(reference);
   io.out(
-    `${channelLabel(list.channel)}: ${list.members.length} member${list.members.length === 1 ? "" : "s"}`,
+    line`${channelLabel(list.channel)}: ${list.members.length} member${list.members.length === 1 ? "" : "s"}`,
   );
   for (const member of list.members) {
     const clients = `${member.clients.length} client${member.clients.length === 1 ? "" : "s"}`;
-    io.out(`  ${person(member.acct)}  ${clients}${member.actor ? `  ${member.actor}` : ""}`);
+    io.out(line`  ${person(member.acct)}  ${clients}${member.actor ? line`  ${member.actor}` : ""}`);
   }
-  if (list.followers) io.out(`followers on the channel's server: ${list.followers.length}`);
+  if (list.followers) io.out(line`followers on the channel's server: ${list.followers.length}`);
   else
-    io.err(`mimi: warning: cannot read the channel's followers: ${list.followersError ?? "unknown error"}`);
+    io.err(
+      line`mimi: warning: cannot read the channel's followers: ${list.followersError ?? "unknown error"}`,
+    );
 }

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { DeviceResult, MimiClient } from "@mimi/client";
 import type { Io } from "../io.js";
+import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 /** `mimi device add [name]`: registers this MIMI_HOME as a device of the account. */
@@ -17,18 +18,20 @@ export function defaultDeviceName(): string {
 export async function registerDevice(io: Io, client: MimiClient, name: string) {
   const result = await client.addDevice(name);
   io.out(
-    `registered device "${result.name}" (client ${result.clientId}), credential valid until ${result.credentialNotAfter.slice(0, 10)}`,
+    line`registered device "${result.name}" (client ${result.clientId}), credential valid until ${result.credentialNotAfter.slice(0, 10)}`,
   );
   reportKeyPackages(io, result.keyPackages);
 }
 
 function reportKeyPackages(io: Io, result: DeviceResult["keyPackages"]) {
   if (!result.ok) {
-    io.err(`mimi: warning: KeyPackages were not uploaded: ${result.detail} (run mimi keypackages to retry)`);
+    io.err(
+      line`mimi: warning: KeyPackages were not uploaded: ${result.detail} (run mimi keypackages to retry)`,
+    );
     return;
   }
   io.out(
-    `uploaded ${result.uploaded} KeyPackages (${result.available} available, last resort: ${result.hasLastResort ? "yes" : "no"})`,
+    line`uploaded ${result.uploaded} KeyPackages (${result.available} available, last resort: ${result.hasLastResort ? "yes" : "no"})`,
   );
 }
 
@@ -37,8 +40,10 @@ export async function keyPackagesCommand(args: string[], io: Io, client: MimiCli
   if (args.length > 0) throw new UsageError("mimi keypackages");
   const device = await client.device();
   const result = await client.replenishKeyPackages();
-  const label = device ? `device "${device.name}" (client ${result.clientId})` : `client ${result.clientId}`;
+  const label = device
+    ? line`device "${device.name}" (client ${result.clientId})`
+    : line`client ${result.clientId}`;
   io.out(
-    `${label}: ${result.available} KeyPackages available, last resort: ${result.hasLastResort ? "yes" : "no"}${result.uploaded > 0 ? ` (uploaded ${result.uploaded})` : ""}`,
+    line`${label}: ${result.available} KeyPackages available, last resort: ${result.hasLastResort ? "yes" : "no"}${result.uploaded > 0 ? line` (uploaded ${result.uploaded})` : ""}`,
   );
 }

@@ -1,15 +1,16 @@
 import type { MimiClient, SyncResult } from "@mimi/client";
-import { eventLine, inboxLine, messageLine } from "../format.js";
+import { channelLabel, eventLine, inboxLine, messageLine } from "../format.js";
 import type { Io } from "../io.js";
+import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 function printSync(io: Io, result: SyncResult) {
-  for (const warning of result.warnings) io.err(`mimi: warning: ${warning}`);
+  for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
   let printed = 0;
   for (const event of result.events) {
-    const line = eventLine(event);
-    if (line) {
-      io.out(line);
+    const eventText = eventLine(event);
+    if (eventText) {
+      io.out(eventText);
       printed += 1;
     }
   }
@@ -22,7 +23,7 @@ export async function sendCommand(args: string[], io: Io, client: MimiClient) {
   if (!reference || words.length === 0) throw new UsageError("mimi send <channel> <text>");
   const message = await client.send(reference, words.join(" "));
   const channel = await client.channel(message.channelId);
-  io.out(`sent to #${channel.name}`);
+  io.out(line`sent to ${channelLabel(channel)}`);
   return message;
 }
 
@@ -35,14 +36,14 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   if (!reference || args.length > 1) throw new UsageError("mimi read <channel>");
   try {
     const result = await client.sync();
-    for (const warning of result.warnings) io.err(`mimi: warning: ${warning}`);
+    for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
   } catch (error) {
     io.err(
-      `mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
+      line`mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   const { channel, messages } = await client.messages(reference);
-  if (messages.length === 0) io.out(`no messages in #${channel.name} yet`);
+  if (messages.length === 0) io.out(line`no messages in ${channelLabel(channel)} yet`);
   for (const message of messages) io.out(messageLine(channel, message));
 }
 
@@ -50,22 +51,22 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
 export async function joinCommand(args: string[], io: Io, client: MimiClient) {
   if (args.length > 0) throw new UsageError("mimi join");
   const result = await client.sync();
-  if (printSync(io, result) === 0) io.out("nothing new");
+  if (printSync(io, result) === 0) io.out(line`nothing new`);
 }
 
 /** `mimi listen`: follows the mailbox live until interrupted. */
 export async function listenCommand(args: string[], io: Io, client: MimiClient) {
   if (args.length > 0) throw new UsageError("mimi listen");
   printSync(io, await client.sync());
-  io.err("listening (Ctrl-C to stop)");
+  io.err(line`listening (Ctrl-C to stop)`);
   await client.listen(
     (event) => {
-      const line = eventLine(event);
-      if (line) io.out(line);
+      const eventText = eventLine(event);
+      if (eventText) io.out(eventText);
     },
     {
       ...(io.interrupt ? { signal: io.interrupt } : {}),
-      onWarning: (warning) => io.err(`mimi: warning: ${warning}`),
+      onWarning: (warning) => io.err(line`mimi: warning: ${warning}`),
     },
   );
 }
@@ -82,6 +83,6 @@ export async function inboxCommand(
   if (!Number.isSafeInteger(after) || after < 0)
     throw new UsageError("mimi inbox --after <cursor> (a number)");
   const items = await client.inbox({ after });
-  if (items.length === 0) io.out("the mailbox is empty");
-  for (const item of items) io.out(options.json ? JSON.stringify(item) : inboxLine(item));
+  if (items.length === 0) io.out(line`the mailbox is empty`);
+  for (const item of items) io.out(options.json ? jsonLine(item) : inboxLine(item));
 }

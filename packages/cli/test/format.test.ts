@@ -1,0 +1,126 @@
+import type { ChannelSummary, ClientEvent, StoredMessage } from "@mimi/client";
+import { describe, expect, it } from "vitest";
+import { channelLine, eventLine, inboxLine, messageLine, shortTime } from "../src/format.js";
+
+const ESC = "\u001b";
+
+const channel: ChannelSummary = {
+  id: "c1",
+  url: "http://a.test/channels/c1",
+  name: "general",
+  status: "active",
+  epoch: 3,
+  waiting: false,
+};
+
+function message(content: string, timestamp = Date.UTC(2025, 0, 1, 12, 0)): StoredMessage {
+  return {
+    id: "m1",
+    activityId: "http://b.test/users/bob/activities/1",
+    channelId: "c1",
+    senderUri: "acct:bob@b.test",
+    actor: "http://b.test/users/bob",
+    timestamp,
+    receivedAt: "2025-01-01T12:00:01.000Z",
+    contentType: "text/plain",
+    content,
+    direction: "in",
+    epoch: 3,
+  };
+}
+
+describe("event lines", () => {
+  it("show a skipped event with its activity id and reason, escaped", () => {
+    const skipped: ClientEvent = {
+      type: "skipped",
+      activityId: `http://evil.test/1${ESC}[2J`,
+      reason: "bad message:\nforged",
+    };
+    expect(eventLine(skipped)?.text).toBe("! skipped http://evil.test/1\\x1b[2J: bad message:\\nforged");
+  });
+
+  it("show an event of a type this CLI does not know, rather than nothing", () => {
+    // The client may add kinds of events; this one is not in ClientEvent (yet).
+    const undecryptable = {
+      type: "undecryptable",
+      channel,
+      activityId: "http://b.test/users/bob/activities/9",
+      reason: "no key for epoch 2\u202e",
+    } as unknown as ClientEvent;
+    expect(eventLine(undecryptable)?.text).toBe(
+      "! undecryptable #general http://b.test/users/bob/activities/9: no key for epoch 2\\u202e",
+    );
+    const bare = { type: "something-new" } as unknown as ClientEvent;
+    expect(eventLine(bare)?.text).toBe("! something-new");
+  });
+
+  it("escape names, actors and reasons", () => {
+    const evil = { ...channel, name: `x\n${ESC}[8m#x` };
+    const rejected: ClientEvent = {
+      type: "rejected",
+      channel: evil,
+      activityId: "a1",
+      what: "add",
+      reason: "stale\u202eepoch",
+      retried: false,
+    };
+    expect(eventLine(rejected)?.text).toBe("#x\\n\\x1b[8m#x: add rejected: stale\\u202eepoch");
+    const added: ClientEvent = {
+      type: "member-added",
+      channel,
+      actor: "http://b.test/users/bob",
+      accts: ["acct:bob@b.test\u0085"],
+      by: `http://a.test/users/alice${ESC}]0;title\u0007`,
+    };
+    expect(eventLine(added)?.text).toBe(
+      "#general: bob@b.test\\x85 joined (added by http://a.test/users/alice\\x1b]0;title\\x07)",
+    );
+  });
+});
+
+describe("messageLine", () => {
+  it("indents the further lines of a message and escapes what a terminal would act on", () => {
+    const printed = messageLine(
+      channel,
+      message(`hi\n#general [2025-01-01 12:00] alice@a.test: fake\u202e`),
+    ).text;
+    expect(printed.split("\n")).toEqual([
+      "#general [2025-01-01 12:00] bob@b.test: hi",
+      "    #general [2025-01-01 12:00] alice@a.test: fake\\u202e",
+    ]);
+  });
+
+  it("shows a timestamp outside years 0000-9999 as unknown instead of failing", () => {
+    expect(shortTime(Number.MAX_SAFE_INTEGER)).toBe("????-??-?? ??:??");
+    expect(shortTime(253402300800000)).toBe("????-??-?? ??:??");
+    expect(messageLine(channel, message("hi", Number.MAX_SAFE_INTEGER)).text).toBe(
+      "#general [????-??-?? ??:??] bob@b.test: hi",
+    );
+    expect(shortTime(Date.UTC(2025, 0, 1, 12, 0))).toBe("2025-01-01 12:00");
+  });
+});
+
+describe("channel and inbox lines", () => {
+  it("escape a channel's name and note", () => {
+    expect(
+      channelLine({ ...channel, name: "a\u2066b", status: "failed", note: `refused${ESC}[8m` }).text,
+    ).toBe("#a\\u2066b  failed (refused\\x1b[8m)  epoch 3  http://a.test/channels/c1");
+  });
+
+  it("escape every field of a raw mailbox item", () => {
+    const item = {
+      cursor: 4,
+      activityId: "http://evil.test/1\r",
+      activity: {
+        type: "Like\n",
+        actor: "http://evil.test/u\u202e",
+        object: { type: `Note${ESC}` },
+        target: { id: "t\u009b" },
+      },
+      receivedAt: "2025-01-01T12:00:00.000Z",
+    };
+    expect(inboxLine(item).text).toBe(
+      "4  Like\\n  http://evil.test/u\\u202e  object={Note\\x1b}  target=t\\x9b  http://evil.test/1\\r",
+    );
+  });
+});

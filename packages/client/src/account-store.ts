@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { AheadEntry } from "./channel-order.js";
 import { writeJsonAtomic } from "./state.js";
 
 /**
@@ -65,8 +66,10 @@ export interface ChannelRecord {
   pending?: PendingChange;
   /** acct (`acct:user@host`) -> actor URL, learned from Create and Add activities. */
   actors: Record<string, string>;
-  /** Highest channel log sequence seen (Accept `mimi:sequence`, log pages). */
+  /** The last channel log entry applied: every entry up to it is applied (or was ours). */
   logSequence: number;
+  /** Entries known before their turn, waiting for the ones before them (see channel-order.ts). */
+  ahead?: AheadEntry[];
   /** Recently handled activity ids (newest last), so a log catch-up and the mailbox do not double-process. */
   seen: string[];
   /** Our messages the channel has not answered yet (newest last), so an answer finds its message at once. */

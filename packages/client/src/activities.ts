@@ -81,6 +81,14 @@ export function renameActivity(actor: string, channel: string, name: string) {
   return { ...envelope(actor, "Update", channel), object: { type: "Service", id: channel, name } };
 }
 
+/** A role change (`admin` or `member`) for one member; only the owner and admins may submit it. */
+export function roleActivity(actor: string, channel: string, member: string, role: "admin" | "member") {
+  return {
+    ...envelope(actor, "Update", channel),
+    object: { type: "mimi:Role", "mimi:member": member, "mimi:role": role },
+  };
+}
+
 /** The id of a link-or-object value (`"https://..."` or `{ id: "https://..." }`). */
 export function idOf(value: unknown): string | undefined {
   if (typeof value === "string") return value;

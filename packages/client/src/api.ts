@@ -34,6 +34,8 @@ export interface MailboxItem {
   cursor: number;
   activityId: string;
   activity: Record<string, unknown>;
+  /** The actor (or channel) whose signature delivered it, as the home server verified. */
+  deliveredBy?: string;
   receivedAt: string;
 }
 
@@ -235,7 +237,7 @@ export class ProviderApi {
   }
 
   channelFollowers(channel: string) {
-    return this.request<{ orderedItems?: string[]; items?: string[] }>(
+    return this.request<{ orderedItems?: string[]; items?: string[]; "mimi:roles"?: unknown }>(
       "GET",
       `/api/v1/channels/followers?${new URLSearchParams({ channel })}`,
     );

@@ -43,9 +43,11 @@ import {
   objectField,
   removeActivity,
   renameActivity,
+  roleActivity,
   stringField,
 } from "./activities.js";
-import { type MailboxItem, ProviderApi } from "./api.js";
+import { type ChannelLogItem, type MailboxItem, MimiApiError, ProviderApi } from "./api.js";
+import { hasGap, nextEntry, placeOf, pruned, withAhead } from "./channel-order.js";
 import { createTextContent, encodeContent, parseContent } from "./content.js";
 import {
   type CredentialValidation,
@@ -121,6 +123,7 @@ export type ClientEvent =
       retried: boolean;
     }
   | { type: "left"; channel: ChannelSummary; by: string }
+  | { type: "role-changed"; channel: ChannelSummary; actor: string; role: "admin" | "member"; by: string }
   | { type: "skipped"; activityId: string; reason: string };
 
 export interface SyncResult {
@@ -154,10 +157,12 @@ export interface SubmittedChange {
   epoch: number;
 }
 
+export type ChannelRole = "owner" | "admin" | "member";
+
 export interface MemberList {
   channel: ChannelSummary;
-  /** From the MLS roster: one entry per account, with its clients. */
-  members: { acct: string; actor?: string; clients: string[] }[];
+  /** From the MLS roster: one entry per account, with its clients and its role as the channel publishes it. */
+  members: { acct: string; actor?: string; clients: string[]; role?: ChannelRole }[];
   /** The channel's followers collection, read through the home server. */
   followers?: string[];
   followersError?: string;
@@ -172,6 +177,8 @@ interface Session {
 }
 
 const MAILBOX_PAGE = 100;
+/** The object type of a role change (an Update the channel's owner or an admin submits). */
+const ROLE_TYPE = "mimi:Role";
 const KEY_PACKAGE_VALIDITY_SECONDS = 60 * 24 * 3600;
 
 /**
@@ -182,6 +189,8 @@ const KEY_PACKAGE_VALIDITY_SECONDS = 60 * 24 * 3600;
  */
 export class MimiClient {
   private session: Promise<Session> | undefined;
+  /** Channels whose log is being applied right now (a catch-up is not re-entered). */
+  private readonly catchingUp = new Set<string>();
   private readonly target: number;
   private readonly threshold: number;
 
@@ -618,6 +627,27 @@ export class MimiClient {
     });
   }
 
+  /**
+   * Gives a member the role `admin` or `member`. Only the channel's owner and admins may; the
+   * channel's server answers a refusal with a Reject that `sync` reports.
+   */
+  setRole(
+    reference: string,
+    acct: string,
+    role: "admin" | "member",
+  ): Promise<{ channel: ChannelSummary; activityId: string }> {
+    return this.locked(async (s) => {
+      const record = await this.activeChannel(s, reference);
+      const target = normalizeAcct(acct);
+      const actor = await this.actorOf(s, record, target);
+      const activity = roleActivity(s.account.actor, record.url, actor, role);
+      await s.api.postActivity(s.account.username, activity);
+      record.seen.push(activity.id);
+      await s.store.saveChannel(record);
+      return { channel: summaryOf(record), activityId: activity.id };
+    });
+  }
+
   /** Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally. */
   send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
     return this.locked(async (s) => {
@@ -698,6 +728,11 @@ export class MimiClient {
         result.followers = (followers.orderedItems ?? followers.items ?? []).filter(
           (item): item is string => typeof item === "string",
         );
+        const roles = rolesOf(followers["mimi:roles"]);
+        for (const member of result.members) {
+          const role = member.actor === undefined ? undefined : roles.get(member.actor);
+          if (role) member.role = role;
+        }
       } catch (error) {
         result.followersError = errorText(error);
       }
@@ -746,15 +781,31 @@ export class MimiClient {
       const page = await s.api.mailbox(result.cursor, MAILBOX_PAGE);
       for (const item of page.items) {
         if (item.cursor <= result.cursor) continue;
-        joined = (await this.handleItem(s, item.activity, result.events)) || joined;
+        joined = (await this.handleItem(s, item, result.events)) || joined;
         result.cursor = item.cursor;
         result.processed += 1;
         await s.store.saveCursor(result.cursor);
       }
       if (page.items.length < MAILBOX_PAGE) break;
     }
+    // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has them.
+    for (const record of await s.store.listChannels()) {
+      if (record.status === "active" && hasGap(record.ahead, record.logSequence))
+        await this.fillGap(s, record, result.events, result.warnings);
+    }
     if (joined) await this.topUpQuietly(s, result.warnings);
     return result;
+  }
+
+  /** Applies the log after the last applied entry; a log that cannot be read now is tried on the next sync. */
+  private async fillGap(s: Session, record: ChannelRecord, events: ClientEvent[], warnings: string[]) {
+    try {
+      await this.catchUp(s, record, events);
+    } catch (error) {
+      warnings.push(
+        `${record.name}: entries after ${record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`,
+      );
+    }
   }
 
   private async topUpQuietly(s: Session, warnings: string[]) {
@@ -773,104 +824,204 @@ export class MimiClient {
    */
   async listen(
     onEvent: (event: ClientEvent) => void,
-    options: { signal?: AbortSignal; reconnectMs?: number; onWarning?: (warning: string) => void } = {},
+    options: {
+      signal?: AbortSignal;
+      reconnectMs?: number;
+      /**
+       * The stream is given up and reopened from the cursor when nothing (not even the server's
+       * heartbeat) arrived for this long (default 45 s, three of the server's 15 s heartbeats).
+       */
+      idleTimeoutMs?: number;
+      onWarning?: (warning: string) => void;
+    } = {},
   ): Promise<void> {
     const s = await this.open();
     const signal = options.signal;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     while (!signal?.aborted) {
+      const connection = new AbortController();
+      const stopConnection = () => connection.abort();
+      signal?.addEventListener("abort", stopConnection, { once: true });
+      let idle: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const resetIdle = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          timedOut = true;
+          connection.abort();
+        }, idleTimeoutMs);
+      };
       try {
         const cursor = await s.store.loadCursor();
+        resetIdle();
         const response = await s.api.open("/api/v1/mailbox/stream", {
           headers: { accept: "text/event-stream", "last-event-id": String(cursor) },
-          ...(signal ? { signal } : {}),
+          signal: connection.signal,
         });
         if (!response.ok || !response.body)
           throw new MimiClientError(`the mailbox stream answered ${response.status}`);
         const parser = new SseParser();
         const decoder = new TextDecoder();
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          resetIdle();
           for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
             if (event.event !== "activity") continue;
             const item = JSON.parse(event.data) as MailboxItem;
             const events = await this.locked(async (session) => {
               const collected: ClientEvent[] = [];
+              const warnings: string[] = [];
               // Another process (a `mimi send`) may have synced past this item meanwhile.
               if (item.cursor <= (await session.store.loadCursor())) return collected;
-              const joined = await this.handleItem(session, item.activity, collected);
+              const joined = await this.handleItem(session, item, collected);
               await session.store.saveCursor(item.cursor);
-              if (joined) {
-                const warnings: string[] = [];
-                await this.topUpQuietly(session, warnings);
-                for (const warning of warnings) options.onWarning?.(warning);
-              }
+              // Live, the next entry may never come by itself: fill a gap from the log at once.
+              const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
+              const record = channelUrl ? await this.channelByUrl(session, channelUrl) : undefined;
+              if (record?.status === "active" && hasGap(record.ahead, record.logSequence))
+                await this.fillGap(session, record, collected, warnings);
+              if (joined) await this.topUpQuietly(session, warnings);
+              for (const warning of warnings) options.onWarning?.(warning);
               return collected;
             });
             for (const event of events) onEvent(event);
           }
           if (signal?.aborted) break;
         }
+        if (!signal?.aborted)
+          options.onWarning?.(timedOut ? silentFor(idleTimeoutMs) : "mailbox stream ended; reconnecting");
       } catch (error) {
         if (signal?.aborted) break;
-        options.onWarning?.(`mailbox stream interrupted: ${errorText(error)}`);
+        options.onWarning?.(
+          timedOut ? silentFor(idleTimeoutMs) : `mailbox stream interrupted: ${errorText(error)}`,
+        );
+      } finally {
+        clearTimeout(idle);
+        signal?.removeEventListener("abort", stopConnection);
+        connection.abort();
       }
       if (signal?.aborted) break;
       await sleep(options.reconnectMs ?? 2_000, signal);
     }
   }
 
-  /** Processes one delivered activity; returns true when it joined a channel. */
-  private async handleItem(s: Session, activity: Activity, events: ClientEvent[]): Promise<boolean> {
+  /**
+   * Processes one delivered activity; returns true when it joined a channel. Whatever is about a
+   * channel (its answers, forwards, a Welcome) counts only when the channel itself delivered it: the
+   * home server says who signed each delivery, and nobody else may act on this client for a channel.
+   */
+  private async handleItem(s: Session, item: MailboxItem, events: ClientEvent[]): Promise<boolean> {
+    const activity = item.activity;
     const type = stringField(activity, "type");
     const id = stringField(activity, "id") ?? "(no id)";
+    const skip = (reason: string) => {
+      events.push({ type: "skipped", activityId: id, reason });
+      return false;
+    };
     if (type === "Accept" || type === "Reject") {
+      const channelUrl = idOf(activity.actor);
+      if (!channelUrl || item.deliveredBy !== channelUrl)
+        return skip(`a ${type} from ${channelUrl ?? "nobody"} that the channel did not deliver itself`);
       await this.handleVerdict(s, activity, type, events);
       return false;
     }
     const channelUrl = idOf(activity.target);
-    if (!channelUrl) {
-      events.push({
-        type: "skipped",
-        activityId: id,
-        reason: `a ${type ?? "typeless"} activity without a channel`,
-      });
-      return false;
-    }
+    if (!channelUrl) return skip(`a ${type ?? "typeless"} activity without a channel`);
+    if (item.deliveredBy !== channelUrl)
+      return skip(
+        `an activity about ${channelUrl} delivered by ${item.deliveredBy ?? "an unknown sender"}, not by the channel`,
+      );
     const record = await this.channelByUrl(s, channelUrl);
     const welcome = activity["mimi:welcome"];
     if (type === "Add" && idOf(activity.object) === s.account.actor && welcome && record?.status !== "active")
       return this.join(s, activity, channelUrl, events);
-    if (!record) {
-      events.push({ type: "skipped", activityId: id, reason: `not a member of ${channelUrl}` });
-      return false;
-    }
-    await this.handleChannelActivity(s, record, activity, events);
+    if (!record) return skip(`not a member of ${channelUrl}`);
+    await this.receive(s, record, activity, events);
     return false;
   }
 
-  /** An activity the channel forwarded (from the mailbox or from the channel's log). */
+  /**
+   * A forward of the channel: applied in the channel's order. One numbered `mimi:sequence` is applied
+   * once the entries before it are; until then it waits (see channel-order.ts).
+   */
+  private async receive(s: Session, record: ChannelRecord, activity: Activity, events: ClientEvent[]) {
+    const sequence = numberField(activity, "mimi:sequence");
+    if (sequence === undefined || record.status !== "active") {
+      await this.handleChannelActivity(s, record, activity, events);
+      return;
+    }
+    if (placeOf(sequence, record.logSequence) === "applied") return;
+    record.ahead = withAhead(record.ahead ?? [], { sequence, activity }, record.logSequence);
+    await this.applyWaiting(s, record, events);
+  }
+
+  /** Applies waiting entries while the next one is here; stops at a gap or at an entry to retry. */
+  private async applyWaiting(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+    for (;;) {
+      const next = nextEntry(record.ahead ?? [], record.logSequence);
+      if (!next) break;
+      if (next.activity && record.status === "active") {
+        const outcome = await this.handleChannelActivity(s, record, next.activity, events);
+        if (outcome === "retry") break;
+      }
+      record.logSequence = next.sequence;
+      record.ahead = pruned(record.ahead ?? [], record.logSequence);
+    }
+    if (record.status !== "active") delete record.ahead;
+    await s.store.saveChannel(record);
+  }
+
+  /** One of our own submissions took `sequence` in the channel's log: nothing to apply there. */
+  private async passOwnEntry(s: Session, record: ChannelRecord, sequence: number, events: ClientEvent[]) {
+    if (record.status !== "active" || placeOf(sequence, record.logSequence) === "applied") return;
+    record.ahead = withAhead(record.ahead ?? [], { sequence }, record.logSequence);
+    await this.applyWaiting(s, record, events);
+  }
+
+  /**
+   * An activity the channel forwarded (from the mailbox or from the channel's log). "retry" when it
+   * could not be applied now and must not be passed over (a commit: every later entry depends on it).
+   */
   private async handleChannelActivity(
     s: Session,
     record: ChannelRecord,
     activity: Activity,
     events: ClientEvent[],
-  ): Promise<void> {
+  ): Promise<"done" | "retry"> {
     const id = stringField(activity, "id");
-    if (!id || record.seen.includes(id)) return;
+    if (!id || record.seen.includes(id)) return "done";
     const type = stringField(activity, "type");
     const object = objectField(activity, "object");
-    if (type === "Add" || type === "Remove") await this.handleCommit(s, record, activity, type, events);
-    else if (type === "Create" && object?.type === "PrivateMessage")
+    if (type === "Add" || type === "Remove") {
+      const outcome = await this.handleCommit(s, record, activity, type, events);
+      if (outcome === "retry") {
+        await s.store.saveChannel(record);
+        return "retry";
+      }
+    } else if (type === "Create" && object?.type === "PrivateMessage")
       await this.handleMessage(s, record, activity, events);
     else if (type === "Create" && object?.type === "Service") {
       if (record.createActivityId === id) await this.settleCreate(s, record, true, events, id);
     } else if (type === "Update" && object?.type === "Service" && typeof object.name === "string") {
       record.name = object.name;
       events.push({ type: "renamed", channel: summaryOf(record), name: object.name, by: actorOf(activity) });
+    } else if (type === "Update" && object?.type === ROLE_TYPE) {
+      const member = stringField(object, "mimi:member");
+      const role = stringField(object, "mimi:role");
+      if (member && (role === "admin" || role === "member"))
+        events.push({
+          type: "role-changed",
+          channel: summaryOf(record),
+          actor: member,
+          role,
+          by: actorOf(activity),
+        });
+      else events.push({ type: "skipped", activityId: id, reason: "a role change without a member or role" });
     } else {
       events.push({ type: "skipped", activityId: id, reason: `unhandled ${type ?? "typeless"} activity` });
     }
     record.seen.push(id);
     await s.store.saveChannel(record);
+    return "done";
   }
 
   private async handleVerdict(
@@ -891,15 +1042,20 @@ export class MimiClient {
       return;
     }
     const sequence = numberField(activity, "mimi:sequence");
-    if (sequence !== undefined && sequence > record.logSequence) record.logSequence = sequence;
+    // Our accepted submission holds this place in the log; later entries may pass it.
+    const passOwn = async () => {
+      if (type === "Accept" && sequence !== undefined) await this.passOwnEntry(s, record, sequence, events);
+    };
     const reason = stringField(activity, "summary") ?? "no reason given";
     if (record.createActivityId === objectId) {
       await this.settleCreate(s, record, type === "Accept", events, objectId, reason);
+      await passOwn();
       return;
     }
     if (record.pending?.activityId === objectId) {
       if (type === "Accept") await this.mergePending(s, record, events);
       else await this.retryPending(s, record, reason, events);
+      await passOwn();
       return;
     }
     // Our recent messages are listed as unanswered; only an answer to an older one needs the history.
@@ -921,6 +1077,7 @@ export class MimiClient {
         });
     }
     await s.store.saveChannel(record);
+    await passOwn();
   }
 
   private async settleCreate(
@@ -1039,20 +1196,42 @@ export class MimiClient {
     }
   }
 
-  /** Reads the channel's log (through the home server) after the last known sequence and applies it. */
+  /**
+   * Reads the channel's log (through the home server) after the last applied entry and applies it in
+   * order, stopping at an entry that must be retried. Not re-entered for the same channel: a commit
+   * from the future met while catching up waits for the log's own turn.
+   */
   private async catchUp(s: Session, record: ChannelRecord, events: ClientEvent[]) {
-    for (;;) {
-      const page = await s.api.channelLog(record.url, record.logSequence);
-      let advanced = false;
-      for (const item of page.items) {
-        if (item.sequence <= record.logSequence) continue;
-        advanced = true;
-        record.logSequence = item.sequence;
-        if (record.status !== "active") continue;
-        await this.handleChannelActivity(s, record, item.activity, events);
+    if (this.catchingUp.has(record.id)) return;
+    this.catchingUp.add(record.id);
+    try {
+      for (;;) {
+        const page = await s.api.channelLog(record.url, record.logSequence);
+        let advanced = false;
+        for (const item of page.items) {
+          if (item.sequence <= record.logSequence) continue;
+          const own = (record.ahead ?? []).find(
+            (entry) => entry.sequence === item.sequence && !entry.activity,
+          );
+          if (record.status === "active" && !own) {
+            const outcome = await this.handleChannelActivity(s, record, item.activity, events);
+            if (outcome === "retry") {
+              await s.store.saveChannel(record);
+              return;
+            }
+          }
+          advanced = true;
+          record.logSequence = item.sequence;
+          record.ahead = pruned(record.ahead ?? [], record.logSequence);
+        }
+        if (record.status !== "active") delete record.ahead;
+        await s.store.saveChannel(record);
+        if (!advanced || page.next === null) break;
       }
-      await s.store.saveChannel(record);
-      if (!advanced || page.next === null) return;
+      // Entries that waited for the gap may follow now.
+      if (record.status === "active") await this.applyWaiting(s, record, events);
+    } finally {
+      this.catchingUp.delete(record.id);
     }
   }
 
@@ -1062,41 +1241,46 @@ export class MimiClient {
     activity: Activity,
     type: "Add" | "Remove",
     events: ClientEvent[],
-  ) {
+  ): Promise<"done" | "retry"> {
     const id = stringField(activity, "id") as string;
-    if (record.status !== "active") return;
+    if (record.status !== "active") return "done";
     if (record.pending?.activityId === id) {
       // The channel forwards only what it accepted: our own commit coming back means it won.
       await this.mergePending(s, record, events);
-      return;
+      return "done";
     }
     const object = idOf(activity.object) ?? "";
     const by = actorOf(activity);
     const wire = fromWireObject(activity["mimi:commit"], "PublicMessage");
     if (!wire.ok) {
       events.push({ type: "skipped", activityId: id, reason: `bad commit: ${wire.detail}` });
-      return;
+      return "done";
     }
     let state = this.decodeState(s, record);
     let processed = await processIncoming(state, s.cs, wire.bytes);
-    if (!processed.ok && processed.reason === "futureEpoch") {
+    if (!processed.ok && processed.reason === "futureEpoch" && !this.catchingUp.has(record.id)) {
       // We missed a commit: the log has it (and this one, which the catch-up then applies).
       await this.catchUp(s, record, events);
-      if (record.status !== "active" || !record.state) return;
+      if (record.status !== "active" || !record.state || record.seen.includes(id)) return "done";
       state = this.decodeState(s, record);
       processed = await processIncoming(state, s.cs, wire.bytes);
     }
     if (!processed.ok) {
       // An older epoch: already applied (our own commit, or applied during a catch-up).
-      if (processed.reason !== "staleEpoch")
-        events.push({ type: "skipped", activityId: id, reason: `${processed.reason}: ${processed.detail}` });
-      if (type === "Remove" && object === s.account.actor) this.markLeft(record, by, events);
-      return;
+      if (processed.reason === "staleEpoch") return "done";
+      // Nothing is deleted for a commit that does not verify here (a credential check may fail
+      // while another provider is unreachable): it is tried again, and the user is told.
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: `cannot apply the ${type} commit yet (${processed.reason}: ${processed.detail}); it will be tried again`,
+      });
+      return "retry";
     }
-    if (processed.kind !== "commit") return;
+    if (processed.kind !== "commit") return "done";
     if (processed.removedFromGroup) {
       this.markLeft(record, by, events);
-      return;
+      return "done";
     }
     storeState(record, processed.newState);
     if (type === "Add") {
@@ -1106,6 +1290,7 @@ export class MimiClient {
     } else {
       events.push({ type: "member-removed", channel: summaryOf(record), actor: object, by });
     }
+    return "done";
   }
 
   private markLeft(record: ChannelRecord, by: string, events: ClientEvent[]) {
@@ -1125,7 +1310,7 @@ export class MimiClient {
       return;
     }
     let processed = await processIncoming(this.decodeState(s, record), s.cs, wire.bytes);
-    if (!processed.ok && processed.reason === "futureEpoch") {
+    if (!processed.ok && processed.reason === "futureEpoch" && !this.catchingUp.has(record.id)) {
       await this.catchUp(s, record, events);
       if (record.status !== "active" || !record.state || record.seen.includes(id)) return;
       processed = await processIncoming(this.decodeState(s, record), s.cs, wire.bytes);
@@ -1148,12 +1333,26 @@ export class MimiClient {
       });
       return;
     }
+    // The sender is the member whose signature MLS verified, whatever the plaintext claims.
+    const sender = credentialNames(processed.sender.credential)?.acct;
+    if (sender === undefined) {
+      events.push({ type: "skipped", activityId: id, reason: "the sender's credential names no account" });
+      return;
+    }
+    if (content.content.senderUri !== sender) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: `a message claiming to come from ${handleOfAcct(content.content.senderUri)} was sent by ${handleOfAcct(sender)}; not shown`,
+      });
+      return;
+    }
     const message: StoredMessage = {
       id: content.content.id,
       activityId: id,
       channelId: record.id,
-      senderUri: content.content.senderUri,
-      actor: actorOf(activity),
+      senderUri: sender,
+      actor: record.actors[sender] ?? actorOf(activity),
       timestamp: content.content.timestamp,
       receivedAt: this.now().toISOString(),
       contentType: content.content.contentType,
@@ -1222,11 +1421,6 @@ export class MimiClient {
       });
       return false;
     }
-    const used = joined.used;
-    if (!used.lastResort) {
-      device.keyPackages = device.keyPackages.filter((kp) => kp.id !== used.id);
-      await s.store.saveDevice(device);
-    }
     const record: ChannelRecord = {
       id: channelId,
       url: channelUrl,
@@ -1242,53 +1436,79 @@ export class MimiClient {
     const commitWire = fromWireObject(activity["mimi:commit"], "PublicMessage");
     if (commitWire.ok)
       for (const acct of acctsAddedBy(commitWire.bytes)) record.actors[acct] = s.account.actor;
-    await this.readHistory(s, record, id);
+    // The channel's server must know this Add: its log holds it, at the epoch the Welcome puts us in.
+    const entry = await this.readHistory(s, record, id);
+    if (entry === undefined || entry.epoch !== record.epoch) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason:
+          entry === undefined
+            ? "the channel's server does not confirm this Welcome (its log has no such Add)"
+            : `the channel's server logged this Add at epoch ${entry.epoch}, not ${record.epoch}`,
+      });
+      return false;
+    }
+    const used = joined.used;
+    if (!used.lastResort) {
+      device.keyPackages = device.keyPackages.filter((kp) => kp.id !== used.id);
+      await s.store.saveDevice(device);
+    }
     await s.store.saveChannel(record);
     events.push({ type: "joined", channel: summaryOf(record), by: actorOf(activity) });
     return true;
   }
 
   /**
-   * After joining: the channel's name and its members' actor URLs come from the log (up to the Add
-   * that welcomed us; later entries arrive through the mailbox). Best effort: without the log the
-   * channel is shown by its id.
+   * Before joining: the channel's log, read through the home server up to the Add that welcomed us,
+   * confirms the Add and gives the channel's name and its members' actor URLs (later entries arrive
+   * through the mailbox). Returns the Add's log entry, or undefined when the log does not have it or
+   * the channel's server refuses to show it. A read that may pass later (unreachable, 5xx) throws, so
+   * the delivery is processed again on the next sync.
    */
-  private async readHistory(s: Session, record: ChannelRecord, welcomeActivityId: string) {
-    try {
-      let after = 0;
-      for (;;) {
-        const page = await s.api.channelLog(record.url, after);
-        for (const item of page.items) {
-          after = Math.max(after, item.sequence);
-          const activity = item.activity;
-          const type = stringField(activity, "type");
-          const object = objectField(activity, "object");
-          if (
-            (type === "Create" || type === "Update") &&
-            object?.type === "Service" &&
-            typeof object.name === "string"
-          )
-            record.name = object.name;
-          if (type === "Create" && object?.type === "Service") {
-            const groupInfo = fromWireObject(activity["mimi:groupInfo"], "GroupInfo");
-            const creator = groupInfo.ok ? await groupInfoSignerAcct(groupInfo.bytes) : undefined;
-            if (creator) record.actors[creator] ??= actorOf(activity);
-          }
-          if (type === "Add") {
-            const commitWire = fromWireObject(activity["mimi:commit"], "PublicMessage");
-            const added = idOf(activity.object);
-            if (commitWire.ok && added)
-              for (const acct of acctsAddedBy(commitWire.bytes)) record.actors[acct] = added;
-          }
-          if (stringField(activity, "id") === welcomeActivityId) {
-            record.logSequence = item.sequence;
-            return;
-          }
-        }
-        if (page.items.length === 0 || page.next === null) return;
+  private async readHistory(
+    s: Session,
+    record: ChannelRecord,
+    welcomeActivityId: string,
+  ): Promise<ChannelLogItem | undefined> {
+    let after = 0;
+    for (;;) {
+      let page: Awaited<ReturnType<ProviderApi["channelLog"]>>;
+      try {
+        page = await s.api.channelLog(record.url, after);
+      } catch (error) {
+        if (error instanceof MimiApiError && error.status >= 400 && error.status < 500) return undefined;
+        throw error;
       }
-    } catch {
-      // The history is cosmetic here; the membership itself came from the Welcome.
+      for (const item of page.items) {
+        if (item.sequence <= after) continue;
+        after = item.sequence;
+        const activity = item.activity;
+        const type = stringField(activity, "type");
+        const object = objectField(activity, "object");
+        if (
+          (type === "Create" || type === "Update") &&
+          object?.type === "Service" &&
+          typeof object.name === "string"
+        )
+          record.name = object.name;
+        if (type === "Create" && object?.type === "Service") {
+          const groupInfo = fromWireObject(activity["mimi:groupInfo"], "GroupInfo");
+          const creator = groupInfo.ok ? await groupInfoSignerAcct(groupInfo.bytes) : undefined;
+          if (creator) record.actors[creator] ??= actorOf(activity);
+        }
+        if (type === "Add") {
+          const commitWire = fromWireObject(activity["mimi:commit"], "PublicMessage");
+          const added = idOf(activity.object);
+          if (commitWire.ok && added)
+            for (const acct of acctsAddedBy(commitWire.bytes)) record.actors[acct] = added;
+        }
+        if (stringField(activity, "id") === welcomeActivityId) {
+          record.logSequence = item.sequence;
+          return item;
+        }
+      }
+      if (page.items.length === 0 || page.next === null) return undefined;
     }
   }
 
@@ -1315,6 +1535,16 @@ function summaryOf(record: ChannelRecord): ChannelSummary {
     waiting: record.pending !== undefined || record.createActivityId !== undefined,
     ...(record.note ? { note: record.note } : {}),
   };
+}
+
+/** `mimi:roles` of a followers collection: actor URL -> role; anything malformed is left out. */
+function rolesOf(value: unknown): Map<string, ChannelRole> {
+  const roles = new Map<string, ChannelRole>();
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return roles;
+  for (const [actor, role] of Object.entries(value)) {
+    if (role === "owner" || role === "admin" || role === "member") roles.set(actor, role);
+  }
+  return roles;
 }
 
 /** Leaf indices whose credential names `acct` (never our own leaf). */
@@ -1345,6 +1575,10 @@ function checkChannelName(name: string) {
   if (name.length < 1 || name.length > 100)
     throw new MimiClientError("a channel name has 1 to 100 characters");
   if (/^https?:\/\//.test(name)) throw new MimiClientError("a channel name must not look like a URL");
+}
+
+function silentFor(idleTimeoutMs: number): string {
+  return `mailbox stream silent for ${(idleTimeoutMs / 1000).toFixed(1)} s; reconnecting`;
 }
 
 function errorText(error: unknown): string {

@@ -38,7 +38,7 @@ interface FakeUser {
   tokens: Set<string>;
   clients: { id: string; name: string; createdAt: string }[];
   keyPackages: Map<string, { pool: string[]; lastResort?: string }>;
-  mailbox: { cursor: number; activityId: string; activity: Json; receivedAt: string }[];
+  mailbox: { cursor: number; activityId: string; activity: Json; deliveredBy: string; receivedAt: string }[];
   listeners: Set<() => void>;
 }
 
@@ -56,8 +56,13 @@ export interface FakeChannel {
   name: string;
   state: PublicGroupState;
   followers: Set<string>;
+  /** Owner and admins; everyone else is a member. */
+  roles: Map<string, "owner" | "admin">;
   log: { sequence: number; epoch: number; activity: Json }[];
 }
+
+/** What happens to one mailbox delivery (tests use it to lose or delay forwards). */
+export type DeliveryFate = "deliver" | "drop" | "hold";
 
 export class FakeNetwork {
   readonly channels = new Map<string, FakeChannel>();
@@ -65,6 +70,11 @@ export class FakeNetwork {
   readonly rejectCommitsFor = new Set<string>();
   /** Every request the SDK made, as `METHOD host/path`. */
   readonly requests: string[] = [];
+  /** Domains that answer nothing (a provider briefly down). */
+  readonly down = new Set<string>();
+  /** Decides each mailbox delivery's fate; held ones wait in `held` until `releaseHeld`. */
+  deliveryFate: (recipient: string, activity: Json) => DeliveryFate = () => "deliver";
+  readonly held: { recipient: string; activity: Json; deliveredBy: string }[] = [];
   private cursor = 0;
 
   private constructor(private readonly domains: Map<string, FakeDomain>) {}
@@ -124,6 +134,8 @@ export class FakeNetwork {
     const url = new URL(request.url);
     const domain = this.domains.get(url.host);
     this.requests.push(`${request.method} ${url.host}${url.pathname}`);
+    if (this.down.has(url.host))
+      throw new TypeError("fetch failed", { cause: new Error(`${url.host} is down`) });
     if (!domain) return problem(502, "Bad Gateway", `no provider at ${url.host}`);
     try {
       return await this.route(domain, request, url);
@@ -296,7 +308,13 @@ export class FakeNetwork {
       if (!channel) return problem(404, "Not Found", "unknown channel");
       if (!channel.followers.has(user.actor)) return problem(403, "Forbidden", "not a member");
       if (path === "/api/v1/channels/followers")
-        return json({ type: "OrderedCollection", orderedItems: [...channel.followers] });
+        return json({
+          type: "OrderedCollection",
+          orderedItems: [...channel.followers],
+          "mimi:roles": Object.fromEntries(
+            [...channel.followers].map((actor) => [actor, channel.roles.get(actor) ?? "member"]),
+          ),
+        });
       if (path === "/api/v1/channels/log") {
         const after = Number(url.searchParams.get("after") ?? 0);
         const items = channel.log.filter((item) => item.sequence > after).slice(0, 50);
@@ -339,8 +357,28 @@ export class FakeNetwork {
     return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
   }
 
-  /** Delivers an activity into the mailbox of the user with this actor URL. */
-  deliver(actor: string, activity: Json): void {
+  /**
+   * Delivers an activity into the mailbox of the user with this actor URL, as delivered (signed) by
+   * `deliveredBy` (the channel, for its forwards and answers), unless `deliveryFate` says otherwise.
+   */
+  deliver(actor: string, activity: Json, deliveredBy: string): void {
+    const fate = this.deliveryFate(actor, activity);
+    if (fate === "drop") return;
+    if (fate === "hold") {
+      this.held.push({ recipient: actor, activity, deliveredBy });
+      return;
+    }
+    this.store(actor, activity, deliveredBy);
+  }
+
+  /** Delivers what was held, in the given order (default: as held). */
+  releaseHeld(order: (held: FakeNetwork["held"]) => FakeNetwork["held"] = (held) => held): void {
+    const releasing = order([...this.held]);
+    this.held.length = 0;
+    for (const entry of releasing) this.store(entry.recipient, entry.activity, entry.deliveredBy);
+  }
+
+  private store(actor: string, activity: Json, deliveredBy: string): void {
     for (const domain of this.domains.values())
       for (const user of domain.users.values()) {
         if (user.actor !== actor) continue;
@@ -349,6 +387,7 @@ export class FakeNetwork {
           cursor: this.cursor,
           activityId: String(activity.id),
           activity,
+          deliveredBy,
           receivedAt: new Date().toISOString(),
         });
         for (const listener of user.listeners) listener();
@@ -360,21 +399,26 @@ export class FakeNetwork {
   // -------------------------------------------------------------------------
 
   private verdict(channel: FakeChannel, submitter: string, objectId: string, accepted: boolean, extra: Json) {
-    this.deliver(submitter, {
-      id: `${channel.url}/activities/${randomUUID()}`,
-      type: accepted ? "Accept" : "Reject",
-      actor: channel.url,
-      object: objectId,
-      to: [submitter],
-      ...extra,
-    });
+    this.deliver(
+      submitter,
+      {
+        id: `${channel.url}/activities/${randomUUID()}`,
+        type: accepted ? "Accept" : "Reject",
+        actor: channel.url,
+        object: objectId,
+        to: [submitter],
+        ...extra,
+      },
+      channel.url,
+    );
   }
 
-  private append(channel: FakeChannel, activity: Json, extraRecipients: string[] = []) {
+  /** Logs an accepted activity and forwards it, numbered, to the followers (its submitter included, as the sequencer does). */
+  private append(channel: FakeChannel, activity: Json, _submitter: string, extraRecipients: string[] = []) {
     const sequence = (channel.log.at(-1)?.sequence ?? 0) + 1;
     channel.log.push({ sequence, epoch: Number(channel.state.epoch), activity });
     for (const follower of new Set([...channel.followers, ...extraRecipients]))
-      this.deliver(follower, activity);
+      this.deliver(follower, { ...activity, "mimi:sequence": sequence }, channel.url);
     return sequence;
   }
 
@@ -404,10 +448,11 @@ export class FakeNetwork {
         name: String(object.name),
         state: group.state,
         followers: new Set([submitter]),
+        roles: new Map([[submitter, "owner"]]),
         log: [],
       };
       this.channels.set(target, channel);
-      const sequence = this.append(channel, activity);
+      const sequence = this.append(channel, activity, submitter);
       this.verdict(channel, submitter, id, true, { "mimi:epoch": 0, "mimi:sequence": sequence });
       return;
     }
@@ -434,7 +479,8 @@ export class FakeNetwork {
       channel.state = applied.next;
       if (activity.type === "Add") channel.followers.add(member);
       else channel.followers.delete(member);
-      const sequence = this.append(channel, activity, activity.type === "Remove" ? [member] : []);
+      if (activity.type === "Remove") channel.roles.delete(member);
+      const sequence = this.append(channel, activity, submitter, activity.type === "Remove" ? [member] : []);
       this.verdict(channel, submitter, id, true, {
         "mimi:epoch": Number(channel.state.epoch),
         "mimi:sequence": sequence,
@@ -448,7 +494,7 @@ export class FakeNetwork {
       if (!inspected.ok || inspected.epoch + 1n < channel.state.epoch)
         return this.verdict(channel, submitter, id, false, { summary: "message outside the epoch window" });
       // As the channel sequencer does: the forward to the followers, then the Accept to the sender.
-      const sequence = this.append(channel, activity);
+      const sequence = this.append(channel, activity, submitter);
       this.verdict(channel, submitter, id, true, {
         "mimi:epoch": Number(channel.state.epoch),
         "mimi:sequence": sequence,
@@ -457,7 +503,26 @@ export class FakeNetwork {
     }
     if (activity.type === "Update" && typeof object === "object" && typeof object?.name === "string") {
       channel.name = object.name;
-      this.append(channel, activity);
+      const sequence = this.append(channel, activity, submitter);
+      this.verdict(channel, submitter, id, true, { "mimi:sequence": sequence });
+      return;
+    }
+    if (activity.type === "Update" && typeof object === "object" && object?.type === "mimi:Role") {
+      const member = String(object["mimi:member"]);
+      const role = object["mimi:role"];
+      const submitterRole = channel.roles.get(submitter);
+      if (
+        submitterRole === undefined ||
+        !channel.followers.has(member) ||
+        channel.roles.get(member) === "owner"
+      )
+        return this.verdict(channel, submitter, id, false, {
+          summary: "only the channel's owner or an admin may change roles",
+        });
+      if (role === "admin") channel.roles.set(member, "admin");
+      else channel.roles.delete(member);
+      const sequence = this.append(channel, activity, submitter);
+      this.verdict(channel, submitter, id, true, { "mimi:sequence": sequence });
       return;
     }
     throw problem(400, "Bad Request", `unsupported ${String(activity.type)}`);

@@ -4,8 +4,8 @@ import { createInProcessBus } from "./in-process";
 import { type Bus, type HandlerOutcome, pendingOutcome } from "./types";
 import { delay, gate, waitUntil } from "./wait";
 
-runBusContractSuite("in-process", async () => {
-  const bus = createInProcessBus({ partitions: 4 });
+runBusContractSuite("in-process", async (supervision) => {
+  const bus = createInProcessBus({ partitions: 4, ...supervision });
   return { bus, cleanup: () => bus.close() };
 });
 

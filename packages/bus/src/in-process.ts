@@ -3,6 +3,13 @@
  * mode and tests. Records are kept for the life of the bus (no retention); new groups start at the
  * earliest offset, as a Kafka consumer with `fromBeginning: true` does.
  */
+import {
+  asError,
+  ConsumerSupervision,
+  restartPolicyWith,
+  type SupervisionOptions,
+  unusableAnswerError,
+} from "./consumer-supervision";
 import { partitionForKey } from "./partitioner";
 import {
   DEFAULT_RETRY_POLICY,
@@ -21,7 +28,9 @@ import {
   type Bus,
   type BusMessage,
   type BusRecord,
+  type ConsumerStatus,
   type HandlerOutcome,
+  isHandlerAnswer,
   type PendingOutcome,
   type RecordHandler,
   type RetryPolicy,
@@ -30,7 +39,7 @@ import {
   settledOutcome,
 } from "./types";
 
-export interface InProcessBusOptions {
+export interface InProcessBusOptions extends SupervisionOptions {
   /** Partitions per topic (default 4). */
   partitions?: number;
   /** Retry delays used when a subscription gives none (default 1 s, 10 s, 60 s). */
@@ -55,6 +64,16 @@ interface Member {
   policy: RetryPolicy;
   stopping: boolean;
   inFlight: Set<Promise<void>>;
+  /** An error escaped this member's record handling (see `ConsumerRestartPolicy`). */
+  crashed: (error: unknown) => void;
+}
+
+/** A subscription: the member currently standing for it, and how it restarts after a crash. */
+interface SupervisedSubscription {
+  member: Member;
+  supervision: ConsumerSupervision;
+  restartTimer: NodeJS.Timeout | undefined;
+  stopped: boolean;
 }
 
 /** A group's position in one partition, and who currently owns that partition. */
@@ -91,9 +110,12 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     : DEFAULT_RETRY_POLICY;
   const now = options.now ?? Date.now;
   const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
+  const restartPolicy = restartPolicyWith(options.restart);
+  const onConsumerEvent = options.onConsumerEvent ?? (() => undefined);
 
   const logs = new Map<string, StoredRecord[][]>();
   const groups = new Map<string, Group>();
+  const subscriptions = new Set<SupervisedSubscription>();
   let nextMemberId = 1;
   let closed = false;
 
@@ -181,11 +203,13 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
       const entry = cursor.window.add(record.offset, false);
       cursor.handledBy = member;
       cursor.busy = true;
-      const run = handle(group, member, cursor, record, entry).finally(() => {
-        cursor.busy = false;
-        member.inFlight.delete(run);
-        scheduleDispatch(group, cursor);
-      });
+      const run = handle(group, member, cursor, record, entry)
+        .catch((error: unknown) => member.crashed(error))
+        .finally(() => {
+          cursor.busy = false;
+          member.inFlight.delete(run);
+          scheduleDispatch(group, cursor);
+        });
       member.inFlight.add(run);
       return;
     }
@@ -198,6 +222,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     } catch (error) {
       answer = { kind: "retry", reason: reasonFromError(error) };
     }
+    if (!isHandlerAnswer(answer)) throw unusableAnswerError(member.groupId, answer);
     if (answer.kind !== "pending") {
       settle(member, cursor, record, entry, answer);
       return;
@@ -205,6 +230,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
     // Not awaited by a stop: a record that settles after its member stopped stays uncommitted.
     void settledOutcome(answer)
       .then((outcome) => settle(member, cursor, record, entry, outcome))
+      .catch((error: unknown) => member.crashed(error))
       .finally(() => scheduleDispatch(group, cursor));
   }
 
@@ -288,11 +314,12 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
       );
       for (const topic of topicsToProvision(subscribeOptions.topics, policy)) logOf(topic);
 
-      let group = groups.get(subscribeOptions.groupId);
-      if (!group) {
-        group = { id: subscribeOptions.groupId, members: [], cursors: new Map() };
-        groups.set(group.id, group);
-      }
+      const group = groups.get(subscribeOptions.groupId) ?? {
+        id: subscribeOptions.groupId,
+        members: [],
+        cursors: new Map<string, Cursor>(),
+      };
+      groups.set(group.id, group);
       for (const topic of sources.keys()) {
         for (let partition = 0; partition < partitionCount; partition++) {
           const key = cursorKey(topic, partition);
@@ -310,22 +337,73 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
           }
         }
       }
-      const member: Member = {
-        id: nextMemberId++,
-        groupId: group.id,
-        sources,
-        handle: subscribeOptions.handle,
-        policy,
-        stopping: false,
-        inFlight: new Set(),
+      const joinGroup = (): Member => {
+        const member: Member = {
+          id: nextMemberId++,
+          groupId: group.id,
+          sources,
+          handle: subscribeOptions.handle,
+          policy,
+          stopping: false,
+          inFlight: new Set(),
+          crashed: (error) => crashed(member, error),
+        };
+        group.members.push(member);
+        rebalance(group);
+        return member;
       };
-      group.members.push(member);
-      rebalance(group);
-      return { stop: () => stopMember(member) };
+      // The member's `crashed` reaches `subscription` only later, from a handler's continuation.
+      const subscription: SupervisedSubscription = {
+        member: joinGroup(),
+        supervision: new ConsumerSupervision(
+          subscribeOptions.groupId,
+          [...subscribeOptions.topics],
+          restartPolicy,
+          onConsumerEvent,
+        ),
+        restartTimer: undefined,
+        stopped: false,
+      };
+      subscriptions.add(subscription);
+
+      /**
+       * The member leaves its group (what it left unsettled goes to the next owner), and a new one
+       * joins after the policy's delay, unless the consumer gave up.
+       */
+      function crashed(member: Member, error: unknown): void {
+        if (member.stopping || closed || subscription.member !== member) return;
+        const decision = subscription.supervision.crashed(asError(error));
+        void stopMember(member);
+        if (decision.kind === "giveUp") return;
+        subscription.restartTimer = setTimeout(() => {
+          subscription.restartTimer = undefined;
+          if (subscription.stopped || closed) return;
+          subscription.member = joinGroup();
+          subscription.supervision.started();
+        }, decision.delayMs);
+      }
+
+      return {
+        stop: () => {
+          subscription.stopped = true;
+          clearTimeout(subscription.restartTimer);
+          subscriptions.delete(subscription);
+          return stopMember(subscription.member);
+        },
+      };
+    },
+
+    consumers(): ConsumerStatus[] {
+      return [...subscriptions].map((subscription) => subscription.supervision.status());
     },
 
     async close() {
       if (closed) return;
+      for (const subscription of subscriptions) {
+        subscription.stopped = true;
+        clearTimeout(subscription.restartTimer);
+      }
+      subscriptions.clear();
       const members = [...groups.values()].flatMap((group) => group.members);
       await Promise.all(members.map(stopMember));
       closed = true;

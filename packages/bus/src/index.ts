@@ -1,7 +1,21 @@
+export {
+  ConsumerSupervision,
+  type CrashDecision,
+  consumersHealth,
+  DEFAULT_RESTART_POLICY,
+  restartDelayMs,
+  restartPolicyWith,
+  type SupervisionOptions,
+} from "./consumer-supervision";
 export { createInProcessBus, type InProcessBusOptions } from "./in-process";
 export { defineTopic, jsonValue, type ParseResult, parseJsonValue, type TopicDefinition } from "./json";
-export { createKafkaBus, type KafkaBusOptions } from "./kafka";
-export { openServiceBus, serviceBusConfigSpec } from "./open";
+export {
+  createKafkaBus,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type KafkaBusOptions,
+} from "./kafka";
+export { BUS_HEALTH_COMPONENT, openServiceBus, serviceBusConfigSpec } from "./open";
 export { murmur2, partitionForKey, toPositive } from "./partitioner";
 export {
   BusHeaders,
@@ -26,7 +40,12 @@ export {
   type Bus,
   type BusMessage,
   type BusRecord,
+  type ConsumerEvent,
+  type ConsumerRestartPolicy,
+  type ConsumerState,
+  type ConsumerStatus,
   type HandlerOutcome,
+  isHandlerAnswer,
   type PendingOutcome,
   pendingOutcome,
   type RecordHandler,

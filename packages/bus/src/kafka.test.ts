@@ -55,8 +55,8 @@ describe("topic propagation errors", () => {
 describe.skipIf(brokers.length === 0)("kafka adapter", () => {
   runBusContractSuite(
     "kafka",
-    async () => {
-      const bus = await createKafkaBus(testBusOptions);
+    async (supervision) => {
+      const bus = await createKafkaBus({ ...testBusOptions, ...supervision });
       return { bus, cleanup: () => bus.close() };
     },
     {

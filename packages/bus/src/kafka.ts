@@ -17,6 +17,13 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import {
+  asError,
+  ConsumerSupervision,
+  restartPolicyWith,
+  type SupervisionOptions,
+  unusableAnswerError,
+} from "./consumer-supervision";
 import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
   DEFAULT_RETRY_POLICY,
@@ -35,7 +42,9 @@ import {
   type Bus,
   type BusMessage,
   type BusRecord,
+  type ConsumerStatus,
   type HandlerOutcome,
+  isHandlerAnswer,
   type PendingOutcome,
   type RetryPolicy,
   type SubscribeOptions,
@@ -43,7 +52,7 @@ import {
   settledOutcome,
 } from "./types";
 
-export interface KafkaBusOptions {
+export interface KafkaBusOptions extends SupervisionOptions {
   brokers: string[];
   clientId: string;
   /** Partitions of the topics the bus creates (default 6). Existing topics keep theirs. */
@@ -56,7 +65,13 @@ export interface KafkaBusOptions {
   topics?: string[];
   /** Partitions one member handles at the same time (default 3); each partition stays sequential. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * How long the group coordinator waits for a member's heartbeat before it hands the member's
+   * partitions to the others (default 10 s): the hand-over time after a member dies without leaving
+   * (a killed process). A member that stops leaves its group, which rebalances at once.
+   */
   sessionTimeoutMs?: number;
+  /** How often a member heartbeats (default 3 s); below `sessionTimeoutMs`, about a third of it. */
   heartbeatIntervalMs?: number;
   rebalanceTimeoutMs?: number;
   /**
@@ -94,9 +109,11 @@ export interface KafkaBusOptions {
   maxBatchBytes?: number;
   /** kafkajs log level (default `logLevel.WARN`). */
   logLevel?: KafkaLogLevel;
-  /** Called when a consumer crashes; kafkajs restarts it when the error is retriable. */
-  onConsumerCrash?: (groupId: string, error: Error, restarting: boolean) => void;
 }
+
+/** Defaults of the group membership timings (see `KafkaBusOptions`). */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 
 export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const partitionCount = options.partitions ?? 6;
@@ -111,6 +128,15 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   const kafkaName = (name: string) => `${namespace}${name}`;
   const publishAttempts = Math.max(1, options.publishAttempts ?? 5);
   const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
+  const restartPolicy = restartPolicyWith(options.restart);
+  const onConsumerEvent = options.onConsumerEvent ?? (() => undefined);
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  if (heartbeatIntervalMs >= sessionTimeoutMs) {
+    throw new RangeError(
+      `heartbeatIntervalMs (${heartbeatIntervalMs}) must be below sessionTimeoutMs (${sessionTimeoutMs})`,
+    );
+  }
 
   const kafka = new Kafka({
     clientId: options.clientId,
@@ -241,152 +267,186 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     );
     await ensureTopics(topicsToProvision(subscribeOptions.topics, policy));
 
-    const consumer = kafka.consumer({
-      groupId: kafkaName(groupId),
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-      rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
-      allowAutoTopicCreation: false,
-    });
-    const subscription = new KafkaSubscription(consumer, () => subscriptions.delete(subscription));
-    subscriptions.add(subscription);
-    const joined = new Promise<void>((resolve) => {
-      const removeListener = consumer.on(consumer.events.GROUP_JOIN, () => {
-        removeListener();
-        resolve();
-      });
-    });
-    consumer.on(consumer.events.CRASH, (event) => {
-      options.onConsumerCrash?.(groupId, event.payload.error, event.payload.restart);
-    });
+    const subscription: KafkaSubscription = new KafkaSubscription(
+      { create: createConsumer, run: runConsumer },
+      new ConsumerSupervision(groupId, [...subscribeOptions.topics], restartPolicy, onConsumerEvent),
+      () => subscriptions.delete(subscription),
+    );
 
     const commitEveryRecords = Math.max(1, options.commitEveryRecords ?? 100);
-    const heartbeatEveryMs = options.heartbeatIntervalMs ?? 3_000;
-    const handleBatch = async (payload: EachBatchPayload): Promise<void> => {
-      const { batch } = payload;
-      const source = sources.get(batch.topic);
-      if (!source) return;
-      const window = new SettlementWindow();
-      // The offset after the settled prefix not yet committed.
-      let uncommitted: string | undefined;
-      let handledSinceCommit = 0;
-      const commit = async () => {
-        const last = window.takeSettledPrefix();
-        if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
-        if (uncommitted === undefined) return;
-        const offset = uncommitted;
-        uncommitted = undefined;
-        handledSinceCommit = 0;
-        await payload.commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-        });
-      };
-      // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
-      // member still can; otherwise the next owner handles those records again.
-      const commitBeforeLeaving = async () => {
-        if (payload.isStale()) return;
-        try {
-          await commit();
-        } catch {
-          // The group moved on; redelivery covers it.
-        }
-      };
-      const stillOwned = () => payload.isRunning() && !payload.isStale();
-      // Waits, heartbeating, until fewer than `below` records are pending; false when the member
-      // stopped or lost the partition meanwhile.
-      const pendingBelow = async (below: number): Promise<boolean> => {
-        while (window.pending >= below) {
-          await window.whenPendingBelow(below, heartbeatEveryMs);
-          if (!stillOwned()) return false;
-          await payload.heartbeat();
-        }
-        return true;
-      };
-      // A pending record whose retry copy could not be published: everything from it on is read
-      // again (the handlers are idempotent), after committing what settled before it.
-      const rewoundAfterFailure = async (): Promise<boolean> => {
-        const failure = window.failure;
-        if (failure === undefined) return false;
-        await commitBeforeLeaving();
-        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
-        return true;
-      };
-      // Before this batch ends (the next one may commit past its records): every record settles, and a
-      // failed one rewinds the partition. False when the member leaves the batch instead.
-      const settledEverything = async (): Promise<boolean> => {
-        if (!(await pendingBelow(1))) {
-          await commitBeforeLeaving();
-          return false;
-        }
-        return !(await rewoundAfterFailure());
-      };
-      const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
-        settledOutcome(pending)
-          .then(async (outcome) => {
-            const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
-            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
-            window.settle(entry);
-          })
-          .catch((error: unknown) => window.fail(entry, error));
-      };
-      for (const message of batch.messages) {
-        if (!stillOwned() || !(await pendingBelow(maxPending))) {
-          await commitBeforeLeaving();
-          return;
-        }
-        if (await rewoundAfterFailure()) return;
-        const headers = stringHeaders(message.headers);
-        const ready = readiness(source, headers, groupId, Date.now());
-        if (ready.kind === "wait") {
-          // Hold this partition until the retry is due; its offset stays unresolved, so the record
-          // is fetched again once the partition resumes. Records pending before it settle first.
-          if (!(await settledEverything())) return;
-          await commitBeforeLeaving();
-          subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
-          return;
-        }
-        if (ready.kind === "handle") {
-          const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
-          let answer: HandlerOutcome | PendingOutcome;
+    const heartbeatEveryMs = heartbeatIntervalMs;
+    /** The batch handler of one of the subscription's consumers (a restart brings a new consumer). */
+    const batchHandlerOf =
+      (consumer: Consumer) =>
+      async (payload: EachBatchPayload): Promise<void> => {
+        const { batch } = payload;
+        const source = sources.get(batch.topic);
+        if (!source) return;
+        const window = new SettlementWindow();
+        // The offset after the settled prefix not yet committed.
+        let uncommitted: string | undefined;
+        let handledSinceCommit = 0;
+        const commit = async () => {
+          const last = window.takeSettledPrefix();
+          if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
+          if (uncommitted === undefined) return;
+          const offset = uncommitted;
+          uncommitted = undefined;
+          handledSinceCommit = 0;
+          await payload.commitOffsetsIfNecessary({
+            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
+          });
+        };
+        // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
+        // member still can; otherwise the next owner handles those records again.
+        const commitBeforeLeaving = async () => {
+          if (payload.isStale()) return;
           try {
-            answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
-          } catch (error) {
-            answer = { kind: "retry", reason: reasonFromError(error) };
+            await commit();
+          } catch {
+            // The group moved on; redelivery covers it.
           }
-          // A member that is stopping leaves this record uncommitted: the next owner handles it again.
-          if (!payload.isRunning()) {
+        };
+        const stillOwned = () => payload.isRunning() && !payload.isStale();
+        // Waits, heartbeating, until fewer than `below` records are pending; false when the member
+        // stopped or lost the partition meanwhile.
+        const pendingBelow = async (below: number): Promise<boolean> => {
+          while (window.pending >= below) {
+            await window.whenPendingBelow(below, heartbeatEveryMs);
+            if (!stillOwned()) return false;
+            await payload.heartbeat();
+          }
+          return true;
+        };
+        // A pending record whose retry copy could not be published: everything from it on is read
+        // again (the handlers are idempotent), after committing what settled before it.
+        const rewoundAfterFailure = async (): Promise<boolean> => {
+          const failure = window.failure;
+          if (failure === undefined) return false;
+          await commitBeforeLeaving();
+          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
+          return true;
+        };
+        // Before this batch ends (the next one may commit past its records): every record settles, and a
+        // failed one rewinds the partition. False when the member leaves the batch instead.
+        const settledEverything = async (): Promise<boolean> => {
+          if (!(await pendingBelow(1))) {
+            await commitBeforeLeaving();
+            return false;
+          }
+          return !(await rewoundAfterFailure());
+        };
+        const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
+          settledOutcome(pending)
+            .then(async (outcome) => {
+              const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
+              if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+              window.settle(entry);
+            })
+            .catch((error: unknown) => window.fail(entry, error));
+        };
+        for (const message of batch.messages) {
+          if (!stillOwned() || !(await pendingBelow(maxPending))) {
             await commitBeforeLeaving();
             return;
           }
-          if (answer.kind === "pending") {
-            settleLater(record, window.add(message.offset, false), answer);
+          if (await rewoundAfterFailure()) return;
+          const headers = stringHeaders(message.headers);
+          const ready = readiness(source, headers, groupId, Date.now());
+          if (ready.kind === "wait") {
+            // Hold this partition until the retry is due; its offset stays unresolved, so the record
+            // is fetched again once the partition resumes. Records pending before it settle first.
+            if (!(await settledEverything())) return;
+            await commitBeforeLeaving();
+            subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
+            return;
+          }
+          if (ready.kind === "handle") {
+            const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
+            let answer: HandlerOutcome | PendingOutcome;
+            try {
+              answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
+            } catch (error) {
+              answer = { kind: "retry", reason: reasonFromError(error) };
+            }
+            // Nothing the bus can route: the batch fails, and after kafkajs's retries the consumer crashes.
+            if (!isHandlerAnswer(answer)) throw unusableAnswerError(groupId, answer);
+            // A member that is stopping leaves this record uncommitted: the next owner handles it again.
+            if (!payload.isRunning()) {
+              await commitBeforeLeaving();
+              return;
+            }
+            if (answer.kind === "pending") {
+              settleLater(record, window.add(message.offset, false), answer);
+            } else {
+              const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
+              if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+              window.add(message.offset, true);
+            }
           } else {
-            const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
-            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
             window.add(message.offset, true);
           }
-        } else {
-          window.add(message.offset, true);
+          payload.resolveOffset(message.offset);
+          handledSinceCommit += 1;
+          if (handledSinceCommit >= commitEveryRecords) await commit();
+          await payload.heartbeat();
         }
-        payload.resolveOffset(message.offset);
-        handledSinceCommit += 1;
-        if (handledSinceCommit >= commitEveryRecords) await commit();
-        await payload.heartbeat();
-      }
-      if (await settledEverything()) await commit();
-    };
+        if (await settledEverything()) await commit();
+      };
 
-    try {
+    /**
+     * A consumer of the group, not started yet. A crash before it joined is its start failing (kafkajs
+     * reports a failed start only as a crash); one after it joined goes to the subscription.
+     */
+    function createConsumer(onCrashAfterJoin: (error: Error) => void): StartingConsumer {
+      const consumer = kafka.consumer({
+        groupId: kafkaName(groupId),
+        sessionTimeout: sessionTimeoutMs,
+        heartbeatInterval: heartbeatIntervalMs,
+        rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+        maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+        allowAutoTopicCreation: false,
+        // The subscription restarts crashed consumers under its own policy and reports their health;
+        // kafkajs's own restart (retriable errors only, unbounded, unreported) stays off.
+        retry: { retries: 5, restartOnFailure: async () => false },
+      });
+      let phase: "starting" | "joined" = "starting";
+      const joined = new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.GROUP_JOIN, () => {
+          phase = "joined";
+          resolve();
+        });
+        consumer.on(consumer.events.CRASH, (event) => {
+          if (phase === "joined") onCrashAfterJoin(event.payload.error);
+          else reject(event.payload.error);
+        });
+      });
+      // Awaited by `runConsumer`, unless connecting failed before it got there.
+      joined.catch(() => undefined);
+      return { consumer, joined };
+    }
+
+    /** Connects, subscribes and runs a consumer; resolves once it joined the group. */
+    async function runConsumer({ consumer, joined }: StartingConsumer, abandon: AbortSignal): Promise<void> {
       await consumer.connect();
       await consumer.subscribe({ topics: [...sources.keys()], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-        eachBatch: handleBatch,
+        eachBatch: batchHandlerOf(consumer),
       });
-      await withTimeout(joined, options.joinTimeoutMs ?? 60_000, `consumer group ${groupId} did not form`);
+      await withTimeout(
+        joined,
+        options.joinTimeoutMs ?? 60_000,
+        `consumer group ${groupId} did not form`,
+        abandon,
+      );
+    }
+
+    subscriptions.add(subscription);
+    try {
+      await subscription.start();
     } catch (error) {
       await subscription.stop();
       throw error;
@@ -401,6 +461,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       await send(topic, withTraceContext(messages));
     },
     subscribe,
+    consumers(): ConsumerStatus[] {
+      return [...subscriptions].map((subscription) => subscription.supervision.status());
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -414,14 +477,40 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
   };
 }
 
+/** A consumer created by `createConsumer`, and its first join (rejected by a crash before it). */
+interface StartingConsumer {
+  consumer: Consumer;
+  joined: Promise<void>;
+}
+
+interface ConsumerFactory {
+  create(onCrashAfterJoin: (error: Error) => void): StartingConsumer;
+  /** Resolves once joined; rejects when the start failed, timed out or was abandoned. */
+  run(starting: StartingConsumer, abandon: AbortSignal): Promise<void>;
+}
+
+/**
+ * One subscription: its current consumer and, after a crash, the next one. kafkajs disconnects a
+ * crashed consumer (leaving its group, so the other members take its partitions); this starts a new
+ * one after the restart policy's delay, or gives up, and keeps the state `consumers()` reports.
+ */
 class KafkaSubscription implements Subscription {
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private consumer: Consumer | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly stopRequested = new AbortController();
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly consumer: Consumer,
+    private readonly consumers: ConsumerFactory,
+    readonly supervision: ConsumerSupervision,
     private readonly onStopped: () => void,
   ) {}
+
+  /** The first start: a failure rejects (and `subscribe` with it). */
+  start(): Promise<void> {
+    return this.startConsumer();
+  }
 
   resumeLater(resume: () => void, delayMs: number): void {
     const timer = setTimeout(
@@ -436,15 +525,60 @@ class KafkaSubscription implements Subscription {
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const timer of this.resumeTimers) clearTimeout(timer);
-      this.resumeTimers.clear();
+      clearTimeout(this.restartTimer);
+      this.clearResumeTimers();
+      // A start still waiting for its join gives up now rather than at the join timeout.
+      this.stopRequested.abort(new Error("subscription stopped"));
       try {
-        await this.consumer.disconnect();
+        // Leaves the group: its partitions go to the other members at once.
+        await this.consumer?.disconnect();
       } finally {
         this.onStopped();
       }
     })();
     return this.stopping;
+  }
+
+  private async startConsumer(): Promise<void> {
+    const starting = this.consumers.create((error) => this.crashed(starting.consumer, error));
+    // Current before it runs, so that neither a crash right after its join nor a stop misses it.
+    this.consumer = starting.consumer;
+    try {
+      await this.consumers.run(starting, this.stopRequested.signal);
+    } catch (error) {
+      await starting.consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private crashed(consumer: Consumer, error: Error): void {
+    if (this.stopping || consumer !== this.consumer) return;
+    // Pauses belonged to the crashed consumer; the next one starts unpaused.
+    this.clearResumeTimers();
+    const decision = this.supervision.crashed(error);
+    if (decision.kind === "giveUp") return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, decision.delayMs);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return;
+    // kafkajs disconnected the crashed consumer already; this makes sure nothing of it stays open.
+    await this.consumer?.disconnect().catch(() => undefined);
+    try {
+      await this.startConsumer();
+    } catch (error) {
+      if (this.consumer) this.crashed(this.consumer, asError(error));
+      return;
+    }
+    if (!this.stopping) this.supervision.started();
+  }
+
+  private clearResumeTimers(): void {
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
   }
 }
 
@@ -579,10 +713,20 @@ export function leaderlessPartitions(
   return missing;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/** `promise`, unless `ms` pass first or `abandon` is aborted: then it rejects. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string, abandon?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    if (abandon) {
+      onAbort = () => reject(asError(abandon.reason));
+      if (abandon.aborted) onAbort();
+      else abandon.addEventListener("abort", onAbort, { once: true });
+    }
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, cut]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) abandon?.removeEventListener("abort", onAbort);
+  });
 }

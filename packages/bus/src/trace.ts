@@ -4,7 +4,13 @@
  * is the context in the record's headers. Without an OpenTelemetry SDK registered, the API is a no-op.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { BusMessage, BusRecord, HandlerOutcome, PendingOutcome } from "./types";
+import {
+  type BusMessage,
+  type BusRecord,
+  type HandlerOutcome,
+  isHandlerAnswer,
+  type PendingOutcome,
+} from "./types";
 
 const tracer = trace.getTracer("@mimi/bus");
 
@@ -67,6 +73,12 @@ export function handleInSpan(
         noteError(error);
         span.end();
         throw error;
+      }
+      // Not an outcome: the adapter crashes the member (see `isHandlerAnswer`), not a retry.
+      if (!isHandlerAnswer(answer)) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: "the handler's answer is not an outcome" });
+        span.end();
+        return answer;
       }
       if (answer.kind !== "pending") {
         noteOutcome(answer);

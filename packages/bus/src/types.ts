@@ -102,10 +102,69 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/**
+ * How a subscription's consumer that crashed is started again (both adapters). A crash is an error
+ * the member cannot handle itself: on Kafka the client giving up (a broker restart, a lost group
+ * coordinator), on either adapter a handler answering something that is not an outcome. A handler
+ * that throws is no crash: its record is retried.
+ */
+export interface ConsumerRestartPolicy {
+  /** Crashes in a row that are restarted; at the next one the consumer gives up (default 10). */
+  maxRestarts: number;
+  /** Delay before the first restart, doubled for each further crash in a row (default 1 s). */
+  initialDelayMs: number;
+  /** Longest delay before a restart (default 30 s). */
+  maxDelayMs: number;
+  /** A consumer that ran this long since its last start counts its next crash as the first (default 60 s). */
+  resetAfterMs: number;
+}
+
+/** What a subscription's consumer is doing. */
+export type ConsumerState =
+  | { kind: "running" }
+  /** Crashed `crashes` times in a row and waits for, or is in, its next start. */
+  | { kind: "restarting"; crashes: number; error: string }
+  /** Crashed once more than its policy restarts: it stays down until the process restarts. */
+  | { kind: "failed"; crashes: number; error: string };
+
+export interface ConsumerStatus {
+  groupId: string;
+  /** The subscription's logical topics. */
+  topics: readonly string[];
+  state: ConsumerState;
+}
+
+/** Told to the bus's `onConsumerEvent` option, for logs and metrics. */
+export type ConsumerEvent =
+  | {
+      kind: "crashed";
+      groupId: string;
+      topics: readonly string[];
+      error: Error;
+      /** Crashes in a row, this one included. */
+      crashes: number;
+      restartInMs: number;
+    }
+  | { kind: "restarted"; groupId: string; topics: readonly string[]; crashes: number }
+  | { kind: "gaveUp"; groupId: string; topics: readonly string[]; error: Error; crashes: number };
+
 export interface Bus {
   publish(topic: string, messages: BusMessage[]): Promise<void>;
   /** Resolves once the member has joined its group and holds its share of the partitions. */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** The state of every subscription's consumer that was not stopped, for health checks. */
+  consumers(): ConsumerStatus[];
   /** Stops every subscription of this bus and releases timers and connections. */
   close(): Promise<void>;
+}
+
+/** Whether a handler's answer is one the bus can act on (an outcome or a pending one). */
+export function isHandlerAnswer(answer: unknown): answer is HandlerOutcome | PendingOutcome {
+  if (typeof answer !== "object" || answer === null) return false;
+  const { kind } = answer as { kind?: unknown };
+  if (kind === "ok") return true;
+  if (kind === "drop" || kind === "dlq" || kind === "retry") {
+    return typeof (answer as { reason?: unknown }).reason === "string";
+  }
+  return kind === "pending" && (answer as { settled?: unknown }).settled instanceof Promise;
 }

@@ -1,16 +1,23 @@
 import { spawnSync } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { installProcessErrorPolicy, UNHANDLED_ERROR_EXIT_CODE } from "../src/index.js";
+import {
+  createLogger,
+  installProcessErrorPolicy,
+  type Logger,
+  UNHANDLED_ERROR_EXIT_CODE,
+} from "../src/index.js";
 
 const repositoryRoot = fileURLToPath(new URL("../../..", import.meta.url));
 const fixture = fileURLToPath(new URL("./fixtures/unhandled-error.ts", import.meta.url));
 
-function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  const logger = createLogger({
+    name: "test",
+    destination: { write: (line) => lines.push(JSON.parse(line)) },
+  });
   return { logger, lines };
 }
 

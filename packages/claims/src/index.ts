@@ -21,4 +21,31 @@ export {
   parseClaimReply,
   type RedisClaimStoreOptions,
 } from "./redis";
+export {
+  ClaimStateUnavailableError,
+  type ClaimsRedisOptions,
+  closeClaimsRedis,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  isRedisOutage,
+  openClaimsRedis,
+} from "./redis-connection";
+export {
+  checkReplayUse,
+  MAX_REPLAY_KEY_LENGTH,
+  MAX_REPLAY_TTL_SECONDS,
+  type ReplayGuard,
+  ReplayGuardFullError,
+} from "./replay";
+export {
+  createMemoryReplayGuard,
+  createMemoryReplayLedger,
+  DEFAULT_REPLAY_MAX_ENTRIES,
+  type MemoryReplayGuardOptions,
+  type MemoryReplayLedger,
+} from "./replay-memory";
+export {
+  createRedisReplayGuard,
+  DEFAULT_REPLAY_KEY_PREFIX,
+  type RedisReplayGuardOptions,
+} from "./replay-redis";
 export type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Cluster, Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import {
   assertValid,
   checkKeyPackageIds,
@@ -8,17 +8,24 @@ import {
   type PoolRedisKeys,
   poolRedisKeys,
 } from "./pool-key";
+import {
+  type ClaimsRedisOptions,
+  closeClaimsRedis,
+  duringOutageUnavailable,
+  openClaimsRedis,
+} from "./redis-connection";
 import type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
 
 export const DEFAULT_CLAIM_KEY_PREFIX = "mimi:kp:";
 
 export type RedisClaimStoreOptions =
   /**
-   * Opens (and on close, quits) its own connection. Commands issued in the same event-loop turn go
-   * out in one write (ioredis auto-pipelining) unless `autoPipelining` is false: a write to another
-   * process costs far more than the bytes in it, so busy claim traffic needs far fewer of them.
+   * Opens (and on close, quits) its own connection (`openClaimsRedis`: error listener, bounded command
+   * waits, reconnection). Commands issued in the same event-loop turn go out in one write (ioredis
+   * auto-pipelining) unless `autoPipelining` is false: a write to another process costs far more than
+   * the bytes in it, so busy claim traffic needs far fewer of them.
    */
-  | { url: string; keyPrefix?: string; autoPipelining?: boolean }
+  | ({ url: string; keyPrefix?: string } & ClaimsRedisOptions)
   /** Uses a caller-owned client or cluster, which `close` leaves open. */
   | { redis: Redis | Cluster; keyPrefix?: string };
 
@@ -119,14 +126,18 @@ export function parseClaimFirstReply(reply: unknown, lists: number): Array<Claim
 
 /**
  * Claim store on Redis (standalone or Cluster). Every multi-key step is one Lua script over keys that
- * share the user's hash tag, so it is atomic and cluster-safe.
+ * share the user's hash tag, so it is atomic and cluster-safe. An outage (connection down, command
+ * timed out) rejects with `ClaimStateUnavailableError`.
  */
 export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimStore {
-  const ownsConnection = "url" in options;
-  const redis: Redis | Cluster =
-    "url" in options
-      ? new Redis(options.url, { enableAutoPipelining: options.autoPipelining ?? true })
-      : options.redis;
+  let owned: Redis | undefined;
+  let redis: Redis | Cluster;
+  if ("url" in options) {
+    owned = openClaimsRedis(options.url, options);
+    redis = owned;
+  } else {
+    redis = options.redis;
+  }
   const prefix = options.keyPrefix ?? DEFAULT_CLAIM_KEY_PREFIX;
   let closed = false;
 
@@ -138,13 +149,15 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
   }
 
   // EVALSHA first; the full script is sent only when the server does not have it cached yet.
-  async function run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return redis.eval(script.source, keys.length, ...keys, ...args);
-    }
+  function run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return duringOutageUnavailable(async () => {
+      try {
+        return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+        return redis.eval(script.source, keys.length, ...keys, ...args);
+      }
+    });
   }
 
   return {
@@ -156,7 +169,7 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
 
     async setLastResort(pool, keyPackageId) {
       const keys = enter(pool, [keyPackageId]);
-      await redis.set(keys.lastResort, keyPackageId);
+      await duringOutageUnavailable(() => redis.set(keys.lastResort, keyPackageId));
     },
 
     async claim(pool) {
@@ -188,7 +201,9 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
 
     async count(pool): Promise<ClaimPoolCount> {
       const keys = enter(pool);
-      const replies = await redis.multi().zcard(keys.available).exists(keys.lastResort).exec();
+      const replies = await duringOutageUnavailable(() =>
+        redis.multi().zcard(keys.available).exists(keys.lastResort).exec(),
+      );
       if (!replies) throw new Error("count transaction was aborted");
       const [available, lastResort] = replies.map(([error, value]) => {
         if (error) throw error;
@@ -201,7 +216,7 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
     async close() {
       if (closed) return;
       closed = true;
-      if (ownsConnection) await redis.quit();
+      if (owned) await closeClaimsRedis(owned);
     },
   };
 }

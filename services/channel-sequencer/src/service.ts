@@ -17,13 +17,30 @@ export {
   type ChannelSequencerSettings,
   createChannelSequencerContext,
 } from "./context.js";
-export { decideReaderAccess, type Reader, type ReaderAccess } from "./domain/access.js";
+export {
+  type ChannelResource,
+  decideReaderAccess,
+  type Reader,
+  type ReaderAccess,
+  type ReaderBasis,
+  type RemovedMember,
+} from "./domain/access.js";
 export {
   channelIdForGroupId,
   isWellFormedChannelId,
   localChannelIdOf,
   localChannelIdOfFollowers,
 } from "./domain/identifiers.js";
+export {
+  type AssignableRole,
+  type ChannelAction,
+  type ChannelRole,
+  checkAssignableRole,
+  checkPermission,
+  type RoleTable,
+  rolesDocument,
+  roleTableOf,
+} from "./domain/roles.js";
 export {
   type ChannelMember,
   checkChannelName,
@@ -42,5 +59,10 @@ export {
 } from "./ports.js";
 export { channelSequencerRouter } from "./router.js";
 export { handleChannelInboxItem } from "./sequencer/process.js";
-export { type ChannelStore, createChannelStore } from "./sequencer/store.js";
+export {
+  type ChannelChange,
+  type ChannelStore,
+  createChannelStore,
+  type PermissionCheck,
+} from "./sequencer/store.js";
 export { CHANNEL_SEQUENCER_GROUP, startChannelSequencerWorkers } from "./workers.js";

@@ -77,6 +77,7 @@ export function recordingBus(): Bus & {
       await inner.publish(topic, messages);
     },
     subscribe: inner.subscribe.bind(inner),
+    consumers: inner.consumers.bind(inner),
     close: inner.close.bind(inner),
   };
   return bus;

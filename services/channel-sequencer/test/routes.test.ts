@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { type KeyResolver, signRequest, verifyRequest } from "@mimi/http-signatures";
 import {
   type CiphersuiteImpl,
+  type ClientState,
   commit,
   createGroup,
   createGroupInfo,
@@ -69,7 +70,11 @@ async function startFakeChannelHost(instanceKey: () => Promise<KeyObject>): Prom
     },
   };
   const documents: Record<string, unknown> = {
-    "/channels/remote1/followers": { type: "OrderedCollection", orderedItems: [actors.alice] },
+    "/channels/remote1/followers": {
+      type: "OrderedCollection",
+      orderedItems: [actors.alice],
+      "mimi:roles": { [actors.alice]: "owner" },
+    },
     "/channels/remote1/log?after=0&limit=100": {
       items: [{ sequence: 1, epoch: 0, activity: { id: "x" } }],
       next: null,
@@ -104,6 +109,8 @@ let ctx: ChannelSequencerContext;
 let server: RunningServer;
 let fakeHost: FakeChannelHost;
 let base: string;
+/** alice's MLS state after she added bob. */
+let aliceState: ClientState;
 const tokens: Record<string, string> = {};
 const bus = recordingBus();
 const groupId = randomBytes(16);
@@ -173,6 +180,7 @@ beforeAll(async () => {
   });
   expect(await handleToSettled(ctx, inboxItem(channelId, add))).toEqual({ kind: "ok" });
   expect((await ctx.store.channel(channelId))?.epoch).toBe(1);
+  aliceState = output.newState;
 
   const logger = ctx.logger;
   const app = createApp({
@@ -228,6 +236,7 @@ describe("channel routes", () => {
       type: "OrderedCollection",
       totalItems: 2,
       orderedItems: [actors.alice, actors.bob].sort(),
+      "mimi:roles": { [actors.alice]: "owner", [actors.bob]: "member" },
     });
     expect((await withToken(path, tokens.erin)).status).toBe(403);
     expect((await withToken(path, "mimi_not-a-token")).status).toBe(401);
@@ -253,17 +262,20 @@ describe("channel routes", () => {
 
     const first = await withToken(`${channelPath()}/log?after=0&limit=1`, tokens.alice);
     const page = (await first.json()) as {
-      items: { sequence: number; epoch: number; activity: { type: string } }[];
+      items: { sequence: number; epoch: number; activity: { type: string; "mimi:sequence": number } }[];
       next: string;
     };
     expect(page.items.map((item) => [item.sequence, item.epoch, item.activity.type])).toEqual([
       [1, 0, "Create"],
     ]);
+    // A log item's activity is the forwarded copy: it carries the item's sequence.
+    expect(page.items[0]?.activity["mimi:sequence"]).toBe(1);
     expect(page.next).toBe(`${C}/log?after=1&limit=1`);
     const rest = (await (await signedGet(`${channelPath()}/log?after=1`, bServer)).json()) as typeof page;
     expect(rest.items.map((item) => [item.sequence, item.epoch, item.activity.type])).toEqual([
       [2, 1, "Add"],
     ]);
+    expect(rest.items[0]?.activity["mimi:sequence"]).toBe(2);
     expect(rest.next).toBeNull();
     expect((await withToken(`${channelPath()}/log?limit=0`, tokens.alice)).status).toBe(400);
     expect((await withToken(`${channelPath()}/log`, tokens.erin)).status).toBe(403);
@@ -279,7 +291,10 @@ describe("channel routes", () => {
   it("answers client reads of a local channel for members only", async () => {
     const query = `channel=${encodeURIComponent(C)}`;
     const followers = await withToken(`/api/v1/channels/followers?${query}`, tokens.alice);
-    expect(((await followers.json()) as { orderedItems: string[] }).orderedItems).toContain(actors.bob);
+    expect(await followers.json()).toMatchObject({
+      orderedItems: [actors.alice, actors.bob].sort(),
+      "mimi:roles": { [actors.alice]: "owner", [actors.bob]: "member" },
+    });
     expect((await withToken(`/api/v1/channels/group-info?${query}`, tokens.alice)).status).toBe(200);
     const log = (await (await withToken(`/api/v1/channels/log?${query}&after=1`, tokens.alice)).json()) as {
       items: { sequence: number }[];
@@ -293,7 +308,11 @@ describe("channel routes", () => {
     const remote = encodeURIComponent("http://c.test/channels/remote1");
     const followers = await withToken(`/api/v1/channels/followers?channel=${remote}`, tokens.alice);
     expect(followers.status).toBe(200);
-    expect(((await followers.json()) as { orderedItems: string[] }).orderedItems).toEqual([actors.alice]);
+    expect(await followers.json()).toEqual({
+      type: "OrderedCollection",
+      orderedItems: [actors.alice],
+      "mimi:roles": { [actors.alice]: "owner" },
+    });
     const log = await withToken(`/api/v1/channels/log?channel=${remote}&after=0`, tokens.alice);
     expect(await log.json()).toEqual({
       items: [{ sequence: 1, epoch: 0, activity: { id: "x" } }],
@@ -305,5 +324,40 @@ describe("channel routes", () => {
     expect((await withToken(`/api/v1/channels/log?channel=${remote}`, tokens.erin)).status).toBe(403);
     const unknown = encodeURIComponent("http://c.test/channels/other");
     expect((await withToken(`/api/v1/channels/followers?channel=${unknown}`, tokens.alice)).status).toBe(404);
+  });
+
+  it("lets the server of a removed member read the followers (not groupInfo or log) during the grace period", async () => {
+    const output = await commit(aliceState, cs, { remove: [1] });
+    const remove = activity(actors.alice, C, {
+      type: "Remove",
+      object: actors.bob,
+      "mimi:commit": toWireObject(output.commit),
+      "mimi:groupInfo": toWireObject(output.groupInfo),
+    });
+    const removedAt = Date.now();
+    expect(await handleToSettled(ctx, inboxItem(channelId, remove))).toEqual({ kind: "ok" });
+    expect(await ctx.store.followers(channelId)).toEqual([actors.alice]);
+
+    const path = `${channelPath()}/followers`;
+    const followers = await signedGet(path, bServer);
+    expect(followers.status).toBe(200);
+    expect(await followers.json()).toMatchObject({
+      orderedItems: [actors.alice],
+      "mimi:roles": { [actors.alice]: "owner" },
+    });
+    expect((await signedGet(`${channelPath()}/groupInfo`, bServer)).status).toBe(403);
+    expect((await signedGet(`${channelPath()}/log`, bServer)).status).toBe(403);
+    expect((await signedGet(path, cServer)).status).toBe(403);
+
+    const realNow = ctx.now;
+    try {
+      ctx.now = () => new Date(removedAt + 590_000);
+      expect((await signedGet(path, bServer)).status).toBe(200);
+      // MIMI_CHANNEL_REMOVED_READER_GRACE_SECONDS defaults to 600.
+      ctx.now = () => new Date(Date.now() + 601_000);
+      expect((await signedGet(path, bServer)).status).toBe(403);
+    } finally {
+      ctx.now = realNow;
+    }
   });
 });

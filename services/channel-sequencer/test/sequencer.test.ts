@@ -418,8 +418,23 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       ],
       [roleActivity(actors.alice, actors.carol, "owner"), 'mimi:role must be "admin" or "member"'],
     ];
+    // The role rule comes before any MLS work: a refused commit costs no credential check.
+    let credentialChecks = 0;
+    const counting: ChannelSequencerContext = {
+      ...ctx,
+      credentials: {
+        verify: (...args) => {
+          credentialChecks += 1;
+          return ctx.credentials.verify(...args);
+        },
+        identify: (...args) => {
+          credentialChecks += 1;
+          return ctx.credentials.identify(...args);
+        },
+      },
+    };
     for (const [submitted, summary] of refusals) {
-      const { published } = await handle(inboxItem(channelId, submitted));
+      const { published } = await handleReplica(counting, inboxItem(channelId, submitted));
       expect(published).toHaveLength(1);
       expect(answerOf(published, "Reject").activity).toMatchObject({
         object: submitted.id,
@@ -428,6 +443,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
         to: [submitted.actor],
       });
     }
+    expect(credentialChecks).toBe(0);
     expect(await snapshot()).toEqual(before);
     expect(await roles()).toEqual({
       [actors.alice]: "owner",

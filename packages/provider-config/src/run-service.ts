@@ -1,11 +1,15 @@
 import {
   ConfigError,
   createApp,
+  createHealthRegistry,
   createLogger,
   createMetrics,
+  type HealthRegistry,
+  installProcessErrorPolicy,
   type Logger,
   type Metrics,
   type ReadinessCheck,
+  runWithServiceRuntime,
   startServer,
   startTracing,
 } from "@mimi/service-kit";
@@ -18,6 +22,12 @@ export interface ServiceDeps {
   sql: Sql;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Where components report their own health (`/readyz`, and `/healthz` for what only a restart
+   * mends). The same registry is the service runtime's while `start` runs, so a bus opened with
+   * `openServiceBus` registers its consumers itself.
+   */
+  health: HealthRegistry;
 }
 
 export interface StartedService {
@@ -39,9 +49,11 @@ export interface ServiceDefinition {
 
 /**
  * The split-deployment entry point every service shares, so each `main.ts` only wires: tracing first
- * (so the clients created after it are instrumented), the provider settings, logs, the database,
- * `migrate` as a one-shot command, the HTTP server with health, readiness and metrics, and a graceful
- * shutdown. A configuration error ends the process with status 78 and the variable's name.
+ * (so the clients created after it are instrumented), the provider settings, logs, the process error
+ * policy, the database, `migrate` as a one-shot command, the HTTP server with health, readiness and
+ * metrics, and a graceful shutdown. A configuration error ends the process with status 78 and the
+ * variable's name; an error nothing handled, later, with status 70 after a fatal log line
+ * (`installProcessErrorPolicy`).
  */
 export function runService(definition: ServiceDefinition): void {
   boot(definition).catch((error: unknown) => {
@@ -59,10 +71,13 @@ async function boot(definition: ServiceDefinition): Promise<void> {
   const tracing = await startTracing({ serviceName: `mimi-${definition.name}` });
   const config = readProviderConfig();
   const logger = createLogger({ name: definition.name, level: config.logLevel });
+  installProcessErrorPolicy({ logger });
   const sql = await openSql({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
     applicationName: `mimi-${definition.name}`,
     maxConnections: config.databasePoolMax,
+    onConnectionError: (error) =>
+      logger.warn({ err: error }, "idle database connection lost; the pool opens another when needed"),
   });
   if (process.argv[2] === "migrate") {
     await migrateAll(sql, definition.migrations);
@@ -71,13 +86,17 @@ async function boot(definition: ServiceDefinition): Promise<void> {
     return;
   }
   const metrics = createMetrics();
-  const started = await definition.start({ config, sql, logger, metrics });
+  const health = createHealthRegistry();
+  const started = await runWithServiceRuntime({ logger, metrics, health }, () =>
+    definition.start({ config, sql, logger, metrics, health }),
+  );
   let shuttingDown = false;
   const app = createApp({
     logger,
     metrics,
     routers: started.routers,
     readiness: [{ name: "database", check: () => sql.ping() }, ...(started.readiness ?? [])],
+    health,
     isShuttingDown: () => shuttingDown,
   });
   await startServer(app, {

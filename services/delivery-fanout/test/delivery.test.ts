@@ -138,6 +138,8 @@ describe("fan-out", () => {
       }
       expect(JSON.parse(b.posts[0]?.body ?? "{}")).not.toHaveProperty("bcc");
       expect(mailbox.zoe[0]?.activityId).toBe(req.activityId);
+      // A local delivery names the local signer as the one who delivered it.
+      expect(mailbox.zoe[0]?.deliveredBy).toBe(ALICE);
       expect(mailbox.alice[0]?.activity).toEqual(req.activity);
       expect(await deadLettersFor(req.activityId)).toEqual([]);
       // Actors are cached in SQL with a TTL.

@@ -51,6 +51,11 @@ describe.each(backends)("mailbox appendMany on %s", (_name, open) => {
       "https://b.test/2",
     ]);
     expect(annPage.map((entry) => entry.cursor)).toEqual([Number(earlier), a1, a2]);
+    expect(annPage.map((entry) => entry.deliveredBy)).toEqual([
+      "https://b.test/users/x",
+      "https://b.test/users/x",
+      "https://b.test/users/x",
+    ]);
     expect((await mailbox.page(ben, 0, 10)).map((entry) => entry.cursor)).toEqual([b1, b3]);
     expect(await mailbox.appendMany([])).toEqual([]);
   });

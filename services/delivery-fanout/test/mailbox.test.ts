@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Sql } from "@mimi/store";
 import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ let sql: Sql;
 let fanout: RunningFanout;
 let aliceToken: string;
 let bobToken: string;
+let doraToken: string;
 let counter = 0;
 
 beforeAll(async () => {
@@ -21,6 +23,7 @@ beforeAll(async () => {
   aliceToken = await createAccount(sql, "alice");
   bobToken = await createAccount(sql, "bob");
   await createAccount(sql, "carol");
+  doraToken = await createAccount(sql, "dora");
   fanout = await startFanout(sql, {
     settings: testSettings({
       mailbox: { heartbeatMs: 50, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
@@ -55,7 +58,10 @@ async function getJson(path: string, token?: string) {
   });
   return {
     status: res.status,
-    body: (await res.json()) as { items: Array<{ cursor: number; activityId: string }>; next: number },
+    body: (await res.json()) as {
+      items: Array<{ cursor: number; activityId: string; deliveredBy: string }>;
+      next: number;
+    },
   };
 }
 
@@ -86,6 +92,11 @@ describe("mailbox", () => {
       items[1]?.activityId,
     ]);
     expect(first.body.next).toBe(first.body.items[1]?.cursor);
+    // Who delivered each activity: clients act on a channel's activities only when the channel did.
+    expect(first.body.items.map((entry) => entry.deliveredBy)).toEqual([
+      "https://b.test/users/bob",
+      "https://b.test/users/bob",
+    ]);
     const second = await getJson(`/users/alice/inbox?limit=2&after=${first.body.next}`, aliceToken);
     expect(second.body.items.map((entry) => entry.activityId)).toEqual([items[2]?.activityId]);
     const empty = await getJson(`/users/alice/inbox?after=${second.body.next}`, aliceToken);
@@ -110,6 +121,7 @@ describe("mailbox", () => {
     const first = await openStream("/api/v1/mailbox/stream", bobToken);
     const replayed = await first.next();
     expect(replayed.data.activityId).toBe(before.activityId);
+    expect(replayed.data.deliveredBy).toBe(before.deliveredBy);
     // A row written while the stream is open arrives without polling (the safety poll is a minute here).
     const live = item("bob");
     await deliver(live);
@@ -131,11 +143,99 @@ describe("mailbox", () => {
     // Closed streams unsubscribe from the notifier.
     await eventually(() => fanout.ctx.notifier.listenerCount("bob") === 0);
   });
+
+  it("ends the stream when the mailbox cannot be read, so the client reconnects", async () => {
+    await deliver(item("carol"));
+    const carlaToken = await createAccount(sql, "carla");
+    await deliver(item("carla"));
+    await eventually(async () => (await fanout.ctx.mailbox.page("carla", 0, 10)).length === 1);
+    const stream = await openStream("/api/v1/mailbox/stream", carlaToken);
+    await stream.next();
+    const page = fanout.ctx.mailbox.page;
+    fanout.ctx.mailbox.page = async () => {
+      throw new Error("database unavailable");
+    };
+    try {
+      await deliver(item("carla"));
+      await expect(stream.next()).rejects.toThrow("stream ended");
+      await eventually(() => fanout.ctx.notifier.listenerCount("carla") === 0);
+    } finally {
+      fanout.ctx.mailbox.page = page;
+    }
+  });
+});
+
+describe("mailbox stream backpressure", () => {
+  it("reads the next page only once a slow client took the last one", async () => {
+    const rows = 300;
+    const pageSize = 10;
+    const slow = await startFanout(sql, {
+      settings: testSettings({
+        mailbox: { heartbeatMs: 60_000, safetyPollMs: 60_000, maxPageSize: pageSize, defaultPageSize: 10 },
+      }),
+    });
+    try {
+      const filler = "x".repeat(32 * 1024);
+      await slow.ctx.mailbox.appendMany(
+        Array.from({ length: rows }, (_, index) => ({
+          username: "dora",
+          activityId: `https://b.test/bulk/${index}`,
+          activity: { id: `https://b.test/bulk/${index}`, type: "Create", content: filler },
+          deliveredBy: "https://b.test/users/bob",
+          receivedAt: new Date(),
+        })),
+      );
+      let pagesRead = 0;
+      const page = slow.ctx.mailbox.page;
+      slow.ctx.mailbox.page = async (username, after, limit) => {
+        if (username === "dora") pagesRead++;
+        return page(username, after, limit);
+      };
+      const url = new URL(`${slow.base}/api/v1/mailbox/stream`);
+      // A client that does not read: nothing consumes the response body yet.
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        httpRequest(url, { headers: { authorization: `Bearer ${doraToken}` } }, resolve)
+          .on("error", reject)
+          .end();
+      });
+      let seen = -1;
+      await eventually(async () => {
+        const before = pagesRead;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return pagesRead > 0 && pagesRead === before;
+      });
+      // The socket's buffers hold some pages; the rest waits for the client instead of piling up here.
+      expect(pagesRead).toBeLessThan(rows / pageSize);
+
+      const received: string[] = [];
+      let buffer = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        buffer += chunk;
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const id = buffer
+            .slice(0, end)
+            .split("\n")
+            .find((line) => line.startsWith("data: "));
+          if (id) received.push(String((JSON.parse(id.slice(6)) as { activityId: string }).activityId));
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+        }
+        seen = received.length;
+      });
+      await eventually(() => seen === rows, 20_000);
+      expect(received).toEqual(Array.from({ length: rows }, (_, index) => `https://b.test/bulk/${index}`));
+      response.destroy();
+    } finally {
+      await slow.stop();
+    }
+  });
 });
 
 interface StreamEvent {
   id: string;
-  data: { cursor: number; activityId: string };
+  data: { cursor: number; activityId: string; deliveredBy: string };
 }
 
 /** A minimal SSE client over fetch: yields events and comment lines as they arrive. */

@@ -5,6 +5,12 @@ export interface MailboxItem {
   cursor: number;
   activityId: string;
   activity: Record<string, unknown>;
+  /**
+   * The actor or channel whose signature delivered the activity (for a local delivery, the local
+   * channel or author it came from). Clients act on a channel's activities only when the channel
+   * itself delivered them.
+   */
+  deliveredBy: string;
   receivedAt: string;
 }
 
@@ -32,6 +38,7 @@ interface MailboxRow {
   seq: number;
   activity_id: string;
   activity: string;
+  delivered_by: string;
   received_at: Date;
 }
 
@@ -99,7 +106,7 @@ export function createMailboxStore(sql: Sql): MailboxStore {
     },
     async page(username, after, limit) {
       const result = await sql.query<MailboxRow>(
-        `select seq, activity_id, activity, received_at from delivery.mailbox
+        `select seq, activity_id, activity, delivered_by, received_at from delivery.mailbox
          where username = $1 and seq > $2 order by seq limit $3`,
         [username, after, limit],
       );
@@ -107,6 +114,7 @@ export function createMailboxStore(sql: Sql): MailboxStore {
         cursor: row.seq,
         activityId: row.activity_id,
         activity: JSON.parse(row.activity) as Record<string, unknown>,
+        deliveredBy: row.delivered_by,
         receivedAt: row.received_at.toISOString(),
       }));
     },

@@ -5,7 +5,7 @@ import { parseCursor, parseLimit } from "./paging.js";
 
 /**
  * `GET /users/:username/inbox?after=&limit=` (owner only) and `GET /api/v1/mailbox?after=&limit=`
- * (the token's user) -> `{ items: [{ cursor, activityId, activity, receivedAt }], next }`, oldest
+ * (the token's user) -> `{ items: [{ cursor, activityId, activity, deliveredBy, receivedAt }], next }`, oldest
  * first. `next` is the cursor to pass as `after` for the following page (the last item's, or `after`
  * itself when there was nothing new), so clients can always keep polling with it.
  */

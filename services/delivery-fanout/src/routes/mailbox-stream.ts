@@ -2,12 +2,16 @@ import { principalOf, requireSelf } from "@mimi/auth";
 import type { Request, RequestHandler, Response } from "express";
 import type { DeliveryFanoutContext } from "../context.js";
 import { parseCursor } from "./paging.js";
+import { SseWriter } from "./sse-writer.js";
 
 /**
  * `GET /api/v1/mailbox/stream` (the token's user) and `GET /users/:username/inbox/stream` (owner
  * only): Server-Sent Events. Replays every row after `Last-Event-ID` (or `?after=`), then sends new
  * rows as they are written; each event's `id:` is the row's cursor, so a reconnecting client resumes
- * exactly where it stopped. Comment lines keep idle connections open through proxies.
+ * exactly where it stopped. A comment line every `MIMI_MAILBOX_HEARTBEAT_MS` lets clients (and
+ * proxies) tell a live stream from a dead one. Rows are read a page at a time and the next page only
+ * once the client took the last one (the socket drained), so a slow reader costs one page of memory.
+ * When the mailbox cannot be read the response ends; the client reconnects where it stopped.
  */
 export function ownMailboxStream(ctx: DeliveryFanoutContext): RequestHandler {
   return async (req, res) => {
@@ -42,7 +46,7 @@ async function stream(
   // Tells nginx-style proxies not to buffer the stream.
   res.setHeader("x-accel-buffering", "no");
   res.flushHeaders();
-  res.write(`retry: 3000\n\n`);
+  const writer = new SseWriter(res);
 
   let closed = false;
   let pumping = false;
@@ -62,7 +66,12 @@ async function stream(
         let page = await ctx.mailbox.page(username, sentCursor, batchSize);
         while (!closed && page.length > 0) {
           for (const item of page) {
-            res.write(`id: ${item.cursor}\nevent: activity\ndata: ${JSON.stringify(item)}\n\n`);
+            const sent = await writer.event({
+              id: String(item.cursor),
+              event: "activity",
+              data: JSON.stringify(item),
+            });
+            if (!sent) return;
             sentCursor = item.cursor;
           }
           page = page.length === batchSize ? await ctx.mailbox.page(username, sentCursor, batchSize) : [];
@@ -71,7 +80,7 @@ async function stream(
     } catch (error) {
       ctx.logger.warn({ err: error, username }, "mailbox stream read failed; closing the stream");
       cleanup();
-      res.end();
+      writer.end();
     } finally {
       pumping = false;
     }
@@ -80,7 +89,7 @@ async function stream(
   const unsubscribe = ctx.notifier.subscribe(username, (cursor) => {
     if (cursor > sentCursor) void pump();
   });
-  const heartbeat = setInterval(() => res.write(`: keep-alive\n\n`), ctx.settings.mailbox.heartbeatMs);
+  const heartbeat = setInterval(() => writer.comment("keep-alive"), ctx.settings.mailbox.heartbeatMs);
   const safetyPoll = setInterval(() => void pump(), ctx.settings.mailbox.safetyPollMs);
 
   function cleanup(): void {
@@ -93,5 +102,5 @@ async function stream(
   req.on("close", cleanup);
   res.on("close", cleanup);
   // Subscribed before the replay, so a row written during the replay is not missed.
-  await pump();
+  if (await writer.write("retry: 3000\n\n")) await pump();
 }

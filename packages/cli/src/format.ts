@@ -41,6 +41,8 @@ export function eventLine(event: ClientEvent): TerminalText | undefined {
       return line`${channelLabel(event.channel)}: renamed by ${event.by}`;
     case "left":
       return line`${channelLabel(event.channel)}: you were removed by ${event.by}`;
+    case "role-changed":
+      return line`${channelLabel(event.channel)}: ${event.actor} is now ${event.role === "admin" ? "an admin" : "a member"} (by ${event.by})`;
     case "accepted":
       return event.what === "message"
         ? undefined

@@ -20,11 +20,13 @@ Accounts and devices
 
 Channels (<channel> is a channel's name or URL)
   mimi channel create <name>                  create a channel on your provider
-  mimi channel add <channel> <user@domain>    add every device of a user
-  mimi channel remove <channel> <user@domain> remove a user
-  mimi channel rename <channel> <name>        rename a channel
+  mimi channel add <channel> <user@domain>    add every device of a user (owner and admins)
+  mimi channel remove <channel> <user@domain> remove a user (owner and admins)
+  mimi channel rename <channel> <name>        rename a channel (owner and admins)
+  mimi channel role <channel> <user@domain> admin|member
+                                              give a member a role (owner and admins)
   mimi channels                               list your channels
-  mimi members <channel>                      list a channel's members
+  mimi members <channel>                      list a channel's members and their roles
 
 Messages
   mimi send <channel> <text>                  send a message

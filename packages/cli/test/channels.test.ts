@@ -93,10 +93,27 @@ describe("mimi channels and messages", () => {
 
     expect((await mimi(aliceEnv, "members", "general")).lines).toEqual([
       "#general: 2 members",
-      "  alice@a.test  1 client  http://a.test/users/alice",
-      "  bob@b.test  1 client  http://b.test/users/bob",
+      "  alice@a.test  owner  1 client  http://a.test/users/alice",
+      "  bob@b.test  member  1 client  http://b.test/users/bob",
       "followers on the channel's server: 2",
     ]);
+    // Only the owner and admins may change roles; the refusal is the command's error.
+    const refused = await mimi(bobEnv, "channel", "role", "general", "alice@a.test", "member");
+    expect(refused).toMatchObject({
+      code: 1,
+      errors: [
+        "mimi: #general: the channel rejected the role change: only the channel's owner or an admin may change roles",
+      ],
+    });
+    expect((await mimi(aliceEnv, "channel", "role", "general", "bob@b.test", "admin")).lines).toEqual([
+      "bob@b.test is now an admin of #general",
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([
+      "#general: http://b.test/users/bob is now an admin (by http://a.test/users/alice)",
+    ]);
+    expect((await mimi(aliceEnv, "members", "general")).lines[2]).toBe(
+      "  bob@b.test  admin  1 client  http://b.test/users/bob",
+    );
     expect((await mimi(aliceEnv, "channels")).lines).toEqual([`#general  active  epoch 1  ${url}`]);
     expect((await mimi(aliceEnv, "channel", "rename", "general", "lobby")).lines).toEqual([
       "renamed #general to #lobby",
@@ -146,6 +163,11 @@ describe("mimi channels and messages", () => {
       [["channel"], 2, /^mimi: usage: mimi channel create <name> \| add/],
       [["channel", "add", "general"], 2, "mimi: usage: mimi channel add <channel> <user@domain>"],
       [["members"], 2, "mimi: usage: mimi members <channel>"],
+      [
+        ["channel", "role", "general", "bob@b.test", "king"],
+        2,
+        "mimi: usage: mimi channel role <channel> <user@domain> admin|member",
+      ],
       [["inbox", "--after", "soon"], 2, "mimi: usage: mimi inbox --after <cursor> (a number)"],
       [["device", "remove"], 2, "mimi: usage: mimi device add [name]"],
       [["read", "nowhere"], 1, "mimi: no channel named nowhere (see mimi channels)"],

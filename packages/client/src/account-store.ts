@@ -74,6 +74,8 @@ export interface ChannelRecord {
   seen: string[];
   /** Our messages the channel has not answered yet (newest last), so an answer finds its message at once. */
   unanswered?: string[];
+  /** Our renames and role changes the channel has not answered yet (newest last). */
+  submitted?: { activityId: string; what: "rename" | "role"; previousName?: string }[];
   /** Why the channel was left or failed. */
   note?: string;
 }
@@ -144,6 +146,8 @@ export class AccountStore {
 
   saveChannel(channel: ChannelRecord) {
     if (channel.seen.length > MAX_SEEN_IDS) channel.seen = channel.seen.slice(-MAX_SEEN_IDS);
+    if (channel.submitted && channel.submitted.length > MAX_SEEN_IDS)
+      channel.submitted = channel.submitted.slice(-MAX_SEEN_IDS);
     if (channel.unanswered && channel.unanswered.length > MAX_SEEN_IDS)
       channel.unanswered = channel.unanswered.slice(-MAX_SEEN_IDS);
     return writeJsonAtomic(this.path("channels", `${channel.id}.json`), channel);

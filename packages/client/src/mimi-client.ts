@@ -110,14 +110,14 @@ export type ClientEvent =
       type: "accepted";
       channel: ChannelSummary;
       activityId: string;
-      what: "create" | "add" | "remove" | "message";
+      what: "create" | "add" | "remove" | "message" | "rename" | "role";
       epoch?: number;
     }
   | {
       type: "rejected";
       channel: ChannelSummary;
       activityId: string;
-      what: "create" | "add" | "remove" | "message";
+      what: "create" | "add" | "remove" | "message" | "rename" | "role";
       reason: string;
       /** True when the change was rebuilt on the current epoch and submitted again. */
       retried: boolean;
@@ -620,8 +620,10 @@ export class MimiClient {
       const record = await this.activeChannel(s, reference);
       const activity = renameActivity(s.account.actor, record.url, name);
       await s.api.postActivity(s.account.username, activity);
+      const submitted = { activityId: activity.id, what: "rename" as const, previousName: record.name };
       record.name = name;
       record.seen.push(activity.id);
+      record.submitted = [...(record.submitted ?? []), submitted];
       await s.store.saveChannel(record);
       return summaryOf(record);
     });
@@ -643,6 +645,7 @@ export class MimiClient {
       const activity = roleActivity(s.account.actor, record.url, actor, role);
       await s.api.postActivity(s.account.username, activity);
       record.seen.push(activity.id);
+      record.submitted = [...(record.submitted ?? []), { activityId: activity.id, what: "role" }];
       await s.store.saveChannel(record);
       return { channel: summaryOf(record), activityId: activity.id };
     });
@@ -1055,6 +1058,27 @@ export class MimiClient {
     if (record.pending?.activityId === objectId) {
       if (type === "Accept") await this.mergePending(s, record, events);
       else await this.retryPending(s, record, reason, events);
+      await passOwn();
+      return;
+    }
+    const change = record.submitted?.find((submitted) => submitted.activityId === objectId);
+    if (change) {
+      record.submitted = record.submitted?.filter((submitted) => submitted !== change);
+      // A refused rename was shown at once: the channel keeps its name.
+      if (type === "Reject" && change.previousName !== undefined) record.name = change.previousName;
+      events.push(
+        type === "Accept"
+          ? { type: "accepted", channel: summaryOf(record), activityId: objectId, what: change.what }
+          : {
+              type: "rejected",
+              channel: summaryOf(record),
+              activityId: objectId,
+              what: change.what,
+              reason,
+              retried: false,
+            },
+      );
+      await s.store.saveChannel(record);
       await passOwn();
       return;
     }

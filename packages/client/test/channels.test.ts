@@ -112,9 +112,9 @@ describe("channels between two providers", () => {
     expect(members.members.find((m) => m.acct === "acct:bob@b.test")?.actor).toBe(bob.actor);
     expect(members.followers?.sort()).toEqual([alice.actor, bob.actor].sort());
 
-    await bob.client.rename("general", "lobby");
-    await alice.client.sync();
-    expect((await alice.client.channels()).map((c) => c.name)).toEqual(["lobby"]);
+    await alice.client.rename("general", "lobby");
+    await bob.client.sync();
+    expect((await bob.client.channels()).map((c) => c.name)).toEqual(["lobby"]);
   });
 
   it("loses a race for the epoch, catches up from the log and wins on the retry", async () => {

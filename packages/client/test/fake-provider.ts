@@ -502,6 +502,10 @@ export class FakeNetwork {
       return;
     }
     if (activity.type === "Update" && typeof object === "object" && typeof object?.name === "string") {
+      if (!channel.roles.has(submitter))
+        return this.verdict(channel, submitter, id, false, {
+          summary: "only the channel's owner or an admin may rename it",
+        });
       channel.name = object.name;
       const sequence = this.append(channel, activity, submitter);
       this.verdict(channel, submitter, id, true, { "mimi:sequence": sequence });

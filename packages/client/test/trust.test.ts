@@ -243,5 +243,24 @@ describe("roles", () => {
     expect(seen.events).toContainEqual(
       expect.objectContaining({ type: "role-changed", actor: bob.actor, role: "admin", by: alice.actor }),
     );
+    const accepted = await alice.client.sync();
+    expect(accepted.events).toContainEqual(expect.objectContaining({ type: "accepted", what: "role" }));
+
+    // A member may neither change roles nor rename; the refusal reaches them, and the name they saw
+    // at once goes back.
+    const refused = await carol.client.setRole(url, "alice5@a.test", "member");
+    await carol.client.rename(url, "carol's now");
+    const answers = await carol.client.sync();
+    expect(answers.events).toContainEqual(
+      expect.objectContaining({ type: "rejected", what: "role", activityId: refused.activityId }),
+    );
+    expect(answers.events).toContainEqual(
+      expect.objectContaining({
+        type: "rejected",
+        what: "rename",
+        reason: expect.stringMatching(/owner or an admin/),
+      }),
+    );
+    expect((await carol.client.channel(url)).name).toBe("ops");
   });
 });

@@ -5,7 +5,7 @@ import { line, type TerminalText } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 const CHANNEL_USAGE =
-  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name>";
+  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name> | role <channel> <user@domain> admin|member";
 
 /** `mimi channel create|add|remove|rename ...`: changes wait (up to --wait seconds) for the channel's answer. */
 export async function channelCommand(args: string[], io: Io, client: MimiClient, waitSeconds: number) {
@@ -50,8 +50,42 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
       io.out(line`renamed ${channelLabel(before)} to ${channelLabel(renamed)}`);
       return;
     }
+    case "role": {
+      const [who, role] = rest;
+      if (!first || !who || (role !== "admin" && role !== "member") || rest.length !== 2)
+        throw new UsageError("mimi channel role <channel> <user@domain> admin|member");
+      const acct = normalizeAcct(who);
+      const submitted = await client.setRole(first, acct, role);
+      const answer = await waitForAnswer(client, submitted.activityId, waitSeconds);
+      if (answer?.type === "rejected")
+        throw new Error(
+          `${channelLabelText(submitted.channel)}: the channel rejected the role change: ${answer.reason}`,
+        );
+      io.out(
+        answer === undefined
+          ? line`submitted; ${channelLabel(submitted.channel)} has not answered yet (run mimi join later)`
+          : line`${handleOfAcct(acct)} is now ${role === "admin" ? "an admin" : "a member"} of ${channelLabel(submitted.channel)}`,
+      );
+      return;
+    }
     default:
       throw new UsageError(CHANNEL_USAGE);
+  }
+}
+
+/** `#name`, raw: for error messages, which main.ts escapes when it prints them. */
+const channelLabelText = (channel: { name: string }) => `#${channel.name}`;
+
+/** Syncs until the channel accepted or rejected `activityId`, for at most `waitSeconds`. */
+async function waitForAnswer(client: MimiClient, activityId: string, waitSeconds: number) {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    const round = await client.sync();
+    const answer = round.events.find(
+      (event) => (event.type === "accepted" || event.type === "rejected") && event.activityId === activityId,
+    );
+    if (answer || Date.now() >= deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -98,7 +132,8 @@ export async function membersCommand(args: string[], io: Io, client: MimiClient)
   );
   for (const member of list.members) {
     const clients = `${member.clients.length} client${member.clients.length === 1 ? "" : "s"}`;
-    io.out(line`  ${person(member.acct)}  ${clients}${member.actor ? line`  ${member.actor}` : ""}`);
+    const role = member.role ? line`  ${member.role}` : "";
+    io.out(line`  ${person(member.acct)}${role}  ${clients}${member.actor ? line`  ${member.actor}` : ""}`);
   }
   if (list.followers) io.out(line`followers on the channel's server: ${list.followers.length}`);
   else

@@ -17,6 +17,20 @@ export const keyPackageDirectoryConfigSpec = {
     default: "mimi:kp:",
     description: "prefix of the claim keys in Redis (lets several providers share one Redis)",
   },
+  redisCommandTimeoutMs: {
+    env: "MIMI_KEYPACKAGE_REDIS_COMMAND_TIMEOUT_MS",
+    schema: parse.positiveInt(),
+    default: "2000",
+    description:
+      "longest wait for one Redis command, also while reconnecting; beyond it the request answers 503 with Retry-After",
+  },
+  replayMaxEntries: {
+    env: "MIMI_KEYPACKAGE_REPLAY_MAX_ENTRIES",
+    schema: parse.positiveInt(),
+    default: "100000",
+    description:
+      "without Redis: most claim signatures remembered at once against replay; when full, new signed claims get 503 until the oldest expires",
+  },
   ciphersuites: {
     env: "MIMI_KEYPACKAGE_CIPHERSUITES",
     schema: parse.list().transform((entries, context) => {

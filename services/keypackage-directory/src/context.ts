@@ -1,7 +1,16 @@
 import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
-import { type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "@mimi/claims";
+import {
+  type ClaimStore,
+  closeClaimsRedis,
+  createMemoryClaimStore,
+  createMemoryReplayGuard,
+  createRedisClaimStore,
+  createRedisReplayGuard,
+  openClaimsRedis,
+  type ReplayGuard,
+} from "@mimi/claims";
 import type { IssuersFor } from "@mimi/credentials";
 import {
   createCachingKeyResolver,
@@ -30,6 +39,8 @@ export interface KeyPackageDirectoryContext {
   tokens: TokenVerifier;
   /** Single-use claim state (Redis when `REDIS_URL` is set, else memory). */
   claims: ClaimStore;
+  /** Signatures of signed claims already answered (beside `claims`: Redis or memory alike). */
+  replayGuard: ReplayGuard;
   /** Users' last known client ids, so a usual claim is one SQL statement (see claim-engine.ts). */
   clientLists: ClientListCache;
   /** Confirms claims in SQL, several per statement. */
@@ -47,7 +58,7 @@ export interface KeyPackageDirectoryContext {
   /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
   publicScheme: "https" | "http";
   now: () => Date;
-  /** Releases the outbound HTTP client and the claim store. */
+  /** Releases the outbound HTTP client, the claim store, the replay guard and their Redis connection. */
   close(): Promise<void>;
 }
 
@@ -59,11 +70,46 @@ export interface KeyPackageDirectoryDeps {
   settings?: KeyPackageDirectorySettings;
 }
 
-/** `REDIS_URL` set: Redis (shared by every replica); otherwise in memory (a single process). */
-export function createClaimStoreFor(settings: KeyPackageDirectorySettings): ClaimStore {
-  return settings.redisUrl
-    ? createRedisClaimStore({ url: settings.redisUrl, keyPrefix: settings.redisKeyPrefix })
-    : createMemoryClaimStore();
+/** The claim store and the replay guard, with whatever connection they share. */
+export interface ClaimState {
+  claims: ClaimStore;
+  replayGuard: ReplayGuard;
+  close(): Promise<void>;
+}
+
+/**
+ * `REDIS_URL` set: both on Redis, over one connection (shared by every replica: a claim signature
+ * answered by one replica is refused by all), replay keys under `<MIMI_KEYPACKAGE_REDIS_PREFIX>replay:`.
+ * Otherwise both in memory (a single process), the replay guard bounded by `replayMaxEntries`.
+ */
+export function createClaimStateFor(settings: KeyPackageDirectorySettings, logger?: Logger): ClaimState {
+  if (!settings.redisUrl) {
+    const claims = createMemoryClaimStore();
+    const replayGuard = createMemoryReplayGuard({ maxEntries: settings.replayMaxEntries });
+    return {
+      claims,
+      replayGuard,
+      close: async () => {
+        await claims.close();
+        await replayGuard.close();
+      },
+    };
+  }
+  const redis = openClaimsRedis(settings.redisUrl, {
+    commandTimeoutMs: settings.redisCommandTimeoutMs,
+    onError: (error) => logger?.warn({ err: error }, "claim state Redis unreachable; reconnecting"),
+  });
+  const claims = createRedisClaimStore({ redis, keyPrefix: settings.redisKeyPrefix });
+  const replayGuard = createRedisReplayGuard({ redis, keyPrefix: `${settings.redisKeyPrefix}replay:` });
+  return {
+    claims,
+    replayGuard,
+    close: async () => {
+      await claims.close();
+      await replayGuard.close();
+      await closeClaimsRedis(redis);
+    },
+  };
 }
 
 export function createKeyPackageDirectoryContext(
@@ -74,7 +120,15 @@ export function createKeyPackageDirectoryContext(
   const http =
     overrides.http ??
     createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
-  const claims = overrides.claims ?? createClaimStoreFor(settings);
+  // Built only for what the overrides leave open (tests pass their own store or guard).
+  let claims = overrides.claims;
+  let replayGuard = overrides.replayGuard;
+  let state: ClaimState | undefined;
+  if (!claims || !replayGuard) {
+    state = createClaimStateFor(settings, deps.logger);
+    claims ??= state.claims;
+    replayGuard ??= state.replayGuard;
+  }
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
   const now = overrides.now ?? (() => new Date());
   return {
@@ -83,6 +137,7 @@ export function createKeyPackageDirectoryContext(
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
     claims,
+    replayGuard,
     clientLists: createClientListCache(),
     confirmer: createClaimConfirmer(deps.sql, now),
     keys: createCachingKeyResolver({
@@ -99,6 +154,8 @@ export function createKeyPackageDirectoryContext(
     close: async () => {
       await http.close();
       await claims.close();
+      await replayGuard.close();
+      await state?.close();
     },
     ...overrides,
   };

@@ -15,7 +15,9 @@ runService({
   async start({ config, sql, logger }) {
     const settings = readConfig(keyPackageDirectoryConfigSpec);
     if (!settings.redisUrl) {
-      logger.warn("REDIS_URL is not set: claim state is kept in memory, so run a single replica");
+      logger.warn(
+        "REDIS_URL is not set: claim state and answered claim signatures are kept in memory, so run a single replica",
+      );
     }
     const ctx = createKeyPackageDirectoryContext({ config, sql, logger, settings });
     await prepareKeyPackageDirectory(ctx);

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { ACTIVITY_JSON, type Acct, formatAcct, JRD_JSON } from "@mimi/activitypub";
 import type { ActorKeyStore } from "@mimi/actor-keys";
 import { readClientCertificate } from "@mimi/credentials";
@@ -104,6 +105,9 @@ export async function claimRemoteKeyPackages(
       const id = ciphersuiteId(suite);
       return id === undefined ? suite : ciphersuiteName(id);
     }),
+    // Providers answer a signature once; two claims of one user within the same second (the Date's
+    // resolution) would otherwise carry the same signature, and the second would be refused.
+    "mimi:nonce": randomUUID(),
   });
   const headers = signRequest(
     {

@@ -3,6 +3,7 @@ import { jsonBody } from "@mimi/service-kit";
 import { Router } from "express";
 import type { KeyPackageDirectoryContext } from "./context.js";
 import { claimBody, claimKeyPackages } from "./routes/claim.js";
+import { claimStateOutage } from "./routes/claim-state-outage.js";
 import { clientClaim } from "./routes/client-claim.js";
 import { ownKeyPackageCounts } from "./routes/counts.js";
 import { listKeyPackages } from "./routes/list.js";
@@ -25,5 +26,6 @@ export function keyPackageDirectoryRouter(ctx: KeyPackageDirectoryContext): Rout
   router.post("/api/v1/keypackages/claim", auth, ...jsonBody({ limit: "16kb" }), clientClaim(ctx));
 
   router.get("/users/:username/keyPackages", listKeyPackages(ctx));
+  router.use(claimStateOutage(ctx.logger));
   return router;
 }

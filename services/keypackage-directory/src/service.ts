@@ -23,8 +23,9 @@ export {
 } from "./client-lists.js";
 export { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
 export {
+  type ClaimState,
   claimDepsOf,
-  createClaimStoreFor,
+  createClaimStateFor,
   createKeyPackageDirectoryContext,
   type KeyPackageDirectoryContext,
   type KeyPackageDirectoryDeps,

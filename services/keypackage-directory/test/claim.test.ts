@@ -1,11 +1,27 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { type ClaimStore, createMemoryClaimStore, createRedisClaimStore } from "@mimi/claims";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import {
+  type ClaimStore,
+  createMemoryClaimStore,
+  createMemoryReplayGuard,
+  createRedisClaimStore,
+} from "@mimi/claims";
 import { type KeyResolver, signRequest } from "@mimi/http-signatures";
 import { decodeKeyPackage, readKeyPackage } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import { readConfig } from "@mimi/service-kit";
 import { createPgliteSql, createPgSql, type Sql } from "@mimi/store";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimDepsOf, claimUserKeyPackages, keyPackageIdOf, poolKeyOf } from "../src/service.js";
+import {
+  claimDepsOf,
+  claimUserKeyPackages,
+  createClaimStateFor,
+  type KeyPackageDirectoryContext,
+  keyPackageDirectoryConfigSpec,
+  keyPackageIdOf,
+  poolKeyOf,
+} from "../src/service.js";
 import {
   call,
   createAccount,
@@ -40,15 +56,22 @@ afterAll(async () => {
   await sql.close();
 });
 
-/** A provider for a.test on the shared database with the given claim store. */
-async function providerWith(claims: ClaimStore, database: Sql = sql): Promise<TestProvider> {
+/**
+ * A provider for a.test on the shared database with the given claim store (or, without one, the claim
+ * state its settings choose).
+ */
+async function providerWith(
+  claims: ClaimStore | undefined,
+  database: Sql = sql,
+  directory: Partial<KeyPackageDirectoryContext> = {},
+): Promise<TestProvider> {
   const listener = await listen();
   const provider = await startTestProvider({
     domain: "a.test",
     listener,
     sql: database,
     connectTo: `a.test=127.0.0.1:${listener.port}`,
-    directory: { claims, keys: staticKeys },
+    directory: { ...(claims ? { claims } : {}), keys: staticKeys, ...directory },
   });
   closers.push(() => provider.close());
   http ??= createOutboundHttp({
@@ -56,6 +79,16 @@ async function providerWith(claims: ClaimStore, database: Sql = sql): Promise<Te
     connectTo: new Map([["a.test", `127.0.0.1:${listener.port}`]]),
   });
   return provider;
+}
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (typeof address !== "object" || address === null) throw new Error("no port");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
 }
 
 let userCounter = 0;
@@ -68,38 +101,74 @@ async function userWithDevices(provider: TestProvider, devices: number) {
   return { username, token, devices: enrolled };
 }
 
+/** A claim POST signed by the remote key, ready to send (and to send again, as a replay would). */
+interface SignedClaim {
+  url: string;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/**
+ * Signs a claim for `username`. Each signature is answered once, so by default the body carries a
+ * fresh nonce (as this provider's own claims do); `exactBody` signs the body as given.
+ */
+function signClaim(
+  username: string,
+  body: unknown,
+  options: { sign?: boolean; exactBody?: boolean; signedAt?: Date } = {},
+): SignedClaim {
+  const url = `http://a.test/users/${username}/keyPackages/claim`;
+  const nonced =
+    options.exactBody || typeof body !== "object" || body === null
+      ? body
+      : { ...body, "mimi:nonce": randomUUID() };
+  const text = JSON.stringify(nonced);
+  const headers = { "content-type": "application/activity+json" };
+  return {
+    url,
+    text,
+    headers:
+      options.sign === false
+        ? headers
+        : signRequest(
+            { method: "POST", url, headers, body: text },
+            { keyId: `${remoteActor}#main-key`, privateKey: remoteKey.privateKey },
+            options.signedAt ? { now: options.signedAt } : {},
+          ),
+  };
+}
+
+async function sendClaim(provider: TestProvider, claim: SignedClaim) {
+  // The test reaches the provider at its public host through the connectTo mapping, so Host is a.test.
+  const port = new URL(provider.base).port;
+  const client = createOutboundHttp({
+    production: false,
+    connectTo: new Map([["a.test", `127.0.0.1:${port}`]]),
+    // Hundreds of concurrent claims on a busy machine can wait past the default budget; the tests
+    // check what is answered, not how fast.
+    totalTimeoutMs: 120_000,
+  });
+  try {
+    const res = await client.request(claim.url, { method: "POST", headers: claim.headers, body: claim.text });
+    if (!res.ok) throw new Error(res.detail);
+    return {
+      status: res.status,
+      type: String(res.headers["content-type"] ?? ""),
+      retryAfter: res.headers["retry-after"],
+      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
 async function signedClaim(
   provider: TestProvider,
   username: string,
   body: unknown,
   options: { sign?: boolean } = {},
 ) {
-  // The test reaches the provider at its public host through the connectTo mapping, so Host is a.test.
-  const port = new URL(provider.base).port;
-  const client = createOutboundHttp({
-    production: false,
-    connectTo: new Map([["a.test", `127.0.0.1:${port}`]]),
-  });
-  try {
-    const url = `http://a.test/users/${username}/keyPackages/claim`;
-    const text = JSON.stringify(body);
-    const headers = { "content-type": "application/activity+json" };
-    const signed =
-      options.sign === false
-        ? headers
-        : signRequest(
-            { method: "POST", url, headers, body: text },
-            { keyId: `${remoteActor}#main-key`, privateKey: remoteKey.privateKey },
-          );
-    const res = await client.request(url, { method: "POST", headers: signed, body: text });
-    if (!res.ok) throw new Error(res.detail);
-    return {
-      status: res.status,
-      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
-    };
-  } finally {
-    await client.close();
-  }
+  return sendClaim(provider, signClaim(username, body, options));
 }
 
 interface Item {
@@ -333,6 +402,156 @@ describe("signed claims", () => {
     });
     expect(direct).toEqual({ ok: false, reason: "unknownUser" });
   });
+});
+
+describe("replayed signed claims", () => {
+  let provider: TestProvider;
+  beforeAll(async () => {
+    provider = await providerWith(createMemoryClaimStore());
+  });
+
+  async function available(token: string): Promise<number> {
+    const counts = await call(`${provider.base}/api/v1/keypackages`, { token });
+    return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
+  }
+
+  it("serve a signature once: its replay gets 401 replayedRequest and takes nothing", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 3);
+    const claim = signClaim(user.username, { ciphersuites: [1] });
+
+    const first = await sendClaim(provider, claim);
+    expect(first.status).toBe(200);
+    expect(first.body.items).toEqual([expect.not.objectContaining({ "mimi:lastResort": true })]);
+    expect(await available(user.token)).toBe(2);
+
+    const replay = await sendClaim(provider, claim);
+    expect(replay.status).toBe(401);
+    expect(replay.type).toContain("application/problem+json");
+    expect(replay.body).toMatchObject({ status: 401, reason: "replayedRequest" });
+    expect(await available(user.token)).toBe(2);
+  });
+
+  it("let exactly one of concurrent copies of a signed claim through", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 5);
+    const claim = signClaim(user.username, { ciphersuites: [1] });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => sendClaim(provider, claim)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, ...Array(9).fill(401)]);
+    expect(await available(user.token)).toBe(4);
+  });
+
+  it("serve two different signatures of the same claim by the same key", async () => {
+    const user = await userWithDevices(provider, 1);
+    await uploadFresh(provider, user.token, user.devices[0]!, 3);
+    const body = { ciphersuites: [1] };
+    const now = Date.now();
+    const first = signClaim(user.username, body, { exactBody: true, signedAt: new Date(now - 1000) });
+    const second = signClaim(user.username, body, { exactBody: true, signedAt: new Date(now) });
+    expect(first.text).toBe(second.text);
+    const answers = [await sendClaim(provider, first), await sendClaim(provider, second)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    const contents = answers.map((answer) => (answer.body.items as Item[])[0]?.content);
+    expect(new Set(contents).size).toBe(2);
+    expect(await available(user.token)).toBe(1);
+  });
+
+  it("answer 503 with Retry-After when the in-memory guard is full, and leave bearer claims alone", async () => {
+    const full = await providerWith(createMemoryClaimStore(), sql, {
+      replayGuard: createMemoryReplayGuard({ maxEntries: 1 }),
+    });
+    const user = await userWithDevices(full, 1);
+    await uploadFresh(full, user.token, user.devices[0]!, 4);
+    expect((await signedClaim(full, user.username, { ciphersuites: [1] })).status).toBe(200);
+    const refused = await signedClaim(full, user.username, { ciphersuites: [1] });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ reason: "replayGuardFull" });
+    expect(Number(refused.retryAfter)).toBeGreaterThan(3600);
+    // Client claims carry no signature, so the guard is not asked: served although it is full, twice.
+    for (let i = 0; i < 2; i++) {
+      const local = await call(`${full.base}/api/v1/keypackages/claim`, {
+        body: { acct: `${user.username}@a.test` },
+        token: user.token,
+      });
+      expect(local.status).toBe(200);
+    }
+    const counts = await call(`${full.base}/api/v1/keypackages`, { token: user.token });
+    expect(counts.body.clients).toEqual([expect.objectContaining({ available: 1 })]);
+  });
+});
+
+describe("claim state unreachable", () => {
+  it("answers 503 with Retry-After, for signed and client claims, and hands out nothing", async () => {
+    const provider = await providerWith(createMemoryClaimStore());
+    const user = await userWithDevices(provider, 1);
+    expect((await uploadFresh(provider, user.token, user.devices[0]!, 2)).status).toBe(201);
+    // The running provider's claim state is swapped for one whose Redis cannot be reached, as
+    // `REDIS_URL` and the command timeout configure it.
+    const settings = readConfig(keyPackageDirectoryConfigSpec, {
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+      MIMI_KEYPACKAGE_REDIS_COMMAND_TIMEOUT_MS: "200",
+    });
+    const down = createClaimStateFor(settings);
+    closers.push(() => down.close());
+    provider.directory.claims = down.claims;
+    provider.directory.replayGuard = down.replayGuard;
+
+    const signed = await signedClaim(provider, user.username, { ciphersuites: [1] });
+    expect(signed.status).toBe(503);
+    expect(signed.type).toContain("application/problem+json");
+    expect(signed.retryAfter).toBe("5");
+    expect(signed.body).toMatchObject({ status: 503, reason: "claimStateUnavailable" });
+
+    // A working guard in front of the unreachable claim store: the claim itself answers 503.
+    provider.directory.replayGuard = createMemoryReplayGuard();
+    const signedPastGuard = await signedClaim(provider, user.username, { ciphersuites: [1] });
+    expect(signedPastGuard.status).toBe(503);
+    expect(signedPastGuard.body).toMatchObject({ reason: "claimStateUnavailable" });
+
+    const local = await call(`${provider.base}/api/v1/keypackages/claim`, {
+      body: { acct: `${user.username}@a.test` },
+      token: user.token,
+    });
+    expect(local.status).toBe(503);
+    expect(local.body).toMatchObject({ reason: "claimStateUnavailable" });
+
+    const claimed = await sql.query<{ claimed: string }>(
+      "select count(*)::text as claimed from keypackages.key_packages where claimed_at is not null and client_id = $1",
+      [user.devices[0]!.clientId],
+    );
+    expect(claimed.rows[0]?.claimed).toBe("0");
+  }, 120_000);
+});
+
+describe.skipIf(!process.env.REDIS_URL)("replicas sharing Redis (REDIS_URL)", () => {
+  it("refuse on one replica a signature another replica answered", async () => {
+    const keyPrefix = `mimi:kp-test:${randomBytes(4).toString("hex")}:`;
+    const settings = readConfig(keyPackageDirectoryConfigSpec, {
+      REDIS_URL: process.env.REDIS_URL ?? "",
+      MIMI_KEYPACKAGE_REDIS_PREFIX: keyPrefix,
+    });
+    const one = await providerWith(undefined, sql, { settings });
+    const two = await providerWith(undefined, sql, { settings });
+    try {
+      const user = await userWithDevices(one, 1);
+      await uploadFresh(one, user.token, user.devices[0]!, 3);
+      const claim = signClaim(user.username, { ciphersuites: [1] });
+      expect((await sendClaim(one, claim)).status).toBe(200);
+      const replay = await sendClaim(two, claim);
+      expect(replay.status).toBe(401);
+      expect(replay.body).toMatchObject({ reason: "replayedRequest" });
+      const fresh = await sendClaim(two, signClaim(user.username, { ciphersuites: [1] }));
+      expect(fresh.status).toBe(200);
+      const counts = await call(`${one.base}/api/v1/keypackages`, { token: user.token });
+      expect(counts.body.clients).toEqual([expect.objectContaining({ available: 1 })]);
+    } finally {
+      const admin = new Redis(process.env.REDIS_URL ?? "");
+      const keys = await admin.keys(`${keyPrefix}*`);
+      expect(keys.some((key) => key.startsWith(`${keyPrefix}replay:`))).toBe(true);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
+  }, 120_000);
 });
 
 const redisStore = () =>

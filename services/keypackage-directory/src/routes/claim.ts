@@ -7,6 +7,7 @@ import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
 import { parseClaimRequest } from "../domain/claim-request.js";
+import { signatureUses } from "../domain/signature-replay.js";
 
 const CLAIM_BODY_LIMIT = 16 * 1024;
 const CLAIM_ANSWER_TYPE = `${ACTIVITY_JSON}; charset=utf-8`;
@@ -90,18 +91,25 @@ function bodyBytesOf(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
+function signatureRefused(reason: string, detail: string): ProblemError {
+  return new ProblemError(401, "Unauthorized", detail, { reason }, SIGNATURE_CHALLENGE);
+}
+
 /**
  * `POST /users/:username/keyPackages/claim` (the actor's `mimi:keyPackageClaim`), HTTP-signed by the
- * requesting server: 401 before anything else is looked at, then 400 bad body, 404 unknown user,
- * else 200 with a Collection of one KeyPackage per client (PROTOCOL.md, "KeyPackages").
+ * requesting server: 401 before anything else is looked at (a bad signature, or one already answered:
+ * `replayedRequest`), then 400 bad body, 404 unknown user, else 200 with a Collection of one
+ * KeyPackage per client (PROTOCOL.md, "KeyPackages").
  */
 export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {
     const body = bodyBytesOf(req);
+    const now = ctx.now();
+    const clockSkewSeconds = ctx.settings.clockSkewSeconds;
     const verified = await verifyRequest(
       { method: req.method, path: req.originalUrl, headers: req.headers, body },
       ctx.keys,
-      { now: ctx.now(), clockSkewSeconds: ctx.settings.clockSkewSeconds, scheme: ctx.publicScheme },
+      { now, clockSkewSeconds, scheme: ctx.publicScheme },
     );
     if (!verified.ok) {
       ctx.logger.info({ reason: verified.reason, detail: verified.detail }, "claim signature rejected");
@@ -110,7 +118,17 @@ export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandle
         verified.reason === "keyFetchError"
           ? "the signature's key could not be fetched or used"
           : verified.detail;
-      throw new ProblemError(401, "Unauthorized", detail, { reason: verified.reason }, SIGNATURE_CHALLENGE);
+      throw signatureRefused(verified.reason, detail);
+    }
+    // Once per signature: marked before anything is claimed, so of concurrent replays one goes through.
+    const uses = signatureUses(req.headers, verified, Math.floor(now.getTime() / 1000), clockSkewSeconds);
+    if (!uses.ok) throw signatureRefused(uses.reason, uses.detail);
+    const firstUses = await Promise.all(
+      uses.uses.map((use) => ctx.replayGuard.firstUse(use.key, use.ttlSeconds)),
+    );
+    if (firstUses.includes(false)) {
+      ctx.logger.info({ keyId: verified.keyId }, "replayed claim refused");
+      throw signatureRefused("replayedRequest", "this signature was already used; sign each request anew");
     }
     const request = parseClaimRequest(body);
     if (!request.ok) throw problems.badRequest(request.detail);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { type SplitDeployment, startSplitDeployment } from "../deployment.js";
@@ -151,6 +151,8 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
   const runStarted = Date.now();
   const say = (line: string) => log(`[faults +${((Date.now() - runStarted) / 1000).toFixed(0)}s] ${line}`);
   mkdirSync(options.stateDir, { recursive: true });
+  // The databases start fresh, so the clients do too.
+  rmSync(join(options.stateDir, "homes"), { recursive: true, force: true });
 
   say(`starting the suite's own PostgreSQL, Redis and Kafka (${backing.dir})`);
   await infra(backing, "up");

@@ -87,7 +87,10 @@ async function startFakeChannelHost(instanceKey: () => Promise<KeyObject>): Prom
     );
     requests.push({ url: req.url ?? "", verifiedAs: verified.ok ? verified.keyOwner : undefined });
     const document = documents[req.url ?? ""];
-    if (!verified.ok) res.writeHead(401).end();
+    // A channel "hosted" here whose followers redirect to another origin (d.test, served here too).
+    if (req.url === "/channels/hijacked/followers")
+      res.writeHead(302, { location: "http://d.test/channels/remote1/followers" }).end();
+    else if (!verified.ok) res.writeHead(401).end();
     else if (document === undefined) res.writeHead(404).end();
     else res.writeHead(200, { "content-type": "application/activity+json" }).end(JSON.stringify(document));
   });
@@ -143,7 +146,7 @@ beforeAll(async () => {
     sql,
     bus,
     cas,
-    env: { MIMI_DEV_CONNECT_TO: `c.test=127.0.0.1:${fakeHost.port}` },
+    env: { MIMI_DEV_CONNECT_TO: `c.test=127.0.0.1:${fakeHost.port},d.test=127.0.0.1:${fakeHost.port}` },
     overrides: { keys },
   }));
   instancePublicKey = createPublicKey(await ctx.actorKeys.ensure(`${A}/actor`));
@@ -324,6 +327,11 @@ describe("channel routes", () => {
     expect((await withToken(`/api/v1/channels/log?channel=${remote}`, tokens.erin)).status).toBe(403);
     const unknown = encodeURIComponent("http://c.test/channels/other");
     expect((await withToken(`/api/v1/channels/followers?channel=${unknown}`, tokens.alice)).status).toBe(404);
+    // A channel's membership counts only from its own origin, whatever a redirect says.
+    const hijacked = encodeURIComponent("http://c.test/channels/hijacked");
+    expect((await withToken(`/api/v1/channels/followers?channel=${hijacked}`, tokens.alice)).status).toBe(
+      502,
+    );
   });
 
   it("lets the server of a removed member read the followers (not groupInfo or log) during the grace period", async () => {

@@ -4,9 +4,12 @@ import type { OutboundHttp } from "@mimi/outbound-http";
 
 const ACTIVITY_JSON = "application/activity+json";
 
-/** A GET signed as the instance actor: the JSON answer and its status, or why there is none. */
+/**
+ * A GET signed as the instance actor: the JSON answer, its status and the URL that answered (after
+ * redirects), or why there is none.
+ */
 export type SignedGetResult =
-  | { readonly ok: true; readonly status: number; readonly json: unknown }
+  | { readonly ok: true; readonly status: number; readonly json: unknown; readonly url: string }
   | { readonly ok: false; readonly detail: string };
 
 export type SignedGet = (url: string) => Promise<SignedGetResult>;
@@ -53,12 +56,13 @@ export function createSignedGet(http: OutboundHttp, key: () => Promise<SigningKe
     });
     if (!result.ok) return { ok: false, detail: `${result.reason}: ${result.detail}` };
     if (result.status < 200 || result.status > 299)
-      return { ok: true, status: result.status, json: undefined };
+      return { ok: true, status: result.status, json: undefined, url: result.url };
     try {
       return {
         ok: true,
         status: result.status,
         json: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(result.body)),
+        url: result.url,
       };
     } catch {
       return { ok: false, detail: `invalid JSON from ${result.url}` };
@@ -69,22 +73,14 @@ export function createSignedGet(http: OutboundHttp, key: () => Promise<SigningKe
 /**
  * Key documents for signature verification, fetched through the signed GET. That GET follows
  * redirects (outbound-http, every hop re-signed), so the document is only worth the URL that
- * answered: the signed GET must report it as `url`. A result without it is refused, since the
- * document could then have come from whatever origin a redirect pointed to.
+ * answered, which it reports; the key resolver checks that URL against the key's origin.
  */
 export function keyDocumentFetcher(get: SignedGet): KeyDocumentFetcher {
   return async (url) => {
     const result = await get(url);
     if (!result.ok) return result;
-    const answeredBy = "url" in result && typeof result.url === "string" ? result.url : undefined;
     if (result.status < 200 || result.status > 299)
-      return { ok: false, detail: `HTTP ${result.status} from ${answeredBy ?? url}` };
-    if (answeredBy === undefined) {
-      return {
-        ok: false,
-        detail: `the signed GET of ${url} did not report which URL answered (redirects are followed)`,
-      };
-    }
-    return { ok: true, document: result.json, url: answeredBy };
+      return { ok: false, detail: `HTTP ${result.status} from ${result.url}` };
+    return { ok: true, document: result.json, url: result.url };
   };
 }

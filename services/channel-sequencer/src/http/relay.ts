@@ -73,6 +73,11 @@ async function fetchRemote(ctx: ChannelSequencerContext, url: string): Promise<u
     ctx.logger.info({ url, detail: result.detail }, "remote channel read failed");
     throw badGateway("the channel's server could not be reached");
   }
+  // What a channel says about itself counts only from its own origin, whatever a redirect says.
+  if (new URL(result.url).origin !== new URL(url).origin) {
+    ctx.logger.info({ url, answeredBy: result.url }, "remote channel read redirected to another origin");
+    throw badGateway("the channel's server redirected the read to another origin");
+  }
   if (result.status === 404 || result.status === 410)
     throw problems.notFound("the channel's server does not know this channel");
   if (result.status === 401 || result.status === 403) {

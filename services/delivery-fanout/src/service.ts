@@ -16,6 +16,14 @@ export {
   markDomainAvailable,
 } from "./adapters/destination-health.js";
 export {
+  createHeldPairStore,
+  type DeliveryToStore,
+  type HeldPairStore,
+  type HeldPairStoreOptions,
+  type PairKey,
+  type StoredDelivery,
+} from "./adapters/held-pairs.js";
+export {
   createLocalAccountLookup,
   type LocalAccountLookup,
   type LocalCollectionResolver,
@@ -53,6 +61,8 @@ export * from "./domain/audience.js";
 export * from "./domain/circuit-breaker.js";
 export * from "./domain/documents.js";
 export * from "./domain/domain-availability.js";
+export * from "./domain/ordering.js";
+export * from "./domain/pair-queue.js";
 export * from "./domain/retry-policy.js";
 export { deliveryFanoutMigrations } from "./migrations.js";
 export { deliveryFanoutRouter } from "./router.js";

@@ -10,6 +10,7 @@ import {
   createPgNotifier,
   deliveryFanoutMigrations,
 } from "../src/service.js";
+import { eventually } from "./harness.js";
 
 const databaseUrl = process.env.DATABASE_URL;
 
@@ -32,6 +33,112 @@ describe.skipIf(!databaseUrl)("PostgreSQL mailbox notifier", () => {
     } finally {
       await writer.close();
       await reader.close();
+    }
+  });
+});
+
+describe.skipIf(!databaseUrl)("PostgreSQL mailbox notifier under load and connection loss", () => {
+  it("queues concurrent notifications on its one connection instead of running queries side by side", async () => {
+    const deprecations: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === "DeprecationWarning") deprecations.push(warning.message);
+    };
+    process.on("warning", onWarning);
+    const writer = await createPgNotifier({ connectionString: databaseUrl ?? "" });
+    const reader = await createPgNotifier({ connectionString: databaseUrl ?? "" });
+    try {
+      const users = Array.from(
+        { length: 40 },
+        (_, index) => `burst_${randomBytes(3).toString("hex")}_${index}`,
+      );
+      const heard = users.map(
+        (user) =>
+          new Promise<number>((resolve) => {
+            const unsubscribe = reader.subscribe(user, (cursor) => {
+              if (cursor >= 3) {
+                unsubscribe();
+                resolve(cursor);
+              }
+            });
+          }),
+      );
+      await Promise.all(users.flatMap((user) => [1, 2, 3].map((cursor) => writer.notify(user, cursor))));
+      expect(await Promise.all(heard)).toEqual(users.map(() => 3));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(deprecations.filter((message) => message.includes("already executing a query"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      await writer.close();
+      await reader.close();
+    }
+  });
+
+  it("survives its connection being killed: reconnects, wakes its streams, and notifies again", async () => {
+    const name = `mimi-notifier-test-${randomBytes(4).toString("hex")}`;
+    const errors: unknown[] = [];
+    const reader = await createPgNotifier({
+      connectionString: databaseUrl ?? "",
+      applicationName: name,
+      reconnectDelayMs: 50,
+      onError: (error) => errors.push(error),
+    });
+    const writer = await createPgNotifier({ connectionString: databaseUrl ?? "" });
+    const admin = createPgSql({ connectionString: databaseUrl ?? "" });
+    try {
+      const cursors: number[] = [];
+      reader.subscribe("kim", (cursor) => cursors.push(cursor));
+      await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+        [name],
+      );
+      // Notifications sent while it was away are lost: after the reconnect every stream re-reads.
+      await eventually(() => cursors.some((cursor) => cursor === Number.MAX_SAFE_INTEGER));
+      expect(errors.length).toBeGreaterThan(0);
+      await eventually(async () => {
+        await writer.notify("kim", 7);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return cursors.includes(7);
+      });
+    } finally {
+      await admin.close();
+      await writer.close();
+      await reader.close();
+    }
+  });
+
+  it("a notification while its connection is down fails that call, not the process", async () => {
+    const name = `mimi-notifier-test-${randomBytes(4).toString("hex")}`;
+    const writer = await createPgNotifier({
+      connectionString: databaseUrl ?? "",
+      applicationName: name,
+      reconnectDelayMs: 200,
+      onError: () => undefined,
+    });
+    const admin = createPgSql({ connectionString: databaseUrl ?? "" });
+    try {
+      await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+        [name],
+      );
+      await eventually(async () => {
+        try {
+          await writer.notify("lee", 1);
+          return false;
+        } catch (error) {
+          return (error as Error).message.length > 0;
+        }
+      });
+      await eventually(async () => {
+        try {
+          await writer.notify("lee", 2);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await admin.close();
+      await writer.close();
     }
   });
 });

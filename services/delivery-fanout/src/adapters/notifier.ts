@@ -52,26 +52,47 @@ function parsePayload(payload: string | undefined): NotificationPayload | undefi
   }
 }
 
+/** A notification waiting to be sent, and who waits for it. */
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A cursor that makes every stream re-read its mailbox (used when notifications may have been lost). */
+const REREAD = Number.MAX_SAFE_INTEGER;
+
 /**
  * Split deployment: PostgreSQL LISTEN/NOTIFY on a dedicated connection (a pooled one cannot hold a
  * LISTEN). The writer's NOTIFY reaches every replica, including itself, which then wakes its local
- * streams. The connection is re-opened with backoff when it drops.
+ * streams.
+ *
+ * A pg connection runs one query at a time, so notifications are queued, not sent concurrently: the
+ * newest cursor per user waits in a map (one entry per user, however many writes) and each round
+ * sends all of them in one statement. The connection has an `error` listener and is re-opened with a
+ * delay when it fails or ends; a failure never reaches the process as an unhandled `error` event.
+ * Notifications sent while it was down are lost, so after a reconnect every local stream re-reads.
  */
 export async function createPgNotifier(options: {
   connectionString: string;
   onError?: (error: unknown) => void;
   reconnectDelayMs?: number;
+  /** `application_name` of the connection (default `mimi-mailbox-notifier`). */
+  applicationName?: string;
 }): Promise<MailboxNotifier> {
   const local = createInProcessNotifier();
+  const subscribed = new Map<string, number>();
   const reconnectDelayMs = options.reconnectDelayMs ?? 1_000;
   let client: pg.Client | undefined;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
+  const queued = new Map<string, number>();
+  let waiters: Waiter[] = [];
+  let flushing = false;
 
   const connect = async (): Promise<pg.Client> => {
     const next = new pg.Client({
       connectionString: options.connectionString,
-      application_name: "mimi-mailbox-notifier",
+      application_name: options.applicationName ?? "mimi-mailbox-notifier",
     });
     next.on("notification", (message) => {
       if (message.channel !== MAILBOX_CHANNEL) return;
@@ -85,8 +106,13 @@ export async function createPgNotifier(options: {
     next.on("end", () => {
       if (client === next) reconnectSoon();
     });
-    await next.connect();
-    await next.query(`listen ${MAILBOX_CHANNEL}`);
+    try {
+      await next.connect();
+      await next.query(`listen ${MAILBOX_CHANNEL}`);
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
     return next;
   };
 
@@ -99,8 +125,12 @@ export async function createPgNotifier(options: {
       reconnectTimer = undefined;
       try {
         const next = await connect();
-        if (closed) await next.end();
-        else client = next;
+        if (closed) {
+          await next.end().catch(() => undefined);
+          return;
+        }
+        client = next;
+        for (const username of subscribed.keys()) void local.notify(username, REREAD);
       } catch (error) {
         options.onError?.(error);
         reconnectSoon();
@@ -108,14 +138,54 @@ export async function createPgNotifier(options: {
     }, reconnectDelayMs);
   };
 
+  /** Sends what is queued, one statement at a time, until nothing is. */
+  const flush = async () => {
+    flushing = true;
+    try {
+      while (queued.size > 0) {
+        const payloads = [...queued].map(([u, c]) => JSON.stringify({ u, c } satisfies NotificationPayload));
+        queued.clear();
+        const batch = waiters;
+        waiters = [];
+        try {
+          const current = client;
+          if (!current) throw new Error("mailbox notifier is reconnecting");
+          await current.query("select pg_notify($1, payload) from unnest($2::text[]) as payload", [
+            MAILBOX_CHANNEL,
+            payloads,
+          ]);
+          for (const waiter of batch) waiter.resolve();
+        } catch (error) {
+          for (const waiter of batch) waiter.reject(error);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+
   client = await connect();
   return {
-    async notify(username, cursor) {
-      const payload: NotificationPayload = { u: username, c: cursor };
-      if (!client) throw new Error("mailbox notifier is reconnecting");
-      await client.query("select pg_notify($1, $2)", [MAILBOX_CHANNEL, JSON.stringify(payload)]);
+    notify(username, cursor) {
+      if (closed) return Promise.reject(new Error("mailbox notifier is closed"));
+      queued.set(username, Math.max(cursor, queued.get(username) ?? 0));
+      const sent = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      if (!flushing) void flush();
+      return sent;
     },
-    subscribe: (username, listener) => local.subscribe(username, listener),
+    subscribe(username, listener) {
+      subscribed.set(username, (subscribed.get(username) ?? 0) + 1);
+      const unsubscribe = local.subscribe(username, listener);
+      let active = true;
+      return () => {
+        if (!active) return;
+        active = false;
+        unsubscribe();
+        const left = (subscribed.get(username) ?? 1) - 1;
+        if (left > 0) subscribed.set(username, left);
+        else subscribed.delete(username);
+      };
+    },
     listenerCount: (username) => local.listenerCount(username),
     async close() {
       closed = true;

@@ -11,6 +11,7 @@ import {
   type BusRecord,
   type ConsumerEvent,
   type HandlerOutcome,
+  type MonitoredBus,
   pendingOutcome,
   type SubscribeOptions,
   type Subscription,
@@ -20,7 +21,7 @@ import { delay, gate, waitUntil } from "./wait";
 export { delay, gate, type WaitOptions, waitUntil } from "./wait";
 
 export interface BusUnderTest {
-  bus: Bus;
+  bus: MonitoredBus;
   /** Closes the bus and anything else the factory created. */
   cleanup(): Promise<void>;
 }
@@ -74,7 +75,7 @@ export function runBusContractSuite(
       underTest = undefined;
     });
 
-    async function freshBus(supervision?: SupervisionOptions): Promise<Bus> {
+    async function freshBus(supervision?: SupervisionOptions): Promise<MonitoredBus> {
       underTest = await makeBus(supervision);
       return underTest.bus;
     }

@@ -25,12 +25,12 @@ import {
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
 import {
-  type Bus,
   type BusMessage,
   type BusRecord,
   type ConsumerStatus,
   type HandlerOutcome,
   isHandlerAnswer,
+  type MonitoredBus,
   type PendingOutcome,
   type RecordHandler,
   type RetryPolicy,
@@ -100,7 +100,7 @@ interface Group {
   cursors: Map<string, Cursor>;
 }
 
-export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
+export function createInProcessBus(options: InProcessBusOptions = {}): MonitoredBus {
   const partitionCount = options.partitions ?? 4;
   if (!Number.isInteger(partitionCount) || partitionCount < 1) {
     throw new RangeError(`partitions must be a positive integer, got ${partitionCount}`);

@@ -46,6 +46,7 @@ export {
   type ConsumerStatus,
   type HandlerOutcome,
   isHandlerAnswer,
+  type MonitoredBus,
   type PendingOutcome,
   pendingOutcome,
   type RecordHandler,

@@ -39,12 +39,12 @@ import {
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
 import {
-  type Bus,
   type BusMessage,
   type BusRecord,
   type ConsumerStatus,
   type HandlerOutcome,
   isHandlerAnswer,
+  type MonitoredBus,
   type PendingOutcome,
   type RetryPolicy,
   type SubscribeOptions,
@@ -115,7 +115,7 @@ export interface KafkaBusOptions extends SupervisionOptions {
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 
-export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
+export async function createKafkaBus(options: KafkaBusOptions): Promise<MonitoredBus> {
   const partitionCount = options.partitions ?? 6;
   const replicationFactor = options.replicationFactor ?? 1;
   const defaultPolicy: RetryPolicy = options.retryDelaysMs

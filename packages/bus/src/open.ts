@@ -9,7 +9,7 @@ import { z } from "zod";
 import { consumersHealth } from "./consumer-supervision";
 import { createInProcessBus } from "./in-process";
 import { createKafkaBus } from "./kafka";
-import type { Bus, ConsumerEvent, ConsumerRestartPolicy } from "./types";
+import type { ConsumerEvent, ConsumerRestartPolicy, MonitoredBus } from "./types";
 
 /** The bus settings of a separately deployed service, read from its environment. */
 export const serviceBusConfigSpec = {
@@ -80,7 +80,7 @@ export async function openServiceBus(options: {
   onInProcess: () => void;
   env?: Record<string, string | undefined>;
   runtime?: ServiceRuntime;
-}): Promise<Bus> {
+}): Promise<MonitoredBus> {
   const settings = readConfig(serviceBusConfigSpec, options.env ?? process.env);
   if (settings.kafkaHeartbeatIntervalMs >= settings.kafkaSessionTimeoutMs) {
     throw new ConfigError(
@@ -106,7 +106,7 @@ export async function openServiceBus(options: {
     maxDelayMs: settings.consumerRestartMaxDelayMs,
   };
   const onConsumerEvent = consumerEventReporter(runtime);
-  let bus: Bus;
+  let bus: MonitoredBus;
   if (settings.kafkaBrokers.length === 0) {
     options.onInProcess();
     bus = createInProcessBus({ restart, onConsumerEvent });

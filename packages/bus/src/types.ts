@@ -152,10 +152,14 @@ export interface Bus {
   publish(topic: string, messages: BusMessage[]): Promise<void>;
   /** Resolves once the member has joined its group and holds its share of the partitions. */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
-  /** The state of every subscription's consumer that was not stopped, for health checks. */
-  consumers(): ConsumerStatus[];
   /** Stops every subscription of this bus and releases timers and connections. */
   close(): Promise<void>;
+}
+
+/** A bus that tells how its consumers are doing (both adapters are). */
+export interface MonitoredBus extends Bus {
+  /** The state of every subscription's consumer that was not stopped, for health checks. */
+  consumers(): ConsumerStatus[];
 }
 
 /** Whether a handler's answer is one the bus can act on (an outcome or a pending one). */

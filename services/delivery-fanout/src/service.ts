@@ -2,6 +2,7 @@ export {
   type AudienceExpander,
   createAudienceExpander,
   type ExpandedAudience,
+  type Refused,
   type Unresolved,
 } from "./adapters/audience-expander.js";
 export {

@@ -92,6 +92,7 @@ describe("fan-out", () => {
       users: ["bob", "carol", "mallory"],
       sharedInbox: true,
       followers: ["http://b.test/users/bob", "http://b.test/users/carol", ALICE],
+      collectionPath: "/lists/friends",
       senderKeys: keys,
     });
     const c = await startFakeRemote({
@@ -100,18 +101,18 @@ describe("fan-out", () => {
       sharedInbox: false,
       senderKeys: keys,
     });
-    const channelFollowers = "http://a.test/channels/general/followers";
+    const aliceList = "http://a.test/users/alice/lists/close";
     const fanout = await startFanout(sql, {
       connectTo: { "b.test": b.port, "c.test": c.port },
       localCollections: async (url) =>
-        url === channelFollowers ? ["http://c.test/users/dave", "http://a.test/users/zoe"] : undefined,
+        url === aliceList ? ["http://c.test/users/dave", "http://a.test/users/zoe"] : undefined,
     });
     try {
       const req = request(
         [
-          "http://b.test/followers",
+          "http://b.test/lists/friends",
           "http://b.test/users/bob",
-          channelFollowers,
+          aliceList,
           "http://b.test/users/mallory",
           "https://www.w3.org/ns/activitystreams#Public",
         ],
@@ -326,6 +327,68 @@ describe("fan-out", () => {
     } finally {
       await fanout.stop();
       await remote.close();
+    }
+  });
+
+  it("expands a channel's followers for the channel only: a non-member's bcc to them reaches no member", async () => {
+    const channel = "http://a.test/channels/general";
+    const followers = `${channel}/followers`;
+    const keys = createActorKeyStore(sql, Buffer.from(KEK, "base64"));
+    await keys.ensure(channel);
+    const c = await startFakeRemote({
+      host: "c.test",
+      users: ["dave"],
+      sharedInbox: false,
+      senderKeys: keys,
+    });
+    const members = ["http://c.test/users/dave", "http://a.test/users/zoe"];
+    const fanout = await startFanout(sql, {
+      connectTo: { "c.test": c.port },
+      localCollections: async (url) => (url === followers ? members : undefined),
+    });
+    try {
+      // Alice is no member; her client put the channel's followers in bcc, which ends up in the audience.
+      const intrusion = request([followers], {
+        activity: {
+          "@context": "https://www.w3.org/ns/activitystreams",
+          id: "http://a.test/users/alice/activities/intrusion",
+          type: "Create",
+          actor: ALICE,
+          object: { type: "PrivateMessage", content: "AAEAAg==" },
+          bcc: [followers],
+        },
+        activityId: "http://a.test/users/alice/activities/intrusion",
+      });
+      await publishRequest(fanout, intrusion);
+      // The channel forwarding its own activity reaches both members.
+      const forwarded = request([followers], {
+        signAs: channel,
+        activityId: "http://a.test/channels/general/activities/1",
+        activity: {
+          "@context": "https://www.w3.org/ns/activitystreams",
+          id: "http://a.test/channels/general/activities/1",
+          type: "Create",
+          actor: ALICE,
+          object: { type: "PrivateMessage", content: "AAEAAg==" },
+          to: [followers],
+        },
+      });
+      await publishRequest(fanout, forwarded);
+      await eventually(
+        async () => c.posts.length === 1 && (await fanout.ctx.mailbox.page("zoe", 0, 50)).length > 0,
+      );
+      await sleep(200);
+      expect(c.posts.map((post) => JSON.parse(post.body).id)).toEqual([forwarded.activityId]);
+      expect(c.posts[0]?.verified).toEqual({ ok: true, keyOwner: channel });
+      const zoe = await fanout.ctx.mailbox.page("zoe", 0, 50);
+      expect(zoe.map((item) => item.activityId)).toContain(forwarded.activityId);
+      expect(zoe.map((item) => item.activityId)).not.toContain(intrusion.activityId);
+      expect(zoe.find((item) => item.activityId === forwarded.activityId)?.deliveredBy).toBe(channel);
+      // Refused, not failed: nothing to retry or dead-letter.
+      expect(await deadLettersFor(intrusion.activityId)).toEqual([]);
+    } finally {
+      await fanout.stop();
+      await c.close();
     }
   });
 

@@ -22,8 +22,10 @@ export interface FakeRemoteOptions {
   /** Users served as actors; their actor documents offer a shared inbox when `sharedInbox` is set. */
   users: string[];
   sharedInbox: boolean;
-  /** Members of `GET /followers`, served one per page to exercise paging. */
+  /** Members of a collection at `collectionPath`, served one per page to exercise paging. */
   followers?: string[];
+  /** Where that collection is served (default `/followers`). */
+  collectionPath?: string;
   /** Keys of the sending provider's actors, to verify signatures without a network fetch. */
   senderKeys: ActorKeyStore;
 }
@@ -99,19 +101,21 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
       });
       return;
     }
-    if (url.pathname === "/followers" && options.followers) {
+    const collectionPath = options.collectionPath ?? "/followers";
+    if (url.pathname === collectionPath && options.followers) {
       const page = url.searchParams.get("page");
       if (page === null) {
         json(res, {
           type: "OrderedCollection",
-          id: `${base}/followers`,
+          id: `${base}${collectionPath}`,
           totalItems: options.followers.length,
-          first: `${base}/followers?page=0`,
+          first: `${base}${collectionPath}?page=0`,
         });
         return;
       }
       const index = Number(page);
-      const next = index + 1 < options.followers.length ? `${base}/followers?page=${index + 1}` : undefined;
+      const next =
+        index + 1 < options.followers.length ? `${base}${collectionPath}?page=${index + 1}` : undefined;
       json(res, {
         type: "OrderedCollectionPage",
         orderedItems: options.followers.slice(index, index + 1),

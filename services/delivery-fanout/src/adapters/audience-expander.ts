@@ -1,5 +1,11 @@
 import { isLocalUsername } from "@mimi/activitypub";
-import { isDeliverableUri, localUsernameOf, type ResolvedRecipient } from "../domain/audience.js";
+import {
+  collectionRefusal,
+  documentRefusal,
+  isDeliverableUri,
+  localUsernameOf,
+  type ResolvedRecipient,
+} from "../domain/audience.js";
 import {
   type CollectionPageObject,
   type ParsedDocument,
@@ -17,9 +23,16 @@ export interface Unresolved {
   reason: string;
 }
 
+/** An audience entry the request may not use (another actor's followers collection): dropped, not delivered. */
+export interface Refused {
+  uri: string;
+  reason: string;
+}
+
 export interface ExpandedAudience {
   recipients: ResolvedRecipient[];
   unresolved: Unresolved[];
+  refused: Refused[];
 }
 
 export interface AudienceExpanderDeps {
@@ -35,13 +48,19 @@ export interface AudienceExpanderDeps {
   limits: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
 }
 
-export type AudienceExpander = (audience: readonly string[]) => Promise<ExpandedAudience>;
+export type AudienceExpander = (
+  audience: readonly string[],
+  request: { signAs: string },
+) => Promise<ExpandedAudience>;
 
 /**
  * Expands actor and collection URIs into recipients: local collections through the injected
  * resolver, local actors through the account table, remote actors through the actor cache (fetched
  * signed as the instance actor on a miss), remote collections by walking their pages (bounded).
- * Members of a collection are resolved as actors only: nested collections are not expanded.
+ * Members of a collection are resolved as actors only: nested collections are not expanded. A
+ * followers collection is expanded only for a request signed as its owner (`collectionRefusal`):
+ * checked on the audience URI, on where a remote collection was fetched from, on what it says it is,
+ * and on each page; a refused entry is dropped.
  */
 export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpander {
   async function resolveRemoteActor(uri: string): Promise<ResolvedRecipient | Unresolved> {
@@ -64,9 +83,14 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     return remoteRecipient(actor);
   }
 
-  async function walkRemoteCollection(first: ParsedDocument & { kind: "collection" }, uri: string) {
+  async function walkRemoteCollection(
+    first: ParsedDocument & { kind: "collection" },
+    uri: string,
+    signAs: string,
+  ) {
     const items = new Set(first.items);
     const unresolved: Unresolved[] = [];
+    const refused: Refused[] = [];
     let page: string | CollectionPageObject | undefined = first.first ?? first.next;
     let pages = 0;
     const seenPages = new Set<string>([uri]);
@@ -80,6 +104,11 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
       if (typeof page === "string") {
         if (seenPages.has(page)) break;
         seenPages.add(page);
+        const pageRefusal = collectionRefusal(page, signAs);
+        if (pageRefusal) {
+          refused.push({ uri, reason: `page ${page}: ${pageRefusal}` });
+          break;
+        }
         const fetched = await deps.fetchJson(page);
         if (!fetched.ok) {
           unresolved.push({
@@ -89,6 +118,11 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
           });
           break;
         }
+        const fetchedRefusal = documentRefusal(fetched.document, fetched.url, signAs);
+        if (fetchedRefusal) {
+          refused.push({ uri, reason: `page ${page}: ${fetchedRefusal}` });
+          break;
+        }
         parsed =
           typeof fetched.document === "object" &&
           fetched.document !== null &&
@@ -96,17 +130,25 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
             ? parseCollection(fetched.document as Record<string, unknown>)
             : { kind: "other", reason: "page is not an object" };
       } else {
+        const embeddedRefusal = documentRefusal(page, uri, signAs);
+        if (embeddedRefusal) {
+          refused.push({ uri, reason: embeddedRefusal });
+          break;
+        }
         parsed = parseCollection(page);
       }
       if (parsed.kind !== "collection") break;
       for (const item of parsed.items) items.add(item);
       page = parsed.next;
     }
-    return { members: [...items].slice(0, deps.limits.maxCollectionItems), unresolved };
+    if (refused.length > 0) return { members: [], unresolved, refused };
+    return { members: [...items].slice(0, deps.limits.maxCollectionItems), unresolved, refused };
   }
 
   /** Members of a collection are actors (local or remote); anything else is reported, not expanded. */
-  async function resolveActors(uris: readonly string[]): Promise<ExpandedAudience> {
+  async function resolveActors(
+    uris: readonly string[],
+  ): Promise<{ recipients: ResolvedRecipient[]; unresolved: Unresolved[] }> {
     const recipients: ResolvedRecipient[] = [];
     const unresolved: Unresolved[] = [];
     const local = new Map<string, string>();
@@ -132,12 +174,18 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     return { recipients, unresolved };
   }
 
-  return async (audience) => {
+  return async (audience, { signAs }) => {
     const recipients: ResolvedRecipient[] = [];
     const unresolved: Unresolved[] = [];
+    const refused: Refused[] = [];
     const directActors: string[] = [];
     for (const uri of new Set(audience)) {
       if (!isDeliverableUri(uri)) continue;
+      const refusal = collectionRefusal(uri, signAs);
+      if (refusal) {
+        refused.push({ uri, reason: refusal });
+        continue;
+      }
       const localMembers = await deps.localCollections(uri);
       if (localMembers !== undefined) {
         const expanded = await resolveActors(localMembers);
@@ -164,8 +212,14 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
         await deps.actors.put({ ...parsed.actor, id: uri }, deps.now());
         recipients.push(remoteRecipient({ ...parsed.actor, id: uri }));
       } else if (parsed.kind === "collection") {
-        const walked = await walkRemoteCollection(parsed, uri);
+        const fetchedRefusal = documentRefusal(fetched.document, fetched.url, signAs);
+        if (fetchedRefusal) {
+          refused.push({ uri, reason: fetchedRefusal });
+          continue;
+        }
+        const walked = await walkRemoteCollection(parsed, uri, signAs);
         unresolved.push(...walked.unresolved);
+        refused.push(...walked.refused);
         const expanded = await resolveActors(walked.members);
         recipients.push(...expanded.recipients);
         unresolved.push(...expanded.unresolved);
@@ -176,7 +230,7 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     const direct = await resolveActors(directActors);
     recipients.push(...direct.recipients);
     unresolved.push(...direct.unresolved);
-    return { recipients, unresolved };
+    return { recipients, unresolved, refused };
   };
 }
 

@@ -1,7 +1,10 @@
 import { isLocalUsername } from "@mimi/activitypub";
 import { describe, expect, it } from "vitest";
 import {
+  collectionRefusal,
   deliveryBody,
+  documentRefusal,
+  followersCollectionOwner,
   isDeliverableUri,
   localUsernameOf,
   planDeliveries,
@@ -131,5 +134,63 @@ describe("parseRemoteDocument", () => {
       first: undefined,
       next: "https://b.test/f?page=2",
     });
+  });
+});
+
+describe("followers collections are addressed only by their owner", () => {
+  const channel = "https://a.test/channels/c1";
+
+  it("finds the owner of a followers collection however its URL is written", () => {
+    for (const uri of [
+      `${channel}/followers`,
+      `${channel}/followers/`,
+      `${channel}/Followers`,
+      `${channel}/follower%73`,
+      `${channel}/followers?page=1`,
+      `${channel}/followers#x`,
+    ]) {
+      expect(followersCollectionOwner(uri)).toBe(channel);
+    }
+    expect(followersCollectionOwner("https://b.test/followers")).toBe("https://b.test");
+    expect(followersCollectionOwner(channel)).toBeUndefined();
+    expect(followersCollectionOwner(`${channel}/following`)).toBeUndefined();
+    expect(followersCollectionOwner("not a url")).toBeUndefined();
+  });
+
+  it("refuses another actor's followers collection and allows the owner's", () => {
+    expect(collectionRefusal(`${channel}/followers`, channel)).toBeUndefined();
+    expect(collectionRefusal(`${channel}/followers`, `${channel}/`)).toBeUndefined();
+    expect(collectionRefusal(`${channel}/followers`, "https://a.test/users/mallory")).toContain(
+      "only https://a.test/channels/c1 addresses it",
+    );
+    expect(collectionRefusal("https://b.test/channels/c2/followers?page=0", channel)).toBeDefined();
+    expect(collectionRefusal("https://b.test/lists/friends", "https://a.test/users/alice")).toBeUndefined();
+  });
+
+  it("looks at where a collection came from, what it says it is and whether it lists a channel's members", () => {
+    const alice = "https://a.test/users/alice";
+    expect(documentRefusal({ type: "OrderedCollection" }, "https://b.test/lists/1", alice)).toBeUndefined();
+    // Redirected to a channel's followers.
+    expect(documentRefusal({ type: "OrderedCollection" }, `${channel}/followers`, alice)).toBeDefined();
+    expect(
+      documentRefusal({ type: "OrderedCollection", id: `${channel}/followers` }, "https://b.test/x", alice),
+    ).toBeDefined();
+    expect(
+      documentRefusal(
+        { type: "OrderedCollectionPage", partOf: { id: `${channel}/followers` } },
+        "https://b.test/x?page=1",
+        alice,
+      ),
+    ).toBeDefined();
+    expect(
+      documentRefusal({ type: "OrderedCollection", "mimi:roles": {} }, "https://b.test/members", alice),
+    ).toContain("mimi:roles");
+    expect(
+      documentRefusal(
+        { type: "OrderedCollection", id: `${channel}/followers`, "mimi:roles": {} },
+        `${channel}/followers`,
+        channel,
+      ),
+    ).toBeUndefined();
   });
 });

@@ -25,7 +25,14 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };
     const request = parsed.value;
     const expansionAttempt = attemptFrom(record.headers, DeliveryHeaders.expansionAttempt);
-    const expanded = await ctx.expandAudience(request.audience);
+    const expanded = await ctx.expandAudience(request.audience, { signAs: request.signAs });
+    for (const entry of expanded.refused) {
+      // Dropped, not delivered: nobody but a channel addresses its followers.
+      ctx.logger.warn(
+        { activityId: request.activityId, signAs: request.signAs, uri: entry.uri, reason: entry.reason },
+        "audience entry refused",
+      );
+    }
     const plan = planDeliveries(expanded.recipients, request.exclude);
     const nowMs = ctx.now();
     const firstAttemptAt = new Date(nowMs).toISOString();
@@ -75,6 +82,7 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
         destinations: plan.remote.length,
         local: plan.localUsernames.length,
         unresolved: expanded.unresolved.length,
+        refused: expanded.refused.length,
       },
       "delivery request expanded",
     );

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { RemoteActor } from "../domain/documents.js";
+import { type AudienceExpander, createAudienceExpander } from "./audience-expander.js";
+import type { SignedFetchResult } from "./signed-fetch.js";
+
+const CHANNEL = "https://a.test/channels/c1";
+const MALLORY = "https://a.test/users/mallory";
+const ZOE = "https://a.test/users/zoe";
+const DAVE = "https://c.test/users/dave";
+const REMOTE_CHANNEL = "https://c.test/channels/c2";
+
+/** Remote documents by URL; a `redirect` answers with the document of another URL, as a redirect would. */
+function expander(
+  documents: Record<string, unknown>,
+  redirects: Record<string, string> = {},
+): {
+  expand: AudienceExpander;
+  fetched: string[];
+} {
+  const fetched: string[] = [];
+  const fetchJson = async (url: string): Promise<SignedFetchResult> => {
+    fetched.push(url);
+    const target = redirects[url] ?? url;
+    const document = documents[target];
+    return document === undefined
+      ? { ok: false, permanent: true, detail: `HTTP 404 from ${target}` }
+      : { ok: true, document, url: target };
+  };
+  const expand = createAudienceExpander({
+    localActorPrefix: "https://a.test/users/",
+    localOrigin: "https://a.test",
+    localAccounts: async (names) => new Set(names.filter((name) => name === "zoe" || name === "mallory")),
+    localCollections: async (url) => (url === `${CHANNEL}/followers` ? [ZOE, DAVE] : undefined),
+    actors: {
+      get: async () => undefined,
+      put: async (_actor: RemoteActor) => {},
+      forget: async () => {},
+    },
+    fetchJson,
+    now: () => 0,
+    limits: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 2 },
+  });
+  return { expand, fetched };
+}
+
+const dave = { id: DAVE, type: "Person", inbox: `${DAVE}/inbox` };
+
+describe("audience expansion and followers collections", () => {
+  it("expands a local channel's followers for the channel and refuses them to anyone else", async () => {
+    const { expand } = expander({ [DAVE]: dave });
+    const refused = await expand([`${CHANNEL}/followers`], { signAs: MALLORY });
+    expect(refused.recipients).toEqual([]);
+    expect(refused.refused).toEqual([
+      { uri: `${CHANNEL}/followers`, reason: expect.stringContaining(`only ${CHANNEL} addresses it`) },
+    ]);
+    const allowed = await expand([`${CHANNEL}/followers`], { signAs: CHANNEL });
+    expect(allowed.recipients.map((recipient) => recipient.actorId).sort()).toEqual([ZOE, DAVE].sort());
+    expect(allowed.refused).toEqual([]);
+  });
+
+  it("refuses another form of the same collection and a remote channel's followers, without fetching them", async () => {
+    const { expand, fetched } = expander({});
+    const result = await expand(
+      [`${CHANNEL}/Followers/`, `${REMOTE_CHANNEL}/followers?page=1`, `${REMOTE_CHANNEL}/followers`],
+      { signAs: MALLORY },
+    );
+    expect(result.refused.map((entry) => entry.uri)).toEqual([
+      `${CHANNEL}/Followers/`,
+      `${REMOTE_CHANNEL}/followers?page=1`,
+      `${REMOTE_CHANNEL}/followers`,
+    ]);
+    expect(fetched).toEqual([]);
+  });
+
+  it("refuses a remote collection that turns out to be a channel's followers, or pages through one", async () => {
+    const members = {
+      id: `${REMOTE_CHANNEL}/followers`,
+      type: "OrderedCollection",
+      orderedItems: [DAVE],
+      "mimi:roles": {},
+    };
+    const { expand } = expander(
+      {
+        [`${REMOTE_CHANNEL}/followers`]: members,
+        "https://c.test/lists/alias": { ...members, id: "https://c.test/lists/alias" },
+        "https://c.test/lists/paged": {
+          type: "OrderedCollection",
+          first: `${REMOTE_CHANNEL}/followers?page=1`,
+        },
+        "https://c.test/lists/friends": { type: "OrderedCollection", orderedItems: [DAVE] },
+        [DAVE]: dave,
+      },
+      { "https://c.test/lists/redirected": `${REMOTE_CHANNEL}/followers` },
+    );
+    const result = await expand(
+      [
+        "https://c.test/lists/redirected",
+        "https://c.test/lists/alias",
+        "https://c.test/lists/paged",
+        "https://c.test/lists/friends",
+      ],
+      { signAs: MALLORY },
+    );
+    expect(result.refused.map((entry) => entry.uri)).toEqual([
+      "https://c.test/lists/redirected",
+      "https://c.test/lists/alias",
+      "https://c.test/lists/paged",
+    ]);
+    // Only the ordinary list reached dave.
+    expect(result.recipients.map((recipient) => recipient.actorId)).toEqual([DAVE]);
+  });
+});

@@ -1,18 +1,16 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFederation } from "../support/federation.js";
+import { HostileProvider } from "../support/hostile.js";
 
 /**
  * Where the end-to-end suite runs. By default it starts three standalone providers in this process;
  * `MIMI_E2E_DEPLOYMENT` (JSON `{ "connectTo": "a.test=127.0.0.1:8081,...", "servers": { "a.test":
  * "http://127.0.0.1:8081", ... } }`) points it at a deployment started elsewhere (the split deployment,
  * a Helm release), which must map the same domains. Optional there: `postLogs` (`{ domain: file }`, one
- * `POST <path>` line per POST the domain's front received) and `forger` (`{ actor, keyId, privateKeyPem }`,
- * an actor the deployment maps and serves, as `startForger` below does).
+ * `POST <path>` line per POST the domain's front received) and `hostilePort` (the local port the
+ * deployment maps `evil.test` to: the suite runs its hostile provider there).
  */
 export interface Deployment {
   /** `host=ip:port,...` for clients checking other domains' credentials. */
@@ -21,8 +19,8 @@ export interface Deployment {
   server(domain: string): string;
   /** POSTs that reached `domain` at `path`, when the deployment can count them. */
   postsTo?(domain: string, path: string): number;
-  /** An actor outside the channel (`http://evil.test/users/mallory`) whose key the test holds. */
-  forger?: { actor: string; keyId: string; privateKey: KeyObject };
+  /** The hostile provider `http://evil.test`, mapped by every honest provider. */
+  hostile?: HostileProvider;
   /** A fresh folder for a client's MIMI_HOME. */
   home(name: string): string;
   close(): Promise<void>;
@@ -39,9 +37,11 @@ export async function openDeployment(): Promise<Deployment> {
       connectTo: string;
       servers: Record<string, string>;
       postLogs?: Record<string, string>;
-      forger?: { actor: string; keyId: string; privateKeyPem: string };
+      hostilePort?: number;
     };
     const postLogs = parsed.postLogs;
+    const hostile = parsed.hostilePort === undefined ? undefined : new HostileProvider();
+    await hostile?.listen(parsed.hostilePort);
     return {
       connectTo: parsed.connectTo,
       ...(postLogs
@@ -55,72 +55,32 @@ export async function openDeployment(): Promise<Deployment> {
             },
           }
         : {}),
-      ...(parsed.forger
-        ? {
-            forger: {
-              actor: parsed.forger.actor,
-              keyId: parsed.forger.keyId,
-              privateKey: createPrivateKey(parsed.forger.privateKeyPem),
-            },
-          }
-        : {}),
+      ...(hostile ? { hostile } : {}),
       server: (domain) => {
         const url = parsed.servers[domain];
         if (!url) throw new Error(`MIMI_E2E_DEPLOYMENT names no server for ${domain}`);
         return url;
       },
       home,
-      close: async () => rmSync(homes, { recursive: true, force: true }),
+      close: async () => {
+        await hostile?.close();
+        rmSync(homes, { recursive: true, force: true });
+      },
     };
   }
-  const forger = await startForger();
-  const federation = await startFederation(DOMAINS, { extraHosts: { "evil.test": forger.port } });
+  const hostile = new HostileProvider();
+  await hostile.listen();
+  const federation = await startFederation(DOMAINS, { extraHosts: { "evil.test": hostile.port } });
   return {
-    forger: forger.identity,
+    hostile,
     connectTo: federation.connectTo,
     server: (domain) => federation.get(domain).local,
     postsTo: (domain, path) => federation.get(domain).front.posts(path).length,
     home,
     close: async () => {
       await federation.close();
-      forger.server.close();
+      await hostile.close();
       rmSync(homes, { recursive: true, force: true });
     },
-  };
-}
-
-/** A one-actor provider at evil.test: serves mallory's actor document with a key the test holds. */
-async function startForger(): Promise<{
-  server: Server;
-  port: number;
-  identity: { actor: string; keyId: string; privateKey: KeyObject };
-}> {
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const actor = "http://evil.test/users/mallory";
-  const document = JSON.stringify({
-    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-    id: actor,
-    type: "Person",
-    inbox: `${actor}/inbox`,
-    publicKey: {
-      id: `${actor}#main-key`,
-      owner: actor,
-      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }),
-    },
-  });
-  const server = createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/users/mallory") {
-      res.writeHead(200, { "content-type": "application/activity+json" });
-      res.end(document);
-      return;
-    }
-    res.writeHead(404);
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    identity: { actor, keyId: `${actor}#main-key`, privateKey },
   };
 }

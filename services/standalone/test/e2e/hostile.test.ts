@@ -1,0 +1,534 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type ChannelSummary,
+  createTextContent,
+  encodeContent,
+  MimiClient,
+  ProviderApi,
+  StateStore,
+} from "@mimi/client";
+import {
+  acceptAnyCredential,
+  decodeClientState,
+  encryptApplicationMessage,
+  loadCiphersuite,
+  toWireObject,
+} from "@mimi/mls";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HostileProvider, sendRaw, sendSigned } from "../support/hostile.js";
+import { type Deployment, openDeployment } from "./deployment.js";
+
+/**
+ * A hostile provider, evil.test, against three honest ones: alice@a.test's channel with bob@b.test,
+ * carol@b.test and dave@c.test. evil.test signs honestly with its own keys and lies about everyone
+ * else. Each attack must be refused (401, 403 or a Reject with a reason), leave nothing in any
+ * mailbox, and leave every client's state and display as it was. Written once, run against any
+ * deployment that maps evil.test (see deployment.ts).
+ */
+let deployment: Deployment;
+let hostile: HostileProvider;
+const clients = new Map<string, MimiClient>();
+const homes = new Map<string, string>();
+let channel: ChannelSummary;
+/** Ids of every activity an attack sent: none may ever show up in a mailbox. */
+const attackIds: string[] = [];
+
+const A = "http://a.test";
+const B = "http://b.test";
+const actor = (user: string, domain: string) => `http://${domain}/users/${user}`;
+
+function client(user: string): MimiClient {
+  const found = clients.get(user);
+  if (!found) throw new Error(`no client ${user}`);
+  return found;
+}
+
+async function signUp(user: string, domain: string): Promise<MimiClient> {
+  const home = deployment.home(`hostile-${user}@${domain}`);
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  const created = await api.createAccount(user, `${user}'s password`);
+  const me = await api.withToken(created.token).me();
+  await new StateStore(home).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  const mimi = new MimiClient({ home, connectTo: deployment.connectTo });
+  expect((await mimi.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
+  clients.set(user, mimi);
+  homes.set(user, home);
+  return mimi;
+}
+
+async function syncUntil(user: string, what: string, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await client(user).sync();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** What each member's client shows: the channel as it sees it, and its messages. */
+async function displays(): Promise<Record<string, unknown>> {
+  const shown: Record<string, unknown> = {};
+  for (const [user, mimi] of clients) {
+    if (!(await mimi.channels()).some((c) => c.url === channel.url)) continue;
+    const summary = await mimi.channel(channel.url);
+    const messages = (await mimi.messages(channel.url)).messages.map((m) => `${m.senderUri}: ${m.content}`);
+    shown[user] = { name: summary.name, epoch: summary.epoch, status: summary.status, messages };
+  }
+  return shown;
+}
+
+/** Every member's mailbox, read raw: no attack id anywhere. */
+async function expectNoAttackInMailboxes(): Promise<void> {
+  for (const [user, mimi] of clients) {
+    const ids = (await mimi.inbox({ after: 0, limit: 500 })).map((item) => item.activityId);
+    expect(
+      ids.filter((id) => attackIds.includes(id)),
+      `${user}'s mailbox`,
+    ).toEqual([]);
+  }
+}
+
+/** Runs `attack`, then checks that no mailbox got anything and that every display is unchanged. */
+async function refusedEverywhere(attack: () => Promise<void>): Promise<void> {
+  for (const mimi of clients.values()) await mimi.sync();
+  const before = await displays();
+  await attack();
+  // Give anything that slipped through the time to arrive before looking.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await expectNoAttackInMailboxes();
+  for (const mimi of clients.values()) await mimi.sync();
+  expect(await displays()).toEqual(before);
+}
+
+function attackId(owner: string, label: string): string {
+  const id = `${owner}/activities/attack-${label}-${crypto.randomUUID()}`;
+  attackIds.push(id);
+  return id;
+}
+
+async function expectProblem(response: Response, status: number, reason?: string | RegExp): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toMatch(/problem\+json/);
+  const problem = (await response.json()) as { reason?: string };
+  if (reason !== undefined) expect(problem.reason).toMatch(reason);
+}
+
+beforeAll(async () => {
+  deployment = await openDeployment();
+  if (!deployment.hostile) throw new Error("this deployment maps no hostile provider (hostilePort)");
+  hostile = deployment.hostile;
+  await signUp("alice", "a.test");
+  await signUp("bob", "b.test");
+  await signUp("carol", "b.test");
+  await signUp("dave", "c.test");
+  await signUp("grace", "a.test");
+  channel = await client("alice").createChannel("lunch");
+  expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+  for (const [user, domain] of [
+    ["bob", "b.test"],
+    ["carol", "b.test"],
+    ["dave", "c.test"],
+  ] as const) {
+    await client("alice").addMember(channel.url, `${user}@${domain}`);
+    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil(user, "joining", async () =>
+      (await client(user).channels()).some((c) => c.url === channel.url),
+    );
+  }
+  await client("alice").send(channel.url, "hello everyone");
+  for (const user of ["bob", "carol", "dave"])
+    await syncUntil(user, "alice's hello", async () =>
+      (await client(user).messages(channel.url)).messages.some((m) => m.content === "hello everyone"),
+    );
+}, 240_000);
+
+afterAll(async () => {
+  for (const mimi of clients.values()) await mimi.close();
+  await deployment?.close();
+});
+
+describe("1. keys are bound to the origin that serves them", () => {
+  it("a key document on evil.test naming b.test's actor signs nothing as bob", async () => {
+    await refusedEverywhere(async () => {
+      const bob = actor("bob", "b.test");
+      hostile.serve("/k", {
+        id: bob,
+        type: "Person",
+        publicKey: {
+          id: `${HostileProvider.origin}/k#key`,
+          owner: bob,
+          publicKeyPem: hostile.mallory.publicKeyPem,
+        },
+      });
+      const asBob = HostileProvider.keyAt(`${HostileProvider.origin}/k#key`, hostile.mallory.key.privateKey);
+      const rename = {
+        id: attackId(bob, "key-rename"),
+        type: "Update",
+        actor: bob,
+        object: { type: "Service", id: channel.url, name: "renamed by evil" },
+        target: channel.url,
+        to: [`${channel.url}/followers`],
+      };
+      await expectProblem(
+        await sendSigned(deployment.server("a.test"), `${A}/inbox`, asBob, { body: rename }),
+        401,
+        "keyFetchError",
+      );
+      await expectProblem(
+        await sendSigned(deployment.server("a.test"), `${channel.url}/inbox`, asBob, { body: rename }),
+        401,
+        "keyFetchError",
+      );
+    });
+  });
+
+  it("a key document claiming b.test's instance actor reads no channel collection", async () => {
+    hostile.serve("/k2", {
+      id: `${B}/actor`,
+      type: "Application",
+      publicKey: {
+        id: `${HostileProvider.origin}/k2#key`,
+        owner: `${B}/actor`,
+        publicKeyPem: hostile.mallory.publicKeyPem,
+      },
+    });
+    const asInstance = HostileProvider.keyAt(
+      `${HostileProvider.origin}/k2#key`,
+      hostile.mallory.key.privateKey,
+    );
+    for (const path of ["/followers", "/log", "/groupInfo"]) {
+      const response = await sendSigned(deployment.server("a.test"), `${channel.url}${path}`, asInstance);
+      expect(response.status, path).toBe(401);
+    }
+  });
+
+  it("a key document on evil.test naming the channel answers nothing for it", async () => {
+    await refusedEverywhere(async () => {
+      hostile.serve("/k3", {
+        id: channel.url,
+        type: "Service",
+        publicKey: {
+          id: `${HostileProvider.origin}/k3#key`,
+          owner: channel.url,
+          publicKeyPem: hostile.mallory.publicKeyPem,
+        },
+      });
+      const asChannel = HostileProvider.keyAt(
+        `${HostileProvider.origin}/k3#key`,
+        hostile.mallory.key.privateKey,
+      );
+      const accept = {
+        id: attackId(channel.url, "accept"),
+        type: "Accept",
+        actor: channel.url,
+        object: `${actor("bob", "b.test")}/activities/anything`,
+        to: [actor("bob", "b.test")],
+      };
+      await expectProblem(
+        await sendSigned(deployment.server("b.test"), `${B}/inbox`, asChannel, { body: accept }),
+        401,
+        "keyFetchError",
+      );
+    });
+  });
+});
+
+describe("2. only the channel acts on its members' clients", () => {
+  it("mallory's own Remove and Update about the channel are refused at user and shared inboxes", async () => {
+    await refusedEverywhere(async () => {
+      const mallory = hostile.mallory;
+      for (const [label, fields] of [
+        ["remove", { type: "Remove", object: actor("bob", "b.test") }],
+        ["rename", { type: "Update", object: { type: "Service", id: channel.url, name: "pwned" } }],
+      ] as const) {
+        for (const inbox of [`${B}/users/bob/inbox`, `${B}/inbox`]) {
+          const activity = {
+            id: attackId(mallory.id, label),
+            actor: mallory.id,
+            target: channel.url,
+            to: [`${channel.url}/followers`],
+            ...fields,
+          };
+          await expectProblem(
+            await sendSigned(deployment.server("b.test"), inbox, mallory.key, { body: activity }),
+            403,
+            "channelActivityNotFromChannel",
+          );
+        }
+      }
+    });
+  });
+});
+
+describe("3. forwards come from the channel named in target, membership from its own server", () => {
+  it("a fake channel listing the members cannot forward an Update 'by alice' into the real channel", async () => {
+    await refusedEverywhere(async () => {
+      const fake = hostile.fakeChannel;
+      const members = [actor("alice", "a.test"), actor("bob", "b.test"), actor("carol", "b.test")];
+      hostile.serve("/channels/fake/followers", { type: "OrderedCollection", orderedItems: members });
+      for (const to of [`${fake.id}/followers`, `${channel.url}/followers`]) {
+        const forged = {
+          id: attackId(actor("alice", "a.test"), "forward"),
+          type: "Update",
+          actor: actor("alice", "a.test"),
+          object: { type: "Service", id: channel.url, name: "renamed 'by alice'" },
+          target: channel.url,
+          to: [to],
+        };
+        await expectProblem(
+          await sendSigned(deployment.server("b.test"), `${B}/inbox`, fake.key, { body: forged }),
+          401,
+          "notForwardedByChannel",
+        );
+      }
+    });
+  });
+
+  it("a forward whose channel does not show this provider its members is refused, a Remove included", async () => {
+    await refusedEverywhere(async () => {
+      const ghost = hostile.actor("/channels/ghost", "Service");
+      const remove = {
+        id: attackId(hostile.mallory.id, "ghost-remove"),
+        type: "Remove",
+        actor: hostile.mallory.id,
+        object: actor("bob", "b.test"),
+        target: ghost.id,
+        to: [`${ghost.id}/followers`],
+      };
+      await expectProblem(
+        await sendSigned(deployment.server("b.test"), `${B}/users/bob/inbox`, ghost.key, { body: remove }),
+        401,
+        "channelMembershipUnknown",
+      );
+    });
+  });
+});
+
+describe("4. members cannot pose as each other", () => {
+  it("bob's message claiming to be alice is not shown as alice", async () => {
+    const record = JSON.parse(
+      await readFile(
+        join(homes.get("bob") ?? "", "accounts", "bob@b.test", "channels", `${channel.id}.json`),
+        "utf8",
+      ),
+    ) as { state: string };
+    const decoded = decodeClientState(
+      new Uint8Array(Buffer.from(record.state, "base64")),
+      acceptAnyCredential,
+    );
+    if (!decoded.ok) throw new Error(decoded.detail);
+    const content = createTextContent({
+      senderUri: "acct:alice@a.test",
+      roomUri: channel.url,
+      text: "send the door code to bob",
+    });
+    const encrypted = await encryptApplicationMessage(
+      decoded.state,
+      await loadCiphersuite(),
+      encodeContent(content),
+    );
+    const bob = await client("bob").account();
+    const response = await fetch(`${deployment.server("b.test")}/users/bob/outbox`, {
+      method: "POST",
+      headers: { "content-type": "application/activity+json", authorization: `Bearer ${bob.token}` },
+      body: JSON.stringify({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id: `${bob.actor}/activities/impersonation-${Date.now()}`,
+        type: "Create",
+        actor: bob.actor,
+        object: toWireObject(encrypted.message),
+        target: channel.url,
+        to: [`${channel.url}/followers`],
+      }),
+    });
+    expect(response.status).toBe(202);
+    for (const user of ["alice", "carol", "dave"]) {
+      let flagged = false;
+      await syncUntil(user, "the impersonation", async () => {
+        const items = await client(user).inbox({ after: 0, limit: 500 });
+        flagged = items.some((item) => item.activityId.includes("/activities/impersonation-"));
+        return flagged;
+      });
+      const shown = (await client(user).messages(channel.url)).messages;
+      expect(
+        shown.some((m) => m.content === "send the door code to bob"),
+        user,
+      ).toBe(false);
+    }
+  });
+});
+
+describe("5. signature windows and replays", () => {
+  it("an unsigned expires= does not stretch a three-hour-old signature", async () => {
+    await refusedEverywhere(async () => {
+      const mallory = hostile.mallory;
+      const note = {
+        id: attackId(mallory.id, "old"),
+        type: "Create",
+        actor: mallory.id,
+        object: { type: "Note", content: "from the past" },
+        to: [actor("bob", "b.test")],
+      };
+      const body = JSON.stringify(note);
+      const { signRequest } = await import("@mimi/http-signatures");
+      const headers = signRequest(
+        {
+          method: "POST",
+          url: `${B}/users/bob/inbox`,
+          headers: { "content-type": "application/activity+json" },
+          body,
+        },
+        mallory.key,
+        { now: new Date(Date.now() - 3 * 3600_000) },
+      );
+      const later = Math.floor(Date.now() / 1000) + 3600;
+      headers.signature = `${headers.signature},expires="${later}"`;
+      const response = await sendRaw(deployment.server("b.test"), "/users/bob/inbox", {
+        method: "POST",
+        headers,
+        body,
+      });
+      await expectProblem(response, 401, "dateOutOfWindow");
+    });
+  });
+
+  it("a signed KeyPackage claim is answered once; its replay hands out nothing", async () => {
+    const claim = {
+      ciphersuites: ["MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"],
+      nonce: crypto.randomUUID(),
+    };
+    const { signRequest } = await import("@mimi/http-signatures");
+    const body = JSON.stringify(claim);
+    const url = `${B}/users/carol/keyPackages/claim`;
+    const headers = signRequest(
+      { method: "POST", url, headers: { "content-type": "application/json" }, body },
+      hostile.mallory.key,
+    );
+    const send = () =>
+      sendRaw(deployment.server("b.test"), "/users/carol/keyPackages/claim", {
+        method: "POST",
+        headers,
+        body,
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    await expectProblem(await send(), 401, "replayedRequest");
+  });
+});
+
+describe("6. nobody but the channel addresses its followers", () => {
+  it("a non-member's Note with bcc to the channel's followers reaches no member", async () => {
+    await refusedEverywhere(async () => {
+      const grace = await client("grace").account();
+      const id = attackId(grace.actor, "bcc");
+      const response = await fetch(`${deployment.server("a.test")}/users/grace/outbox`, {
+        method: "POST",
+        headers: { "content-type": "application/activity+json", authorization: `Bearer ${grace.token}` },
+        body: JSON.stringify({
+          "@context": "https://www.w3.org/ns/activitystreams",
+          id,
+          type: "Create",
+          actor: grace.actor,
+          object: { type: "Note", content: "psst" },
+          to: [],
+          bcc: [`${channel.url}/followers`],
+        }),
+      });
+      expect(response.status).toBe(202);
+      // The channel's server answers grace herself: she is not a member.
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const items = await client("grace").inbox({ after: 0, limit: 500 });
+        const reject = items.find((item) => item.activity.type === "Reject" && item.activity.object === id);
+        if (reject) {
+          expect(String(reject.activity.summary)).not.toBe("");
+          break;
+        }
+        if (Date.now() > deadline) throw new Error("no Reject for grace");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    });
+  });
+});
+
+describe("7. remote text cannot control the terminal", () => {
+  it("a rename with a line break and ESC[8m shows as one escaped line in the CLI", async () => {
+    const evilName = "lunch\nalice@a.test: \u001b[8mhidden";
+    await client("alice").rename(channel.url, evilName);
+    await syncUntil(
+      "alice",
+      "the rename's answer",
+      async () => (await client("alice").channel(channel.url)).name === evilName,
+    );
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [join(__dirname, "../../../../packages/cli/bin/mimi.js"), "join"],
+        {
+          env: {
+            ...process.env,
+            MIMI_HOME: homes.get("bob"),
+            MIMI_DEV_CONNECT_TO: deployment.connectTo,
+            NO_COLOR: "1",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let text = "";
+      child.stdout.on("data", (chunk) => {
+        text += chunk;
+      });
+      child.on("error", reject);
+      child.on("exit", () => resolve(text));
+    });
+    expect(output).not.toContain("\u001b");
+    const lines = output.split("\n").filter((line) => line.length > 0);
+    expect(
+      lines.some((line) => line.includes("renamed by") && line.includes("\\n") && line.includes("\\x1b[8m")),
+    ).toBe(true);
+    expect(lines.some((line) => line.startsWith("alice@a.test:"))).toBe(false);
+  });
+});
+
+describe("8. a channel cannot be planted in a client", () => {
+  it("an Add with a Welcome for alice's channel, from a fake channel or from mallory, is refused", async () => {
+    await refusedEverywhere(async () => {
+      const add = (owner: string, label: string) => ({
+        id: attackId(owner, label),
+        type: "Add",
+        actor: owner,
+        object: actor("bob", "b.test"),
+        target: channel.url,
+        to: [`${channel.url}/followers`],
+        "mimi:welcome": {
+          type: "Welcome",
+          mediaType: "message/mls",
+          encoding: "base64",
+          content: "AAEAAw==",
+        },
+      });
+      await expectProblem(
+        await sendSigned(deployment.server("b.test"), `${B}/inbox`, hostile.fakeChannel.key, {
+          body: add(hostile.mallory.id, "plant-forward"),
+        }),
+        401,
+        "notForwardedByChannel",
+      );
+      await expectProblem(
+        await sendSigned(deployment.server("b.test"), `${B}/users/bob/inbox`, hostile.mallory.key, {
+          body: add(hostile.mallory.id, "plant-direct"),
+        }),
+        403,
+        "channelActivityNotFromChannel",
+      );
+    });
+  });
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { logLevel } from "kafkajs";
+import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { runBusContractSuite } from "./contract";
 import { createKafkaBus, isTopicPropagationError, type KafkaBusOptions, leaderlessPartitions } from "./kafka";
@@ -158,6 +158,37 @@ describe.skipIf(brokers.length === 0)("kafka adapter", () => {
       expect(firstSeen).toEqual(Array.from({ length: total }, (_, index) => `r${index}`));
       expect(laterSeen).toEqual(["after"]);
     } finally {
+      await bus.close();
+    }
+  }, 120_000);
+
+  it("leaves the group on stop, so the coordinator drops the member at once, not after the session timeout", async () => {
+    const topic = `leave-${randomUUID().slice(0, 8)}`;
+    const groupId = `leave-${randomUUID().slice(0, 8)}`;
+    // A session long enough that a member merely going silent would stay listed for the whole test.
+    const bus = await createKafkaBus({ ...testBusOptions, topics: [topic], sessionTimeoutMs: 60_000 });
+    const admin = new Kafka({ clientId: "leave-check", brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const handle = async () => ({ kind: "ok" as const });
+      const [first] = await Promise.all([
+        bus.subscribe({ groupId, topics: [topic], handle }),
+        bus.subscribe({ groupId, topics: [topic], handle }),
+      ]);
+      const members = async () => {
+        const { groups } = await admin.describeGroups([groupId]);
+        return { state: groups[0]?.state, count: groups[0]?.members.length ?? 0 };
+      };
+      let seen = await members();
+      for (const deadline = Date.now() + 45_000; !(seen.state === "Stable" && seen.count === 2); ) {
+        if (Date.now() > deadline) throw new Error(`group did not settle: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        seen = await members();
+      }
+      await first?.stop();
+      expect((await members()).count).toBe(1);
+    } finally {
+      await admin.disconnect();
       await bus.close();
     }
   }, 120_000);

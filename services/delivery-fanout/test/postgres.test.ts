@@ -8,6 +8,7 @@ import {
   createMailboxStore,
   createMessageScheduler,
   createPgNotifier,
+  createRemoteActorCache,
   deliveryFanoutMigrations,
 } from "../src/service.js";
 import { eventually } from "./harness.js";
@@ -194,6 +195,18 @@ describe.skipIf(!databaseUrl)("delivery-fanout SQL on PostgreSQL", () => {
       expect(await scheduler.releaseDue(Date.now())).toBeGreaterThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(received).toContain(suffix);
+
+      // An expired actor is still at hand when its refresh fails (read from SQL by a fresh process).
+      const actor = {
+        id: `https://${suffix}.test/users/ann`,
+        inbox: `https://${suffix}.test/users/ann/inbox`,
+        sharedInbox: undefined,
+        publicKeyId: undefined,
+      };
+      await createRemoteActorCache(sql, { ttlMs: 1, maxEntries: 10 }).put(actor, 0);
+      const fresh = createRemoteActorCache(sql, { ttlMs: 1, maxEntries: 10 });
+      expect(await fresh.get(actor.id, Date.now())).toBeUndefined();
+      expect(await fresh.getExpired(actor.id)).toEqual(actor);
 
       const deadLetters = createDeadLetters(sql);
       await deadLetters.record({

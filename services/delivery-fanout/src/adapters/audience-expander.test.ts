@@ -9,10 +9,14 @@ const ZOE = "https://a.test/users/zoe";
 const DAVE = "https://c.test/users/dave";
 const REMOTE_CHANNEL = "https://c.test/channels/c2";
 
-/** Remote documents by URL; a `redirect` answers with the document of another URL, as a redirect would. */
+/**
+ * Remote documents by URL; a `redirect` answers with the document of another URL, as a redirect would.
+ * `expired` actors are in the cache with their TTL run out; `down` URLs fail for now.
+ */
 function expander(
   documents: Record<string, unknown>,
   redirects: Record<string, string> = {},
+  { expired = [], down = [] }: { expired?: RemoteActor[]; down?: string[] } = {},
 ): {
   expand: AudienceExpander;
   fetched: string[];
@@ -20,6 +24,7 @@ function expander(
   const fetched: string[] = [];
   const fetchJson = async (url: string): Promise<SignedFetchResult> => {
     fetched.push(url);
+    if (down.includes(url)) return { ok: false, permanent: false, detail: "connect ECONNREFUSED" };
     const target = redirects[url] ?? url;
     const document = documents[target];
     return document === undefined
@@ -33,6 +38,7 @@ function expander(
     localCollections: async (url) => (url === `${CHANNEL}/followers` ? [ZOE, DAVE] : undefined),
     actors: {
       get: async () => undefined,
+      getExpired: async (actorId: string) => expired.find((actor) => actor.id === actorId),
       put: async (_actor: RemoteActor) => {},
       forget: async () => {},
     },
@@ -108,5 +114,27 @@ describe("audience expansion and followers collections", () => {
     ]);
     // Only the ordinary list reached dave.
     expect(result.recipients.map((recipient) => recipient.actorId)).toEqual([DAVE]);
+  });
+
+  it("reaches an actor whose server is down for now at its last known inbox, in this request", async () => {
+    const known: RemoteActor = {
+      id: DAVE,
+      inbox: `${DAVE}/inbox`,
+      sharedInbox: "https://c.test/inbox",
+      publicKeyId: undefined,
+    };
+    const { expand } = expander({}, {}, { expired: [known], down: [DAVE, "https://c.test/users/erin"] });
+    const viaChannel = await expand([`${CHANNEL}/followers`], { signAs: CHANNEL });
+    expect(viaChannel.recipients).toContainEqual({
+      kind: "remote",
+      actorId: DAVE,
+      inbox: `${DAVE}/inbox`,
+      sharedInbox: "https://c.test/inbox",
+    });
+    expect(viaChannel.unresolved).toEqual([]);
+    const direct = await expand([DAVE, "https://c.test/users/erin"], { signAs: MALLORY });
+    expect(direct.recipients.map((recipient) => recipient.actorId)).toEqual([DAVE]);
+    // Never seen before: nothing to fall back on, so it is tried again later.
+    expect(direct.unresolved).toMatchObject([{ uri: "https://c.test/users/erin", permanent: false }]);
   });
 });

@@ -14,7 +14,7 @@ import {
 } from "../domain/documents.js";
 import type { LocalAccountLookup, LocalCollectionResolver } from "./local-accounts.js";
 import type { RemoteActorCache } from "./remote-actors.js";
-import type { SignedJsonFetcher } from "./signed-fetch.js";
+import type { SignedFetchResult, SignedJsonFetcher } from "./signed-fetch.js";
 
 /** An audience entry that could not become a recipient, and whether trying again could help. */
 export interface Unresolved {
@@ -63,12 +63,25 @@ export type AudienceExpander = (
  * and on each page; a refused entry is dropped.
  */
 export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpander {
+  /**
+   * An actor whose refresh failed for now is reached at its last known inbox: resolving it later, as a
+   * request of its own, would deliver this activity after ones sent later to the same destination.
+   */
+  async function lastKnown(uri: string, fetched: SignedFetchResult): Promise<ResolvedRecipient | undefined> {
+    if (fetched.ok || fetched.permanent) return undefined;
+    const expired = await deps.actors.getExpired(uri);
+    return expired ? remoteRecipient(expired) : undefined;
+  }
+
   async function resolveRemoteActor(uri: string): Promise<ResolvedRecipient | Unresolved> {
     const cached = await deps.actors.get(uri, deps.now());
     if (cached) return remoteRecipient(cached);
     const fetched = await deps.fetchJson(uri);
-    if (!fetched.ok)
+    if (!fetched.ok) {
+      const known = await lastKnown(uri, fetched);
+      if (known) return known;
       return { uri, permanent: fetched.permanent, reason: `actor fetch failed: ${fetched.detail}` };
+    }
     const parsed = parseRemoteDocument(fetched.document, fetched.url);
     if (parsed.kind !== "actor") {
       return {
@@ -204,7 +217,10 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
       }
       const fetched = await deps.fetchJson(uri);
       if (!fetched.ok) {
-        unresolved.push({ uri, permanent: fetched.permanent, reason: `fetch failed: ${fetched.detail}` });
+        const known = await lastKnown(uri, fetched);
+        if (known) recipients.push(known);
+        else
+          unresolved.push({ uri, permanent: fetched.permanent, reason: `fetch failed: ${fetched.detail}` });
         continue;
       }
       const parsed = parseRemoteDocument(fetched.document, fetched.url);

@@ -9,6 +9,8 @@ import { LruMap } from "../domain/lru.js";
  */
 export interface RemoteActorCache {
   get(actorId: string, nowMs: number): Promise<RemoteActor | undefined>;
+  /** The cached actor even when its TTL ran out (for when a refresh fails for now). */
+  getExpired(actorId: string): Promise<RemoteActor | undefined>;
   put(actor: RemoteActor, nowMs: number): Promise<void>;
   forget(actorId: string): Promise<void>;
 }
@@ -49,6 +51,22 @@ export function createRemoteActorCache(
       };
       memory.set(actorId, { actor, expiresAtMs: row.expires_at.getTime() });
       return actor;
+    },
+    async getExpired(actorId) {
+      const hit = memory.get(actorId);
+      if (hit) return hit.actor;
+      const result = await sql.query<ActorRow>(
+        "select actor_id, inbox, shared_inbox, public_key_id, expires_at from delivery.remote_actors where actor_id = $1",
+        [actorId],
+      );
+      const row = result.rows[0];
+      if (!row) return undefined;
+      return {
+        id: row.actor_id,
+        inbox: row.inbox,
+        sharedInbox: row.shared_inbox ?? undefined,
+        publicKeyId: row.public_key_id ?? undefined,
+      };
     },
     async put(actor, nowMs) {
       const expiresAtMs = nowMs + options.ttlMs;

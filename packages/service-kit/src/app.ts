@@ -57,14 +57,16 @@ export function createApp(options: AppOptions): Express {
     next();
   });
 
-  // Liveness: only what a restart mends. A database that is down fails readiness, never liveness.
+  // Liveness: only what a restart mends. A database that is down fails readiness, never liveness;
+  // a component that mends itself is named in the answer without failing it.
   app.get("/healthz", (_req, res) => {
     const failures = options.health ? livenessFailures(options.health) : {};
     if (Object.keys(failures).length > 0) {
       res.status(503).json({ status: "unhealthy", failures });
       return;
     }
-    res.json({ status: "ok" });
+    const recovering = options.health ? readinessFailures(options.health) : {};
+    res.json(Object.keys(recovering).length > 0 ? { status: "ok", recovering } : { status: "ok" });
   });
 
   app.get("/readyz", async (_req, res) => {

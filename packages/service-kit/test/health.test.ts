@@ -73,7 +73,10 @@ describe("createApp with a health registry", () => {
       status: 503,
       body: { status: "not ready", failures: { bus: "group g (topic t): restarting" } },
     });
-    expect(await probe("/healthz")).toEqual({ status: 200, body: { status: "ok" } });
+    expect(await probe("/healthz")).toEqual({
+      status: 200,
+      body: { status: "ok", recovering: { bus: "group g (topic t): restarting" } },
+    });
 
     consumer = { status: "failed", detail: "group g (topic t): gave up" };
     expect(await probe("/readyz")).toEqual({

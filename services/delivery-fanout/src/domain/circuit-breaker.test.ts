@@ -31,8 +31,9 @@ describe("circuit breaker", () => {
     expect(admit(probe.state, 2_100, settings)).toMatchObject({ kind: "probe" });
   });
 
-  it("waits at least the probe timeout for an unanswered probe", () => {
+  it("waits at least the probe timeout for an unanswered probe, asking again every cool-down meanwhile", () => {
     const halfOpen = { phase: "halfOpen", probeStartedAtMs: 0, cooldownMs: 100 } as const;
+    expect(admit(halfOpen, 100, settings)).toMatchObject({ kind: "defer", untilMs: 200 });
     expect(admit(halfOpen, 400, settings)).toMatchObject({ kind: "defer", untilMs: 500 });
     expect(admit(halfOpen, 500, settings).kind).toBe("probe");
   });

@@ -55,7 +55,10 @@ export function admit(state: BreakerState, nowMs: number, settings: BreakerSetti
     case "halfOpen": {
       // A probe that never reported back must not hold the breaker forever.
       const probeExpiresAtMs = state.probeStartedAtMs + Math.max(state.cooldownMs, settings.probeTimeoutMs);
-      if (nowMs < probeExpiresAtMs) return { kind: "defer", untilMs: probeExpiresAtMs, state };
+      // Ask again after a cool-down rather than at the probe's expiry: the probe usually answers sooner.
+      if (nowMs < probeExpiresAtMs) {
+        return { kind: "defer", untilMs: Math.min(probeExpiresAtMs, nowMs + state.cooldownMs), state };
+      }
       return {
         kind: "probe",
         state: { phase: "halfOpen", probeStartedAtMs: nowMs, cooldownMs: state.cooldownMs },

@@ -1596,9 +1596,12 @@ export function handleOfAcct(acct: string): string {
 }
 
 function checkChannelName(name: string) {
-  if (name.length < 1 || name.length > 100)
+  if ([...name].length < 1 || [...name].length > 100)
     throw new MimiClientError("a channel name has 1 to 100 characters");
   if (/^https?:\/\//.test(name)) throw new MimiClientError("a channel name must not look like a URL");
+  // The channel's server refuses these too: they could forge or hide what other clients show.
+  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(name))
+    throw new MimiClientError("a channel name must not contain control or bidi characters");
 }
 
 function silentFor(idleTimeoutMs: number): string {

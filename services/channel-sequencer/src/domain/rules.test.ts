@@ -27,6 +27,16 @@ describe("checkChannelName", () => {
     expect(checkChannelName("   ").ok).toBe(false);
     expect(checkChannelName(42).ok).toBe(false);
   });
+
+  it("refuses control and bidi characters, which could forge or hide what a client shows", () => {
+    for (const name of ["lunch\nalice: hi", "x\u001b[8my", "a\u202eb", "a\u2066b", "tab\there", "c1\u009b"]) {
+      expect(checkChannelName(name), JSON.stringify(name)).toMatchObject({
+        ok: false,
+        summary: "the channel name must not contain control or bidi characters",
+      });
+    }
+    expect(checkChannelName("Café ☕ — lunch").ok).toBe(true);
+  });
 });
 
 describe("checkMessageEpoch", () => {

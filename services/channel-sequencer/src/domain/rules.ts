@@ -14,12 +14,22 @@ export type RuleCheck<T = object> = ({ ok: true } & T) | { ok: false; summary: s
 
 export const MAX_CHANNEL_NAME_LENGTH = 100;
 
-/** A channel name: a string of 1-100 characters (code points), not only white space. */
+/**
+ * Characters a name shown on one line must not hold: C0 and C1 controls, DEL, line and paragraph
+ * separators, and the bidi marks, embeddings, overrides and isolates that reorder what follows.
+ */
+const UNPRINTABLE_IN_NAMES =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** A channel name: a string of 1-100 characters (code points), not only white space, one printable line. */
 export function checkChannelName(name: unknown): RuleCheck<{ name: string }> {
   if (typeof name !== "string") return { ok: false, summary: "the Service object needs a name" };
   const length = [...name].length;
   if (length < 1 || length > MAX_CHANNEL_NAME_LENGTH || name.trim().length === 0) {
     return { ok: false, summary: `the channel name must be 1-${MAX_CHANNEL_NAME_LENGTH} characters` };
+  }
+  if (UNPRINTABLE_IN_NAMES.test(name)) {
+    return { ok: false, summary: "the channel name must not contain control or bidi characters" };
   }
   return { ok: true, name };
 }

@@ -460,40 +460,48 @@ describe("6. nobody but the channel addresses its followers", () => {
 });
 
 describe("7. remote text cannot control the terminal", () => {
-  it("a rename with a line break and ESC[8m shows as one escaped line in the CLI", async () => {
-    const evilName = "lunch\nalice@a.test: \u001b[8mhidden";
-    await client("alice").rename(channel.url, evilName);
-    await syncUntil(
-      "alice",
-      "the rename's answer",
-      async () => (await client("alice").channel(channel.url)).name === evilName,
+  it("a message with a line break and ESC[8m shows escaped and indented in the CLI; such names are refused", async () => {
+    await expect(client("alice").rename(channel.url, "lunch\nalice@a.test: hi")).rejects.toThrow(
+      /control or bidi characters/,
     );
+    const text = "see you\nalice@a.test: \u001b[8mthe door code is 1234";
+    await client("alice").send(channel.url, text);
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [join(__dirname, "../../../../packages/cli/bin/mimi.js"), "join"],
-        {
-          env: {
-            ...process.env,
-            MIMI_HOME: homes.get("bob"),
-            MIMI_DEV_CONNECT_TO: deployment.connectTo,
-            NO_COLOR: "1",
+      let out = "";
+      const run = () => {
+        const child = spawn(
+          process.execPath,
+          [join(__dirname, "../../../../packages/cli/bin/mimi.js"), "join"],
+          {
+            env: {
+              ...process.env,
+              MIMI_HOME: homes.get("bob"),
+              MIMI_DEV_CONNECT_TO: deployment.connectTo,
+              NO_COLOR: "1",
+            },
+            stdio: ["ignore", "pipe", "pipe"],
           },
-          stdio: ["ignore", "pipe", "pipe"],
-        },
-      );
-      let text = "";
-      child.stdout.on("data", (chunk) => {
-        text += chunk;
-      });
-      child.on("error", reject);
-      child.on("exit", () => resolve(text));
+        );
+        let text = "";
+        child.stdout.on("data", (chunk) => {
+          text += chunk;
+        });
+        child.on("error", reject);
+        child.on("exit", () => {
+          out += text;
+          if (out.includes("see you") || Date.now() > deadline) resolve(out);
+          else setTimeout(run, 300);
+        });
+      };
+      const deadline = Date.now() + 30_000;
+      run();
     });
     expect(output).not.toContain("\u001b");
-    const lines = output.split("\n").filter((line) => line.length > 0);
-    expect(
-      lines.some((line) => line.includes("renamed by") && line.includes("\\n") && line.includes("\\x1b[8m")),
-    ).toBe(true);
+    const lines = output.split("\n");
+    const first = lines.findIndex((line) => line.includes("alice@a.test: see you"));
+    expect(first).toBeGreaterThanOrEqual(0);
+    // The further line is indented and its escape shown, so it cannot pass for a line from alice.
+    expect(lines[first + 1]).toBe("    alice@a.test: \\x1b[8mthe door code is 1234");
     expect(lines.some((line) => line.startsWith("alice@a.test:"))).toBe(false);
   });
 });

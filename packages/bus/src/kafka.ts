@@ -274,125 +274,123 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
     );
 
     const commitEveryRecords = Math.max(1, options.commitEveryRecords ?? 100);
-    const heartbeatEveryMs = heartbeatIntervalMs;
-    /** The batch handler of one of the subscription's consumers (a restart brings a new consumer). */
-    const batchHandlerOf =
-      (consumer: Consumer) =>
-      async (payload: EachBatchPayload): Promise<void> => {
-        const { batch } = payload;
-        const source = sources.get(batch.topic);
-        if (!source) return;
-        const window = new SettlementWindow();
-        // The offset after the settled prefix not yet committed.
-        let uncommitted: string | undefined;
-        let handledSinceCommit = 0;
-        const commit = async () => {
-          const last = window.takeSettledPrefix();
-          if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
-          if (uncommitted === undefined) return;
-          const offset = uncommitted;
-          uncommitted = undefined;
-          handledSinceCommit = 0;
-          await payload.commitOffsetsIfNecessary({
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-          });
-        };
-        // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
-        // member still can; otherwise the next owner handles those records again.
-        const commitBeforeLeaving = async () => {
-          if (payload.isStale()) return;
-          try {
-            await commit();
-          } catch {
-            // The group moved on; redelivery covers it.
-          }
-        };
-        const stillOwned = () => payload.isRunning() && !payload.isStale();
-        // Waits, heartbeating, until fewer than `below` records are pending; false when the member
-        // stopped or lost the partition meanwhile.
-        const pendingBelow = async (below: number): Promise<boolean> => {
-          while (window.pending >= below) {
-            await window.whenPendingBelow(below, heartbeatEveryMs);
-            if (!stillOwned()) return false;
-            await payload.heartbeat();
-          }
-          return true;
-        };
-        // A pending record whose retry copy could not be published: everything from it on is read
-        // again (the handlers are idempotent), after committing what settled before it.
-        const rewoundAfterFailure = async (): Promise<boolean> => {
-          const failure = window.failure;
-          if (failure === undefined) return false;
-          await commitBeforeLeaving();
-          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
-          return true;
-        };
-        // Before this batch ends (the next one may commit past its records): every record settles, and a
-        // failed one rewinds the partition. False when the member leaves the batch instead.
-        const settledEverything = async (): Promise<boolean> => {
-          if (!(await pendingBelow(1))) {
-            await commitBeforeLeaving();
-            return false;
-          }
-          return !(await rewoundAfterFailure());
-        };
-        const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
-          settledOutcome(pending)
-            .then(async (outcome) => {
-              const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
-              if (plan.kind === "forward") await send(plan.topic, [plan.message]);
-              window.settle(entry);
-            })
-            .catch((error: unknown) => window.fail(entry, error));
-        };
-        for (const message of batch.messages) {
-          if (!stillOwned() || !(await pendingBelow(maxPending))) {
-            await commitBeforeLeaving();
-            return;
-          }
-          if (await rewoundAfterFailure()) return;
-          const headers = stringHeaders(message.headers);
-          const ready = readiness(source, headers, groupId, Date.now());
-          if (ready.kind === "wait") {
-            // Hold this partition until the retry is due; its offset stays unresolved, so the record
-            // is fetched again once the partition resumes. Records pending before it settle first.
-            if (!(await settledEverything())) return;
-            await commitBeforeLeaving();
-            subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
-            return;
-          }
-          if (ready.kind === "handle") {
-            const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
-            let answer: HandlerOutcome | PendingOutcome;
-            try {
-              answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
-            } catch (error) {
-              answer = { kind: "retry", reason: reasonFromError(error) };
-            }
-            // Nothing the bus can route: the batch fails, and after kafkajs's retries the consumer crashes.
-            if (!isHandlerAnswer(answer)) throw unusableAnswerError(groupId, answer);
-            // A member that is stopping leaves this record uncommitted: the next owner handles it again.
-            if (!payload.isRunning()) {
-              await commitBeforeLeaving();
-              return;
-            }
-            if (answer.kind === "pending") {
-              settleLater(record, window.add(message.offset, false), answer);
-            } else {
-              const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
-              if (plan.kind === "forward") await send(plan.topic, [plan.message]);
-              window.add(message.offset, true);
-            }
-          } else {
-            window.add(message.offset, true);
-          }
-          payload.resolveOffset(message.offset);
-          handledSinceCommit += 1;
-          if (handledSinceCommit >= commitEveryRecords) await commit();
+    /** Handles one fetched batch on `consumer` (a restart brings a new consumer, which rewinds itself). */
+    const handleBatch = async (consumer: Consumer, payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      const source = sources.get(batch.topic);
+      if (!source) return;
+      const window = new SettlementWindow();
+      // The offset after the settled prefix not yet committed.
+      let uncommitted: string | undefined;
+      let handledSinceCommit = 0;
+      const commit = async () => {
+        const last = window.takeSettledPrefix();
+        if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
+        if (uncommitted === undefined) return;
+        const offset = uncommitted;
+        uncommitted = undefined;
+        handledSinceCommit = 0;
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
+        });
+      };
+      // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
+      // member still can; otherwise the next owner handles those records again.
+      const commitBeforeLeaving = async () => {
+        if (payload.isStale()) return;
+        try {
+          await commit();
+        } catch {
+          // The group moved on; redelivery covers it.
+        }
+      };
+      const stillOwned = () => payload.isRunning() && !payload.isStale();
+      // Waits, heartbeating, until fewer than `below` records are pending; false when the member
+      // stopped or lost the partition meanwhile.
+      const pendingBelow = async (below: number): Promise<boolean> => {
+        while (window.pending >= below) {
+          await window.whenPendingBelow(below, heartbeatIntervalMs);
+          if (!stillOwned()) return false;
           await payload.heartbeat();
         }
-        if (await settledEverything()) await commit();
+        return true;
       };
+      // A pending record whose retry copy could not be published: everything from it on is read
+      // again (the handlers are idempotent), after committing what settled before it.
+      const rewoundAfterFailure = async (): Promise<boolean> => {
+        const failure = window.failure;
+        if (failure === undefined) return false;
+        await commitBeforeLeaving();
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
+        return true;
+      };
+      // Before this batch ends (the next one may commit past its records): every record settles, and a
+      // failed one rewinds the partition. False when the member leaves the batch instead.
+      const settledEverything = async (): Promise<boolean> => {
+        if (!(await pendingBelow(1))) {
+          await commitBeforeLeaving();
+          return false;
+        }
+        return !(await rewoundAfterFailure());
+      };
+      const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
+        settledOutcome(pending)
+          .then(async (outcome) => {
+            const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
+            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+            window.settle(entry);
+          })
+          .catch((error: unknown) => window.fail(entry, error));
+      };
+      for (const message of batch.messages) {
+        if (!stillOwned() || !(await pendingBelow(maxPending))) {
+          await commitBeforeLeaving();
+          return;
+        }
+        if (await rewoundAfterFailure()) return;
+        const headers = stringHeaders(message.headers);
+        const ready = readiness(source, headers, groupId, Date.now());
+        if (ready.kind === "wait") {
+          // Hold this partition until the retry is due; its offset stays unresolved, so the record
+          // is fetched again once the partition resumes. Records pending before it settle first.
+          if (!(await settledEverything())) return;
+          await commitBeforeLeaving();
+          subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
+          return;
+        }
+        if (ready.kind === "handle") {
+          const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
+          let answer: HandlerOutcome | PendingOutcome;
+          try {
+            answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
+          } catch (error) {
+            answer = { kind: "retry", reason: reasonFromError(error) };
+          }
+          // Nothing the bus can route: the batch fails and kafkajs crashes the consumer (it does not
+          // retry an error that is not Kafka's), which the subscription then restarts.
+          if (!isHandlerAnswer(answer)) throw unusableAnswerError(groupId, answer);
+          // A member that is stopping leaves this record uncommitted: the next owner handles it again.
+          if (!payload.isRunning()) {
+            await commitBeforeLeaving();
+            return;
+          }
+          if (answer.kind === "pending") {
+            settleLater(record, window.add(message.offset, false), answer);
+          } else {
+            const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
+            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
+            window.add(message.offset, true);
+          }
+        } else {
+          window.add(message.offset, true);
+        }
+        payload.resolveOffset(message.offset);
+        handledSinceCommit += 1;
+        if (handledSinceCommit >= commitEveryRecords) await commit();
+        await payload.heartbeat();
+      }
+      if (await settledEverything()) await commit();
+    };
 
     /**
      * A consumer of the group, not started yet. A crash before it joined is its start failing (kafkajs
@@ -434,7 +432,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-        eachBatch: batchHandlerOf(consumer),
+        eachBatch: (payload) => handleBatch(consumer, payload),
       });
       await withTimeout(
         joined,

@@ -121,6 +121,7 @@ async function faults(): Promise<void> {
     for (const line of [...report.notes, ...report.examples])
       process.stdout.write(`  ${report.name}: ${line}\n`);
   }
+  for (const line of result.runNotes) process.stdout.write(`  run: ${line}\n`);
   process.stdout.write(`\nreport: ${result.reportFile}; service logs: ${stateDir}/<domain>/logs\n`);
   if (result.missed.length > 0) {
     process.stdout.write(`targets missed:\n${result.missed.map((line) => `  ${line}`).join("\n")}\n`);

@@ -22,11 +22,12 @@ const message = (sender: string, seq: number, sentAt: number, epoch = 1): SentMe
 const view = (
   user: string,
   shown: [string, number][],
-  extra: Partial<Pick<ReceiverView, "inMailbox" | "skipped" | "fromEpoch">> = {},
+  extra: Partial<Pick<ReceiverView, "inMailbox" | "skipped" | "fromEpoch" | "since">> = {},
 ): ReceiverView => ({
   user,
   channel,
   fromEpoch: extra.fromEpoch ?? 0,
+  since: extra.since ?? 0,
   shown: shown.map(([activityId, receivedAt]) => ({ activityId, receivedAt })),
   inMailbox: extra.inMailbox ?? new Set(),
   skipped: extra.skipped ?? new Map(),
@@ -133,6 +134,9 @@ describe("fault accounting", () => {
     expect(kill?.recoveryMs).toBe(80);
     // A flow that shows nothing sent after the fault: not recovered.
     expect(recoveredAt(150, 300, sent, [view("bob", [["alice-0", 141]])])).toBeNull();
+    // A member who joined after the fault was back does not hold that fault's recovery up.
+    const joiner = view("gina", [], { since: 250 });
+    expect(recoveredAt(150, 300, sent, [...views, joiner])).toBe(230);
   });
 
   it("lists the targets a phase missed", () => {

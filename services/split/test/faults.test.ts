@@ -18,6 +18,7 @@ describe.skipIf(!enabled)("fault suite (short)", () => {
     const result = await runFaultSuite({ length: "short", stateDir, log: (line) => console.log(line) });
     const details = result.reports
       .flatMap((report) => [...report.notes, ...report.examples].map((line) => `${report.name}: ${line}`))
+      .concat(result.runNotes)
       .join("\n");
     console.log(`${result.table}\n\n${details}\n\nreport: ${result.reportFile}`);
     expect(result.missed, `${result.table}\n\n${details}\nstate: ${stateDir}`).toEqual([]);

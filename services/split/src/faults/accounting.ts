@@ -23,6 +23,8 @@ export interface ReceiverView {
   channel: string;
   /** The first epoch it can read (0 for a member from the channel's first epoch on). */
   fromEpoch: number;
+  /** When it became a member (0 for a member from the start): only later faults wait for its flows. */
+  since: number;
   /** The messages it shows, in the order shown (one entry per line shown). */
   shown: readonly { activityId: string; receivedAt: number }[];
   /** Activity ids that reached its mailbox. */
@@ -76,8 +78,9 @@ const phaseOf = (phases: readonly PhaseWindow[], at: number): PhaseWindow | unde
   phases.find((phase) => at >= phase.startedAt && at < phase.endedAt);
 
 /**
- * The time every flow that owes deliveries showed a message sent at or after `backAt` (and before
- * `until`), or null when some flow has not yet.
+ * The time every flow showed a message sent at or after `backAt` (and before `until`), or null when
+ * some flow has not yet. A flow counts when its receiver was a member by `backAt` and owes it anything:
+ * a sender that can send nothing after the fault keeps its flows unrecovered.
  */
 export function recoveredAt(
   backAt: number,
@@ -87,6 +90,7 @@ export function recoveredAt(
 ): number | null {
   const firstShown = new Map<string, number>();
   for (const view of views) {
+    if (view.since > backAt) continue;
     const shownAt = new Map(view.shown.map((line) => [line.activityId, line.receivedAt]));
     const senders = new Set(sent.filter((message) => owes(view, message)).map((message) => message.sender));
     for (const sender of senders) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
@@ -46,6 +47,8 @@ export interface FaultSuiteResult {
   table: string;
   /** The short run's targets each phase missed (empty: all met). */
   missed: string[];
+  /** Remarks on the whole run (mailbox stream interruptions). */
+  runNotes: string[];
   restarts: RestartRecord[];
   reportFile: string;
 }
@@ -121,6 +124,8 @@ interface ChannelPlan {
   members: Participant[];
   /** From which epoch each member can read (joiners later than the start). */
   fromEpoch: Map<string, number>;
+  /** When each member joined (0 for the members it started with). */
+  since: Map<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -159,6 +164,8 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
   let deployment: SplitDeployment | undefined;
   const participants: Participant[] = [];
   const stopListening = new AbortController();
+  // Every member's stream and its reconnect waits listen to this one signal.
+  setMaxListeners(100, stopListening.signal);
   const listeners: Promise<void>[] = [];
   try {
     say("starting the split deployment: a.test, b.test, c.test");
@@ -241,6 +248,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
         owner,
         members: [owner],
         fromEpoch: new Map([[owner.user, 0]]),
+        since: new Map([[owner.user, 0]]),
       };
       for (const member of others) {
         await owner.client.addMember(created.url, member.acct);
@@ -248,6 +256,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
         await joinUntil(member, created.url);
         channel.members.push(member);
         channel.fromEpoch.set(member.user, 0);
+        channel.since.set(member.user, 0);
       }
       return channel;
     };
@@ -268,8 +277,14 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
     const refusals: { at: number; detail: string }[] = [];
     const skipped = new Map<string, Map<string, string>>();
     const warnings = new Map<string, number>();
-    const noteSkipped = (user: string, events: readonly ClientEvent[]) => {
+    const verdicts: { user: string; at: number; text: string }[] = [];
+    const noteEvents = (user: string, events: readonly ClientEvent[]) => {
       for (const event of events) {
+        if ((event.type === "accepted" || event.type === "rejected") && event.what === "add") {
+          const text =
+            event.type === "accepted" ? "accepted" : `rejected (${event.reason}; retried: ${event.retried})`;
+          verdicts.push({ user, at: Date.now(), text });
+        }
         if (event.type !== "skipped") continue;
         const byUser = skipped.get(user) ?? new Map<string, string>();
         byUser.set(event.activityId, event.reason);
@@ -278,7 +293,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
     };
     const listen = (participant: Participant) => {
       listeners.push(
-        participant.client.listen((event) => noteSkipped(participant.user, [event]), {
+        participant.client.listen((event) => noteEvents(participant.user, [event]), {
           signal: stopListening.signal,
           reconnectMs: 1_000,
           onWarning: () => warnings.set(participant.user, (warnings.get(participant.user) ?? 0) + 1),
@@ -300,7 +315,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
               const started = Date.now();
               try {
                 // A sync first, so skipped events are seen (send's own sync does not report them).
-                noteSkipped(member.user, (await member.client.sync()).events);
+                noteEvents(member.user, (await member.client.sync()).events);
                 const message = await member.client.send(
                   channel.url,
                   `${channel.name} ${member.user} #${seq}`,
@@ -337,6 +352,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
             user: member.user,
             channel: channel.url,
             fromEpoch: channel.fromEpoch.get(member.user) ?? 0,
+            since: channel.since.get(member.user) ?? 0,
             shown: messages
               .filter((message) => message.direction === "in")
               .map((message) => ({
@@ -430,6 +446,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
       await running.whenReady(proc, 300_000);
     });
     const commitsPhase = "concurrent commits";
+    const commitsStarted = Date.now();
     await phase(commitsPhase, async () => {
       // Two members of alpha add at once: one commit wins the epoch, the other is rejected and retried.
       const adds = await Promise.allSettled([
@@ -448,15 +465,14 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
         [alice, hank],
       ] as const) {
         const settled = await adder.client.waitForChannel(alpha.url, { timeoutMs: 120_000 });
-        const verdicts = settled.events
-          .filter((event) => event.type === "accepted" || event.type === "rejected")
-          .map((event) =>
-            event.type === "rejected" ? `rejected (${event.reason}, retried: ${event.retried})` : "accepted",
-          );
-        noteSkipped(adder.user, settled.events);
+        noteEvents(adder.user, settled.events);
+        // Verdicts may also have reached the adder through its stream or a send's sync.
+        const seen = verdicts
+          .filter((v) => v.user === adder.user && v.at >= commitsStarted)
+          .map((v) => v.text);
         note(
           commitsPhase,
-          `${adder.user}'s add of ${joiner.user}: ${verdicts.join(", ") || "no verdict seen"}`,
+          `${adder.user}'s add of ${joiner.user}: ${settled.settled ? "settled" : "not settled"}; verdicts seen: ${seen.join(", ") || "none"}`,
         );
       }
       for (const joiner of [gina, hank]) {
@@ -464,6 +480,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
           const epoch = await joinUntil(joiner, alpha.url, 60_000);
           alpha.members.push(joiner);
           alpha.fromEpoch.set(joiner.user, epoch);
+          alpha.since.set(joiner.user, Date.now());
           listen(joiner);
           note(commitsPhase, `${joiner.user} joined alpha at epoch ${epoch}`);
         } catch (error) {
@@ -500,7 +517,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
     await Promise.allSettled(listeners);
     for (const participant of participants) {
       try {
-        noteSkipped(participant.user, (await participant.client.sync()).events);
+        noteEvents(participant.user, (await participant.client.sync()).events);
       } catch (error) {
         say(`final sync of ${participant.acct} failed: ${errorText(error)}`);
       }
@@ -520,22 +537,23 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
       }
       views.push({ ...view, inMailbox, skipped: skipped.get(view.user) ?? new Map() });
     }
-    for (const [user, count] of warnings) {
-      note(
-        phases.at(-1)?.name ?? "baseline",
-        `${user}'s mailbox stream was interrupted ${count} times in the run`,
-      );
-    }
+    const runNotes = [...warnings].map(
+      ([user, count]) => `${user}'s mailbox stream was interrupted ${count} times in the run`,
+    );
     const reports = accountPhases({ phases, sent, refusals, views, notes });
     const table = reportTable(reports);
     const missed = reports.flatMap((report) => missedTargets(report, SHORT_RUN_TARGETS));
     const reportFile = join(options.stateDir, "faults-report.json");
     writeFileSync(
       reportFile,
-      JSON.stringify({ length: options.length, reports, missed, restarts: running.restarts }, null, 2),
+      JSON.stringify(
+        { length: options.length, reports, missed, runNotes, restarts: running.restarts },
+        null,
+        2,
+      ),
     );
     writeFileSync(join(options.stateDir, "faults-report.txt"), `${table}\n`);
-    return { reports, table, missed, restarts: [...running.restarts], reportFile };
+    return { reports, table, missed, runNotes, restarts: [...running.restarts], reportFile };
   } finally {
     stopListening.abort();
     await Promise.allSettled(listeners);

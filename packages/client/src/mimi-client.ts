@@ -1600,6 +1600,7 @@ function checkChannelName(name: string) {
     throw new MimiClientError("a channel name has 1 to 100 characters");
   if (/^https?:\/\//.test(name)) throw new MimiClientError("a channel name must not look like a URL");
   // The channel's server refuses these too: they could forge or hide what other clients show.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
   if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(name))
     throw new MimiClientError("a channel name must not contain control or bidi characters");
 }

@@ -19,6 +19,7 @@ export const MAX_CHANNEL_NAME_LENGTH = 100;
  * separators, and the bidi marks, embeddings, overrides and isolates that reorder what follows.
  */
 const UNPRINTABLE_IN_NAMES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** A channel name: a string of 1-100 characters (code points), not only white space, one printable line. */

@@ -65,7 +65,7 @@ export interface PhaseReport {
   recoveryMs: number | null;
   /** The fault's own remarks (how long it was down, what failed). */
   notes: string[];
-  /** A few examples of what went wrong, for the report. */
+  /** Up to three examples of each kind of trouble (refused, lost, undecryptable, ...), for the report. */
   examples: string[];
 }
 
@@ -142,8 +142,10 @@ export function accountPhases(input: {
     const phase = phaseOf(input.phases, at);
     return phase ? reports.get(phase.name) : undefined;
   };
+  // A few examples of each kind (refused, lost, duplicated, ...), so one kind does not hide the others.
   const example = (report: PhaseReport, text: string) => {
-    if (report.examples.length < 5) report.examples.push(text);
+    const kind = text.split(":", 1)[0];
+    if (report.examples.filter((line) => line.startsWith(`${kind}:`)).length < 3) report.examples.push(text);
   };
   for (const message of input.sent) {
     const report = reportAt(message.sentAt);

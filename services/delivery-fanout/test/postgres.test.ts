@@ -74,6 +74,21 @@ describe.skipIf(!databaseUrl)("PostgreSQL mailbox notifier under load and connec
     }
   });
 
+  it("a notification for a user called `error`, whom nobody here listens to, is just dropped", async () => {
+    const writer = await createPgNotifier({ connectionString: databaseUrl ?? "" });
+    const reader = await createPgNotifier({ connectionString: databaseUrl ?? "" });
+    try {
+      const heard = new Promise<number>((resolve) => reader.subscribe("after_error", resolve));
+      await writer.notify("error", 1);
+      await writer.notify("after_error", 2);
+      // The reader handled both (in order) and is still alive.
+      expect(await heard).toBe(2);
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  });
+
   it("survives its connection being killed: reconnects, wakes its streams, and notifies again", async () => {
     const name = `mimi-notifier-test-${randomBytes(4).toString("hex")}`;
     const errors: unknown[] = [];

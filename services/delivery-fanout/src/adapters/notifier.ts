@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import pg from "pg";
 
 /**
@@ -14,21 +13,42 @@ export interface MailboxNotifier {
   close(): Promise<void>;
 }
 
-/** Standalone: every writer and every stream live in this process. */
+/**
+ * Standalone: every writer and every stream live in this process. Listeners are kept per username in a
+ * map, not as `EventEmitter` events: a user may be called `error`, and emitting `error` without a
+ * listener throws. A listener that throws does not keep the others from being called.
+ */
 export function createInProcessNotifier(): MailboxNotifier {
-  const emitter = new EventEmitter();
-  emitter.setMaxListeners(0);
+  const listeners = new Map<string, Set<(cursor: number) => void>>();
   return {
     async notify(username, cursor) {
-      emitter.emit(username, cursor);
+      for (const listener of [...(listeners.get(username) ?? [])]) {
+        try {
+          listener(cursor);
+        } catch {
+          // A stream's own failure; it ends itself.
+        }
+      }
     },
     subscribe(username, listener) {
-      emitter.on(username, listener);
-      return () => emitter.off(username, listener);
+      let forUser = listeners.get(username);
+      if (!forUser) {
+        forUser = new Set();
+        listeners.set(username, forUser);
+      }
+      // Wrapped, so subscribing the same function twice gives two subscriptions.
+      const entry = (cursor: number) => listener(cursor);
+      forUser.add(entry);
+      return () => {
+        const current = listeners.get(username);
+        if (!current) return;
+        current.delete(entry);
+        if (current.size === 0) listeners.delete(username);
+      };
     },
-    listenerCount: (username) => emitter.listenerCount(username),
+    listenerCount: (username) => listeners.get(username)?.size ?? 0,
     async close() {
-      emitter.removeAllListeners();
+      listeners.clear();
     },
   };
 }

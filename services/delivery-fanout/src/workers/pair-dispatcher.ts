@@ -84,11 +84,6 @@ export class PairDispatcher {
     this.loadBatch = Math.max(LOAD_BATCH, 2 * options.window);
   }
 
-  /** Deliveries in memory (accepted and not settled, or read from a backlog and not finished). */
-  get pending(): number {
-    return this.inMemory;
-  }
-
   /**
    * Accepts a job from the bus into its pair's queue once there is room. `settled` resolves with the
    * record's outcome; while stopping it never does (the record stays uncommitted).

@@ -24,6 +24,7 @@ import {
   type SupervisionOptions,
   unusableAnswerError,
 } from "./consumer-supervision";
+import { KafkaSubscription, type StartingConsumer } from "./kafka-subscription";
 import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
   DEFAULT_RETRY_POLICY,
@@ -130,6 +131,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
   const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
   const restartPolicy = restartPolicyWith(options.restart);
   const onConsumerEvent = options.onConsumerEvent ?? (() => undefined);
+  const joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
   const sessionTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
@@ -162,7 +164,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
   const provisioned = new Map<string, Promise<void>>();
   /** Topics whose creation has finished: publishing to them needs no wait. */
   const createdTopics = new Set<string>();
-  const subscriptions = new Set<KafkaSubscription>();
+  const subscriptions = new Set<KafkaSubscription<Consumer>>();
   let closed = false;
 
   /** Creates the topics not known yet; concurrent callers share one creation per topic. */
@@ -267,8 +269,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
     );
     await ensureTopics(topicsToProvision(subscribeOptions.topics, policy));
 
-    const subscription: KafkaSubscription = new KafkaSubscription(
-      { create: createConsumer, run: runConsumer },
+    const subscription: KafkaSubscription<Consumer> = new KafkaSubscription(
+      { create: createConsumer, run: runConsumer, joinTimeoutMs },
+      restartPolicy,
       new ConsumerSupervision(groupId, [...subscribeOptions.topics], restartPolicy, onConsumerEvent),
       () => subscriptions.delete(subscription),
     );
@@ -396,7 +399,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
      * A consumer of the group, not started yet. A crash before it joined is its start failing (kafkajs
      * reports a failed start only as a crash); one after it joined goes to the subscription.
      */
-    function createConsumer(onCrashAfterJoin: (error: Error) => void): StartingConsumer {
+    function createConsumer(onCrashAfterJoin: (error: Error) => void): StartingConsumer<Consumer> {
       const consumer = kafka.consumer({
         groupId: kafkaName(groupId),
         sessionTimeout: sessionTimeoutMs,
@@ -424,8 +427,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
       return { consumer, joined };
     }
 
-    /** Connects, subscribes and runs a consumer; resolves once it joined the group. */
-    async function runConsumer({ consumer, joined }: StartingConsumer, abandon: AbortSignal): Promise<void> {
+    /** Connects, subscribes and runs a consumer; resolves once it joined the group within `timeoutMs`. */
+    async function runConsumer(
+      { consumer, joined }: StartingConsumer<Consumer>,
+      timeoutMs: number,
+      abandon: AbortSignal,
+    ): Promise<void> {
       await consumer.connect();
       await consumer.subscribe({ topics: [...sources.keys()], fromBeginning: true });
       await consumer.run({
@@ -434,12 +441,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
         eachBatch: (payload) => handleBatch(consumer, payload),
       });
-      await withTimeout(
-        joined,
-        options.joinTimeoutMs ?? 60_000,
-        `consumer group ${groupId} did not form`,
-        abandon,
-      );
+      await withTimeout(joined, timeoutMs, `consumer group ${groupId} did not form`, abandon);
     }
 
     subscriptions.add(subscription);
@@ -473,111 +475,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
       await admin.disconnect();
     },
   };
-}
-
-/** A consumer created by `createConsumer`, and its first join (rejected by a crash before it). */
-interface StartingConsumer {
-  consumer: Consumer;
-  joined: Promise<void>;
-}
-
-interface ConsumerFactory {
-  create(onCrashAfterJoin: (error: Error) => void): StartingConsumer;
-  /** Resolves once joined; rejects when the start failed, timed out or was abandoned. */
-  run(starting: StartingConsumer, abandon: AbortSignal): Promise<void>;
-}
-
-/**
- * One subscription: its current consumer and, after a crash, the next one. kafkajs disconnects a
- * crashed consumer (leaving its group, so the other members take its partitions); this starts a new
- * one after the restart policy's delay, or gives up, and keeps the state `consumers()` reports.
- */
-class KafkaSubscription implements Subscription {
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
-  private consumer: Consumer | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private readonly stopRequested = new AbortController();
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    private readonly consumers: ConsumerFactory,
-    readonly supervision: ConsumerSupervision,
-    private readonly onStopped: () => void,
-  ) {}
-
-  /** The first start: a failure rejects (and `subscribe` with it). */
-  start(): Promise<void> {
-    return this.startConsumer();
-  }
-
-  resumeLater(resume: () => void, delayMs: number): void {
-    const timer = setTimeout(
-      () => {
-        this.resumeTimers.delete(timer);
-        resume();
-      },
-      Math.max(0, delayMs),
-    );
-    this.resumeTimers.add(timer);
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      clearTimeout(this.restartTimer);
-      this.clearResumeTimers();
-      // A start still waiting for its join gives up now rather than at the join timeout.
-      this.stopRequested.abort(new Error("subscription stopped"));
-      try {
-        // Leaves the group: its partitions go to the other members at once.
-        await this.consumer?.disconnect();
-      } finally {
-        this.onStopped();
-      }
-    })();
-    return this.stopping;
-  }
-
-  private async startConsumer(): Promise<void> {
-    const starting = this.consumers.create((error) => this.crashed(starting.consumer, error));
-    // Current before it runs, so that neither a crash right after its join nor a stop misses it.
-    this.consumer = starting.consumer;
-    try {
-      await this.consumers.run(starting, this.stopRequested.signal);
-    } catch (error) {
-      await starting.consumer.disconnect().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private crashed(consumer: Consumer, error: Error): void {
-    if (this.stopping || consumer !== this.consumer) return;
-    // Pauses belonged to the crashed consumer; the next one starts unpaused.
-    this.clearResumeTimers();
-    const decision = this.supervision.crashed(error);
-    if (decision.kind === "giveUp") return;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      void this.restart();
-    }, decision.delayMs);
-  }
-
-  private async restart(): Promise<void> {
-    if (this.stopping) return;
-    // kafkajs disconnected the crashed consumer already; this makes sure nothing of it stays open.
-    await this.consumer?.disconnect().catch(() => undefined);
-    try {
-      await this.startConsumer();
-    } catch (error) {
-      if (this.consumer) this.crashed(this.consumer, asError(error));
-      return;
-    }
-    if (!this.stopping) this.supervision.started();
-  }
-
-  private clearResumeTimers(): void {
-    for (const timer of this.resumeTimers) clearTimeout(timer);
-    this.resumeTimers.clear();
-  }
 }
 
 function toBusRecord(

@@ -19,7 +19,7 @@ import {
   decodeMlsMessage,
   defaultCapabilities,
   defaultKeyPackageEqualityConfig,
-  defaultKeyRetentionConfig,
+  type defaultKeyRetentionConfig,
   defaultLifetimeConfig,
   defaultPaddingConfig,
   type Extension,
@@ -75,10 +75,25 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/**
+ * How many message keys a member keeps for messages that have not arrived yet. Clients apply a
+ * channel's entries in the channel's order (`mimi:sequence`), so keys are skipped only where the
+ * channel itself logged one sender's messages out of their generation order: a sender's provider
+ * may have up to N - 1 of its messages overtake one another on the way to the channel
+ * (`MIMI_DELIVERY_SENDS_PER_DESTINATION`, N = 4 by default), and messages the channel rejected leave
+ * their generations unused. Ten generations cover N up to 11; four epochs cover the channel's
+ * window for messages of past epochs (one by default) with room to spare.
+ */
+export const KEY_RETENTION = {
+  retainKeysForGenerations: 10,
+  retainKeysForEpochs: 4,
+  maximumForwardRatchetSteps: 200,
+} as const satisfies typeof defaultKeyRetentionConfig;
+
 function clientConfig(validateCredential: ValidateCredential): ClientConfig {
   const authService: AuthenticationService = { validateCredential };
   return {
-    keyRetentionConfig: defaultKeyRetentionConfig,
+    keyRetentionConfig: KEY_RETENTION,
     lifetimeConfig: defaultLifetimeConfig,
     keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
     paddingConfig: defaultPaddingConfig,

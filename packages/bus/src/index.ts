@@ -15,7 +15,7 @@ export {
   DEFAULT_SESSION_TIMEOUT_MS,
   type KafkaBusOptions,
 } from "./kafka";
-export { BUS_HEALTH_COMPONENT, openServiceBus, serviceBusConfigSpec } from "./open";
+export { BUS_HEALTH_COMPONENT, consumerEventReporter, openServiceBus, serviceBusConfigSpec } from "./open";
 export { murmur2, partitionForKey, toPositive } from "./partitioner";
 export {
   BusHeaders,

@@ -138,7 +138,7 @@ export async function openServiceBus(options: {
 }
 
 /** Logs each consumer crash, restart and surrender with its group and topics, and counts them. */
-function consumerEventReporter({ logger, metrics }: ServiceRuntime): (event: ConsumerEvent) => void {
+export function consumerEventReporter({ logger, metrics }: ServiceRuntime): (event: ConsumerEvent) => void {
   const crashes = metrics.counter(
     "bus_consumer_crashes_total",
     "bus consumer crashes (each is restarted or, past the restart limit, given up)",

@@ -1,7 +1,13 @@
 import "reflect-metadata";
 import { join } from "node:path";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus } from "@mimi/bus";
+import {
+  BUS_HEALTH_COMPONENT,
+  type Bus,
+  consumerEventReporter,
+  consumersHealth,
+  createInProcessBus,
+} from "@mimi/bus";
 import {
   channelSequencerConfigSpec,
   channelSequencerMigrations,
@@ -44,8 +50,10 @@ import {
 import { type ProviderConfig, readProviderConfig } from "@mimi/provider-config";
 import {
   createApp,
+  createHealthRegistry,
   createLogger,
   createMetrics,
+  installProcessErrorPolicy,
   type Logger,
   type RunningServer,
   readConfig,
@@ -89,6 +97,9 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   const channelSettings = readConfig(channelSequencerConfigSpec, env);
 
   const logger = options.logger ?? createLogger({ name: `mimi:${config.domain}`, level: config.logLevel });
+  // As its own process, an unhandled error ends it with a log line (the state is unknown after one);
+  // inside a test process the test runner decides.
+  if (options.handleSignals) installProcessErrorPolicy({ logger });
   if (config.connectTo.size > 0) {
     logger.warn(
       { connectTo: Object.fromEntries(config.connectTo) },
@@ -112,7 +123,10 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     channelSequencerMigrations,
   ]);
   const metrics = createMetrics();
-  const bus = createInProcessBus();
+  const health = createHealthRegistry();
+  // A crashed consumer restarts with backoff; one that keeps crashing fails /healthz.
+  const bus = createInProcessBus({ onConsumerEvent: consumerEventReporter({ logger, metrics, health }) });
+  health.register(BUS_HEALTH_COMPONENT, () => consumersHealth(bus.consumers()));
 
   const identity = createIdentityContext({
     config,
@@ -170,6 +184,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
       deliveryFanoutRouter(delivery),
     ],
     readiness: [{ name: "database", check: () => sql.ping() }],
+    health,
     isShuttingDown: () => shuttingDown,
   });
   const server: RunningServer = await startServer(app, {

@@ -40,6 +40,41 @@ describe("standalone provider", () => {
     }
   });
 
+  it("reports a crashed bus consumer: not ready while it restarts", async () => {
+    const provider = await startProvider({
+      env: {
+        MIMI_DOMAIN: "a.test",
+        MIMI_PUBLIC_URL: "http://a.test",
+        PORT: "0",
+        MIMI_DATA_DIR: tempDir(),
+        LOG_LEVEL: "silent",
+      },
+      host: "127.0.0.1",
+    });
+    try {
+      const base = `http://127.0.0.1:${provider.port}`;
+      // A handler answering something that is not an outcome crashes its consumer.
+      const subscription = await provider.bus.subscribe({
+        groupId: "crashing-test-group",
+        topics: ["crash.test"],
+        handle: async () => 42 as unknown as { kind: "ok" },
+      });
+      await provider.bus.publish("crash.test", [{ key: "k", value: new Uint8Array([1]) }]);
+      let readiness = 200;
+      for (let i = 0; i < 50 && readiness === 200; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        readiness = (await fetch(`${base}/readyz`)).status;
+      }
+      expect(readiness).toBe(503);
+      const health = await fetch(`${base}/healthz`);
+      expect(health.status).toBe(200);
+      expect(JSON.stringify(await health.json())).toContain("crashing-test-group");
+      await subscription.stop();
+    } finally {
+      await provider.close();
+    }
+  });
+
   it.each([
     [{ PORT: "http" }, "PORT"],
     [{ MIMI_DOMAIN: "Upper.Case" }, "MIMI_DOMAIN"],

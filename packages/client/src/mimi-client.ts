@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { parseAcct } from "@mimi/activitypub";
 import { signProofOfPossession } from "@mimi/credentials";
 import {
-  type CiphersuiteImpl,
   type ClientState,
   commit,
   createGroup,
@@ -17,21 +15,17 @@ import {
   groupIdOf,
   joinFromWelcome,
   type KeyPackage,
-  loadCiphersuite,
   ownLeafIndex,
   processIncoming,
   roster,
-  type ValidateCredential,
   x509Credential,
 } from "@mimi/mls";
-import { parseConnectTo } from "@mimi/outbound-http";
-import {
-  AccountStore,
-  type ChannelRecord,
-  type DeviceRecord,
-  type PendingChange,
-  type StoredKeyPackage,
-  type StoredMessage,
+import type {
+  ChannelRecord,
+  DeviceRecord,
+  PendingChange,
+  StoredKeyPackage,
+  StoredMessage,
 } from "./account-store.js";
 import {
   type Activity,
@@ -46,14 +40,23 @@ import {
   roleActivity,
   stringField,
 } from "./activities.js";
-import { type ChannelLogItem, type MailboxItem, MimiApiError, ProviderApi } from "./api.js";
+import { type ChannelLogItem, type MailboxItem, MimiApiError, type ProviderApi } from "./api.js";
 import { hasGap, nextEntry, placeOf, pruned, withAhead } from "./channel-order.js";
+import type {
+  ChannelRole,
+  ChannelSummary,
+  ClientEvent,
+  DeviceResult,
+  KeyPackageResult,
+  MemberList,
+  MimiClientOptions,
+  SubmittedChange,
+  SyncResult,
+} from "./client-types.js";
 import { createTextContent, encodeContent, parseContent } from "./content.js";
-import {
-  type CredentialValidation,
-  createCredentialValidation,
-  credentialNames,
-} from "./credential-validation.js";
+import { type AccountContext, homeBase, openAccountContext } from "./context.js";
+import { credentialNames } from "./credential-validation.js";
+import { errorText, MimiClientError } from "./errors.js";
 import {
   acctsAddedBy,
   channelIdOfUrl,
@@ -63,118 +66,23 @@ import {
   readKeyPackageBytes,
   toBase64,
 } from "./mls-wire.js";
+import { checkChannelName, handleOfAcct, normalizeAcct } from "./names.js";
 import { SseParser } from "./sse.js";
-import { StateStore, type StoredAccount } from "./state.js";
+import type { StoredAccount } from "./state.js";
 
-/** A failure the user can act on; the message is one readable line. */
-export class MimiClientError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MimiClientError";
-  }
-}
-
-export interface MimiClientOptions {
-  /** MIMI_HOME: the folder holding `accounts/<user@domain>/`. */
-  home: string;
-  /** `user@domain`; default: the current account of `home`. */
-  handle?: string;
-  /** Replaces global fetch (tests route it to a fake provider). */
-  fetch?: typeof fetch;
-  /** MIMI_DEV_CONNECT_TO, for fetching other domains' mimi-configuration in development. */
-  connectTo?: string | ReadonlyMap<string, string>;
-  /** KeyPackages kept on the server per device (default 10); topped up below `keyPackageThreshold` (default 5). */
-  keyPackageTarget?: number;
-  keyPackageThreshold?: number;
-  now?: () => Date;
-}
-
-export interface ChannelSummary {
-  id: string;
-  url: string;
-  name: string;
-  status: ChannelRecord["status"];
-  epoch: number;
-  /** A submitted change (create, add, remove) the channel has not answered yet. */
-  waiting: boolean;
-  note?: string;
-}
-
-export type ClientEvent =
-  | { type: "message"; channel: ChannelSummary; message: StoredMessage }
-  | { type: "joined"; channel: ChannelSummary; by: string }
-  | { type: "member-added"; channel: ChannelSummary; actor: string; accts: string[]; by: string }
-  | { type: "member-removed"; channel: ChannelSummary; actor: string; by: string }
-  | { type: "renamed"; channel: ChannelSummary; name: string; by: string }
-  | {
-      type: "accepted";
-      channel: ChannelSummary;
-      activityId: string;
-      what: "create" | "add" | "remove" | "message" | "rename" | "role";
-      epoch?: number;
-    }
-  | {
-      type: "rejected";
-      channel: ChannelSummary;
-      activityId: string;
-      what: "create" | "add" | "remove" | "message" | "rename" | "role";
-      reason: string;
-      /** True when the change was rebuilt on the current epoch and submitted again. */
-      retried: boolean;
-    }
-  | { type: "left"; channel: ChannelSummary; by: string }
-  | { type: "role-changed"; channel: ChannelSummary; actor: string; role: "admin" | "member"; by: string }
-  | { type: "skipped"; activityId: string; reason: string };
-
-export interface SyncResult {
-  processed: number;
-  cursor: number;
-  events: ClientEvent[];
-  /** Problems that did not stop the sync (e.g. topping up KeyPackages failed). */
-  warnings: string[];
-}
-
-export interface DeviceResult {
-  clientId: string;
-  name: string;
-  credentialNotAfter: string;
-  keyPackages: KeyPackageResult | { ok: false; detail: string };
-}
-
-export interface KeyPackageResult {
-  ok: true;
-  clientId: string;
-  /** KeyPackages the server holds for this device after the top-up. */
-  available: number;
-  uploaded: number;
-  hasLastResort: boolean;
-}
-
-export interface SubmittedChange {
-  channel: ChannelSummary;
-  activityId: string;
-  /** The epoch the channel moves to once it accepts. */
-  epoch: number;
-}
-
-export type ChannelRole = "owner" | "admin" | "member";
-
-export interface MemberList {
-  channel: ChannelSummary;
-  /** From the MLS roster: one entry per account, with its clients and its role as the channel publishes it. */
-  members: { acct: string; actor?: string; clients: string[]; role?: ChannelRole }[];
-  /** The channel's followers collection, read through the home server. */
-  followers?: string[];
-  followersError?: string;
-}
-
-interface Session {
-  account: StoredAccount;
-  api: ProviderApi;
-  store: AccountStore;
-  cs: CiphersuiteImpl;
-  validation: CredentialValidation;
-}
+export type {
+  ChannelRole,
+  ChannelSummary,
+  ClientEvent,
+  DeviceResult,
+  KeyPackageResult,
+  MemberList,
+  MimiClientOptions,
+  SubmittedChange,
+  SyncResult,
+} from "./client-types.js";
+export { MimiClientError } from "./errors.js";
+export { handleOfAcct, normalizeAcct } from "./names.js";
 
 const MAILBOX_PAGE = 100;
 /** The object type of a role change (an Update the channel's owner or an admin submits). */
@@ -188,7 +96,7 @@ const KEY_PACKAGE_VALIDITY_SECONDS = 60 * 24 * 3600;
  * processes can share it. Commits stay pending until the channel accepts them.
  */
 export class MimiClient {
-  private session: Promise<Session> | undefined;
+  private session: Promise<AccountContext> | undefined;
   /** Channels whose log is being applied right now (a catch-up is not re-entered). */
   private readonly catchingUp = new Set<string>();
   private readonly target: number;
@@ -199,39 +107,12 @@ export class MimiClient {
     this.threshold = options.keyPackageThreshold ?? 5;
   }
 
-  private open(): Promise<Session> {
-    this.session ??= (async () => {
-      const state = new StateStore(this.options.home);
-      const account = await state.resolveAccount(this.options.handle);
-      const connectTo =
-        typeof this.options.connectTo === "string"
-          ? parseConnectTo(this.options.connectTo)
-          : (this.options.connectTo ?? new Map<string, string>());
-      const api = new ProviderApi({
-        server: account.server,
-        token: account.token,
-        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
-      });
-      const handle = account.acct.replace(/^acct:/, "");
-      const validation = createCredentialValidation({
-        homeDomain: handle.slice(handle.lastIndexOf("@") + 1),
-        homeServer: account.server,
-        connectTo,
-        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
-        ...(this.options.now ? { now: this.options.now } : {}),
-      });
-      return {
-        account,
-        api,
-        store: new AccountStore(state.accountDir(handle)),
-        cs: await loadCiphersuite(),
-        validation,
-      };
-    })();
+  private open(): Promise<AccountContext> {
+    this.session ??= openAccountContext(this.options);
     return this.session;
   }
 
-  private async locked<T>(action: (s: Session) => Promise<T>): Promise<T> {
+  private async locked<T>(action: (s: AccountContext) => Promise<T>): Promise<T> {
     const session = await this.open();
     return session.store.withLock(() => action(session));
   }
@@ -243,14 +124,6 @@ export class MimiClient {
 
   async account(): Promise<StoredAccount> {
     return (await this.open()).account;
-  }
-
-  private validator(s: Session): ValidateCredential {
-    return (credential, key) => s.validation.service.validateCredential(credential, key);
-  }
-
-  private now(): Date {
-    return this.options.now?.() ?? new Date();
   }
 
   // -------------------------------------------------------------------------
@@ -290,7 +163,7 @@ export class MimiClient {
       const device: DeviceRecord = {
         clientId: client.id,
         name,
-        createdAt: this.now().toISOString(),
+        createdAt: s.now().toISOString(),
         signaturePublicKey: toBase64(keyPair.publicKey),
         signaturePrivateKey: toBase64(keyPair.privateKey),
         credentialChain: issued.chain,
@@ -316,13 +189,13 @@ export class MimiClient {
     });
   }
 
-  private async requireDevice(s: Session): Promise<DeviceRecord> {
+  private async requireDevice(s: AccountContext): Promise<DeviceRecord> {
     const device = await s.store.loadDevice();
     if (!device) throw new MimiClientError("no device registered here yet: run `mimi device add` first");
     return device;
   }
 
-  private async topUp(s: Session, device: DeviceRecord, force: boolean): Promise<KeyPackageResult> {
+  private async topUp(s: AccountContext, device: DeviceRecord, force: boolean): Promise<KeyPackageResult> {
     let available = 0;
     let hasLastResort = false;
     if (!force) {
@@ -340,7 +213,7 @@ export class MimiClient {
       privateKey: fromBase64(device.signaturePrivateKey),
     };
     const fresh: StoredKeyPackage[] = [];
-    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const nowSeconds = Math.floor(s.now().getTime() / 1000);
     for (let i = 0; i < missing + (hasLastResort ? 0 : 1); i++) {
       const lastResort = !hasLastResort && i === missing;
       const bundle = await createKeyPackage({
@@ -358,12 +231,12 @@ export class MimiClient {
         initPrivateKey: toBase64(bundle.privateKeyPackage.initPrivateKey),
         hpkePrivateKey: toBase64(bundle.privateKeyPackage.hpkePrivateKey),
         lastResort,
-        createdAt: this.now().toISOString(),
+        createdAt: s.now().toISOString(),
         notAfter: new Date((nowSeconds + KEY_PACKAGE_VALIDITY_SECONDS) * 1000).toISOString(),
       });
     }
     // Private parts are saved before the upload: a KeyPackage the server may hand out must be joinable.
-    const nowIso = this.now().toISOString();
+    const nowIso = s.now().toISOString();
     device.keyPackages = [...device.keyPackages.filter((kp) => kp.notAfter > nowIso), ...fresh];
     await s.store.saveDevice(device);
     const pool = fresh.filter((kp) => !kp.lastResort).map((kp) => kp.keyPackage);
@@ -395,7 +268,7 @@ export class MimiClient {
     return this.locked(async (s) => summaryOf(await this.resolveChannel(s, reference)));
   }
 
-  private async resolveChannel(s: Session, reference: string): Promise<ChannelRecord> {
+  private async resolveChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
     if (/^https?:\/\//.test(reference)) {
       const record = await this.channelByUrl(s, reference);
       if (!record) throw new MimiClientError(`no channel ${reference} in this account`);
@@ -411,17 +284,11 @@ export class MimiClient {
     throw new MimiClientError(`no channel named ${reference} (see mimi channels)`);
   }
 
-  private async channelByUrl(s: Session, url: string): Promise<ChannelRecord | undefined> {
+  private async channelByUrl(s: AccountContext, url: string): Promise<ChannelRecord | undefined> {
     const id = channelIdOfUrl(url);
     if (!id) return undefined;
     const record = await s.store.loadChannel(id);
     return record?.url === url ? record : undefined;
-  }
-
-  private homeBase(s: Session): string {
-    const actor = s.account.actor;
-    const at = actor.lastIndexOf("/users/");
-    return at < 0 ? new URL(actor).origin : actor.slice(0, at);
   }
 
   /** Creates a channel hosted by the home provider, with this device as its only member. */
@@ -431,7 +298,7 @@ export class MimiClient {
       const device = await this.requireDevice(s);
       const groupId = new Uint8Array(randomBytes(16));
       const id = Buffer.from(groupId).toString("base64url");
-      const url = `${this.homeBase(s)}/channels/${id}`;
+      const url = `${homeBase(s.account)}/channels/${id}`;
       const bundle = await createKeyPackage({
         credential: x509Credential(device.credentialChain.map(fromBase64)),
         signatureKeyPair: {
@@ -445,7 +312,7 @@ export class MimiClient {
         keyPackage: bundle.keyPackage,
         privateKeyPackage: bundle.privateKeyPackage,
         cipherSuite: s.cs,
-        validateCredential: this.validator(s),
+        validateCredential: s.validateCredential,
       });
       const activity = createChannelActivity(s.account.actor, url, name, await createGroupInfo(state, s.cs));
       const record: ChannelRecord = {
@@ -454,7 +321,7 @@ export class MimiClient {
         name,
         status: "pending",
         epoch: 0,
-        createdAt: this.now().toISOString(),
+        createdAt: s.now().toISOString(),
         createActivityId: activity.id,
         actors: { [s.account.acct]: s.account.actor },
         logSequence: 0,
@@ -475,7 +342,7 @@ export class MimiClient {
     });
   }
 
-  private async activeChannel(s: Session, reference: string): Promise<ChannelRecord> {
+  private async activeChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
     const record = await this.resolveChannel(s, reference);
     if (record.status === "left") throw new MimiClientError(`you are no longer a member of ${record.name}`);
     if (record.status === "failed")
@@ -485,7 +352,7 @@ export class MimiClient {
     return record;
   }
 
-  private async changeableChannel(s: Session, reference: string): Promise<ChannelRecord> {
+  private async changeableChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
     const record = await this.activeChannel(s, reference);
     if (record.pending)
       throw new MimiClientError(
@@ -534,7 +401,7 @@ export class MimiClient {
         newState: toBase64(encodeClientState(output.newState)),
         newEpoch: Number(groupEpoch(output.newState)),
         attempts: 1,
-        submittedAt: this.now().toISOString(),
+        submittedAt: s.now().toISOString(),
       };
       return this.submitPending(s, record, activity);
     });
@@ -563,13 +430,13 @@ export class MimiClient {
         newState: toBase64(encodeClientState(output.newState)),
         newEpoch: Number(groupEpoch(output.newState)),
         attempts: 1,
-        submittedAt: this.now().toISOString(),
+        submittedAt: s.now().toISOString(),
       };
       return this.submitPending(s, record, activity);
     });
   }
 
-  private async submitPending(s: Session, record: ChannelRecord, activity: Activity) {
+  private async submitPending(s: AccountContext, record: ChannelRecord, activity: Activity) {
     const pending = record.pending as PendingChange;
     await s.store.saveChannel(record);
     try {
@@ -587,7 +454,7 @@ export class MimiClient {
    * (for a user of the home provider) found by WebFinger on the home server.
    */
   private async actorOf(
-    s: Session,
+    s: AccountContext,
     record: ChannelRecord,
     acct: string,
     claim?: {
@@ -678,7 +545,7 @@ export class MimiClient {
         senderUri: content.senderUri,
         actor: s.account.actor,
         timestamp: content.timestamp,
-        receivedAt: this.now().toISOString(),
+        receivedAt: s.now().toISOString(),
         contentType: content.contentType,
         content: content.content,
         ...(content.inReplyTo ? { inReplyTo: content.inReplyTo } : {}),
@@ -777,7 +644,7 @@ export class MimiClient {
     return (await s.api.mailbox(options.after ?? 0, options.limit ?? MAILBOX_PAGE)).items;
   }
 
-  private async syncLocked(s: Session): Promise<SyncResult> {
+  private async syncLocked(s: AccountContext): Promise<SyncResult> {
     const result: SyncResult = { processed: 0, cursor: await s.store.loadCursor(), events: [], warnings: [] };
     let joined = false;
     for (;;) {
@@ -801,7 +668,7 @@ export class MimiClient {
   }
 
   /** Applies the log after the last applied entry; a log that cannot be read now is tried on the next sync. */
-  private async fillGap(s: Session, record: ChannelRecord, events: ClientEvent[], warnings: string[]) {
+  private async fillGap(s: AccountContext, record: ChannelRecord, events: ClientEvent[], warnings: string[]) {
     try {
       await this.catchUp(s, record, events);
     } catch (error) {
@@ -811,7 +678,7 @@ export class MimiClient {
     }
   }
 
-  private async topUpQuietly(s: Session, warnings: string[]) {
+  private async topUpQuietly(s: AccountContext, warnings: string[]) {
     const device = await s.store.loadDevice();
     if (!device) return;
     try {
@@ -912,7 +779,7 @@ export class MimiClient {
    * channel (its answers, forwards, a Welcome) counts only when the channel itself delivered it: the
    * home server says who signed each delivery, and nobody else may act on this client for a channel.
    */
-  private async handleItem(s: Session, item: MailboxItem, events: ClientEvent[]): Promise<boolean> {
+  private async handleItem(s: AccountContext, item: MailboxItem, events: ClientEvent[]): Promise<boolean> {
     const activity = item.activity;
     const type = stringField(activity, "type");
     const id = stringField(activity, "id") ?? "(no id)";
@@ -946,7 +813,7 @@ export class MimiClient {
    * A forward of the channel: applied in the channel's order. One numbered `mimi:sequence` is applied
    * once the entries before it are; until then it waits (see channel-order.ts).
    */
-  private async receive(s: Session, record: ChannelRecord, activity: Activity, events: ClientEvent[]) {
+  private async receive(s: AccountContext, record: ChannelRecord, activity: Activity, events: ClientEvent[]) {
     const sequence = numberField(activity, "mimi:sequence");
     if (sequence === undefined || record.status !== "active") {
       await this.handleChannelActivity(s, record, activity, events);
@@ -958,7 +825,7 @@ export class MimiClient {
   }
 
   /** Applies waiting entries while the next one is here; stops at a gap or at an entry to retry. */
-  private async applyWaiting(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+  private async applyWaiting(s: AccountContext, record: ChannelRecord, events: ClientEvent[]) {
     for (;;) {
       const next = nextEntry(record.ahead ?? [], record.logSequence);
       if (!next) break;
@@ -974,7 +841,12 @@ export class MimiClient {
   }
 
   /** One of our own submissions took `sequence` in the channel's log: nothing to apply there. */
-  private async passOwnEntry(s: Session, record: ChannelRecord, sequence: number, events: ClientEvent[]) {
+  private async passOwnEntry(
+    s: AccountContext,
+    record: ChannelRecord,
+    sequence: number,
+    events: ClientEvent[],
+  ) {
     if (record.status !== "active" || placeOf(sequence, record.logSequence) === "applied") return;
     record.ahead = withAhead(record.ahead ?? [], { sequence }, record.logSequence);
     await this.applyWaiting(s, record, events);
@@ -985,7 +857,7 @@ export class MimiClient {
    * could not be applied now and must not be passed over (a commit: every later entry depends on it).
    */
   private async handleChannelActivity(
-    s: Session,
+    s: AccountContext,
     record: ChannelRecord,
     activity: Activity,
     events: ClientEvent[],
@@ -1028,7 +900,7 @@ export class MimiClient {
   }
 
   private async handleVerdict(
-    s: Session,
+    s: AccountContext,
     activity: Activity,
     type: "Accept" | "Reject",
     events: ClientEvent[],
@@ -1105,7 +977,7 @@ export class MimiClient {
   }
 
   private async settleCreate(
-    s: Session,
+    s: AccountContext,
     record: ChannelRecord,
     accepted: boolean,
     events: ClientEvent[],
@@ -1131,9 +1003,9 @@ export class MimiClient {
   }
 
   /** The channel accepted our commit: adopt the state prepared with it. */
-  private async mergePending(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+  private async mergePending(s: AccountContext, record: ChannelRecord, events: ClientEvent[]) {
     const pending = record.pending as PendingChange;
-    const decoded = decodeClientState(fromBase64(pending.newState), this.validator(s));
+    const decoded = decodeClientState(fromBase64(pending.newState), s.validateCredential);
     if (!decoded.ok) throw new Error(`stored pending state does not decode: ${decoded.detail}`);
     storeState(record, decoded.state);
     if (pending.kind === "add") record.actors[pending.acct] = pending.actor;
@@ -1153,7 +1025,12 @@ export class MimiClient {
    * The channel rejected our commit (usually: another commit won the epoch). Catch up from the
    * channel's log, rebuild the same change on the current epoch and submit it once more.
    */
-  private async retryPending(s: Session, record: ChannelRecord, reason: string, events: ClientEvent[]) {
+  private async retryPending(
+    s: AccountContext,
+    record: ChannelRecord,
+    reason: string,
+    events: ClientEvent[],
+  ) {
     const pending = record.pending as PendingChange;
     delete record.pending;
     const rejected = (retried: boolean, why = reason): ClientEvent => ({
@@ -1207,7 +1084,7 @@ export class MimiClient {
       newState: toBase64(encodeClientState(output.newState)),
       newEpoch: Number(groupEpoch(output.newState)),
       attempts: pending.attempts + 1,
-      submittedAt: this.now().toISOString(),
+      submittedAt: s.now().toISOString(),
     };
     await s.store.saveChannel(record);
     try {
@@ -1225,7 +1102,7 @@ export class MimiClient {
    * order, stopping at an entry that must be retried. Not re-entered for the same channel: a commit
    * from the future met while catching up waits for the log's own turn.
    */
-  private async catchUp(s: Session, record: ChannelRecord, events: ClientEvent[]) {
+  private async catchUp(s: AccountContext, record: ChannelRecord, events: ClientEvent[]) {
     if (this.catchingUp.has(record.id)) return;
     this.catchingUp.add(record.id);
     try {
@@ -1260,7 +1137,7 @@ export class MimiClient {
   }
 
   private async handleCommit(
-    s: Session,
+    s: AccountContext,
     record: ChannelRecord,
     activity: Activity,
     type: "Add" | "Remove",
@@ -1325,7 +1202,12 @@ export class MimiClient {
     events.push({ type: "left", channel: summaryOf(record), by });
   }
 
-  private async handleMessage(s: Session, record: ChannelRecord, activity: Activity, events: ClientEvent[]) {
+  private async handleMessage(
+    s: AccountContext,
+    record: ChannelRecord,
+    activity: Activity,
+    events: ClientEvent[],
+  ) {
     const id = stringField(activity, "id") as string;
     if (record.status !== "active") return;
     const wire = fromWireObject(activity.object, "PrivateMessage");
@@ -1378,7 +1260,7 @@ export class MimiClient {
       senderUri: sender,
       actor: record.actors[sender] ?? actorOf(activity),
       timestamp: content.content.timestamp,
-      receivedAt: this.now().toISOString(),
+      receivedAt: s.now().toISOString(),
       contentType: content.content.contentType,
       content: content.content.content,
       ...(content.content.inReplyTo ? { inReplyTo: content.content.inReplyTo } : {}),
@@ -1391,7 +1273,7 @@ export class MimiClient {
 
   /** An Add naming us with a Welcome: join with whichever of our KeyPackages it was made for. */
   private async join(
-    s: Session,
+    s: AccountContext,
     activity: Activity,
     channelUrl: string,
     events: ClientEvent[],
@@ -1422,7 +1304,7 @@ export class MimiClient {
           signaturePrivateKey: fromBase64(device.signaturePrivateKey),
         },
         cipherSuite: s.cs,
-        validateCredential: this.validator(s),
+        validateCredential: s.validateCredential,
       });
       if (result.ok) {
         joined = { state: result.state, used: stored };
@@ -1451,7 +1333,7 @@ export class MimiClient {
       name: channelId,
       status: "active",
       epoch: 0,
-      createdAt: this.now().toISOString(),
+      createdAt: s.now().toISOString(),
       actors: { [s.account.acct]: s.account.actor },
       logSequence: 0,
       seen: [id],
@@ -1491,7 +1373,7 @@ export class MimiClient {
    * the delivery is processed again on the next sync.
    */
   private async readHistory(
-    s: Session,
+    s: AccountContext,
     record: ChannelRecord,
     welcomeActivityId: string,
   ): Promise<ChannelLogItem | undefined> {
@@ -1536,9 +1418,9 @@ export class MimiClient {
     }
   }
 
-  private decodeState(s: Session, record: ChannelRecord): ClientState {
+  private decodeState(s: AccountContext, record: ChannelRecord): ClientState {
     if (!record.state) throw new MimiClientError(`no group state for ${record.name}`);
-    const decoded = decodeClientState(fromBase64(record.state), this.validator(s));
+    const decoded = decodeClientState(fromBase64(record.state), s.validateCredential);
     if (!decoded.ok) throw new Error(`the stored state of ${record.name} does not decode: ${decoded.detail}`);
     return decoded.state;
   }
@@ -1583,34 +1465,8 @@ function actorOf(activity: Activity): string {
   return idOf(activity.actor) ?? "(unknown actor)";
 }
 
-/** `bob@b.test`, `@bob@b.test` or `acct:bob@b.test` -> `acct:bob@b.test`. */
-export function normalizeAcct(input: string): string {
-  const parsed = parseAcct(input, { lenient: true });
-  if (!parsed.ok)
-    throw new MimiClientError(`${input} is not an account (expected user@domain): ${parsed.reason}`);
-  return `acct:${parsed.acct.user}@${parsed.acct.host}`;
-}
-
-export function handleOfAcct(acct: string): string {
-  return acct.replace(/^acct:/, "");
-}
-
-function checkChannelName(name: string) {
-  if ([...name].length < 1 || [...name].length > 100)
-    throw new MimiClientError("a channel name has 1 to 100 characters");
-  if (/^https?:\/\//.test(name)) throw new MimiClientError("a channel name must not look like a URL");
-  // The channel's server refuses these too: they could forge or hide what other clients show.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
-  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(name))
-    throw new MimiClientError("a channel name must not contain control or bidi characters");
-}
-
 function silentFor(idleTimeoutMs: number): string {
   return `mailbox stream silent for ${(idleTimeoutMs / 1000).toFixed(1)} s; reconnecting`;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,108 @@
+import type { ChannelRecord, StoredMessage } from "./account-store.js";
+
+/** The options, results and events of `MimiClient`'s public API. */
+
+export interface MimiClientOptions {
+  /** MIMI_HOME: the folder holding `accounts/<user@domain>/`. */
+  home: string;
+  /** `user@domain`; default: the current account of `home`. */
+  handle?: string;
+  /** Replaces global fetch (tests route it to a fake provider). */
+  fetch?: typeof fetch;
+  /** MIMI_DEV_CONNECT_TO, for fetching other domains' mimi-configuration in development. */
+  connectTo?: string | ReadonlyMap<string, string>;
+  /** KeyPackages kept on the server per device (default 10); topped up below `keyPackageThreshold` (default 5). */
+  keyPackageTarget?: number;
+  keyPackageThreshold?: number;
+  now?: () => Date;
+}
+
+export interface ChannelSummary {
+  id: string;
+  url: string;
+  name: string;
+  status: ChannelRecord["status"];
+  epoch: number;
+  /** A submitted change (create, add, remove) the channel has not answered yet. */
+  waiting: boolean;
+  note?: string;
+}
+
+export type ClientEvent =
+  | { type: "message"; channel: ChannelSummary; message: StoredMessage }
+  | { type: "joined"; channel: ChannelSummary; by: string }
+  | { type: "member-added"; channel: ChannelSummary; actor: string; accts: string[]; by: string }
+  | { type: "member-removed"; channel: ChannelSummary; actor: string; by: string }
+  | { type: "renamed"; channel: ChannelSummary; name: string; by: string }
+  | {
+      type: "accepted";
+      channel: ChannelSummary;
+      activityId: string;
+      what: "create" | "add" | "remove" | "message" | "rename" | "role";
+      epoch?: number;
+    }
+  | {
+      type: "rejected";
+      channel: ChannelSummary;
+      activityId: string;
+      what: "create" | "add" | "remove" | "message" | "rename" | "role";
+      reason: string;
+      /** True when the change was rebuilt on the current epoch and submitted again. */
+      retried: boolean;
+    }
+  | { type: "left"; channel: ChannelSummary; by: string }
+  | { type: "role-changed"; channel: ChannelSummary; actor: string; role: "admin" | "member"; by: string }
+  | { type: "skipped"; activityId: string; reason: string };
+
+export interface SyncResult {
+  processed: number;
+  cursor: number;
+  events: ClientEvent[];
+  /** Problems that did not stop the sync (e.g. topping up KeyPackages failed). */
+  warnings: string[];
+}
+
+export interface DeviceResult {
+  clientId: string;
+  name: string;
+  credentialNotAfter: string;
+  keyPackages: KeyPackageResult | { ok: false; detail: string };
+}
+
+export interface KeyPackageResult {
+  ok: true;
+  clientId: string;
+  /** KeyPackages the server holds for this device after the top-up. */
+  available: number;
+  uploaded: number;
+  hasLastResort: boolean;
+}
+
+export interface SubmittedChange {
+  channel: ChannelSummary;
+  activityId: string;
+  /** The epoch the channel moves to once it accepts. */
+  epoch: number;
+}
+
+export type ChannelRole = "owner" | "admin" | "member";
+
+export interface MemberList {
+  channel: ChannelSummary;
+  /** From the MLS roster: one entry per account, with its clients and its role as the channel publishes it. */
+  members: { acct: string; actor?: string; clients: string[]; role?: ChannelRole }[];
+  /** The channel's followers collection, read through the home server. */
+  followers?: string[];
+  followersError?: string;
+}
+
+export interface ListenOptions {
+  signal?: AbortSignal;
+  reconnectMs?: number;
+  /**
+   * The stream is given up and reopened from the cursor when nothing (not even the server's
+   * heartbeat) arrived for this long (default 45 s, three of the server's 15 s heartbeats).
+   */
+  idleTimeoutMs?: number;
+  onWarning?: (warning: string) => void;
+}

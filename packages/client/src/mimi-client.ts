@@ -1,32 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { signProofOfPossession } from "@mimi/credentials";
 import {
   type ClientState,
   commit,
   createGroup,
   createGroupInfo,
-  createKeyPackage,
   decodeClientState,
   encodeClientState,
   encryptApplicationMessage,
   fromWireObject,
-  generateSignatureKeyPair,
   groupEpoch,
   groupIdOf,
-  joinFromWelcome,
   type KeyPackage,
   ownLeafIndex,
   processIncoming,
   roster,
-  x509Credential,
 } from "@mimi/mls";
-import type {
-  ChannelRecord,
-  DeviceRecord,
-  PendingChange,
-  StoredKeyPackage,
-  StoredMessage,
-} from "./account-store.js";
+import type { ChannelRecord, DeviceRecord, PendingChange, StoredMessage } from "./account-store.js";
 import {
   type Activity,
   addActivity,
@@ -56,13 +45,13 @@ import type {
 import { createTextContent, encodeContent, parseContent } from "./content.js";
 import { type AccountContext, homeBase, openAccountContext } from "./context.js";
 import { credentialNames } from "./credential-validation.js";
+import { DeviceKeys } from "./device/device-keys.js";
 import { errorText, MimiClientError } from "./errors.js";
 import {
   acctsAddedBy,
   channelIdOfUrl,
   fromBase64,
   groupInfoSignerAcct,
-  keyPackageWireBytes,
   readKeyPackageBytes,
   toBase64,
 } from "./mls-wire.js";
@@ -87,7 +76,6 @@ export { handleOfAcct, normalizeAcct } from "./names.js";
 const MAILBOX_PAGE = 100;
 /** The object type of a role change (an Update the channel's owner or an admin submits). */
 const ROLE_TYPE = "mimi:Role";
-const KEY_PACKAGE_VALIDITY_SECONDS = 60 * 24 * 3600;
 
 /**
  * One account's MIMI client: device registration, channels (create, add, remove, rename, send),
@@ -140,119 +128,19 @@ export class MimiClient {
    * the result; `replenishKeyPackages` retries it.
    */
   addDevice(name: string): Promise<DeviceResult> {
-    return this.locked(async (s) => {
-      const existing = await s.store.loadDevice();
-      if (existing)
-        throw new MimiClientError(
-          `this account already has a device here: ${existing.name} (${existing.clientId})`,
-        );
-      const client = await s.api.createClient(name);
-      const keyPair = await generateSignatureKeyPair(s.cs);
-      const challenge = await s.api.credentialChallenge(client.id);
-      const signature = signProofOfPossession(keyPair.privateKey, {
-        challenge: challenge.challenge,
-        user: challenge.user,
-        domain: challenge.domain,
-        clientId: challenge.clientId,
-      });
-      const issued = await s.api.issueCredential(client.id, {
-        challenge: challenge.challenge,
-        signaturePublicKey: toBase64(keyPair.publicKey),
-        signature: toBase64(signature),
-      });
-      const device: DeviceRecord = {
-        clientId: client.id,
-        name,
-        createdAt: s.now().toISOString(),
-        signaturePublicKey: toBase64(keyPair.publicKey),
-        signaturePrivateKey: toBase64(keyPair.privateKey),
-        credentialChain: issued.chain,
-        credentialNotAfter: issued.notAfter,
-        keyPackages: [],
-      };
-      await s.store.saveDevice(device);
-      let keyPackages: DeviceResult["keyPackages"];
-      try {
-        keyPackages = await this.topUp(s, device, true);
-      } catch (error) {
-        keyPackages = { ok: false, detail: errorText(error) };
-      }
-      return { clientId: client.id, name, credentialNotAfter: issued.notAfter, keyPackages };
-    });
+    return this.locked((s) => this.keys(s).register(name));
   }
 
   /** Uploads fresh KeyPackages when the server holds fewer than the threshold (and a last-resort one if missing). */
   replenishKeyPackages(options: { force?: boolean } = {}): Promise<KeyPackageResult> {
     return this.locked(async (s) => {
-      const device = await this.requireDevice(s);
-      return this.topUp(s, device, options.force === true);
+      const keys = this.keys(s);
+      return keys.topUp(await keys.require(), options.force === true);
     });
   }
 
-  private async requireDevice(s: AccountContext): Promise<DeviceRecord> {
-    const device = await s.store.loadDevice();
-    if (!device) throw new MimiClientError("no device registered here yet: run `mimi device add` first");
-    return device;
-  }
-
-  private async topUp(s: AccountContext, device: DeviceRecord, force: boolean): Promise<KeyPackageResult> {
-    let available = 0;
-    let hasLastResort = false;
-    if (!force) {
-      const counts = await s.api.keyPackageCounts();
-      const mine = counts.clients.find((item) => item.clientId === device.clientId);
-      available = mine?.available ?? 0;
-      hasLastResort = mine?.hasLastResort ?? false;
-    }
-    const missing = available < this.threshold ? this.target - available : 0;
-    if (missing === 0 && hasLastResort)
-      return { ok: true, clientId: device.clientId, available, uploaded: 0, hasLastResort };
-    const credential = x509Credential(device.credentialChain.map(fromBase64));
-    const signatureKeyPair = {
-      publicKey: fromBase64(device.signaturePublicKey),
-      privateKey: fromBase64(device.signaturePrivateKey),
-    };
-    const fresh: StoredKeyPackage[] = [];
-    const nowSeconds = Math.floor(s.now().getTime() / 1000);
-    for (let i = 0; i < missing + (hasLastResort ? 0 : 1); i++) {
-      const lastResort = !hasLastResort && i === missing;
-      const bundle = await createKeyPackage({
-        credential,
-        signatureKeyPair,
-        cipherSuite: s.cs,
-        lastResort,
-        validForSeconds: KEY_PACKAGE_VALIDITY_SECONDS,
-        nowSeconds,
-      });
-      const bytes = keyPackageWireBytes(bundle.keyPackage);
-      fresh.push({
-        id: Buffer.from(await crypto.subtle.digest("SHA-256", bytes)).toString("base64url"),
-        keyPackage: toBase64(bytes),
-        initPrivateKey: toBase64(bundle.privateKeyPackage.initPrivateKey),
-        hpkePrivateKey: toBase64(bundle.privateKeyPackage.hpkePrivateKey),
-        lastResort,
-        createdAt: s.now().toISOString(),
-        notAfter: new Date((nowSeconds + KEY_PACKAGE_VALIDITY_SECONDS) * 1000).toISOString(),
-      });
-    }
-    // Private parts are saved before the upload: a KeyPackage the server may hand out must be joinable.
-    const nowIso = s.now().toISOString();
-    device.keyPackages = [...device.keyPackages.filter((kp) => kp.notAfter > nowIso), ...fresh];
-    await s.store.saveDevice(device);
-    const pool = fresh.filter((kp) => !kp.lastResort).map((kp) => kp.keyPackage);
-    const lastResort = fresh.find((kp) => kp.lastResort)?.keyPackage;
-    await s.api.uploadKeyPackages({
-      clientId: device.clientId,
-      keyPackages: pool,
-      ...(lastResort ? { lastResort } : {}),
-    });
-    return {
-      ok: true,
-      clientId: device.clientId,
-      available: available + pool.length,
-      uploaded: fresh.length,
-      hasLastResort: true,
-    };
+  private keys(s: AccountContext): DeviceKeys {
+    return new DeviceKeys(s, { target: this.target, threshold: this.threshold });
   }
 
   // -------------------------------------------------------------------------
@@ -295,18 +183,11 @@ export class MimiClient {
   createChannel(name: string): Promise<ChannelSummary> {
     return this.locked(async (s) => {
       checkChannelName(name);
-      const device = await this.requireDevice(s);
+      const device = await this.keys(s).require();
       const groupId = new Uint8Array(randomBytes(16));
       const id = Buffer.from(groupId).toString("base64url");
       const url = `${homeBase(s.account)}/channels/${id}`;
-      const bundle = await createKeyPackage({
-        credential: x509Credential(device.credentialChain.map(fromBase64)),
-        signatureKeyPair: {
-          publicKey: fromBase64(device.signaturePublicKey),
-          privateKey: fromBase64(device.signaturePrivateKey),
-        },
-        cipherSuite: s.cs,
-      });
+      const bundle = await this.keys(s).ownLeaf(device);
       const state = await createGroup({
         groupId,
         keyPackage: bundle.keyPackage,
@@ -663,7 +544,7 @@ export class MimiClient {
       if (record.status === "active" && hasGap(record.ahead, record.logSequence))
         await this.fillGap(s, record, result.events, result.warnings);
     }
-    if (joined) await this.topUpQuietly(s, result.warnings);
+    if (joined) await this.keys(s).topUpQuietly(result.warnings);
     return result;
   }
 
@@ -675,16 +556,6 @@ export class MimiClient {
       warnings.push(
         `${record.name}: entries after ${record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`,
       );
-    }
-  }
-
-  private async topUpQuietly(s: AccountContext, warnings: string[]) {
-    const device = await s.store.loadDevice();
-    if (!device) return;
-    try {
-      await this.topUp(s, device, false);
-    } catch (error) {
-      warnings.push(`topping up KeyPackages failed: ${errorText(error)}`);
     }
   }
 
@@ -749,7 +620,7 @@ export class MimiClient {
               const record = channelUrl ? await this.channelByUrl(session, channelUrl) : undefined;
               if (record?.status === "active" && hasGap(record.ahead, record.logSequence))
                 await this.fillGap(session, record, collected, warnings);
-              if (joined) await this.topUpQuietly(session, warnings);
+              if (joined) await this.keys(session).topUpQuietly(warnings);
               for (const warning of warnings) options.onWarning?.(warning);
               return collected;
             });
@@ -1291,26 +1162,7 @@ export class MimiClient {
       events.push({ type: "skipped", activityId: id, reason });
       return false;
     }
-    let joined: { state: ClientState; used: StoredKeyPackage } | undefined;
-    for (const stored of device.keyPackages) {
-      const read = readKeyPackageBytes(fromBase64(stored.keyPackage));
-      if (!read.ok) continue;
-      const result = await joinFromWelcome({
-        welcome: wire.bytes,
-        keyPackage: read.keyPackage,
-        privateKeyPackage: {
-          initPrivateKey: fromBase64(stored.initPrivateKey),
-          hpkePrivateKey: fromBase64(stored.hpkePrivateKey),
-          signaturePrivateKey: fromBase64(device.signaturePrivateKey),
-        },
-        cipherSuite: s.cs,
-        validateCredential: s.validateCredential,
-      });
-      if (result.ok) {
-        joined = { state: result.state, used: stored };
-        break;
-      }
-    }
+    const joined = await this.keys(s).openWelcome(device, wire.bytes);
     if (!joined) {
       events.push({
         type: "skipped",
@@ -1355,11 +1207,7 @@ export class MimiClient {
       });
       return false;
     }
-    const used = joined.used;
-    if (!used.lastResort) {
-      device.keyPackages = device.keyPackages.filter((kp) => kp.id !== used.id);
-      await s.store.saveDevice(device);
-    }
+    await this.keys(s).consume(device, joined.used);
     await s.store.saveChannel(record);
     events.push({ type: "joined", channel: summaryOf(record), by: actorOf(activity) });
     return true;

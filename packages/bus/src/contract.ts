@@ -5,16 +5,16 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { SupervisionOptions } from "./consumer-supervision";
+import { pendingOutcome } from "./handler-answers";
 import { BusHeaders, deadTopicName, retryTopicName } from "./routing";
-import {
-  type Bus,
-  type BusRecord,
-  type ConsumerEvent,
-  type HandlerOutcome,
-  type MonitoredBus,
-  pendingOutcome,
-  type SubscribeOptions,
-  type Subscription,
+import type {
+  Bus,
+  BusRecord,
+  ConsumerEvent,
+  HandlerOutcome,
+  MonitoredBus,
+  SubscribeOptions,
+  Subscription,
 } from "./types";
 import { delay, gate, waitUntil } from "./wait";
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runBusContractSuite } from "./contract";
+import { pendingOutcome } from "./handler-answers";
 import { createInProcessBus } from "./in-process";
-import { type Bus, type HandlerOutcome, pendingOutcome } from "./types";
+import type { Bus, HandlerOutcome } from "./types";
 import { delay, gate, waitUntil } from "./wait";
 
 runBusContractSuite("in-process", async (supervision) => {

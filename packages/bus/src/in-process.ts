@@ -10,6 +10,7 @@ import {
   type SupervisionOptions,
   unusableAnswerError,
 } from "./consumer-supervision";
+import { isHandlerAnswer, settledOutcome } from "./handler-answers";
 import { partitionForKey } from "./partitioner";
 import {
   DEFAULT_RETRY_POLICY,
@@ -24,19 +25,17 @@ import {
 } from "./routing";
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
-import {
-  type BusMessage,
-  type BusRecord,
-  type ConsumerStatus,
-  type HandlerOutcome,
-  isHandlerAnswer,
-  type MonitoredBus,
-  type PendingOutcome,
-  type RecordHandler,
-  type RetryPolicy,
-  type SubscribeOptions,
-  type Subscription,
-  settledOutcome,
+import type {
+  BusMessage,
+  BusRecord,
+  ConsumerStatus,
+  HandlerOutcome,
+  MonitoredBus,
+  PendingOutcome,
+  RecordHandler,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
 } from "./types";
 
 export interface InProcessBusOptions extends SupervisionOptions {

@@ -7,6 +7,7 @@ export {
   restartPolicyWith,
   type SupervisionOptions,
 } from "./consumer-supervision";
+export { isHandlerAnswer, pendingOutcome, settledOutcome } from "./handler-answers";
 export { createInProcessBus, type InProcessBusOptions } from "./in-process";
 export { defineTopic, jsonValue, type ParseResult, parseJsonValue, type TopicDefinition } from "./json";
 export {
@@ -36,22 +37,19 @@ export {
   validateRetryPolicy,
 } from "./routing";
 export { SettlementWindow, type WindowEntry } from "./settlement-window";
-export {
-  type Bus,
-  type BusMessage,
-  type BusRecord,
-  type ConsumerEvent,
-  type ConsumerRestartPolicy,
-  type ConsumerState,
-  type ConsumerStatus,
-  type HandlerOutcome,
-  isHandlerAnswer,
-  type MonitoredBus,
-  type PendingOutcome,
-  pendingOutcome,
-  type RecordHandler,
-  type RetryPolicy,
-  type SubscribeOptions,
-  type Subscription,
-  settledOutcome,
+export type {
+  Bus,
+  BusMessage,
+  BusRecord,
+  ConsumerEvent,
+  ConsumerRestartPolicy,
+  ConsumerState,
+  ConsumerStatus,
+  HandlerOutcome,
+  MonitoredBus,
+  PendingOutcome,
+  RecordHandler,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
 } from "./types";

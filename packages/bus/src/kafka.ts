@@ -24,6 +24,7 @@ import {
   type SupervisionOptions,
   unusableAnswerError,
 } from "./consumer-supervision";
+import { isHandlerAnswer, settledOutcome } from "./handler-answers";
 import { KafkaSubscription, type StartingConsumer } from "./kafka-subscription";
 import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
@@ -39,18 +40,16 @@ import {
 } from "./routing";
 import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
-import {
-  type BusMessage,
-  type BusRecord,
-  type ConsumerStatus,
-  type HandlerOutcome,
-  isHandlerAnswer,
-  type MonitoredBus,
-  type PendingOutcome,
-  type RetryPolicy,
-  type SubscribeOptions,
-  type Subscription,
-  settledOutcome,
+import type {
+  BusMessage,
+  BusRecord,
+  ConsumerStatus,
+  HandlerOutcome,
+  MonitoredBus,
+  PendingOutcome,
+  RetryPolicy,
+  SubscribeOptions,
+  Subscription,
 } from "./types";
 
 export interface KafkaBusOptions extends SupervisionOptions {

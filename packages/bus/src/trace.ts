@@ -4,13 +4,8 @@
  * is the context in the record's headers. Without an OpenTelemetry SDK registered, the API is a no-op.
  */
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import {
-  type BusMessage,
-  type BusRecord,
-  type HandlerOutcome,
-  isHandlerAnswer,
-  type PendingOutcome,
-} from "./types";
+import { isHandlerAnswer } from "./handler-answers";
+import type { BusMessage, BusRecord, HandlerOutcome, PendingOutcome } from "./types";
 
 const tracer = trace.getTracer("@mimi/bus");
 

@@ -12,9 +12,9 @@
  *   redelivery (at-least-once);
  * - `retry` (or a thrown error) republishes the record to `<topic>.retry.<n>`, handled again after the
  *   n-th delay of the retry policy; after the last retry, or on `dlq`, it goes to `<topic>.dead`.
+ *
+ * Only types: the functions on handler answers are in `handler-answers.ts`.
  */
-
-import { reasonFromError } from "./routing";
 
 /** One record as handed to a handler. */
 export interface BusRecord {
@@ -53,22 +53,6 @@ export type HandlerOutcome =
 export interface PendingOutcome {
   kind: "pending";
   settled: Promise<HandlerOutcome>;
-}
-
-/** A handler's answer whose rest runs in the background (see {@link PendingOutcome}). */
-export function pendingOutcome(settled: Promise<HandlerOutcome>): PendingOutcome {
-  return { kind: "pending", settled };
-}
-
-/**
- * The final outcome of a handler's answer as the bus decides it: the answer itself, or what a pending
- * one settles to, a rejection counting as `retry`. Never rejects.
- */
-export function settledOutcome(answer: HandlerOutcome | PendingOutcome): Promise<HandlerOutcome> {
-  if (answer.kind !== "pending") return Promise.resolve(answer);
-  return answer.settled.catch(
-    (error: unknown): HandlerOutcome => ({ kind: "retry", reason: reasonFromError(error) }),
-  );
 }
 
 /** A message to publish. Records with the same key land on the same partition and keep their order. */
@@ -160,15 +144,4 @@ export interface Bus {
 export interface MonitoredBus extends Bus {
   /** The state of every subscription's consumer that was not stopped, for health checks. */
   consumers(): ConsumerStatus[];
-}
-
-/** Whether a handler's answer is one the bus can act on (an outcome or a pending one). */
-export function isHandlerAnswer(answer: unknown): answer is HandlerOutcome | PendingOutcome {
-  if (typeof answer !== "object" || answer === null) return false;
-  const { kind } = answer as { kind?: unknown };
-  if (kind === "ok") return true;
-  if (kind === "drop" || kind === "dlq" || kind === "retry") {
-    return typeof (answer as { reason?: unknown }).reason === "string";
-  }
-  return kind === "pending" && (answer as { settled?: unknown }).settled instanceof Promise;
 }

@@ -81,11 +81,14 @@ export function renameActivity(actor: string, channel: string, name: string) {
   return { ...envelope(actor, "Update", channel), object: { type: "Service", id: channel, name } };
 }
 
+/** The object type of a role change (an Update the channel's owner or an admin submits). */
+export const ROLE_TYPE = "mimi:Role";
+
 /** A role change (`admin` or `member`) for one member; only the owner and admins may submit it. */
 export function roleActivity(actor: string, channel: string, member: string, role: "admin" | "member") {
   return {
     ...envelope(actor, "Update", channel),
-    object: { type: "mimi:Role", "mimi:member": member, "mimi:role": role },
+    object: { type: ROLE_TYPE, "mimi:member": member, "mimi:role": role },
   };
 }
 
@@ -114,6 +117,38 @@ export function objectField(activity: Activity, field: string): Record<string, u
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** The actor that submitted an activity, for display. */
+export function actorIdOf(activity: Activity): string {
+  return idOf(activity.actor) ?? "(unknown actor)";
+}
+
+/** What an entry of a channel (a forward, or an item of its log) asks of a member's client. */
+export type ChannelEntry =
+  | { kind: "commit"; type: "Add" | "Remove" }
+  | { kind: "message" }
+  | { kind: "created" }
+  | { kind: "renamed"; name: string }
+  | { kind: "role"; member: string; role: "admin" | "member" }
+  | { kind: "unusable"; reason: string };
+
+export function channelEntryOf(activity: Activity): ChannelEntry {
+  const type = stringField(activity, "type");
+  const object = objectField(activity, "object");
+  if (type === "Add" || type === "Remove") return { kind: "commit", type };
+  if (type === "Create" && object?.type === "PrivateMessage") return { kind: "message" };
+  if (type === "Create" && object?.type === "Service") return { kind: "created" };
+  if (type === "Update" && object?.type === "Service" && typeof object.name === "string")
+    return { kind: "renamed", name: object.name };
+  if (type === "Update" && object?.type === ROLE_TYPE) {
+    const member = stringField(object, "mimi:member");
+    const role = stringField(object, "mimi:role");
+    return member && (role === "admin" || role === "member")
+      ? { kind: "role", member, role }
+      : { kind: "unusable", reason: "a role change without a member or role" };
+  }
+  return { kind: "unusable", reason: `unhandled ${type ?? "typeless"} activity` };
 }
 
 export type { MlsWireObject };

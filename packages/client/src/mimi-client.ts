@@ -1,17 +1,11 @@
-import { randomBytes } from "node:crypto";
 import {
   type ClientState,
   commit,
-  createGroup,
-  createGroupInfo,
   decodeClientState,
   encodeClientState,
-  encryptApplicationMessage,
   fromWireObject,
   groupEpoch,
   groupIdOf,
-  type KeyPackage,
-  ownLeafIndex,
   processIncoming,
   roster,
 } from "@mimi/mls";
@@ -19,9 +13,7 @@ import type { ChannelRecord, DeviceRecord, PendingChange, StoredMessage } from "
 import {
   type Activity,
   addActivity,
-  createChannelActivity,
   idOf,
-  messageActivity,
   numberField,
   objectField,
   removeActivity,
@@ -29,10 +21,15 @@ import {
   roleActivity,
   stringField,
 } from "./activities.js";
-import { type ChannelLogItem, type MailboxItem, MimiApiError, type ProviderApi } from "./api.js";
+import {
+  type ChannelLogItem,
+  type KeyPackageClaimCollection,
+  type MailboxItem,
+  MimiApiError,
+  type ProviderApi,
+} from "./api.js";
 import { hasGap, nextEntry, placeOf, pruned, withAhead } from "./channel-order.js";
 import type {
-  ChannelRole,
   ChannelSummary,
   ClientEvent,
   DeviceResult,
@@ -42,8 +39,20 @@ import type {
   SubmittedChange,
   SyncResult,
 } from "./client-types.js";
-import { createTextContent, encodeContent, parseContent } from "./content.js";
-import { type AccountContext, homeBase, openAccountContext } from "./context.js";
+import { parseContent } from "./content.js";
+import { type AccountContext, openAccountContext } from "./context.js";
+import { proposeAdd, proposeRemove, startChannel } from "./conversation/commits.js";
+import { activeConversation, changeableConversation, resolveConversation } from "./conversation/directory.js";
+import { encryptMessage } from "./conversation/messages.js";
+import {
+  actorNamedByClaim,
+  clientIdsIn,
+  clientsByAcct,
+  keyPackagesToAdd,
+  leavesOf,
+  rolesOf,
+} from "./conversation/roster.js";
+import { ConversationSession } from "./conversation/session.js";
 import { credentialNames } from "./credential-validation.js";
 import { DeviceKeys } from "./device/device-keys.js";
 import { errorText, MimiClientError } from "./errors.js";
@@ -55,7 +64,7 @@ import {
   readKeyPackageBytes,
   toBase64,
 } from "./mls-wire.js";
-import { checkChannelName, handleOfAcct, normalizeAcct } from "./names.js";
+import { checkChannelName, domainOfAcct, handleOfAcct, normalizeAcct } from "./names.js";
 import { SseParser } from "./sse.js";
 import type { StoredAccount } from "./state.js";
 
@@ -148,143 +157,45 @@ export class MimiClient {
   // -------------------------------------------------------------------------
 
   channels(): Promise<ChannelSummary[]> {
-    return this.locked(async (s) => (await s.store.listChannels()).map(summaryOf));
+    return this.locked(async (s) => (await ConversationSession.all(s)).map((session) => session.summary()));
   }
 
   /** Resolves a channel by URL, id or (unique) name. */
   channel(reference: string): Promise<ChannelSummary> {
-    return this.locked(async (s) => summaryOf(await this.resolveChannel(s, reference)));
-  }
-
-  private async resolveChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
-    if (/^https?:\/\//.test(reference)) {
-      const record = await this.channelByUrl(s, reference);
-      if (!record) throw new MimiClientError(`no channel ${reference} in this account`);
-      return record;
-    }
-    const all = await s.store.listChannels();
-    const byId = all.find((c) => c.id === reference);
-    if (byId) return byId;
-    const named = all.filter((c) => c.name === reference && c.status !== "failed");
-    if (named.length === 1 && named[0]) return named[0];
-    if (named.length > 1)
-      throw new MimiClientError(`several channels are named ${reference}: use the channel's URL`);
-    throw new MimiClientError(`no channel named ${reference} (see mimi channels)`);
-  }
-
-  private async channelByUrl(s: AccountContext, url: string): Promise<ChannelRecord | undefined> {
-    const id = channelIdOfUrl(url);
-    if (!id) return undefined;
-    const record = await s.store.loadChannel(id);
-    return record?.url === url ? record : undefined;
+    return this.locked(async (s) => (await resolveConversation(s, reference)).summary());
   }
 
   /** Creates a channel hosted by the home provider, with this device as its only member. */
   createChannel(name: string): Promise<ChannelSummary> {
     return this.locked(async (s) => {
       checkChannelName(name);
-      const device = await this.keys(s).require();
-      const groupId = new Uint8Array(randomBytes(16));
-      const id = Buffer.from(groupId).toString("base64url");
-      const url = `${homeBase(s.account)}/channels/${id}`;
-      const bundle = await this.keys(s).ownLeaf(device);
-      const state = await createGroup({
-        groupId,
-        keyPackage: bundle.keyPackage,
-        privateKeyPackage: bundle.privateKeyPackage,
-        cipherSuite: s.cs,
-        validateCredential: s.validateCredential,
-      });
-      const activity = createChannelActivity(s.account.actor, url, name, await createGroupInfo(state, s.cs));
-      const record: ChannelRecord = {
-        id,
-        url,
-        name,
-        status: "pending",
-        epoch: 0,
-        createdAt: s.now().toISOString(),
-        createActivityId: activity.id,
-        actors: { [s.account.acct]: s.account.actor },
-        logSequence: 0,
-        seen: [activity.id],
-      };
-      storeState(record, state);
-      await s.store.saveChannel(record);
-      try {
-        await s.api.postActivity(s.account.username, activity);
-      } catch (error) {
-        record.status = "failed";
-        record.note = errorText(error);
-        delete record.createActivityId;
-        await s.store.saveChannel(record);
-        throw error;
-      }
-      return summaryOf(record);
+      const keys = this.keys(s);
+      const device = await keys.require();
+      const { session, activity } = await startChannel(s, await keys.ownLeaf(device), name);
+      await session.submitCreate(activity);
+      return session.summary();
     });
-  }
-
-  private async activeChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
-    const record = await this.resolveChannel(s, reference);
-    if (record.status === "left") throw new MimiClientError(`you are no longer a member of ${record.name}`);
-    if (record.status === "failed")
-      throw new MimiClientError(`channel ${record.name} was not created: ${record.note ?? "rejected"}`);
-    if (record.createActivityId)
-      throw new MimiClientError(`channel ${record.name} is not accepted by its server yet (try mimi join)`);
-    return record;
-  }
-
-  private async changeableChannel(s: AccountContext, reference: string): Promise<ChannelRecord> {
-    const record = await this.activeChannel(s, reference);
-    if (record.pending)
-      throw new MimiClientError(
-        `a change to ${record.name} is still waiting for the channel's answer (try mimi join)`,
-      );
-    return record;
   }
 
   /** Adds every client of `acct`: claims their KeyPackages through the home server, commits, submits Add. */
   addMember(reference: string, acct: string): Promise<SubmittedChange> {
     return this.locked(async (s) => {
       await this.syncLocked(s);
-      const record = await this.changeableChannel(s, reference);
+      const session = await changeableConversation(s, reference);
       const target = normalizeAcct(acct);
-      const state = this.decodeState(s, record);
+      const state = session.state();
       const claim = await s.api.claimKeyPackages(target);
       const items = claim.items ?? claim.orderedItems ?? [];
-      const present = new Set(
-        roster(state).map((member) => credentialNames(member.credential)?.clientId ?? ""),
-      );
-      const keyPackages: { keyPackage: KeyPackage; bytes: string }[] = [];
-      for (const item of items) {
-        if (typeof item.content !== "string") continue;
-        const read = readKeyPackageBytes(fromBase64(item.content));
-        if (!read.ok) continue;
-        const names = credentialNames(read.keyPackage.leafNode.credential);
-        // Only KeyPackages naming the requested account; a device already in the group is skipped.
-        if (names?.acct !== target || present.has(names.clientId)) continue;
-        keyPackages.push({ keyPackage: read.keyPackage, bytes: item.content });
-      }
+      const keyPackages = keyPackagesToAdd(items, target, clientIdsIn(state));
       if (keyPackages.length === 0)
         throw new MimiClientError(
           items.length === 0
             ? `${handleOfAcct(target)} has no KeyPackages available (no registered device?)`
-            : `${handleOfAcct(target)} is already a member of ${record.name}`,
+            : `${handleOfAcct(target)} is already a member of ${session.record.name}`,
         );
-      const actor = await this.actorOf(s, record, target, claim);
-      const output = await commit(state, s.cs, { add: keyPackages.map((k) => k.keyPackage) });
-      const activity = addActivity(s.account.actor, record.url, actor, output);
-      record.pending = {
-        activityId: activity.id,
-        kind: "add",
-        acct: target,
-        actor,
-        keyPackages: keyPackages.map((k) => k.bytes),
-        newState: toBase64(encodeClientState(output.newState)),
-        newEpoch: Number(groupEpoch(output.newState)),
-        attempts: 1,
-        submittedAt: s.now().toISOString(),
-      };
-      return this.submitPending(s, record, activity);
+      const actor = await this.actorOf(s, session, target, claim);
+      const activity = await proposeAdd(session, { acct: target, actor, keyPackages });
+      return session.submitPending(activity);
     });
   }
 
@@ -292,66 +203,33 @@ export class MimiClient {
   removeMember(reference: string, acct: string): Promise<SubmittedChange> {
     return this.locked(async (s) => {
       await this.syncLocked(s);
-      const record = await this.changeableChannel(s, reference);
+      const session = await changeableConversation(s, reference);
       const target = normalizeAcct(acct);
       if (target === s.account.acct) throw new MimiClientError("you cannot remove yourself from a channel");
-      const state = this.decodeState(s, record);
-      const leaves = leavesOf(state, target);
+      const leaves = leavesOf(session.state(), target);
       if (leaves.length === 0)
-        throw new MimiClientError(`${handleOfAcct(target)} is not a member of ${record.name}`);
-      const actor = await this.actorOf(s, record, target);
-      const output = await commit(state, s.cs, { remove: leaves });
-      const activity = removeActivity(s.account.actor, record.url, actor, output);
-      record.pending = {
-        activityId: activity.id,
-        kind: "remove",
-        acct: target,
-        actor,
-        keyPackages: [],
-        newState: toBase64(encodeClientState(output.newState)),
-        newEpoch: Number(groupEpoch(output.newState)),
-        attempts: 1,
-        submittedAt: s.now().toISOString(),
-      };
-      return this.submitPending(s, record, activity);
+        throw new MimiClientError(`${handleOfAcct(target)} is not a member of ${session.record.name}`);
+      const actor = await this.actorOf(s, session, target);
+      const activity = await proposeRemove(session, { acct: target, actor, leaves });
+      return session.submitPending(activity);
     });
   }
 
-  private async submitPending(s: AccountContext, record: ChannelRecord, activity: Activity) {
-    const pending = record.pending as PendingChange;
-    await s.store.saveChannel(record);
-    try {
-      await s.api.postActivity(s.account.username, activity);
-    } catch (error) {
-      delete record.pending;
-      await s.store.saveChannel(record);
-      throw error;
-    }
-    return { channel: summaryOf(record), activityId: pending.activityId, epoch: pending.newEpoch };
-  }
-
   /**
-   * The actor URL of an account: known from the channel's history, named by the claim answer, or
+   * The actor URL of an account: named by the claim answer, known from the channel's history, or
    * (for a user of the home provider) found by WebFinger on the home server.
    */
   private async actorOf(
     s: AccountContext,
-    record: ChannelRecord,
+    session: ConversationSession,
     acct: string,
-    claim?: {
-      actor?: string;
-      "mimi:actor"?: string;
-      attributedTo?: string;
-      items?: { attributedTo?: string }[];
-    },
+    claim?: KeyPackageClaimCollection,
   ): Promise<string> {
-    const named =
-      claim?.actor ?? claim?.["mimi:actor"] ?? claim?.attributedTo ?? claim?.items?.[0]?.attributedTo;
-    if (typeof named === "string" && /^https?:\/\//.test(named)) return named;
-    const known = record.actors[acct];
+    const named = claim ? actorNamedByClaim(claim) : undefined;
+    if (named) return named;
+    const known = session.record.actors[acct];
     if (known) return known;
-    const homeHandle = s.account.acct.replace(/^acct:/, "");
-    if (acct.endsWith(`@${homeHandle.slice(homeHandle.lastIndexOf("@") + 1)}`)) {
+    if (domainOfAcct(acct) === domainOfAcct(s.account.acct)) {
       const jrd = await s.api.webfinger(acct);
       const self = jrd.links?.find((link) => link.rel === "self" && typeof link.href === "string");
       if (self?.href) return self.href;
@@ -365,15 +243,13 @@ export class MimiClient {
   rename(reference: string, name: string): Promise<ChannelSummary> {
     return this.locked(async (s) => {
       checkChannelName(name);
-      const record = await this.activeChannel(s, reference);
-      const activity = renameActivity(s.account.actor, record.url, name);
-      await s.api.postActivity(s.account.username, activity);
-      const submitted = { activityId: activity.id, what: "rename" as const, previousName: record.name };
-      record.name = name;
-      record.seen.push(activity.id);
-      record.submitted = [...(record.submitted ?? []), submitted];
-      await s.store.saveChannel(record);
-      return summaryOf(record);
+      const session = await activeConversation(s, reference);
+      const activity = renameActivity(s.account.actor, session.record.url, name);
+      await session.post(activity);
+      session.awaitAnswer({ activityId: activity.id, what: "rename", previousName: session.record.name });
+      session.record.name = name;
+      await session.save();
+      return session.summary();
     });
   }
 
@@ -387,15 +263,14 @@ export class MimiClient {
     role: "admin" | "member",
   ): Promise<{ channel: ChannelSummary; activityId: string }> {
     return this.locked(async (s) => {
-      const record = await this.activeChannel(s, reference);
+      const session = await activeConversation(s, reference);
       const target = normalizeAcct(acct);
-      const actor = await this.actorOf(s, record, target);
-      const activity = roleActivity(s.account.actor, record.url, actor, role);
-      await s.api.postActivity(s.account.username, activity);
-      record.seen.push(activity.id);
-      record.submitted = [...(record.submitted ?? []), { activityId: activity.id, what: "role" }];
-      await s.store.saveChannel(record);
-      return { channel: summaryOf(record), activityId: activity.id };
+      const actor = await this.actorOf(s, session, target);
+      const activity = roleActivity(s.account.actor, session.record.url, actor, role);
+      await session.post(activity);
+      session.awaitAnswer({ activityId: activity.id, what: "role" });
+      await session.save();
+      return { channel: session.summary(), activityId: activity.id };
     });
   }
 
@@ -403,43 +278,14 @@ export class MimiClient {
   send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
     return this.locked(async (s) => {
       await this.syncLocked(s);
-      const record = await this.activeChannel(s, reference);
+      const session = await activeConversation(s, reference);
       if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
-      const state = this.decodeState(s, record);
-      const content = createTextContent({
-        senderUri: s.account.acct,
-        roomUri: record.url,
-        text,
-        ...(options.inReplyTo ? { inReplyTo: options.inReplyTo } : {}),
-      });
-      const encrypted = await encryptApplicationMessage(state, s.cs, encodeContent(content));
-      const activity = messageActivity(s.account.actor, record.url, encrypted.message);
-      // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
-      storeState(record, encrypted.newState);
-      record.seen.push(activity.id);
-      record.unanswered = [...(record.unanswered ?? []), activity.id];
-      await s.store.saveChannel(record);
-      const message: StoredMessage = {
-        id: content.id,
-        activityId: activity.id,
-        channelId: record.id,
-        senderUri: content.senderUri,
-        actor: s.account.actor,
-        timestamp: content.timestamp,
-        receivedAt: s.now().toISOString(),
-        contentType: content.contentType,
-        content: content.content,
-        ...(content.inReplyTo ? { inReplyTo: content.inReplyTo } : {}),
-        direction: "out",
-        status: "sent",
-        epoch: record.epoch,
-      };
-      await s.store.appendMessage(record.id, message);
+      const { activity, message } = await encryptMessage(session, text, options);
       try {
-        await s.api.postActivity(s.account.username, activity);
+        await session.post(activity);
       } catch (error) {
         message.status = "rejected";
-        await s.store.setMessageStatus(record.id, message.activityId, "rejected");
+        await s.store.setMessageStatus(session.id, message.activityId, "rejected");
         throw error;
       }
       return message;
@@ -449,25 +295,19 @@ export class MimiClient {
   /** The messages stored for a channel (no network). */
   messages(reference: string): Promise<{ channel: ChannelSummary; messages: StoredMessage[] }> {
     return this.locked(async (s) => {
-      const record = await this.resolveChannel(s, reference);
-      return { channel: summaryOf(record), messages: await s.store.loadMessages(record.id) };
+      const session = await resolveConversation(s, reference);
+      return { channel: session.summary(), messages: await s.store.loadMessages(session.id) };
     });
   }
 
   /** Members from the MLS roster, plus the channel's followers read through the home server. */
   members(reference: string): Promise<MemberList> {
     return this.locked(async (s) => {
-      const record = await this.resolveChannel(s, reference);
-      const byAcct = new Map<string, string[]>();
-      if (record.state) {
-        for (const member of roster(this.decodeState(s, record))) {
-          const names = credentialNames(member.credential);
-          const acct = names?.acct ?? "(unreadable credential)";
-          byAcct.set(acct, [...(byAcct.get(acct) ?? []), names?.clientId ?? `leaf ${member.leafIndex}`]);
-        }
-      }
+      const session = await resolveConversation(s, reference);
+      const record = session.record;
+      const byAcct = record.state ? clientsByAcct(session.state()) : new Map<string, string[]>();
       const result: MemberList = {
-        channel: summaryOf(record),
+        channel: session.summary(),
         members: [...byAcct].map(([acct, clients]) => ({
           acct,
           ...(record.actors[acct] ? { actor: record.actors[acct] } : {}),
@@ -1266,6 +1106,10 @@ export class MimiClient {
     }
   }
 
+  private async channelByUrl(s: AccountContext, url: string): Promise<ChannelRecord | undefined> {
+    return (await ConversationSession.byUrl(s, url))?.record;
+  }
+
   private decodeState(s: AccountContext, record: ChannelRecord): ClientState {
     if (!record.state) throw new MimiClientError(`no group state for ${record.name}`);
     const decoded = decodeClientState(fromBase64(record.state), s.validateCredential);
@@ -1289,24 +1133,6 @@ function summaryOf(record: ChannelRecord): ChannelSummary {
     waiting: record.pending !== undefined || record.createActivityId !== undefined,
     ...(record.note ? { note: record.note } : {}),
   };
-}
-
-/** `mimi:roles` of a followers collection: actor URL -> role; anything malformed is left out. */
-function rolesOf(value: unknown): Map<string, ChannelRole> {
-  const roles = new Map<string, ChannelRole>();
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return roles;
-  for (const [actor, role] of Object.entries(value)) {
-    if (role === "owner" || role === "admin" || role === "member") roles.set(actor, role);
-  }
-  return roles;
-}
-
-/** Leaf indices whose credential names `acct` (never our own leaf). */
-function leavesOf(state: ClientState, acct: string): number[] {
-  const own = ownLeafIndex(state);
-  return roster(state)
-    .filter((member) => member.leafIndex !== own && credentialNames(member.credential)?.acct === acct)
-    .map((member) => member.leafIndex);
 }
 
 function actorOf(activity: Activity): string {

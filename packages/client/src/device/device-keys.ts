@@ -4,6 +4,7 @@ import {
   createKeyPackage,
   generateSignatureKeyPair,
   joinFromWelcome,
+  type KeyPackageBundle,
   x509Credential,
 } from "@mimi/mls";
 import type { DeviceRecord, StoredKeyPackage } from "../account-store.js";
@@ -160,7 +161,7 @@ export class DeviceKeys {
   }
 
   /** A fresh KeyPackage for this device's own leaf in a group it creates (never uploaded). */
-  ownLeaf(device: DeviceRecord): ReturnType<typeof createKeyPackage> {
+  ownLeaf(device: DeviceRecord): Promise<KeyPackageBundle> {
     return createKeyPackage({
       credential: x509Credential(device.credentialChain.map(fromBase64)),
       signatureKeyPair: signatureKeyPairOf(device),

@@ -1,0 +1,230 @@
+import { randomBytes } from "node:crypto";
+import {
+  type ClientState,
+  type CommitOutput,
+  commit,
+  createGroup,
+  createGroupInfo,
+  encodeClientState,
+  fromWireObject,
+  groupEpoch,
+  type KeyPackage,
+  type KeyPackageBundle,
+  processIncoming,
+} from "@mimi/mls";
+import type { ChannelRecord, PendingChange } from "../account-store.js";
+import {
+  type Activity,
+  actorIdOf,
+  addActivity,
+  createChannelActivity,
+  idOf,
+  removeActivity,
+  stringField,
+} from "../activities.js";
+import type { ClientEvent } from "../client-types.js";
+import { type AccountContext, homeBase } from "../context.js";
+import { acctsAddedBy, toBase64 } from "../mls-wire.js";
+import { clientIdsIn, keyPackagesStillMissing, leavesOf } from "./roster.js";
+import { ConversationSession } from "./session.js";
+
+/**
+ * A conversation's MLS commits: creating its group, building an Add or a Remove that waits as
+ * `record.pending` until the channel answers (and rebuilding it after a lost race for the epoch),
+ * and applying the commits the channel forwards.
+ */
+
+/** What applying one entry came to: "retry" when it must be tried again before any later entry. */
+export type Applied = "done" | "retry";
+
+/**
+ * A new channel hosted by the home provider, with this device (`leaf`) as its only member, and the
+ * `Create{Service}` that asks its server to accept it. Nothing is saved yet.
+ */
+export async function startChannel(
+  ctx: AccountContext,
+  leaf: KeyPackageBundle,
+  name: string,
+): Promise<{ session: ConversationSession; activity: Activity }> {
+  const groupId = new Uint8Array(randomBytes(16));
+  const id = Buffer.from(groupId).toString("base64url");
+  const url = `${homeBase(ctx.account)}/channels/${id}`;
+  const state = await createGroup({
+    groupId,
+    keyPackage: leaf.keyPackage,
+    privateKeyPackage: leaf.privateKeyPackage,
+    cipherSuite: ctx.cs,
+    validateCredential: ctx.validateCredential,
+  });
+  const activity = createChannelActivity(ctx.account.actor, url, name, await createGroupInfo(state, ctx.cs));
+  const record: ChannelRecord = {
+    id,
+    url,
+    name,
+    status: "pending",
+    epoch: 0,
+    createdAt: ctx.now().toISOString(),
+    createActivityId: activity.id,
+    actors: { [ctx.account.acct]: ctx.account.actor },
+    logSequence: 0,
+    seen: [activity.id],
+  };
+  const session = new ConversationSession(ctx, record);
+  session.adopt(state);
+  return { session, activity };
+}
+
+/** Commits adding `acct`'s devices (`keyPackages`, claimed) and keeps the change pending. */
+export async function proposeAdd(
+  session: ConversationSession,
+  change: { acct: string; actor: string; keyPackages: { keyPackage: KeyPackage; bytes: string }[] },
+): Promise<Activity> {
+  const output = await commit(session.state(), session.ctx.cs, {
+    add: change.keyPackages.map((k) => k.keyPackage),
+  });
+  const activity = addActivity(session.ctx.account.actor, session.record.url, change.actor, output);
+  session.record.pending = {
+    activityId: activity.id,
+    kind: "add",
+    acct: change.acct,
+    actor: change.actor,
+    keyPackages: change.keyPackages.map((k) => k.bytes),
+    ...preparedState(output.newState),
+    attempts: 1,
+    submittedAt: session.ctx.now().toISOString(),
+  };
+  return activity;
+}
+
+/** Commits removing the `leaves` of `acct` and keeps the change pending. */
+export async function proposeRemove(
+  session: ConversationSession,
+  change: { acct: string; actor: string; leaves: number[] },
+): Promise<Activity> {
+  const output = await commit(session.state(), session.ctx.cs, { remove: change.leaves });
+  const activity = removeActivity(session.ctx.account.actor, session.record.url, change.actor, output);
+  session.record.pending = {
+    activityId: activity.id,
+    kind: "remove",
+    acct: change.acct,
+    actor: change.actor,
+    keyPackages: [],
+    ...preparedState(output.newState),
+    attempts: 1,
+    submittedAt: session.ctx.now().toISOString(),
+  };
+  return activity;
+}
+
+/**
+ * The same change as the rejected `pending`, built on the current epoch and kept pending as one more
+ * attempt. An Add reuses the claimed KeyPackages and skips devices already in the group. Undefined
+ * when someone else already made the change: nothing is left to do.
+ */
+export async function rebuildChange(
+  session: ConversationSession,
+  pending: PendingChange,
+): Promise<Activity | undefined> {
+  const { ctx, record } = session;
+  const state = session.state();
+  let output: CommitOutput | undefined;
+  let activity: Activity | undefined;
+  if (pending.kind === "add") {
+    const keyPackages = keyPackagesStillMissing(pending.keyPackages, clientIdsIn(state));
+    if (keyPackages.length > 0) {
+      output = await commit(state, ctx.cs, { add: keyPackages });
+      activity = addActivity(ctx.account.actor, record.url, pending.actor, output);
+    }
+  } else {
+    const leaves = leavesOf(state, pending.acct);
+    if (leaves.length > 0) {
+      output = await commit(state, ctx.cs, { remove: leaves });
+      activity = removeActivity(ctx.account.actor, record.url, pending.actor, output);
+    }
+  }
+  if (!output || !activity) return undefined;
+  record.pending = {
+    ...pending,
+    activityId: activity.id as string,
+    ...preparedState(output.newState),
+    attempts: pending.attempts + 1,
+    submittedAt: ctx.now().toISOString(),
+  };
+  return activity;
+}
+
+function preparedState(state: ClientState): Pick<PendingChange, "newState" | "newEpoch"> {
+  return { newState: toBase64(encodeClientState(state)), newEpoch: Number(groupEpoch(state)) };
+}
+
+/**
+ * Applies an Add or Remove the channel forwarded (from the mailbox or its log). The channel forwards
+ * only what it accepted, so our own pending commit coming back means it won. "behind" (only when
+ * `mayCatchUp`) when the commit is for a later epoch: nothing changed, the log has the commits we
+ * missed; after catching up, apply it again with `mayCatchUp` false.
+ */
+export async function applyCommit(
+  session: ConversationSession,
+  activity: Activity,
+  type: "Add" | "Remove",
+  events: ClientEvent[],
+  mayCatchUp: false,
+): Promise<Applied>;
+export async function applyCommit(
+  session: ConversationSession,
+  activity: Activity,
+  type: "Add" | "Remove",
+  events: ClientEvent[],
+  mayCatchUp: boolean,
+): Promise<Applied | "behind">;
+export async function applyCommit(
+  session: ConversationSession,
+  activity: Activity,
+  type: "Add" | "Remove",
+  events: ClientEvent[],
+  mayCatchUp: boolean,
+): Promise<Applied | "behind"> {
+  const { ctx, record } = session;
+  const id = stringField(activity, "id") as string;
+  if (!session.active) return "done";
+  if (record.pending?.activityId === id) {
+    await session.mergePending(events);
+    return "done";
+  }
+  const object = idOf(activity.object) ?? "";
+  const by = actorIdOf(activity);
+  const wire = fromWireObject(activity["mimi:commit"], "PublicMessage");
+  if (!wire.ok) {
+    events.push({ type: "skipped", activityId: id, reason: `bad commit: ${wire.detail}` });
+    return "done";
+  }
+  const processed = await processIncoming(session.state(), ctx.cs, wire.bytes);
+  if (!processed.ok && processed.reason === "futureEpoch" && mayCatchUp) return "behind";
+  if (!processed.ok) {
+    // An older epoch: already applied (our own commit, or applied during a catch-up).
+    if (processed.reason === "staleEpoch") return "done";
+    // Nothing is deleted for a commit that does not verify here (a credential check may fail
+    // while another provider is unreachable): it is tried again, and the user is told.
+    events.push({
+      type: "skipped",
+      activityId: id,
+      reason: `cannot apply the ${type} commit yet (${processed.reason}: ${processed.detail}); it will be tried again`,
+    });
+    return "retry";
+  }
+  if (processed.kind !== "commit") return "done";
+  // Only a commit that verified may take us out of the group.
+  if (processed.removedFromGroup) {
+    session.markLeft(by, events);
+    return "done";
+  }
+  session.adopt(processed.newState);
+  if (type === "Add") {
+    const accts = acctsAddedBy(wire.bytes);
+    for (const acct of accts) record.actors[acct] = object;
+    events.push({ type: "member-added", channel: session.summary(), actor: object, accts, by });
+  } else {
+    events.push({ type: "member-removed", channel: session.summary(), actor: object, by });
+  }
+  return "done";
+}

@@ -4,16 +4,15 @@
  * (murmur2) partitioner, and concurrent publishes share one producer request (`publish-batcher.ts`);
  * consumers run with auto-commit off and commit a record's offset only after its handler finished (a
  * `pending` one: its outcome settled), or after its retry / dead-letter copy was acknowledged by the
- * brokers, and never past a record that has not.
+ * brokers, and never past a record that has not. That loop over a fetched batch is
+ * `PartitionBatchRunner` (`kafka-partition-loop.ts`); this module wires it to kafkajs.
  */
 import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
-  type IHeaders,
   Kafka,
   logLevel as KafkaLogLevel,
-  type KafkaMessage,
   Partitioners,
   type Producer,
 } from "kafkajs";
@@ -22,31 +21,26 @@ import {
   ConsumerSupervision,
   restartPolicyWith,
   type SupervisionOptions,
-  unusableAnswerError,
 } from "./consumer-supervision";
-import { isHandlerAnswer, settledOutcome } from "./handler-answers";
+import {
+  DEFAULT_COMMIT_EVERY_RECORDS,
+  DEFAULT_MAX_PENDING_PER_PARTITION,
+  PartitionBatchRunner,
+} from "./kafka-partition-loop";
 import { KafkaSubscription, type StartingConsumer } from "./kafka-subscription";
 import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
   DEFAULT_RETRY_POLICY,
-  handledRecordOf,
-  planOutcome,
-  readiness,
   reasonFromError,
-  type SourceTopic,
   sourceTopicsFor,
   topicsToProvision,
   validateRetryPolicy,
 } from "./routing";
-import { SettlementWindow, type WindowEntry } from "./settlement-window";
 import { handleInSpan, withTraceContext } from "./trace";
 import type {
   BusMessage,
-  BusRecord,
   ConsumerStatus,
-  HandlerOutcome,
   MonitoredBus,
-  PendingOutcome,
   RetryPolicy,
   SubscribeOptions,
   Subscription,
@@ -127,7 +121,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
   const namespace = options.namespace ?? "";
   const kafkaName = (name: string) => `${namespace}${name}`;
   const publishAttempts = Math.max(1, options.publishAttempts ?? 5);
-  const maxPending = Math.max(1, options.maxPendingPerPartition ?? 64);
+  const maxPending = Math.max(1, options.maxPendingPerPartition ?? DEFAULT_MAX_PENDING_PER_PARTITION);
   const restartPolicy = restartPolicyWith(options.restart);
   const onConsumerEvent = options.onConsumerEvent ?? (() => undefined);
   const joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
@@ -275,123 +269,39 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
       () => subscriptions.delete(subscription),
     );
 
-    const commitEveryRecords = Math.max(1, options.commitEveryRecords ?? 100);
+    const runner = new PartitionBatchRunner(
+      {
+        groupId,
+        policy,
+        maxPending,
+        commitEveryRecords: Math.max(1, options.commitEveryRecords ?? DEFAULT_COMMIT_EVERY_RECORDS),
+        heartbeatIntervalMs,
+      },
+      {
+        handle: (record) => handleInSpan(record, groupId, () => subscribeOptions.handle(record)),
+        publish: (topic, message) => send(topic, [message]),
+        now: () => Date.now(),
+      },
+    );
     /** Handles one fetched batch on `consumer` (a restart brings a new consumer, which rewinds itself). */
     const handleBatch = async (consumer: Consumer, payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
       const source = sources.get(batch.topic);
       if (!source) return;
-      const window = new SettlementWindow();
-      // The offset after the settled prefix not yet committed.
-      let uncommitted: string | undefined;
-      let handledSinceCommit = 0;
-      const commit = async () => {
-        const last = window.takeSettledPrefix();
-        if (last !== undefined) uncommitted = (BigInt(last) + 1n).toString();
-        if (uncommitted === undefined) return;
-        const offset = uncommitted;
-        uncommitted = undefined;
-        handledSinceCommit = 0;
-        await payload.commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-        });
-      };
-      // Leaving the batch early (a pause, a stop, a rebalance): what settled is committed if the
-      // member still can; otherwise the next owner handles those records again.
-      const commitBeforeLeaving = async () => {
-        if (payload.isStale()) return;
-        try {
-          await commit();
-        } catch {
-          // The group moved on; redelivery covers it.
-        }
-      };
-      const stillOwned = () => payload.isRunning() && !payload.isStale();
-      // Waits, heartbeating, until fewer than `below` records are pending; false when the member
-      // stopped or lost the partition meanwhile.
-      const pendingBelow = async (below: number): Promise<boolean> => {
-        while (window.pending >= below) {
-          await window.whenPendingBelow(below, heartbeatIntervalMs);
-          if (!stillOwned()) return false;
-          await payload.heartbeat();
-        }
-        return true;
-      };
-      // A pending record whose retry copy could not be published: everything from it on is read
-      // again (the handlers are idempotent), after committing what settled before it.
-      const rewoundAfterFailure = async (): Promise<boolean> => {
-        const failure = window.failure;
-        if (failure === undefined) return false;
-        await commitBeforeLeaving();
-        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: failure.offset });
-        return true;
-      };
-      // Before this batch ends (the next one may commit past its records): every record settles, and a
-      // failed one rewinds the partition. False when the member leaves the batch instead.
-      const settledEverything = async (): Promise<boolean> => {
-        if (!(await pendingBelow(1))) {
-          await commitBeforeLeaving();
-          return false;
-        }
-        return !(await rewoundAfterFailure());
-      };
-      const settleLater = (record: BusRecord, entry: WindowEntry, pending: PendingOutcome) => {
-        settledOutcome(pending)
-          .then(async (outcome) => {
-            const plan = planOutcome(handledRecordOf(record), outcome, groupId, policy, Date.now());
-            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
-            window.settle(entry);
-          })
-          .catch((error: unknown) => window.fail(entry, error));
-      };
-      for (const message of batch.messages) {
-        if (!stillOwned() || !(await pendingBelow(maxPending))) {
-          await commitBeforeLeaving();
-          return;
-        }
-        if (await rewoundAfterFailure()) return;
-        const headers = stringHeaders(message.headers);
-        const ready = readiness(source, headers, groupId, Date.now());
-        if (ready.kind === "wait") {
-          // Hold this partition until the retry is due; its offset stays unresolved, so the record
-          // is fetched again once the partition resumes. Records pending before it settle first.
-          if (!(await settledEverything())) return;
-          await commitBeforeLeaving();
-          subscription.resumeLater(payload.pause(), ready.dueAtMs - Date.now());
-          return;
-        }
-        if (ready.kind === "handle") {
-          const record = toBusRecord(source, batch.partition, message, headers, ready.attempt);
-          let answer: HandlerOutcome | PendingOutcome;
-          try {
-            answer = await handleInSpan(record, groupId, () => subscribeOptions.handle(record));
-          } catch (error) {
-            answer = { kind: "retry", reason: reasonFromError(error) };
-          }
-          // Nothing the bus can route: the batch fails and kafkajs crashes the consumer (it does not
-          // retry an error that is not Kafka's), which the subscription then restarts.
-          if (!isHandlerAnswer(answer)) throw unusableAnswerError(groupId, answer);
-          // A member that is stopping leaves this record uncommitted: the next owner handles it again.
-          if (!payload.isRunning()) {
-            await commitBeforeLeaving();
-            return;
-          }
-          if (answer.kind === "pending") {
-            settleLater(record, window.add(message.offset, false), answer);
-          } else {
-            const plan = planOutcome(handledRecordOf(record), answer, groupId, policy, Date.now());
-            if (plan.kind === "forward") await send(plan.topic, [plan.message]);
-            window.add(message.offset, true);
-          }
-        } else {
-          window.add(message.offset, true);
-        }
-        payload.resolveOffset(message.offset);
-        handledSinceCommit += 1;
-        if (handledSinceCommit >= commitEveryRecords) await commit();
-        await payload.heartbeat();
-      }
-      if (await settledEverything()) await commit();
+      const { topic, partition } = batch;
+      await runner.run(
+        { source, partition, messages: batch.messages },
+        {
+          commit: (offset) =>
+            payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] }),
+          resolveOffset: (offset) => payload.resolveOffset(offset),
+          heartbeat: () => payload.heartbeat(),
+          seek: (offset) => consumer.seek({ topic, partition, offset }),
+          pauseFor: (delayMs) => subscription.resumeLater(payload.pause(), delayMs),
+          isRunning: () => payload.isRunning(),
+          isStale: () => payload.isStale(),
+        },
+      );
     };
 
     /**
@@ -474,35 +384,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
       await admin.disconnect();
     },
   };
-}
-
-function toBusRecord(
-  source: SourceTopic,
-  partition: number,
-  message: KafkaMessage,
-  headers: Record<string, string>,
-  attempt: number,
-): BusRecord {
-  return {
-    topic: source.logicalTopic,
-    sourceTopic: source.name,
-    key: message.key ? message.key.toString("utf8") : "",
-    value: message.value ? new Uint8Array(message.value) : new Uint8Array(),
-    headers,
-    partition,
-    offset: message.offset,
-    attempt,
-  };
-}
-
-/** kafkajs hands headers as Buffers (or arrays of them when a name repeats); the bus uses UTF-8 strings. */
-function stringHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
-    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
-    if (value !== undefined) result[name] = value.toString();
-  }
-  return result;
 }
 
 /** Metadata errors a KRaft broker answers while a just-created topic propagates to it. */

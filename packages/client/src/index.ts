@@ -21,6 +21,16 @@ export {
   ProviderApi,
   type ProviderApiOptions,
 } from "./api.js";
+export type {
+  ChannelSummary,
+  ClientEvent,
+  DeviceResult,
+  KeyPackageResult,
+  MemberList,
+  MimiClientOptions,
+  SubmittedChange,
+  SyncResult,
+} from "./client-types.js";
 export {
   type ContentParseResult,
   createTextContent,
@@ -30,19 +40,8 @@ export {
   parseContent,
   TEXT_PLAIN,
 } from "./content.js";
-export {
-  type ChannelSummary,
-  type ClientEvent,
-  type DeviceResult,
-  handleOfAcct,
-  type KeyPackageResult,
-  type MemberList,
-  MimiClient,
-  MimiClientError,
-  type MimiClientOptions,
-  normalizeAcct,
-  type SubmittedChange,
-  type SyncResult,
-} from "./mimi-client.js";
+export { MimiClientError } from "./errors.js";
+export { MimiClient } from "./mimi-client.js";
+export { handleOfAcct, normalizeAcct } from "./names.js";
 export { type ServerSentEvent, SseParser } from "./sse.js";
 export { mimiHome, StateStore, type StoredAccount, writeJsonAtomic } from "./state.js";

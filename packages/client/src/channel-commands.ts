@@ -1,0 +1,187 @@
+import type { StoredMessage } from "./account-store.js";
+import { renameActivity, roleActivity } from "./activities.js";
+import type { KeyPackageClaimCollection } from "./api.js";
+import type { ChannelSummary, MemberList, SubmittedChange } from "./client-types.js";
+import type { AccountContext } from "./context.js";
+import { proposeAdd, proposeRemove, startChannel } from "./conversation/commits.js";
+import { activeConversation, changeableConversation, resolveConversation } from "./conversation/directory.js";
+import { encryptMessage } from "./conversation/messages.js";
+import {
+  actorNamedByClaim,
+  clientIdsIn,
+  clientsByAcct,
+  keyPackagesToAdd,
+  leavesOf,
+  rolesOf,
+} from "./conversation/roster.js";
+import { ConversationSession } from "./conversation/session.js";
+import type { DeviceKeys } from "./device/device-keys.js";
+import { errorText, MimiClientError } from "./errors.js";
+import { checkChannelName, domainOfAcct, handleOfAcct, normalizeAcct } from "./names.js";
+import type { SyncEngine } from "./sync/engine.js";
+
+/**
+ * What a user does with channels: create, add and remove members, rename, set roles, send, and read
+ * what is stored. Commits and messages are built on a conversation session; a change syncs first so
+ * it is built on the newest epoch. Callers hold the account's lock.
+ */
+export class ChannelCommands {
+  constructor(
+    private readonly ctx: AccountContext,
+    private readonly keys: DeviceKeys,
+    private readonly engine: SyncEngine,
+  ) {}
+
+  async list(): Promise<ChannelSummary[]> {
+    return (await ConversationSession.all(this.ctx)).map((session) => session.summary());
+  }
+
+  async find(reference: string): Promise<ChannelSummary> {
+    return (await resolveConversation(this.ctx, reference)).summary();
+  }
+
+  /** A channel hosted by the home provider, with this device as its only member, pending until accepted. */
+  async create(name: string): Promise<ChannelSummary> {
+    checkChannelName(name);
+    const device = await this.keys.require();
+    const { session, activity } = await startChannel(this.ctx, await this.keys.ownLeaf(device), name);
+    await session.submitCreate(activity);
+    return session.summary();
+  }
+
+  /** Adds every client of `acct`: claims their KeyPackages through the home server, commits, submits Add. */
+  async addMember(reference: string, acct: string): Promise<SubmittedChange> {
+    await this.engine.sync();
+    const session = await changeableConversation(this.ctx, reference);
+    const target = normalizeAcct(acct);
+    const state = session.state();
+    const claim = await this.ctx.api.claimKeyPackages(target);
+    const items = claim.items ?? claim.orderedItems ?? [];
+    const keyPackages = keyPackagesToAdd(items, target, clientIdsIn(state));
+    if (keyPackages.length === 0)
+      throw new MimiClientError(
+        items.length === 0
+          ? `${handleOfAcct(target)} has no KeyPackages available (no registered device?)`
+          : `${handleOfAcct(target)} is already a member of ${session.record.name}`,
+      );
+    const actor = await this.actorOf(session, target, claim);
+    const activity = await proposeAdd(session, { acct: target, actor, keyPackages });
+    return session.submitPending(activity);
+  }
+
+  /** Removes every client of `acct` (every leaf whose credential names it) and submits Remove. */
+  async removeMember(reference: string, acct: string): Promise<SubmittedChange> {
+    await this.engine.sync();
+    const session = await changeableConversation(this.ctx, reference);
+    const target = normalizeAcct(acct);
+    if (target === this.ctx.account.acct)
+      throw new MimiClientError("you cannot remove yourself from a channel");
+    const leaves = leavesOf(session.state(), target);
+    if (leaves.length === 0)
+      throw new MimiClientError(`${handleOfAcct(target)} is not a member of ${session.record.name}`);
+    const actor = await this.actorOf(session, target);
+    const activity = await proposeRemove(session, { acct: target, actor, leaves });
+    return session.submitPending(activity);
+  }
+
+  /** Renames a channel (Update{Service}); the new name is shown locally at once. */
+  async rename(reference: string, name: string): Promise<ChannelSummary> {
+    checkChannelName(name);
+    const session = await activeConversation(this.ctx, reference);
+    const activity = renameActivity(this.ctx.account.actor, session.record.url, name);
+    await session.post(activity);
+    session.awaitAnswer({ activityId: activity.id, what: "rename", previousName: session.record.name });
+    session.record.name = name;
+    await session.save();
+    return session.summary();
+  }
+
+  /** Gives a member the role `admin` or `member`; the channel decides whether we may. */
+  async setRole(
+    reference: string,
+    acct: string,
+    role: "admin" | "member",
+  ): Promise<{ channel: ChannelSummary; activityId: string }> {
+    const session = await activeConversation(this.ctx, reference);
+    const target = normalizeAcct(acct);
+    const actor = await this.actorOf(session, target);
+    const activity = roleActivity(this.ctx.account.actor, session.record.url, actor, role);
+    await session.post(activity);
+    session.awaitAnswer({ activityId: activity.id, what: "role" });
+    await session.save();
+    return { channel: session.summary(), activityId: activity.id };
+  }
+
+  /** Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally. */
+  async send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
+    await this.engine.sync();
+    const session = await activeConversation(this.ctx, reference);
+    if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
+    const { activity, message } = await encryptMessage(session, text, options);
+    try {
+      await session.post(activity);
+    } catch (error) {
+      message.status = "rejected";
+      await this.ctx.store.setMessageStatus(session.id, message.activityId, "rejected");
+      throw error;
+    }
+    return message;
+  }
+
+  async messages(reference: string): Promise<{ channel: ChannelSummary; messages: StoredMessage[] }> {
+    const session = await resolveConversation(this.ctx, reference);
+    return { channel: session.summary(), messages: await this.ctx.store.loadMessages(session.id) };
+  }
+
+  /** Members from the MLS roster, plus the channel's followers and roles read through the home server. */
+  async members(reference: string): Promise<MemberList> {
+    const session = await resolveConversation(this.ctx, reference);
+    const record = session.record;
+    const byAcct = record.state ? clientsByAcct(session.state()) : new Map<string, string[]>();
+    const result: MemberList = {
+      channel: session.summary(),
+      members: [...byAcct].map(([acct, clients]) => ({
+        acct,
+        ...(record.actors[acct] ? { actor: record.actors[acct] } : {}),
+        clients,
+      })),
+    };
+    try {
+      const followers = await this.ctx.api.channelFollowers(record.url);
+      result.followers = (followers.orderedItems ?? followers.items ?? []).filter(
+        (item): item is string => typeof item === "string",
+      );
+      const roles = rolesOf(followers["mimi:roles"]);
+      for (const member of result.members) {
+        const role = member.actor === undefined ? undefined : roles.get(member.actor);
+        if (role) member.role = role;
+      }
+    } catch (error) {
+      result.followersError = errorText(error);
+    }
+    return result;
+  }
+
+  /**
+   * The actor URL of an account: named by the claim answer, known from the channel's history, or
+   * (for a user of the home provider) found by WebFinger on the home server.
+   */
+  private async actorOf(
+    session: ConversationSession,
+    acct: string,
+    claim?: KeyPackageClaimCollection,
+  ): Promise<string> {
+    const named = claim ? actorNamedByClaim(claim) : undefined;
+    if (named) return named;
+    const known = session.record.actors[acct];
+    if (known) return known;
+    if (domainOfAcct(acct) === domainOfAcct(this.ctx.account.acct)) {
+      const jrd = await this.ctx.api.webfinger(acct);
+      const self = jrd.links?.find((link) => link.rel === "self" && typeof link.href === "string");
+      if (self?.href) return self.href;
+    }
+    throw new MimiClientError(
+      `cannot tell the actor URL of ${handleOfAcct(acct)} (the claim answer does not name it)`,
+    );
+  }
+}

@@ -1,0 +1,257 @@
+import { type Activity, actorIdOf, channelEntryOf, idOf, numberField, stringField } from "../activities.js";
+import type { MailboxItem } from "../api.js";
+import type { ClientEvent, SyncResult } from "../client-types.js";
+import type { AccountContext } from "../context.js";
+import { type Applied, applyCommit } from "../conversation/commits.js";
+import { receiveMessage } from "../conversation/messages.js";
+import { ConversationSession } from "../conversation/session.js";
+import type { DeviceKeys } from "../device/device-keys.js";
+import { errorText } from "../errors.js";
+import { checkDelivery, isWelcomeFor } from "./delivery.js";
+import { joinChannel } from "./join.js";
+import { applyVerdict, type ChannelOrder } from "./verdicts.js";
+
+export const MAILBOX_PAGE = 100;
+
+/**
+ * Processes what the home server delivers: the mailbox after the stored cursor, item by item, under
+ * the trust rule of `delivery.ts`, and each channel's entries in the channel's order, whatever the
+ * mailbox does. The channel numbers every entry (`mimi:sequence`); entry n+1 is applied only after
+ * entry n. Entries that arrive early wait in the conversation's record; a gap the mailbox does not
+ * fill is read from the channel's log (through the home server). So a delivery lost or reordered on
+ * the way never costs a message its keys. Callers hold the account's lock.
+ */
+export class SyncEngine implements ChannelOrder {
+  /** Channels whose log is being applied right now (a catch-up is not re-entered). */
+  private readonly catchingUp = new Set<string>();
+
+  constructor(
+    private readonly ctx: AccountContext,
+    private readonly keys: DeviceKeys,
+  ) {}
+
+  /** Reads the mailbox after the stored cursor and processes every activity in order. */
+  async sync(): Promise<SyncResult> {
+    const { api, store } = this.ctx;
+    const result: SyncResult = { processed: 0, cursor: await store.loadCursor(), events: [], warnings: [] };
+    let joined = false;
+    for (;;) {
+      const page = await api.mailbox(result.cursor, MAILBOX_PAGE);
+      for (const item of page.items) {
+        if (item.cursor <= result.cursor) continue;
+        joined = (await this.handleItem(item, result.events)) || joined;
+        result.cursor = item.cursor;
+        result.processed += 1;
+        await store.saveCursor(result.cursor);
+      }
+      if (page.items.length < MAILBOX_PAGE) break;
+    }
+    // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has them.
+    for (const session of await ConversationSession.all(this.ctx)) {
+      if (session.hasGap()) await this.fillGap(session, result.events, result.warnings);
+    }
+    if (joined) await this.keys.topUpQuietly(result.warnings);
+    return result;
+  }
+
+  /** One item from the live stream, processed as `sync` would. */
+  async receiveLive(item: MailboxItem): Promise<{ events: ClientEvent[]; warnings: string[] }> {
+    const events: ClientEvent[] = [];
+    const warnings: string[] = [];
+    // Another process (a `mimi send`) may have synced past this item meanwhile.
+    if (item.cursor <= (await this.ctx.store.loadCursor())) return { events, warnings };
+    const joined = await this.handleItem(item, events);
+    await this.ctx.store.saveCursor(item.cursor);
+    // Live, the next entry may never come by itself: fill a gap from the log at once.
+    const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
+    const session = channelUrl ? await ConversationSession.byUrl(this.ctx, channelUrl) : undefined;
+    if (session?.hasGap()) await this.fillGap(session, events, warnings);
+    if (joined) await this.keys.topUpQuietly(warnings);
+    return { events, warnings };
+  }
+
+  /** Processes one delivered activity; returns true when it joined a channel. */
+  private async handleItem(item: MailboxItem, events: ClientEvent[]): Promise<boolean> {
+    const activity = item.activity;
+    const id = stringField(activity, "id") ?? "(no id)";
+    const delivery = checkDelivery(item);
+    if (delivery.kind === "refused") {
+      events.push({ type: "skipped", activityId: id, reason: delivery.reason });
+      return false;
+    }
+    if (delivery.kind === "verdict") {
+      await applyVerdict(this, this.ctx, delivery.channelUrl, activity, delivery.type, events);
+      return false;
+    }
+    const session = await ConversationSession.byUrl(this.ctx, delivery.channelUrl);
+    if (isWelcomeFor(activity, this.ctx.account.actor) && session?.record.status !== "active")
+      return joinChannel(this.ctx, this.keys, activity, delivery.channelUrl, events);
+    if (!session) {
+      events.push({ type: "skipped", activityId: id, reason: `not a member of ${delivery.channelUrl}` });
+      return false;
+    }
+    await this.receive(session, activity, events);
+    return false;
+  }
+
+  /**
+   * A forward of the channel: applied in the channel's order. One numbered `mimi:sequence` is applied
+   * once the entries before it are; until then it waits (see channel-order.ts).
+   */
+  private async receive(session: ConversationSession, activity: Activity, events: ClientEvent[]) {
+    const sequence = numberField(activity, "mimi:sequence");
+    if (sequence === undefined || !session.active) {
+      await this.applyEntry(session, activity, events);
+      return;
+    }
+    if (!session.admit({ sequence, activity })) return;
+    await this.applyWaiting(session, events);
+  }
+
+  /** Applies waiting entries while the next one is here; stops at a gap or at an entry to retry. */
+  private async applyWaiting(session: ConversationSession, events: ClientEvent[]) {
+    for (;;) {
+      const next = session.nextWaiting();
+      if (!next) break;
+      if (next.activity && session.active) {
+        const outcome = await this.applyEntry(session, next.activity, events);
+        if (outcome === "retry") break;
+      }
+      session.advanceTo(next.sequence);
+    }
+    session.dropWaitingUnlessActive();
+    await session.save();
+  }
+
+  /** One of our own submissions took `sequence` in the channel's log: nothing to apply there. */
+  async passOwnEntry(session: ConversationSession, sequence: number, events: ClientEvent[]): Promise<void> {
+    if (!session.active || !session.admit({ sequence })) return;
+    await this.applyWaiting(session, events);
+  }
+
+  /**
+   * An activity the channel forwarded (from the mailbox or from the channel's log). "retry" when it
+   * could not be applied now and must not be passed over (a commit: every later entry depends on it).
+   */
+  private async applyEntry(
+    session: ConversationSession,
+    activity: Activity,
+    events: ClientEvent[],
+  ): Promise<Applied> {
+    const id = stringField(activity, "id");
+    if (!id || session.hasSeen(id)) return "done";
+    const entry = channelEntryOf(activity);
+    switch (entry.kind) {
+      case "commit":
+        if ((await this.commitEntry(session, activity, entry.type, events)) === "retry") {
+          await session.save();
+          return "retry";
+        }
+        break;
+      case "message":
+        await this.messageEntry(session, activity, events);
+        break;
+      case "created":
+        if (session.record.createActivityId === id) await session.settleCreate(true, id, "", events);
+        break;
+      case "renamed":
+        session.record.name = entry.name;
+        events.push({
+          type: "renamed",
+          channel: session.summary(),
+          name: entry.name,
+          by: actorIdOf(activity),
+        });
+        break;
+      case "role":
+        events.push({
+          type: "role-changed",
+          channel: session.summary(),
+          actor: entry.member,
+          role: entry.role,
+          by: actorIdOf(activity),
+        });
+        break;
+      case "unusable":
+        events.push({ type: "skipped", activityId: id, reason: entry.reason });
+        break;
+    }
+    session.markSeen(id);
+    await session.save();
+    return "done";
+  }
+
+  private async commitEntry(
+    session: ConversationSession,
+    activity: Activity,
+    type: "Add" | "Remove",
+    events: ClientEvent[],
+  ): Promise<Applied> {
+    const outcome = await applyCommit(session, activity, type, events, !this.catchingUp.has(session.id));
+    if (outcome !== "behind") return outcome;
+    // We missed a commit: the log has it (and this one, which the catch-up then applies).
+    await this.catchUp(session, events);
+    if (!this.stillToApply(session, activity.id as string)) return "done";
+    return applyCommit(session, activity, type, events, false);
+  }
+
+  private async messageEntry(session: ConversationSession, activity: Activity, events: ClientEvent[]) {
+    const outcome = await receiveMessage(session, activity, events, !this.catchingUp.has(session.id));
+    if (outcome !== "behind") return;
+    // A message from a later epoch: the commits we missed are in the log.
+    await this.catchUp(session, events);
+    if (this.stillToApply(session, activity.id as string))
+      await receiveMessage(session, activity, events, false);
+  }
+
+  /** After a catch-up: the conversation is still ours and the catch-up did not apply this entry. */
+  private stillToApply(session: ConversationSession, activityId: string): boolean {
+    return session.active && session.record.state !== undefined && !session.hasSeen(activityId);
+  }
+
+  /**
+   * Reads the channel's log (through the home server) after the last applied entry and applies it in
+   * order, stopping at an entry that must be retried. Not re-entered for the same channel: a commit
+   * from the future met while catching up waits for the log's own turn.
+   */
+  async catchUp(session: ConversationSession, events: ClientEvent[]): Promise<void> {
+    if (this.catchingUp.has(session.id)) return;
+    this.catchingUp.add(session.id);
+    try {
+      for (;;) {
+        const page = await this.ctx.api.channelLog(session.record.url, session.record.logSequence);
+        let advanced = false;
+        for (const item of page.items) {
+          if (item.sequence <= session.record.logSequence) continue;
+          if (session.active && !session.ownEntryAt(item.sequence)) {
+            const outcome = await this.applyEntry(session, item.activity, events);
+            if (outcome === "retry") {
+              await session.save();
+              return;
+            }
+          }
+          advanced = true;
+          session.advanceTo(item.sequence);
+        }
+        session.dropWaitingUnlessActive();
+        await session.save();
+        if (!advanced || page.next === null) break;
+      }
+      // Entries that waited for the gap may follow now.
+      if (session.active) await this.applyWaiting(session, events);
+    } finally {
+      this.catchingUp.delete(session.id);
+    }
+  }
+
+  /** Applies the log after the last applied entry; a log that cannot be read now is tried on the next sync. */
+  private async fillGap(session: ConversationSession, events: ClientEvent[], warnings: string[]) {
+    try {
+      await this.catchUp(session, events);
+    } catch (error) {
+      warnings.push(
+        `${session.record.name}: entries after ${session.record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`,
+      );
+    }
+  }
+}

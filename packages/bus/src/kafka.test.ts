@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { runBusContractSuite } from "./contract";
-import { createKafkaBus, isTopicPropagationError, type KafkaBusOptions, leaderlessPartitions } from "./kafka";
+import { createKafkaBus, type KafkaBusOptions } from "./kafka";
 import type { BusRecord } from "./types";
 import { waitUntil } from "./wait";
 
@@ -20,37 +20,6 @@ const testBusOptions: KafkaBusOptions = {
   rebalanceTimeoutMs: 10_000,
   maxWaitTimeMs: 100,
 };
-
-describe("topic propagation errors", () => {
-  it("recognizes the broker's propagation errors, also when a kafkajs retry wrapped them", () => {
-    const unknown = {
-      type: "UNKNOWN_TOPIC_OR_PARTITION",
-      message: "This server does not host this topic-partition",
-    };
-    expect(isTopicPropagationError(unknown)).toBe(true);
-    expect(isTopicPropagationError({ name: "KafkaJSNumberOfRetriesExceeded", cause: unknown })).toBe(true);
-    expect(isTopicPropagationError({ type: "LEADER_NOT_AVAILABLE" })).toBe(true);
-    expect(isTopicPropagationError({ type: "TOPIC_AUTHORIZATION_FAILED" })).toBe(false);
-    expect(isTopicPropagationError(new Error("connection refused"))).toBe(false);
-    expect(isTopicPropagationError(undefined)).toBe(false);
-  });
-
-  it("lists partitions without a leader and topics the metadata does not know yet", () => {
-    const metadata = [
-      {
-        name: "t1",
-        partitions: [
-          { partitionId: 0, leader: 1 },
-          { partitionId: 1, leader: -1 },
-        ],
-      },
-      { name: "t2", partitions: [{ partitionId: 0, leader: 1, partitionErrorCode: 5 }] },
-      { name: "t3", partitions: [{ partitionId: 0, leader: 1, partitionErrorCode: 0 }] },
-    ];
-    expect(leaderlessPartitions(["t1", "t2", "t3", "t4"], metadata)).toEqual(["t1/1", "t2/0", "t4/*"]);
-    expect(leaderlessPartitions(["t3"], metadata)).toEqual([]);
-  });
-});
 
 describe.skipIf(brokers.length === 0)("kafka adapter", () => {
   runBusContractSuite(

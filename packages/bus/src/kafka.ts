@@ -28,14 +28,15 @@ import {
   PartitionBatchRunner,
 } from "./kafka-partition-loop";
 import { KafkaSubscription, type StartingConsumer } from "./kafka-subscription";
-import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
 import {
-  DEFAULT_RETRY_POLICY,
-  reasonFromError,
-  sourceTopicsFor,
-  topicsToProvision,
-  validateRetryPolicy,
-} from "./routing";
+  backoffMs,
+  createTopicsWithRetry,
+  isTopicPropagationError,
+  sleep,
+  TopicProvisioner,
+} from "./kafka-topics";
+import { createPublishBatcher, type TopicBatch } from "./publish-batcher";
+import { DEFAULT_RETRY_POLICY, sourceTopicsFor, topicsToProvision, validateRetryPolicy } from "./routing";
 import { handleInSpan, withTraceContext } from "./trace";
 import type {
   BusMessage,
@@ -154,39 +155,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
     throw error;
   }
 
-  const provisioned = new Map<string, Promise<void>>();
-  /** Topics whose creation has finished: publishing to them needs no wait. */
-  const createdTopics = new Set<string>();
+  const provisioner = new TopicProvisioner((missing) =>
+    createTopicsWithRetry(admin, missing.map(kafkaName), partitionCount, replicationFactor),
+  );
+  const ensureTopics = (names: readonly string[]) => provisioner.ensure(names);
   const subscriptions = new Set<KafkaSubscription<Consumer>>();
   let closed = false;
-
-  /** Creates the topics not known yet; concurrent callers share one creation per topic. */
-  async function ensureTopics(topics: readonly string[]): Promise<void> {
-    const missing = [...new Set(topics)].filter((topic) => !provisioned.has(topic));
-    if (missing.length > 0) {
-      const creation = createTopicsWithRetry(
-        admin,
-        missing.map(kafkaName),
-        partitionCount,
-        replicationFactor,
-      );
-      for (const topic of missing) provisioned.set(topic, creation);
-      creation.then(
-        () => {
-          for (const topic of missing) {
-            if (provisioned.get(topic) === creation) createdTopics.add(topic);
-          }
-        },
-        // A failed creation is forgotten so the next call tries again.
-        () => {
-          for (const topic of missing) {
-            if (provisioned.get(topic) === creation) provisioned.delete(topic);
-          }
-        },
-      );
-    }
-    await Promise.all(topics.map((topic) => provisioned.get(topic)));
-  }
 
   /** One producer request for a whole batch of publishes (see `createPublishBatcher`). */
   async function sendBatch(batch: readonly TopicBatch[]): Promise<void> {
@@ -226,7 +200,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
   function send(topic: string, messages: readonly BusMessage[]): Promise<void> {
     // Straight to the batcher when the topic exists and no earlier publish still waits for its
     // topic: the queue then holds every earlier publish, so this one cannot overtake any.
-    if (waitingForTopics === 0 && createdTopics.has(topic)) return batcher.publish(topic, messages);
+    if (waitingForTopics === 0 && provisioner.isCreated(topic)) return batcher.publish(topic, messages);
     waitingForTopics++;
     const sending = ensureTopics([topic]).then(
       () => {
@@ -384,108 +358,6 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
       await admin.disconnect();
     },
   };
-}
-
-/** Metadata errors a KRaft broker answers while a just-created topic propagates to it. */
-const PROPAGATING_TOPIC_ERRORS = new Set([
-  "UNKNOWN_TOPIC_OR_PARTITION",
-  "LEADER_NOT_AVAILABLE",
-  "NOT_LEADER_FOR_PARTITION",
-  "NOT_LEADER_OR_FOLLOWER",
-]);
-
-/**
- * Whether `error` (or the error a kafkajs retry gave up on) is a topic still propagating. kafkajs's own
- * `waitForLeaders` retries only LEADER_NOT_AVAILABLE, so right after creation a KRaft broker's
- * UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition") escapes it.
- */
-export function isTopicPropagationError(error: unknown): boolean {
-  for (let current = error, depth = 0; depth < 4; depth++) {
-    if (typeof current !== "object" || current === null) return false;
-    const { type, cause } = current as { type?: unknown; cause?: unknown };
-    if (typeof type === "string" && PROPAGATING_TOPIC_ERRORS.has(type)) return true;
-    current = cause;
-  }
-  return false;
-}
-
-function isRetriable(error: unknown): boolean {
-  if (isTopicPropagationError(error)) return true;
-  return typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === true;
-}
-
-/** Pause before the `attempt`-th retry: 100 ms, 200 ms, 400 ms, ... capped at 2 s. */
-function backoffMs(attempt: number): number {
-  return Math.min(2_000, 100 * 2 ** (attempt - 1));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Creates topics (existing ones are left alone), then polls metadata until every partition of every
- * topic has a leader. Creation does not wait for leaders itself (see `isTopicPropagationError`); the
- * poll retries the propagation errors until `deadlineMs` has passed.
- */
-async function createTopicsWithRetry(
-  admin: Admin,
-  topics: readonly string[],
-  partitionCount: number,
-  replicationFactor: number,
-  deadlineMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.createTopics({
-        waitForLeaders: false,
-        topics: topics.map((topic) => ({ topic, numPartitions: partitionCount, replicationFactor })),
-      });
-      break;
-    } catch (error) {
-      if (Date.now() >= deadline || !isRetriable(error)) throw error;
-      await sleep(backoffMs(attempt));
-    }
-  }
-  for (let attempt = 1; ; attempt++) {
-    let waitingFor: string;
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const leaderless = leaderlessPartitions(topics, metadata.topics);
-      if (leaderless.length === 0) return;
-      waitingFor = `partitions without a leader: ${leaderless.join(", ")}`;
-    } catch (error) {
-      if (!isRetriable(error)) throw error;
-      waitingFor = reasonFromError(error);
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`topics ${topics.join(", ")} not ready within ${deadlineMs} ms (${waitingFor})`);
-    }
-    await sleep(backoffMs(attempt));
-  }
-}
-
-/** `topic/partition` names of the partitions that have no leader yet (or are not listed at all). */
-export function leaderlessPartitions(
-  expected: readonly string[],
-  metadata: readonly {
-    name: string;
-    partitions: readonly { partitionId: number; leader: number; partitionErrorCode?: number }[];
-  }[],
-): string[] {
-  const missing: string[] = [];
-  for (const topic of expected) {
-    const found = metadata.find((entry) => entry.name === topic);
-    if (!found || found.partitions.length === 0) {
-      missing.push(`${topic}/*`);
-      continue;
-    }
-    for (const partition of found.partitions) {
-      if (partition.leader < 0 || (partition.partitionErrorCode ?? 0) !== 0) {
-        missing.push(`${topic}/${partition.partitionId}`);
-      }
-    }
-  }
-  return missing;
 }
 
 /** `promise`, unless `ms` pass first or `abandon` is aborted: then it rejects. */

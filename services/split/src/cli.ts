@@ -118,6 +118,7 @@ async function faults(): Promise<void> {
   });
   process.stdout.write(`\n${result.table}\n\n`);
   for (const report of result.reports) {
+    if (report.slowestFlow) process.stdout.write(`  ${report.name}: slowest flow ${report.slowestFlow}\n`);
     for (const line of [...report.notes, ...report.examples])
       process.stdout.write(`  ${report.name}: ${line}\n`);
   }

@@ -132,6 +132,7 @@ describe("fault accounting", () => {
     expect(recoveredAt(150, 300, sent, views)).toBe(230);
     const [, kill] = accountPhases({ phases, sent, refusals: [], views });
     expect(kill?.recoveryMs).toBe(80);
+    expect(kill?.slowestFlow).toBe(`${channel} bob -> alice`);
     // A flow that shows nothing sent after the fault: not recovered.
     expect(recoveredAt(150, 300, sent, [view("bob", [["alice-0", 141]])])).toBeNull();
     // A member who joined after the fault was back does not hold that fault's recovery up.

@@ -17,7 +17,13 @@ describe.skipIf(!enabled)("fault suite (short)", () => {
     const stateDir = mkdtempSync(join(tmpdir(), "mimi-split-faults-"));
     const result = await runFaultSuite({ length: "short", stateDir, log: (line) => console.log(line) });
     const details = result.reports
-      .flatMap((report) => [...report.notes, ...report.examples].map((line) => `${report.name}: ${line}`))
+      .flatMap((report) =>
+        [
+          ...(report.slowestFlow ? [`slowest flow ${report.slowestFlow}`] : []),
+          ...report.notes,
+          ...report.examples,
+        ].map((line) => `${report.name}: ${line}`),
+      )
       .concat(result.runNotes)
       .join("\n");
     console.log(`${result.table}\n\n${details}\n\nreport: ${result.reportFile}`);

@@ -63,6 +63,8 @@ export interface PhaseReport {
   refused: number;
   /** From `backAt` until every flow showed a message sent after it; null: not within the phase. */
   recoveryMs: number | null;
+  /** The flow that recovered last (`<channel> <sender> -> <receiver>`). */
+  slowestFlow?: string;
   /** The fault's own remarks (how long it was down, what failed). */
   notes: string[];
   /** Up to three examples of each kind of trouble (refused, lost, undecryptable, ...), for the report. */
@@ -88,13 +90,23 @@ export function recoveredAt(
   sent: readonly SentMessage[],
   views: readonly ReceiverView[],
 ): number | null {
+  return recovery(backAt, until, sent, views)?.at ?? null;
+}
+
+/** As `recoveredAt`, with the flow that recovered last (`<channel> <sender> -> <receiver>`). */
+export function recovery(
+  backAt: number,
+  until: number,
+  sent: readonly SentMessage[],
+  views: readonly ReceiverView[],
+): { at: number; slowestFlow: string } | null {
   const firstShown = new Map<string, number>();
   for (const view of views) {
     if (view.since > backAt) continue;
     const shownAt = new Map(view.shown.map((line) => [line.activityId, line.receivedAt]));
     const senders = new Set(sent.filter((message) => owes(view, message)).map((message) => message.sender));
     for (const sender of senders) {
-      const flow = `${view.channel} ${sender} ${view.user}`;
+      const flow = `${view.channel} ${sender} -> ${view.user}`;
       let earliest = Number.POSITIVE_INFINITY;
       for (const message of sent) {
         if (message.sender !== sender || !owes(view, message)) continue;
@@ -105,9 +117,10 @@ export function recoveredAt(
       firstShown.set(flow, earliest);
     }
   }
-  if (firstShown.size === 0) return null;
-  const latest = Math.max(...firstShown.values());
-  return Number.isFinite(latest) ? Math.max(latest, backAt) : null;
+  let slowest: [string, number] | undefined;
+  for (const entry of firstShown) if (!slowest || entry[1] > slowest[1]) slowest = entry;
+  if (!slowest || !Number.isFinite(slowest[1])) return null;
+  return { at: Math.max(slowest[1], backAt), slowestFlow: slowest[0] };
 }
 
 /** Per phase: what was sent in it and what became of every delivery it owed. */
@@ -207,8 +220,9 @@ export function accountPhases(input: {
   for (const phase of input.phases) {
     const report = reports.get(phase.name);
     if (!report || phase.backAt === undefined) continue;
-    const recovered = recoveredAt(phase.backAt, phase.endedAt, input.sent, input.views);
-    report.recoveryMs = recovered === null ? null : recovered - phase.backAt;
+    const recovered = recovery(phase.backAt, phase.endedAt, input.sent, input.views);
+    report.recoveryMs = recovered === null ? null : recovered.at - phase.backAt;
+    if (recovered) report.slowestFlow = recovered.slowestFlow;
   }
   return input.phases.map((phase) => reports.get(phase.name) as PhaseReport);
 }

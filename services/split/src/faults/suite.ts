@@ -541,6 +541,10 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultSu
       ([user, count]) => `${user}'s mailbox stream was interrupted ${count} times in the run`,
     );
     const reports = accountPhases({ phases, sent, refusals, views, notes });
+    for (const report of reports) {
+      for (const channel of channels)
+        report.slowestFlow = report.slowestFlow?.replace(channel.url, channel.name);
+    }
     const table = reportTable(reports);
     const missed = reports.flatMap((report) => missedTargets(report, SHORT_RUN_TARGETS));
     const reportFile = join(options.stateDir, "faults-report.json");

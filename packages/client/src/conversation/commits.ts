@@ -128,7 +128,7 @@ export async function rebuildChange(
   const { ctx, record } = session;
   const state = session.state();
   let output: CommitOutput | undefined;
-  let activity: Activity | undefined;
+  let activity: (Activity & { id: string }) | undefined;
   if (pending.kind === "add") {
     const keyPackages = keyPackagesStillMissing(pending.keyPackages, clientIdsIn(state));
     if (keyPackages.length > 0) {
@@ -145,7 +145,7 @@ export async function rebuildChange(
   if (!output || !activity) return undefined;
   record.pending = {
     ...pending,
-    activityId: activity.id as string,
+    activityId: activity.id,
     ...preparedState(output.newState),
     attempts: pending.attempts + 1,
     submittedAt: ctx.now().toISOString(),

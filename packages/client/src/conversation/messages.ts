@@ -9,10 +9,7 @@ import type { ConversationSession } from "./session.js";
 
 /** A conversation's application messages: encrypting ours, decrypting and checking theirs. */
 
-/**
- * Encrypts `text` on the current epoch and stores it as sent. The ratchet moved: the state is saved
- * before anything leaves, so no message key is ever used twice. The caller posts `activity`.
- */
+/** Encrypts `text` on the current epoch and stores it as sent; the caller posts `activity`. */
 export async function encryptMessage(
   session: ConversationSession,
   text: string,
@@ -28,6 +25,7 @@ export async function encryptMessage(
   });
   const encrypted = await encryptApplicationMessage(state, ctx.cs, encodeContent(content));
   const activity = messageActivity(ctx.account.actor, record.url, encrypted.message);
+  // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
   session.adopt(encrypted.newState);
   session.markSeen(activity.id);
   record.unanswered = [...(record.unanswered ?? []), activity.id];

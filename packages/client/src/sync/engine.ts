@@ -143,13 +143,13 @@ export class SyncEngine implements ChannelOrder {
     const entry = channelEntryOf(activity);
     switch (entry.kind) {
       case "commit":
-        if ((await this.commitEntry(session, activity, entry.type, events)) === "retry") {
+        if ((await this.commitEntry(session, id, activity, entry.type, events)) === "retry") {
           await session.save();
           return "retry";
         }
         break;
       case "message":
-        await this.messageEntry(session, activity, events);
+        await this.messageEntry(session, id, activity, events);
         break;
       case "created":
         if (session.record.createActivityId === id) await session.settleCreate(true, id, "", events);
@@ -183,6 +183,7 @@ export class SyncEngine implements ChannelOrder {
 
   private async commitEntry(
     session: ConversationSession,
+    id: string,
     activity: Activity,
     type: "Add" | "Remove",
     events: ClientEvent[],
@@ -191,17 +192,21 @@ export class SyncEngine implements ChannelOrder {
     if (outcome !== "behind") return outcome;
     // We missed a commit: the log has it (and this one, which the catch-up then applies).
     await this.catchUp(session, events);
-    if (!this.stillToApply(session, activity.id as string)) return "done";
+    if (!this.stillToApply(session, id)) return "done";
     return applyCommit(session, activity, type, events, false);
   }
 
-  private async messageEntry(session: ConversationSession, activity: Activity, events: ClientEvent[]) {
+  private async messageEntry(
+    session: ConversationSession,
+    id: string,
+    activity: Activity,
+    events: ClientEvent[],
+  ) {
     const outcome = await receiveMessage(session, activity, events, !this.catchingUp.has(session.id));
     if (outcome !== "behind") return;
     // A message from a later epoch: the commits we missed are in the log.
     await this.catchUp(session, events);
-    if (this.stillToApply(session, activity.id as string))
-      await receiveMessage(session, activity, events, false);
+    if (this.stillToApply(session, id)) await receiveMessage(session, activity, events, false);
   }
 
   /** After a catch-up: the conversation is still ours and the catch-up did not apply this entry. */

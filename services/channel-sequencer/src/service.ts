@@ -50,13 +50,6 @@ export {
 } from "./domain/rules.js";
 export { readSubmission, type Submission } from "./domain/submission.js";
 export { channelSequencerMigrations } from "./migrations.js";
-export {
-  type ChannelSequencerPorts,
-  channelExists,
-  channelSequencerPorts,
-  isChannelFollower,
-  localFollowersOf,
-} from "./ports.js";
 export { channelSequencerRouter } from "./router.js";
 export { handleChannelInboxItem } from "./sequencer/process.js";
 export {

@@ -18,10 +18,10 @@ import {
 import type { Sql } from "@mimi/store";
 import { type ChannelInboxItem, channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { channelExists, isChannelFollower, localCollectionFollowers } from "../src/reads.js";
 import {
   type ChannelSequencerContext,
   type ChannelStore,
-  channelSequencerPorts,
   createChannelStore,
   followersOf,
   startChannelSequencerWorkers,
@@ -112,7 +112,7 @@ async function expectFollowersMatchRoster() {
   const expected = [...rosterActors].sort();
   expect(await ctx.store.followers(channelId)).toEqual(expected);
   expect(followersOf(channel.members)).toEqual(expected);
-  expect(await channelSequencerPorts(ctx).localFollowersOf(`${C}/followers`)).toEqual(expected);
+  expect(await localCollectionFollowers(sql, ctx.urls, `${C}/followers`)).toEqual(expected);
   expect(channel.epoch).toBe(Number(channel.publicState.epoch));
 }
 
@@ -295,7 +295,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       log: [create.id],
     });
     expect(await ctx.actorKeys.signingKey(C)).toBeDefined();
-    expect(await channelSequencerPorts(ctx).channelExists(channelId)).toBe(true);
+    expect(await channelExists(sql, channelId)).toBe(true);
     await expectFollowersMatchRoster();
   });
 
@@ -318,7 +318,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       lastSequence: 2,
       followers: [actors.alice, actors.bob].sort(),
     });
-    expect(await channelSequencerPorts(ctx).isChannelFollower(C, actors.bob)).toBe(true);
+    expect(await isChannelFollower(sql, channelId, actors.bob)).toBe(true);
     await deliverCommit("alice", output, ["bob"]);
     bobsKeyPackageUsed = true;
     aliceAtEpoch1 = stateOf("alice");

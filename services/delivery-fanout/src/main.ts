@@ -1,37 +1,15 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { openServiceBus } from "@mimi/bus";
+import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import { runService } from "@mimi/provider-config";
 import { readConfig } from "@mimi/service-kit";
-import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
-import type { LocalCollectionResolver } from "./adapters/local-accounts.js";
 import { createInProcessNotifier, createPgNotifier } from "./adapters/notifier.js";
 import { deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
 import { closeDeliveryFanout, createDeliveryFanoutContext, prepareDeliveryFanout } from "./context.js";
 import { deliveryFanoutMigrations } from "./migrations.js";
 import { deliveryFanoutRouter } from "./router.js";
 import { startDeliveryFanoutWorkers } from "./workers.js";
-
-/**
- * Followers of this provider's channels, read from channel-sequencer's `channels` schema in the
- * provider's shared database (as every service reads `identity.tokens`): the audience of a channel
- * activity expands without a network hop. Undefined for any URL that is not a local channel's
- * followers collection, or a channel that does not exist.
- */
-function channelFollowersFromDatabase(sql: Sql, channelUrlPrefix: string): LocalCollectionResolver {
-  return async (url) => {
-    if (!url.startsWith(channelUrlPrefix) || !url.endsWith("/followers")) return undefined;
-    const channelId = url.slice(channelUrlPrefix.length, url.length - "/followers".length);
-    if (channelId.length === 0 || /[/?#%]/.test(channelId)) return undefined;
-    const channel = await sql.query("select 1 from channels.channels where id = $1", [channelId]);
-    if (channel.rows.length === 0) return undefined;
-    const members = await sql.query<{ actor_url: string }>(
-      "select distinct actor_url from channels.members where channel_id = $1 order by actor_url",
-      [channelId],
-    );
-    return members.rows.map((row) => row.actor_url);
-  };
-}
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 runService({
@@ -66,7 +44,7 @@ runService({
       bus,
       settings: deliverySettingsFrom(own),
       notifier,
-      localCollections: channelFollowersFromDatabase(sql, config.urls.channel("")),
+      localCollections: (url) => localCollectionFollowers(sql, config.urls, url),
     });
     await prepareDeliveryFanout(ctx);
     const workers = await startDeliveryFanoutWorkers(ctx);

@@ -1,6 +1,7 @@
 import { decryptSecret, encryptSecret } from "@mimi/actor-keys";
 import { createDomainCa } from "@mimi/credentials";
 import type { Sql } from "@mimi/store";
+import { trustedIssuersPem } from "./reads.js";
 
 export interface DomainCa {
   id: number;
@@ -74,12 +75,7 @@ export function createCertificateAuthorities(sql: Sql, domain: string, kek: Buff
       }
       return cachedActive;
     },
-    async issuersPem() {
-      const result = await sql.query<{ certificate_pem: string }>(
-        "select certificate_pem from identity.certificate_authorities where retired_at is null order by id desc",
-      );
-      return result.rows.map((row) => row.certificate_pem);
-    },
+    issuersPem: () => trustedIssuersPem(sql),
     async rotate() {
       cachedActive = await insert(false);
       return cachedActive;

@@ -1,7 +1,7 @@
 import { openServiceBus } from "@mimi/bus";
+import { channelFollowers } from "@mimi/channel-sequencer/reads";
 import { runService } from "@mimi/provider-config";
 import { parse, readConfig } from "@mimi/service-kit";
-import type { Sql } from "@mimi/store";
 import { TopicNames } from "@mimi/topics";
 import { channelExistsViaSequencer } from "./channel-lookup.js";
 import { inboxIngestConfigSpec } from "./config.js";
@@ -18,23 +18,6 @@ const splitDeploymentSpec = {
     description: "cluster-internal base URL of channel-sequencer, asked whether a channel exists",
   },
 };
-
-/**
- * Local channels' followers, read from channel-sequencer's `channels` schema in the provider's shared
- * database (as every service reads `identity.tokens`): the members the sequencer committed, with no
- * network hop and no dependency on the sequencer being up. Undefined when the channel does not exist.
- */
-function channelFollowersFromDatabase(sql: Sql): (channelId: string) => Promise<string[] | undefined> {
-  return async (channelId) => {
-    const channel = await sql.query("select 1 from channels.channels where id = $1", [channelId]);
-    if (channel.rows.length === 0) return undefined;
-    const members = await sql.query<{ actor_url: string }>(
-      "select distinct actor_url from channels.members where channel_id = $1 order by actor_url",
-      [channelId],
-    );
-    return members.rows.map((row) => row.actor_url);
-  };
-}
 
 /** Split-deployment entry point: `node dist/main.js` (or `... migrate` to apply migrations and exit). */
 runService({
@@ -58,7 +41,7 @@ runService({
       settings,
       ports: {
         channelExists: channelExistsViaSequencer(deployment.channelSequencerUrl),
-        localChannelFollowers: channelFollowersFromDatabase(sql),
+        localChannelFollowers: (channelId) => channelFollowers(sql, channelId),
       },
     });
     const workers = await startInboxIngestWorkers(ctx);

@@ -1,4 +1,5 @@
 import type { ClaimPoolKey, ClaimStore } from "@mimi/claims";
+import { accountClients } from "@mimi/identity/reads";
 import type { Logger } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 
@@ -6,7 +7,6 @@ import type { ClaimConfirmer } from "./claim-batcher.js";
 import { type ClientListCache, sameClientList } from "./client-lists.js";
 import { ciphersuiteName } from "./domain/ciphersuites.js";
 import {
-  accountClients,
   type ConfirmedClient,
   lastResortContent,
   markClaimed,

@@ -1,6 +1,9 @@
 import type { Sql, SqlExecutor } from "@mimi/store";
 
-/** Data access for the `keypackages` schema (and read-only lookups of identity's accounts and clients). */
+/**
+ * Data access for the `keypackages` schema. Accounts and clients are identity's: they are read through
+ * `@mimi/identity/reads` (and, inside the one claim statement, by `keypackages.confirm_claims`).
+ */
 
 export interface NewKeyPackage {
   /** base64url SHA-256 of `content`: the same bytes always get the same id. */
@@ -28,46 +31,6 @@ export type StoreUploadResult =
       replacedLastResort?: { id: string; ciphersuite: number };
     }
   | { ok: false; reason: "tooManyStored"; detail: string };
-
-export async function userExists(sql: SqlExecutor, username: string): Promise<boolean> {
-  const result = await sql.query("select 1 from identity.accounts where username = $1", [username]);
-  return result.rows.length > 0;
-}
-
-export async function clientBelongsTo(
-  sql: SqlExecutor,
-  username: string,
-  clientId: string,
-): Promise<boolean> {
-  const result = await sql.query("select 1 from identity.clients where id = $1 and username = $2", [
-    clientId,
-    username,
-  ]);
-  return result.rows.length > 0;
-}
-
-/** The user's current clients, oldest first (removed clients' KeyPackages are never served). */
-export async function clientIdsOf(sql: SqlExecutor, username: string): Promise<string[]> {
-  const result = await sql.query<{ id: string }>(
-    "select id from identity.clients where username = $1 order by created_at, id",
-    [username],
-  );
-  return result.rows.map((row) => row.id);
-}
-
-/** Whether the account exists and its current clients, oldest first, in one query. */
-export async function accountClients(
-  sql: SqlExecutor,
-  username: string,
-): Promise<{ exists: false } | { exists: true; clientIds: string[] }> {
-  const result = await sql.query<{ id: string | null }>(
-    `select c.id from identity.accounts a left join identity.clients c on c.username = a.username
-     where a.username = $1 order by c.created_at, c.id`,
-    [username],
-  );
-  if (result.rows.length === 0) return { exists: false };
-  return { exists: true, clientIds: result.rows.flatMap((row) => (row.id === null ? [] : [row.id])) };
-}
 
 /** An id the claim store handed out for one client, to be confirmed by SQL. */
 export interface StorePick {
@@ -318,7 +281,10 @@ export interface StoredKeyPackageSummary {
   lastResort: boolean;
 }
 
-/** Unclaimed, unexpired KeyPackages of the user's current clients: ids and pools, never contents. */
+/**
+ * Unclaimed, unexpired KeyPackages stored for the user: ids and pools, never contents. Rows of clients
+ * the user no longer has are among them; `countsByClient` keeps only the current clients'.
+ */
 export async function servableSummaries(
   sql: SqlExecutor,
   username: string,
@@ -332,7 +298,6 @@ export async function servableSummaries(
   }>(
     `select kp.client_id, kp.ciphersuite, kp.id, kp.last_resort
      from keypackages.key_packages kp
-     join identity.clients c on c.id = kp.client_id and c.username = kp.username
      where kp.username = $1 and kp.claimed_at is null and kp.not_after > $2
      order by kp.seq`,
     [username, now],

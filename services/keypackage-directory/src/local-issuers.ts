@@ -1,12 +1,13 @@
 import type { IssuersFor } from "@mimi/credentials";
+import { trustedIssuersPem } from "@mimi/identity/reads";
 import type { SqlExecutor } from "@mimi/store";
 
 const ISSUERS_TTL_MS = 60_000;
 
 /**
- * This provider's own credential issuers, read from identity's CA table (the active CA and any not yet
- * retired during a rotation). Uploads are only ever checked against the local domain; any other
- * domain is refused. Cached briefly; a `refresh` (no issuer matched) reads the table again.
+ * This provider's own credential issuers, read through identity's read module (the active CA and any
+ * not yet retired during a rotation). Uploads are only ever checked against the local domain; any
+ * other domain is refused. Cached briefly; a `refresh` (no issuer matched) reads them again.
  */
 export function createLocalIssuers(
   sql: SqlExecutor,
@@ -19,10 +20,7 @@ export function createLocalIssuers(
       return { ok: false, detail: `only credentials of ${domain} are accepted here` };
     }
     if (!cached || options?.refresh === true || clock() - cached.readAt > ISSUERS_TTL_MS) {
-      const result = await sql.query<{ certificate_pem: string }>(
-        "select certificate_pem from identity.certificate_authorities where retired_at is null order by id desc",
-      );
-      cached = { issuersPem: result.rows.map((row) => row.certificate_pem), readAt: clock() };
+      cached = { issuersPem: await trustedIssuersPem(sql), readAt: clock() };
     }
     if (cached.issuersPem.length === 0) return { ok: false, detail: "this provider has no CA yet" };
     return { ok: true, issuersPem: cached.issuersPem };

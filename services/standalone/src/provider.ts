@@ -11,11 +11,11 @@ import {
 import {
   channelSequencerConfigSpec,
   channelSequencerMigrations,
-  channelSequencerPorts,
   channelSequencerRouter,
   createChannelSequencerContext,
   startChannelSequencerWorkers,
 } from "@mimi/channel-sequencer";
+import { channelExists, channelFollowers, localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import {
   closeDeliveryFanout,
   createDeliveryFanoutContext,
@@ -137,7 +137,6 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   await prepareIdentity(identity);
 
   const channels = createChannelSequencerContext({ config, sql, bus, logger, settings: channelSettings });
-  const channelPorts = channelSequencerPorts(channels);
 
   const delivery = createDeliveryFanoutContext({
     config,
@@ -145,7 +144,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     logger,
     bus,
     settings: deliverySettings,
-    localCollections: channelPorts.localFollowersOf,
+    localCollections: (url) => localCollectionFollowers(sql, config.urls, url),
   });
   await prepareDeliveryFanout(delivery);
 
@@ -160,9 +159,8 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     metrics,
     settings: ingestSettings,
     ports: {
-      channelExists: channelPorts.channelExists,
-      localChannelFollowers: (channelId) =>
-        channelPorts.localFollowersOf(config.urls.channelFollowers(channelId)),
+      channelExists: (channelId) => channelExists(sql, channelId),
+      localChannelFollowers: (channelId) => channelFollowers(sql, channelId),
     },
   });
 

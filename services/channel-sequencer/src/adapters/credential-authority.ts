@@ -4,6 +4,7 @@ import {
   createMimiAuthenticationService,
   type IssuersFor,
 } from "@mimi/credentials";
+import { trustedIssuersPem } from "@mimi/identity/reads";
 import type { Credential } from "@mimi/mls";
 import type { OutboundHttp } from "@mimi/outbound-http";
 import type { SqlExecutor } from "@mimi/store";
@@ -45,8 +46,8 @@ export function createCredentialAuthority(options: {
 }
 
 /**
- * Issuers of client credentials: this provider's own CAs are read from the identity schema (the same
- * list identity publishes at /.well-known/mimi-configuration), other domains' are fetched and cached.
+ * Issuers of client credentials: this provider's own CAs through identity's read module (the same list
+ * identity publishes at /.well-known/mimi-configuration), other domains' are fetched and cached.
  */
 export function providerIssuers(options: {
   sql: SqlExecutor;
@@ -63,12 +64,7 @@ export function providerIssuers(options: {
   // Development host mappings (MIMI_DEV_CONNECT_TO) speak plain HTTP.
   const plain = createIssuersFetcher({ fetchJson, scheme: "http" });
   return async (domain, lookup) => {
-    if (domain === options.domain) {
-      const result = await options.sql.query<{ certificate_pem: string }>(
-        "select certificate_pem from identity.certificate_authorities where retired_at is null order by id desc",
-      );
-      return { ok: true, issuersPem: result.rows.map((row) => row.certificate_pem) };
-    }
+    if (domain === options.domain) return { ok: true, issuersPem: await trustedIssuersPem(options.sql) };
     return (options.connectTo.has(domain) ? plain : secure).issuersFor(domain, lookup);
   };
 }

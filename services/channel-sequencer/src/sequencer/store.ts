@@ -12,6 +12,7 @@ import {
   roleTableOf,
 } from "../domain/roles.js";
 import { type ChannelMember, followersOf } from "../domain/rules.js";
+import { channelFollowers, isChannelFollower } from "../reads.js";
 
 export interface StoredChannel extends ChannelSummary {
   /** The channel's MLS public group state (decoded). */
@@ -507,10 +508,7 @@ export function createChannelStore(sql: Sql): ChannelStore {
       return (await readBasis(channelId, "", false)).channel;
     },
     submissionBasis: (channelId, activityId) => readBasis(channelId, activityId, true),
-    async followers(channelId) {
-      if (!(await channel(channelId))) return undefined;
-      return followersOf(await membersOf(sql, channelId));
-    },
+    followers: (channelId) => channelFollowers(sql, channelId),
     async roles(channelId) {
       const row = (await sql.query<RolesRow>(ROLES_QUERY, [channelId])).rows[0];
       return row === undefined ? undefined : roleTableOfRow(row);
@@ -530,13 +528,7 @@ export function createChannelStore(sql: Sql): ChannelStore {
         })),
       };
     },
-    async isFollower(channelId, actorUrl) {
-      const result = await sql.query(
-        "select 1 from channels.members where channel_id = $1 and actor_url = $2 limit 1",
-        [channelId, actorUrl],
-      );
-      return result.rows.length > 0;
-    },
+    isFollower: (channelId, actorUrl) => isChannelFollower(sql, channelId, actorUrl),
     async groupInfo(channelId) {
       const result = await sql.query<{ epoch: number; group_info: Uint8Array }>(
         "select epoch, group_info from channels.channels where id = $1",

@@ -1,27 +1,20 @@
+import { existingUsernames } from "@mimi/identity/reads";
 import { rememberFound } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
-/** Which of these usernames have an account on this provider (`identity.accounts`, owned by identity). */
+/** Which of these usernames have an account on this provider (identity's accounts). */
 export type LocalAccountLookup = (usernames: readonly string[]) => Promise<Set<string>>;
 
 /**
- * Looks accounts up in SQL and remembers the ones found for `ttlMs` (default 30 s; `rememberFound`):
- * every message to a channel names its local members again, and an account created meanwhile is still
- * found at once. An account removed by hand may get mailbox rows for that long.
+ * Looks accounts up through identity's read module and remembers the ones found for `ttlMs` (default
+ * 30 s; `rememberFound`): every message to a channel names its local members again, and an account
+ * created meanwhile is still found at once. An account removed by hand may get mailbox rows for that long.
  */
 export function createLocalAccountLookup(
   sql: SqlExecutor,
   options: { ttlMs?: number; now?: () => number } = {},
 ): LocalAccountLookup {
-  const lookUp = async (usernames: readonly string[]) => {
-    if (usernames.length === 0) return new Set<string>();
-    const result = await sql.query<{ username: string }>(
-      "select username from identity.accounts where username = any($1::text[])",
-      [usernames],
-    );
-    return new Set(result.rows.map((row) => row.username));
-  };
-  return rememberFound(lookUp, {
+  return rememberFound((usernames) => existingUsernames(sql, usernames), {
     ttlMs: options.ttlMs ?? 30_000,
     ...(options.now ? { now: options.now } : {}),
   });

@@ -1,18 +1,6 @@
+import { existingUsernames } from "@mimi/identity/reads";
 import { rememberFound } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
-
-/** Which of `usernames` have an account on this provider (`identity.accounts`, owned by identity). */
-export async function existingUsernames(
-  sql: SqlExecutor,
-  usernames: readonly string[],
-): Promise<Set<string>> {
-  if (usernames.length === 0) return new Set();
-  const result = await sql.query<{ username: string }>(
-    "select username from identity.accounts where username = any($1::text[])",
-    [usernames],
-  );
-  return new Set(result.rows.map((row) => row.username));
-}
 
 /** The local accounts as inbox-ingest sees them: every delivery asks whether its recipients exist. */
 export interface LocalAccounts {
@@ -21,10 +9,11 @@ export interface LocalAccounts {
 }
 
 /**
- * `existingUsernames` with a short-lived memory of accounts found (`rememberFound`): an account created
- * a moment ago is found at once and an unknown user still gets 404. The provider has no route that
- * removes an account; the time-to-live bounds how long one removed by hand keeps receiving deliveries
- * (the outbox, where a removed account must be refused at once, asks `existingUsernames` directly).
+ * identity's `existingUsernames` with a short-lived memory of accounts found (`rememberFound`): an
+ * account created a moment ago is found at once and an unknown user still gets 404. The provider has
+ * no route that removes an account; the time-to-live bounds how long one removed by hand keeps
+ * receiving deliveries (the outbox, where a removed account must be refused at once, asks
+ * `existingUsernames` directly).
  */
 export function createLocalAccounts(
   sql: SqlExecutor,

@@ -1,10 +1,10 @@
 import { actorIdOf, isLocalUsername } from "@mimi/activitypub";
+import { existingUsernames } from "@mimi/identity/reads";
 import { deliveryRequestKey, deliveryRequestsTopic } from "@mimi/topics";
 import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
 import { targetKey } from "../domain/addressing.js";
 import { routeOutboxActivity } from "../domain/outbox-routing.js";
-import { existingUsernames } from "../ingest/accounts.js";
 import { authenticateBearer } from "../ingest/bearer.js";
 import { publishToChannel, requireLocalChannel } from "../ingest/publish-channel.js";
 import { publishOnce, traceHeaders } from "../ingest/publish-once.js";

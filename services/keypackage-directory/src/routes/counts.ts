@@ -1,8 +1,9 @@
 import { principalOf } from "@mimi/auth";
+import { clientIdsOf } from "@mimi/identity/reads";
 import type { RequestHandler } from "express";
 import type { KeyPackageDirectoryContext } from "../context.js";
 import { countsByClient } from "../domain/counts.js";
-import { clientIdsOf, servableSummaries } from "../keypackage-rows.js";
+import { servableSummaries } from "../keypackage-rows.js";
 
 /**
  * `GET /api/v1/keypackages` -> `{ clients: [{ clientId, available, hasLastResort, ciphersuites }] }`

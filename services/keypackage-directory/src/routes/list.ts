@@ -1,9 +1,10 @@
 import { ACTIVITY_CONTEXT, ACTIVITY_JSON, isLocalUsername } from "@mimi/activitypub";
+import { accountExists, clientIdsOf } from "@mimi/identity/reads";
 import { problems } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import type { KeyPackageDirectoryContext } from "../context.js";
 import { countsByClient } from "../domain/counts.js";
-import { clientIdsOf, servableSummaries, userExists } from "../keypackage-rows.js";
+import { servableSummaries } from "../keypackage-rows.js";
 
 /**
  * `GET /users/:username/keyPackages` (the actor's `keyPackages`): counts and ids per client, never
@@ -12,7 +13,7 @@ import { clientIdsOf, servableSummaries, userExists } from "../keypackage-rows.j
 export function listKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {
     const username = String(req.params.username);
-    if (!isLocalUsername(username) || !(await userExists(ctx.sql, username))) {
+    if (!isLocalUsername(username) || !(await accountExists(ctx.sql, username))) {
       throw problems.notFound(`no user ${username}`);
     }
     const [clientIds, rows] = await Promise.all([

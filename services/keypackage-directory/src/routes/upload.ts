@@ -1,4 +1,5 @@
 import { principalOf } from "@mimi/auth";
+import { clientBelongsTo } from "@mimi/identity/reads";
 import { problems, validate } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import { z } from "zod";
@@ -6,7 +7,7 @@ import { publishToClaimStore } from "../claim-engine.js";
 import type { KeyPackageDirectoryContext } from "../context.js";
 import { claimDepsOf } from "../context.js";
 import { checkUploadedKeyPackage, type UploadExpectations } from "../domain/upload-check.js";
-import { clientBelongsTo, type NewKeyPackage, storeUpload } from "../keypackage-rows.js";
+import { type NewKeyPackage, storeUpload } from "../keypackage-rows.js";
 
 /** Largest accepted KeyPackage, base64 (an x509 chain of a few certificates plus keys fits easily). */
 const MAX_KEY_PACKAGE_BASE64 = 16 * 1024;

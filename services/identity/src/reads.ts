@@ -1,0 +1,75 @@
+import type { SqlExecutor } from "@mimi/store";
+
+/**
+ * What other services read of identity's data: accounts, their clients, and the CAs that vouch for
+ * client credentials. This module (`@mimi/identity/reads`) holds the only SQL outside identity that
+ * names the `identity` schema, next to the migrations that define it, so a schema change and the
+ * reads that depend on it change together. The services share the provider's database (in the split
+ * deployment too), so these are plain statements with no network hop; the module imports nothing
+ * but @mimi/store's types, so a service that uses it does not load identity's routes or the CA code.
+ */
+
+/** Which of `usernames` have an account on this provider. */
+export async function existingUsernames(
+  sql: SqlExecutor,
+  usernames: readonly string[],
+): Promise<Set<string>> {
+  if (usernames.length === 0) return new Set();
+  const result = await sql.query<{ username: string }>(
+    "select username from identity.accounts where username = any($1::text[])",
+    [usernames],
+  );
+  return new Set(result.rows.map((row) => row.username));
+}
+
+export async function accountExists(sql: SqlExecutor, username: string): Promise<boolean> {
+  const result = await sql.query("select 1 from identity.accounts where username = $1", [username]);
+  return result.rows.length > 0;
+}
+
+/** Whether `clientId` is one of `username`'s current clients. */
+export async function clientBelongsTo(
+  sql: SqlExecutor,
+  username: string,
+  clientId: string,
+): Promise<boolean> {
+  const result = await sql.query("select 1 from identity.clients where id = $1 and username = $2", [
+    clientId,
+    username,
+  ]);
+  return result.rows.length > 0;
+}
+
+/** The user's current clients, oldest first (none for an unknown user). */
+export async function clientIdsOf(sql: SqlExecutor, username: string): Promise<string[]> {
+  const result = await sql.query<{ id: string }>(
+    "select id from identity.clients where username = $1 order by created_at, id",
+    [username],
+  );
+  return result.rows.map((row) => row.id);
+}
+
+export type AccountClients = { exists: false } | { exists: true; clientIds: string[] };
+
+/** Whether the account exists and its current clients, oldest first, in one statement. */
+export async function accountClients(sql: SqlExecutor, username: string): Promise<AccountClients> {
+  const result = await sql.query<{ id: string | null }>(
+    `select c.id from identity.accounts a left join identity.clients c on c.username = a.username
+     where a.username = $1 order by c.created_at, c.id`,
+    [username],
+  );
+  if (result.rows.length === 0) return { exists: false };
+  return { exists: true, clientIds: result.rows.flatMap((row) => (row.id === null ? [] : [row.id])) };
+}
+
+/**
+ * The PEM certificates of this provider's CAs that vouch for client credentials, newest first: the
+ * active CA and those not yet retired after a rotation (what `/.well-known/mimi-configuration`
+ * publishes as `credential_issuers`).
+ */
+export async function trustedIssuersPem(sql: SqlExecutor): Promise<string[]> {
+  const result = await sql.query<{ certificate_pem: string }>(
+    "select certificate_pem from identity.certificate_authorities where retired_at is null order by id desc",
+  );
+  return result.rows.map((row) => row.certificate_pem);
+}

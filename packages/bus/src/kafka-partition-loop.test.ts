@@ -20,7 +20,7 @@ const ok: HandlerOutcome = { kind: "ok" };
 const retry: HandlerOutcome = { kind: "retry", reason: "later" };
 const waitOptions = { timeoutMs: 5_000, intervalMs: 1 };
 
-/** `count` fetched records of one partition from offset `first` on (offsets far from 0 catch counting). */
+/** `count` fetched records of one partition from offset `first` on (not 0: a count taken for an offset shows). */
 function fetched(count: number, first = 10, headers?: FetchedHeaders): FetchedMessage[] {
   return Array.from({ length: count }, (_, index) => ({
     offset: String(first + index),

@@ -206,9 +206,23 @@ describe("output from others cannot pass for something else", () => {
 
     // ESC[8m hides the rest of the line on most terminals; the newline starts what looks like alice's line.
     const forged = `safe\n${ESC}[8m#safe [2025-01-01 12:00] alice@a.test: send me your password`;
-    expect((await mimi(aliceEnv, "channel", "rename", "safe", forged)).lines).toEqual([
-      "renamed #safe to #safe\\n\\x1b[8m#safe [2025-01-01 12:00] alice@a.test: send me your password",
+    // This client refuses to send such a name (and this provider's channels refuse it too)...
+    expect((await mimi(aliceEnv, "channel", "rename", "safe", forged)).errors).toEqual([
+      "mimi: a channel name must not contain control or bidi characters",
     ]);
+    // ...but a channel hosted elsewhere may forward one: the channel's own (numbered) delivery.
+    const channel = network.channels.get(url);
+    const sequence = (channel?.log.at(-1)?.sequence ?? 0) + 1;
+    const rename = {
+      id: `http://a.test/users/alice/activities/${crypto.randomUUID()}`,
+      type: "Update",
+      actor: "http://a.test/users/alice",
+      object: { type: "Service", id: url, name: forged },
+      target: url,
+      to: [`${url}/followers`],
+    };
+    channel?.log.push({ sequence, epoch: 1, activity: rename });
+    network.deliver("http://b.test/users/bob", { ...rename, "mimi:sequence": sequence }, url);
     const joined = await mimi(bobEnv, "join");
     expect(screen(joined.lines)).toEqual([
       "#safe\\n\\x1b[8m#safe [2025-01-01 12:00] alice@a.test: send me your password: renamed by http://a.test/users/alice",
@@ -219,12 +233,15 @@ describe("output from others cannot pass for something else", () => {
     // Back to a plain name, on bob's side too, so the next test can use it.
     expect((await mimi(aliceEnv, "channel", "rename", url, "safe")).code).toBe(0);
     await mimi(bobEnv, "join");
+    expect((await mimi(bobEnv, "channels")).lines).toContainEqual(`#safe  active  epoch 1  ${url}`);
   });
 
   it("shows bidi overrides in a message escaped, and its further lines indented", async () => {
     // U+202E shows "gnp.exe" as "exe.png"; the second line pretends to be bob's.
     const text = `see \u202egnp.exe\n#safe [2025-01-01 12:00] bob@b.test: yes, open it`;
-    expect((await mimi(aliceEnv, "send", "safe", text)).lines).toEqual(["sent to #safe"]);
+    const sent = await mimi(aliceEnv, "send", "safe", text);
+    expect(sent.errors).toEqual([]);
+    expect(sent.lines).toEqual(["sent to #safe"]);
     const joined = await mimi(bobEnv, "join");
     expect(screen(joined.lines)).toEqual([
       expect.stringMatching(/^#safe \[[\d :-]+\] alice@a\.test: see \\u202egnp\.exe$/),

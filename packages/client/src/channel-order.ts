@@ -28,14 +28,15 @@ export function placeOf(sequence: number, applied: number): Placement {
 }
 
 /**
- * `ahead` with `entry` added: sorted by sequence, one entry per sequence (our own placeholder wins,
- * since there is nothing of ours to apply), without entries already applied, and at most
- * `MAX_AHEAD_ENTRIES` (the nearest ones are kept: the furthest are fetched from the log in turn).
+ * `ahead` with `entry` added: sorted by sequence, one entry per sequence (one carrying the activity
+ * wins over our own placeholder: an activity of ours may still have an effect in its turn, a rename),
+ * without entries already applied, and at most `MAX_AHEAD_ENTRIES` (the nearest ones are kept: the
+ * furthest are fetched from the log in turn).
  */
 export function withAhead(ahead: readonly AheadEntry[], entry: AheadEntry, applied: number): AheadEntry[] {
   const known = ahead.find((candidate) => candidate.sequence === entry.sequence);
   const others = ahead.filter((candidate) => candidate.sequence !== entry.sequence);
-  const kept = known !== undefined && known.activity === undefined ? known : entry;
+  const kept = entry.activity === undefined && known !== undefined ? known : entry;
   return [...others, kept]
     .filter((candidate) => candidate.sequence > applied)
     .sort((a, b) => a.sequence - b.sequence)

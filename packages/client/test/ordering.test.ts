@@ -192,3 +192,29 @@ describe("listening", () => {
     expect(received).toEqual(["after the silence"]);
   });
 });
+
+describe("our own rename", () => {
+  it("is the name once its turn in the channel's order comes, whatever was logged before it", async () => {
+    const alice = await withDevice("alice6@a.test");
+    const bob = await withDevice("bob6@b.test");
+    const url = await channelWith("names", alice, bob);
+    await alice.client.setRole(url, bob.handle, "admin");
+    await alice.client.sync();
+    // bob's rename is logged first, but reaches alice only after she renamed too.
+    network.deliveryFate = (recipient, activity) =>
+      recipient === alice.actor && activity.type === "Update" && activity.actor === bob.actor
+        ? "hold"
+        : "deliver";
+    try {
+      await bob.client.rename(url, "bob's name");
+      await alice.client.rename(url, "alice's name");
+    } finally {
+      network.deliveryFate = () => "deliver";
+    }
+    network.releaseHeld();
+    await alice.client.sync();
+    await bob.client.sync();
+    expect((await alice.client.channel(url)).name).toBe("alice's name");
+    expect((await bob.client.channel(url)).name).toBe("alice's name");
+  });
+});

@@ -107,11 +107,6 @@ export class ConversationSession {
     this.record.ahead = pruned(this.record.ahead ?? [], this.record.logSequence);
   }
 
-  /** Whether entry `sequence` is one of our own accepted submissions (nothing to apply there). */
-  ownEntryAt(sequence: number): boolean {
-    return (this.record.ahead ?? []).some((entry) => entry.sequence === sequence && !entry.activity);
-  }
-
   /** Entries wait for one that has not arrived: the channel's log must fill the gap. */
   hasGap(): boolean {
     return this.active && hasGap(this.record.ahead, this.record.logSequence);

@@ -139,8 +139,17 @@ export class SyncEngine implements ChannelOrder {
     events: ClientEvent[],
   ): Promise<Applied> {
     const id = stringField(activity, "id");
-    if (!id || session.hasSeen(id)) return "done";
+    if (!id) return "done";
     const entry = channelEntryOf(activity);
+    if (session.hasSeen(id)) {
+      // Our own rename was shown when we sent it; in its turn in the log it is the name again, so an
+      // entry logged before it cannot leave an older name standing.
+      if (entry.kind === "renamed") {
+        session.record.name = entry.name;
+        await session.save();
+      }
+      return "done";
+    }
     switch (entry.kind) {
       case "commit":
         if ((await this.commitEntry(session, id, activity, entry.type, events)) === "retry") {
@@ -228,7 +237,7 @@ export class SyncEngine implements ChannelOrder {
         let advanced = false;
         for (const item of page.items) {
           if (item.sequence <= session.record.logSequence) continue;
-          if (session.active && !session.ownEntryAt(item.sequence)) {
+          if (session.active) {
             const outcome = await this.applyEntry(session, item.activity, events);
             if (outcome === "retry") {
               await session.save();

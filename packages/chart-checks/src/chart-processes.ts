@@ -15,7 +15,6 @@ import {
   type RunningFront,
   SERVICES,
   type ServiceName,
-  startForger,
   startFront,
   waitReady,
 } from "@mimi/split";
@@ -305,7 +304,8 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
     await deleteTopicsWithPrefixes(options.infra.kafkaBrokers, options.domains.map(topicPrefixOf));
   }
   const runId = randomBytes(4).toString("hex");
-  const forger = await startForger(0);
+  // The end-to-end suite runs its hostile provider on this port.
+  const hostilePort = await freePort();
   const plans = [];
   for (const domain of options.domains) {
     const ports = new Map<ServiceName, number>();
@@ -314,7 +314,7 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
   }
   const connectTo = [
     ...plans.map((plan) => `${plan.domain}=127.0.0.1:${plan.frontPort}`),
-    `evil.test=127.0.0.1:${forger.port}`,
+    `evil.test=127.0.0.1:${hostilePort}`,
   ].join(",");
 
   const fronts = new Map<string, { front: RunningFront; postLog: string }>();
@@ -322,7 +322,6 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
   const stop = async () => {
     await Promise.all(processes.map((child) => stopProcess(child)));
     await Promise.all([...fronts.values()].map(({ front }) => front.close()));
-    await new Promise<void>((done) => forger.server.close(() => done()));
   };
 
   try {
@@ -423,11 +422,7 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
         [...fronts].map(([domain, { front }]) => [domain, `http://127.0.0.1:${front.port}`]),
       ),
       postLogs: Object.fromEntries([...fronts].map(([domain, { postLog }]) => [domain, postLog])),
-      forger: {
-        actor: "http://evil.test/users/mallory",
-        keyId: "http://evil.test/users/mallory#main-key",
-        privateKeyPem: forger.privateKeyPem,
-      },
+      hostilePort,
     }),
     stop,
   };

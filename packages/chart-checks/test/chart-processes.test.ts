@@ -222,7 +222,7 @@ describe.skipIf(tools === undefined || !haveInfra)(
       const { code, output } = await runE2eSuite(deployment);
       if (code !== 0) process.stderr.write(`${output}\nservice logs: ${stateDir}\n`);
       expect(code).toBe(0);
-      // Every test ran: none was skipped for lack of a forger or POST counts.
+      // Every test ran: none was skipped for lack of a hostile provider or POST counts.
       const summary = /Tests\s+(\d+) passed \((\d+)\)/.exec(output);
       expect(summary).not.toBeNull();
       expect(summary?.[1]).toBe(summary?.[2]);

@@ -61,7 +61,7 @@ async function up(): Promise<void> {
     prefix: values.prefix,
     basePort: Number(values["base-port"]),
     fresh: values.fresh,
-    forger: true,
+    hostile: true,
   });
   writeFileSync(pidFile, String(process.pid));
   const description = deployment.describeForE2e();

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   appendFileSync,
   createWriteStream,
@@ -8,8 +8,6 @@ import {
   readFileSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
@@ -49,8 +47,11 @@ export interface SplitDeploymentOptions {
   fresh?: boolean;
   /** Extra environment for every service process. */
   env?: Record<string, string>;
-  /** Also serve `http://evil.test/users/mallory`, an actor whose key the caller holds (e2e tests). */
-  forger?: boolean;
+  /**
+   * Also map `evil.test` to a free local port that nothing here listens on: the end-to-end suite runs
+   * its hostile provider there (`hostilePort` in `describeForE2e`).
+   */
+  hostile?: boolean;
   /** How long to wait for each service's /readyz (default 120 s). */
   readyTimeoutMs?: number;
   /** Restart backoff of supervised processes (default 0.5 s doubling to 10 s, reset after 30 s up). */
@@ -93,7 +94,8 @@ export interface E2eDeploymentDescription {
   connectTo: string;
   servers: Record<string, string>;
   postLogs: Record<string, string>;
-  forger?: { actor: string; keyId: string; privateKeyPem: string };
+  /** The local port `evil.test` is mapped to, for the suite's hostile provider. */
+  hostilePort?: number;
 }
 
 export interface SplitDeployment {
@@ -276,40 +278,6 @@ async function stopProcess(proc: ServiceProcess, signal: NodeJS.Signals = "SIGTE
   clearTimeout(timer);
 }
 
-/** A one-actor provider at evil.test: serves mallory's actor document with a key the caller holds. */
-export async function startForger(
-  port: number,
-): Promise<{ server: Server; port: number; privateKeyPem: string }> {
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const actor = "http://evil.test/users/mallory";
-  const document = JSON.stringify({
-    "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-    id: actor,
-    type: "Person",
-    inbox: `${actor}/inbox`,
-    publicKey: {
-      id: `${actor}#main-key`,
-      owner: actor,
-      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }),
-    },
-  });
-  const server = createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/users/mallory") {
-      res.writeHead(200, { "content-type": "application/activity+json" });
-      res.end(document);
-      return;
-    }
-    res.writeHead(404);
-    res.end();
-  });
-  await new Promise<void>((done) => server.listen(port, "127.0.0.1", done));
-  return {
-    server,
-    port: (server.address() as AddressInfo).port,
-    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-  };
-}
-
 export async function startSplitDeployment(options: SplitDeploymentOptions): Promise<SplitDeployment> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   const basePort = options.basePort ?? 0;
@@ -337,12 +305,14 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
     }
     plans.push({ domain, index, frontPort, servicePorts });
   }
-  const forger = options.forger
-    ? await startForger(basePort === 0 ? 0 : basePort + options.domains.length * 10)
+  const hostilePort = options.hostile
+    ? basePort === 0
+      ? await freePort()
+      : basePort + options.domains.length * 10
     : undefined;
   const connectTo = [
     ...plans.map((plan) => `${plan.domain}=127.0.0.1:${plan.frontPort}`),
-    ...(forger ? [`evil.test=127.0.0.1:${forger.port}`] : []),
+    ...(hostilePort === undefined ? [] : [`evil.test=127.0.0.1:${hostilePort}`]),
   ].join(",");
 
   const providers = new Map<string, SplitProvider>();
@@ -447,7 +417,6 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
     for (const proc of all) proc.status = "stopped";
     await Promise.all(all.map((proc) => stopProcess(proc)));
     await Promise.all([...providers.values()].map((provider) => provider.front.close()));
-    if (forger) await new Promise<void>((done) => forger.server.close(() => done()));
   };
 
   try {
@@ -545,15 +514,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
       connectTo,
       servers: Object.fromEntries([...providers].map(([domain, provider]) => [domain, provider.url])),
       postLogs: Object.fromEntries([...providers].map(([domain, provider]) => [domain, provider.postLog])),
-      ...(forger
-        ? {
-            forger: {
-              actor: "http://evil.test/users/mallory",
-              keyId: "http://evil.test/users/mallory#main-key",
-              privateKeyPem: forger.privateKeyPem,
-            },
-          }
-        : {}),
+      ...(hostilePort === undefined ? {} : { hostilePort }),
     }),
     async addReplica(domain, service) {
       const provider = providerOf(domain);

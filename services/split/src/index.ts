@@ -12,7 +12,6 @@ export {
   type SplitDeploymentOptions,
   type SplitProvider,
   serviceEnvironment,
-  startForger,
   startSplitDeployment,
 } from "./deployment.js";
 export { type FrontOptions, type RunningFront, startFront } from "./front.js";

@@ -42,7 +42,7 @@ describe.skipIf(!haveInfra)(
         // One fixed prefix, started fresh: reruns reuse (and first empty) the same databases and topics.
         prefix: "mimi_split_e2e",
         fresh: true,
-        forger: true,
+        hostile: true,
         env: {
           ...FAST_DELIVERY_ENV,
           OTEL_TRACES_EXPORTER: "otlp",
@@ -81,7 +81,7 @@ describe.skipIf(!haveInfra)(
       });
       if (code !== 0) process.stderr.write(`${output}\nservice logs: ${stateDir}\n`);
       expect(code).toBe(0);
-      // Every test ran: none was skipped for lack of a forger or POST counts.
+      // Every test ran: none was skipped for lack of a hostile provider or POST counts.
       const summary = /Tests\s+(\d+) passed \((\d+)\)/.exec(stripVTControlCharacters(output));
       expect(summary).not.toBeNull();
       expect(summary?.[1]).toBe(summary?.[2]);

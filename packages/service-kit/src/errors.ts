@@ -92,12 +92,68 @@ export function toProblem(error: unknown): ProblemError | undefined {
   return undefined;
 }
 
+/** PostgreSQL SQLSTATEs that mean "the database is not reachable right now", not "your request is bad". */
+const UNAVAILABLE_SQLSTATES = new Set([
+  "08000", // connection_exception
+  "08001", // sqlclient_unable_to_establish_sqlconnection
+  "08003", // connection_does_not_exist
+  "08004", // sqlserver_rejected_establishment_of_sqlconnection
+  "08006", // connection_failure
+  "53300", // too_many_connections
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+]);
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+]);
+/** node-postgres says so in words when a pooled connection dies under a query. */
+const UNAVAILABLE_MESSAGE =
+  /connection terminated|connection timeout|client has encountered a connection error/i;
+
+/**
+ * Whether an error (or one of its causes) says a backing service (the database, most often) cannot
+ * be reached for now. Such a failure is the client's to retry, so it is answered 503 with
+ * `Retry-After` rather than 500, which reads as "this request is broken".
+ */
+export function isDependencyUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code)))
+      return true;
+    if (UNAVAILABLE_MESSAGE.test(current.message)) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const problem = toProblem(error);
     if (problem) {
       if (problem.status >= 500) logger.error({ err: error, path: req.path }, "request failed");
       sendProblem(res, problem, req.originalUrl);
+      return;
+    }
+    if (isDependencyUnavailable(error)) {
+      logger.warn({ err: error, method: req.method, path: req.path }, "a backing service is unavailable");
+      sendProblem(
+        res,
+        new ProblemError(
+          503,
+          "Service Unavailable",
+          "a service this request needs is unavailable for now; retry later",
+          { reason: "dependencyUnavailable" },
+          { "retry-after": "5" },
+        ),
+        req.originalUrl,
+      );
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, "unhandled error");

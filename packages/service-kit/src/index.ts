@@ -12,6 +12,7 @@ export {
   readConfigOrExit,
 } from "./config.js";
 export {
+  isDependencyUnavailable,
   notFoundHandler,
   PROBLEM_CONTENT_TYPE,
   ProblemError,

@@ -43,6 +43,12 @@ function router(): express.Router {
   r.post("/json", express.json({ limit: 10 }), (req, res) => {
     res.json(req.body);
   });
+  r.get("/database-down", () => {
+    throw Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+  });
+  r.get("/pool-lost", () => {
+    throw new Error("query failed", { cause: new Error("Connection terminated unexpectedly") });
+  });
   r.get("/limited", () => {
     throw problems.tooManyRequests("slow down", 30);
   });
@@ -50,6 +56,18 @@ function router(): express.Router {
 }
 
 describe("createApp", () => {
+  it("answers 503 with Retry-After when a backing service is unavailable, 500 for anything else", async () => {
+    const base = await serve([router()]);
+    for (const path of ["/database-down", "/pool-lost"]) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+      expect(await res.json()).toMatchObject({ status: 503, reason: "dependencyUnavailable" });
+    }
+    expect((await fetch(`${base}/crash`)).status).toBe(500);
+  });
+
   it("serves health, readiness and metrics", async () => {
     const base = await serve([router()]);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

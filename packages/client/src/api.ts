@@ -10,6 +10,8 @@ export class MimiApiError extends Error {
     readonly title: string,
     readonly detail: string,
     readonly body: Record<string, unknown> = {},
+    /** The server's `Retry-After`, in milliseconds, when it sent one (in seconds). */
+    readonly retryAfterMs?: number,
   ) {
     super(detail ? `${detail} (${status} ${title})` : `${status} ${title}`);
     this.name = "MimiApiError";
@@ -27,7 +29,21 @@ export interface ProviderApiOptions {
   server: string;
   token?: string;
   fetch?: typeof fetch;
+  /**
+   * How an outbox POST is retried when the home server cannot take it for now (unreachable, 502,
+   * 503, 504): waits before each further attempt (default 0.5 s, 1 s, 2 s, 4 s; a `Retry-After` of up
+   * to 10 s is honoured instead). Safe, because the server takes an activity id once.
+   */
+  submitRetryDelaysMs?: readonly number[];
 }
+
+/** A failure that may pass: the server was unreachable or said so (502, 503, 504). */
+function isTransient(error: unknown): error is MimiApiError {
+  return error instanceof MimiApiError && (error.status === 0 || [502, 503, 504].includes(error.status));
+}
+
+const DEFAULT_SUBMIT_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /** One activity in the user's mailbox, as delivery-fanout serves it. */
 export interface MailboxItem {
@@ -89,15 +105,22 @@ export class ProviderApi {
   readonly server: string;
   private readonly token: string | undefined;
   private readonly fetcher: typeof fetch;
+  private readonly submitRetryDelaysMs: readonly number[];
 
   constructor(options: ProviderApiOptions) {
     this.server = options.server.replace(/\/+$/, "");
     this.token = options.token;
     this.fetcher = options.fetch ?? fetch;
+    this.submitRetryDelaysMs = options.submitRetryDelaysMs ?? DEFAULT_SUBMIT_RETRY_DELAYS_MS;
   }
 
   withToken(token: string): ProviderApi {
-    return new ProviderApi({ server: this.server, token, fetch: this.fetcher });
+    return new ProviderApi({
+      server: this.server,
+      token,
+      fetch: this.fetcher,
+      submitRetryDelaysMs: this.submitRetryDelaysMs,
+    });
   }
 
   /** Raw request with the bearer token; the caller reads the body (used for the event stream). */
@@ -147,11 +170,13 @@ export class ProviderApi {
     }
     if (!response.ok) {
       const problem = (parsed ?? {}) as Record<string, unknown>;
+      const retryAfterSeconds = Number(response.headers.get("retry-after") ?? Number.NaN);
       throw new MimiApiError(
         response.status,
         typeof problem.title === "string" ? problem.title : response.statusText,
         typeof problem.detail === "string" ? problem.detail : text.slice(0, 200),
         problem,
+        Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined,
       );
     }
     return parsed as T;
@@ -218,11 +243,26 @@ export class ProviderApi {
     });
   }
 
-  /** Submits an activity through the user's outbox (202). */
-  postActivity(username: string, activity: Record<string, unknown>) {
-    return this.request<unknown>("POST", `/users/${encodeURIComponent(username)}/outbox`, activity, {
-      "content-type": ACTIVITY_JSON_CONTENT_TYPE,
-    });
+  /**
+   * Submits an activity through the user's outbox (202). While the home server cannot take it for now
+   * (a restart, a backing service down) the same activity is posted again a few times: its id makes
+   * the repeat harmless, and the user sees a failure only when the outage outlasts the retries.
+   */
+  async postActivity(username: string, activity: Record<string, unknown>) {
+    const path = `/users/${encodeURIComponent(username)}/outbox`;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.request<unknown>("POST", path, activity, {
+          "content-type": ACTIVITY_JSON_CONTENT_TYPE,
+        });
+      } catch (error) {
+        const delay = this.submitRetryDelaysMs[attempt];
+        if (!isTransient(error) || delay === undefined) throw error;
+        const wait =
+          error.retryAfterMs === undefined ? delay : Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   mailbox(after: number, limit?: number) {

@@ -2,6 +2,7 @@ import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
+import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import { createRequestSigner, type RequestSigner } from "@mimi/http-signatures";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
@@ -16,7 +17,6 @@ import {
   createLocalAccountLookup,
   type LocalAccountLookup,
   type LocalCollectionResolver,
-  noLocalCollections,
 } from "./adapters/local-accounts.js";
 import { createMailboxStore, type MailboxStore } from "./adapters/mailbox.js";
 import { createInProcessNotifier, type MailboxNotifier } from "./adapters/notifier.js";
@@ -65,7 +65,10 @@ export interface DeliveryFanoutDeps {
   bus: Bus;
   /** Defaults to the spec's defaults (`deliveryFanoutConfigSpec`). */
   settings?: DeliverySettings;
-  /** The channel service's answer for its followers collections; none by default. */
+  /**
+   * Who follows this provider's channels' followers collections: by default channel-sequencer's read
+   * module over the provider's database, in both deployments.
+   */
   localCollections?: LocalCollectionResolver;
   /** In-process by default; the split deployment passes the PostgreSQL one. */
   notifier?: MailboxNotifier;
@@ -94,7 +97,10 @@ export function createDeliveryFanoutContext(
     overrides.fetchJson ?? createSignedJsonFetcher(http, () => actorKeys.signingKey(urls.instanceActor));
   const actorCache = overrides.actorCache ?? createRemoteActorCache(sql, settings.actorCache);
   const localAccounts = overrides.localAccounts ?? createLocalAccountLookup(sql);
-  const localCollections = overrides.localCollections ?? deps.localCollections ?? noLocalCollections;
+  const localCollections =
+    overrides.localCollections ??
+    deps.localCollections ??
+    ((url: string) => localCollectionFollowers(sql, urls, url));
   const expandAudience =
     overrides.expandAudience ??
     createAudienceExpander({

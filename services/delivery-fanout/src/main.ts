@@ -1,6 +1,5 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { openServiceBus } from "@mimi/bus";
-import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import { runService } from "@mimi/provider-config";
 import { readConfig } from "@mimi/service-kit";
 import { deliveryJobsTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
@@ -44,7 +43,6 @@ runService({
       bus,
       settings: deliverySettingsFrom(own),
       notifier,
-      localCollections: (url) => localCollectionFollowers(sql, config.urls, url),
     });
     await prepareDeliveryFanout(ctx);
     const workers = await startDeliveryFanoutWorkers(ctx);

@@ -2,6 +2,7 @@ import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
+import { channelExists, channelFollowers } from "@mimi/channel-sequencer/reads";
 import {
   createCachingKeyResolver,
   createSignedKeyFetcher,
@@ -12,7 +13,7 @@ import {
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
-import type { Sql } from "@mimi/store";
+import type { Sql, SqlExecutor } from "@mimi/store";
 import { createChannelMembership, type LocalChannelFollowers } from "./adapters/channel-membership.js";
 import { createSignedGet } from "./adapters/signed-get.js";
 import { inboxIngestConfigSpec } from "./config.js";
@@ -23,7 +24,10 @@ import { createSeenActivities, type SeenActivities } from "./ingest/seen-activit
 
 export type InboxIngestSettings = ConfigOf<typeof inboxIngestConfigSpec>;
 
-/** What inbox-ingest asks other parts of the provider. */
+/**
+ * What inbox-ingest asks of the channel sequencer's data. By default channel-sequencer's read module
+ * over the provider's database, in both deployments; tests pass their own.
+ */
 export interface InboxIngestPorts {
   /** Whether this provider hosts the channel (the channel sequencer owns channels). */
   readonly channelExists: (channelId: string) => Promise<boolean>;
@@ -33,6 +37,14 @@ export interface InboxIngestPorts {
    * to be: local followers are served by delivery-fanout directly).
    */
   readonly localChannelFollowers?: LocalChannelFollowers;
+}
+
+/** The ports answered by channel-sequencer's read module. */
+export function channelReadPorts(sql: SqlExecutor): InboxIngestPorts {
+  return {
+    channelExists: (channelId) => channelExists(sql, channelId),
+    localChannelFollowers: (channelId) => channelFollowers(sql, channelId),
+  };
 }
 
 /** Everything inbox-ingest's handlers need, built once; tests pass overrides. */
@@ -65,7 +77,8 @@ export interface InboxIngestDeps {
   bus: Bus;
   logger: Logger;
   metrics: Metrics;
-  ports: InboxIngestPorts;
+  /** Defaults to `channelReadPorts(sql)`. */
+  ports?: InboxIngestPorts;
   /** Defaults to the documented defaults of `inboxIngestConfigSpec`. */
   settings?: InboxIngestSettings;
 }
@@ -78,7 +91,7 @@ export function createInboxIngestContext(
   const actorKeys = createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
   const instanceKey = instanceSigningKey(actorKeys, deps.config.urls.instanceActor);
   const settings = deps.settings ?? readConfig(inboxIngestConfigSpec, {});
-  const ports = deps.ports;
+  const ports = deps.ports ?? channelReadPorts(deps.sql);
   return {
     urls: deps.config.urls,
     sql: deps.sql,

@@ -5,9 +5,9 @@ export {
   MembershipReadError,
 } from "./adapters/channel-membership.js";
 export { createSignedGet, type SignedGet, type SignedGetResult } from "./adapters/signed-get.js";
-export { channelExistsViaSequencer } from "./channel-lookup.js";
 export { inboxIngestConfigSpec } from "./config.js";
 export {
+  channelReadPorts,
   createInboxIngestContext,
   type InboxIngestContext,
   type InboxIngestDeps,

@@ -15,7 +15,6 @@ import {
   createChannelSequencerContext,
   startChannelSequencerWorkers,
 } from "@mimi/channel-sequencer";
-import { channelExists, channelFollowers, localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import {
   closeDeliveryFanout,
   createDeliveryFanoutContext,
@@ -144,7 +143,6 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     logger,
     bus,
     settings: deliverySettings,
-    localCollections: (url) => localCollectionFollowers(sql, config.urls, url),
   });
   await prepareDeliveryFanout(delivery);
 
@@ -158,10 +156,6 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     logger,
     metrics,
     settings: ingestSettings,
-    ports: {
-      channelExists: (channelId) => channelExists(sql, channelId),
-      localChannelFollowers: (channelId) => channelFollowers(sql, channelId),
-    },
   });
 
   const workers = [

@@ -1,4 +1,4 @@
-/** JSON-LD contexts and media types of the wire profile (PROTOCOL.md). */
+/** JSON-LD contexts and media types of the wire profile (docs/protocol.md). */
 export const ACTIVITYSTREAMS_CONTEXT = "https://www.w3.org/ns/activitystreams";
 export const SECURITY_CONTEXT = "https://w3id.org/security/v1";
 /** Namespace IRI of the `mimi:` extension terms. */

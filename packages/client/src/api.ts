@@ -77,7 +77,7 @@ export interface KeyPackageCount {
   hasLastResort: boolean;
 }
 
-/** One KeyPackage of a claim answer (PROTOCOL.md, KeyPackages). */
+/** One KeyPackage of a claim answer (docs/protocol.md, "KeyPackages"). */
 export interface ClaimedKeyPackageObject {
   type?: string;
   mediaType?: string;

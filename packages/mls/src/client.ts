@@ -207,7 +207,7 @@ export function encodeKeyPackage(keyPackage: KeyPackage): Uint8Array {
 
 export type MlsWireType = "PublicMessage" | "PrivateMessage" | "Welcome" | "GroupInfo" | "KeyPackage";
 
-/** The SWICG object carrying an MLS message inside an activity (PROTOCOL.md, Channels). */
+/** The SWICG object carrying an MLS message inside an activity (docs/protocol.md, "Channels"). */
 export interface MlsWireObject {
   type: MlsWireType;
   mediaType: "message/mls";

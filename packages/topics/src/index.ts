@@ -2,7 +2,7 @@ import { defineTopic } from "@mimi/bus";
 import { z } from "zod";
 
 /**
- * The messages services exchange over the bus (ARCHITECTURE.md section 3). Activities travel as
+ * The messages services exchange over the bus (docs/architecture.md). Activities travel as
  * parsed JSON objects; `body` fields keep exact bytes where a signature depends on them.
  *
  * | topic | key | producer -> consumer |

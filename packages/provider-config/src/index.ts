@@ -148,4 +148,20 @@ function developmentKeyEncryptionKey(dataDir: string): Buffer {
   return parseKeyEncryptionKey(readFileSync(path, "utf8").trim());
 }
 
-export { runService, type ServiceDefinition, type ServiceDeps, type StartedService } from "./run-service.js";
+export { runService } from "./run-service.js";
+export {
+  buildService,
+  type ComposedServices,
+  type ConfiguredService,
+  configure,
+  createShutdownStack,
+  type Deployment,
+  migrationsOf,
+  type ProviderService,
+  type ServiceDefinition,
+  type ServiceDeps,
+  type ServiceParts,
+  type ShutdownStack,
+  serviceBus,
+  startServices,
+} from "./services.js";

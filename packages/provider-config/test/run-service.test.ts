@@ -20,18 +20,25 @@ interface LogLine {
   err?: { message: string };
 }
 
-/** Starts the probe service (PostgreSQL when DATABASE_URL is set, else PGlite) and waits for its port. */
-async function startProbe(): Promise<{ child: ChildProcess; base: string; lines: LogLine[] }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture], {
+/** The probe service's process (PostgreSQL when DATABASE_URL is set, else PGlite). */
+function spawnProbe(args: string[] = [], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", fixture, ...args], {
     cwd: repositoryRoot,
     env: {
       PATH: process.env.PATH,
       PORT: "0",
       MIMI_DATA_DIR: dataDir,
       ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+      ...env,
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** Starts the probe service and waits for its port. */
+async function startProbe(): Promise<{ child: ChildProcess; base: string; lines: LogLine[] }> {
+  const child = spawnProbe();
+  child.stderr?.pipe(process.stderr);
   const lines: LogLine[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`probe service exited with ${code} before listening`)));
@@ -51,7 +58,39 @@ const exitOf = (child: ChildProcess) =>
     else child.once("exit", (code) => resolve(code));
   });
 
+/** Runs the probe to its end; its exit code and what it wrote to stderr. */
+async function runProbe(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnProbe(args, env);
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdout?.resume();
+  return { code: await exitOf(child), stderr };
+}
+
 describe("runService", () => {
+  it("refuses a bad service setting before it starts, naming it; migrate does not read it", async () => {
+    const refused = await runProbe([], { PROBE_LIMIT: "none" });
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain("PROBE_LIMIT");
+    expect((await runProbe(["migrate"], { PROBE_LIMIT: "none" })).code).toBe(0);
+  }, 180_000);
+
+  it("on SIGTERM stops the workers, then releases what the service opened", async () => {
+    const { child, lines } = await startProbe();
+    expect(lines.map((line) => line.msg)).toContain("probe workers started");
+    child.kill("SIGTERM");
+    expect(await exitOf(child)).toBe(0);
+    const order = lines
+      .map((line) => line.msg)
+      .filter((msg) => ["probe workers stopped", "probe released", "stopped"].includes(msg));
+    expect(order).toEqual(["probe workers stopped", "probe released", "stopped"]);
+  }, 180_000);
+
   it("serves the health the service's components report: /healthz fails once one failed", async () => {
     const { child, base } = await startProbe();
     try {

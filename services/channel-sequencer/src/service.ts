@@ -49,6 +49,7 @@ export {
   planMembershipChange,
 } from "./domain/rules.js";
 export { readSubmission, type Submission } from "./domain/submission.js";
+export { channelSequencerService, createChannelSequencerService } from "./factory.js";
 export { channelSequencerMigrations } from "./migrations.js";
 export { channelSequencerRouter } from "./router.js";
 export { handleChannelInboxItem } from "./sequencer/process.js";

@@ -65,6 +65,7 @@ export * from "./domain/domain-availability.js";
 export * from "./domain/ordering.js";
 export * from "./domain/pair-queue.js";
 export * from "./domain/retry-policy.js";
+export { createDeliveryFanoutService, deliveryFanoutService } from "./factory.js";
 export { deliveryFanoutMigrations } from "./migrations.js";
 export { deliveryFanoutRouter } from "./router.js";
 export { DeliveryHeaders } from "./workers/headers.js";

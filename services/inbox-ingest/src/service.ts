@@ -38,6 +38,7 @@ export {
 } from "./domain/channel-forwarding.js";
 export { type CollectionPage, readCollectionPage } from "./domain/collection.js";
 export { type OutboxRoute, type OutboxRoutingProblem, routeOutboxActivity } from "./domain/outbox-routing.js";
+export { createInboxIngestService, inboxIngestService } from "./factory.js";
 export { createSeenActivities, type DeliveryKey, type SeenActivities } from "./ingest/seen-activities.js";
 export { inboxIngestMigrations } from "./migrations.js";
 export { inboxIngestRouter } from "./router.js";

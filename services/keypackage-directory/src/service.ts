@@ -54,12 +54,11 @@ export {
   type UploadExpectations,
   type UploadRejectionReason,
 } from "./domain/upload-check.js";
+export {
+  createKeyPackageDirectoryService,
+  keyPackageDirectoryService,
+} from "./factory.js";
 export { createLocalIssuers } from "./local-issuers.js";
 export { keyPackageDirectoryMigrations } from "./migrations.js";
 export { claimRemoteKeyPackages, providerBaseUrl, type RemoteClaimDeps } from "./remote-claim.js";
 export { keyPackageDirectoryRouter } from "./router.js";
-
-/** The directory has no bus subscriptions; this keeps the service shape uniform for the standalone process. */
-export async function startKeyPackageDirectoryWorkers(): Promise<{ stop(): Promise<void> }> {
-  return { stop: async () => {} };
-}

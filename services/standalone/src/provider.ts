@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import { join } from "node:path";
-import { actorKeyMigrations } from "@mimi/actor-keys";
 import {
   BUS_HEALTH_COMPONENT,
   type Bus,
@@ -8,45 +7,19 @@ import {
   consumersHealth,
   createInProcessBus,
 } from "@mimi/bus";
+import { channelSequencerService } from "@mimi/channel-sequencer";
+import { deliveryFanoutService } from "@mimi/delivery-fanout";
+import { identityService } from "@mimi/identity";
+import { inboxIngestService } from "@mimi/inbox-ingest";
+import { keyPackageDirectoryService } from "@mimi/keypackage-directory";
 import {
-  channelSequencerConfigSpec,
-  channelSequencerMigrations,
-  channelSequencerRouter,
-  createChannelSequencerContext,
-  startChannelSequencerWorkers,
-} from "@mimi/channel-sequencer";
-import {
-  closeDeliveryFanout,
-  createDeliveryFanoutContext,
-  deliveryFanoutConfigSpec,
-  deliveryFanoutMigrations,
-  deliveryFanoutRouter,
-  deliverySettingsFrom,
-  prepareDeliveryFanout,
-  startDeliveryFanoutWorkers,
-} from "@mimi/delivery-fanout";
-import {
-  createIdentityContext,
-  identityConfigSpec,
-  identityMigrations,
-  identityRouter,
-  prepareIdentity,
-} from "@mimi/identity";
-import {
-  createInboxIngestContext,
-  inboxIngestConfigSpec,
-  inboxIngestMigrations,
-  inboxIngestRouter,
-  startInboxIngestWorkers,
-} from "@mimi/inbox-ingest";
-import {
-  createKeyPackageDirectoryContext,
-  keyPackageDirectoryConfigSpec,
-  keyPackageDirectoryMigrations,
-  keyPackageDirectoryRouter,
-  prepareKeyPackageDirectory,
-} from "@mimi/keypackage-directory";
-import { type ProviderConfig, readProviderConfig } from "@mimi/provider-config";
+  configure,
+  createShutdownStack,
+  migrationsOf,
+  type ProviderConfig,
+  readProviderConfig,
+  startServices,
+} from "@mimi/provider-config";
 import {
   createApp,
   createHealthRegistry,
@@ -55,15 +28,15 @@ import {
   installProcessErrorPolicy,
   type Logger,
   type RunningServer,
-  readConfig,
   startServer,
 } from "@mimi/service-kit";
 import { migrateAll, openSql, type Sql } from "@mimi/store";
 
 /**
- * The whole provider in one process on one port: every service's routes mounted on one app,
- * the embedded adapters (PGlite under MIMI_DATA_DIR, in-process bus, in-memory claims), and
- * the same code paths the split deployment runs.
+ * The whole provider in one process on one port: every service's factory, the one the split
+ * deployment runs each in its own process, built with the embedded adapters (PGlite under
+ * MIMI_DATA_DIR unless DATABASE_URL is set, one in-process bus, in-memory claim state) and their
+ * routes mounted on one app.
  */
 export interface RunningProvider {
   config: ProviderConfig;
@@ -87,13 +60,17 @@ export interface StartProviderOptions {
 
 export async function startProvider(options: StartProviderOptions = {}): Promise<RunningProvider> {
   const env = options.env ?? process.env;
-  // Every setting is read (and checked) before anything starts.
+  // Every setting is read (and checked) before anything starts. The order is the start order: a
+  // service comes after those consuming what it produces, so on shutdown (in reverse) it stops
+  // feeding them first: inbox-ingest feeds the sequencer, which feeds delivery-fanout.
   const config = readProviderConfig(env);
-  const identitySettings = readConfig(identityConfigSpec, env);
-  const ingestSettings = readConfig(inboxIngestConfigSpec, env);
-  const deliverySettings = deliverySettingsFrom(readConfig(deliveryFanoutConfigSpec, env));
-  const keyPackageSettings = readConfig(keyPackageDirectoryConfigSpec, env);
-  const channelSettings = readConfig(channelSequencerConfigSpec, env);
+  const services = [
+    configure(identityService, env),
+    configure(keyPackageDirectoryService, env),
+    configure(deliveryFanoutService, env),
+    configure(channelSequencerService, env),
+    configure(inboxIngestService, env),
+  ];
 
   const logger = options.logger ?? createLogger({ name: `mimi:${config.domain}`, level: config.logLevel });
   // As its own process, an unhandled error ends it with a log line (the state is unknown after one);
@@ -106,101 +83,65 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     );
   }
 
-  const sql = await openSql({
-    ...(config.databaseUrl
-      ? { databaseUrl: config.databaseUrl }
-      : { dataDir: join(config.dataDir, "pglite") }),
-    applicationName: "mimi-standalone",
-    maxConnections: config.databasePoolMax,
-  });
-  await migrateAll(sql, [
-    actorKeyMigrations,
-    identityMigrations,
-    inboxIngestMigrations,
-    deliveryFanoutMigrations,
-    keyPackageDirectoryMigrations,
-    channelSequencerMigrations,
-  ]);
-  const metrics = createMetrics();
-  const health = createHealthRegistry();
-  // A crashed consumer restarts with backoff; one that keeps crashing fails /healthz.
-  const bus = createInProcessBus({ onConsumerEvent: consumerEventReporter({ logger, metrics, health }) });
-  health.register(BUS_HEALTH_COMPONENT, () => consumersHealth(bus.consumers()));
+  // Closed in reverse: the services (workers first), then the bus, the database, then `afterClose`.
+  const stack = createShutdownStack(logger);
+  if (options.afterClose) stack.defer(options.afterClose);
+  try {
+    const sql = await openSql({
+      ...(config.databaseUrl
+        ? { databaseUrl: config.databaseUrl }
+        : { dataDir: join(config.dataDir, "pglite") }),
+      applicationName: "mimi-standalone",
+      maxConnections: config.databasePoolMax,
+    });
+    stack.defer(() => sql.close());
+    await migrateAll(sql, migrationsOf(services));
+    const metrics = createMetrics();
+    const health = createHealthRegistry();
+    // A crashed consumer restarts with backoff; one that keeps crashing fails /healthz.
+    const bus = createInProcessBus({ onConsumerEvent: consumerEventReporter({ logger, metrics, health }) });
+    stack.defer(() => bus.close());
+    health.register(BUS_HEALTH_COMPONENT, () => consumersHealth(bus.consumers()));
 
-  const identity = createIdentityContext({
-    config,
-    sql,
-    logger,
-    openRegistrations: identitySettings.openRegistrations,
-  });
-  await prepareIdentity(identity);
+    const deps = { config, sql, logger, metrics, health, deployment: { kind: "standalone", bus } as const };
+    const started = await startServices(
+      services.map((service) => () => service.create(deps)),
+      logger,
+    );
+    stack.defer(() => started.close());
 
-  const channels = createChannelSequencerContext({ config, sql, bus, logger, settings: channelSettings });
-
-  const delivery = createDeliveryFanoutContext({
-    config,
-    sql,
-    logger,
-    bus,
-    settings: deliverySettings,
-  });
-  await prepareDeliveryFanout(delivery);
-
-  const keyPackages = createKeyPackageDirectoryContext({ config, sql, logger, settings: keyPackageSettings });
-  await prepareKeyPackageDirectory(keyPackages);
-
-  const ingest = createInboxIngestContext({
-    config,
-    sql,
-    bus,
-    logger,
-    metrics,
-    settings: ingestSettings,
-  });
-
-  const workers = [
-    await startChannelSequencerWorkers(channels),
-    await startDeliveryFanoutWorkers(delivery),
-    await startInboxIngestWorkers(ingest),
-  ];
-
-  let shuttingDown = false;
-  const app = createApp({
-    logger,
-    metrics,
-    routers: [
-      identityRouter(identity),
-      keyPackageDirectoryRouter(keyPackages),
-      inboxIngestRouter(ingest),
-      channelSequencerRouter(channels),
-      deliveryFanoutRouter(delivery),
-    ],
-    readiness: [{ name: "database", check: () => sql.ping() }],
-    health,
-    isShuttingDown: () => shuttingDown,
-  });
-  const server: RunningServer = await startServer(app, {
-    port: config.port,
-    ...(options.host ? { host: options.host } : {}),
-    logger,
-    handleSignals: options.handleSignals ?? false,
-    onShutdownStart: () => {
-      shuttingDown = true;
-    },
-    // Closed in reverse: workers stop before the bus, the bus before the database.
-    closers: [
-      ...(options.afterClose ? [options.afterClose] : []),
-      () => sql.close(),
-      () => bus.close(),
-      () => closeDeliveryFanout(delivery),
-      () => keyPackages.close(),
-      () => ingest.close(),
-      () => channels.close(),
-      async () => {
-        for (const worker of workers) await worker.stop();
+    let shuttingDown = false;
+    const app = createApp({
+      logger,
+      metrics,
+      routers: started.routers,
+      readiness: [{ name: "database", check: () => sql.ping() }, ...started.readiness],
+      health,
+      isShuttingDown: () => shuttingDown,
+    });
+    const server: RunningServer = await startServer(app, {
+      port: config.port,
+      ...(options.host ? { host: options.host } : {}),
+      logger,
+      handleSignals: options.handleSignals ?? false,
+      onShutdownStart: () => {
+        shuttingDown = true;
       },
-    ],
-  });
-  logger.info({ domain: config.domain, url: config.publicUrl, dataDir: config.dataDir }, "provider ready");
-  return { config, url: config.publicUrl, port: server.port, sql, bus, logger, close: () => server.close() };
+      closers: [() => stack.closeAll()],
+    });
+    logger.info({ domain: config.domain, url: config.publicUrl, dataDir: config.dataDir }, "provider ready");
+    return {
+      config,
+      url: config.publicUrl,
+      port: server.port,
+      sql,
+      bus,
+      logger,
+      close: () => server.close(),
+    };
+  } catch (error) {
+    // A provider that failed to start releases what it had opened (tests start many in one process).
+    await stack.closeAll();
+    throw error;
+  }
 }

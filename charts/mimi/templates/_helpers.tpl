@@ -164,10 +164,6 @@ functions, an explicit false or 0 in the override is kept. Args: list base overr
 - name: MIMI_OPEN_REGISTRATIONS
   value: {{ $root.Values.openRegistrations | quote }}
 {{- end }}
-{{- if eq $name "inbox-ingest" }}
-- name: MIMI_CHANNEL_SEQUENCER_URL
-  value: {{ printf "http://%s:%d" (include "mimi.componentName" (dict "root" $root "name" "channel-sequencer")) ($root.Values.service.port | int) | quote }}
-{{- end }}
 {{- range $key, $value := .settings.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}

@@ -34,7 +34,7 @@ import { chartDir, kubernetesVersion } from "./tools.ts";
  * - `valueFrom.secretKeyRef` reads a Secret from the caller's map (anything else in `valueFrom` fails);
  * - `PORT` of a service process: a free local port instead of the container port 8080 (one host runs
  *   every process); the migration processes keep the rendered value (they do not listen);
- * - a value that is a URL naming one of the release's Services (`MIMI_CHANNEL_SEQUENCER_URL`) points
+ * - a value that is a URL naming one of the release's Services points
  *   at the local process of the service that Service selects (`http://127.0.0.1:<its port>`).
  *
  * Every other variable, name and value, is the chart's: a wrong name in the chart reaches the process.

@@ -89,7 +89,9 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
     if (!plan.ok) throw new Error(plan.reason);
     const ingest = plan.value.services.find((container) => container.service === "inbox-ingest");
     if (!ingest) throw new Error("no inbox-ingest");
-    const env = resolveEnvironment(ingest.env, {
+    // A variable naming a release Service by its in-cluster URL (none of the chart's does today).
+    const sequencerUrl = { name: "EXAMPLE_SEQUENCER_URL", value: "http://a-test-mimi-channel-sequencer:80" };
+    const env = resolveEnvironment([...ingest.env, sequencerUrl], {
       secrets: { "mimi-secrets": { DATABASE_URL: "postgres://db/x", MIMI_KEY_ENCRYPTION_KEY: "k" } },
       serviceHosts: plan.value.serviceHosts,
       localAddressOf: (service) => (service === "channel-sequencer" ? "http://127.0.0.1:4100" : "http://no"),
@@ -100,11 +102,13 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
       MIMI_DOMAIN: "a.test",
       MIMI_ENV: "development",
       DATABASE_URL: "postgres://db/x",
-      MIMI_CHANNEL_SEQUENCER_URL: "http://127.0.0.1:4100",
+      EXAMPLE_SEQUENCER_URL: "http://127.0.0.1:4100",
       MIMI_KAFKA_TOPIC_PREFIX: "t.a_test.",
       PORT: "4200",
     });
-    expect(Object.keys(env.value).sort()).toEqual(ingest.env.map((entry) => entry.name).sort());
+    expect(Object.keys(env.value).sort()).toEqual(
+      [...ingest.env, sequencerUrl].map((entry) => entry.name).sort(),
+    );
     const command = localCommandOf(ingest);
     if (!command.ok) throw new Error(command.reason);
     // The image's tracing preload becomes the source module's; the entry point is the service's source.

@@ -268,7 +268,6 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
       if (service === "channel-sequencer" || service === "inbox-ingest" || service === "delivery-fanout")
         needed.push("KAFKA_BROKERS");
       if (service === "keypackage-directory") needed.push("REDIS_URL");
-      if (service === "inbox-ingest") needed.push("MIMI_CHANNEL_SEQUENCER_URL");
       for (const name of needed) expect(names, `${service} needs ${name}`).toContain(name);
       for (const secretName of ["DATABASE_URL", "MIMI_KEY_ENCRYPTION_KEY"]) {
         const entry = env.find((candidate) => candidate.name === secretName);
@@ -276,17 +275,6 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
         expect(at(entry, "valueFrom.secretKeyRef.name")).toBeTruthy();
       }
       expect(env.find((entry) => entry.name === "MIMI_DATA_DIR")?.value).toMatch(/^\/tmp\//);
-    });
-
-    it("points inbox-ingest at the channel-sequencer Service", () => {
-      const env = at(
-        componentObject(objects, "Deployment", "inbox-ingest"),
-        "spec.template.spec.containers.0.env",
-      ) as Array<{ name: string; value?: string }>;
-      const sequencer = componentObject(objects, "Service", "channel-sequencer");
-      expect(env.find((entry) => entry.name === "MIMI_CHANNEL_SEQUENCER_URL")?.value).toBe(
-        `http://${sequencer.metadata.name}:80`,
-      );
     });
 
     it("routes every public path to the service that serves it, and nothing else", () => {

@@ -152,7 +152,6 @@ export function serviceEnvironment(input: {
   keyEncryptionKey: string;
   connectTo: string;
   dataDir: string;
-  channelSequencerUrl: string;
   extra?: Record<string, string>;
 }): Record<string, string> {
   const env: Record<string, string> = {
@@ -174,7 +173,6 @@ export function serviceEnvironment(input: {
     env.KAFKA_BROKERS = input.infra.kafkaBrokers;
     env.MIMI_KAFKA_TOPIC_PREFIX = input.kafkaTopicPrefix;
   }
-  if (input.service === "inbox-ingest") env.MIMI_CHANNEL_SEQUENCER_URL = input.channelSequencerUrl;
   if (input.service === "keypackage-directory") {
     env.REDIS_URL = input.infra.redisUrl;
     env.MIMI_KEYPACKAGE_REDIS_PREFIX = input.redisKeyPrefix;
@@ -428,9 +426,6 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
         await ensureDatabase(options.infra.databaseUrl, database, options.fresh ?? false);
         const databaseUrl = databaseUrlFor(options.infra.databaseUrl, database);
         const keyEncryptionKey = keyEncryptionKeyFor(dir);
-        // A load-balanced address of the sequencer replicas, as a Kubernetes Service is: the front
-        // routes GET /channels/:c to a live replica.
-        const sequencerUrl = `http://127.0.0.1:${plan.frontPort}`;
         const environment = (service: ServiceName, port: number) =>
           serviceEnvironment({
             domain: plan.domain,
@@ -443,7 +438,6 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
             keyEncryptionKey,
             connectTo,
             dataDir: join(dir, "data", service),
-            channelSequencerUrl: sequencerUrl,
             ...(options.env ? { extra: options.env } : {}),
           });
         envFor.set(plan.domain, environment);

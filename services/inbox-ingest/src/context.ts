@@ -15,6 +15,7 @@ import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql, SqlExecutor } from "@mimi/store";
 import { createChannelMembership, type LocalChannelFollowers } from "./adapters/channel-membership.js";
+import { createReachableOrigins, type ReachableOrigins } from "./adapters/reachable-origins.js";
 import { createSignedGet } from "./adapters/signed-get.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import type { InboxAuthorizationPorts } from "./domain/authorization.js";
@@ -57,6 +58,8 @@ export interface InboxIngestContext {
   /** Resolves signature key ids (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
   seen: SeenActivities;
+  /** Tells delivery that the server of a verified signer is reachable (see `createReachableOrigins`). */
+  reachable: ReachableOrigins;
   /** Which local accounts exist (found ones remembered for `accountCacheSeconds`). */
   accounts: LocalAccounts;
   outcomes: IngestOutcomes;
@@ -109,6 +112,7 @@ export function createInboxIngestContext(
       ttlMs: settings.membershipTtlSeconds * 1000,
     }),
     seen: createSeenActivities(deps.sql),
+    reachable: createReachableOrigins(deps.sql),
     accounts: createLocalAccounts(deps.sql, { ttlMs: settings.accountCacheSeconds * 1000 }),
     outcomes: createIngestOutcomes(deps.metrics),
     ports,

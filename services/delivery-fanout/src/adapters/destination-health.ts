@@ -1,4 +1,5 @@
-import type { Sql, SqlExecutor } from "@mimi/store";
+import type { Sql } from "@mimi/store";
+import { markDestinationReachable } from "../destinations.js";
 import {
   AVAILABLE,
   type AvailabilityState,
@@ -55,10 +56,8 @@ function toState(row: DestinationRow | undefined): AvailabilityState {
   return { failureDays: row.failure_days, unavailableSinceMs: row.unavailable_since?.getTime() };
 }
 
-/** For inbox-ingest: an activity arrived from `origin`, so it is reachable again. */
-export async function markDomainAvailable(sql: SqlExecutor, origin: string): Promise<void> {
-  await sql.query("delete from delivery.destinations where origin = $1", [origin]);
-}
+/** `origin` is reachable again (a delivery to it succeeded, or a request from it arrived). */
+export const markDomainAvailable = markDestinationReachable;
 
 export function createDestinationHealth(sql: Sql, options: DestinationHealthOptions): DestinationHealth {
   const trustMs = options.trustAvailableForMs ?? DEFAULT_TRUST_AVAILABLE_MS;

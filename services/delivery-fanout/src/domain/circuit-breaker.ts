@@ -4,7 +4,10 @@
  * has passed. Then it is half-open: exactly one job goes out as a probe; its success closes the
  * breaker, its failure opens it again for twice the previous cool-down (at most `maxCooldownMs`).
  * The first cool-down is short (a second by default), so a destination that was away for ten seconds
- * is probed again within about that time, while one that stays away is probed less and less often.
+ * is probed again within about that time, while one that stays away is probed less and less often,
+ * but at least every `maxCooldownMs` (30 s by default): how long after it is back it waits for its
+ * backlog is bounded by that, whatever the length of the outage. A probe is one request, and only
+ * destinations with held deliveries are probed.
  * Pure transitions over plain state.
  */
 export interface BreakerSettings {
@@ -23,7 +26,7 @@ export interface BreakerSettings {
 export const DEFAULT_BREAKER_SETTINGS: BreakerSettings = {
   failureThreshold: 5,
   cooldownMs: 1_000,
-  maxCooldownMs: 5 * 60_000,
+  maxCooldownMs: 30_000,
   probeTimeoutMs: 10_000,
 };
 

@@ -68,6 +68,8 @@ export async function authenticateInboxDelivery(
     );
     throw rejection(401, verified.reason, detail, { headers: SIGNATURE_CHALLENGE });
   }
+  // Whatever the activity turns out to be, its signer's server is up.
+  await ctx.reachable(new URL(verified.keyOwner).origin);
   let decision: Awaited<ReturnType<typeof authorizeInboxDelivery>>;
   try {
     decision = await authorizeInboxDelivery(

@@ -281,6 +281,11 @@ describe("channel routes", () => {
     expect(rest.items[0]?.activity["mimi:sequence"]).toBe(2);
     expect(rest.next).toBeNull();
     expect((await withToken(`${channelPath()}/log?limit=0`, tokens.alice)).status).toBe(400);
+    // A peer asking for larger pages than this server serves gets this server's largest.
+    const large = (await (
+      await withToken(`${channelPath()}/log?after=0&limit=100000`, tokens.alice)
+    ).json()) as typeof page;
+    expect(large.items.map((item) => item.sequence)).toEqual([1, 2]);
     expect((await withToken(`${channelPath()}/log`, tokens.erin)).status).toBe(403);
   });
 

@@ -8,7 +8,7 @@ export type Submission =
       readonly objectId: string | undefined;
       readonly name: unknown;
       readonly groupInfo: unknown;
-      /** Create{Service} with a first commit (PROTOCOL.md allows it); this server asks for a separate Add. */
+      /** Create{Service} with a first commit (the draft allows it); this server asks for a separate Add. */
       readonly carriesCommit: boolean;
     }
   | { readonly kind: "message"; readonly message: unknown }

@@ -120,5 +120,8 @@ export function logPageParameters(
     return number;
   };
   const maxLimit = ctx.settings.logPageLimit;
-  return { after: read("after", 0, 0, Number.MAX_SAFE_INTEGER), limit: read("limit", maxLimit, 1, maxLimit) };
+  // A larger page than this server serves is not an error: a peer configured otherwise asks with its
+  // own page size, and gets this server's largest page (paging goes on through `next`).
+  const limit = Math.min(read("limit", maxLimit, 1, Number.MAX_SAFE_INTEGER), maxLimit);
+  return { after: read("after", 0, 0, Number.MAX_SAFE_INTEGER), limit };
 }

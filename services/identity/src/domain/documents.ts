@@ -7,7 +7,7 @@ import {
   type ProviderUrls,
 } from "@mimi/activitypub";
 
-/** Pure builders of the documents identity serves (PROTOCOL.md, "Discovery and identity"). */
+/** Pure builders of the documents identity serves (docs/protocol.md, "Discovery and identity"). */
 
 export function personDocument(urls: ProviderUrls, username: string, publicKeyPem: string, createdAt: Date) {
   const id = urls.actor(username);
@@ -71,13 +71,13 @@ export function nodeInfoDiscovery(base: string) {
   };
 }
 
-export function nodeInfoDocument(version: string, users: number) {
+export function nodeInfoDocument(version: string, users: number, openRegistrations: boolean) {
   return {
     version: "2.1",
     software: { name: "mimi-provider", version },
     protocols: ["activitypub"],
     services: { inbound: [], outbound: [] },
-    openRegistrations: true,
+    openRegistrations,
     usage: { users: { total: users } },
     metadata: { mimi: { ciphersuites: [DEFAULT_CIPHERSUITE_NAME] } },
   };

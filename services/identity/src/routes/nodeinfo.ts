@@ -16,6 +16,6 @@ export function nodeInfo(ctx: IdentityContext): RequestHandler {
     const users = await countAccounts(ctx.sql);
     res
       .type('application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"')
-      .send(JSON.stringify(nodeInfoDocument(ctx.version, users)));
+      .send(JSON.stringify(nodeInfoDocument(ctx.version, users, ctx.openRegistrations)));
   };
 }

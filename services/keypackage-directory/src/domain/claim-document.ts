@@ -2,7 +2,7 @@ import { ACTIVITY_CONTEXT, MLS_MEDIA_TYPE } from "@mimi/activitypub";
 import { z } from "zod";
 import { ciphersuiteName } from "./ciphersuites.js";
 
-/** The wire documents of the claim endpoint (PROTOCOL.md, "KeyPackages"). Pure builders and parsers. */
+/** The wire documents of the claim endpoint (docs/protocol.md, "KeyPackages"). Pure builders and parsers. */
 
 export interface ClaimDocumentItem {
   clientId: string;

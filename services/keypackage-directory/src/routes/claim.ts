@@ -99,7 +99,7 @@ function signatureRefused(reason: string, detail: string): ProblemError {
  * `POST /users/:username/keyPackages/claim` (the actor's `mimi:keyPackageClaim`), HTTP-signed by the
  * requesting server: 401 before anything else is looked at (a bad signature, or one already answered:
  * `replayedRequest`), then 400 bad body, 404 unknown user, else 200 with a Collection of one
- * KeyPackage per client (PROTOCOL.md, "KeyPackages").
+ * KeyPackage per client (docs/protocol.md, "KeyPackages").
  */
 export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {

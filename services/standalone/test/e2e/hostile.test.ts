@@ -21,8 +21,8 @@ import { HostileProvider, sendRaw, sendSigned } from "../support/hostile.js";
 import { type Deployment, openDeployment } from "./deployment.js";
 
 /**
- * A hostile provider, evil.test, against three honest ones: alice@a.test's channel with bob@b.test,
- * carol@b.test and dave@c.test. evil.test signs honestly with its own keys and lies about everyone
+ * A hostile provider, evil.test, against three honest ones: ann@a.test's channel with ben@b.test,
+ * cat@b.test and dan@c.test. evil.test signs honestly with its own keys and lies about everyone
  * else. Each attack must be refused (401, 403 or a Reject with a reason), leave nothing in any
  * mailbox, and leave every client's state and display as it was. Written once, run against any
  * deployment that maps evil.test (see deployment.ts).
@@ -126,27 +126,27 @@ beforeAll(async () => {
   deployment = await openDeployment();
   if (!deployment.hostile) throw new Error("this deployment maps no hostile provider (hostilePort)");
   hostile = deployment.hostile;
-  await signUp("alice", "a.test");
-  await signUp("bob", "b.test");
-  await signUp("carol", "b.test");
-  await signUp("dave", "c.test");
-  await signUp("grace", "a.test");
-  channel = await client("alice").createChannel("lunch");
-  expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+  await signUp("ann", "a.test");
+  await signUp("ben", "b.test");
+  await signUp("cat", "b.test");
+  await signUp("dan", "c.test");
+  await signUp("gus", "a.test");
+  channel = await client("ann").createChannel("lunch");
+  expect((await client("ann").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
   for (const [user, domain] of [
-    ["bob", "b.test"],
-    ["carol", "b.test"],
-    ["dave", "c.test"],
+    ["ben", "b.test"],
+    ["cat", "b.test"],
+    ["dan", "c.test"],
   ] as const) {
-    await client("alice").addMember(channel.url, `${user}@${domain}`);
-    expect((await client("alice").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await client("ann").addMember(channel.url, `${user}@${domain}`);
+    expect((await client("ann").waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
     await syncUntil(user, "joining", async () =>
       (await client(user).channels()).some((c) => c.url === channel.url),
     );
   }
-  await client("alice").send(channel.url, "hello everyone");
-  for (const user of ["bob", "carol", "dave"])
-    await syncUntil(user, "alice's hello", async () =>
+  await client("ann").send(channel.url, "hello everyone");
+  for (const user of ["ben", "cat", "dan"])
+    await syncUntil(user, "ann's hello", async () =>
       (await client(user).messages(channel.url)).messages.some((m) => m.content === "hello everyone"),
     );
 }, 240_000);
@@ -157,23 +157,23 @@ afterAll(async () => {
 });
 
 describe("1. keys are bound to the origin that serves them", () => {
-  it("a key document on evil.test naming b.test's actor signs nothing as bob", async () => {
+  it("a key document on evil.test naming b.test's actor signs nothing as ben", async () => {
     await refusedEverywhere(async () => {
-      const bob = actor("bob", "b.test");
+      const ben = actor("ben", "b.test");
       hostile.serve("/k", {
-        id: bob,
+        id: ben,
         type: "Person",
         publicKey: {
           id: `${HostileProvider.origin}/k#key`,
-          owner: bob,
+          owner: ben,
           publicKeyPem: hostile.mallory.publicKeyPem,
         },
       });
       const asBob = HostileProvider.keyAt(`${HostileProvider.origin}/k#key`, hostile.mallory.key.privateKey);
       const rename = {
-        id: attackId(bob, "key-rename"),
+        id: attackId(ben, "key-rename"),
         type: "Update",
-        actor: bob,
+        actor: ben,
         object: { type: "Service", id: channel.url, name: "renamed by evil" },
         target: channel.url,
         to: [`${channel.url}/followers`],
@@ -230,8 +230,8 @@ describe("1. keys are bound to the origin that serves them", () => {
         id: attackId(channel.url, "accept"),
         type: "Accept",
         actor: channel.url,
-        object: `${actor("bob", "b.test")}/activities/anything`,
-        to: [actor("bob", "b.test")],
+        object: `${actor("ben", "b.test")}/activities/anything`,
+        to: [actor("ben", "b.test")],
       };
       await expectProblem(
         await sendSigned(deployment.server("b.test"), `${B}/inbox`, asChannel, { body: accept }),
@@ -247,10 +247,10 @@ describe("2. only the channel acts on its members' clients", () => {
     await refusedEverywhere(async () => {
       const mallory = hostile.mallory;
       for (const [label, fields] of [
-        ["remove", { type: "Remove", object: actor("bob", "b.test") }],
+        ["remove", { type: "Remove", object: actor("ben", "b.test") }],
         ["rename", { type: "Update", object: { type: "Service", id: channel.url, name: "pwned" } }],
       ] as const) {
-        for (const inbox of [`${B}/users/bob/inbox`, `${B}/inbox`]) {
+        for (const inbox of [`${B}/users/ben/inbox`, `${B}/inbox`]) {
           const activity = {
             id: attackId(mallory.id, label),
             actor: mallory.id,
@@ -270,17 +270,17 @@ describe("2. only the channel acts on its members' clients", () => {
 });
 
 describe("3. forwards come from the channel named in target, membership from its own server", () => {
-  it("a fake channel listing the members cannot forward an Update 'by alice' into the real channel", async () => {
+  it("a fake channel listing the members cannot forward an Update 'by ann' into the real channel", async () => {
     await refusedEverywhere(async () => {
       const fake = hostile.fakeChannel;
-      const members = [actor("alice", "a.test"), actor("bob", "b.test"), actor("carol", "b.test")];
+      const members = [actor("ann", "a.test"), actor("ben", "b.test"), actor("cat", "b.test")];
       hostile.serve("/channels/fake/followers", { type: "OrderedCollection", orderedItems: members });
       for (const to of [`${fake.id}/followers`, `${channel.url}/followers`]) {
         const forged = {
-          id: attackId(actor("alice", "a.test"), "forward"),
+          id: attackId(actor("ann", "a.test"), "forward"),
           type: "Update",
-          actor: actor("alice", "a.test"),
-          object: { type: "Service", id: channel.url, name: "renamed 'by alice'" },
+          actor: actor("ann", "a.test"),
+          object: { type: "Service", id: channel.url, name: "renamed 'by ann'" },
           target: channel.url,
           to: [to],
         };
@@ -300,12 +300,12 @@ describe("3. forwards come from the channel named in target, membership from its
         id: attackId(hostile.mallory.id, "ghost-remove"),
         type: "Remove",
         actor: hostile.mallory.id,
-        object: actor("bob", "b.test"),
+        object: actor("ben", "b.test"),
         target: ghost.id,
         to: [`${ghost.id}/followers`],
       };
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/users/bob/inbox`, ghost.key, { body: remove }),
+        await sendSigned(deployment.server("b.test"), `${B}/users/ben/inbox`, ghost.key, { body: remove }),
         401,
         "channelMembershipUnknown",
       );
@@ -314,10 +314,10 @@ describe("3. forwards come from the channel named in target, membership from its
 });
 
 describe("4. members cannot pose as each other", () => {
-  it("bob's message claiming to be alice is not shown as alice", async () => {
+  it("ben's message claiming to be ann is not shown as ann", async () => {
     const record = JSON.parse(
       await readFile(
-        join(homes.get("bob") ?? "", "accounts", "bob@b.test", "channels", `${channel.id}.json`),
+        join(homes.get("ben") ?? "", "accounts", "ben@b.test", "channels", `${channel.id}.json`),
         "utf8",
       ),
     ) as { state: string };
@@ -327,31 +327,31 @@ describe("4. members cannot pose as each other", () => {
     );
     if (!decoded.ok) throw new Error(decoded.detail);
     const content = createTextContent({
-      senderUri: "acct:alice@a.test",
+      senderUri: "acct:ann@a.test",
       roomUri: channel.url,
-      text: "send the door code to bob",
+      text: "send the door code to ben",
     });
     const encrypted = await encryptApplicationMessage(
       decoded.state,
       await loadCiphersuite(),
       encodeContent(content),
     );
-    const bob = await client("bob").account();
-    const response = await fetch(`${deployment.server("b.test")}/users/bob/outbox`, {
+    const ben = await client("ben").account();
+    const response = await fetch(`${deployment.server("b.test")}/users/ben/outbox`, {
       method: "POST",
-      headers: { "content-type": "application/activity+json", authorization: `Bearer ${bob.token}` },
+      headers: { "content-type": "application/activity+json", authorization: `Bearer ${ben.token}` },
       body: JSON.stringify({
         "@context": "https://www.w3.org/ns/activitystreams",
-        id: `${bob.actor}/activities/impersonation-${Date.now()}`,
+        id: `${ben.actor}/activities/impersonation-${Date.now()}`,
         type: "Create",
-        actor: bob.actor,
+        actor: ben.actor,
         object: toWireObject(encrypted.message),
         target: channel.url,
         to: [`${channel.url}/followers`],
       }),
     });
     expect(response.status).toBe(202);
-    for (const user of ["alice", "carol", "dave"]) {
+    for (const user of ["ann", "cat", "dan"]) {
       let flagged = false;
       await syncUntil(user, "the impersonation", async () => {
         const items = await client(user).inbox({ after: 0, limit: 500 });
@@ -360,7 +360,7 @@ describe("4. members cannot pose as each other", () => {
       });
       const shown = (await client(user).messages(channel.url)).messages;
       expect(
-        shown.some((m) => m.content === "send the door code to bob"),
+        shown.some((m) => m.content === "send the door code to ben"),
         user,
       ).toBe(false);
     }
@@ -376,14 +376,14 @@ describe("5. signature windows and replays", () => {
         type: "Create",
         actor: mallory.id,
         object: { type: "Note", content: "from the past" },
-        to: [actor("bob", "b.test")],
+        to: [actor("ben", "b.test")],
       };
       const body = JSON.stringify(note);
       const { signRequest } = await import("@mimi/http-signatures");
       const headers = signRequest(
         {
           method: "POST",
-          url: `${B}/users/bob/inbox`,
+          url: `${B}/users/ben/inbox`,
           headers: { "content-type": "application/activity+json" },
           body,
         },
@@ -392,7 +392,7 @@ describe("5. signature windows and replays", () => {
       );
       const later = Math.floor(Date.now() / 1000) + 3600;
       headers.signature = `${headers.signature},expires="${later}"`;
-      const response = await sendRaw(deployment.server("b.test"), "/users/bob/inbox", {
+      const response = await sendRaw(deployment.server("b.test"), "/users/ben/inbox", {
         method: "POST",
         headers,
         body,
@@ -408,13 +408,13 @@ describe("5. signature windows and replays", () => {
     };
     const { signRequest } = await import("@mimi/http-signatures");
     const body = JSON.stringify(claim);
-    const url = `${B}/users/carol/keyPackages/claim`;
+    const url = `${B}/users/cat/keyPackages/claim`;
     const headers = signRequest(
       { method: "POST", url, headers: { "content-type": "application/json" }, body },
       hostile.mallory.key,
     );
     const send = () =>
-      sendRaw(deployment.server("b.test"), "/users/carol/keyPackages/claim", {
+      sendRaw(deployment.server("b.test"), "/users/cat/keyPackages/claim", {
         method: "POST",
         headers,
         body,
@@ -428,31 +428,31 @@ describe("5. signature windows and replays", () => {
 describe("6. nobody but the channel addresses its followers", () => {
   it("a non-member's Note with bcc to the channel's followers reaches no member", async () => {
     await refusedEverywhere(async () => {
-      const grace = await client("grace").account();
-      const id = attackId(grace.actor, "bcc");
-      const response = await fetch(`${deployment.server("a.test")}/users/grace/outbox`, {
+      const gus = await client("gus").account();
+      const id = attackId(gus.actor, "bcc");
+      const response = await fetch(`${deployment.server("a.test")}/users/gus/outbox`, {
         method: "POST",
-        headers: { "content-type": "application/activity+json", authorization: `Bearer ${grace.token}` },
+        headers: { "content-type": "application/activity+json", authorization: `Bearer ${gus.token}` },
         body: JSON.stringify({
           "@context": "https://www.w3.org/ns/activitystreams",
           id,
           type: "Create",
-          actor: grace.actor,
+          actor: gus.actor,
           object: { type: "Note", content: "psst" },
           to: [],
           bcc: [`${channel.url}/followers`],
         }),
       });
       expect(response.status).toBe(202);
-      // The channel's server answers grace herself: she is not a member.
+      // The channel's server answers gus herself: she is not a member.
       for (const deadline = Date.now() + 30_000; ; ) {
-        const items = await client("grace").inbox({ after: 0, limit: 500 });
+        const items = await client("gus").inbox({ after: 0, limit: 500 });
         const reject = items.find((item) => item.activity.type === "Reject" && item.activity.object === id);
         if (reject) {
           expect(String(reject.activity.summary)).not.toBe("");
           break;
         }
-        if (Date.now() > deadline) throw new Error("no Reject for grace");
+        if (Date.now() > deadline) throw new Error("no Reject for gus");
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     });
@@ -461,11 +461,11 @@ describe("6. nobody but the channel addresses its followers", () => {
 
 describe("7. remote text cannot control the terminal", () => {
   it("a message with a line break and ESC[8m shows escaped and indented in the CLI; such names are refused", async () => {
-    await expect(client("alice").rename(channel.url, "lunch\nalice@a.test: hi")).rejects.toThrow(
+    await expect(client("ann").rename(channel.url, "lunch\nann@a.test: hi")).rejects.toThrow(
       /control or bidi characters/,
     );
-    const text = "see you\nalice@a.test: \u001b[8mthe door code is 1234";
-    await client("alice").send(channel.url, text);
+    const text = "see you\nann@a.test: \u001b[8mthe door code is 1234";
+    await client("ann").send(channel.url, text);
     const output = await new Promise<string>((resolve, reject) => {
       let out = "";
       const run = () => {
@@ -475,7 +475,7 @@ describe("7. remote text cannot control the terminal", () => {
           {
             env: {
               ...process.env,
-              MIMI_HOME: homes.get("bob"),
+              MIMI_HOME: homes.get("ben"),
               MIMI_DEV_CONNECT_TO: deployment.connectTo,
               NO_COLOR: "1",
             },
@@ -498,22 +498,22 @@ describe("7. remote text cannot control the terminal", () => {
     });
     expect(output).not.toContain("\u001b");
     const lines = output.split("\n");
-    const first = lines.findIndex((line) => line.includes("alice@a.test: see you"));
+    const first = lines.findIndex((line) => line.includes("ann@a.test: see you"));
     expect(first).toBeGreaterThanOrEqual(0);
-    // The further line is indented and its escape shown, so it cannot pass for a line from alice.
-    expect(lines[first + 1]).toBe("    alice@a.test: \\x1b[8mthe door code is 1234");
-    expect(lines.some((line) => line.startsWith("alice@a.test:"))).toBe(false);
+    // The further line is indented and its escape shown, so it cannot pass for a line from ann.
+    expect(lines[first + 1]).toBe("    ann@a.test: \\x1b[8mthe door code is 1234");
+    expect(lines.some((line) => line.startsWith("ann@a.test:"))).toBe(false);
   });
 });
 
 describe("8. a channel cannot be planted in a client", () => {
-  it("an Add with a Welcome for alice's channel, from a fake channel or from mallory, is refused", async () => {
+  it("an Add with a Welcome for ann's channel, from a fake channel or from mallory, is refused", async () => {
     await refusedEverywhere(async () => {
       const add = (owner: string, label: string) => ({
         id: attackId(owner, label),
         type: "Add",
         actor: owner,
-        object: actor("bob", "b.test"),
+        object: actor("ben", "b.test"),
         target: channel.url,
         to: [`${channel.url}/followers`],
         "mimi:welcome": {
@@ -531,7 +531,7 @@ describe("8. a channel cannot be planted in a client", () => {
         "notForwardedByChannel",
       );
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/users/bob/inbox`, hostile.mallory.key, {
+        await sendSigned(deployment.server("b.test"), `${B}/users/ben/inbox`, hostile.mallory.key, {
           body: add(hostile.mallory.id, "plant-direct"),
         }),
         403,

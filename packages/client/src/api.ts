@@ -30,9 +30,10 @@ export interface ProviderApiOptions {
   token?: string;
   fetch?: typeof fetch;
   /**
-   * How an outbox POST is retried when the home server cannot take it for now (unreachable, 502,
-   * 503, 504): waits before each further attempt (default 0.5 s, 1 s, 2 s, 4 s; a `Retry-After` of up
-   * to 10 s is honoured instead). Safe, because the server takes an activity id once.
+   * How an outbox POST or a read is retried when the home server cannot answer for now (unreachable,
+   * 502, 503, 504): waits before each further attempt (default 0.5, 1, 2, 4, 8 and 15 s; a
+   * `Retry-After` of up to 10 s is honoured instead). Safe: the server takes an activity id once,
+   * and a read changes nothing.
    */
   submitRetryDelaysMs?: readonly number[];
 }
@@ -42,7 +43,8 @@ function isTransient(error: unknown): error is MimiApiError {
   return error instanceof MimiApiError && (error.status === 0 || [502, 503, 504].includes(error.status));
 }
 
-const DEFAULT_SUBMIT_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+/** About half a minute in all: longer than a service's restart, short enough for someone waiting. */
+const DEFAULT_SUBMIT_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000, 15_000];
 const MAX_RETRY_AFTER_MS = 10_000;
 
 /** One activity in the user's mailbox, as delivery-fanout serves it. */
@@ -140,7 +142,36 @@ export class ProviderApi {
     }
   }
 
+  /**
+   * One call to the home server. Reads (GET) and outbox submissions are repeated while the server
+   * cannot answer for now (see `submitRetryDelaysMs`): both are safe to repeat.
+   */
   async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    if (method !== "GET") return this.requestOnce<T>(method, path, body, headers);
+    return this.withRetries(() => this.requestOnce<T>(method, path, body, headers));
+  }
+
+  /** Runs `call` again on a transient failure, after each of the retry delays (or `Retry-After`). */
+  private async withRetries<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        const delay = this.submitRetryDelaysMs[attempt];
+        if (!isTransient(error) || delay === undefined) throw error;
+        const wait =
+          error.retryAfterMs === undefined ? delay : Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  private async requestOnce<T>(
     method: string,
     path: string,
     body?: unknown,
@@ -250,19 +281,9 @@ export class ProviderApi {
    */
   async postActivity(username: string, activity: Record<string, unknown>) {
     const path = `/users/${encodeURIComponent(username)}/outbox`;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await this.request<unknown>("POST", path, activity, {
-          "content-type": ACTIVITY_JSON_CONTENT_TYPE,
-        });
-      } catch (error) {
-        const delay = this.submitRetryDelaysMs[attempt];
-        if (!isTransient(error) || delay === undefined) throw error;
-        const wait =
-          error.retryAfterMs === undefined ? delay : Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS);
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+    return this.withRetries(() =>
+      this.requestOnce<unknown>("POST", path, activity, { "content-type": ACTIVITY_JSON_CONTENT_TYPE }),
+    );
   }
 
   mailbox(after: number, limit?: number) {

@@ -3,7 +3,7 @@ import { MimiApiError, ProviderApi } from "../src/api.js";
 
 function api(answers: Array<() => Response | Promise<Response>>) {
   const calls: string[] = [];
-  const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const fetcher = (async (input: string | URL | Request, init?: RequestInit) => {
     calls.push(`${init?.method ?? "GET"} ${String(input)}`);
     const next = answers.shift();
     if (!next) throw new Error("no more answers");
@@ -38,6 +38,18 @@ describe("submitting an activity", () => {
     ]);
     await client.postActivity("alice", { id: "http://a.test/users/alice/activities/1" });
     expect(calls).toEqual(Array(4).fill("POST http://a.test/users/alice/outbox"));
+  });
+
+  it("reads again too, but never repeats other calls", async () => {
+    const reading = api([
+      problem(503),
+      () => new Response(JSON.stringify({ items: [], next: 0 }), { status: 200 }),
+    ]);
+    expect(await reading.api.mailbox(0)).toEqual({ items: [], next: 0 });
+    expect(reading.calls).toHaveLength(2);
+    const creating = api([problem(503)]);
+    await expect(creating.api.createClient("laptop")).rejects.toMatchObject({ status: 503 });
+    expect(creating.calls).toHaveLength(1);
   });
 
   it("gives up after its retries, and never retries a refusal", async () => {

@@ -111,6 +111,11 @@ describe("routeOutboxActivity", () => {
       expect(routeOutboxActivity(urls, activity), activity.type).toEqual({
         kind: "channel",
         channelId: "room",
+        // Only the creation of a channel goes to it although it does not exist yet.
+        newChannel:
+          activity.type === "Create" &&
+          typeof activity.object === "object" &&
+          activity.object.type === "Service",
       });
     }
   });
@@ -128,7 +133,11 @@ describe("routeOutboxActivity", () => {
           to: ["https://a.example/users/carol"],
           [field]: [address],
         });
-        expect(route, `${field}: ${address}`).toEqual({ kind: "channel", channelId: "room" });
+        expect(route, `${field}: ${address}`).toEqual({
+          kind: "channel",
+          channelId: "room",
+          newChannel: false,
+        });
       }
     }
   });
@@ -243,7 +252,7 @@ describe("routeOutboxActivity for channels", () => {
       target: channel,
       to: [`${channel}/followers`],
     });
-    expect(route).toEqual({ kind: "channel", channelId: "AAECAwQFBgcICQoLDA0ODw" });
+    expect(route).toEqual({ kind: "channel", channelId: "AAECAwQFBgcICQoLDA0ODw", newChannel: true });
   });
 
   it("refuses a Create{Service} for another provider's channel or naming two channels", () => {

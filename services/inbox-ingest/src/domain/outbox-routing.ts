@@ -17,7 +17,16 @@ import { channelFollowersUrl } from "./channel-forwarding.js";
  *   handles them).
  */
 export type OutboxRoute =
-  | { readonly kind: "channel"; readonly channelId: string }
+  | {
+      readonly kind: "channel";
+      readonly channelId: string;
+      /**
+       * A `Create{Service}`: the channel does not exist yet, so nobody checks that it does (the
+       * sequencer refuses duplicate creations with a Reject). Any other activity must name an
+       * existing channel, since the sequencer has nobody to answer for an unknown one.
+       */
+      readonly newChannel: boolean;
+    }
   | {
       readonly kind: "delivery";
       /** to + cc + bto + bcc + audience without the public collection; only the channel for a remote channel. */
@@ -59,7 +68,7 @@ export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string,
     };
   }
   const channelId = channelIds[0];
-  if (channelId !== undefined) return { kind: "channel", channelId };
+  if (channelId !== undefined) return { kind: "channel", channelId, newChannel: false };
   if (remoteChannel !== undefined)
     return { kind: "delivery", audience: [remoteChannel], activity: delivered };
 
@@ -113,7 +122,7 @@ function routeNewChannel(
       detail: `a Create{Service} for ${channelUrl} also names ${conflicts.join(", ")}`,
     };
   }
-  return { kind: "channel", channelId };
+  return { kind: "channel", channelId, newChannel: true };
 }
 
 /** The remote channel an activity goes through: its single `target` `C`, with `C/followers` in `to`. */

@@ -1,46 +1,76 @@
 import type { IncomingMessage } from "node:http";
 import { type ActivityEnvelope, isActivityContentType } from "@mimi/activitypub";
-import type { Request, RequestHandler } from "express";
+import type { RequestHandler } from "express";
 import { parseActivityBody } from "../domain/parse-activity.js";
 import type { IngestRoute } from "./outcomes.js";
-import { rejection } from "./rejections.js";
+import { proceed, refuse, type StepResult } from "./pipeline.js";
+
+/** The body as read, or why it was not: the read step refuses it for that reason. */
+export type RawBody =
+  | { readonly ok: true; readonly bytes: Buffer }
+  | {
+      readonly ok: false;
+      readonly reason:
+        | "unsupportedMediaType"
+        | "bodyTooLarge"
+        | "unsupportedContentEncoding"
+        | "unreadableBody";
+      readonly detail: string;
+    };
+
+const capturedBodies = new WeakMap<IncomingMessage, RawBody>();
 
 /**
- * The first steps of every inbox and outbox POST, before anything is authenticated, as one
- * middleware: the route label (for the rejection metric), the media type (415), then the raw body
- * within the size limit (413). The raw bytes are kept because the signature's digest covers them
- * exactly.
+ * The body capture in front of every inbox and outbox handler: labels the route (for the router's
+ * count of failures) and reads the raw body within the size limit, keeping the bytes as sent since
+ * the signature's digest covers them exactly. It answers nothing: the read step refuses what it
+ * found. A body whose media type will be refused is not read at all.
  */
 export function activityBody(route: IngestRoute, limitBytes: number): RequestHandler {
   return (req, res, next) => {
     res.locals.ingestRoute = route;
     const type = req.headers["content-type"];
     if (!isActivityContentType(type)) {
-      throw rejection(
-        415,
-        "unsupportedMediaType",
-        `expected application/activity+json or application/ld+json with the ActivityStreams profile, got ${type ?? "no content type"}`,
-      );
+      capturedBodies.set(req, {
+        ok: false,
+        reason: "unsupportedMediaType",
+        detail: `expected application/activity+json or application/ld+json with the ActivityStreams profile, got ${type ?? "no content type"}`,
+      });
+      next();
+      return;
     }
     readRawBody(req, limitBytes).then((body) => {
-      if (body.ok) {
-        req.body = body.bytes;
-        next();
-      } else {
-        next(rejection(body.status, body.reason, body.detail));
-      }
+      capturedBodies.set(req, body);
+      next();
     }, next);
   };
 }
 
-export type RawBody =
-  | { readonly ok: true; readonly bytes: Buffer }
-  | {
-      readonly ok: false;
-      readonly status: 400 | 413 | 415;
-      readonly reason: "bodyTooLarge" | "unsupportedContentEncoding" | "unreadableBody";
-      readonly detail: string;
-    };
+/** The body `activityBody` captured for `req`. */
+export function capturedBody(req: IncomingMessage): RawBody {
+  const body = capturedBodies.get(req);
+  if (body === undefined) throw new Error("no captured body: activityBody must run before the handler");
+  return body;
+}
+
+/** An activity that passed the read step, with the bytes it was read from (for the signature). */
+export interface ReceivedActivity {
+  readonly activity: ActivityEnvelope;
+  readonly body: Uint8Array;
+}
+
+/**
+ * The read step: media type and size (as the capture found them), then UTF-8 JSON and the envelope
+ * (`activityEnvelopeSchema`), each refused with its own reason.
+ */
+export function readActivity(body: RawBody): StepResult<ReceivedActivity> {
+  if (!body.ok) return refuse(body.reason, body.detail);
+  const parsed = parseActivityBody(body.bytes);
+  if (!parsed.ok) {
+    return refuse(parsed.reason, parsed.detail, parsed.issues ? { extra: { issues: parsed.issues } } : {});
+  }
+  return proceed({ activity: parsed.activity, body: body.bytes });
+}
 
 /**
  * Reads the request body as sent (no decompression: a `Content-Encoding` other than identity is
@@ -53,14 +83,12 @@ export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<R
   if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
     return Promise.resolve({
       ok: false,
-      status: 415,
       reason: "unsupportedContentEncoding",
       detail: "compressed request bodies are not accepted",
     });
   }
   const tooLarge: RawBody = {
     ok: false,
-    status: 413,
     reason: "bodyTooLarge",
     detail: `the body is larger than ${limitBytes} bytes`,
   };
@@ -109,7 +137,6 @@ class BodyCollector {
     if (this.declaredLength !== undefined && this.received !== this.declaredLength) {
       this.finish({
         ok: false,
-        status: 400,
         reason: "unreadableBody",
         detail: "request size did not match content length",
       });
@@ -124,7 +151,6 @@ class BodyCollector {
     if (this.done) return;
     this.finish({
       ok: false,
-      status: 400,
       reason: "unreadableBody",
       detail: "the request body could not be read",
     });
@@ -135,23 +161,4 @@ class BodyCollector {
     this.chunks.length = 0;
     this.resolve(body);
   }
-}
-
-/** The body bytes as read by `activityBody` (empty when the request had none). */
-export function bodyBytesOf(req: Request): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
-/** JSON parse (400) and the envelope schema (400). */
-export function readActivity(body: Uint8Array): ActivityEnvelope {
-  const parsed = parseActivityBody(body);
-  if (!parsed.ok) {
-    throw rejection(
-      400,
-      parsed.reason,
-      parsed.detail,
-      parsed.issues ? { extra: { issues: parsed.issues } } : {},
-    );
-  }
-  return parsed.activity;
 }

@@ -1,35 +1,120 @@
-import { ProblemError } from "@mimi/service-kit";
+import { ProblemError, problems } from "@mimi/service-kit";
 
-const titles: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  503: "Service Unavailable",
+type RefusalStatus = 400 | 401 | 403 | 404 | 413 | 415 | 503;
+
+interface RefusalRule {
+  readonly status: RefusalStatus;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const SIGNATURE_CHALLENGE = {
+  "www-authenticate": 'Signature headers="(request-target) host date digest content-type"',
 };
+const signatureRefusal: RefusalRule = { status: 401, headers: SIGNATURE_CHALLENGE };
+/** The failure may pass (a bus, a database, a remote collection): the sender retries, not a human. */
+const retryAfter = (seconds: number): RefusalRule => ({
+  status: 503,
+  headers: { "retry-after": String(seconds) },
+});
 
 /**
- * A problem+json answer that names a machine-readable `reason` beside the human `detail`; the reason
- * also labels the rejection metric.
+ * Every refusal of the inboxes and the outbox, by its machine-readable `reason`: the status and the
+ * headers it is answered with (docs/protocol.md, section 9.1; docs/trust-model.md). Peers and clients
+ * act on these, so a reason keeps its status. 401 means the request does not make its sender the
+ * actor's voice; 403 that the sender is known but may not say this here.
  */
-export function rejection(
-  status: number,
-  reason: string,
+const REFUSALS = {
+  // reading: media type, size, JSON, envelope
+  unsupportedMediaType: { status: 415 },
+  unsupportedContentEncoding: { status: 415 },
+  bodyTooLarge: { status: 413 },
+  unreadableBody: { status: 400 },
+  malformedJson: { status: 400 },
+  invalidEnvelope: { status: 400 },
+  // the HTTP signature (the verifier's reasons), answered with the challenge
+  missingSignature: signatureRefusal,
+  malformedSignature: signatureRefusal,
+  unsupportedAlgorithm: signatureRefusal,
+  missingDigest: signatureRefusal,
+  digestMismatch: signatureRefusal,
+  dateMissing: signatureRefusal,
+  dateOutOfWindow: signatureRefusal,
+  requestTargetNotSigned: signatureRefusal,
+  keyFetchError: signatureRefusal,
+  invalidSignature: signatureRefusal,
+  // the inbox authorization rule (`authorizeInboxDelivery`)
+  keyOwnerMismatch: { status: 401 },
+  notForwardedByChannel: { status: 401 },
+  notChannelMember: { status: 401 },
+  channelMembershipUnknown: { status: 401 },
+  activityIdOriginMismatch: { status: 403 },
+  channelActivityNotFromChannel: { status: 403 },
+  ambiguousTarget: { status: 400 },
+  membershipCheckFailed: retryAfter(60),
+  // the outbox's bearer token and submission rule (`authorizeOutboxSubmission`)
+  missingToken: { status: 401, headers: { "www-authenticate": 'Bearer realm="mimi"' } },
+  invalidToken: {
+    status: 401,
+    headers: { "www-authenticate": 'Bearer realm="mimi", error="invalid_token"' },
+  },
+  wrongUser: { status: 403 },
+  actorMismatch: { status: 403 },
+  activityIdNotLocal: { status: 400 },
+  // routing: the addressee, the channel
+  unknownInbox: { status: 404 },
+  unknownChannel: { status: 404 },
+  ambiguousChannel: { status: 400 },
+  newChannelWithoutId: { status: 400 },
+  channelNotLocal: { status: 400 },
+  noAudience: { status: 400 },
+  channelLookupFailed: retryAfter(30),
+  // publishing
+  busUnavailable: retryAfter(30),
+} as const satisfies Record<string, RefusalRule>;
+
+/**
+ * A refusal's reason. The verifier's, the authorization rules' and outbox routing's reasons are
+ * handed to `refusal` as they are, so one of them without an entry above does not compile.
+ */
+export type RefusalReason = keyof typeof REFUSALS;
+
+/** service-kit's helper per status: the title comes from there. */
+const PROBLEM_OF_STATUS: Record<RefusalStatus, (detail: string) => ProblemError> = {
+  400: problems.badRequest,
+  401: problems.unauthorized,
+  403: problems.forbidden,
+  404: problems.notFound,
+  413: problems.payloadTooLarge,
+  415: problems.unsupportedMediaType,
+  503: problems.unavailable,
+};
+
+/** The status a reason is answered with. */
+export function refusalStatus(reason: RefusalReason): RefusalStatus {
+  return REFUSALS[reason].status;
+}
+
+/**
+ * The problem+json answer for `reason`: service-kit's problem for its status, with the `reason`
+ * member beside the human `detail`, `extra` members and the reason's headers.
+ */
+export function refusal(
+  reason: RefusalReason,
   detail: string,
-  options: { extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  extra: Readonly<Record<string, unknown>> = {},
 ): ProblemError {
+  const rule: RefusalRule = REFUSALS[reason];
+  const base = PROBLEM_OF_STATUS[rule.status](detail);
   return new ProblemError(
-    status,
-    titles[status] ?? "Error",
-    detail,
-    { reason, ...options.extra },
-    options.headers,
+    base.status,
+    base.title,
+    base.detail,
+    { ...base.extra, reason, ...extra },
+    { ...base.headers, ...rule.headers },
   );
 }
 
-/** The reason of a rejection thrown by this service; the status for anything else. */
+/** The reason of a refusal; `internalError` for anything else (what the router counts on failures). */
 export function reasonOf(error: unknown): string {
   if (error instanceof ProblemError) {
     const reason = error.extra.reason;

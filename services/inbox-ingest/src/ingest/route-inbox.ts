@@ -1,0 +1,90 @@
+import { type ActivityEnvelope, isLocalUsername } from "@mimi/activitypub";
+import type { InboxIngestContext } from "../context.js";
+import type { InboxTarget } from "../domain/addressing.js";
+import { type AuthorizedDelivery, routeInboxDelivery } from "../domain/inbox-routing.js";
+import { requireLocalChannel } from "./local-channel.js";
+import { drop, type IngestRequest, proceed, refuse, type StepResult } from "./pipeline.js";
+import {
+  type Arrival,
+  channelInboxPublication,
+  type Publication,
+  traceHeaders,
+  userInboxPublication,
+} from "./publications.js";
+
+/**
+ * The inboxes' route step: the addressee of a personal inbox must have an account; then
+ * `routeInboxDelivery` says where the delivery goes, and this step checks what only the database
+ * knows (which accounts exist, whether the channel is here). A delivery with nobody local to reach is
+ * dropped.
+ */
+export async function routeInbox(
+  ctx: Pick<InboxIngestContext, "urls" | "accounts" | "ports" | "now">,
+  request: IngestRequest,
+  delivery: {
+    readonly target: InboxTarget;
+    readonly authorized: AuthorizedDelivery;
+    readonly activity: ActivityEnvelope;
+  },
+): Promise<StepResult<Publication>> {
+  const { target, authorized, activity } = delivery;
+  if (target.kind === "user") {
+    const { username } = target;
+    const exists = isLocalUsername(username) && (await ctx.accounts.existing([username])).has(username);
+    if (!exists) return refuse("unknownInbox", `no user ${username} on this provider`);
+  }
+  const route = routeInboxDelivery(ctx.urls, target, authorized, activity);
+  const arrival: Arrival = { receivedAt: ctx.now().toISOString(), headers: traceHeaders(request.headers) };
+  switch (route.kind) {
+    case "invalid":
+      return refuse(route.reason, route.detail);
+    case "channel": {
+      const found = await requireLocalChannel(ctx, route.channelId, "unknownInbox");
+      if (found.kind !== "continue") return found;
+      const { channelId, via, dedupeTarget } = route;
+      return proceed(
+        channelInboxPublication(
+          { channelId, activity, sender: authorized.sender, via, dedupeTarget },
+          arrival,
+        ),
+      );
+    }
+    case "owner":
+      return proceed(
+        userInboxPublication(
+          {
+            activity,
+            recipients: [route.username],
+            deliveredBy: authorized.sender,
+            dedupeTarget: route.dedupeTarget,
+          },
+          arrival,
+        ),
+      );
+    case "forward":
+    case "addressed": {
+      const existing = await ctx.accounts.existing(route.candidates);
+      const recipients = route.candidates.filter((name) => existing.has(name));
+      if (recipients.length === 0) {
+        return drop("noLocalRecipient", {
+          level: "info",
+          ...(route.kind === "forward"
+            ? {
+                message: "channel forward has no local recipient; dropped",
+                fields: { activityId: activity.id, type: activity.type, channel: route.channel },
+              }
+            : {
+                message: "shared inbox delivery addresses no local user; dropped",
+                fields: { activityId: activity.id, type: activity.type, sender: authorized.sender },
+              }),
+        });
+      }
+      return proceed(
+        userInboxPublication(
+          { activity, recipients, deliveredBy: authorized.sender, dedupeTarget: route.dedupeTarget },
+          arrival,
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { RequestHandler } from "express";
+import type { InboxIngestContext } from "../context.js";
+import type { InboxTarget } from "../domain/addressing.js";
+import { verifySignature } from "../ingest/authenticate.js";
+import { authorizeInbox } from "../ingest/authorize.js";
+import type { IngestRoute } from "../ingest/outcomes.js";
+import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
+import { publishOnce } from "../ingest/publish-once.js";
+import { readActivity } from "../ingest/read-activity.js";
+import { routeInbox } from "../ingest/route-inbox.js";
+import { ingestHandler } from "./answer.js";
+
+/** A signed inbox POST (personal, shared or channel), addressed to the inbox `targetOf` names. */
+export function inboxHandler(
+  ctx: InboxIngestContext,
+  route: IngestRoute,
+  targetOf: (request: IngestRequest) => InboxTarget,
+): RequestHandler {
+  return ingestHandler(ctx, route, (request) => ingestInboxDelivery(ctx, request, targetOf(request)));
+}
+
+/**
+ * The inbox steps, in order (docs/protocol.md, 8): read, authenticate (the signature), authorize (the
+ * trust model's rule), route (the addressee, the recipients or the channel), publish once. The first
+ * step that does not let the request through gives its outcome.
+ */
+export async function ingestInboxDelivery(
+  ctx: InboxIngestContext,
+  request: IngestRequest,
+  target: InboxTarget,
+): Promise<IngestOutcome> {
+  const received = readActivity(request.body);
+  if (received.kind !== "continue") return received;
+  const { activity } = received.value;
+  const signer = await verifySignature(ctx, request, received.value);
+  if (signer.kind !== "continue") return signer;
+  const authorized = await authorizeInbox(ctx, { signer: signer.value, activity, target });
+  if (authorized.kind !== "continue") return authorized;
+  const publication = await routeInbox(ctx, request, { target, authorized: authorized.value, activity });
+  if (publication.kind !== "continue") return publication;
+  return publishOnce(ctx, publication.value);
+}

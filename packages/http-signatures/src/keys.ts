@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { BoundedCache } from "@mimi/bounded-cache";
 
 /** A verified-to-be-well-formed public key, the actor that owns it, and its id. */
 export interface ResolvedKey {
@@ -180,18 +181,8 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
   const ttlMs = options.ttlMs ?? DEFAULT_KEY_TTL_MS;
   const minRefreshIntervalMs = options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_INTERVAL_MS;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, CacheEntry>();
+  const cache = new BoundedCache<string, CacheEntry>({ maxEntries, ttlMs, now });
   const inFlight = new Map<string, Promise<KeyResolution>>();
-
-  function remember(entry: CacheEntry): void {
-    cache.delete(entry.key.keyId);
-    cache.set(entry.key.keyId, entry);
-    while (cache.size > maxEntries) {
-      const oldest = cache.keys().next();
-      if (oldest.done) break;
-      cache.delete(oldest.value);
-    }
-  }
 
   async function fetchKey(keyId: string): Promise<KeyResolution> {
     const url = keyDocumentUrl(keyId);
@@ -206,7 +197,7 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
     if (!fetched.ok) return { ok: false, reason: "keyFetchError", detail: fetched.detail };
     const parsed = parseKeyDocument(fetched.document, keyId, fetched.url);
     if (!parsed.ok) return { ok: false, reason: "keyFetchError", detail: parsed.detail };
-    remember({ key: parsed.key, fetchedAt: now() });
+    cache.set(keyId, { key: parsed.key, fetchedAt: now() });
     return { ok: true, key: parsed.key, fromCache: false };
   }
 
@@ -215,14 +206,10 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
       return cache.size;
     },
     async resolve(keyId, { refresh }) {
+      // Within its time-to-live; a refresh is honoured once the last fetch is old enough.
       const entry = cache.get(keyId);
-      if (entry !== undefined) {
-        const age = now() - entry.fetchedAt;
-        const fresh = age < ttlMs && (!refresh || age < minRefreshIntervalMs);
-        if (fresh) {
-          remember(entry); // mark as recently used
-          return { ok: true, key: entry.key, fromCache: true };
-        }
+      if (entry !== undefined && (!refresh || now() - entry.fetchedAt < minRefreshIntervalMs)) {
+        return { ok: true, key: entry.key, fromCache: true };
       }
       const pending = inFlight.get(keyId);
       if (pending) return pending;

@@ -32,6 +32,7 @@ import {
   verify as nodeVerify,
   timingSafeEqual,
 } from "node:crypto";
+import { BoundedCache } from "@mimi/bounded-cache";
 import {
   type CiphersuiteImpl,
   type CiphersuiteName,
@@ -53,34 +54,6 @@ export const DEFAULT_CIPHERSUITE: CiphersuiteName = "MLS_128_DHKEMX25519_AES128G
 export interface CachingProviderOptions {
   /** Upper bound on cached keys of each kind (signing, verifying, HPKE public, HPKE private). */
   maxCachedKeys?: number;
-}
-
-/** A small least-recently-used map: Map keeps insertion order, a hit re-inserts. */
-export class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
-  constructor(private readonly capacity: number) {}
-
-  get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
 
 function toBytes(buffer: Buffer): Uint8Array {
@@ -174,8 +147,8 @@ function importEd25519PublicKey(publicKey: Uint8Array): KeyObject {
 }
 
 export function makeNodeEd25519(capacity: number): Signature {
-  const signingKeys = new LruCache<string, KeyObject>(capacity);
-  const verifyingKeys = new LruCache<string, KeyObject>(capacity);
+  const signingKeys = new BoundedCache<string, KeyObject>({ maxEntries: capacity });
+  const verifyingKeys = new BoundedCache<string, KeyObject>({ maxEntries: capacity });
   return {
     async sign(signKey, message) {
       const index = privateKeyIndex(signKey);
@@ -364,8 +337,8 @@ export function makeNodeHpkeX25519(aeadName: string) {
  * generation) fall back to ts-mls's seal/open.
  */
 export function wrapHpke(base: Hpke, algorithm: HpkeAlgorithm, capacity: number): Hpke {
-  const publicKeys = new LruCache<string, HpkePublicKey>(capacity);
-  const privateKeys = new LruCache<string, HpkePrivateKey>(capacity);
+  const publicKeys = new BoundedCache<string, HpkePublicKey>({ maxEntries: capacity });
+  const privateKeys = new BoundedCache<string, HpkePrivateKey>({ maxEntries: capacity });
   const nodeCipher = nodeAeadNames[algorithm.aead];
   const nodeHpke =
     algorithm.kem === "DHKEM-X25519-HKDF-SHA256" && algorithm.kdf === "HKDF-SHA256"

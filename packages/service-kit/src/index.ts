@@ -1,3 +1,4 @@
+export { BoundedCache, type BoundedCacheOptions } from "@mimi/bounded-cache";
 export { type AppOptions, createApp, type ReadinessCheck } from "./app.js";
 export { jsonBody, validate } from "./body.js";
 export { type Coalesced, type CoalesceOptions, coalesce } from "./coalesce.js";

@@ -1,3 +1,4 @@
+import { BoundedCache } from "@mimi/bounded-cache";
 import { coalesce } from "./coalesce.js";
 
 export interface RememberFoundOptions {
@@ -18,32 +19,27 @@ export function rememberFound(
   lookUp: (names: readonly string[]) => Promise<Set<string>>,
   options: RememberFoundOptions,
 ): (names: readonly string[]) => Promise<Set<string>> {
-  const now = options.now ?? Date.now;
-  const maxEntries = Math.max(1, options.maxEntries ?? 10_000);
-  const foundUntil = new Map<string, number>();
+  // Hits leave the order alone: the name found longest ago is forgotten first.
+  const found = new BoundedCache<string, true>({
+    maxEntries: Math.max(1, options.maxEntries ?? 10_000),
+    ttlMs: options.ttlMs,
+    now: options.now,
+  });
   const lookUpTogether = coalesce<readonly string[], Set<string>>(async (lists) => {
-    const found = await lookUp([...new Set(lists.flat())]);
-    return lists.map((names) => new Set(names.filter((name) => found.has(name))));
+    const existing = await lookUp([...new Set(lists.flat())]);
+    return lists.map((names) => new Set(names.filter((name) => existing.has(name))));
   });
 
   return async (names) => {
-    const at = now();
     const known = new Set<string>();
     const unknown: string[] = [];
     for (const name of names) {
-      const until = foundUntil.get(name);
-      if (until !== undefined && until > at) known.add(name);
+      if (found.has(name)) known.add(name);
       else unknown.push(name);
     }
     if (unknown.length === 0) return known;
-    const found = await lookUpTogether(unknown);
-    const until = now() + options.ttlMs;
-    for (const name of found) {
-      foundUntil.delete(name);
-      // Oldest first out, so the memory stays bounded whatever names are asked for.
-      const oldest = foundUntil.keys().next();
-      if (foundUntil.size >= maxEntries && !oldest.done) foundUntil.delete(oldest.value);
-      foundUntil.set(name, until);
+    for (const name of await lookUpTogether(unknown)) {
+      found.set(name, true);
       known.add(name);
     }
     return known;

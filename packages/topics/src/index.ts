@@ -8,7 +8,7 @@ import { z } from "zod";
  * | topic | key | producer -> consumer |
  * |---|---|---|
  * | `channel.inbox` | channel id | inbox-ingest -> channel-sequencer |
- * | `user.inbox` | local username | inbox-ingest -> delivery-fanout (mailbox write) |
+ * | `user.inbox` | local username | inbox-ingest, delivery-fanout (local recipients) -> delivery-fanout (mailbox write) |
  * | `delivery.requests` | signing actor (`deliveryRequestKey`) | inbox-ingest, channel-sequencer -> delivery-fanout (expansion) |
  * | `delivery.jobs` | destination origin | delivery-fanout -> delivery-fanout (one signed POST) |
  */

@@ -1,6 +1,8 @@
 import { mkdir, open, readdir, readFile, rm, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AheadEntry } from "./channel-order.js";
+import type { MessageKind, PlaintextFormat } from "./content/interpret.js";
+import { normalizeMessageId } from "./content/legacy-json.js";
 import { writeJsonAtomic } from "./state.js";
 
 /**
@@ -74,25 +76,50 @@ export interface ChannelRecord {
   seen: string[];
   /** Our messages the channel has not answered yet (newest last), so an answer finds its message at once. */
   unanswered?: string[];
+  /**
+   * Senders of the latest messages by id (newest last, at most MAX_KNOWN_AUTHORS), so an edit or a
+   * deletion by anyone but the author is refused on arrival without reading the whole log.
+   */
+  authors?: [id: string, senderUri: string][];
   /** Our renames and role changes the channel has not answered yet (newest last). */
   submitted?: { activityId: string; what: "rename" | "role"; previousName?: string }[];
   /** Why the channel was left or failed. */
   note?: string;
 }
 
+/**
+ * One line of a channel's message log: a message, or an edit, deletion or reaction of one (`kind`).
+ * The log only grows; `messageView` (conversation/message-view.ts) folds it into what is shown.
+ */
 export interface StoredMessage {
-  /** The MIMI content message id. */
+  /** The message id, 64 hex digits: MIMI content's (see content/mimi-content.ts `messageIdOf`). */
   id: string;
   activityId: string;
   channelId: string;
+  /** The member whose signature MLS verified, never what the plaintext claims. */
   senderUri: string;
   /** The ActivityPub actor that submitted the message. */
   actor: string;
+  /**
+   * Milliseconds since the epoch: when this client sent or received the message (MIMI content
+   * carries no time); for the earlier JSON profile, the sender's clock.
+   */
   timestamp: number;
   receivedAt: string;
+  /** Absent in lines stored by earlier versions: a message. */
+  kind?: MessageKind;
+  /** How the plaintext was encoded; absent in lines stored by earlier versions (the JSON profile). */
+  format?: PlaintextFormat;
+  /** The media type of what is shown, or of what could not be shown. */
   contentType: string;
+  /** The text shown; empty for a deletion and for unsupported content. */
   content: string;
+  /** Content this client does not show, kept with its type (`contentType`) and size. */
+  unsupported?: { size: number };
+  /** The message this one answers (or, for a reaction, reacts to). */
   inReplyTo?: string;
+  /** The message this edit or deletion replaces (its first version). */
+  replaces?: string;
   direction: "in" | "out";
   /** For our own messages: whether the channel took it. */
   status?: "sent" | "accepted" | "rejected";
@@ -105,6 +132,7 @@ type MessageLogEntry =
   | { activityId: string; status: NonNullable<StoredMessage["status"]> };
 
 export const MAX_SEEN_IDS = 500;
+export const MAX_KNOWN_AUTHORS = 1000;
 
 const inProcessLocks = new Map<string, Promise<unknown>>();
 
@@ -150,6 +178,8 @@ export class AccountStore {
       channel.submitted = channel.submitted.slice(-MAX_SEEN_IDS);
     if (channel.unanswered && channel.unanswered.length > MAX_SEEN_IDS)
       channel.unanswered = channel.unanswered.slice(-MAX_SEEN_IDS);
+    if (channel.authors && channel.authors.length > MAX_KNOWN_AUTHORS)
+      channel.authors = channel.authors.slice(-MAX_KNOWN_AUTHORS);
     return writeJsonAtomic(this.path("channels", `${channel.id}.json`), channel);
   }
 
@@ -172,15 +202,19 @@ export class AccountStore {
   /**
    * The channel's messages in the order they were stored: those of `messages/<id>.json` (a JSON
    * array, as earlier versions wrote it), then those of the log `messages/<id>.jsonl`, with the
-   * status changes the log records applied. A torn last line (a crash mid-append) is skipped.
+   * status changes the log records applied. A torn last line (a crash mid-append) is skipped. Ids
+   * stored by earlier versions (base64url) are read as hex, the form every id has now.
    */
   async loadMessages(channelId: string): Promise<StoredMessage[]> {
-    const messages = (await this.readJson<StoredMessage[]>(this.path("messages", `${channelId}.json`))) ?? [];
+    const messages = (
+      (await this.readJson<StoredMessage[]>(this.path("messages", `${channelId}.json`))) ?? []
+    ).map(withCurrentIds);
     const byActivity = new Map(messages.map((message) => [message.activityId, message]));
     for (const entry of await this.readMessageLog(channelId)) {
       if ("message" in entry) {
-        messages.push(entry.message);
-        byActivity.set(entry.message.activityId, entry.message);
+        const message = withCurrentIds(entry.message);
+        messages.push(message);
+        byActivity.set(message.activityId, message);
       } else {
         const message = byActivity.get(entry.activityId);
         if (message) message.status = entry.status;
@@ -282,6 +316,14 @@ export class AccountStore {
       await unlink(lockPath).catch(() => undefined);
     }
   }
+}
+
+function withCurrentIds(message: StoredMessage): StoredMessage {
+  return {
+    ...message,
+    id: normalizeMessageId(message.id),
+    ...(message.inReplyTo !== undefined ? { inReplyTo: normalizeMessageId(message.inReplyTo) } : {}),
+  };
 }
 
 function processAlive(pid: number): boolean {

@@ -2,10 +2,13 @@ import type { StoredMessage } from "./account-store.js";
 import { renameActivity, roleActivity } from "./activities.js";
 import type { KeyPackageClaimCollection } from "./api.js";
 import type { ChannelSummary, MemberList, SubmittedChange } from "./client-types.js";
+import { isSimpleReaction, MAX_REACTION_BYTES } from "./content/interpret.js";
+import { Disposition, nullPart, textPart } from "./content/mimi-content.js";
 import type { AccountContext } from "./context.js";
 import { proposeAdd, proposeRemove, startChannel } from "./conversation/commits.js";
 import { activeConversation, changeableConversation, resolveConversation } from "./conversation/directory.js";
-import { encryptMessage } from "./conversation/messages.js";
+import { type ChannelMessage, findMessage, messageView } from "./conversation/message-view.js";
+import { encryptMessage, type OutgoingContent } from "./conversation/messages.js";
 import {
   actorNamedByClaim,
   clientIdsIn,
@@ -112,12 +115,58 @@ export class ChannelCommands {
     return { channel: session.summary(), activityId: activity.id };
   }
 
-  /** Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally. */
+  /**
+   * Syncs, then encrypts `text` (a reply when `inReplyTo` names a stored message, by id or unique
+   * prefix) on the current epoch and submits it; the message is stored locally.
+   */
   async send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
     await this.engine.sync();
     const session = await activeConversation(this.ctx, reference);
-    if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
-    const { activity, message } = await encryptMessage(session, text, options);
+    checkText(text);
+    const inReplyTo =
+      options.inReplyTo === undefined ? undefined : (await this.target(session, options.inReplyTo)).id;
+    return this.submit(session, { body: textPart(text), ...(inReplyTo ? { inReplyTo } : {}) });
+  }
+
+  /** Replaces the text of one of our messages (the draft's edit: `replaces` with the new body). */
+  async edit(reference: string, messageId: string, text: string): Promise<StoredMessage> {
+    await this.engine.sync();
+    const session = await activeConversation(this.ctx, reference);
+    checkText(text);
+    const target = await this.ownTarget(session, messageId, "edit");
+    return this.submit(session, {
+      body: textPart(text),
+      replaces: target.id,
+      ...(target.inReplyTo ? { inReplyTo: target.inReplyTo } : {}),
+    });
+  }
+
+  /** Deletes one of our messages (the draft's delete: `replaces` with a null part). */
+  async deleteMessage(reference: string, messageId: string): Promise<StoredMessage> {
+    await this.engine.sync();
+    const session = await activeConversation(this.ctx, reference);
+    const target = await this.ownTarget(session, messageId, "delete");
+    return this.submit(session, {
+      body: nullPart(),
+      replaces: target.id,
+      ...(target.inReplyTo ? { inReplyTo: target.inReplyTo } : {}),
+    });
+  }
+
+  /** Reacts to a message (the `reaction` disposition, `inReplyTo` the message): a short text such as an emoji. */
+  async react(reference: string, messageId: string, reaction: string): Promise<StoredMessage> {
+    await this.engine.sync();
+    const session = await activeConversation(this.ctx, reference);
+    if (!isSimpleReaction(reaction))
+      throw new MimiClientError(
+        `a reaction is one short text without spaces (at most ${MAX_REACTION_BYTES} bytes), such as an emoji`,
+      );
+    const target = await this.target(session, messageId);
+    return this.submit(session, { body: textPart(reaction, Disposition.reaction), inReplyTo: target.id });
+  }
+
+  private async submit(session: ConversationSession, outgoing: OutgoingContent): Promise<StoredMessage> {
+    const { activity, message } = await encryptMessage(session, outgoing);
     try {
       await session.post(activity);
     } catch (error) {
@@ -128,9 +177,34 @@ export class ChannelCommands {
     return message;
   }
 
-  async messages(reference: string): Promise<{ channel: ChannelSummary; messages: StoredMessage[] }> {
+  /** A shown message of the conversation, by id or unique prefix. */
+  private async target(session: ConversationSession, messageId: string): Promise<ChannelMessage> {
+    const found = findMessage(messageView(await this.ctx.store.loadMessages(session.id)), messageId);
+    if (!found.ok) throw new MimiClientError(`${found.reason} in ${session.record.name}`);
+    return found.message;
+  }
+
+  private async ownTarget(
+    session: ConversationSession,
+    messageId: string,
+    what: "edit" | "delete",
+  ): Promise<ChannelMessage> {
+    const target = await this.target(session, messageId);
+    if (target.senderUri !== this.ctx.account.acct)
+      throw new MimiClientError(
+        `you can only ${what} your own messages (${messageId} is ${handleOfAcct(target.senderUri)}'s)`,
+      );
+    if (target.deletedAt !== undefined) throw new MimiClientError(`${messageId} was deleted`);
+    return target;
+  }
+
+  /** The channel's messages as shown: edits, deletions and reactions applied (see message-view.ts). */
+  async messages(reference: string): Promise<{ channel: ChannelSummary; messages: ChannelMessage[] }> {
     const session = await resolveConversation(this.ctx, reference);
-    return { channel: session.summary(), messages: await this.ctx.store.loadMessages(session.id) };
+    return {
+      channel: session.summary(),
+      messages: messageView(await this.ctx.store.loadMessages(session.id)),
+    };
   }
 
   /** Members from the MLS roster, plus the channel's followers and roles read through the home server. */
@@ -184,4 +258,8 @@ export class ChannelCommands {
       `cannot tell the actor URL of ${handleOfAcct(acct)} (the claim answer does not name it)`,
     );
   }
+}
+
+function checkText(text: string) {
+  if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
 }

@@ -32,14 +32,50 @@ export type {
   SyncResult,
 } from "./client-types.js";
 export {
+  describeMimiContent,
+  describePlaintext,
+  isSimpleReaction,
+  MAX_REACTION_BYTES,
+  type MessageFacts,
+  type MessageKind,
+  type Plaintext,
+  type PlaintextFormat,
+  readPlaintext,
+} from "./content/interpret.js";
+export { type LegacyContent, normalizeMessageId } from "./content/legacy-json.js";
+export {
   type ContentParseResult,
+  createContent,
   createTextContent,
+  Disposition,
+  type Expiration,
   encodeContent,
+  isMessageId,
+  MAX_CBOR_DEPTH,
+  MAX_MIMI_CONTENT_BYTES,
+  MAX_PART_NESTING,
+  MAX_PARTS,
+  MIMI_CONTENT_TYPE,
   type MimiContent,
   messageIdOf,
+  type NestedPart,
+  type NewContent,
+  nullPart,
+  PartSemantics,
   parseContent,
+  sealContent,
   TEXT_PLAIN,
-} from "./content.js";
+  textPart,
+} from "./content/mimi-content.js";
+export {
+  type ChannelMessage,
+  type EarlierVersion,
+  findMessage,
+  MIN_ID_PREFIX,
+  messageView,
+  type Reaction,
+  shortIdLength,
+} from "./conversation/message-view.js";
 export { MimiClientError } from "./errors.js";
 export { MimiClient } from "./mimi-client.js";
 export { handleOfAcct, normalizeAcct } from "./names.js";

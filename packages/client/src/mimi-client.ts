@@ -13,6 +13,7 @@ import type {
   SyncResult,
 } from "./client-types.js";
 import { type AccountContext, openAccountContext } from "./context.js";
+import type { ChannelMessage } from "./conversation/message-view.js";
 import { DeviceKeys } from "./device/device-keys.js";
 import type { StoredAccount } from "./state.js";
 import { MAILBOX_PAGE, SyncEngine } from "./sync/engine.js";
@@ -147,13 +148,34 @@ export class MimiClient {
     return this.locked(({ channels }) => channels.setRole(reference, acct, role));
   }
 
-  /** Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally. */
+  /**
+   * Syncs, then encrypts `text` on the current epoch and submits it; the message is stored locally.
+   * `inReplyTo` (a stored message's id or a unique prefix of it, at least 4 hex digits) makes it a reply.
+   */
   send(reference: string, text: string, options: { inReplyTo?: string } = {}): Promise<StoredMessage> {
     return this.locked(({ channels }) => channels.send(reference, text, options));
   }
 
-  /** The messages stored for a channel (no network). */
-  messages(reference: string): Promise<{ channel: ChannelSummary; messages: StoredMessage[] }> {
+  /** Replaces the text of one of our messages; receivers apply it only from the message's sender. */
+  edit(reference: string, messageId: string, text: string): Promise<StoredMessage> {
+    return this.locked(({ channels }) => channels.edit(reference, messageId, text));
+  }
+
+  /** Reacts to a message with a short text (an emoji, say). */
+  react(reference: string, messageId: string, reaction: string): Promise<StoredMessage> {
+    return this.locked(({ channels }) => channels.react(reference, messageId, reaction));
+  }
+
+  /** Deletes one of our messages; receivers apply it only from the message's sender. */
+  deleteMessage(reference: string, messageId: string): Promise<StoredMessage> {
+    return this.locked(({ channels }) => channels.deleteMessage(reference, messageId));
+  }
+
+  /**
+   * The channel's messages as shown, from what is stored (no network): each message once, with its
+   * latest text, earlier versions, deletion and reactions (see `messageView`).
+   */
+  messages(reference: string): Promise<{ channel: ChannelSummary; messages: ChannelMessage[] }> {
     return this.locked(({ channels }) => channels.messages(reference));
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -62,5 +63,25 @@ describe("a channel's stored messages", () => {
     // The next append starts on a line of its own.
     await store.appendMessage("c1", message(5));
     expect((await store.loadMessages("c1")).map((m) => m.id)).toEqual(["m1", "m2", "m3", "m5"]);
+  });
+
+  it("reads the base64url ids earlier versions stored as hex, the form every id has now", async () => {
+    const store = new AccountStore(mkdtempSync(join(tmpdir(), "mimi-store-")));
+    const id = createHash("sha256").update("an old message").digest();
+    const answer = createHash("sha256").update("its answer").digest();
+    await mkdir(join(store.dir, "messages"), { recursive: true });
+    writeFileSync(
+      join(store.dir, "messages", "c1.json"),
+      JSON.stringify([{ ...message(1), id: id.toString("base64url") }]),
+    );
+    await store.appendMessage("c1", {
+      ...message(2),
+      id: answer.toString("base64url"),
+      inReplyTo: id.toString("base64url"),
+    });
+    expect((await store.loadMessages("c1")).map((m) => [m.id, m.inReplyTo])).toEqual([
+      [id.toString("hex"), undefined],
+      [answer.toString("hex"), id.toString("hex")],
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { createDomainCa, issueClientCertificate, loadDomainCa } from "@mimi/cred
 import { createKeyPackage, generateSignatureKeyPair, loadCiphersuite, x509Credential } from "@mimi/mls";
 import { describe, expect, it } from "vitest";
 import type { ChannelRecord } from "../src/account-store.js";
-import { createTextContent, encodeContent } from "../src/content.js";
+import { createTextContent, encodeContent } from "../src/content/mimi-content.js";
 import { checkActive, checkChangeable, pickByIdOrName } from "../src/conversation/directory.js";
 import { checkReceivedContent } from "../src/conversation/received-content.js";
 import {
@@ -15,26 +15,29 @@ import { summaryOf } from "../src/conversation/session.js";
 import { keyPackageWireBytes, toBase64 } from "../src/mls-wire.js";
 
 const room = "http://a.test/channels/abc";
+const activity = "http://b.test/users/bob/activities/1";
 
 describe("a decrypted message", () => {
   const plaintext = (senderUri: string, roomUri = room) =>
     encodeContent(createTextContent({ senderUri, roomUri, text: "hi" }));
 
   it("is shown from the member whose signature MLS verified", () => {
-    const checked = checkReceivedContent(plaintext("acct:bob@b.test"), room, "acct:bob@b.test");
+    const checked = checkReceivedContent(plaintext("acct:bob@b.test"), room, "acct:bob@b.test", activity);
     expect(checked.ok && checked.sender).toBe("acct:bob@b.test");
-    expect(checked.ok && checked.content.content).toBe("hi");
+    expect(checked.ok && checked.facts).toMatchObject({ format: "mimi", kind: "message", content: "hi" });
   });
 
   it("is not shown when its plaintext claims another sender", () => {
-    expect(checkReceivedContent(plaintext("acct:alice@a.test"), room, "acct:mallory@evil.test")).toEqual({
+    expect(
+      checkReceivedContent(plaintext("acct:alice@a.test"), room, "acct:mallory@evil.test", activity),
+    ).toEqual({
       ok: false,
       reason: "a message claiming to come from alice@a.test was sent by mallory@evil.test; not shown",
     });
   });
 
   it("is not shown when the sending leaf's credential names no account", () => {
-    expect(checkReceivedContent(plaintext("acct:bob@b.test"), room, undefined)).toEqual({
+    expect(checkReceivedContent(plaintext("acct:bob@b.test"), room, undefined, activity)).toEqual({
       ok: false,
       reason: "the sender's credential names no account",
     });
@@ -46,9 +49,13 @@ describe("a decrypted message", () => {
         plaintext("acct:bob@b.test", "http://a.test/channels/other"),
         room,
         "acct:bob@b.test",
+        activity,
       ),
     ).toEqual({ ok: false, reason: "the message names another channel" });
-    expect(checkReceivedContent(new TextEncoder().encode("[]"), room, "acct:bob@b.test").ok).toBe(false);
+    // A CBOR array of 7 is read as MIMI content, strictly.
+    expect(
+      checkReceivedContent(Uint8Array.of(0x87, 1, 2, 3, 4, 5, 6, 7), room, "acct:bob@b.test", activity),
+    ).toEqual({ ok: false, reason: "bad MIMI content: salt must be a byte string" });
   });
 });
 

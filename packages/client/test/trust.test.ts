@@ -8,7 +8,7 @@ import {
   toWireObject,
 } from "@mimi/mls";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTextContent, encodeContent } from "../src/content.js";
+import { createTextContent, encodeContent } from "../src/content/mimi-content.js";
 import type { ClientEvent } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
 import { newAccount, texts } from "./helpers.js";

@@ -2,57 +2,122 @@ import { encryptApplicationMessage, fromWireObject, processIncoming } from "@mim
 import type { StoredMessage } from "../account-store.js";
 import { type Activity, actorIdOf, messageActivity, stringField } from "../activities.js";
 import type { ClientEvent } from "../client-types.js";
-import { createTextContent, encodeContent } from "../content.js";
+import { describeMimiContent, type MessageFacts } from "../content/interpret.js";
+import {
+  createContent,
+  MAX_MIMI_CONTENT_BYTES,
+  type NestedPart,
+  sealContent,
+} from "../content/mimi-content.js";
 import { credentialNames } from "../credential-validation.js";
+import { MimiClientError } from "../errors.js";
+import { handleOfAcct } from "../names.js";
+import { mayReplace } from "./message-view.js";
 import { checkReceivedContent } from "./received-content.js";
 import type { ConversationSession } from "./session.js";
 
 /** A conversation's application messages: encrypting ours, decrypting and checking theirs. */
 
-/** Encrypts `text` on the current epoch and stores it as sent; the caller posts `activity`. */
+/** What we send: a body, and the message it edits or deletes (`replaces`) or answers (`inReplyTo`). */
+export interface OutgoingContent {
+  body: NestedPart;
+  replaces?: string;
+  inReplyTo?: string;
+}
+
+function rememberAuthor(session: ConversationSession, id: string, senderUri: string) {
+  session.record.authors = [...(session.record.authors ?? []), [id, senderUri]];
+}
+
+/**
+ * Encodes `outgoing` as MIMI content, encrypts it on the current epoch and stores it as sent; the
+ * caller posts `activity`.
+ */
 export async function encryptMessage(
   session: ConversationSession,
-  text: string,
-  options: { inReplyTo?: string } = {},
+  outgoing: OutgoingContent,
 ): Promise<{ activity: Activity & { id: string }; message: StoredMessage }> {
   const { ctx, record } = session;
+  const content = createContent({ senderUri: ctx.account.acct, roomUri: record.url, ...outgoing });
+  const { bytes, id } = sealContent(content);
+  if (bytes.length > MAX_MIMI_CONTENT_BYTES)
+    throw new MimiClientError(`the message is too long (at most ${MAX_MIMI_CONTENT_BYTES} bytes encoded)`);
   const state = session.state();
-  const content = createTextContent({
-    senderUri: ctx.account.acct,
-    roomUri: record.url,
-    text,
-    ...(options.inReplyTo ? { inReplyTo: options.inReplyTo } : {}),
-  });
-  const encrypted = await encryptApplicationMessage(state, ctx.cs, encodeContent(content));
+  const encrypted = await encryptApplicationMessage(state, ctx.cs, bytes);
   const activity = messageActivity(ctx.account.actor, record.url, encrypted.message);
   // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
   session.adopt(encrypted.newState);
   session.markSeen(activity.id);
   record.unanswered = [...(record.unanswered ?? []), activity.id];
+  rememberAuthor(session, id, ctx.account.acct);
   await session.save();
-  const message: StoredMessage = {
-    id: content.id,
-    activityId: activity.id,
-    channelId: record.id,
-    senderUri: content.senderUri,
-    actor: ctx.account.actor,
-    timestamp: content.timestamp,
-    receivedAt: ctx.now().toISOString(),
-    contentType: content.contentType,
-    content: content.content,
-    ...(content.inReplyTo ? { inReplyTo: content.inReplyTo } : {}),
-    direction: "out",
-    status: "sent",
-    epoch: record.epoch,
-  };
+  const now = ctx.now();
+  const message = storedMessage(
+    { format: "mimi", ...describeMimiContent(content) },
+    {
+      id,
+      activityId: activity.id,
+      channelId: record.id,
+      senderUri: ctx.account.acct,
+      actor: ctx.account.actor,
+      timestamp: now.getTime(),
+      receivedAt: now.toISOString(),
+      direction: "out",
+      status: "sent",
+      epoch: record.epoch,
+    },
+  );
   await ctx.store.appendMessage(record.id, message);
   return { activity, message };
 }
 
+type Envelope = Omit<StoredMessage, keyof MessageFacts>;
+
+function storedMessage(facts: MessageFacts, envelope: Envelope): StoredMessage {
+  const { id, activityId, channelId, senderUri, actor, timestamp, receivedAt, direction, status, epoch } =
+    envelope;
+  return {
+    id,
+    activityId,
+    channelId,
+    senderUri,
+    actor,
+    timestamp,
+    receivedAt,
+    kind: facts.kind,
+    format: facts.format,
+    contentType: facts.contentType,
+    content: facts.content,
+    ...(facts.unsupported ? { unsupported: facts.unsupported } : {}),
+    ...(facts.inReplyTo !== undefined ? { inReplyTo: facts.inReplyTo } : {}),
+    ...(facts.replaces !== undefined ? { replaces: facts.replaces } : {}),
+    direction,
+    ...(status ? { status } : {}),
+    epoch,
+  };
+}
+
 /**
- * Decrypts a message the channel forwarded and stores it when it passes `checkReceivedContent`.
- * "behind" (only when `mayCatchUp`) when it is for a later epoch: nothing changed; after catching
- * up from the log, receive it again with `mayCatchUp` false.
+ * Why an arriving message is not stored although it decrypted and passed `checkReceivedContent`:
+ * an id seen already (the draft says to discard it), or an edit or deletion of a message someone
+ * else wrote. Only the latest MAX_KNOWN_AUTHORS messages are known here; `messageView` checks the
+ * authorship of an edit of an older message when it shows the log.
+ */
+function refusalOf(session: ConversationSession, id: string, sender: string, facts: MessageFacts) {
+  const authors = new Map(session.record.authors ?? []);
+  if (authors.has(id)) return "a message with this id arrived already";
+  if ((facts.kind === "edit" || facts.kind === "delete") && facts.replaces !== undefined) {
+    const author = authors.get(facts.replaces);
+    if (author !== undefined && !mayReplace(author, sender))
+      return `${handleOfAcct(sender)} may not ${facts.kind} a message of ${handleOfAcct(author)}`;
+  }
+  return undefined;
+}
+
+/**
+ * Decrypts a message the channel forwarded and stores it when it passes `checkReceivedContent` and
+ * `refusalOf`. "behind" (only when `mayCatchUp`) when it is for a later epoch: nothing changed;
+ * after catching up from the log, receive it again with `mayCatchUp` false.
  */
 export async function receiveMessage(
   session: ConversationSession,
@@ -84,26 +149,31 @@ export async function receiveMessage(
     processed.data,
     record.url,
     credentialNames(processed.sender.credential)?.acct,
+    id,
   );
   if (!checked.ok) {
     events.push({ type: "skipped", activityId: id, reason: checked.reason });
     return;
   }
-  const { content, sender } = checked;
-  const message: StoredMessage = {
-    id: content.id,
+  const { sender, facts } = checked;
+  const refusal = refusalOf(session, checked.id, sender, facts);
+  if (refusal) {
+    events.push({ type: "skipped", activityId: id, reason: refusal });
+    return;
+  }
+  rememberAuthor(session, checked.id, sender);
+  const now = ctx.now();
+  const message = storedMessage(facts, {
+    id: checked.id,
     activityId: id,
     channelId: record.id,
     senderUri: sender,
     actor: record.actors[sender] ?? actorIdOf(activity),
-    timestamp: content.timestamp,
-    receivedAt: ctx.now().toISOString(),
-    contentType: content.contentType,
-    content: content.content,
-    ...(content.inReplyTo ? { inReplyTo: content.inReplyTo } : {}),
+    timestamp: checked.timestamp ?? now.getTime(),
+    receivedAt: now.toISOString(),
     direction: "in",
     epoch: record.epoch,
-  };
+  });
   await ctx.store.appendMessage(record.id, message);
   events.push({ type: "message", channel: session.summary(), message });
 }

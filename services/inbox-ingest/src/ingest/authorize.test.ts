@@ -2,7 +2,7 @@ import { type ActivityEnvelope, activityEnvelopeSchema, providerUrls } from "@mi
 import { describe, expect, it } from "vitest";
 import type { InboxAuthorization, InboxDenyReason } from "../domain/authorization.js";
 import { signatureRefusal } from "./authenticate.js";
-import { authorizeInbox, inboxAuthorizationResult, outboxAuthorizationResult } from "./authorize.js";
+import { authorizeInbox, authorizeOutbox, inboxAuthorizationResult } from "./authorize.js";
 
 const urls = providerUrls("b.example", "https://b.example");
 const carol = "https://remote.example/users/carol";
@@ -86,15 +86,28 @@ describe("the authorize step (inboxes)", () => {
 });
 
 describe("the authorize step (outbox)", () => {
+  const bob = "https://b.example/users/bob";
+  const submission = (fields: Record<string, unknown>, tokenOwner = "bob") => ({
+    username: "bob",
+    tokenOwner,
+    actor: bob,
+    activity: activity({ id: `${bob}/activities/1`, actor: bob, ...fields }),
+  });
+
   it("refuses the rule's denials with their statuses", () => {
-    expect(outboxAuthorizationResult({ allow: false, reason: "wrongUser", detail: "d" })).toMatchObject({
+    expect(authorizeOutbox(submission({}, "alice"))).toMatchObject({
       kind: "refused",
       problem: { status: 403, extra: { reason: "wrongUser" } },
     });
-    expect(
-      outboxAuthorizationResult({ allow: false, reason: "activityIdNotLocal", detail: "d" }),
-    ).toMatchObject({ kind: "refused", problem: { status: 400 } });
-    expect(outboxAuthorizationResult({ allow: true })).toEqual({ kind: "continue", value: undefined });
+    expect(authorizeOutbox(submission({ actor: "https://b.example/users/alice" }))).toMatchObject({
+      kind: "refused",
+      problem: { status: 403, extra: { reason: "actorMismatch" } },
+    });
+    expect(authorizeOutbox(submission({ id: "https://b.example/activities/1" }))).toMatchObject({
+      kind: "refused",
+      problem: { status: 400, extra: { reason: "activityIdNotLocal" } },
+    });
+    expect(authorizeOutbox(submission({}))).toEqual({ kind: "continue", value: undefined });
   });
 });
 

@@ -7,7 +7,7 @@ import {
   type InboxSigner,
 } from "../domain/authorization.js";
 import type { AuthorizedDelivery } from "../domain/inbox-routing.js";
-import type { OutboxAuthorization } from "../domain/outbox-authorization.js";
+import { authorizeOutboxSubmission } from "../domain/outbox-authorization.js";
 import { proceed, refuse, type StepResult } from "./pipeline.js";
 
 /**
@@ -60,7 +60,8 @@ export function inboxAuthorizationResult(
   return proceed({ sender: signer.keyOwner, basis: "channelForward", members: decision.members });
 }
 
-/** The outbox rule's decision (`authorizeOutboxSubmission`) as a step result. */
-export function outboxAuthorizationResult(decision: OutboxAuthorization): StepResult<void> {
+/** The outbox's authorize step: the submission rule (`authorizeOutboxSubmission`), refused with its reasons. */
+export function authorizeOutbox(input: Parameters<typeof authorizeOutboxSubmission>[0]): StepResult<void> {
+  const decision = authorizeOutboxSubmission(input);
   return decision.allow ? proceed(undefined) : refuse(decision.reason, decision.detail);
 }

@@ -1,9 +1,9 @@
 import { type ActivityEnvelope, isLocalUsername } from "@mimi/activitypub";
 import type { InboxIngestContext } from "../context.js";
 import type { InboxTarget } from "../domain/addressing.js";
-import { type AuthorizedDelivery, routeInboxDelivery } from "../domain/inbox-routing.js";
+import { type AuthorizedDelivery, type InboxRoute, routeInboxDelivery } from "../domain/inbox-routing.js";
 import { requireLocalChannel } from "./local-channel.js";
-import { drop, type IngestRequest, proceed, refuse, type StepResult } from "./pipeline.js";
+import { drop, type IngestRequest, type LogNote, proceed, refuse, type StepResult } from "./pipeline.js";
 import {
   type Arrival,
   channelInboxPublication,
@@ -65,20 +65,7 @@ export async function routeInbox(
     case "addressed": {
       const existing = await ctx.accounts.existing(route.candidates);
       const recipients = route.candidates.filter((name) => existing.has(name));
-      if (recipients.length === 0) {
-        return drop("noLocalRecipient", {
-          level: "info",
-          ...(route.kind === "forward"
-            ? {
-                message: "channel forward has no local recipient; dropped",
-                fields: { activityId: activity.id, type: activity.type, channel: route.channel },
-              }
-            : {
-                message: "shared inbox delivery addresses no local user; dropped",
-                fields: { activityId: activity.id, type: activity.type, sender: authorized.sender },
-              }),
-        });
-      }
+      if (recipients.length === 0) return drop("noLocalRecipient", nobodyLocal(route, activity, authorized));
       return proceed(
         userInboxPublication(
           { activity, recipients, deliveredBy: authorized.sender, dedupeTarget: route.dedupeTarget },
@@ -87,4 +74,24 @@ export async function routeInbox(
       );
     }
   }
+}
+
+/** The log line of a delivery that reaches nobody here. */
+function nobodyLocal(
+  route: Extract<InboxRoute, { kind: "forward" | "addressed" }>,
+  activity: ActivityEnvelope,
+  authorized: AuthorizedDelivery,
+): LogNote {
+  const about = { activityId: activity.id, type: activity.type };
+  return route.kind === "forward"
+    ? {
+        level: "info",
+        message: "channel forward has no local recipient; dropped",
+        fields: { ...about, channel: route.channel },
+      }
+    : {
+        level: "info",
+        message: "shared inbox delivery addresses no local user; dropped",
+        fields: { ...about, sender: authorized.sender },
+      };
 }

@@ -1,7 +1,6 @@
 import type { RequestHandler } from "express";
 import type { InboxIngestContext } from "../context.js";
-import { authorizeOutboxSubmission } from "../domain/outbox-authorization.js";
-import { outboxAuthorizationResult } from "../ingest/authorize.js";
+import { authorizeOutbox } from "../ingest/authorize.js";
 import { authenticateBearer } from "../ingest/bearer.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
 import { publishOnce } from "../ingest/publish-once.js";
@@ -30,9 +29,7 @@ export async function ingestOutboxSubmission(
   const principal = await authenticateBearer(ctx.tokens, request.headers.authorization);
   if (principal.kind !== "continue") return principal;
   const actor = ctx.urls.actor(username);
-  const authorized = outboxAuthorizationResult(
-    authorizeOutboxSubmission({ username, tokenOwner: principal.value.username, actor, activity }),
-  );
+  const authorized = authorizeOutbox({ username, tokenOwner: principal.value.username, actor, activity });
   if (authorized.kind !== "continue") return authorized;
   const publication = await routeOutbox(ctx, request, { username, actor, activity });
   if (publication.kind !== "continue") return publication;

@@ -1,4 +1,4 @@
-import type { ChannelSummary, ClientEvent, MailboxItem, StoredMessage } from "@mimi/client";
+import type { ChannelMessage, ChannelSummary, ClientEvent, MailboxItem, StoredMessage } from "@mimi/client";
 import { joined, line, messageBody, type TerminalText } from "./terminal.js";
 
 /**
@@ -20,10 +20,79 @@ export function shortTime(ms: number): string {
   return iso.length === 24 ? iso.slice(0, 16).replace("T", " ") : "????-??-?? ??:??";
 }
 
-/** One message; its further lines, if any, are indented (see `messageBody`). */
-export function messageLine(channel: Pick<ChannelSummary, "name">, message: StoredMessage): TerminalText {
-  const flag = message.status === "rejected" ? " (not delivered)" : "";
-  return line`${channelLabel(channel)} [${shortTime(message.timestamp)}] ${person(message.senderUri)}: ${messageBody(message.content)}${flag}`;
+/** How many hex digits of a message id are shown when nothing asks for more (see `shortIdLength`). */
+export const SHORT_ID = 8;
+
+/** A message id as shown, short enough to read and type (`mimi reply general 1a2b3c4d ...`). */
+export const shortId = (id: string, length = SHORT_ID) => line`${id.slice(0, length)}`;
+
+const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
+
+/**
+ * A media type as shown: its `type/subtype` when it is one, otherwise the sender's string quoted as
+ * JSON, so that it cannot pass for the punctuation around it.
+ */
+function mediaTypeLabel(contentType: string): string {
+  const base = contentType.split(";")[0]?.trim() ?? "";
+  return MEDIA_TYPE.test(base) ? base : JSON.stringify(contentType);
+}
+
+/** What a stored message or an arriving edit, deletion or reaction says before its text. */
+function messageMarks(message: StoredMessage | ChannelMessage, idLength: number): TerminalText[] {
+  const marks: TerminalText[] = [];
+  const ref = (id: string | undefined) => shortId(id ?? "", idLength);
+  switch (message.kind ?? "message") {
+    case "edit":
+      marks.push(line`edit of ${ref(message.replaces)}`);
+      break;
+    case "delete":
+      marks.push(line`deletes ${ref(message.replaces)}`);
+      break;
+    case "reaction":
+      marks.push(line`reaction to ${ref(message.inReplyTo)}`);
+      break;
+    default:
+      if (message.inReplyTo !== undefined) marks.push(line`reply to ${ref(message.inReplyTo)}`);
+  }
+  if ("editedAt" in message && message.editedAt !== undefined) marks.push(line`edited`);
+  if ("deletedAt" in message && message.deletedAt !== undefined) marks.push(line`deleted`);
+  else if (message.unsupported)
+    marks.push(
+      line`unsupported content: ${mediaTypeLabel(message.contentType)}, ${message.unsupported.size} bytes`,
+    );
+  if (message.status === "rejected") marks.push(line`not delivered`);
+  return marks;
+}
+
+/**
+ * One message: `#general [2025-01-01 12:00] 1a2b3c4d bob@b.test (reply to 9f8e7d6c): text`. What
+ * this client says about it is in parentheses before the colon, and only the sender's text after
+ * it; a deletion, unsupported content and a withdrawal have no text. Further lines of the text are
+ * indented (see `messageBody`).
+ */
+export function messageLine(
+  channel: Pick<ChannelSummary, "name">,
+  message: StoredMessage | ChannelMessage,
+  idLength = SHORT_ID,
+): TerminalText {
+  const marks = messageMarks(message, idLength);
+  const head = line`${channelLabel(channel)} [${shortTime(message.timestamp)}] ${shortId(message.id, idLength)} ${person(message.senderUri)}${marks.length > 0 ? line` (${joined(marks, ", ")})` : ""}`;
+  const hasText =
+    message.kind !== "delete" &&
+    !message.unsupported &&
+    !("deletedAt" in message && message.deletedAt !== undefined);
+  return hasText ? line`${head}: ${messageBody(message.content)}` : head;
+}
+
+/** `#general reactions to 1a2b3c4d: 👍 bob@b.test, ❤ alice@a.test`, or nothing without reactions. */
+export function reactionsLine(
+  channel: Pick<ChannelSummary, "name">,
+  message: ChannelMessage,
+  idLength = SHORT_ID,
+): TerminalText | undefined {
+  if (message.reactions.length === 0) return undefined;
+  const each = message.reactions.map((reaction) => line`${reaction.reaction} ${person(reaction.senderUri)}`);
+  return line`${channelLabel(channel)} reactions to ${shortId(message.id, idLength)}: ${joined(each, ", ")}`;
 }
 
 /** The line for one event, or undefined for the acknowledgement of our own message. */

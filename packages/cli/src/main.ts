@@ -4,7 +4,17 @@ import { clientFor } from "./client.js";
 import { accountCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
-import { inboxCommand, joinCommand, listenCommand, readCommand, sendCommand } from "./commands/messaging.js";
+import {
+  deleteCommand,
+  editCommand,
+  inboxCommand,
+  joinCommand,
+  listenCommand,
+  reactCommand,
+  readCommand,
+  replyCommand,
+  sendCommand,
+} from "./commands/messaging.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type Io, processIo } from "./io.js";
 import { line } from "./terminal.js";
@@ -17,6 +27,10 @@ const CLIENT_COMMANDS = new Set([
   "channels",
   "members",
   "send",
+  "reply",
+  "edit",
+  "react",
+  "delete",
   "read",
   "join",
   "sync",
@@ -103,6 +117,14 @@ async function clientCommand(
         return await membersCommand(args, io, client);
       case "send":
         return void (await sendCommand(args, io, client));
+      case "reply":
+        return await replyCommand(args, io, client);
+      case "edit":
+        return await editCommand(args, io, client);
+      case "react":
+        return await reactCommand(args, io, client);
+      case "delete":
+        return await deleteCommand(args, io, client);
       case "read":
         return await readCommand(args, io, client);
       case "join":

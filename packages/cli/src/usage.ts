@@ -30,7 +30,13 @@ Channels (<channel> is a channel's name or URL)
 
 Messages
   mimi send <channel> <text>                  send a message
-  mimi read <channel>                         show stored messages (offline)
+  mimi reply <channel> <message-id> <text>    answer a message
+  mimi edit <channel> <message-id> <text>     change the text of one of your messages
+  mimi react <channel> <message-id> <reaction>
+                                              react to a message (an emoji, say)
+  mimi delete <channel> <message-id>          delete one of your messages for everyone
+  mimi read <channel>                         show the messages, edits applied, with reactions and
+                                              short ids (<message-id>: 4 or more of its hex digits)
   mimi join                                   fetch and process new activity (Welcomes, messages)
   mimi listen                                 follow new activity live
   mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox

@@ -85,9 +85,11 @@ describe("mimi channels and messages", () => {
       `joined #general (added by http://a.test/users/alice)  ${url}`,
     ]);
     expect((await mimi(bobEnv, "join")).lines).toEqual(["nothing new"]);
-    expect((await mimi(bobEnv, "send", "general", "hello", "there")).lines).toEqual(["sent to #general"]);
+    expect((await mimi(bobEnv, "send", "general", "hello", "there")).lines).toEqual([
+      expect.stringMatching(/^sent [0-9a-f]{8} to #general$/),
+    ]);
 
-    const line = /^#general \[\d{4}-\d\d-\d\d \d\d:\d\d\] bob@b\.test: hello there$/;
+    const line = /^#general \[\d{4}-\d\d-\d\d \d\d:\d\d\] [0-9a-f]{8} bob@b\.test: hello there$/;
     expect((await mimi(aliceEnv, "join")).lines).toEqual([expect.stringMatching(line)]);
     expect((await mimi(aliceEnv, "read", url)).lines).toEqual([expect.stringMatching(line)]);
 
@@ -154,7 +156,9 @@ describe("mimi channels and messages", () => {
     for (let i = 0; i < 100 && io.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     stop.abort();
     expect(await listening).toBe(0);
-    expect(io.lines).toEqual([expect.stringMatching(/^#live \[.+\] alice@a\.test: are you there\?$/)]);
+    expect(io.lines).toEqual([
+      expect.stringMatching(/^#live \[.+\] [0-9a-f]{8} alice@a\.test: are you there\?$/),
+    ]);
   });
 
   it("explains argument mistakes in one line with exit code 2, and failures with 1", async () => {
@@ -193,6 +197,82 @@ describe("mimi channels and messages", () => {
       expect(result.errors).toHaveLength(1);
       if (typeof error === "string") expect(result.errors[0]).toBe(error);
       else expect(result.errors[0]).toMatch(error);
+    }
+  });
+});
+
+describe("replies, edits, reactions and deletions", () => {
+  it("are sent by short id and shown in place by read, and as they arrive by join", async () => {
+    await mimi(aliceEnv, "channel", "create", "talk");
+    await mimi(aliceEnv, "channel", "add", "talk", "bob@b.test");
+    await mimi(bobEnv, "join");
+    const idOf = (output: { lines: string[] }) => output.lines[0]?.match(/^sent ([0-9a-f]{8}) /)?.[1] ?? "";
+    const question = idOf(await mimi(aliceEnv, "send", "talk", "lunch at 1?"));
+    expect(question).toMatch(/^[0-9a-f]{8}$/);
+    await mimi(bobEnv, "join");
+
+    const replied = await mimi(bobEnv, "reply", "talk", question, "yes");
+    expect(replied.lines).toEqual([
+      expect.stringMatching(new RegExp(`^sent [0-9a-f]{8} to #talk \\(reply to ${question}\\)$`)),
+    ]);
+    const answer = idOf(replied);
+    expect((await mimi(bobEnv, "react", "talk", question.slice(0, 5), "👍")).lines).toEqual([
+      `reacted 👍 to ${question} in #talk`,
+    ]);
+    expect(await mimi(bobEnv, "edit", "talk", question, "lunch at 2?")).toMatchObject({
+      code: 1,
+      errors: [`mimi: you can only edit your own messages (${question} is alice@a.test's)`],
+    });
+    expect((await mimi(aliceEnv, "edit", "talk", question, "lunch at noon?")).lines).toEqual([
+      `edited ${question} in #talk`,
+    ]);
+    const time = "\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\]";
+    expect((await mimi(aliceEnv, "read", "talk")).lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^#talk ${time} ${question} alice@a\\.test \\(edited\\): lunch at noon\\?$`),
+      ),
+      `#talk reactions to ${question}: 👍 bob@b.test`,
+      expect.stringMatching(
+        new RegExp(`^#talk ${time} ${answer} bob@b\\.test \\(reply to ${question}\\): yes$`),
+      ),
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^#talk ${time} [0-9a-f]{8} alice@a\\.test \\(edit of ${question}\\): lunch at noon\\?$`),
+      ),
+    ]);
+
+    expect((await mimi(aliceEnv, "delete", "talk", question)).lines).toEqual([
+      `deleted ${question} in #talk`,
+    ]);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([
+      expect.stringMatching(
+        new RegExp(`^#talk ${time} [0-9a-f]{8} alice@a\\.test \\(deletes ${question}\\)$`),
+      ),
+    ]);
+    expect((await mimi(bobEnv, "read", "talk")).lines.slice(0, 2)).toEqual([
+      expect.stringMatching(new RegExp(`^#talk ${time} ${question} alice@a\\.test \\(deleted\\)$`)),
+      `#talk reactions to ${question}: 👍 bob@b.test`,
+    ]);
+  });
+
+  it("explain mistakes: usage with exit code 2, unknown or foreign messages with 1", async () => {
+    const cases: [string[], number, string][] = [
+      [["reply", "talk", "abcd"], 2, "mimi: usage: mimi reply <channel> <message-id> <text>"],
+      [["edit", "talk"], 2, "mimi: usage: mimi edit <channel> <message-id> <text>"],
+      [["react", "talk", "abcd"], 2, "mimi: usage: mimi react <channel> <message-id> <reaction>"],
+      [["react", "talk", "abcd", "a", "b"], 2, "mimi: usage: mimi react <channel> <message-id> <reaction>"],
+      [["delete", "talk"], 2, "mimi: usage: mimi delete <channel> <message-id>"],
+      [["delete", "talk", "ffff"], 1, "mimi: no message ffff in talk"],
+      [
+        ["reply", "talk", "zz", "hi"],
+        1,
+        "mimi: zz is not a message id (4 or more hex digits, as mimi read shows them)",
+      ],
+    ];
+    for (const [argv, code, error] of cases) {
+      const result = await mimi(aliceEnv, ...argv);
+      expect({ argv, code: result.code, errors: result.errors }).toEqual({ argv, code, errors: [error] });
     }
   });
 });
@@ -241,10 +321,10 @@ describe("output from others cannot pass for something else", () => {
     const text = `see \u202egnp.exe\n#safe [2025-01-01 12:00] bob@b.test: yes, open it`;
     const sent = await mimi(aliceEnv, "send", "safe", text);
     expect(sent.errors).toEqual([]);
-    expect(sent.lines).toEqual(["sent to #safe"]);
+    expect(sent.lines).toEqual([expect.stringMatching(/^sent [0-9a-f]{8} to #safe$/)]);
     const joined = await mimi(bobEnv, "join");
     expect(screen(joined.lines)).toEqual([
-      expect.stringMatching(/^#safe \[[\d :-]+\] alice@a\.test: see \\u202egnp\.exe$/),
+      expect.stringMatching(/^#safe \[[\d :-]+\] [0-9a-f]{8} alice@a\.test: see \\u202egnp\.exe$/),
       "    #safe [2025-01-01 12:00] bob@b.test: yes, open it",
     ]);
     const read = await mimi(bobEnv, "read", "safe");

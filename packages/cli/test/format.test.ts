@@ -15,7 +15,7 @@ const channel: ChannelSummary = {
 
 function message(content: string, timestamp = Date.UTC(2025, 0, 1, 12, 0)): StoredMessage {
   return {
-    id: "m1",
+    id: "1a2b3c4d5e6f7a8b",
     activityId: "http://b.test/users/bob/activities/1",
     channelId: "c1",
     senderUri: "acct:bob@b.test",
@@ -85,7 +85,7 @@ describe("messageLine", () => {
       message(`hi\n#general [2025-01-01 12:00] alice@a.test: fake\u202e`),
     ).text;
     expect(printed.split("\n")).toEqual([
-      "#general [2025-01-01 12:00] bob@b.test: hi",
+      "#general [2025-01-01 12:00] 1a2b3c4d bob@b.test: hi",
       "    #general [2025-01-01 12:00] alice@a.test: fake\\u202e",
     ]);
   });
@@ -94,7 +94,7 @@ describe("messageLine", () => {
     expect(shortTime(Number.MAX_SAFE_INTEGER)).toBe("????-??-?? ??:??");
     expect(shortTime(253402300800000)).toBe("????-??-?? ??:??");
     expect(messageLine(channel, message("hi", Number.MAX_SAFE_INTEGER)).text).toBe(
-      "#general [????-??-?? ??:??] bob@b.test: hi",
+      "#general [????-??-?? ??:??] 1a2b3c4d bob@b.test: hi",
     );
     expect(shortTime(Date.UTC(2025, 0, 1, 12, 0))).toBe("2025-01-01 12:00");
   });

@@ -179,8 +179,9 @@ export class ChannelCommands {
 
   /** A shown message of the conversation, by id or unique prefix. */
   private async target(session: ConversationSession, messageId: string): Promise<ChannelMessage> {
-    const found = findMessage(messageView(await this.ctx.store.loadMessages(session.id)), messageId);
-    if (!found.ok) throw new MimiClientError(`${found.reason} in ${session.record.name}`);
+    const view = messageView(await this.ctx.store.loadMessages(session.id));
+    const found = findMessage(view, messageId, session.record.name);
+    if (!found.ok) throw new MimiClientError(found.reason);
     return found.message;
   }
 

@@ -61,6 +61,7 @@ describe("the message view", () => {
     expect(view).toHaveLength(1);
     expect(view[0]).toMatchObject({ content: "", versions: [] });
     expect(view[0]?.deletedAt).toBeDefined();
+    expect(view[0]?.editedAt).toBeUndefined();
   });
 
   it("attaches reactions to their message; a reaction's sender may withdraw or change it, no one else", () => {

@@ -1,5 +1,13 @@
-import type { MimiClient, SyncResult } from "@mimi/client";
-import { channelLabel, eventLine, inboxLine, messageLine } from "../format.js";
+import { type MimiClient, type SyncResult, shortIdLength } from "@mimi/client";
+import {
+  channelLabel,
+  eventLine,
+  inboxLine,
+  messageLine,
+  reactionsLine,
+  SHORT_ID,
+  shortId,
+} from "../format.js";
 import type { Io } from "../io.js";
 import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
@@ -23,13 +31,56 @@ export async function sendCommand(args: string[], io: Io, client: MimiClient) {
   if (!reference || words.length === 0) throw new UsageError("mimi send <channel> <text>");
   const message = await client.send(reference, words.join(" "));
   const channel = await client.channel(message.channelId);
-  io.out(line`sent to ${channelLabel(channel)}`);
+  io.out(line`sent ${shortId(message.id)} to ${channelLabel(channel)}`);
   return message;
 }
 
+/** `mimi reply <channel> <message-id> <text...>`: a message answering another one. */
+export async function replyCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference, messageId, ...words] = args;
+  if (!reference || !messageId || words.length === 0)
+    throw new UsageError("mimi reply <channel> <message-id> <text>");
+  const message = await client.send(reference, words.join(" "), { inReplyTo: messageId });
+  const channel = await client.channel(message.channelId);
+  io.out(
+    line`sent ${shortId(message.id)} to ${channelLabel(channel)} (reply to ${shortId(message.inReplyTo ?? "")})`,
+  );
+}
+
+/** `mimi edit <channel> <message-id> <text...>`: new text for one of your messages. */
+export async function editCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference, messageId, ...words] = args;
+  if (!reference || !messageId || words.length === 0)
+    throw new UsageError("mimi edit <channel> <message-id> <text>");
+  const message = await client.edit(reference, messageId, words.join(" "));
+  const channel = await client.channel(message.channelId);
+  io.out(line`edited ${shortId(message.replaces ?? "")} in ${channelLabel(channel)}`);
+}
+
+/** `mimi react <channel> <message-id> <reaction>`: a reaction (an emoji, say) to a message. */
+export async function reactCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference, messageId, reaction, ...rest] = args;
+  if (!reference || !messageId || !reaction || rest.length > 0)
+    throw new UsageError("mimi react <channel> <message-id> <reaction>");
+  const message = await client.react(reference, messageId, reaction);
+  const channel = await client.channel(message.channelId);
+  io.out(line`reacted ${reaction} to ${shortId(message.inReplyTo ?? "")} in ${channelLabel(channel)}`);
+}
+
+/** `mimi delete <channel> <message-id>`: deletes one of your messages for everyone. */
+export async function deleteCommand(args: string[], io: Io, client: MimiClient) {
+  const [reference, messageId, ...rest] = args;
+  if (!reference || !messageId || rest.length > 0) throw new UsageError("mimi delete <channel> <message-id>");
+  const message = await client.deleteMessage(reference, messageId);
+  const channel = await client.channel(message.channelId);
+  io.out(line`deleted ${shortId(message.replaces ?? "")} in ${channelLabel(channel)}`);
+}
+
 /**
- * `mimi read <channel>`: fetches what is new, then prints the channel's messages. When the home
- * server cannot be reached it says so and prints what is stored.
+ * `mimi read <channel>`: fetches what is new, then prints the channel's messages as they stand
+ * (edits applied, deletions marked, reactions on a line after their message), each with as many
+ * digits of its id as tell it apart. When the home server cannot be reached it says so and prints
+ * what is stored.
  */
 export async function readCommand(args: string[], io: Io, client: MimiClient) {
   const [reference] = args;
@@ -44,7 +95,15 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   }
   const { channel, messages } = await client.messages(reference);
   if (messages.length === 0) io.out(line`no messages in ${channelLabel(channel)} yet`);
-  for (const message of messages) io.out(messageLine(channel, message));
+  const idLength = shortIdLength(
+    messages.map((message) => message.id),
+    SHORT_ID,
+  );
+  for (const message of messages) {
+    io.out(messageLine(channel, message, idLength));
+    const reactions = reactionsLine(channel, message, idLength);
+    if (reactions) io.out(reactions);
+  }
 }
 
 /** `mimi join` (also `mimi sync`): processes the mailbox: Welcomes, commits, messages. */

@@ -34,7 +34,7 @@ export interface ChannelMessage extends StoredMessage {
   versions: EarlierVersion[];
   /** When it was last edited. */
   editedAt?: number;
-  /** When its sender deleted it: `content` is then empty and `versions` too. */
+  /** When its sender deleted it: `content` and `versions` are then empty, `editedAt` absent. */
   deletedAt?: number;
 }
 
@@ -59,6 +59,7 @@ function deleteContent(target: ChannelMessage, deletion: StoredMessage) {
   target.content = "";
   target.versions = [];
   delete target.unsupported;
+  delete target.editedAt;
   target.deletedAt = deletion.timestamp;
 }
 
@@ -120,8 +121,15 @@ export type MessageLookup = { ok: true; message: ChannelMessage } | { ok: false;
 /** The shortest prefix of a message id accepted as a reference to it. */
 export const MIN_ID_PREFIX = 4;
 
-/** A shown message by its id or a unique prefix of it (at least MIN_ID_PREFIX hex digits). */
-export function findMessage(view: readonly ChannelMessage[], reference: string): MessageLookup {
+/**
+ * A shown message by its id or a unique prefix of it (at least MIN_ID_PREFIX hex digits);
+ * `channelName` names the channel in the reasons.
+ */
+export function findMessage(
+  view: readonly ChannelMessage[],
+  reference: string,
+  channelName?: string,
+): MessageLookup {
   const prefix = reference.trim().toLowerCase();
   if (!new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},64}$`).test(prefix))
     return {
@@ -131,12 +139,13 @@ export function findMessage(view: readonly ChannelMessage[], reference: string):
   const matches = view.filter((message) => message.id.startsWith(prefix));
   const [only] = matches;
   if (matches.length === 1 && only) return { ok: true, message: only };
+  const where = channelName === undefined ? "" : ` in ${channelName}`;
   return {
     ok: false,
     reason:
       matches.length === 0
-        ? `no message ${reference}`
-        : `${reference} is the start of ${matches.length} message ids; give more of it`,
+        ? `no message ${reference}${where}`
+        : `${reference} is the start of ${matches.length} message ids${where}; give more of it`,
   };
 }
 

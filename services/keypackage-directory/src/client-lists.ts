@@ -1,3 +1,5 @@
+import { BoundedCache } from "@mimi/service-kit";
+
 /**
  * The last known client ids of users, so a claim needs no separate lookup before it asks the claim
  * store. A cached list is only a guess: the statement that confirms a claim also reads the user's
@@ -15,26 +17,11 @@ export const DEFAULT_CLIENT_LIST_CACHE_USERS = 10_000;
 
 /** At most `maxUsers` entries; the least recently stored or read is dropped first. */
 export function createClientListCache(maxUsers = DEFAULT_CLIENT_LIST_CACHE_USERS): ClientListCache {
-  const lists = new Map<string, readonly string[]>();
+  const lists = new BoundedCache<string, readonly string[]>({ maxEntries: maxUsers });
   return {
-    get(username) {
-      const list = lists.get(username);
-      if (list === undefined) return undefined;
-      // Re-inserting moves the entry to the end of the Map's order: most recently used.
-      lists.delete(username);
-      lists.set(username, list);
-      return list;
-    },
-    set(username, clientIds) {
-      lists.delete(username);
-      lists.set(username, clientIds);
-      while (lists.size > maxUsers) {
-        const oldest = lists.keys().next();
-        if (oldest.done) break;
-        lists.delete(oldest.value);
-      }
-    },
-    forget(username) {
+    get: (username) => lists.get(username),
+    set: (username, clientIds) => lists.set(username, clientIds),
+    forget: (username) => {
       lists.delete(username);
     },
     get size() {

@@ -1,5 +1,6 @@
 import { type ProviderUrls, parseAcct } from "@mimi/activitypub";
 import type { OutboundHttp } from "@mimi/outbound-http";
+import { BoundedCache } from "@mimi/service-kit";
 
 /**
  * Maps an `acct:` URI to its actor URL; undefined when the account does not exist (or names no
@@ -25,9 +26,12 @@ export function createAcctResolver(options: {
 }): AcctResolver {
   const ttlMs = options.ttlMs ?? 60 * 60_000;
   const missTtlMs = options.missTtlMs ?? 60_000;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const now = options.now ?? Date.now;
-  const cache = new Map<string, { actor: string | undefined; expires: number }>();
+  // Wrapped: an account known not to exist is an entry too. Hits leave the order alone.
+  const cache = new BoundedCache<string, { actor: string | undefined }>({
+    maxEntries: options.maxEntries ?? 10_000,
+    ttlMs,
+    now: options.now,
+  });
 
   async function webfinger(acct: string, host: string): Promise<string | undefined> {
     const hostname = host.replace(/:\d+$/, "");
@@ -48,11 +52,10 @@ export function createAcctResolver(options: {
     const { user, host } = parsed.acct;
     if (host === options.urls.domain) return options.urls.actor(user);
     const key = `acct:${user}@${host}`;
-    const cached = cache.get(key);
-    if (cached && cached.expires > now()) return cached.actor;
+    const cached = cache.peek(key);
+    if (cached) return cached.actor;
     const actor = await webfinger(key, host);
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
-    cache.set(key, { actor, expires: now() + (actor === undefined ? missTtlMs : ttlMs) });
+    cache.set(key, { actor }, { ttlMs: actor === undefined ? missTtlMs : ttlMs });
     return actor;
   };
 }

@@ -1,4 +1,5 @@
 import { decodePublicGroupState, type PublicGroupState } from "@mimi/mls";
+import { BoundedCache } from "@mimi/service-kit";
 import { SQL_UNIQUE_VIOLATION, type Sql, type SqlExecutor, sqlErrorCode } from "@mimi/store";
 import type { DeliveryRequest } from "@mimi/topics";
 import type { RemovedMember } from "../domain/access.js";
@@ -419,11 +420,11 @@ export function createChannelStore(sql: Sql): ChannelStore {
     return inserted.rows.length === 1;
   }
 
-  const epochStates = new Map<string, EpochState>();
+  const epochStates = new BoundedCache<string, EpochState>({ maxEntries: EPOCH_STATE_CACHE_SIZE });
 
   /** The cached state of the channel when it is at `epoch`, else the one decoded from the row. */
   function epochStateOf(row: BasisRow & { id: string }, useCache: boolean): EpochState {
-    const cached = useCache ? epochStates.get(row.id) : undefined;
+    const cached = useCache ? epochStates.peek(row.id) : undefined;
     epochStates.delete(row.id);
     let state: EpochState;
     if (cached !== undefined && cached.epoch === Number(row.epoch)) state = cached;
@@ -437,10 +438,6 @@ export function createChannelStore(sql: Sql): ChannelStore {
       state = { epoch: Number(row.epoch), publicState: decoded.state, members: row.members };
     }
     epochStates.set(row.id, state);
-    if (epochStates.size > EPOCH_STATE_CACHE_SIZE) {
-      const oldest = epochStates.keys().next().value;
-      if (oldest !== undefined) epochStates.delete(oldest);
-    }
     return state;
   }
 
@@ -450,7 +447,7 @@ export function createChannelStore(sql: Sql): ChannelStore {
     activityId: string,
     useCache: boolean,
   ): Promise<SubmissionBasis> {
-    const cachedEpoch = (useCache ? epochStates.get(channelId)?.epoch : undefined) ?? -1;
+    const cachedEpoch = (useCache ? epochStates.peek(channelId)?.epoch : undefined) ?? -1;
     const result = await sql.query<BasisRow>(BASIS_QUERY, [channelId, activityId, cachedEpoch]);
     const row = result.rows[0];
     if (row === undefined) throw new Error("the submission query returned no row");

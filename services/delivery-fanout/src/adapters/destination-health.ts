@@ -1,3 +1,4 @@
+import { BoundedCache } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { markDestinationReachable } from "../destinations.js";
 import {
@@ -6,7 +7,6 @@ import {
   isAvailable,
   recordFailureDay,
 } from "../domain/domain-availability.js";
-import { LruMap } from "../domain/lru.js";
 
 /**
  * The unavailable-domain record per destination origin, in `delivery.destinations`, shared by every
@@ -62,7 +62,7 @@ export const markDomainAvailable = markDestinationReachable;
 export function createDestinationHealth(sql: Sql, options: DestinationHealthOptions): DestinationHealth {
   const trustMs = options.trustAvailableForMs ?? DEFAULT_TRUST_AVAILABLE_MS;
   const now = options.now ?? Date.now;
-  const known = new LruMap<string, KnownHealth>(options.maxOrigins ?? 100_000);
+  const known = new BoundedCache<string, KnownHealth>({ maxEntries: options.maxOrigins ?? 100_000 });
   const remember = (origin: string, state: AvailabilityState) =>
     known.set(origin, { state, checkedAtMs: now() });
 

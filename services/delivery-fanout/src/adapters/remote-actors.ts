@@ -1,6 +1,6 @@
+import { BoundedCache } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import type { RemoteActor } from "../domain/documents.js";
-import { LruMap } from "../domain/lru.js";
 
 /**
  * Remote actor documents reduced to what delivery needs (inbox, shared inbox, key id), cached in
@@ -32,7 +32,8 @@ export function createRemoteActorCache(
   sql: Sql,
   options: { ttlMs: number; maxEntries: number },
 ): RemoteActorCache {
-  const memory = new LruMap<string, CachedActor>(options.maxEntries);
+  // No time-to-live here: an expired actor is still what `getExpired` answers.
+  const memory = new BoundedCache<string, CachedActor>({ maxEntries: options.maxEntries });
   return {
     async get(actorId, nowMs) {
       const hit = memory.get(actorId);

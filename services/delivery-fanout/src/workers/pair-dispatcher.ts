@@ -1,9 +1,9 @@
 import { AsyncResource } from "node:async_hooks";
 import { type BusRecord, type HandlerOutcome, planOutcome, publisherHeaders } from "@mimi/bus";
+import { BoundedCache } from "@mimi/service-kit";
 import { type DeliveryJob, deliveryJobsTopic } from "@mimi/topics";
 import type { PairKey } from "../adapters/held-pairs.js";
 import type { DeliveryFanoutContext } from "../context.js";
-import { LruMap } from "../domain/lru.js";
 import { mayOvertake } from "../domain/ordering.js";
 import { type PairEffect, type PairEntry, PairQueue, type StoredRow } from "../domain/pair-queue.js";
 import { DestinationQueues } from "./destination-queues.js";
@@ -64,7 +64,12 @@ const decoder = new TextDecoder();
  */
 export class PairDispatcher {
   private readonly pairs = new Map<string, Pair>();
-  private readonly knownFlowing = new LruMap<string, number>(KNOWN_FLOWING_PAIRS);
+  /** Pairs last seen flowing, each trusted for `KNOWN_FLOWING_MS` (on the context's clock). */
+  private readonly knownFlowing = new BoundedCache<string, true>({
+    maxEntries: KNOWN_FLOWING_PAIRS,
+    ttlMs: KNOWN_FLOWING_MS,
+    now: () => this.ctx.now(),
+  });
   private readonly destinations: DestinationQueues;
   private readonly loadBatch: number;
   private inMemory = 0;
@@ -140,13 +145,10 @@ export class PairDispatcher {
     const id = `${key.signer}\n${key.destination}`;
     const existing = this.pairs.get(id);
     if (existing) return existing;
-    const flowingUntil = this.knownFlowing.get(id);
+    const knownFlowing = this.knownFlowing.has(id);
     this.knownFlowing.delete(id);
     // A release reads the backlog itself, so it needs no check first.
-    const known =
-      why === "release" || (flowingUntil !== undefined && flowingUntil > this.ctx.now())
-        ? "flowing"
-        : "unknown";
+    const known = why === "release" || knownFlowing ? "flowing" : "unknown";
     const pair: Pair = { ...key, id, queue: new PairQueue<QueuedDelivery>(this.options.window, known) };
     this.pairs.set(id, pair);
     return pair;
@@ -162,7 +164,7 @@ export class PairDispatcher {
     for (const effect of effects) this.carryOut(pair, effect);
     if (pair.queue.idle && this.pairs.get(pair.id) === pair) {
       this.pairs.delete(pair.id);
-      if (pair.queue.mode === "flowing") this.knownFlowing.set(pair.id, this.ctx.now() + KNOWN_FLOWING_MS);
+      if (pair.queue.mode === "flowing") this.knownFlowing.set(pair.id, true);
     }
   }
 

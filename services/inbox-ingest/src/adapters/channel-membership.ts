@@ -1,4 +1,5 @@
 import type { ProviderUrls } from "@mimi/activitypub";
+import { BoundedCache } from "@mimi/service-kit";
 import { localChannelIdOf } from "../domain/addressing.js";
 import { type ChannelMembersRead, channelFollowersUrl } from "../domain/channel-forwarding.js";
 import { readCollectionPage } from "../domain/collection.js";
@@ -19,7 +20,7 @@ export interface ChannelMembershipOptions {
   maxPages?: number;
   /** Members kept per channel; a longer collection is refused rather than cut. */
   maxMembers?: number;
-  /** Channels whose member lists are kept (least recently used are dropped). */
+  /** Channels whose member lists are kept (the least recently stored is dropped). */
   maxChannels?: number;
   now?: () => number;
 }
@@ -49,21 +50,17 @@ export function createChannelMembership(
   const now = options.now ?? Date.now;
   const maxPages = options.maxPages ?? DEFAULT_MEMBERSHIP_MAX_PAGES;
   const maxMembers = options.maxMembers ?? DEFAULT_MEMBERSHIP_MAX_MEMBERS;
-  const maxChannels = options.maxChannels ?? DEFAULT_MEMBERSHIP_MAX_CHANNELS;
-  const cache = new Map<string, CachedMembers>();
+  // Ages are checked here, from when a read started, so entries carry no time-to-live of their own.
+  const cache = new BoundedCache<string, CachedMembers>({
+    maxEntries: options.maxChannels ?? DEFAULT_MEMBERSHIP_MAX_CHANNELS,
+  });
   const inFlight = new Map<string, Promise<ChannelMembersRead>>();
 
   const remember = (channelUrl: string, members: readonly string[], readAt: number) => {
     // A slower read started before a refresh must not replace the refresh's answer.
-    const known = cache.get(channelUrl);
+    const known = cache.peek(channelUrl);
     if (known !== undefined && known.readAt > readAt) return;
-    cache.delete(channelUrl); // re-inserted last: Map order is the LRU order
     cache.set(channelUrl, { members, readAt });
-    while (cache.size > maxChannels) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
-    }
   };
 
   const fetchMembers = async (channelUrl: string): Promise<ChannelMembersRead> => {
@@ -137,7 +134,7 @@ export function createChannelMembership(
         ? { readable: false, detail: `no channel ${localId} on this provider` }
         : { readable: true, members, fresh: true };
     }
-    const cached = cache.get(channelUrl);
+    const cached = cache.peek(channelUrl);
     if (!read.refresh && cached && now() - cached.readAt < options.ttlMs) {
       return { readable: true, members: cached.members, fresh: false };
     }

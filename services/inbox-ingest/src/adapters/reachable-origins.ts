@@ -1,4 +1,5 @@
 import { markDestinationReachable } from "@mimi/delivery-fanout/destinations";
+import { BoundedCache } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
 /** Tells delivery that a server is reachable, at most once per origin per `intervalMs`. */
@@ -22,24 +23,19 @@ export function createReachableOrigins(
   sql: SqlExecutor,
   options: ReachableOriginsOptions = {},
 ): ReachableOrigins {
-  const intervalMs = options.intervalMs ?? 10 * 60_000;
-  const maxOrigins = options.maxOrigins ?? 10_000;
-  const now = options.now ?? Date.now;
-  const reportedAt = new Map<string, number>();
+  // Asking about an origin reported a moment ago does not keep it: the least recently reported goes first.
+  const reported = new BoundedCache<string, true>({
+    maxEntries: options.maxOrigins ?? 10_000,
+    ttlMs: options.intervalMs ?? 10 * 60_000,
+    now: options.now,
+  });
   return async (origin) => {
-    const last = reportedAt.get(origin);
-    if (last !== undefined && now() - last < intervalMs) return;
-    reportedAt.delete(origin);
-    reportedAt.set(origin, now());
-    while (reportedAt.size > maxOrigins) {
-      const oldest = reportedAt.keys().next();
-      if (oldest.done) break;
-      reportedAt.delete(oldest.value);
-    }
+    if (reported.has(origin)) return;
+    reported.set(origin, true);
     try {
       await markDestinationReachable(sql, origin);
     } catch {
-      reportedAt.delete(origin);
+      reported.delete(origin);
     }
   };
 }

@@ -44,7 +44,18 @@ export {
   signRequest,
   signRequestAsync,
 } from "./sign.js";
-export { createSignedKeyFetcher } from "./signed-key-fetcher.js";
+export {
+  ACTIVITY_JSON_ACCEPT,
+  createSignedGet,
+  type InstanceKeySource,
+  instanceKeyLoader,
+  type SignedGet,
+  type SignedGetFailureReason,
+  type SignedGetOptions,
+  type SignedGetResult,
+  signedGetFailureDetail,
+} from "./signed-get.js";
+export { createSignedKeyFetcher, keyDocumentFetcher } from "./signed-key-fetcher.js";
 export { defaultSigningThreads } from "./signing-threads.js";
 export { type Dictionary, type InnerList, parseDictionary } from "./structured-fields.js";
 export { DEFAULT_CLOCK_SKEW_SECONDS, type VerifyOptions, verifyRequest } from "./verify.js";

@@ -3,7 +3,14 @@ import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
-import { createCachingKeyResolver, type KeyResolver } from "@mimi/http-signatures";
+import {
+  createCachingKeyResolver,
+  createSignedGet,
+  instanceKeyLoader,
+  type KeyResolver,
+  keyDocumentFetcher,
+  type SignedGet,
+} from "@mimi/http-signatures";
 import { createOutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, readConfig } from "@mimi/service-kit";
@@ -14,12 +21,6 @@ import {
   createCredentialAuthority,
   providerIssuers,
 } from "./adapters/credential-authority.js";
-import {
-  createSignedGet,
-  instanceKeyLoader,
-  keyDocumentFetcher,
-  type SignedGet,
-} from "./adapters/instance-signed.js";
 import { channelSequencerConfigSpec } from "./config.js";
 import { type ChannelStore, createChannelStore } from "./sequencer/store.js";
 

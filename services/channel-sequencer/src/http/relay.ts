@@ -69,7 +69,7 @@ export async function relayChannelRead(
 
 async function fetchRemote(ctx: ChannelSequencerContext, url: string): Promise<unknown> {
   const result = await ctx.signedGet(url);
-  if (!result.ok) {
+  if (result.kind === "failed" || result.kind === "blocked") {
     ctx.logger.info({ url, detail: result.detail }, "remote channel read failed");
     throw badGateway("the channel's server could not be reached");
   }
@@ -78,15 +78,18 @@ async function fetchRemote(ctx: ChannelSequencerContext, url: string): Promise<u
     ctx.logger.info({ url, answeredBy: result.url }, "remote channel read redirected to another origin");
     throw badGateway("the channel's server redirected the read to another origin");
   }
-  if (result.status === 404 || result.status === 410)
-    throw problems.notFound("the channel's server does not know this channel");
-  if (result.status === 401 || result.status === 403) {
-    throw problems.forbidden("the channel's server does not let this provider read the channel");
-  }
-  if (result.status < 200 || result.status > 299 || typeof result.json !== "object" || result.json === null) {
+  if (result.kind === "status") {
+    if (result.status === 404 || result.status === 410)
+      throw problems.notFound("the channel's server does not know this channel");
+    if (result.status === 401 || result.status === 403) {
+      throw problems.forbidden("the channel's server does not let this provider read the channel");
+    }
     throw badGateway(`the channel's server answered ${result.status} without a usable document`);
   }
-  return result.json;
+  if (typeof result.document !== "object" || result.document === null) {
+    throw badGateway(`the channel's server answered ${result.status} without a usable document`);
+  }
+  return result.document;
 }
 
 /** The actor URLs of a followers collection (`orderedItems` or `items`). */

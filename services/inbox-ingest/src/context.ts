@@ -1,22 +1,21 @@
 import type { ProviderUrls } from "@mimi/activitypub";
-import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
+import { createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
 import { channelExists, channelFollowers } from "@mimi/channel-sequencer/reads";
 import {
   createCachingKeyResolver,
-  createSignedKeyFetcher,
-  type KeyDocumentFetcher,
+  createSignedGet,
+  instanceKeyLoader,
   type KeyResolver,
-  type SigningKey,
+  keyDocumentFetcher,
 } from "@mimi/http-signatures";
-import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import { createOutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql, SqlExecutor } from "@mimi/store";
 import { createChannelMembership, type LocalChannelFollowers } from "./adapters/channel-membership.js";
 import { createReachableOrigins, type ReachableOrigins } from "./adapters/reachable-origins.js";
-import { createSignedGet } from "./adapters/signed-get.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import type { InboxAuthorizationPorts } from "./domain/authorization.js";
 import { createLocalAccounts, type LocalAccounts } from "./ingest/accounts.js";
@@ -92,7 +91,8 @@ export function createInboxIngestContext(
 ): InboxIngestContext {
   const http = createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
   const actorKeys = createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
-  const instanceKey = instanceSigningKey(actorKeys, deps.config.urls.instanceActor);
+  // One signed GET for key documents and remote channels' followers, one key load between them.
+  const signedGet = createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor));
   const settings = deps.settings ?? readConfig(inboxIngestConfigSpec, {});
   const ports = deps.ports ?? channelReadPorts(deps.sql);
   return {
@@ -101,14 +101,12 @@ export function createInboxIngestContext(
     bus: deps.bus,
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
-    keys: createCachingKeyResolver({
-      fetchKeyDocument: instanceSignedFetcher(http, instanceKey),
-    }),
+    keys: createCachingKeyResolver({ fetchKeyDocument: keyDocumentFetcher(signedGet) }),
     channelMembers: createChannelMembership({
       urls: deps.config.urls,
       // Read through `ports` on each call, so a port wired (or replaced) later is used.
       localChannelFollowers: async (channelId) => ports.localChannelFollowers?.(channelId),
-      signedGet: createSignedGet(http, instanceKey),
+      signedGet,
       ttlMs: settings.membershipTtlSeconds * 1000,
     }),
     seen: createSeenActivities(deps.sql),
@@ -122,33 +120,4 @@ export function createInboxIngestContext(
     close: () => http.close(),
     ...overrides,
   };
-}
-
-/**
- * The instance actor's signing key, loaded on first use (identity creates it at start; `ensure` is
- * idempotent and agrees with a concurrent creator). A failed load is tried again on the next call.
- */
-function instanceSigningKey(actorKeys: ActorKeyStore, instanceActor: string): () => Promise<SigningKey> {
-  let loaded: Promise<SigningKey> | undefined;
-  const load = async () => {
-    await actorKeys.ensure(instanceActor);
-    const key = await actorKeys.signingKey(instanceActor);
-    if (!key) throw new Error(`the instance actor ${instanceActor} has no signing key`);
-    return key;
-  };
-  return () => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
-}
-
-/** Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch" mode answer. */
-function instanceSignedFetcher(
-  http: OutboundHttp,
-  signingKey: () => Promise<SigningKey>,
-): KeyDocumentFetcher {
-  return async (url) => createSignedKeyFetcher(http, await signingKey())(url);
 }

@@ -4,7 +4,6 @@ export {
   type LocalChannelFollowers,
   MembershipReadError,
 } from "./adapters/channel-membership.js";
-export { createSignedGet, type SignedGet, type SignedGetResult } from "./adapters/signed-get.js";
 export { inboxIngestConfigSpec } from "./config.js";
 export {
   channelReadPorts,

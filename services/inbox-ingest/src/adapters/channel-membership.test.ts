@@ -1,7 +1,7 @@
 import { providerUrls } from "@mimi/activitypub";
+import type { SignedGet, SignedGetResult } from "@mimi/http-signatures";
 import { describe, expect, it, vi } from "vitest";
 import { createChannelMembership, MembershipReadError } from "./channel-membership.js";
-import type { SignedGet, SignedGetResult } from "./signed-get.js";
 
 const urls = providerUrls("b.example", "https://b.example");
 const channel = "https://a.example/channels/room";
@@ -11,10 +11,23 @@ const bob = "https://b.example/users/bob";
 
 /** A signed GET answering from a table of URL -> result, counting calls per URL. */
 function fakeGet(table: Record<string, SignedGetResult>) {
-  return vi.fn<SignedGet>(async (url) => table[url] ?? { kind: "status", status: 404 });
+  return vi.fn<SignedGet>(async (url) => table[url] ?? statusOf(404, url));
 }
 
-const doc = (document: unknown, url = followers): SignedGetResult => ({ kind: "document", document, url });
+const doc = (document: unknown, url = followers): SignedGetResult => ({
+  kind: "document",
+  status: 200,
+  document,
+  url,
+});
+
+/** A non-2xx answer, permanent as the shared signed GET rates it. */
+const statusOf = (status: number, url = followers): SignedGetResult => ({
+  kind: "status",
+  status,
+  permanent: [401, 403, 404, 410].includes(status),
+  url,
+});
 
 describe("createChannelMembership", () => {
   it("reads a remote channel's followers collection and reuses it within the TTL", async () => {
@@ -83,7 +96,7 @@ describe("createChannelMembership", () => {
     for (const status of [401, 403, 404, 410]) {
       const members = createChannelMembership({
         urls,
-        signedGet: fakeGet({ [followers]: { kind: "status", status } }),
+        signedGet: fakeGet({ [followers]: statusOf(status) }),
         ttlMs: 0,
       });
       await expect(members(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
@@ -91,16 +104,17 @@ describe("createChannelMembership", () => {
     const blocked = createChannelMembership({
       urls,
       signedGet: fakeGet({
-        [followers]: { kind: "failed", detail: "blockedAddress: 10.0.0.1", blocked: true },
+        [followers]: { kind: "blocked", detail: "blockedAddress: 10.0.0.1" },
       }),
       ttlMs: 0,
     });
     await expect(blocked(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
-    for (const answer of [
-      { kind: "status", status: 500 },
-      { kind: "failed", detail: "connectError: refused", blocked: false },
-      { kind: "document", document: { type: "Person" }, url: followers },
-    ] as const) {
+    const failures: SignedGetResult[] = [
+      statusOf(500),
+      { kind: "failed", reason: "connectError", detail: "connectError: refused" },
+      doc({ type: "Person" }),
+    ];
+    for (const answer of failures) {
       const members = createChannelMembership({
         urls,
         signedGet: fakeGet({ [followers]: answer }),
@@ -116,13 +130,13 @@ describe("createChannelMembership", () => {
     };
     const members = createChannelMembership({ urls, signedGet: fakeGet(table), ttlMs: 30_000 });
     await members(channel, { refresh: false });
-    table[followers] = { kind: "status", status: 503 };
+    table[followers] = statusOf(503);
     await expect(members(channel, { refresh: true })).rejects.toBeInstanceOf(MembershipReadError);
     await expect(members(channel, { refresh: false })).resolves.toMatchObject({
       members: [carol],
       fresh: false,
     });
-    table[followers] = { kind: "status", status: 403 };
+    table[followers] = statusOf(403);
     await expect(members(channel, { refresh: true })).resolves.toMatchObject({ readable: false });
     await expect(members(channel, { refresh: false })).resolves.toMatchObject({ readable: false });
   });

@@ -1,9 +1,9 @@
 import type { ProviderUrls } from "@mimi/activitypub";
+import type { SignedGet } from "@mimi/http-signatures";
 import { BoundedCache } from "@mimi/service-kit";
 import { localChannelIdOf } from "../domain/addressing.js";
 import { type ChannelMembersRead, channelFollowersUrl } from "../domain/channel-forwarding.js";
 import { readCollectionPage } from "../domain/collection.js";
-import type { SignedGet } from "./signed-get.js";
 
 /** The members of a local channel (actor URLs); undefined when this provider has no such channel. */
 export type LocalChannelFollowers = (channelId: string) => Promise<string[] | undefined>;
@@ -84,19 +84,17 @@ export function createChannelMembership(
         }
         const answer = await options.signedGet(next.url);
         if (answer.kind === "status") {
-          if ([401, 403, 404, 410].includes(answer.status)) {
+          if (answer.permanent) {
             cache.delete(channelUrl); // what was read before no longer holds
             return { readable: false, detail: `${next.url} answered ${answer.status}` };
           }
           throw new MembershipReadError(`${next.url} answered ${answer.status}`);
         }
-        if (answer.kind === "failed") {
-          if (answer.blocked) {
-            cache.delete(channelUrl);
-            return { readable: false, detail: answer.detail };
-          }
-          throw new MembershipReadError(answer.detail);
+        if (answer.kind === "blocked") {
+          cache.delete(channelUrl);
+          return { readable: false, detail: answer.detail };
         }
+        if (answer.kind === "failed") throw new MembershipReadError(answer.detail);
         document = answer.document;
       } else {
         document = next.page;

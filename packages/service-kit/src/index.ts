@@ -1,6 +1,6 @@
 export { BoundedCache, type BoundedCacheOptions } from "@mimi/bounded-cache";
 export { type AppOptions, createApp, type ReadinessCheck } from "./app.js";
-export { jsonBody, validate } from "./body.js";
+export { jsonBody, jsonTooDeep, validate } from "./body.js";
 export { type Coalesced, type CoalesceOptions, coalesce } from "./coalesce.js";
 export {
   ConfigError,
@@ -30,6 +30,7 @@ export {
   livenessFailures,
   readinessFailures,
 } from "./health.js";
+export { DEFAULT_JSON_MAX_DEPTH, exceedsJsonDepth } from "./json-depth.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export {

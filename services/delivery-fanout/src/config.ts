@@ -105,6 +105,34 @@ export const deliveryFanoutConfigSpec = {
     default: "30000",
     description: "streams re-read the mailbox this often even without a notification",
   },
+  streamsPerUser: {
+    env: "MIMI_MAILBOX_STREAMS_PER_USER",
+    schema: parse.positiveInt(),
+    default: "8",
+    description:
+      "mailbox streams (SSE) one user may hold open at once on one process; one more is refused with 429",
+  },
+  streamStallMs: {
+    env: "MIMI_MAILBOX_STREAM_STALL_MS",
+    schema: parse.positiveInt(),
+    default: "60000",
+    description:
+      "a stream whose client takes nothing of what was written for this long is closed (reason `behind`)",
+  },
+  streamIdleMs: {
+    env: "MIMI_MAILBOX_STREAM_IDLE_MS",
+    schema: parse.positiveInt(),
+    default: ms(30 * 60_000),
+    description:
+      "a stream that sent no activity for this long is closed (reason `idle`); the client reconnects",
+  },
+  streamBatchBytes: {
+    env: "MIMI_MAILBOX_STREAM_BATCH_BYTES",
+    schema: parse.positiveInt(),
+    default: String(1024 * 1024),
+    description:
+      "mailbox rows a stream reads at once, in bytes (at least one row): what a stream holds in memory besides its socket buffer",
+  },
   sendWindow: {
     env: "MIMI_DELIVERY_SEND_WINDOW",
     schema: parse.positiveInt(),
@@ -128,6 +156,22 @@ export const deliveryFanoutConfigSpec = {
   },
 };
 
+/** The longest piece of an event written to a stream at once (the socket's high-water mark is 16 KiB). */
+export const STREAM_CHUNK_BYTES = 16 * 1024;
+
+export interface StreamLimits {
+  /** Streams one user may hold open at once in this process. */
+  maxPerUser: number;
+  /** How long a write may wait for the client before the stream is closed as `behind`. */
+  stallTimeoutMs: number;
+  /** How long a stream may go without sending an activity before it is closed as `idle`. */
+  idleTimeoutMs: number;
+  /** Bytes of mailbox rows a stream reads at once (at least one row). */
+  batchBytes: number;
+  /** Longest piece written at once. */
+  chunkBytes: number;
+}
+
 export type DeliveryFanoutConfig = ConfigOf<typeof deliveryFanoutConfigSpec>;
 
 /** The settings the context uses, grouped by concern; tests build them with millisecond delays. */
@@ -140,6 +184,8 @@ export interface DeliverySettings {
   actorCache: { ttlMs: number; maxEntries: number };
   collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
+  /** Limits of live mailbox streams (SSE). */
+  streams: StreamLimits;
   /**
    * Deliveries in memory at once (accepted and not yet delivered, given up or stored, or read back from
    * a held backlog); their offsets are committed only once their outcome is recorded.
@@ -183,6 +229,13 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
       safetyPollMs: config.mailboxSafetyPollMs,
       maxPageSize: 200,
       defaultPageSize: 50,
+    },
+    streams: {
+      maxPerUser: config.streamsPerUser,
+      stallTimeoutMs: config.streamStallMs,
+      idleTimeoutMs: config.streamIdleMs,
+      batchBytes: config.streamBatchBytes,
+      chunkBytes: STREAM_CHUNK_BYTES,
     },
     busRetryDelaysMs: [1_000, 10_000, 60_000],
     sendWindow: config.sendWindow,

@@ -50,6 +50,13 @@ export function testSettings(overrides: Partial<DeliverySettings> = {}): Deliver
     actorCache: { ttlMs: 60_000, maxEntries: 100 },
     collections: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 4 },
     mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
+    streams: {
+      maxPerUser: 8,
+      stallTimeoutMs: 60_000,
+      idleTimeoutMs: 60_000,
+      batchBytes: 1024 * 1024,
+      chunkBytes: 16 * 1024,
+    },
     busRetryDelaysMs: [20, 50],
     sendWindow: 16,
     sendsPerDestination: 1,

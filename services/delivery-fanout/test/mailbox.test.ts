@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Sql } from "@mimi/store";
 import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { streamRegistryOf } from "../src/routes/stream-registry.js";
 import {
   createAccount,
   createTestDatabase,
@@ -290,3 +291,164 @@ async function openStream(path: string, token: string, headers: Record<string, s
     },
   };
 }
+
+describe("mailbox stream limits", () => {
+  /** A stream whose client reads nothing until the test says so. */
+  async function openUnread(base: string, token: string) {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      httpRequest(
+        new URL(`${base}/api/v1/mailbox/stream`),
+        { headers: { authorization: `Bearer ${token}` } },
+        resolve,
+      )
+        .on("error", reject)
+        .end();
+    });
+  }
+
+  function readAll(response: IncomingMessage): Promise<string> {
+    return new Promise((resolve) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        text += chunk;
+      });
+      response.on("end", () => resolve(text));
+      response.on("close", () => resolve(text));
+    });
+  }
+
+  async function fill(running: RunningFanout, username: string, rows: number, bytesEach: number) {
+    const filler = "x".repeat(bytesEach);
+    await running.ctx.mailbox.appendMany(
+      Array.from({ length: rows }, (_, index) => ({
+        username,
+        activityId: `https://b.test/${username}/${index}`,
+        activity: { id: `https://b.test/${username}/${index}`, type: "Create", content: filler },
+        deliveredBy: "https://b.test/users/bob",
+        receivedAt: new Date(),
+      })),
+    );
+  }
+
+  it("holds at most the socket buffer plus one chunk per stream whose client does not read", async () => {
+    const token = await createAccount(sql, "erin");
+    const limited = await startFanout(sql, {
+      settings: testSettings({
+        mailbox: { heartbeatMs: 60_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
+      }),
+    });
+    const responses: IncomingMessage[] = [];
+    try {
+      // 40 rows of 256 KiB: 10 MiB of replay for each of four streams that never read.
+      await fill(limited, "erin", 40, 256 * 1024);
+      for (let index = 0; index < 4; index++) responses.push(await openUnread(limited.base, token));
+      const registry = streamRegistryOf(limited.ctx, 8);
+      await eventually(() => registry.countFor("erin") === 4);
+      // Let every stream write until its client stops taking: the buffers settle.
+      let settled = "";
+      await eventually(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const now = registry
+          .all()
+          .map((stream) => stream.bufferedBytes())
+          .join(",");
+        const same = now === settled;
+        settled = now;
+        return same && now !== "";
+      });
+      const buffered = registry.all().map((stream) => stream.bufferedBytes());
+      expect(buffered).toHaveLength(4);
+      // The response's buffer (socket high-water mark, 16 KiB) plus one 16 KiB chunk, against 10 MiB of replay.
+      for (const bytes of buffered) expect(bytes).toBeLessThanOrEqual(32 * 1024);
+    } finally {
+      for (const response of responses) response.destroy();
+      await limited.stop();
+    }
+  });
+
+  it("refuses one stream more than the per-user limit with 429, and admits it once one closed", async () => {
+    const token = await createAccount(sql, "fred");
+    const limited = await startFanout(sql, {
+      settings: testSettings({
+        streams: {
+          maxPerUser: 2,
+          stallTimeoutMs: 60_000,
+          idleTimeoutMs: 60_000,
+          batchBytes: 1024 * 1024,
+          chunkBytes: 16 * 1024,
+        },
+      }),
+    });
+    const responses: IncomingMessage[] = [];
+    try {
+      responses.push(await openUnread(limited.base, token), await openUnread(limited.base, token));
+      const third = await fetch(`${limited.base}/api/v1/mailbox/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(third.status).toBe(429);
+      expect(third.headers.get("content-type")).toContain("application/problem+json");
+      expect(third.headers.get("retry-after")).toBe("30");
+      expect(((await third.json()) as { reason: string }).reason).toBe("tooManyStreams");
+      responses.shift()?.destroy();
+      const registry = streamRegistryOf(limited.ctx, 2);
+      await eventually(() => registry.countFor("fred") === 1);
+      responses.push(await openUnread(limited.base, token));
+      expect(responses.at(-1)?.statusCode).toBe(200);
+    } finally {
+      for (const response of responses) response.destroy();
+      await limited.stop();
+    }
+  });
+
+  it("closes a stream whose client took nothing for the stall timeout, with reason behind", async () => {
+    const token = await createAccount(sql, "gina");
+    const limited = await startFanout(sql, {
+      settings: testSettings({
+        streams: {
+          maxPerUser: 8,
+          stallTimeoutMs: 400,
+          idleTimeoutMs: 60_000,
+          batchBytes: 1024 * 1024,
+          chunkBytes: 16 * 1024,
+        },
+      }),
+    });
+    try {
+      await fill(limited, "gina", 80, 256 * 1024);
+      const response = await openUnread(limited.base, token);
+      const registry = streamRegistryOf(limited.ctx, 8);
+      await eventually(() => registry.countFor("gina") === 1);
+      await eventually(() => registry.countFor("gina") === 0);
+      const text = await readAll(response);
+      expect(text.endsWith('event: closed\ndata: {"reason":"behind"}\n\n')).toBe(true);
+      // The client resumes from the last id it got; nothing after it was marked as sent.
+      expect(text).toContain("event: activity");
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("closes a stream that sent nothing for the idle timeout, with reason idle", async () => {
+    const token = await createAccount(sql, "hugo");
+    const limited = await startFanout(sql, {
+      settings: testSettings({
+        streams: {
+          maxPerUser: 8,
+          stallTimeoutMs: 60_000,
+          idleTimeoutMs: 200,
+          batchBytes: 1024 * 1024,
+          chunkBytes: 16 * 1024,
+        },
+      }),
+    });
+    try {
+      const response = await openUnread(limited.base, token);
+      const text = await readAll(response);
+      expect(text).toBe('retry: 3000\n\nevent: closed\ndata: {"reason":"idle"}\n\n');
+      await eventually(() => streamRegistryOf(limited.ctx, 8).countFor("hugo") === 0);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

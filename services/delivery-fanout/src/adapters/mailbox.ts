@@ -30,8 +30,11 @@ export interface MailboxStore {
    * order given. Returns each item's cursor, undefined for a duplicate (also of an earlier item here).
    */
   appendMany(items: readonly NewMailboxItem[]): Promise<(number | undefined)[]>;
-  /** Items with a cursor greater than `after`, oldest first. */
-  page(username: string, after: number, limit: number): Promise<MailboxItem[]>;
+  /**
+   * Items with a cursor greater than `after`, oldest first; with `maxBytes`, only as many as fit in
+   * that many bytes of stored activity (always at least one).
+   */
+  page(username: string, after: number, limit: number, maxBytes?: number): Promise<MailboxItem[]>;
 }
 
 interface MailboxRow {
@@ -104,12 +107,26 @@ export function createMailboxStore(sql: Sql): MailboxStore {
       for (const row of inserted.rows) cursors[row.ord - 1] = Number(row.seq);
       return cursors;
     },
-    async page(username, after, limit) {
-      const result = await sql.query<MailboxRow>(
-        `select seq, activity_id, activity, delivered_by, received_at from delivery.mailbox
-         where username = $1 and seq > $2 order by seq limit $3`,
-        [username, after, limit],
-      );
+    async page(username, after, limit, maxBytes) {
+      // The running size is computed over the rows' lengths, so rows past the budget are never loaded.
+      const result =
+        maxBytes === undefined
+          ? await sql.query<MailboxRow>(
+              `select seq, activity_id, activity, delivered_by, received_at from delivery.mailbox
+               where username = $1 and seq > $2 order by seq limit $3`,
+              [username, after, limit],
+            )
+          : await sql.query<MailboxRow>(
+              `with sized as (
+                 select seq, sum(octet_length(activity)) over (order by seq) - octet_length(activity) as before
+                 from delivery.mailbox where username = $1 and seq > $2 order by seq limit $3
+               )
+               select m.seq, m.activity_id, m.activity, m.delivered_by, m.received_at
+               from sized join delivery.mailbox m using (seq)
+               where sized.before = 0 or sized.before + octet_length(m.activity) <= $4
+               order by m.seq`,
+              [username, after, limit, maxBytes],
+            );
       return result.rows.map((row) => ({
         cursor: row.seq,
         activityId: row.activity_id,

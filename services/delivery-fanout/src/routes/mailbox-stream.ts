@@ -1,8 +1,13 @@
 import { principalOf, requireSelf } from "@mimi/auth";
+import { ProblemError } from "@mimi/service-kit";
 import type { Request, RequestHandler, Response } from "express";
 import type { DeliveryFanoutContext } from "../context.js";
 import { parseCursor } from "./paging.js";
-import { SseWriter } from "./sse-writer.js";
+import { SseWriter, type StreamCloseReason } from "./sse-writer.js";
+import { type OpenStream, streamRegistryOf } from "./stream-registry.js";
+
+/** What a client refused for holding too many streams is told to wait before trying again. */
+const STREAM_RETRY_AFTER_SECONDS = 30;
 
 /**
  * `GET /api/v1/mailbox/stream` (the token's user) and `GET /users/:username/inbox/stream` (owner
@@ -10,8 +15,12 @@ import { SseWriter } from "./sse-writer.js";
  * rows as they are written; each event's `id:` is the row's cursor, so a reconnecting client resumes
  * exactly where it stopped. A comment line every `MIMI_MAILBOX_HEARTBEAT_MS` lets clients (and
  * proxies) tell a live stream from a dead one. Rows are read a page at a time and the next page only
- * once the client took the last one (the socket drained), so a slow reader costs one page of memory.
- * When the mailbox cannot be read the response ends; the client reconnects where it stopped.
+ * once the client took the last one (the socket drained); a batch is bounded by rows and bytes and
+ * events are written in chunks, so a slow reader costs one batch plus the socket's buffer.
+ * The server ends a stream with a last `event: closed` (`data: {"reason": ...}`) when its client took
+ * nothing for the stall timeout (`behind`), when it sent no activity for the idle timeout (`idle`), or
+ * when the mailbox cannot be read (`unavailable`); the client reconnects where it stopped. A user holds
+ * at most `MIMI_MAILBOX_STREAMS_PER_USER` streams per process: one more gets 429 `tooManyStreams`.
  */
 export function ownMailboxStream(ctx: DeliveryFanoutContext): RequestHandler {
   return async (req, res) => {
@@ -37,7 +46,23 @@ async function stream(
     typeof lastEventId === "string" && lastEventId !== ""
       ? parseCursor(lastEventId, "Last-Event-ID")
       : parseCursor(req.query.after, "after");
+  const limits = ctx.settings.streams;
   const batchSize = ctx.settings.mailbox.maxPageSize;
+  const registry = streamRegistryOf(ctx, limits.maxPerUser);
+  const writer = new SseWriter(res, {
+    chunkBytes: limits.chunkBytes,
+    stallTimeoutMs: limits.stallTimeoutMs,
+  });
+  const open: OpenStream = { username, bufferedBytes: () => writer.bufferedBytes };
+  if (!registry.tryOpen(open)) {
+    throw new ProblemError(
+      429,
+      "Too Many Requests",
+      `${username} already has ${limits.maxPerUser} mailbox streams open`,
+      { reason: "tooManyStreams" },
+      { "retry-after": String(STREAM_RETRY_AFTER_SECONDS) },
+    );
+  }
 
   res.status(200);
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
@@ -46,11 +71,18 @@ async function stream(
   // Tells nginx-style proxies not to buffer the stream.
   res.setHeader("x-accel-buffering", "no");
   res.flushHeaders();
-  const writer = new SseWriter(res);
 
   let closed = false;
   let pumping = false;
   let pumpAgain = false;
+
+  /** Ends the stream with a last event saying why; the client reconnects with `Last-Event-ID`. */
+  const closeWith = (reason: StreamCloseReason, log: Record<string, unknown> = {}) => {
+    if (closed) return;
+    ctx.logger.info({ username, reason, ...log }, "mailbox stream closed by the server");
+    cleanup();
+    writer.close(reason);
+  };
 
   /** Sends every row after `sentCursor`; a wake-up while sending runs one more round afterwards. */
   const pump = async (): Promise<void> => {
@@ -63,7 +95,7 @@ async function stream(
     try {
       do {
         pumpAgain = false;
-        let page = await ctx.mailbox.page(username, sentCursor, batchSize);
+        let page = await readBatch();
         while (!closed && page.length > 0) {
           for (const item of page) {
             const sent = await writer.event({
@@ -71,33 +103,41 @@ async function stream(
               event: "activity",
               data: JSON.stringify(item),
             });
-            if (!sent) return;
+            if (!sent) {
+              if (writer.stalled) closeWith("behind", { bufferedBytes: writer.bufferedBytes });
+              return;
+            }
             sentCursor = item.cursor;
+            idle.refresh();
           }
-          page = page.length === batchSize ? await ctx.mailbox.page(username, sentCursor, batchSize) : [];
+          page = await readBatch();
         }
       } while (pumpAgain && !closed);
     } catch (error) {
       ctx.logger.warn({ err: error, username }, "mailbox stream read failed; closing the stream");
-      cleanup();
-      writer.end();
+      closeWith("unavailable");
     } finally {
       pumping = false;
     }
   };
+  // A batch is bounded by rows and by bytes, so a mailbox of large items is not read into memory at once.
+  const readBatch = () => ctx.mailbox.page(username, sentCursor, batchSize, limits.batchBytes);
 
   const unsubscribe = ctx.notifier.subscribe(username, (cursor) => {
     if (cursor > sentCursor) void pump();
   });
   const heartbeat = setInterval(() => writer.comment("keep-alive"), ctx.settings.mailbox.heartbeatMs);
   const safetyPoll = setInterval(() => void pump(), ctx.settings.mailbox.safetyPollMs);
+  const idle = setTimeout(() => closeWith("idle"), limits.idleTimeoutMs);
 
   function cleanup(): void {
     if (closed) return;
     closed = true;
+    registry.release(open);
     unsubscribe();
     clearInterval(heartbeat);
     clearInterval(safetyPoll);
+    clearTimeout(idle);
   }
   req.on("close", cleanup);
   res.on("close", cleanup);

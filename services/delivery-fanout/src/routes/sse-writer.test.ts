@@ -67,4 +67,52 @@ describe("SseWriter", () => {
     expect(writer.closed).toBe(true);
     expect(await writer.event({ id: "2", event: "activity", data: "{}" })).toBe(false);
   });
+
+  it("writes a large event a chunk at a time, holding at most the buffer plus one chunk", async () => {
+    const { sink, taken, readAll } = slowSink(16);
+    const writer = new SseWriter(sink, { chunkBytes: 8, stallTimeoutMs: 60_000 });
+    const data = "d".repeat(1_000);
+    let handedOver: boolean | undefined;
+    const sent = writer.event({ id: "3", event: "activity", data }).then((result) => {
+      handedOver = result;
+    });
+    for (let round = 0; round < 1_000 && handedOver === undefined; round++) {
+      await tick();
+      expect(writer.bufferedBytes).toBeLessThanOrEqual(16 + 8);
+      readAll();
+    }
+    await sent;
+    expect(handedOver).toBe(true);
+    expect(taken.join("")).toBe(`id: 3\nevent: activity\ndata: ${data}\n\n`);
+  });
+
+  it("gives up on a client that takes nothing for the stall timeout, and says why when closing", async () => {
+    const { sink, taken } = slowSink(16);
+    let destroyed = false;
+    sink.on("close", () => {
+      destroyed = true;
+    });
+    const writer = new SseWriter(sink, { chunkBytes: 1024, stallTimeoutMs: 30 });
+    expect(await writer.write("w".repeat(40))).toBe(false);
+    expect(writer.stalled).toBe(true);
+    expect(await writer.event({ id: "4", event: "activity", data: "{}" })).toBe(false);
+    writer.close("behind");
+    expect(writer.closed).toBe(true);
+    // The closing event is queued behind what the client never took; the socket is dropped after the timeout.
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(destroyed).toBe(true);
+    expect(taken).toEqual(["w".repeat(40)]);
+  });
+
+  it("ends with a closed event naming the reason", async () => {
+    const { sink, taken, readAll } = slowSink(1024);
+    const writer = new SseWriter(sink, { chunkBytes: 1024, stallTimeoutMs: 60_000 });
+    writer.close("idle");
+    readAll();
+    await tick();
+    readAll();
+    await tick();
+    expect(taken.join("")).toBe('event: closed\ndata: {"reason":"idle"}\n\n');
+    expect(sink.writableEnded).toBe(true);
+  });
 });

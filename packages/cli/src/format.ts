@@ -119,7 +119,9 @@ export function eventLine(event: ClientEvent): TerminalText | undefined {
     case "rejected":
       return line`${channelLabel(event.channel)}: ${event.what} rejected: ${event.reason}${event.retried ? " (retrying on the current epoch)" : ""}`;
     case "skipped":
-      return line`! skipped ${event.activityId}: ${event.reason}`;
+      return event.channel
+        ? line`! ${channelLabel(event.channel)}: skipped ${event.activityId}: ${event.reason}`
+        : line`! skipped ${event.activityId}: ${event.reason}`;
     default:
       // The client may report kinds of events this CLI does not know yet: shown, never dropped.
       return otherEventLine(event);
@@ -139,14 +141,26 @@ function otherEventLine(event: { type: string }): TerminalText {
   return line`! ${fields.type}${channelName}${activityId}${reason}`;
 }
 
+/**
+ * `#general  active  epoch 3  <url>`; a channel this device is behind on says so, since when and
+ * why: `#general  active, OUT OF SYNC since 2025-01-01 12:00 (cannot apply ...)  epoch 1  <url>`.
+ */
 export function channelLine(channel: ChannelSummary): TerminalText {
   const status =
-    channel.status === "active" && channel.waiting
-      ? "active, change pending"
-      : channel.status === "left" || channel.status === "failed"
-        ? line`${channel.status}${channel.note ? line` (${channel.note})` : ""}`
-        : channel.status;
+    channel.status === "active" && channel.outOfSync
+      ? line`active, OUT OF SYNC since ${shortTime(Date.parse(channel.outOfSync.since))} (${channel.outOfSync.reason})`
+      : channel.status === "active" && channel.waiting
+        ? "active, change pending"
+        : channel.status === "left" || channel.status === "failed"
+          ? line`${channel.status}${channel.note ? line` (${channel.note})` : ""}`
+          : channel.status;
   return line`${channelLabel(channel)}  ${status}  epoch ${channel.epoch}  ${channel.url}`;
+}
+
+/** `! #general is out of sync: <reason> (tried again on every sync; mimi channels lists it)`. */
+export function outOfSyncLine(channel: ChannelSummary): TerminalText | undefined {
+  if (channel.status !== "active" || !channel.outOfSync) return undefined;
+  return line`! ${channelLabel(channel)} is out of sync since ${shortTime(Date.parse(channel.outOfSync.since))}: ${channel.outOfSync.reason} (tried again on every sync)`;
 }
 
 export function inboxLine(item: MailboxItem): TerminalText {

@@ -25,7 +25,8 @@ Channels (<channel> is a channel's name or URL)
   mimi channel rename <channel> <name>        rename a channel (owner and admins)
   mimi channel role <channel> <user@domain> admin|member
                                               give a member a role (owner and admins)
-  mimi channels                               list your channels
+  mimi channels                               list your channels (one this device is behind on
+                                              is marked OUT OF SYNC, with why)
   mimi members <channel>                      list a channel's members and their roles
 
 Messages
@@ -37,7 +38,8 @@ Messages
   mimi delete <channel> <message-id>          delete one of your messages for everyone
   mimi read <channel>                         show the messages, edits applied, with reactions and
                                               short ids (<message-id>: 4 or more of its hex digits)
-  mimi join                                   fetch and process new activity (Welcomes, messages)
+  mimi join                                   fetch and process new activity (Welcomes, messages);
+                                              prints what could not be used and why
   mimi listen                                 follow new activity live
   mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox
 

@@ -1,6 +1,6 @@
 import type { ChannelSummary, ClientEvent, StoredMessage } from "@mimi/client";
 import { describe, expect, it } from "vitest";
-import { channelLine, eventLine, inboxLine, messageLine, shortTime } from "../src/format.js";
+import { channelLine, eventLine, inboxLine, messageLine, outOfSyncLine, shortTime } from "../src/format.js";
 
 const ESC = "\u001b";
 
@@ -37,6 +37,18 @@ describe("event lines", () => {
       reason: "bad message:\nforged",
     };
     expect(eventLine(skipped)?.text).toBe("! skipped http://evil.test/1\\x1b[2J: bad message:\\nforged");
+  });
+
+  it("name the channel of a skipped activity when it is one of ours", () => {
+    const skipped: ClientEvent = {
+      type: "skipped",
+      activityId: "http://a.test/users/alice/activities/7",
+      reason: "cannot decrypt: message epoch 2 > 1",
+      channel,
+    };
+    expect(eventLine(skipped)?.text).toBe(
+      "! #general: skipped http://a.test/users/alice/activities/7: cannot decrypt: message epoch 2 > 1",
+    );
   });
 
   it("show an event of a type this CLI does not know, rather than nothing", () => {
@@ -105,6 +117,23 @@ describe("channel and inbox lines", () => {
     expect(
       channelLine({ ...channel, name: "a\u2066b", status: "failed", note: `refused${ESC}[8m` }).text,
     ).toBe("#a\\u2066b  failed (refused\\x1b[8m)  epoch 3  http://a.test/channels/c1");
+  });
+
+  it("mark a channel this device is out of sync on, since when and why, escaped", () => {
+    const behind: ChannelSummary = {
+      ...channel,
+      epoch: 1,
+      waiting: true,
+      outOfSync: { reason: `cannot apply the Add commit yet${ESC}[2J`, since: "2025-01-01T12:00:30.000Z" },
+    };
+    expect(channelLine(behind).text).toBe(
+      "#general  active, OUT OF SYNC since 2025-01-01 12:00 (cannot apply the Add commit yet\\x1b[2J)  epoch 1  http://a.test/channels/c1",
+    );
+    expect(outOfSyncLine(behind)?.text).toBe(
+      "! #general is out of sync since 2025-01-01 12:00: cannot apply the Add commit yet\\x1b[2J (tried again on every sync)",
+    );
+    expect(outOfSyncLine(channel)).toBeUndefined();
+    expect(outOfSyncLine({ ...behind, status: "left" })).toBeUndefined();
   });
 
   it("escape every field of a raw mailbox item", () => {

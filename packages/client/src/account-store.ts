@@ -85,6 +85,21 @@ export interface ChannelRecord {
   submitted?: { activityId: string; what: "rename" | "role"; previousName?: string }[];
   /** Why the channel was left or failed. */
   note?: string;
+  /**
+   * This device is behind the channel: an entry it must apply before any later one (a commit whose
+   * credential check cannot reach a peer now, say) has not applied yet. Tried again on every sync
+   * until it applies; cleared then.
+   */
+  outOfSync?: OutOfSync;
+}
+
+/** Why a channel is out of sync on this device, since when, and when it was last tried. */
+export interface OutOfSync {
+  reason: string;
+  /** The entry that waits, when one does (a commit that did not apply). */
+  activityId?: string;
+  since: string;
+  triedAt: string;
 }
 
 /**

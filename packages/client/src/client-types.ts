@@ -26,6 +26,11 @@ export interface ChannelSummary {
   /** A submitted change (create, add, remove) the channel has not answered yet. */
   waiting: boolean;
   note?: string;
+  /**
+   * This device is behind the channel and why: an entry that must apply first did not (yet). It is
+   * tried again on every sync; messages after it wait (they are not lost).
+   */
+  outOfSync?: { reason: string; since: string };
 }
 
 export type ClientEvent =
@@ -52,7 +57,13 @@ export type ClientEvent =
     }
   | { type: "left"; channel: ChannelSummary; by: string }
   | { type: "role-changed"; channel: ChannelSummary; actor: string; role: "admin" | "member"; by: string }
-  | { type: "skipped"; activityId: string; reason: string };
+  | {
+      type: "skipped";
+      activityId: string;
+      reason: string;
+      /** The channel the activity is about, when it is one of ours. */
+      channel?: ChannelSummary;
+    };
 
 export interface SyncResult {
   processed: number;

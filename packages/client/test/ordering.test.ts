@@ -139,11 +139,19 @@ describe("a commit that cannot be applied for now", () => {
     network.down.add("c.test");
     try {
       const stalled = await bob.client.sync();
-      expect(problems(stalled.events).join("\n")).toMatch(/cannot apply the Add commit yet/);
-      expect(await bob.client.channel(url)).toMatchObject({ status: "active", epoch: 1 });
-      // A second sync while still down does not pass the commit over either.
-      await bob.client.sync();
+      // Reported once per sync, naming the channel, although the message after it also waits.
+      expect(problems(stalled.events)).toHaveLength(1);
+      expect(problems(stalled.events)[0]).toMatch(/cannot apply the Add commit yet/);
+      const skipped = stalled.events.find((event) => event.type === "skipped");
+      expect(skipped?.type === "skipped" ? skipped.channel?.url : undefined).toBe(url);
+      const behind = await bob.client.channel(url);
+      expect(behind).toMatchObject({ status: "active", epoch: 1 });
+      expect(behind.outOfSync?.reason).toMatch(/cannot apply the Add commit yet/);
+      // A second sync while still down does not pass the commit over either, and says so again.
+      const again = await bob.client.sync();
+      expect(problems(again.events)).toHaveLength(1);
       expect(texts((await bob.client.messages(url)).messages)).toEqual([]);
+      expect((await bob.client.channel(url)).outOfSync?.since).toBe(behind.outOfSync?.since);
     } finally {
       network.down.delete("c.test");
     }
@@ -151,8 +159,38 @@ describe("a commit that cannot be applied for now", () => {
     const later = new MimiClient({ home: bob.home, fetch: network.fetch });
     const recovered = await later.sync();
     expect(problems(recovered.events)).toEqual([]);
-    expect(await later.channel(url)).toMatchObject({ epoch: 2 });
+    const caughtUp = await later.channel(url);
+    expect(caughtUp).toMatchObject({ epoch: 2 });
+    expect(caughtUp.outOfSync).toBeUndefined();
     expect(texts((await later.messages(url)).messages)).toEqual(["after the add"]);
+  });
+
+  it("is tried again on the next sync even when nothing else arrives for the channel", async () => {
+    const alice = await withDevice("alice7@a.test");
+    const bob = await withDevice("bob7@b.test");
+    const mallory = await withDevice("mallory7@c.test");
+    const url = await channelWith("quiet-outage", alice, bob);
+    await alice.client.addMember(url, mallory.handle);
+    expect((await alice.client.waitForChannel(url)).settled).toBe(true);
+
+    network.down.add("c.test");
+    try {
+      expect(problems((await bob.client.sync()).events)).toHaveLength(1);
+      // Nothing new in the mailbox: the commit that did not apply is still tried (from the log).
+      const logReadsBefore = logReads();
+      expect(problems((await bob.client.sync()).events)).toHaveLength(1);
+      expect(logReads()).toBeGreaterThan(logReadsBefore);
+    } finally {
+      network.down.delete("c.test");
+    }
+    const later = new MimiClient({ home: bob.home, fetch: network.fetch });
+    const recovered = await later.sync();
+    expect(recovered.events.map((event) => event.type)).toContain("member-added");
+    expect(await later.channel(url)).toMatchObject({ epoch: 2 });
+    expect((await later.channel(url)).outOfSync).toBeUndefined();
+    await alice.client.send(url, "everyone reads this");
+    await later.sync();
+    expect(texts((await later.messages(url)).messages)).toEqual(["everyone reads this"]);
   });
 });
 

@@ -1,9 +1,10 @@
-import { type MimiClient, type SyncResult, shortIdLength } from "@mimi/client";
+import { type ClientEvent, type MimiClient, type SyncResult, shortIdLength } from "@mimi/client";
 import {
   channelLabel,
   eventLine,
   inboxLine,
   messageLine,
+  outOfSyncLine,
   reactionsLine,
   SHORT_ID,
   shortId,
@@ -85,15 +86,25 @@ export async function deleteCommand(args: string[], io: Io, client: MimiClient) 
 export async function readCommand(args: string[], io: Io, client: MimiClient) {
   const [reference] = args;
   if (!reference || args.length > 1) throw new UsageError("mimi read <channel>");
+  let events: ClientEvent[] = [];
   try {
     const result = await client.sync();
     for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
+    events = result.events;
   } catch (error) {
     io.err(
       line`mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   const { channel, messages } = await client.messages(reference);
+  // What of this channel could not be read, and whether messages wait behind it, comes first.
+  for (const event of events) {
+    if (event.type !== "skipped" || event.channel?.id !== channel.id) continue;
+    const text = eventLine(event);
+    if (text) io.err(text);
+  }
+  const behind = outOfSyncLine(channel);
+  if (behind) io.err(behind);
   if (messages.length === 0) io.out(line`no messages in ${channelLabel(channel)} yet`);
   const idLength = shortIdLength(
     messages.map((message) => message.id),
@@ -106,11 +117,30 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   }
 }
 
-/** `mimi join` (also `mimi sync`): processes the mailbox: Welcomes, commits, messages. */
+/**
+ * `mimi join` (also `mimi sync`): processes the mailbox: Welcomes, commits, messages. What could not
+ * be used is printed with its reason, and every channel this device is behind on is named: "nothing
+ * new" only when nothing is wrong either.
+ */
 export async function joinCommand(args: string[], io: Io, client: MimiClient) {
   if (args.length > 0) throw new UsageError("mimi join");
   const result = await client.sync();
-  if (printSync(io, result) === 0) io.out(line`nothing new`);
+  const printed = printSync(io, result);
+  const behind = await printOutOfSync(io, client);
+  if (printed === 0 && behind === 0) io.out(line`nothing new`);
+}
+
+/** One line per channel this device is out of sync on; returns how many. */
+async function printOutOfSync(io: Io, client: MimiClient): Promise<number> {
+  let printed = 0;
+  for (const channel of await client.channels()) {
+    const text = outOfSyncLine(channel);
+    if (text) {
+      io.out(text);
+      printed += 1;
+    }
+  }
+  return printed;
 }
 
 /** `mimi listen`: follows the mailbox live until interrupted. */

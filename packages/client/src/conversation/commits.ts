@@ -195,23 +195,26 @@ export async function applyCommit(
   const by = actorIdOf(activity);
   const wire = fromWireObject(activity["mimi:commit"], "PublicMessage");
   if (!wire.ok) {
-    events.push({ type: "skipped", activityId: id, reason: `bad commit: ${wire.detail}` });
+    events.push(session.skipped(id, `bad commit: ${wire.detail}`));
     return "done";
   }
   const processed = await processIncoming(session.state(), ctx.cs, wire.bytes);
   if (!processed.ok && processed.reason === "futureEpoch" && mayCatchUp) return "behind";
   if (!processed.ok) {
     // An older epoch: already applied (our own commit, or applied during a catch-up).
-    if (processed.reason === "staleEpoch") return "done";
+    if (processed.reason === "staleEpoch") {
+      session.backInSync(id);
+      return "done";
+    }
     // Nothing is deleted for a commit that does not verify here (a credential check may fail
-    // while another provider is unreachable): it is tried again, and the user is told.
-    events.push({
-      type: "skipped",
-      activityId: id,
-      reason: `cannot apply the ${type} commit yet (${processed.reason}: ${processed.detail}); it will be tried again`,
-    });
+    // while another provider is unreachable): it is tried again, and the user is told, on every
+    // attempt and in the channel's summary until it applies.
+    const why = `cannot apply the ${type} commit yet (${processed.reason}: ${processed.detail})`;
+    session.markOutOfSync(why, id);
+    events.push(session.skipped(id, `${why}; it will be tried again`));
     return "retry";
   }
+  session.backInSync(id);
   if (processed.kind !== "commit") return "done";
   // Only a commit that verified may take us out of the group.
   if (processed.removedFromGroup) {

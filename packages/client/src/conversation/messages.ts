@@ -130,17 +130,18 @@ export async function receiveMessage(
   if (!session.active) return;
   const wire = fromWireObject(activity.object, "PrivateMessage");
   if (!wire.ok) {
-    events.push({ type: "skipped", activityId: id, reason: `bad message: ${wire.detail}` });
+    events.push(session.skipped(id, `bad message: ${wire.detail}`));
     return;
   }
   const processed = await processIncoming(session.state(), ctx.cs, wire.bytes);
   if (!processed.ok && processed.reason === "futureEpoch" && mayCatchUp) return "behind";
   if (!processed.ok || processed.kind !== "application") {
-    events.push({
-      type: "skipped",
-      activityId: id,
-      reason: processed.ok ? "not an application message" : `cannot decrypt: ${processed.detail}`,
-    });
+    events.push(
+      session.skipped(
+        id,
+        processed.ok ? "not an application message" : `cannot decrypt: ${processed.detail}`,
+      ),
+    );
     return;
   }
   // The ratchet moved, whatever the plaintext turns out to be.
@@ -152,13 +153,13 @@ export async function receiveMessage(
     id,
   );
   if (!checked.ok) {
-    events.push({ type: "skipped", activityId: id, reason: checked.reason });
+    events.push(session.skipped(id, checked.reason));
     return;
   }
   const { sender, facts } = checked;
   const refusal = refusalOf(session, checked.id, sender, facts);
   if (refusal) {
-    events.push({ type: "skipped", activityId: id, reason: refusal });
+    events.push(session.skipped(id, refusal));
     return;
   }
   rememberAuthor(session, checked.id, sender);

@@ -85,6 +85,37 @@ export class ConversationSession {
     this.record.seen.push(activityId);
   }
 
+  /** The event for an activity of this conversation that was not used, with the reason. */
+  skipped(activityId: string, reason: string): ClientEvent {
+    return { type: "skipped", activityId, reason, channel: this.summary() };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Out of sync: an entry that must apply before any later one did not (yet)
+  // ---------------------------------------------------------------------------------------------
+
+  /** Records why this device is behind the channel; `since` stays that of the first failure. */
+  markOutOfSync(reason: string, activityId?: string): void {
+    const now = this.ctx.now().toISOString();
+    const known = this.record.outOfSync;
+    const since = known && known.activityId === activityId ? known.since : now;
+    this.record.outOfSync = { reason, ...(activityId ? { activityId } : {}), since, triedAt: now };
+  }
+
+  /**
+   * The entry that kept us behind applied (or, without `activityId`, whatever kept us behind is
+   * over): the channel is in sync again.
+   */
+  backInSync(activityId?: string): void {
+    const known = this.record.outOfSync;
+    if (known && (activityId === undefined || known.activityId === activityId)) delete this.record.outOfSync;
+  }
+
+  /** Whether the channel's log should be read now: entries wait for a gap, or an entry did not apply. */
+  needsCatchUp(): boolean {
+    return this.hasGap() || (this.active && this.record.outOfSync !== undefined);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // The channel's order (channel-order.ts): entry n+1 is applied only after entry n.
   // ---------------------------------------------------------------------------------------------
@@ -230,5 +261,8 @@ export function summaryOf(record: ChannelRecord): ChannelSummary {
     epoch: record.epoch,
     waiting: record.pending !== undefined || record.createActivityId !== undefined,
     ...(record.note ? { note: record.note } : {}),
+    ...(record.outOfSync && record.status === "active"
+      ? { outOfSync: { reason: record.outOfSync.reason, since: record.outOfSync.since } }
+      : {}),
   };
 }

@@ -13,6 +13,9 @@ import { applyVerdict, type ChannelOrder } from "./verdicts.js";
 
 export const MAILBOX_PAGE = 100;
 
+/** While listening, how often a channel left out of sync is tried again without anything arriving for it. */
+export const OUT_OF_SYNC_RETRY_MS = 15_000;
+
 /**
  * Processes what the home server delivers: the mailbox after the stored cursor, item by item, under
  * the trust rule of `delivery.ts`, and each channel's entries in the channel's order, whatever the
@@ -24,6 +27,8 @@ export const MAILBOX_PAGE = 100;
 export class SyncEngine implements ChannelOrder {
   /** Channels whose log is being applied right now (a catch-up is not re-entered). */
   private readonly catchingUp = new Set<string>();
+  /** Entries that did not apply in the current sync (or live item): each is tried once per round. */
+  private readonly failedThisRound = new Set<string>();
 
   constructor(
     private readonly ctx: AccountContext,
@@ -34,6 +39,7 @@ export class SyncEngine implements ChannelOrder {
   async sync(): Promise<SyncResult> {
     const { api, store } = this.ctx;
     const result: SyncResult = { processed: 0, cursor: await store.loadCursor(), events: [], warnings: [] };
+    this.failedThisRound.clear();
     let joined = false;
     for (;;) {
       const page = await api.mailbox(result.cursor, MAILBOX_PAGE);
@@ -46,9 +52,11 @@ export class SyncEngine implements ChannelOrder {
       }
       if (page.items.length < MAILBOX_PAGE) break;
     }
-    // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has them.
+    // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has
+    // them. An entry that did not apply before (a commit whose check failed for now) is tried again.
     for (const session of await ConversationSession.all(this.ctx)) {
-      if (session.hasGap()) await this.fillGap(session, result.events, result.warnings);
+      if (session.needsCatchUp() && !this.failedNow(session))
+        await this.fillGap(session, result.events, result.warnings);
     }
     if (joined) await this.keys.topUpQuietly(result.warnings);
     return result;
@@ -58,6 +66,7 @@ export class SyncEngine implements ChannelOrder {
   async receiveLive(item: MailboxItem): Promise<{ events: ClientEvent[]; warnings: string[] }> {
     const events: ClientEvent[] = [];
     const warnings: string[] = [];
+    this.failedThisRound.clear();
     // Another process (a `mimi send`) may have synced past this item meanwhile.
     if (item.cursor <= (await this.ctx.store.loadCursor())) return { events, warnings };
     const joined = await this.handleItem(item, events);
@@ -65,9 +74,31 @@ export class SyncEngine implements ChannelOrder {
     // Live, the next entry may never come by itself: fill a gap from the log at once.
     const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
     const session = channelUrl ? await ConversationSession.byUrl(this.ctx, channelUrl) : undefined;
-    if (session?.hasGap()) await this.fillGap(session, events, warnings);
+    if (session?.needsCatchUp() && !this.failedNow(session)) await this.fillGap(session, events, warnings);
+    // Listening can last for days: a channel left behind is tried again now and then, not only
+    // when it next receives something.
+    for (const other of await ConversationSession.all(this.ctx)) {
+      if (other.id !== session?.id && this.dueForRetry(other)) await this.fillGap(other, events, warnings);
+    }
     if (joined) await this.keys.topUpQuietly(warnings);
     return { events, warnings };
+  }
+
+  /** The entry that kept `session` behind did not apply in this round already. */
+  private failedNow(session: ConversationSession, activityId?: string): boolean {
+    const waiting = session.record.outOfSync?.activityId;
+    return (
+      waiting !== undefined &&
+      (activityId === undefined || activityId === waiting) &&
+      this.failedThisRound.has(waiting)
+    );
+  }
+
+  /** Out of sync and not tried for `OUT_OF_SYNC_RETRY_MS`. */
+  private dueForRetry(session: ConversationSession): boolean {
+    const outOfSync = session.record.outOfSync;
+    if (!session.active || !outOfSync) return false;
+    return this.ctx.now().getTime() - Date.parse(outOfSync.triedAt) >= OUT_OF_SYNC_RETRY_MS;
   }
 
   /** Processes one delivered activity; returns true when it joined a channel. */
@@ -113,6 +144,8 @@ export class SyncEngine implements ChannelOrder {
     for (;;) {
       const next = session.nextWaiting();
       if (!next) break;
+      // The entry that did not apply this round waits for the next one; so do the entries after it.
+      if (next.activity && this.failedNow(session, stringField(next.activity, "id"))) break;
       if (next.activity && session.active) {
         const outcome = await this.applyEntry(session, next.activity, events);
         if (outcome === "retry") break;
@@ -153,6 +186,7 @@ export class SyncEngine implements ChannelOrder {
     switch (entry.kind) {
       case "commit":
         if ((await this.commitEntry(session, id, activity, entry.type, events)) === "retry") {
+          this.failedThisRound.add(id);
           await session.save();
           return "retry";
         }
@@ -182,7 +216,7 @@ export class SyncEngine implements ChannelOrder {
         });
         break;
       case "unusable":
-        events.push({ type: "skipped", activityId: id, reason: entry.reason });
+        events.push(session.skipped(id, entry.reason));
         break;
     }
     session.markSeen(id);
@@ -238,7 +272,9 @@ export class SyncEngine implements ChannelOrder {
         for (const item of page.items) {
           if (item.sequence <= session.record.logSequence) continue;
           if (session.active) {
-            const outcome = await this.applyEntry(session, item.activity, events);
+            const outcome = this.failedNow(session, stringField(item.activity, "id"))
+              ? "retry"
+              : await this.applyEntry(session, item.activity, events);
             if (outcome === "retry") {
               await session.save();
               return;
@@ -262,10 +298,19 @@ export class SyncEngine implements ChannelOrder {
   private async fillGap(session: ConversationSession, events: ClientEvent[], warnings: string[]) {
     try {
       await this.catchUp(session, events);
+      // The log was read: what remains out of sync (if anything) is an entry that did not apply.
+      if (session.record.outOfSync && session.record.outOfSync.activityId === undefined) {
+        session.backInSync();
+        await session.save();
+      }
     } catch (error) {
-      warnings.push(
-        `${session.record.name}: entries after ${session.record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`,
-      );
+      const why = `entries after ${session.record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`;
+      warnings.push(`${session.record.name}: ${why}`);
+      // An entry that did not apply stays the reason; otherwise the unread log is.
+      const known = session.record.outOfSync;
+      if (known?.activityId) session.markOutOfSync(known.reason, known.activityId);
+      else session.markOutOfSync(why);
+      await session.save();
     }
   }
 }

@@ -3,7 +3,13 @@ import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
 import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
-import { createRequestSigner, type RequestSigner } from "@mimi/http-signatures";
+import {
+  createRequestSigner,
+  createSignedGet,
+  instanceKeyLoader,
+  type RequestSigner,
+  type SignedGet,
+} from "@mimi/http-signatures";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
 import { type Logger, readConfig } from "@mimi/service-kit";
@@ -22,10 +28,13 @@ import { createMailboxStore, type MailboxStore } from "./adapters/mailbox.js";
 import { createInProcessNotifier, type MailboxNotifier } from "./adapters/notifier.js";
 import { createRemoteActorCache, type RemoteActorCache } from "./adapters/remote-actors.js";
 import { createMessageScheduler, type MessageScheduler } from "./adapters/scheduled-messages.js";
-import { createSignedJsonFetcher, type SignedJsonFetcher } from "./adapters/signed-fetch.js";
 import { type DeliverySettings, deliveryFanoutConfigSpec, deliverySettingsFrom } from "./config.js";
 import { CircuitBreakers } from "./domain/circuit-breaker.js";
 import { DeliveryHeaders } from "./workers/headers.js";
+
+/** Both media types an ActivityPub server may answer actors and collections with. */
+const ACTIVITY_DOCUMENT_ACCEPT =
+  'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
 
 /** Everything delivery-fanout's handlers and workers need, built once; tests pass overrides. */
 export interface DeliveryFanoutContext {
@@ -42,7 +51,8 @@ export interface DeliveryFanoutContext {
   signer: RequestSigner;
   actorKeys: ActorKeyStore;
   tokens: TokenVerifier;
-  fetchJson: SignedJsonFetcher;
+  /** GETs signed as the instance actor (remote actors and collections). */
+  fetchJson: SignedGet;
   actorCache: RemoteActorCache;
   localAccounts: LocalAccountLookup;
   localCollections: LocalCollectionResolver;
@@ -94,7 +104,10 @@ export function createDeliveryFanoutContext(
     });
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
   const fetchJson =
-    overrides.fetchJson ?? createSignedJsonFetcher(http, () => actorKeys.signingKey(urls.instanceActor));
+    overrides.fetchJson ??
+    createSignedGet(http, instanceKeyLoader(actorKeys, urls.instanceActor), {
+      accept: ACTIVITY_DOCUMENT_ACCEPT,
+    });
   const actorCache = overrides.actorCache ?? createRemoteActorCache(sql, settings.actorCache);
   const localAccounts = overrides.localAccounts ?? createLocalAccountLookup(sql);
   const localCollections =

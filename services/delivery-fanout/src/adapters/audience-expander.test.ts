@@ -1,7 +1,7 @@
+import type { SignedGetResult } from "@mimi/http-signatures";
 import { describe, expect, it } from "vitest";
 import type { RemoteActor } from "../domain/documents.js";
 import { type AudienceExpander, createAudienceExpander } from "./audience-expander.js";
-import type { SignedFetchResult } from "./signed-fetch.js";
 
 const CHANNEL = "https://a.test/channels/c1";
 const MALLORY = "https://a.test/users/mallory";
@@ -22,14 +22,14 @@ function expander(
   fetched: string[];
 } {
   const fetched: string[] = [];
-  const fetchJson = async (url: string): Promise<SignedFetchResult> => {
+  const fetchJson = async (url: string): Promise<SignedGetResult> => {
     fetched.push(url);
-    if (down.includes(url)) return { ok: false, permanent: false, detail: "connect ECONNREFUSED" };
+    if (down.includes(url)) return { kind: "failed", reason: "connectError", detail: "connect ECONNREFUSED" };
     const target = redirects[url] ?? url;
     const document = documents[target];
     return document === undefined
-      ? { ok: false, permanent: true, detail: `HTTP 404 from ${target}` }
-      : { ok: true, document, url: target };
+      ? { kind: "status", status: 404, permanent: true, url: target }
+      : { kind: "document", status: 200, document, url: target };
   };
   const expand = createAudienceExpander({
     localActorPrefix: "https://a.test/users/",

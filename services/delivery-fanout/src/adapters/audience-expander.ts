@@ -1,4 +1,5 @@
 import { isLocalUsername } from "@mimi/activitypub";
+import { type SignedGet, type SignedGetResult, signedGetFailureDetail } from "@mimi/http-signatures";
 import {
   collectionRefusal,
   documentRefusal,
@@ -14,7 +15,6 @@ import {
 } from "../domain/documents.js";
 import type { LocalAccountLookup, LocalCollectionResolver } from "./local-accounts.js";
 import type { RemoteActorCache } from "./remote-actors.js";
-import type { SignedFetchResult, SignedJsonFetcher } from "./signed-fetch.js";
 
 /** An audience entry that could not become a recipient, and whether trying again could help. */
 export interface Unresolved {
@@ -27,6 +27,30 @@ export interface Unresolved {
 export interface Refused {
   uri: string;
   reason: string;
+}
+
+/**
+ * Why a signed GET gave no document, and whether fetching again could help. Delivery gives up on a
+ * refused address, a body too large or not JSON, and a 4xx other than 401 (keys may not be known
+ * yet), 408 and 429; everything else (5xx, timeouts, no signing key yet) is tried again later.
+ */
+export function fetchFailure(fetched: Exclude<SignedGetResult, { kind: "document" }>): {
+  permanent: boolean;
+  detail: string;
+} {
+  const detail = signedGetFailureDetail(fetched);
+  switch (fetched.kind) {
+    case "blocked":
+      return { permanent: true, detail };
+    case "failed":
+      return { permanent: fetched.reason === "tooLarge" || fetched.reason === "notJson", detail };
+    case "status":
+      return {
+        permanent:
+          fetched.status >= 400 && fetched.status <= 499 && ![401, 408, 429].includes(fetched.status),
+        detail,
+      };
+  }
 }
 
 export interface ExpandedAudience {
@@ -43,7 +67,7 @@ export interface AudienceExpanderDeps {
   localAccounts: LocalAccountLookup;
   localCollections: LocalCollectionResolver;
   actors: RemoteActorCache;
-  fetchJson: SignedJsonFetcher;
+  fetchJson: SignedGet;
   now: () => number;
   limits: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
 }
@@ -67,8 +91,11 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
    * An actor whose refresh failed for now is reached at its last known inbox: resolving it later, as a
    * request of its own, would deliver this activity after ones sent later to the same destination.
    */
-  async function lastKnown(uri: string, fetched: SignedFetchResult): Promise<ResolvedRecipient | undefined> {
-    if (fetched.ok || fetched.permanent) return undefined;
+  async function lastKnown(
+    uri: string,
+    failure: { permanent: boolean },
+  ): Promise<ResolvedRecipient | undefined> {
+    if (failure.permanent) return undefined;
     const expired = await deps.actors.getExpired(uri);
     return expired ? remoteRecipient(expired) : undefined;
   }
@@ -77,10 +104,11 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     const cached = await deps.actors.get(uri, deps.now());
     if (cached) return remoteRecipient(cached);
     const fetched = await deps.fetchJson(uri);
-    if (!fetched.ok) {
-      const known = await lastKnown(uri, fetched);
+    if (fetched.kind !== "document") {
+      const failure = fetchFailure(fetched);
+      const known = await lastKnown(uri, failure);
       if (known) return known;
-      return { uri, permanent: fetched.permanent, reason: `actor fetch failed: ${fetched.detail}` };
+      return { uri, permanent: failure.permanent, reason: `actor fetch failed: ${failure.detail}` };
     }
     const parsed = parseRemoteDocument(fetched.document, fetched.url);
     if (parsed.kind !== "actor") {
@@ -123,11 +151,12 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
           break;
         }
         const fetched = await deps.fetchJson(page);
-        if (!fetched.ok) {
+        if (fetched.kind !== "document") {
+          const failure = fetchFailure(fetched);
           unresolved.push({
             uri,
-            permanent: fetched.permanent,
-            reason: `collection page ${page}: ${fetched.detail}`,
+            permanent: failure.permanent,
+            reason: `collection page ${page}: ${failure.detail}`,
           });
           break;
         }
@@ -216,11 +245,12 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
         continue;
       }
       const fetched = await deps.fetchJson(uri);
-      if (!fetched.ok) {
-        const known = await lastKnown(uri, fetched);
+      if (fetched.kind !== "document") {
+        const failure = fetchFailure(fetched);
+        const known = await lastKnown(uri, failure);
         if (known) recipients.push(known);
         else
-          unresolved.push({ uri, permanent: fetched.permanent, reason: `fetch failed: ${fetched.detail}` });
+          unresolved.push({ uri, permanent: failure.permanent, reason: `fetch failed: ${failure.detail}` });
         continue;
       }
       const parsed = parseRemoteDocument(fetched.document, fetched.url);

@@ -39,6 +39,7 @@ import {
   createGroup as tsCreateGroup,
   zeroOutUint8Array,
 } from "ts-mls";
+import { decodeKeyPackage as decodeBareKeyPackage } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { applyCommit, type PublicGroupState } from "./public-group.js";
 
@@ -250,6 +251,27 @@ export function decodeKeyPackage(bytes: Uint8Array): ClientResult<{ keyPackage: 
       detail: `expected a KeyPackage, got ${decoded.message.wireformat}`,
     };
   return { ok: true, keyPackage: decoded.message.keyPackage };
+}
+
+/**
+ * A KeyPackage as peers send it, either framed as an MLSMessage (RFC 9420 section 6) or as the bare
+ * KeyPackage struct some implementations publish, returned in the one form this provider stores and
+ * relays: the MLSMessage. Decoding only: the KeyPackage is still to be validated.
+ */
+export function frameKeyPackage(
+  bytes: Uint8Array,
+): ClientResult<{ framed: Uint8Array; keyPackage: KeyPackage; wasBare: boolean }> {
+  const asMessage = decodeKeyPackage(bytes);
+  if (asMessage.ok) return { ok: true, framed: bytes, keyPackage: asMessage.keyPackage, wasBare: false };
+  try {
+    const bare = decodeBareKeyPackage(bytes, 0);
+    if (bare !== undefined && bare[1] === bytes.length) {
+      return { ok: true, framed: encodeKeyPackage(bare[0]), keyPackage: bare[0], wasBare: true };
+    }
+  } catch {
+    // Not a bare KeyPackage either: the MLSMessage reading's refusal says what was expected.
+  }
+  return { ok: false, reason: "malformed", detail: `${asMessage.detail}, nor a bare KeyPackage` };
 }
 
 /** Wraps an encoded MLSMessage into the wire object; the type comes from the message itself. */

@@ -3,7 +3,9 @@ import {
   basicCredential,
   type CiphersuiteImpl,
   createKeyPackage,
+  decodeKeyPackage,
   encodeKeyPackage,
+  frameKeyPackage,
   generateSignatureKeyPair,
   loadCiphersuite,
   validateKeyPackage,
@@ -53,5 +55,41 @@ describe("validateKeyPackage", () => {
       ok: false,
       reason: "malformed",
     });
+  });
+});
+
+describe("frameKeyPackage", () => {
+  let framed: Uint8Array;
+  beforeAll(async () => {
+    const cs = await loadCiphersuite();
+    const { keyPackage } = await createKeyPackage({
+      credential: basicCredential("bob"),
+      signatureKeyPair: await generateSignatureKeyPair(cs),
+      cipherSuite: cs,
+    });
+    framed = encodeKeyPackage(keyPackage);
+  });
+
+  it("keeps an MLSMessage-framed KeyPackage as it is", () => {
+    const result = frameKeyPackage(framed);
+    expect(result).toMatchObject({ ok: true, wasBare: false });
+    expect(result.ok && result.framed).toEqual(framed);
+  });
+
+  it("frames a bare KeyPackage as the MLSMessage a framed one would be", async () => {
+    // An MLSMessage is its version and wire format (two uint16) followed by the KeyPackage.
+    const bare = framed.slice(4);
+    const result = frameKeyPackage(bare);
+    expect(result).toMatchObject({ ok: true, wasBare: true });
+    if (!result.ok) return;
+    expect(result.framed).toEqual(framed);
+    expect(decodeKeyPackage(result.framed).ok).toBe(true);
+    expect((await validateKeyPackage(result.framed)).ok).toBe(true);
+  });
+
+  it("refuses bytes that are neither, and a bare KeyPackage with bytes after it", () => {
+    expect(frameKeyPackage(new Uint8Array([1, 2, 3]))).toMatchObject({ ok: false, reason: "malformed" });
+    const trailing = new Uint8Array([...framed.slice(4), 0]);
+    expect(frameKeyPackage(trailing)).toMatchObject({ ok: false, reason: "malformed" });
   });
 });

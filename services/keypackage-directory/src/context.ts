@@ -14,9 +14,10 @@ import {
 import type { IssuersFor } from "@mimi/credentials";
 import {
   createCachingKeyResolver,
-  createSignedKeyFetcher,
-  type KeyDocumentFetcher,
+  createSignedGet,
+  instanceKeyLoader,
   type KeyResolver,
+  keyDocumentFetcher,
 } from "@mimi/http-signatures";
 import { validateKeyPackage } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
@@ -141,7 +142,9 @@ export function createKeyPackageDirectoryContext(
     clientLists: createClientListCache(),
     confirmer: createClaimConfirmer(deps.sql, now),
     keys: createCachingKeyResolver({
-      fetchKeyDocument: instanceSignedFetcher(http, actorKeys, deps.config.urls.instanceActor),
+      fetchKeyDocument: keyDocumentFetcher(
+        createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor)),
+      ),
     }),
     http,
     actorKeys,
@@ -196,30 +199,5 @@ export function claimDepsOf(ctx: KeyPackageDirectoryContext): ClaimDeps {
     domain: ctx.urls.domain,
     logger: ctx.logger,
     now: ctx.now,
-  };
-}
-
-/**
- * Key documents are fetched with GETs signed by the instance actor, so servers in "authorized fetch"
- * mode answer. The key is loaded on first use (`ensure` is idempotent).
- */
-function instanceSignedFetcher(
-  http: OutboundHttp,
-  actorKeys: ActorKeyStore,
-  instanceActor: string,
-): KeyDocumentFetcher {
-  let fetcher: Promise<KeyDocumentFetcher> | undefined;
-  const load = async () => {
-    await actorKeys.ensure(instanceActor);
-    const key = await actorKeys.signingKey(instanceActor);
-    if (!key) throw new Error(`the instance actor ${instanceActor} has no signing key`);
-    return createSignedKeyFetcher(http, key);
-  };
-  return async (url) => {
-    fetcher ??= load().catch((error: unknown) => {
-      fetcher = undefined;
-      throw error;
-    });
-    return (await fetcher)(url);
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ACTIVITY_JSON, type Acct, formatAcct, JRD_JSON } from "@mimi/activitypub";
 import type { ActorKeyStore } from "@mimi/actor-keys";
 import { readClientCertificate } from "@mimi/credentials";
-import { signRequest } from "@mimi/http-signatures";
+import { createSignedGet, signedGetFailureDetail, signRequest } from "@mimi/http-signatures";
 import type { OutboundHttp } from "@mimi/outbound-http";
 import type { Logger } from "@mimi/service-kit";
 import { z } from "zod";
@@ -162,25 +162,22 @@ async function fetchActor(
   deps: RemoteClaimDeps,
   actorUrl: string,
 ): Promise<{ ok: true; id: string; claimUrl: string } | { ok: false; status: 502; detail: string }> {
-  const instanceKey = await signingKeyOf(deps, deps.instanceActor);
-  const signedGet = (url: string) =>
-    signRequest({ method: "GET", url, headers: { accept: ACTIVITY_JSON } }, instanceKey);
-  const result = await deps.http.request(actorUrl, {
-    method: "GET",
-    headers: signedGet(actorUrl),
-    headersForRedirect: (url) => signedGet(url),
-  });
-  if (!result.ok) return { ok: false, status: 502, detail: `fetching ${actorUrl} failed: ${result.detail}` };
-  if (result.status !== 200) {
-    return { ok: false, status: 502, detail: `fetching ${actorUrl} was answered ${result.status}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(result.body));
-  } catch {
+  const signedGet = createSignedGet(deps.http, () => signingKeyOf(deps, deps.instanceActor));
+  const result = await signedGet(actorUrl);
+  if (result.kind === "failed" && result.reason === "notJson") {
     return { ok: false, status: 502, detail: `${actorUrl} is not JSON` };
   }
-  const actor = actorSchema.safeParse(json);
+  if (result.kind === "failed" || result.kind === "blocked") {
+    return {
+      ok: false,
+      status: 502,
+      detail: `fetching ${actorUrl} failed: ${signedGetFailureDetail(result)}`,
+    };
+  }
+  if (result.kind === "status" || result.status !== 200) {
+    return { ok: false, status: 502, detail: `fetching ${actorUrl} was answered ${result.status}` };
+  }
+  const actor = actorSchema.safeParse(result.document);
   if (!actor.success) {
     return { ok: false, status: 502, detail: `${actorUrl} is not an actor with mimi:keyPackageClaim` };
   }

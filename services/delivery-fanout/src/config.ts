@@ -2,6 +2,7 @@ import { type ConfigOf, parse } from "@mimi/service-kit";
 import { z } from "zod";
 import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS } from "./domain/circuit-breaker.js";
 import { DEFAULT_UNAVAILABLE_AFTER_DAYS } from "./domain/domain-availability.js";
+import type { MailboxQuota } from "./domain/mailbox-quota.js";
 import { DEFAULT_RETRY_POLICY_SETTINGS, type RetryPolicySettings } from "./domain/retry-policy.js";
 
 const ms = (value: number) => String(value);
@@ -105,6 +106,25 @@ export const deliveryFanoutConfigSpec = {
     default: "30000",
     description: "streams re-read the mailbox this often even without a notification",
   },
+  mailboxMaxItems: {
+    env: "MIMI_MAILBOX_MAX_ITEMS",
+    schema: parse.positiveInt(),
+    default: "50000",
+    description: "items one user's mailbox holds at most; further items for that user are refused",
+  },
+  mailboxMaxBytes: {
+    env: "MIMI_MAILBOX_MAX_BYTES",
+    schema: parse.positiveInt(),
+    default: String(256 * 1024 * 1024),
+    description:
+      "bytes of activities one user's mailbox holds at most; further items for that user are refused",
+  },
+  mailboxRetentionDays: {
+    env: "MIMI_MAILBOX_RETENTION_DAYS",
+    schema: parse.positiveInt(),
+    default: "30",
+    description: "how long a mailbox item is kept; older items are deleted by the pruner",
+  },
   streamsPerUser: {
     env: "MIMI_MAILBOX_STREAMS_PER_USER",
     schema: parse.positiveInt(),
@@ -184,6 +204,8 @@ export interface DeliverySettings {
   actorCache: { ttlMs: number; maxEntries: number };
   collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
+  /** What one user's mailbox holds at most, and for how long. */
+  mailboxQuota: MailboxQuota & { retentionMs: number; pruneIntervalMs: number; pruneBatch: number };
   /** Limits of live mailbox streams (SSE). */
   streams: StreamLimits;
   /**
@@ -229,6 +251,13 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
       safetyPollMs: config.mailboxSafetyPollMs,
       maxPageSize: 200,
       defaultPageSize: 50,
+    },
+    mailboxQuota: {
+      maxItems: config.mailboxMaxItems,
+      maxBytes: config.mailboxMaxBytes,
+      retentionMs: config.mailboxRetentionDays * 24 * 60 * 60_000,
+      pruneIntervalMs: 10 * 60_000,
+      pruneBatch: 1_000,
     },
     streams: {
       maxPerUser: config.streamsPerUser,

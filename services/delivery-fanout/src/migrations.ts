@@ -87,5 +87,20 @@ export const deliveryFanoutMigrations: MigrationSet = {
         );
       `,
     },
+    {
+      version: 3,
+      name: "mailbox quota: each user's items and bytes, kept with every insert and prune",
+      sql: `
+        create table delivery.mailbox_usage (
+          username text primary key,
+          items bigint not null default 0,
+          bytes bigint not null default 0,
+          refused_at timestamptz
+        );
+        insert into delivery.mailbox_usage (username, items, bytes)
+          select username, count(*), sum(octet_length(activity)) from delivery.mailbox group by username;
+        create index mailbox_stored_at on delivery.mailbox (stored_at, seq);
+      `,
+    },
   ],
 };

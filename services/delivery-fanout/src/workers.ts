@@ -4,6 +4,7 @@ import type { DeliveryFanoutContext } from "./context.js";
 import { expandRequestHandler } from "./workers/expand-requests.js";
 import { SEND_GROUP } from "./workers/headers.js";
 import { PairDispatcher } from "./workers/pair-dispatcher.js";
+import { startMailboxPruner } from "./workers/prune-mailboxes.js";
 import { sendJobHandler } from "./workers/send-jobs.js";
 import { writeMailboxHandler } from "./workers/write-mailbox.js";
 
@@ -15,7 +16,7 @@ export const DeliveryFanoutGroups = {
 } as const;
 
 /**
- * Subscribes the three consumers and starts the two pollers: held pairs that are due (released onto
+ * Subscribes the three consumers, starts the mailbox pruner (retention) and the two pollers: held pairs that are due (released onto
  * `delivery.jobs`, see `adapters/held-pairs.ts`) and audience entries to expand again (see
  * `adapters/scheduled-messages.ts`). The bus's own retry topics are used only for unexpected handler
  * failures (a database outage), with short delays.
@@ -55,11 +56,12 @@ export async function startDeliveryFanoutWorkers(
   const releases = ctx.heldPairs.start(ctx.settings.schedulerPollMs, (error) =>
     ctx.logger.error({ err: error }, "releasing held pairs failed"),
   );
+  const pruner = startMailboxPruner(ctx);
   let stopping: Promise<void> | undefined;
   return {
     stop() {
       stopping ??= (async () => {
-        await Promise.all([scheduler.stop(), releases.stop()]);
+        await Promise.all([scheduler.stop(), releases.stop(), pruner.stop()]);
         await Promise.all(subscriptions.map((subscription) => subscription.stop()));
         // Deliveries under way finish (and record their outcome) before the bus is closed.
         await dispatcher.stop();

@@ -50,6 +50,13 @@ export function testSettings(overrides: Partial<DeliverySettings> = {}): Deliver
     actorCache: { ttlMs: 60_000, maxEntries: 100 },
     collections: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 4 },
     mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
+    mailboxQuota: {
+      maxItems: 50_000,
+      maxBytes: 256 * 1024 * 1024,
+      retentionMs: 30 * 24 * 60 * 60_000,
+      pruneIntervalMs: 60_000,
+      pruneBatch: 1_000,
+    },
     streams: {
       maxPerUser: 8,
       stallTimeoutMs: 60_000,

@@ -1,4 +1,5 @@
 import type { Sql } from "@mimi/store";
+import type { MailboxUsage } from "../domain/mailbox-quota.js";
 
 /** One activity in a local user's mailbox. `cursor` grows monotonically per user in commit order. */
 export interface MailboxItem {
@@ -30,6 +31,15 @@ export interface MailboxStore {
    * order given. Returns each item's cursor, undefined for a duplicate (also of an earlier item here).
    */
   appendMany(items: readonly NewMailboxItem[]): Promise<(number | undefined)[]>;
+  /** Items and bytes stored for each of `usernames` (absent: nothing stored). */
+  usage(usernames: readonly string[]): Promise<Map<string, MailboxUsage>>;
+  /** Notes that items for these users were refused for their quota (inbox-ingest refuses them then). */
+  markRefused(usernames: readonly string[], at: Date): Promise<void>;
+  /**
+   * Deletes up to `batch` items stored before `storedBefore`, oldest first, and takes them off their
+   * users' usage (clearing a refusal mark: there is room again). Returns how many were deleted.
+   */
+  prune(storedBefore: Date, batch: number): Promise<number>;
   /**
    * Items with a cursor greater than `after`, oldest first; with `maxBytes`, only as many as fit in
    * that many bytes of stored activity (always at least one).
@@ -46,28 +56,11 @@ interface MailboxRow {
 }
 
 export function createMailboxStore(sql: Sql): MailboxStore {
-  return {
+  const store: MailboxStore = {
     async append(item) {
-      // One statement, one round trip: it runs in its own transaction, and the per-user advisory lock
-      // (taken in the CTE, before the row and its cursor are produced) is held until that commits. So
-      // one user's rows commit in cursor order and a stream that has sent cursor n never later meets a
-      // smaller one. The lock function is volatile, so the CTE is evaluated first and exactly once.
-      const inserted = await sql.query<{ seq: number }>(
-        `with user_lock as (select pg_advisory_xact_lock(hashtext($6)))
-         insert into delivery.mailbox (username, activity_id, activity, delivered_by, received_at)
-         select $1::text, $2::text, $3::text, $4::text, $5::timestamptz from user_lock
-         on conflict (username, activity_id) do nothing
-         returning seq`,
-        [
-          item.username,
-          item.activityId,
-          JSON.stringify(item.activity),
-          item.deliveredBy,
-          item.receivedAt,
-          `mimi-mailbox:${item.username}`,
-        ],
-      );
-      return inserted.rows[0]?.seq;
+      // One statement either way; `appendMany` also keeps the user's usage.
+      const [cursor] = await store.appendMany([item]);
+      return cursor;
     },
     async appendMany(items) {
       if (items.length === 0) return [];
@@ -90,7 +83,14 @@ export function createMailboxStore(sql: Sql): MailboxStore {
            from given, locked
            order by given.ord
            on conflict (username, activity_id) do nothing
-           returning seq, username, activity_id
+           returning seq, username, activity_id, octet_length(activity) as size
+         ),
+         counted as (
+           insert into delivery.mailbox_usage (username, items, bytes)
+           select username, count(*), sum(size) from inserted group by username
+           on conflict (username) do update set
+             items = delivery.mailbox_usage.items + excluded.items,
+             bytes = delivery.mailbox_usage.bytes + excluded.bytes
          )
          select inserted.seq, min(given.ord)::int as ord
          from inserted join given using (username, activity_id)
@@ -106,6 +106,43 @@ export function createMailboxStore(sql: Sql): MailboxStore {
       const cursors: (number | undefined)[] = items.map(() => undefined);
       for (const row of inserted.rows) cursors[row.ord - 1] = Number(row.seq);
       return cursors;
+    },
+    async usage(usernames) {
+      const result = await sql.query<{ username: string; items: string; bytes: string }>(
+        "select username, items, bytes from delivery.mailbox_usage where username = any($1::text[])",
+        [[...new Set(usernames)]],
+      );
+      return new Map(
+        result.rows.map((row) => [row.username, { items: Number(row.items), bytes: Number(row.bytes) }]),
+      );
+    },
+    async markRefused(usernames, at) {
+      await sql.query(
+        `insert into delivery.mailbox_usage (username, refused_at)
+         select username, $2::timestamptz from unnest($1::text[]) as u(username)
+         on conflict (username) do update set refused_at = excluded.refused_at`,
+        [[...new Set(usernames)], at.toISOString()],
+      );
+    },
+    async prune(storedBefore, batch) {
+      const result = await sql.query<{ deleted: string }>(
+        `with doomed as (
+           select seq from delivery.mailbox where stored_at < $1::timestamptz order by stored_at, seq limit $2
+         ),
+         deleted as (
+           delete from delivery.mailbox m using doomed where m.seq = doomed.seq
+           returning m.username, octet_length(m.activity) as size
+         ),
+         freed as (
+           update delivery.mailbox_usage u set
+             items = greatest(u.items - f.items, 0), bytes = greatest(u.bytes - f.bytes, 0), refused_at = null
+           from (select username, count(*) as items, sum(size) as bytes from deleted group by username) f
+           where u.username = f.username
+         )
+         select count(*) as deleted from deleted`,
+        [storedBefore.toISOString(), batch],
+      );
+      return Number(result.rows[0]?.deleted ?? 0);
     },
     async page(username, after, limit, maxBytes) {
       // The running size is computed over the rows' lengths, so rows past the budget are never loaded.
@@ -136,4 +173,5 @@ export function createMailboxStore(sql: Sql): MailboxStore {
       }));
     },
   };
+  return store;
 }

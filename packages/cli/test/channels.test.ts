@@ -332,6 +332,28 @@ describe("output from others cannot pass for something else", () => {
     expect(read.lines.join("")).not.toContain("\u202e");
   });
 
+  it("reaches --server http://a.test through MIMI_DEV_CONNECT_TO, and shows why a claim gave nothing", async () => {
+    const carolEnv = {
+      MIMI_HOME: join(dir, "carol"),
+      MIMI_DEV_CONNECT_TO: aliceEnv.MIMI_DEV_CONNECT_TO ?? "",
+    };
+    const created = await mimi(carolEnv, "account", "create", "carol", "--server", "http://a.test");
+    expect(created.errors).toEqual([]);
+    expect(created.lines[0]).toBe("created carol@a.test (http://a.test/users/carol)");
+    expect((await mimi(carolEnv, "whoami")).lines[0]).toMatch(/^carol@a\.test {2}http:\/\/a\.test/);
+    const channel = await mimi(carolEnv, "channel", "create", "carols");
+    expect(channel.lines).toEqual([
+      expect.stringMatching(/^created #carols {2}http:\/\/a\.test\/channels\//),
+    ]);
+
+    network.createUser("nodevice@b.test");
+    const refused = await mimi(carolEnv, "channel", "add", "carols", "nodevice@b.test");
+    expect(refused.code).toBe(1);
+    expect(refused.errors).toEqual([
+      "mimi: nodevice@b.test has no KeyPackage to add: the claim answer lists no client (no registered device)",
+    ]);
+  });
+
   it("prints every skipped activity as one escaped line", async () => {
     deliverForged("http://b.test/users/bob", {
       id: `http://evil.test/activities/1${ESC}[2J`,

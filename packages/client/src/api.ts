@@ -1,3 +1,5 @@
+import { fetchWithConnectTo } from "./connect-to-fetch.js";
+
 /**
  * The client's view of its home provider's API. `mimi` never talks to other providers directly:
  * everything goes through the home server, which federates on the user's behalf. (The one exception,
@@ -36,6 +38,11 @@ export interface ProviderApiOptions {
    * and a read changes nothing.
    */
   submitRetryDelaysMs?: readonly number[];
+  /**
+   * MIMI_DEV_CONNECT_TO (`a.test=127.0.0.1:8081,...`, or parsed): in development, a server URL such
+   * as `http://a.test` connects to the mapped address, its URL and `Host` kept.
+   */
+  connectTo?: string | ReadonlyMap<string, string>;
 }
 
 /** A failure that may pass: the server was unreachable or said so (502, 503, 504). */
@@ -99,6 +106,8 @@ export interface KeyPackageClaimCollection {
   attributedTo?: string;
   items?: ClaimedKeyPackageObject[];
   orderedItems?: ClaimedKeyPackageObject[];
+  /** Clients without an item, and why (`noKeyPackages`, `rejectedFromRemote`, ...; docs/protocol.md 5.3). */
+  "mimi:unavailable"?: { "mimi:client"?: string; "mimi:reason"?: string; summary?: string }[];
 }
 
 export const ACTIVITY_JSON_CONTENT_TYPE = "application/activity+json";
@@ -112,7 +121,7 @@ export class ProviderApi {
   constructor(options: ProviderApiOptions) {
     this.server = options.server.replace(/\/+$/, "");
     this.token = options.token;
-    this.fetcher = options.fetch ?? fetch;
+    this.fetcher = fetchWithConnectTo(options.fetch ?? fetch, options.connectTo);
     this.submitRetryDelaysMs = options.submitRetryDelaysMs ?? DEFAULT_SUBMIT_RETRY_DELAYS_MS;
   }
 

@@ -16,6 +16,7 @@ import {
   keyPackagesToAdd,
   leavesOf,
   rolesOf,
+  whyNothingToAdd,
 } from "./conversation/roster.js";
 import { ConversationSession } from "./conversation/session.js";
 import type { DeviceKeys } from "./device/device-keys.js";
@@ -61,12 +62,16 @@ export class ChannelCommands {
     const claim = await this.ctx.api.claimKeyPackages(target);
     const items = claim.items ?? claim.orderedItems ?? [];
     const keyPackages = keyPackagesToAdd(items, target, clientIdsIn(state));
-    if (keyPackages.length === 0)
+    if (keyPackages.length === 0) {
+      const why = whyNothingToAdd(claim, target, clientIdsIn(state));
       throw new MimiClientError(
-        items.length === 0
-          ? `${handleOfAcct(target)} has no KeyPackages available (no registered device?)`
-          : `${handleOfAcct(target)} is already a member of ${session.record.name}`,
+        why.alreadyMember
+          ? `${handleOfAcct(target)} is already a member of ${session.record.name}`
+          : why.reasons.length > 0
+            ? `${handleOfAcct(target)} has no KeyPackage to add: ${why.reasons.join("; ")}`
+            : `${handleOfAcct(target)} has no KeyPackage to add: the claim answer lists no client (no registered device)`,
       );
+    }
     const actor = await this.actorOf(session, target, claim);
     const activity = await proposeAdd(session, { acct: target, actor, keyPackages });
     return session.submitPending(activity);

@@ -33,6 +33,7 @@ export async function openAccountContext(options: MimiClientOptions): Promise<Ac
   const api = new ProviderApi({
     server: account.server,
     token: account.token,
+    connectTo,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const validation = createCredentialValidation({

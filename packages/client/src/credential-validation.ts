@@ -7,6 +7,7 @@ import {
 } from "@mimi/credentials";
 import type { Credential } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import { fetchWithConnectTo } from "./connect-to-fetch.js";
 
 /**
  * The MLS Authentication Service of the client: a credential is accepted when it chains to a CA that
@@ -33,6 +34,8 @@ export function createCredentialValidation(options: CredentialValidationOptions)
   const scheme = new URL(options.homeServer).protocol === "http:" ? "http" : "https";
   let outbound: OutboundHttp | undefined;
   const homeConfigurationUrl = `${scheme}://${options.homeDomain}${MIMI_CONFIGURATION_PATH}`;
+  // The home server is reached as the API is: its URL may be a mapped development name.
+  const homeFetch = fetchWithConnectTo(options.fetch ?? fetch, options.connectTo);
 
   async function fetchJson(url: string): Promise<unknown> {
     if (url === homeConfigurationUrl || options.fetch) {
@@ -40,7 +43,8 @@ export function createCredentialValidation(options: CredentialValidationOptions)
         url === homeConfigurationUrl
           ? `${options.homeServer.replace(/\/+$/, "")}${MIMI_CONFIGURATION_PATH}`
           : url;
-      const response = await (options.fetch ?? fetch)(target, { headers: { accept: "application/json" } });
+      const fetcher = url === homeConfigurationUrl ? homeFetch : (options.fetch ?? fetch);
+      const response = await fetcher(target, { headers: { accept: "application/json" } });
       if (!response.ok) throw new Error(`${target} answered ${response.status}`);
       return response.json();
     }

@@ -25,7 +25,9 @@ export async function accountCommand(
     return;
   }
   if (!server) throw new UsageError(`mimi account ${action} <user> --server <url>`);
-  const api = new ProviderApi({ server });
+  // `--server http://a.test` reaches a mapped development name like every other request does.
+  const connectTo = io.env.MIMI_DEV_CONNECT_TO;
+  const api = new ProviderApi({ server, ...(connectTo ? { connectTo } : {}) });
   const password = await io.readSecret(line`password for ${username}: `);
   if (!password) throw new UsageError("a password is required (prompted, or MIMI_PASSWORD)");
   const token =

@@ -6,7 +6,13 @@ import { joined, line } from "../terminal.js";
 /** `mimi whoami`: the current account as the server sees it. */
 export async function whoamiCommand(io: Io, state: StateStore, handle?: string) {
   const account = await state.resolveAccount(handle);
-  const me = await new ProviderApi({ server: account.server, token: account.token }).me();
+  const connectTo = io.env.MIMI_DEV_CONNECT_TO;
+  const api = new ProviderApi({
+    server: account.server,
+    token: account.token,
+    ...(connectTo ? { connectTo } : {}),
+  });
+  const me = await api.me();
   io.out(line`${person(me.acct)}  ${me.actor}`);
   io.out(line`server: ${account.server}`);
   io.out(

@@ -52,6 +52,43 @@ export function keyPackagesToAdd(
   return keyPackages;
 }
 
+/** At most this many reasons are named when a claim gives nothing to add; the rest are counted. */
+const MAX_CLAIM_REASONS = 5;
+
+/**
+ * Why a claim answer gives no KeyPackage to add, in the answer's own words: each client the home
+ * server or the peer listed as unavailable with its reason (`mimi:unavailable`), and each item that
+ * cannot be used. "already a member" when every item is a device already in the group.
+ */
+export function whyNothingToAdd(
+  claim: KeyPackageClaimCollection,
+  acct: string,
+  present: ReadonlySet<string>,
+): { alreadyMember: boolean; reasons: string[] } {
+  const reasons: string[] = [];
+  let alreadyPresent = 0;
+  for (const item of claim.items ?? claim.orderedItems ?? []) {
+    const client = typeof item["mimi:client"] === "string" ? `client ${item["mimi:client"]}` : "a client";
+    const read = typeof item.content === "string" ? readKeyPackageBytes(fromBase64(item.content)) : undefined;
+    if (!read?.ok) {
+      reasons.push(`${client}: its KeyPackage does not decode${read ? ` (${read.detail})` : ""}`);
+      continue;
+    }
+    const names = credentialNames(read.keyPackage.leafNode.credential);
+    if (names?.acct !== acct) reasons.push(`${client}: its KeyPackage names ${names?.acct ?? "nobody"}`);
+    else if (present.has(names.clientId)) alreadyPresent += 1;
+  }
+  for (const entry of claim["mimi:unavailable"] ?? []) {
+    const client = typeof entry["mimi:client"] === "string" ? `client ${entry["mimi:client"]}` : "a client";
+    const reason = typeof entry["mimi:reason"] === "string" ? entry["mimi:reason"] : "unavailable";
+    const summary = typeof entry.summary === "string" && entry.summary !== "" ? ` (${entry.summary})` : "";
+    reasons.push(`${client}: ${reason}${summary}`);
+  }
+  const named = reasons.slice(0, MAX_CLAIM_REASONS);
+  if (reasons.length > named.length) named.push(`and ${reasons.length - named.length} more`);
+  return { alreadyMember: alreadyPresent > 0 && reasons.length === 0, reasons: named };
+}
+
 /** The claimed KeyPackages of a pending Add that still add someone on the current epoch. */
 export function keyPackagesStillMissing(
   stored: readonly string[],

@@ -1,4 +1,6 @@
+import { rateLimitRuleSchema } from "@mimi/rate-limits";
 import { parse } from "@mimi/service-kit";
+import { z } from "zod";
 
 /** Identity's own settings, beside the provider-wide ones in @mimi/provider-config. */
 export const identityConfigSpec = {
@@ -7,5 +9,65 @@ export const identityConfigSpec = {
     schema: parse.boolean(),
     default: "true",
     description: "whether anyone may create an account through the API",
+  },
+  reservedUsernames: {
+    env: "MIMI_RESERVED_USERNAMES",
+    schema: parse.list(),
+    default: "",
+    description:
+      "names nobody may register, comma-separated, besides the built-in ones (admin, root, postmaster, abuse, security, support, ... and the instance actor's name)",
+  },
+  redisUrl: {
+    env: "REDIS_URL",
+    schema: z.string(),
+    default: "",
+    description:
+      "Redis for the rate-limit counts, shared by every replica (`redis://...`); empty keeps them in this process's memory",
+  },
+  rateLimitRedisPrefix: {
+    env: "MIMI_RATE_LIMIT_REDIS_PREFIX",
+    schema: parse.string(),
+    default: "mimi:rl:",
+    description: "prefix of the rate-limit keys in Redis, followed by the provider's domain",
+  },
+  loginLimitPerAccount: {
+    env: "MIMI_LOGIN_LIMIT_PER_ACCOUNT",
+    schema: rateLimitRuleSchema(),
+    default: "10/900",
+    description:
+      "failed logins per account and window, `POINTS/SECONDS` (0: no limit); beyond it every login of that account gets 429 until the window ends, and a successful one clears the count",
+  },
+  loginLimitPerAddress: {
+    env: "MIMI_LOGIN_LIMIT_PER_ADDRESS",
+    schema: rateLimitRuleSchema(),
+    default: "100/300",
+    description:
+      "login attempts per client address and window (generous: many users may share one address behind NAT)",
+  },
+  signupLimitPerAddress: {
+    env: "MIMI_SIGNUP_LIMIT_PER_ADDRESS",
+    schema: rateLimitRuleSchema(),
+    default: "20/3600",
+    description: "account creations attempted per client address and window",
+  },
+  passwordHashConcurrency: {
+    env: "MIMI_PASSWORD_HASH_CONCURRENCY",
+    schema: parse.positiveInt(),
+    default: "2",
+    description:
+      "password hashes (scrypt, 32 MiB each) computed at once; the rest wait in a queue fair between client addresses",
+  },
+  passwordHashQueue: {
+    env: "MIMI_PASSWORD_HASH_QUEUE",
+    schema: parse.nonNegativeInt(),
+    default: "64",
+    description: "logins and sign-ups waiting for a hash at most; beyond it they get 503 with Retry-After",
+  },
+  passwordHashQueuePerAddress: {
+    env: "MIMI_PASSWORD_HASH_QUEUE_PER_ADDRESS",
+    schema: parse.positiveInt(),
+    default: "4",
+    description:
+      "logins and sign-ups of one client address hashing or waiting at once; beyond it they get 429 at once",
   },
 };

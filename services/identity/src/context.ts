@@ -2,9 +2,25 @@ import type { ProviderUrls } from "@mimi/activitypub";
 import { type ActorKeyStore, createActorKeyStore } from "@mimi/actor-keys";
 import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { ProviderConfig } from "@mimi/provider-config";
-import type { Logger } from "@mimi/service-kit";
+import { createMemoryRateLimiters, type RateLimiter, type RateLimiterBackend } from "@mimi/rate-limits";
+import { type ConfigOf, type Logger, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { type CertificateAuthorities, createCertificateAuthorities } from "./ca.js";
+import { identityConfigSpec } from "./config.js";
+import { createFairWorkQueue, type FairWorkQueue } from "./domain/fair-queue.js";
+import { reservedUsernames } from "./domain/reserved-names.js";
+
+export type IdentitySettings = ConfigOf<typeof identityConfigSpec>;
+
+/** The limits identity enforces, each counted per key in the service's rate-limit backend. */
+export interface IdentityLimits {
+  /** Failed logins per account (a successful login clears them). */
+  loginPerAccount: RateLimiter;
+  /** Login attempts per client address. */
+  loginPerAddress: RateLimiter;
+  /** Account creations attempted per client address. */
+  signupPerAddress: RateLimiter;
+}
 
 /** Everything identity's handlers need, built once; tests pass overrides. */
 export interface IdentityContext {
@@ -15,13 +31,28 @@ export interface IdentityContext {
   tokens: TokenVerifier;
   authorities: CertificateAuthorities;
   openRegistrations: boolean;
+  /** Names nobody may register (built in, the instance actor's, the operator's additions). */
+  reservedUsernames: ReadonlySet<string>;
+  limits: IdentityLimits;
+  /** Every password hash (login and sign-up) runs through this queue, keyed by client address. */
+  passwordWork: FairWorkQueue;
   version: string;
 }
 
 export function createIdentityContext(
-  deps: { config: ProviderConfig; sql: Sql; logger: Logger; openRegistrations?: boolean },
+  deps: {
+    config: ProviderConfig;
+    sql: Sql;
+    logger: Logger;
+    /** Identity's settings; the defaults when absent. */
+    settings?: IdentitySettings;
+    /** Where the limits count; this process's memory when absent. */
+    rateLimiters?: RateLimiterBackend;
+  },
   overrides: Partial<IdentityContext> = {},
 ): IdentityContext {
+  const settings = deps.settings ?? readConfig(identityConfigSpec, {});
+  const rateLimiters = deps.rateLimiters ?? createMemoryRateLimiters();
   return {
     urls: deps.config.urls,
     sql: deps.sql,
@@ -29,7 +60,18 @@ export function createIdentityContext(
     actorKeys: createActorKeyStore(deps.sql, deps.config.keyEncryptionKey),
     tokens: createTokenVerifier(deps.sql),
     authorities: createCertificateAuthorities(deps.sql, deps.config.domain, deps.config.keyEncryptionKey),
-    openRegistrations: deps.openRegistrations ?? true,
+    openRegistrations: settings.openRegistrations,
+    reservedUsernames: reservedUsernames(deps.config.domain, settings.reservedUsernames),
+    limits: {
+      loginPerAccount: rateLimiters.limiter("login-account", settings.loginLimitPerAccount),
+      loginPerAddress: rateLimiters.limiter("login-address", settings.loginLimitPerAddress),
+      signupPerAddress: rateLimiters.limiter("signup-address", settings.signupLimitPerAddress),
+    },
+    passwordWork: createFairWorkQueue({
+      concurrency: settings.passwordHashConcurrency,
+      maxWaiting: settings.passwordHashQueue,
+      maxPerKey: settings.passwordHashQueuePerAddress,
+    }),
     version: "0.1.0",
     ...overrides,
   };

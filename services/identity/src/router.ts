@@ -1,4 +1,5 @@
 import { requireBearer } from "@mimi/auth";
+import { clientAddress, rateLimit } from "@mimi/rate-limits";
 import { jsonBody } from "@mimi/service-kit";
 import { Router } from "express";
 import type { IdentityContext } from "./context.js";
@@ -28,7 +29,12 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.get("/users/:username", actor(ctx));
   router.get("/@:username", profile(ctx));
 
-  router.post("/api/v1/accounts", ...json, createAccount(ctx));
+  router.post(
+    "/api/v1/accounts",
+    rateLimit(ctx.limits.signupPerAddress, clientAddress, "too many sign-ups from this address; retry later"),
+    ...json,
+    createAccount(ctx),
+  );
   router.post("/api/v1/tokens", ...json, createToken(ctx));
   router.get("/api/v1/me", auth, me(ctx));
   router.post("/api/v1/clients", auth, ...json, createClient(ctx));

@@ -1,7 +1,16 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { readProviderConfig } from "@mimi/provider-config";
-import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
+import type { RateLimiterBackend } from "@mimi/rate-limits";
+import {
+  createApp,
+  createLogger,
+  createMetrics,
+  type RunningServer,
+  readConfig,
+  startServer,
+} from "@mimi/service-kit";
 import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
+import { identityConfigSpec } from "../src/config.js";
 import {
   createIdentityContext,
   type IdentityContext,
@@ -19,7 +28,14 @@ export interface TestIdentity {
 
 /** An identity service on a random port with its own in-memory PGlite database. */
 export async function startTestIdentity(
-  options: { sql?: Sql; dataDir?: string; keyEncryptionKey?: string } = {},
+  options: {
+    sql?: Sql;
+    dataDir?: string;
+    keyEncryptionKey?: string;
+    /** Identity's settings as environment variables (the defaults for the rest). */
+    env?: Record<string, string>;
+    rateLimiters?: RateLimiterBackend;
+  } = {},
 ): Promise<TestIdentity> {
   const sql = options.sql ?? (await createPgliteSql());
   await migrateAll(sql, [actorKeyMigrations, identityMigrations]);
@@ -29,7 +45,14 @@ export async function startTestIdentity(
     MIMI_KEY_ENCRYPTION_KEY: options.keyEncryptionKey ?? Buffer.alloc(32, 7).toString("base64"),
   });
   const logger = createLogger({ name: "identity-test", level: "silent" });
-  const ctx = createIdentityContext({ config, sql, logger });
+  const settings = readConfig(identityConfigSpec, options.env ?? {});
+  const ctx = createIdentityContext({
+    config,
+    sql,
+    logger,
+    settings,
+    ...(options.rateLimiters ? { rateLimiters: options.rateLimiters } : {}),
+  });
   await prepareIdentity(ctx);
   const app = createApp({
     logger,

@@ -1,11 +1,13 @@
 import { LOCAL_USERNAME } from "@mimi/activitypub";
 import { generateToken, hashToken } from "@mimi/auth";
+import { clientAddress } from "@mimi/rate-limits";
 import { problems, validate } from "@mimi/service-kit";
 import { SQL_UNIQUE_VIOLATION, sqlErrorCode } from "@mimi/store";
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { IdentityContext } from "../context.js";
 import { hashPassword, PASSWORD_RULES } from "../domain/passwords.js";
+import { withPasswordWork } from "./password-work.js";
 
 export const createAccountBody = z.object({
   username: z.string().regex(LOCAL_USERNAME, "must be 1-30 characters of a-z, 0-9 and _"),
@@ -15,12 +17,18 @@ export const createAccountBody = z.object({
     .max(PASSWORD_RULES.maxLength),
 });
 
-/** `POST /api/v1/accounts {username, password}` -> 201 with a first bearer token. */
+/**
+ * `POST /api/v1/accounts {username, password}` -> 201 with a first bearer token; 409 for a name taken
+ * or reserved. The router limits attempts per client address; the hash waits its turn in the fair
+ * hashing queue.
+ */
 export function createAccount(ctx: IdentityContext): RequestHandler {
   return async (req, res) => {
     if (!ctx.openRegistrations) throw problems.forbidden("registrations are closed on this provider");
     const body = validate(createAccountBody, req.body);
-    const passwordHash = await hashPassword(body.password);
+    if (ctx.reservedUsernames.has(body.username))
+      throw problems.conflict(`the name ${body.username} is reserved`, { reason: "usernameReserved" });
+    const passwordHash = await withPasswordWork(ctx, clientAddress(req), () => hashPassword(body.password));
     const token = generateToken();
     try {
       await ctx.sql.transaction(async (tx) => {

@@ -3,6 +3,7 @@ import { ACTIVITY_JSON, type Acct, formatAcct, JRD_JSON } from "@mimi/activitypu
 import type { ActorKeyStore } from "@mimi/actor-keys";
 import { readClientCertificate } from "@mimi/credentials";
 import { createSignedGet, signedGetFailureDetail, signRequest } from "@mimi/http-signatures";
+import { frameKeyPackage, readKeyPackage } from "@mimi/mls";
 import type { OutboundHttp } from "@mimi/outbound-http";
 import type { Logger } from "@mimi/service-kit";
 import { z } from "zod";
@@ -14,7 +15,7 @@ import {
   claimCollection,
   parseClaimCollection,
 } from "./domain/claim-document.js";
-import { type KeyPackageValidator, readKeyPackageBytes } from "./domain/upload-check.js";
+import type { KeyPackageValidator } from "./domain/upload-check.js";
 
 /**
  * Claiming a remote user's KeyPackages on behalf of a local client: WebFinger -> actor document ->
@@ -196,7 +197,7 @@ async function signingKeyOf(deps: RemoteClaimDeps, actorId: string) {
 }
 
 /**
- * A relayed KeyPackage must verify (signature, lifetime), be in a suite the client asked for, and
+ * A relayed KeyPackage, framed as an MLSMessage or bare, must verify (signature, lifetime), be in a suite the client asked for, and
  * carry a credential that names the claimed account and the client it is listed for. The issuer
  * chain itself is checked by the client's MLS authentication service against the remote domain's
  * published issuers.
@@ -207,15 +208,17 @@ async function checkRemoteItem(
   acct: Acct,
   requestedIds: ReadonlySet<number>,
 ): Promise<{ ok: true; item: ClaimDocumentItem } | { ok: false; detail: string }> {
-  const read = readKeyPackageBytes(item.content);
-  if (!read.ok) return { ok: false, detail: `malformed: ${read.detail}` };
-  const suite = ciphersuiteId(read.info.cipherSuite);
+  // Peers may send the bare KeyPackage struct; clients always get it framed as an MLSMessage.
+  const framed = frameKeyPackage(item.content);
+  if (!framed.ok) return { ok: false, detail: `malformed: ${framed.detail}` };
+  const info = readKeyPackage(framed.keyPackage);
+  const suite = ciphersuiteId(info.cipherSuite);
   if (suite === undefined || !requestedIds.has(suite)) {
-    return { ok: false, detail: `ciphersuite ${read.info.cipherSuite} was not requested` };
+    return { ok: false, detail: `ciphersuite ${info.cipherSuite} was not requested` };
   }
-  const validated = await deps.validate(item.content, deps.now());
+  const validated = await deps.validate(framed.framed, deps.now());
   if (!validated.ok) return { ok: false, detail: `${validated.reason}: ${validated.detail}` };
-  const credential = read.info.credential;
+  const credential = info.credential;
   const leaf = credential.credentialType === "x509" ? credential.certificates[0] : undefined;
   if (!leaf) return { ok: false, detail: "the credential is not an x509 chain" };
   const names = readClientCertificate(leaf);
@@ -227,9 +230,9 @@ async function checkRemoteItem(
     return { ok: false, detail: "the credential names another client" };
   }
   // A KeyPackage carrying the last_resort extension may be reused, whatever the answer marked.
-  const lastResort = item.lastResort || read.info.lastResort;
+  const lastResort = item.lastResort || info.lastResort;
   return {
     ok: true,
-    item: { clientId: item.clientId, ciphersuite: suite, content: item.content, lastResort },
+    item: { clientId: item.clientId, ciphersuite: suite, content: framed.framed, lastResort },
   };
 }

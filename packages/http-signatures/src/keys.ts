@@ -156,6 +156,12 @@ export interface CachingKeyResolverOptions {
    */
   readonly minRefreshIntervalMs?: number;
   readonly now?: () => number;
+  /**
+   * Refuse key ids that are not https URLs before any cache lookup or fetch (production: a key
+   * fetched over plain http proves nothing about its origin). Default false, for development
+   * providers that talk plain http to each other.
+   */
+  readonly requireHttpsKeyIds?: boolean;
 }
 
 export interface CachingKeyResolver extends KeyResolver {
@@ -206,6 +212,13 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
       return cache.size;
     },
     async resolve(keyId, { refresh }) {
+      if (options.requireHttpsKeyIds && parseHttpUrl(keyId)?.protocol !== "https:") {
+        return {
+          ok: false,
+          reason: "keyFetchError",
+          detail: `keyId ${keyId} is not an https URL; this provider accepts only https key ids`,
+        };
+      }
       // Within its time-to-live; a refresh is honoured once the last fetch is old enough.
       const entry = cache.get(keyId);
       if (entry !== undefined && (!refresh || now() - entry.fetchedAt < minRefreshIntervalMs)) {

@@ -1,5 +1,5 @@
 import type { Federation, HttpMessageSignaturesSpec } from "@fedify/fedify";
-import { Create, isActor, Note } from "@fedify/vocab";
+import { Create, isActor, Note, PUBLIC_COLLECTION } from "@fedify/vocab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeFetchToLocalPorts } from "./support/connect-to.js";
 import { FedifyServer } from "./support/fedify-server.js";
@@ -50,7 +50,10 @@ describe.skipIf(!fedifyRuns)(
       return ((await res.json()) as { items: { activityId: string }[] }).items.map((item) => item.activityId);
     }
 
-    async function sendWithFirstKnock(firstKnock: HttpMessageSignaturesSpec): Promise<string> {
+    async function sendWithFirstKnock(
+      firstKnock: HttpMessageSignaturesSpec,
+      options: { preferSharedInbox?: true; toPublic?: true } = {},
+    ): Promise<string> {
       const federation = fedify.federation(firstKnock);
       const ctx = federation.createContext(new URL(fedify.origin), undefined);
       // Fedify finds alice the way it finds anyone: WebFinger, then her actor document.
@@ -60,21 +63,23 @@ describe.skipIf(!fedifyRuns)(
       counter += 1;
       const id = new URL(`/activities/${counter}`, fedify.origin);
       const actor = ctx.getActorUri("fed");
+      // To alice, or (a public post mentioning her) to the public collection with alice in cc.
+      const audience = options.toPublic ? { to: PUBLIC_COLLECTION, cc: recipient.id } : { to: recipient.id };
       await ctx.sendActivity(
         { identifier: "fed" },
         recipient,
         new Create({
           id,
           actor,
-          to: recipient.id,
+          ...audience,
           object: new Note({
             id: new URL(`${id.href}/note`),
             attribution: actor,
-            to: recipient.id,
+            ...audience,
             content: "hi",
           }),
         }),
-        { immediate: true },
+        { immediate: true, ...(options.preferSharedInbox ? { preferSharedInbox: true } : {}) },
       );
       return id.href;
     }
@@ -110,6 +115,27 @@ describe.skipIf(!fedifyRuns)(
       await waitFor("the activity in alice's mailbox", async () =>
         (await mailboxIds()).includes(id) ? true : undefined,
       );
+    });
+
+    it("a public Create Fedify sends to our shared inbox reaches alice, named in cc", async () => {
+      const postsBefore = front.posts().length;
+      const id = await sendWithFirstKnock("rfc9421", { preferSharedInbox: true, toPublic: true });
+      const posts = front.posts().slice(postsBefore);
+      expect(posts.map((p) => [p.path, p.status])).toEqual([["/inbox", 202]]);
+      expect(JSON.parse(posts[0]?.body.toString("utf8") ?? "{}")).toMatchObject({
+        to: PUBLIC_COLLECTION.href,
+      });
+      await waitFor("the activity in alice's mailbox", async () =>
+        (await mailboxIds()).includes(id) ? true : undefined,
+      );
+    });
+
+    it("Fedify serves its actor only to signed GETs, and our provider's key fetches passed", async () => {
+      const unsigned = await fetch(`http://127.0.0.1:${fedify.port}/users/fed`, {
+        headers: { accept: "application/activity+json" },
+      });
+      expect(unsigned.status).toBe(401);
+      expect(fedify.actorFetchedBy).toContain(`${ours.url}/actor`);
     });
 
     it("our delivery passes Fedify's inbox: signature verified, alice owns the key, the listener runs", async () => {

@@ -15,12 +15,15 @@ type KeyPair = Awaited<ReturnType<typeof generateCryptoKeyPair>>;
  * A small ActivityPub server written with Fedify's `Federation` (not with our code): one actor,
  * `http://fedify.test/users/fed` with an RSA and an Ed25519 key as Fedify publishes them, a personal and
  * a shared inbox whose Create listener records what Fedify accepted. Fedify verifies every inbox POST
- * (HTTP signature, and that the activity's actor owns the key) before a listener sees it.
+ * (HTTP signature, and that the activity's actor owns the key) before a listener sees it. Like Mastodon
+ * in "authorized fetch" mode, it serves its actor only to a GET whose signature Fedify verifies.
  */
 export class FedifyServer {
   readonly host = "fedify.test";
   readonly origin = `http://${this.host}`;
   readonly accepted: Activity[] = [];
+  /** The verified signer of each GET of the actor document. */
+  readonly actorFetchedBy: string[] = [];
   private server: Server | undefined;
   private readonly keys: KeyPair[];
   port = 0;
@@ -58,7 +61,12 @@ export class FedifyServer {
           assertionMethods: keys.map((key) => key.multikey),
         });
       })
-      .setKeyPairsDispatcher((_ctx, identifier) => (identifier === "fed" ? this.keys : []));
+      .setKeyPairsDispatcher((_ctx, identifier) => (identifier === "fed" ? this.keys : []))
+      .authorize(async (ctx) => {
+        const owner = await ctx.getSignedKeyOwner();
+        if (owner?.id) this.actorFetchedBy.push(owner.id.href);
+        return owner !== null;
+      });
     federation.setInboxListeners("/users/{identifier}/inbox", "/inbox").on(Create, (_ctx, create) => {
       this.accepted.push(create);
     });

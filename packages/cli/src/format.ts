@@ -1,4 +1,11 @@
-import type { ChannelMessage, ChannelSummary, ClientEvent, MailboxItem, StoredMessage } from "@mimi/client";
+import type {
+  ChangeKind,
+  ChannelMessage,
+  ChannelSummary,
+  ClientEvent,
+  MailboxItem,
+  StoredMessage,
+} from "@mimi/client";
 import { joined, line, messageBody, type TerminalText } from "./terminal.js";
 
 /**
@@ -95,6 +102,9 @@ export function reactionsLine(
   return line`${channelLabel(channel)} reactions to ${shortId(message.id, idLength)}: ${joined(each, ", ")}`;
 }
 
+/** A submitted change as people say it: `update` is a key update. */
+export const changeLabel = (what: ChangeKind) => (what === "update" ? "key update" : what);
+
 /** The line for one event, or undefined for the acknowledgement of our own message. */
 export function eventLine(event: ClientEvent): TerminalText | undefined {
   switch (event.type) {
@@ -115,9 +125,13 @@ export function eventLine(event: ClientEvent): TerminalText | undefined {
     case "accepted":
       return event.what === "message"
         ? undefined
-        : line`${channelLabel(event.channel)}: ${event.what} accepted${event.epoch === undefined ? "" : line` (epoch ${event.epoch})`}`;
+        : line`${channelLabel(event.channel)}: ${changeLabel(event.what)} accepted${event.epoch === undefined ? "" : line` (epoch ${event.epoch})`}`;
     case "rejected":
-      return line`${channelLabel(event.channel)}: ${event.what} rejected: ${event.reason}${event.retried ? " (retrying on the current epoch)" : ""}`;
+      return line`${channelLabel(event.channel)}: ${changeLabel(event.what)} rejected: ${event.reason}${event.retried ? " (retrying on the current epoch)" : ""}`;
+    case "keys-updated":
+      return line`${channelLabel(event.channel)}: ${event.by} updated their keys (epoch ${event.channel.epoch})`;
+    case "key-update-submitted":
+      return line`${channelLabel(event.channel)}: updating your keys (due; epoch ${event.epoch} once accepted)`;
     case "skipped":
       return event.channel
         ? line`! ${channelLabel(event.channel)}: skipped ${event.activityId}: ${event.reason}`

@@ -25,6 +25,8 @@ Channels (<channel> is a channel's name or URL)
   mimi channel rename <channel> <name>        rename a channel (owner and admins)
   mimi channel role <channel> <user@domain> admin|member
                                               give a member a role (owner and admins)
+  mimi channel rotate <channel>               update your keys in a channel (also done by itself
+                                              after a week or 1000 messages)
   mimi channels                               list your channels (one this device is behind on
                                               is marked OUT OF SYNC, with why)
   mimi members <channel>                      list a channel's members and their roles

@@ -332,6 +332,31 @@ describe("output from others cannot pass for something else", () => {
     expect(read.lines.join("")).not.toContain("\u202e");
   });
 
+  it("rotates your keys in a channel, and says why when the channel refuses", async () => {
+    expect((await mimi(aliceEnv, "channel", "create", "keys")).code).toBe(0);
+    expect((await mimi(aliceEnv, "channel", "add", "keys", "bob@b.test")).code).toBe(0);
+    expect((await mimi(bobEnv, "join")).lines).toEqual([expect.stringMatching(/^joined #keys /)]);
+    const refused = await mimi(aliceEnv, "channel", "rotate", "keys");
+    expect(refused.code).toBe(1);
+    expect(refused.errors.at(-1)).toBe(
+      "mimi: #keys: the channel rejected the key update: the channel does not handle Update of mimi:KeyUpdate",
+    );
+    network.acceptKeyUpdates = true;
+    try {
+      const rotated = await mimi(aliceEnv, "channel", "rotate", "keys");
+      expect(rotated.lines).toEqual([expect.stringMatching(/^updated your keys in #keys \(epoch \d+\)$/)]);
+      const epoch = rotated.lines[0]?.match(/epoch (\d+)/)?.[1];
+      expect((await mimi(bobEnv, "join")).lines).toEqual([
+        `#keys: http://a.test/users/alice updated their keys (epoch ${epoch})`,
+      ]);
+    } finally {
+      network.acceptKeyUpdates = false;
+    }
+    expect((await mimi(bobEnv, "channel", "rotate")).errors).toEqual([
+      "mimi: usage: mimi channel rotate <channel>",
+    ]);
+  });
+
   it("reaches --server http://a.test through MIMI_DEV_CONNECT_TO, and shows why a claim gave nothing", async () => {
     const carolEnv = {
       MIMI_HOME: join(dir, "carol"),

@@ -51,6 +51,24 @@ describe("event lines", () => {
     );
   });
 
+  it("show key updates: a member's, and ours submitted by the client itself", () => {
+    const updated: ClientEvent = { type: "keys-updated", channel, by: `http://b.test/users/bob${ESC}[2J` };
+    expect(eventLine(updated)?.text).toBe(
+      "#general: http://b.test/users/bob\\x1b[2J updated their keys (epoch 3)",
+    );
+    const submitted: ClientEvent = { type: "key-update-submitted", channel, activityId: "x", epoch: 4 };
+    expect(eventLine(submitted)?.text).toBe("#general: updating your keys (due; epoch 4 once accepted)");
+    const refused: ClientEvent = {
+      type: "rejected",
+      channel,
+      activityId: "x",
+      what: "update",
+      reason: "not handled",
+      retried: false,
+    };
+    expect(eventLine(refused)?.text).toBe("#general: key update rejected: not handled");
+  });
+
   it("show an event of a type this CLI does not know, rather than nothing", () => {
     // The client may add kinds of events; this one is not in ClientEvent (yet).
     const undecryptable = {

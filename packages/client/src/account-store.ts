@@ -41,7 +41,8 @@ export type ChannelStatus = "pending" | "active" | "left" | "failed";
 /** A commit submitted to the channel and not yet accepted: its state is adopted on Accept. */
 export interface PendingChange {
   activityId: string;
-  kind: "add" | "remove";
+  /** `update`: a key update (a commit refreshing our own leaf); acct and actor are ours. */
+  kind: "add" | "remove" | "update";
   acct: string;
   actor: string;
   /** For an add: the claimed KeyPackages (base64), reused if the commit must be rebuilt. */
@@ -91,6 +92,11 @@ export interface ChannelRecord {
    * until it applies; cleared then.
    */
   outOfSync?: OutOfSync;
+  /**
+   * Our leaf's last key update (or its refusal): when, and how many messages were sent or received
+   * since. Absent: none since the channel's record was made (`createdAt`).
+   */
+  keyUpdate?: { at: string; messages: number; refused?: string };
 }
 
 /** Why a channel is out of sync on this device, since when, and when it was last tried. */

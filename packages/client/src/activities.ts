@@ -92,6 +92,27 @@ export function roleActivity(actor: string, channel: string, member: string, rol
   };
 }
 
+/** The object type of a key update: a commit that only refreshes the submitter's own leaf (an UpdatePath). */
+export const KEY_UPDATE_TYPE = "mimi:KeyUpdate";
+
+/**
+ * A key update: `Update{mimi:KeyUpdate}` whose `mimi:member` is the submitter, carrying a commit with
+ * no proposals and an UpdatePath (post-compromise security, RFC 9420 section 12.4), and the new
+ * epoch's GroupInfo.
+ */
+export function keyUpdateActivity(
+  actor: string,
+  channel: string,
+  commit: { commit: Uint8Array; groupInfo: Uint8Array },
+) {
+  return {
+    ...envelope(actor, "Update", channel),
+    object: { type: KEY_UPDATE_TYPE, "mimi:member": actor },
+    "mimi:commit": toWireObject(commit.commit),
+    "mimi:groupInfo": toWireObject(commit.groupInfo),
+  };
+}
+
 /** The id of a link-or-object value (`"https://..."` or `{ id: "https://..." }`). */
 export function idOf(value: unknown): string | undefined {
   if (typeof value === "string") return value;
@@ -124,9 +145,12 @@ export function actorIdOf(activity: Activity): string {
   return idOf(activity.actor) ?? "(unknown actor)";
 }
 
+/** The activities that carry a commit: adding, removing, and a member's key update. */
+export type CommitType = "Add" | "Remove" | "Update";
+
 /** What an entry of a channel (a forward, or an item of its log) asks of a member's client. */
 export type ChannelEntry =
-  | { kind: "commit"; type: "Add" | "Remove" }
+  | { kind: "commit"; type: CommitType }
   | { kind: "message" }
   | { kind: "created" }
   | { kind: "renamed"; name: string }
@@ -141,6 +165,7 @@ export function channelEntryOf(activity: Activity): ChannelEntry {
   if (type === "Create" && object?.type === "Service") return { kind: "created" };
   if (type === "Update" && object?.type === "Service" && typeof object.name === "string")
     return { kind: "renamed", name: object.name };
+  if (type === "Update" && object?.type === KEY_UPDATE_TYPE) return { kind: "commit", type: "Update" };
   if (type === "Update" && object?.type === ROLE_TYPE) {
     const member = stringField(object, "mimi:member");
     const role = stringField(object, "mimi:role");

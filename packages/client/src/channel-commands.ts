@@ -5,7 +5,7 @@ import type { ChannelSummary, MemberList, SubmittedChange } from "./client-types
 import { isSimpleReaction, MAX_REACTION_BYTES } from "./content/interpret.js";
 import { Disposition, nullPart, textPart } from "./content/mimi-content.js";
 import type { AccountContext } from "./context.js";
-import { proposeAdd, proposeRemove, startChannel } from "./conversation/commits.js";
+import { proposeAdd, proposeKeyUpdate, proposeRemove, startChannel } from "./conversation/commits.js";
 import { activeConversation, changeableConversation, resolveConversation } from "./conversation/directory.js";
 import { type ChannelMessage, findMessage, messageView } from "./conversation/message-view.js";
 import { encryptMessage, type OutgoingContent } from "./conversation/messages.js";
@@ -75,6 +75,13 @@ export class ChannelCommands {
     const actor = await this.actorOf(session, target, claim);
     const activity = await proposeAdd(session, { acct: target, actor, keyPackages });
     return session.submitPending(activity);
+  }
+
+  /** Commits a key update of this device's leaf (a fresh UpdatePath) and submits it. */
+  async rotateKeys(reference: string): Promise<SubmittedChange> {
+    await this.engine.sync();
+    const session = await changeableConversation(this.ctx, reference);
+    return session.submitPending(await proposeKeyUpdate(session));
   }
 
   /** Removes every client of `acct` (every leaf whose credential names it) and submits Remove. */

@@ -14,8 +14,20 @@ export interface MimiClientOptions {
   /** KeyPackages kept on the server per device (default 10); topped up below `keyPackageThreshold` (default 5). */
   keyPackageTarget?: number;
   keyPackageThreshold?: number;
+  /** Automatic key updates (default: after 7 days or 1000 messages). */
+  keyUpdate?: KeyUpdatePolicy;
   now?: () => Date;
 }
+
+/** What a submission of ours did (`update`: a key update of our own leaf). */
+export type ChangeKind = "create" | "add" | "remove" | "update" | "message" | "rename" | "role";
+
+/**
+ * When the SDK commits a key update of this device's leaf by itself, during `sync` and `listen`: once
+ * the last one (or joining) is `maxAgeMs` old or `maxMessages` messages were sent or received since.
+ * `false` turns it off; `rotateKeys` still works.
+ */
+export type KeyUpdatePolicy = false | { maxAgeMs?: number; maxMessages?: number };
 
 export interface ChannelSummary {
   id: string;
@@ -43,19 +55,23 @@ export type ClientEvent =
       type: "accepted";
       channel: ChannelSummary;
       activityId: string;
-      what: "create" | "add" | "remove" | "message" | "rename" | "role";
+      what: ChangeKind;
       epoch?: number;
     }
   | {
       type: "rejected";
       channel: ChannelSummary;
       activityId: string;
-      what: "create" | "add" | "remove" | "message" | "rename" | "role";
+      what: ChangeKind;
       reason: string;
       /** True when the change was rebuilt on the current epoch and submitted again. */
       retried: boolean;
     }
   | { type: "left"; channel: ChannelSummary; by: string }
+  /** A member (`by`) committed a key update of their own leaf. */
+  | { type: "keys-updated"; channel: ChannelSummary; by: string }
+  /** The SDK submitted a key update of our leaf by itself (the policy said it was due); answered later. */
+  | { type: "key-update-submitted"; channel: ChannelSummary; activityId: string; epoch: number }
   | { type: "role-changed"; channel: ChannelSummary; actor: string; role: "admin" | "member"; by: string }
   | {
       type: "skipped";

@@ -22,10 +22,12 @@ export {
   type ProviderApiOptions,
 } from "./api.js";
 export type {
+  ChangeKind,
   ChannelSummary,
   ClientEvent,
   DeviceResult,
   KeyPackageResult,
+  KeyUpdatePolicy,
   MemberList,
   MimiClientOptions,
   SubmittedChange,

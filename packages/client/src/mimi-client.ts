@@ -13,6 +13,7 @@ import type {
   SyncResult,
 } from "./client-types.js";
 import { type AccountContext, openAccountContext } from "./context.js";
+import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./conversation/key-updates.js";
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { DeviceKeys } from "./device/device-keys.js";
 import type { StoredAccount } from "./state.js";
@@ -54,10 +55,12 @@ export class MimiClient {
   private opened: Promise<AccountParts> | undefined;
   private readonly target: number;
   private readonly threshold: number;
+  private readonly keyUpdates: KeyUpdateLimits | undefined;
 
   constructor(readonly options: MimiClientOptions) {
     this.target = options.keyPackageTarget ?? 10;
     this.threshold = options.keyPackageThreshold ?? 5;
+    this.keyUpdates = keyUpdateLimits(options.keyUpdate);
   }
 
   private open(): Promise<AccountParts> {
@@ -124,6 +127,15 @@ export class MimiClient {
   /** Adds every client of `acct`: claims their KeyPackages through the home server, commits, submits Add. */
   addMember(reference: string, acct: string): Promise<SubmittedChange> {
     return this.locked(({ channels }) => channels.addMember(reference, acct));
+  }
+
+  /**
+   * Commits a key update of this device's own leaf (a commit with a fresh UpdatePath and no proposals)
+   * and submits it; like an Add it waits for the channel's answer. `sync` and `listen` also do this
+   * by themselves when `keyUpdate` says it is due.
+   */
+  rotateKeys(reference: string): Promise<SubmittedChange> {
+    return this.locked(({ channels }) => channels.rotateKeys(reference));
   }
 
   /** Removes every client of `acct` (every leaf whose credential names it) and submits Remove. */
@@ -195,7 +207,8 @@ export class MimiClient {
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     const events: ClientEvent[] = [];
     for (;;) {
-      const round = await this.sync();
+      // Without automatic key updates: one would keep the channel waiting longer than asked.
+      const round = await this.locked(({ engine }) => engine.sync());
       events.push(...round.events);
       const channel = await this.channel(reference);
       if (!channel.waiting || Date.now() >= deadline) return { settled: !channel.waiting, channel, events };
@@ -205,9 +218,16 @@ export class MimiClient {
 
   // Mailbox
 
-  /** Reads the mailbox after the stored cursor and processes every activity in order. */
+  /**
+   * Reads the mailbox after the stored cursor and processes every activity in order; then commits a
+   * key update in every channel where one is due (see `keyUpdate`).
+   */
   sync(): Promise<SyncResult> {
-    return this.locked(({ engine }) => engine.sync());
+    return this.locked(async ({ ctx, engine }) => {
+      const result = await engine.sync();
+      await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
+      return result;
+    });
   }
 
   /** The raw mailbox (does not move the sync cursor). */
@@ -225,6 +245,7 @@ export class MimiClient {
     const handleItem = (item: MailboxItem) =>
       this.locked(async ({ engine }) => {
         const { events, warnings } = await engine.receiveLive(item);
+        await updateKeysWhereDue(ctx, this.keyUpdates, events, warnings);
         for (const warning of warnings) options.onWarning?.(warning);
         return events;
       });

@@ -68,6 +68,12 @@ export class FakeNetwork {
   readonly channels = new Map<string, FakeChannel>();
   /** Rejects every commit submitted to these channel URLs (to test giving up after a retry). */
   readonly rejectCommitsFor = new Set<string>();
+  /**
+   * Whether channels take key updates (`Update{mimi:KeyUpdate}` with a commit that only refreshes the
+   * submitter's leaf). Off by default, as on the channel-sequencer today, which rejects them as an
+   * Update it does not handle.
+   */
+  acceptKeyUpdates = false;
   /** Every request the SDK made, as `METHOD host/path`. */
   readonly requests: string[] = [];
   /** Domains that answer nothing (a provider briefly down). */
@@ -481,6 +487,34 @@ export class FakeNetwork {
       else channel.followers.delete(member);
       if (activity.type === "Remove") channel.roles.delete(member);
       const sequence = this.append(channel, activity, submitter, activity.type === "Remove" ? [member] : []);
+      this.verdict(channel, submitter, id, true, {
+        "mimi:epoch": Number(channel.state.epoch),
+        "mimi:sequence": sequence,
+      });
+      return;
+    }
+    if (activity.type === "Update" && typeof object === "object" && object?.type === "mimi:KeyUpdate") {
+      const reject = (summary: string) =>
+        this.verdict(channel, submitter, id, false, {
+          "mimi:currentEpoch": Number(channel.state.epoch),
+          summary,
+        });
+      if (!this.acceptKeyUpdates) return reject("the channel does not handle Update of mimi:KeyUpdate");
+      const commit = fromWireObject(activity["mimi:commit"], "PublicMessage");
+      const groupInfo = fromWireObject(activity["mimi:groupInfo"], "GroupInfo");
+      if (!commit.ok || !groupInfo.ok) throw problem(400, "Bad Request", "bad MLS objects");
+      if (object["mimi:member"] !== submitter) return reject("a key update's mimi:member must be its actor");
+      const applied = await applyCommit(channel.state, commit.bytes, {
+        validateCredential: acceptAnyCredential,
+      });
+      if (!applied.ok) return reject(`${applied.reason}: ${applied.detail}`);
+      const { summary } = applied;
+      if (summary.added.length > 0 || summary.removed.length > 0 || !summary.hasUpdatePath)
+        return reject("a key update's commit must only refresh the committer's leaf");
+      const matches = await checkGroupInfoMatches(applied.next, groupInfo.bytes);
+      if (!matches.ok) return reject(`GroupInfo: ${matches.detail}`);
+      channel.state = applied.next;
+      const sequence = this.append(channel, activity, submitter);
       this.verdict(channel, submitter, id, true, {
         "mimi:epoch": Number(channel.state.epoch),
         "mimi:sequence": sequence,

@@ -1,11 +1,11 @@
 import { handleOfAcct, type MimiClient, normalizeAcct, type SubmittedChange } from "@mimi/client";
-import { channelLabel, channelLine, eventLine, person } from "../format.js";
+import { changeLabel, channelLabel, channelLine, eventLine, person } from "../format.js";
 import type { Io } from "../io.js";
 import { line, type TerminalText } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 const CHANNEL_USAGE =
-  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name> | role <channel> <user@domain> admin|member";
+  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name> | role <channel> <user@domain> admin|member | rotate <channel>";
 
 /** `mimi channel create|add|remove|rename ...`: changes wait (up to --wait seconds) for the channel's answer. */
 export async function channelCommand(args: string[], io: Io, client: MimiClient, waitSeconds: number) {
@@ -40,6 +40,18 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
         submitted.channel.url,
         waitSeconds,
         (epoch) => line`${done} ${channelLabel(submitted.channel)} (epoch ${epoch})`,
+      );
+      return;
+    }
+    case "rotate": {
+      if (!first || rest.length > 0) throw new UsageError("mimi channel rotate <channel>");
+      const submitted = await client.rotateKeys(first);
+      await settle(
+        io,
+        client,
+        submitted.channel.url,
+        waitSeconds,
+        (epoch) => line`updated your keys in ${channelLabel(submitted.channel)} (epoch ${epoch})`,
       );
       return;
     }
@@ -105,7 +117,7 @@ async function settle(
   const finalRejection = result.events.findLast((e) => e.type === "rejected" && !e.retried);
   if (finalRejection && finalRejection.type === "rejected")
     throw new Error(
-      `#${result.channel.name}: the channel rejected the ${finalRejection.what}: ${finalRejection.reason}`,
+      `#${result.channel.name}: the channel rejected the ${changeLabel(finalRejection.what)}: ${finalRejection.reason}`,
     );
   if (!result.settled) {
     io.out(line`submitted; ${channelLabel(result.channel)} has not answered yet (run mimi join later)`);

@@ -17,8 +17,10 @@ import {
   type Activity,
   actorIdOf,
   addActivity,
+  type CommitType,
   createChannelActivity,
   idOf,
+  keyUpdateActivity,
   removeActivity,
   stringField,
 } from "../activities.js";
@@ -117,6 +119,27 @@ export async function proposeRemove(
 }
 
 /**
+ * Commits a key update of our own leaf (no proposals, a fresh UpdatePath) and keeps it pending: once
+ * the channel accepts it, keys of earlier epochs no longer open anything of ours.
+ */
+export async function proposeKeyUpdate(session: ConversationSession): Promise<Activity> {
+  const { ctx, record } = session;
+  const output = await commit(session.state(), ctx.cs);
+  const activity = keyUpdateActivity(ctx.account.actor, record.url, output);
+  record.pending = {
+    activityId: activity.id,
+    kind: "update",
+    acct: ctx.account.acct,
+    actor: ctx.account.actor,
+    keyPackages: [],
+    ...preparedState(output.newState),
+    attempts: 1,
+    submittedAt: ctx.now().toISOString(),
+  };
+  return activity;
+}
+
+/**
  * The same change as the rejected `pending`, built on the current epoch and kept pending as one more
  * attempt. An Add reuses the claimed KeyPackages and skips devices already in the group. Undefined
  * when someone else already made the change: nothing is left to do.
@@ -129,7 +152,11 @@ export async function rebuildChange(
   const state = session.state();
   let output: CommitOutput | undefined;
   let activity: (Activity & { id: string }) | undefined;
-  if (pending.kind === "add") {
+  if (pending.kind === "update") {
+    // A key update is as good on any epoch: commit a fresh one.
+    output = await commit(state, ctx.cs);
+    activity = keyUpdateActivity(ctx.account.actor, record.url, output);
+  } else if (pending.kind === "add") {
     const keyPackages = keyPackagesStillMissing(pending.keyPackages, clientIdsIn(state));
     if (keyPackages.length > 0) {
       output = await commit(state, ctx.cs, { add: keyPackages });
@@ -166,21 +193,21 @@ function preparedState(state: ClientState): Pick<PendingChange, "newState" | "ne
 export async function applyCommit(
   session: ConversationSession,
   activity: Activity,
-  type: "Add" | "Remove",
+  type: CommitType,
   events: ClientEvent[],
   mayCatchUp: false,
 ): Promise<Applied>;
 export async function applyCommit(
   session: ConversationSession,
   activity: Activity,
-  type: "Add" | "Remove",
+  type: CommitType,
   events: ClientEvent[],
   mayCatchUp: boolean,
 ): Promise<Applied | "behind">;
 export async function applyCommit(
   session: ConversationSession,
   activity: Activity,
-  type: "Add" | "Remove",
+  type: CommitType,
   events: ClientEvent[],
   mayCatchUp: boolean,
 ): Promise<Applied | "behind"> {
@@ -226,8 +253,10 @@ export async function applyCommit(
     const accts = acctsAddedBy(wire.bytes);
     for (const acct of accts) record.actors[acct] = object;
     events.push({ type: "member-added", channel: session.summary(), actor: object, accts, by });
-  } else {
+  } else if (type === "Remove") {
     events.push({ type: "member-removed", channel: session.summary(), actor: object, by });
+  } else {
+    events.push({ type: "keys-updated", channel: session.summary(), by });
   }
   return "done";
 }

@@ -48,6 +48,7 @@ export async function encryptMessage(
   // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
   session.adopt(encrypted.newState);
   session.markSeen(activity.id);
+  session.countMessage();
   record.unanswered = [...(record.unanswered ?? []), activity.id];
   rememberAuthor(session, id, ctx.account.acct);
   await session.save();
@@ -163,6 +164,7 @@ export async function receiveMessage(
     return;
   }
   rememberAuthor(session, checked.id, sender);
+  session.countMessage();
   const now = ctx.now();
   const message = storedMessage(facts, {
     id: checked.id,

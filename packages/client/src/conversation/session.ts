@@ -85,6 +85,12 @@ export class ConversationSession {
     this.record.seen.push(activityId);
   }
 
+  /** One more message sent or received on our current leaf keys (see key-updates.ts). */
+  countMessage(): void {
+    const last = this.record.keyUpdate ?? { at: this.record.createdAt, messages: 0 };
+    this.record.keyUpdate = { ...last, messages: last.messages + 1 };
+  }
+
   /** The event for an activity of this conversation that was not used, with the reason. */
   skipped(activityId: string, reason: string): ClientEvent {
     return { type: "skipped", activityId, reason, channel: this.summary() };
@@ -229,6 +235,7 @@ export class ConversationSession {
     if (!decoded.ok) throw new Error(`stored pending state does not decode: ${decoded.detail}`);
     this.adopt(decoded.state);
     if (pending.kind === "add") record.actors[pending.acct] = pending.actor;
+    if (pending.kind === "update") record.keyUpdate = { at: this.ctx.now().toISOString(), messages: 0 };
     delete record.pending;
     this.markSeen(pending.activityId);
     await this.save();

@@ -1,4 +1,12 @@
-import { type Activity, actorIdOf, channelEntryOf, idOf, numberField, stringField } from "../activities.js";
+import {
+  type Activity,
+  actorIdOf,
+  type CommitType,
+  channelEntryOf,
+  idOf,
+  numberField,
+  stringField,
+} from "../activities.js";
 import type { MailboxItem } from "../api.js";
 import type { ClientEvent, SyncResult } from "../client-types.js";
 import type { AccountContext } from "../context.js";
@@ -228,7 +236,7 @@ export class SyncEngine implements ChannelOrder {
     session: ConversationSession,
     id: string,
     activity: Activity,
-    type: "Add" | "Remove",
+    type: CommitType,
     events: ClientEvent[],
   ): Promise<Applied> {
     const outcome = await applyCommit(session, activity, type, events, !this.catchingUp.has(session.id));

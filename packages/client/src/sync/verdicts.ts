@@ -110,30 +110,35 @@ async function retryPending(
   const record = session.record;
   const pending = record.pending as PendingChange;
   delete record.pending;
-  const rejected = (retried: boolean, why = reason): ClientEvent => ({
-    type: "rejected",
-    channel: session.summary(),
-    activityId: pending.activityId,
-    what: pending.kind,
-    reason: why,
-    retried,
-  });
+  const rejected = (retried: boolean, why = reason): ClientEvent => {
+    // A key update the channel refuses for good is not tried again by itself before its next turn.
+    if (!retried && pending.kind === "update")
+      record.keyUpdate = { at: session.ctx.now().toISOString(), messages: 0, refused: why };
+    return {
+      type: "rejected",
+      channel: session.summary(),
+      activityId: pending.activityId,
+      what: pending.kind,
+      reason: why,
+      retried,
+    };
+  };
   if (pending.attempts >= 2) {
-    await session.save();
     events.push(rejected(false));
+    await session.save();
     return;
   }
   await order.catchUp(session, events);
   if (!session.active || !record.state) {
-    await session.save();
     events.push(rejected(false));
+    await session.save();
     return;
   }
   const activity = await rebuildChange(session, pending);
   if (!activity) {
     // Someone else already made the same change: nothing is left to do.
-    await session.save();
     events.push(rejected(false));
+    await session.save();
     return;
   }
   await session.save();
@@ -142,7 +147,7 @@ async function retryPending(
     events.push(rejected(true));
   } catch (error) {
     delete record.pending;
-    await session.save();
     events.push(rejected(false, `${reason}; resubmitting failed: ${errorText(error)}`));
+    await session.save();
   }
 }

@@ -85,14 +85,21 @@ export const deliveryFanoutConfigSpec = {
   collectionMaxItems: {
     env: "MIMI_DELIVERY_COLLECTION_MAX_ITEMS",
     schema: parse.positiveInt(),
-    default: "10000",
-    description: "members read from one remote collection at most",
+    default: "1000",
+    description: "members of remote collections one activity reaches at most (all its collections together)",
   },
   collectionMaxPages: {
     env: "MIMI_DELIVERY_COLLECTION_MAX_PAGES",
     schema: parse.positiveInt(),
     default: "100",
     description: "pages fetched from one remote collection at most",
+  },
+  collectionMaxFetches: {
+    env: "MIMI_DELIVERY_COLLECTION_MAX_FETCHES",
+    schema: parse.positiveInt(),
+    default: "100",
+    description:
+      "requests (pages and members' actor documents) the remote collections of one activity may cost; members past it are not delivered to",
   },
   mailboxHeartbeatMs: {
     env: "MIMI_MAILBOX_HEARTBEAT_MS",
@@ -202,7 +209,12 @@ export interface DeliverySettings {
   requestTimeoutMs: number;
   schedulerPollMs: number;
   actorCache: { ttlMs: number; maxEntries: number };
-  collections: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
+  collections: {
+    maxCollectionItems: number;
+    maxCollectionPages: number;
+    maxCollectionFetches: number;
+    fetchConcurrency: number;
+  };
   mailbox: { heartbeatMs: number; safetyPollMs: number; maxPageSize: number; defaultPageSize: number };
   /** What one user's mailbox holds at most, and for how long. */
   mailboxQuota: MailboxQuota & { retentionMs: number; pruneIntervalMs: number; pruneBatch: number };
@@ -244,6 +256,7 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
     collections: {
       maxCollectionItems: config.collectionMaxItems,
       maxCollectionPages: config.collectionMaxPages,
+      maxCollectionFetches: config.collectionMaxFetches,
       fetchConcurrency: 8,
     },
     mailbox: {

@@ -48,7 +48,12 @@ export function testSettings(overrides: Partial<DeliverySettings> = {}): Deliver
     requestTimeoutMs: 2_000,
     schedulerPollMs: 10,
     actorCache: { ttlMs: 60_000, maxEntries: 100 },
-    collections: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 4 },
+    collections: {
+      maxCollectionItems: 100,
+      maxCollectionPages: 10,
+      maxCollectionFetches: 100,
+      fetchConcurrency: 4,
+    },
     mailbox: { heartbeatMs: 15_000, safetyPollMs: 60_000, maxPageSize: 200, defaultPageSize: 50 },
     mailboxQuota: {
       maxItems: 50_000,

@@ -16,7 +16,20 @@ const REMOTE_CHANNEL = "https://c.test/channels/c2";
 function expander(
   documents: Record<string, unknown>,
   redirects: Record<string, string> = {},
-  { expired = [], down = [] }: { expired?: RemoteActor[]; down?: string[] } = {},
+  {
+    expired = [],
+    down = [],
+    limits = {
+      maxCollectionItems: 100,
+      maxCollectionPages: 10,
+      maxCollectionFetches: 100,
+      fetchConcurrency: 2,
+    },
+  }: {
+    expired?: RemoteActor[];
+    down?: string[];
+    limits?: Parameters<typeof createAudienceExpander>[0]["limits"];
+  } = {},
 ): {
   expand: AudienceExpander;
   fetched: string[];
@@ -44,7 +57,7 @@ function expander(
     },
     fetchJson,
     now: () => 0,
-    limits: { maxCollectionItems: 100, maxCollectionPages: 10, fetchConcurrency: 2 },
+    limits,
   });
   return { expand, fetched };
 }
@@ -136,5 +149,63 @@ describe("audience expansion and followers collections", () => {
     expect(direct.recipients.map((recipient) => recipient.actorId)).toEqual([DAVE]);
     // Never seen before: nothing to fall back on, so it is tried again later.
     expect(direct.unresolved).toMatchObject([{ uri: "https://c.test/users/erin", permanent: false }]);
+  });
+
+  it("makes a bounded number of requests for one activity, however large a remote collection is", async () => {
+    // 1,500 members on 15 pages of a collection that is nobody's followers, each member on its own server.
+    const LIST = "https://c.test/lists/everyone";
+    const member = (index: number) => `https://m${index}.test/users/u${index}`;
+    const documents: Record<string, unknown> = {
+      [LIST]: { id: LIST, type: "OrderedCollection", totalItems: 1_500, first: `${LIST}?page=0` },
+    };
+    for (let page = 0; page < 15; page++) {
+      documents[`${LIST}?page=${page}`] = {
+        id: `${LIST}?page=${page}`,
+        type: "OrderedCollectionPage",
+        partOf: LIST,
+        orderedItems: Array.from({ length: 100 }, (_, index) => member(page * 100 + index)),
+        ...(page < 14 ? { next: `${LIST}?page=${page + 1}` } : {}),
+      };
+    }
+    for (let index = 0; index < 1_500; index++) {
+      documents[member(index)] = { id: member(index), type: "Person", inbox: `${member(index)}/inbox` };
+    }
+    const { expand, fetched } = expander(
+      documents,
+      {},
+      {
+        limits: {
+          maxCollectionItems: 10_000,
+          maxCollectionPages: 100,
+          maxCollectionFetches: 40,
+          fetchConcurrency: 4,
+        },
+      },
+    );
+    const expanded = await expand([LIST], { signAs: "https://a.test/users/alice" });
+    // The collection itself, then 40 requests: pages and members together.
+    expect(fetched).toHaveLength(41);
+    expect(fetched.filter((url) => url.startsWith(`${LIST}?page=`))).toHaveLength(15);
+    expect(expanded.recipients).toHaveLength(25);
+    expect(expanded.refused).toEqual([
+      { uri: LIST, reason: expect.stringContaining("1475 members not resolved") },
+    ]);
+
+    const { expand: expandFew, fetched: fetchedFew } = expander(
+      documents,
+      {},
+      {
+        limits: {
+          maxCollectionItems: 30,
+          maxCollectionPages: 100,
+          maxCollectionFetches: 1_000,
+          fetchConcurrency: 4,
+        },
+      },
+    );
+    const few = await expandFew([LIST], { signAs: "https://a.test/users/alice" });
+    // Members are capped per activity too: the walk stops once it has them, and only they are fetched.
+    expect(few.recipients).toHaveLength(30);
+    expect(fetchedFew.length).toBeLessThanOrEqual(1 + 1 + 30);
   });
 });

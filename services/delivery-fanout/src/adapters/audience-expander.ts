@@ -69,7 +69,16 @@ export interface AudienceExpanderDeps {
   actors: RemoteActorCache;
   fetchJson: SignedGet;
   now: () => number;
-  limits: { maxCollectionItems: number; maxCollectionPages: number; fetchConcurrency: number };
+  limits: {
+    maxCollectionItems: number;
+    maxCollectionPages: number;
+    /**
+     * Requests all the remote collections of one activity may cost (their pages and their members'
+     * actor documents), so that one activity never makes more than a bounded number of requests.
+     */
+    maxCollectionFetches: number;
+    fetchConcurrency: number;
+  };
 }
 
 export type AudienceExpander = (
@@ -100,9 +109,13 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     return expired ? remoteRecipient(expired) : undefined;
   }
 
-  async function resolveRemoteActor(uri: string): Promise<ResolvedRecipient | Unresolved> {
+  async function resolveRemoteActor(
+    uri: string,
+    budget?: ExpansionBudget,
+  ): Promise<ResolvedRecipient | Unresolved | "overBudget"> {
     const cached = await deps.actors.get(uri, deps.now());
     if (cached) return remoteRecipient(cached);
+    if (budget !== undefined && !budget.spend()) return "overBudget";
     const fetched = await deps.fetchJson(uri);
     if (fetched.kind !== "document") {
       const failure = fetchFailure(fetched);
@@ -128,6 +141,7 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     first: ParsedDocument & { kind: "collection" },
     uri: string,
     signAs: string,
+    budget: ExpansionBudget,
   ) {
     const items = new Set(first.items);
     const unresolved: Unresolved[] = [];
@@ -150,6 +164,8 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
           refused.push({ uri, reason: `page ${page}: ${pageRefusal}` });
           break;
         }
+        // Not refused: the members read so far are still delivered to.
+        if (!budget.spend()) break;
         const fetched = await deps.fetchJson(page);
         if (fetched.kind !== "document") {
           const failure = fetchFailure(fetched);
@@ -184,15 +200,21 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
       page = parsed.next;
     }
     if (refused.length > 0) return { members: [], unresolved, refused };
-    return { members: [...items].slice(0, deps.limits.maxCollectionItems), unresolved, refused };
+    return {
+      members: budget.takeMembers([...items].slice(0, deps.limits.maxCollectionItems)),
+      unresolved,
+      refused,
+    };
   }
 
   /** Members of a collection are actors (local or remote); anything else is reported, not expanded. */
   async function resolveActors(
     uris: readonly string[],
-  ): Promise<{ recipients: ResolvedRecipient[]; unresolved: Unresolved[] }> {
+    budget?: ExpansionBudget,
+  ): Promise<{ recipients: ResolvedRecipient[]; unresolved: Unresolved[]; overBudget: number }> {
     const recipients: ResolvedRecipient[] = [];
     const unresolved: Unresolved[] = [];
+    let overBudget = 0;
     const local = new Map<string, string>();
     const remote: string[] = [];
     for (const uri of uris) {
@@ -208,12 +230,15 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
       if (existing.has(username)) recipients.push({ kind: "local", actorId: uri, username });
       else unresolved.push({ uri, permanent: true, reason: `no local account ${username}` });
     }
-    const resolved = await mapLimited(remote, deps.limits.fetchConcurrency, resolveRemoteActor);
+    const resolved = await mapLimited(remote, deps.limits.fetchConcurrency, (uri) =>
+      resolveRemoteActor(uri, budget),
+    );
     for (const outcome of resolved) {
-      if ("kind" in outcome) recipients.push(outcome);
+      if (outcome === "overBudget") overBudget++;
+      else if ("kind" in outcome) recipients.push(outcome);
       else unresolved.push(outcome);
     }
-    return { recipients, unresolved };
+    return { recipients, unresolved, overBudget };
   }
 
   return async (audience, { signAs }) => {
@@ -221,6 +246,7 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
     const unresolved: Unresolved[] = [];
     const refused: Refused[] = [];
     const directActors: string[] = [];
+    const budget = new ExpansionBudget(deps.limits.maxCollectionFetches, deps.limits.maxCollectionItems);
     for (const uri of new Set(audience)) {
       if (!isDeliverableUri(uri)) continue;
       const refusal = collectionRefusal(uri, signAs);
@@ -263,12 +289,19 @@ export function createAudienceExpander(deps: AudienceExpanderDeps): AudienceExpa
           refused.push({ uri, reason: fetchedRefusal });
           continue;
         }
-        const walked = await walkRemoteCollection(parsed, uri, signAs);
+        const walked = await walkRemoteCollection(parsed, uri, signAs, budget);
         unresolved.push(...walked.unresolved);
         refused.push(...walked.refused);
-        const expanded = await resolveActors(walked.members);
+        const expanded = await resolveActors(walked.members, budget);
         recipients.push(...expanded.recipients);
         unresolved.push(...expanded.unresolved);
+        if (expanded.overBudget > 0) {
+          // One entry for the collection, not one per member: dropped, not retried.
+          refused.push({
+            uri,
+            reason: `${expanded.overBudget} members not resolved: the ${deps.limits.maxCollectionFetches} requests remote collections may cost one activity were spent`,
+          });
+        }
       } else {
         unresolved.push({ uri, permanent: true, reason: parsed.reason });
       }
@@ -304,4 +337,31 @@ async function mapLimited<T, R>(
   });
   await Promise.all(runners);
   return results;
+}
+
+/**
+ * What the remote collections of one activity may still cost: requests (pages, members' actor
+ * documents) and members. Spent in the order the work happens; local collections and directly
+ * addressed actors do not draw on it (those are bounded by a channel's membership and by the
+ * addresses an activity may name).
+ */
+class ExpansionBudget {
+  constructor(
+    private fetchesLeft: number,
+    private membersLeft: number,
+  ) {}
+
+  /** Takes one request from the budget; false when none is left. */
+  spend(): boolean {
+    if (this.fetchesLeft <= 0) return false;
+    this.fetchesLeft--;
+    return true;
+  }
+
+  /** The members still within the per-activity member budget. */
+  takeMembers(members: string[]): string[] {
+    const taken = members.slice(0, Math.max(this.membersLeft, 0));
+    this.membersLeft -= taken.length;
+    return taken;
+  }
 }

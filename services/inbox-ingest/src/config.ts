@@ -1,4 +1,4 @@
-import { parse } from "@mimi/service-kit";
+import { type ConfigOf, parse, readConfigOrExit } from "@mimi/service-kit";
 
 /** inbox-ingest's own settings, beside the provider-wide ones in @mimi/provider-config. */
 export const inboxIngestConfigSpec = {
@@ -36,3 +36,41 @@ export const inboxIngestConfigSpec = {
       "how long a remote channel's member list (its followers collection) is reused to check forwarded activities",
   },
 };
+
+/**
+ * What one request may cost this provider: how many addresses it names, how many local users it
+ * reaches and how many mailbox bytes it writes. Read from the environment once, when the routes are
+ * built (so a bad value stops the process at boot).
+ */
+export const inboxIngestLimitsSpec = {
+  maxAddresses: {
+    env: "MIMI_INBOX_MAX_ADDRESSES",
+    schema: parse.positiveInt(),
+    default: "1000",
+    description:
+      "entries in to, cc, bto, bcc and audience together that one activity may name (more: 400 tooManyAddresses)",
+  },
+  maxRecipients: {
+    env: "MIMI_INBOX_MAX_RECIPIENTS",
+    schema: parse.positiveInt(),
+    default: "1000",
+    description: "local users one inbox delivery may reach (more: 413 tooManyRecipients)",
+  },
+  maxCopyBytes: {
+    env: "MIMI_INBOX_MAX_COPY_BYTES",
+    schema: parse.positiveInt(),
+    default: String(64 * 1024 * 1024),
+    description:
+      "body size times the local users one inbox delivery reaches: the mailbox bytes one request may write (more: 413 tooManyRecipients)",
+  },
+};
+
+export type IngestLimitSettings = ConfigOf<typeof inboxIngestLimitsSpec>;
+
+let limitsFromEnvironment: IngestLimitSettings | undefined;
+
+/** `inboxIngestLimitsSpec` as the process environment sets it, read on the first call. */
+export function ingestLimitsFromEnvironment(): IngestLimitSettings {
+  limitsFromEnvironment ??= readConfigOrExit(inboxIngestLimitsSpec);
+  return limitsFromEnvironment;
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type RawBody, readActivity } from "./read-activity.js";
 
 const read = (text: string): RawBody => ({ ok: true, bytes: Buffer.from(text) });
+const LIMITS = { maxAddresses: 3, maxRecipients: 10, maxCopyBytes: 1_000_000 };
 const activity = {
   id: "https://a.example/activities/1",
   type: "Create",
@@ -11,7 +12,7 @@ const activity = {
 describe("the read step", () => {
   it("lets an activity through with the bytes it was read from", () => {
     const text = JSON.stringify(activity);
-    const result = readActivity(read(text));
+    const result = readActivity(read(text), LIMITS);
     expect(result).toMatchObject({ kind: "continue", value: { activity } });
     if (result.kind === "continue") expect(Buffer.from(result.value.body).toString()).toBe(text);
   });
@@ -24,7 +25,7 @@ describe("the read step", () => {
       [{ ok: false, reason: "unreadableBody", detail: "cut short" }, 400],
     ];
     for (const [body, status] of cases) {
-      const result = readActivity(body);
+      const result = readActivity(body, LIMITS);
       expect(result, body.reason).toMatchObject({
         kind: "refused",
         reason: body.reason,
@@ -34,15 +35,25 @@ describe("the read step", () => {
   });
 
   it("refuses what is not JSON, and an envelope without its fields (naming the issues)", () => {
-    expect(readActivity(read("{nope"))).toMatchObject({
+    expect(readActivity(read("{nope"), LIMITS)).toMatchObject({
       kind: "refused",
       problem: { status: 400, extra: { reason: "malformedJson" } },
     });
     const { actor: _actor, ...withoutActor } = activity;
-    const refused = readActivity(read(JSON.stringify(withoutActor)));
+    const refused = readActivity(read(JSON.stringify(withoutActor)), LIMITS);
     expect(refused).toMatchObject({
       kind: "refused",
       problem: { status: 400, extra: { reason: "invalidEnvelope", issues: [{ path: "actor" }] } },
+    });
+  });
+
+  it("refuses an activity naming more addresses than the limit, bto and bcc counted", () => {
+    const many = { ...activity, to: ["https://b.example/users/a"], bcc: ["https://b.example/users/b"] };
+    expect(readActivity(read(JSON.stringify(many)), LIMITS).kind).toBe("continue");
+    const tooMany = { ...many, bto: ["https://b.example/users/c", "https://b.example/users/d"] };
+    expect(readActivity(read(JSON.stringify(tooMany)), LIMITS)).toMatchObject({
+      kind: "refused",
+      reason: "tooManyAddresses",
     });
   });
 });

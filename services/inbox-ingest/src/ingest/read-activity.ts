@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { type ActivityEnvelope, isActivityContentType } from "@mimi/activitypub";
 import type { RequestHandler } from "express";
+import { addressingExcess, type IngestLimits } from "../domain/ingest-limits.js";
 import { parseActivityBody } from "../domain/parse-activity.js";
 import type { IngestRoute } from "./outcomes.js";
 import { proceed, refuse, type StepResult } from "./pipeline.js";
@@ -60,15 +61,18 @@ export interface ReceivedActivity {
 }
 
 /**
- * The read step: media type and size (as the capture found them), then UTF-8 JSON and the envelope
- * (`activityEnvelopeSchema`), each refused with its own reason.
+ * The read step: media type and size (as the capture found them), then UTF-8 JSON, the envelope
+ * (`activityEnvelopeSchema`) and the number of addresses (every addressing field, `bto` and `bcc`
+ * included, counts toward `MIMI_INBOX_MAX_ADDRESSES`), each refused with its own reason.
  */
-export function readActivity(body: RawBody): StepResult<ReceivedActivity> {
+export function readActivity(body: RawBody, limits: IngestLimits): StepResult<ReceivedActivity> {
   if (!body.ok) return refuse(body.reason, body.detail);
   const parsed = parseActivityBody(body.bytes);
   if (!parsed.ok) {
     return refuse(parsed.reason, parsed.detail, parsed.issues ? { extra: { issues: parsed.issues } } : {});
   }
+  const excess = addressingExcess(parsed.activity, limits);
+  if (excess !== undefined) return refuse("tooManyAddresses", excess);
   return proceed({ activity: parsed.activity, body: body.bytes });
 }
 

@@ -67,6 +67,10 @@ const REFUSALS = {
   newChannelWithoutId: { status: 400 },
   channelNotLocal: { status: 400 },
   noAudience: { status: 400 },
+  // what one request may cost (`MIMI_INBOX_MAX_*`) and the recipients' mailboxes
+  tooManyAddresses: { status: 400 },
+  tooManyRecipients: { status: 413 },
+  mailboxFull: { status: 403 },
   channelLookupFailed: retryAfter(30),
   // publishing
   busUnavailable: retryAfter(30),

@@ -1,7 +1,9 @@
 import { type ActivityEnvelope, isLocalUsername } from "@mimi/activitypub";
+import { mailboxesRefusing } from "@mimi/delivery-fanout/mailbox-reads";
 import type { InboxIngestContext } from "../context.js";
 import type { InboxTarget } from "../domain/addressing.js";
 import { type AuthorizedDelivery, type InboxRoute, routeInboxDelivery } from "../domain/inbox-routing.js";
+import { type IngestLimits, recipientExcess } from "../domain/ingest-limits.js";
 import { requireLocalChannel } from "./local-channel.js";
 import { drop, type IngestRequest, type LogNote, proceed, refuse, type StepResult } from "./pipeline.js";
 import {
@@ -19,13 +21,16 @@ import {
  * dropped.
  */
 export async function routeInbox(
-  ctx: Pick<InboxIngestContext, "urls" | "accounts" | "ports" | "now">,
+  ctx: Pick<InboxIngestContext, "urls" | "accounts" | "ports" | "now" | "sql">,
   request: IngestRequest,
   delivery: {
     readonly target: InboxTarget;
     readonly authorized: AuthorizedDelivery;
     readonly activity: ActivityEnvelope;
+    /** The body's size as received: each local recipient stores a copy. */
+    readonly bodyBytes: number;
   },
+  limits: IngestLimits,
 ): Promise<StepResult<Publication>> {
   const { target, authorized, activity } = delivery;
   if (target.kind === "user") {
@@ -49,7 +54,9 @@ export async function routeInbox(
         ),
       );
     }
-    case "owner":
+    case "owner": {
+      if ((await mailboxesRefusing(ctx.sql, [route.username])).has(route.username))
+        return refuse("mailboxFull", `the mailbox of ${route.username} is full`);
       return proceed(
         userInboxPublication(
           {
@@ -61,11 +68,19 @@ export async function routeInbox(
           arrival,
         ),
       );
+    }
     case "forward":
     case "addressed": {
       const existing = await ctx.accounts.existing(route.candidates);
-      const recipients = route.candidates.filter((name) => existing.has(name));
-      if (recipients.length === 0) return drop("noLocalRecipient", nobodyLocal(route, activity, authorized));
+      const found = route.candidates.filter((name) => existing.has(name));
+      if (found.length === 0) return drop("noLocalRecipient", nobodyLocal(route, activity, authorized));
+      // Refused whole rather than cut short: the sender learns that nobody here got it.
+      const excess = recipientExcess(found.length, delivery.bodyBytes, limits);
+      if (excess !== undefined) return refuse("tooManyRecipients", excess);
+      const full = await mailboxesRefusing(ctx.sql, found);
+      const recipients = found.filter((name) => !full.has(name));
+      if (recipients.length === 0)
+        return refuse("mailboxFull", `the mailboxes of ${[...full].join(", ")} are full`);
       return proceed(
         userInboxPublication(
           { activity, recipients, deliveredBy: authorized.sender, dedupeTarget: route.dedupeTarget },

@@ -1,6 +1,8 @@
 import type { RequestHandler } from "express";
+import { ingestLimitsFromEnvironment } from "../config.js";
 import type { InboxIngestContext } from "../context.js";
 import type { InboxTarget } from "../domain/addressing.js";
+import type { IngestLimits } from "../domain/ingest-limits.js";
 import { verifySignature } from "../ingest/authenticate.js";
 import { authorizeInbox } from "../ingest/authorize.js";
 import type { IngestRoute } from "../ingest/outcomes.js";
@@ -16,7 +18,8 @@ export function inboxHandler(
   route: IngestRoute,
   targetOf: (request: IngestRequest) => InboxTarget,
 ): RequestHandler {
-  return ingestHandler(ctx, route, (request) => ingestInboxDelivery(ctx, request, targetOf(request)));
+  const limits = ingestLimitsFromEnvironment();
+  return ingestHandler(ctx, route, (request) => ingestInboxDelivery(ctx, request, targetOf(request), limits));
 }
 
 /**
@@ -28,15 +31,21 @@ export async function ingestInboxDelivery(
   ctx: InboxIngestContext,
   request: IngestRequest,
   target: InboxTarget,
+  limits: IngestLimits = ingestLimitsFromEnvironment(),
 ): Promise<IngestOutcome> {
-  const received = readActivity(request.body);
+  const received = readActivity(request.body, limits);
   if (received.kind !== "continue") return received;
   const { activity } = received.value;
   const signer = await verifySignature(ctx, request, received.value);
   if (signer.kind !== "continue") return signer;
   const authorized = await authorizeInbox(ctx, { signer: signer.value, activity, target });
   if (authorized.kind !== "continue") return authorized;
-  const publication = await routeInbox(ctx, request, { target, authorized: authorized.value, activity });
+  const publication = await routeInbox(
+    ctx,
+    request,
+    { target, authorized: authorized.value, activity, bodyBytes: received.value.body.byteLength },
+    limits,
+  );
   if (publication.kind !== "continue") return publication;
   return publishOnce(ctx, publication.value);
 }

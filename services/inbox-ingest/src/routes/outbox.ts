@@ -1,5 +1,7 @@
 import type { RequestHandler } from "express";
+import { ingestLimitsFromEnvironment } from "../config.js";
 import type { InboxIngestContext } from "../context.js";
+import type { IngestLimits } from "../domain/ingest-limits.js";
 import { authorizeOutbox } from "../ingest/authorize.js";
 import { authenticateBearer } from "../ingest/bearer.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
@@ -14,16 +16,18 @@ import { ingestHandler } from "./answer.js";
  * to `channel.inbox`; everything else to `delivery.requests`, signed as the user.
  */
 export function outbox(ctx: InboxIngestContext): RequestHandler {
-  return ingestHandler(ctx, "outbox", (request) => ingestOutboxSubmission(ctx, request));
+  const limits = ingestLimitsFromEnvironment();
+  return ingestHandler(ctx, "outbox", (request) => ingestOutboxSubmission(ctx, request, limits));
 }
 
 /** The outbox steps, in order: read, authenticate (the token), authorize, route, publish once. */
 export async function ingestOutboxSubmission(
   ctx: InboxIngestContext,
   request: IngestRequest,
+  limits: IngestLimits = ingestLimitsFromEnvironment(),
 ): Promise<IngestOutcome> {
   const username = String(request.params.username);
-  const received = readActivity(request.body);
+  const received = readActivity(request.body, limits);
   if (received.kind !== "continue") return received;
   const { activity } = received.value;
   const principal = await authenticateBearer(ctx.tokens, request.headers.authorization);

@@ -1,0 +1,124 @@
+import { deliveryFanoutMigrations } from "@mimi/delivery-fanout";
+import type { Sql } from "@mimi/store";
+import { migrateAll } from "@mimi/store";
+import { userInboxTopic } from "@mimi/topics";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  activityId,
+  createAccount,
+  createTestDatabase,
+  type FakeRemote,
+  postSigned,
+  type RemoteActor,
+  startFakeRemote,
+  startTestIngest,
+  type TestIngest,
+} from "./harness.js";
+
+// Read once when the routes are built (below, in beforeAll).
+process.env.MIMI_INBOX_MAX_ADDRESSES = "5";
+process.env.MIMI_INBOX_MAX_RECIPIENTS = "3";
+process.env.MIMI_INBOX_MAX_COPY_BYTES = "20000";
+
+const REMOTE = "http://remote.test";
+const local = (name: string) => `http://b.test/users/${name}`;
+
+let sql: Sql;
+let remote: FakeRemote;
+let ingest: TestIngest;
+let carol: RemoteActor;
+
+beforeAll(async () => {
+  sql = await createTestDatabase();
+  await migrateAll(sql, [deliveryFanoutMigrations]);
+  for (const name of ["ann", "ben", "cas", "dot"]) await createAccount(sql, name);
+  remote = await startFakeRemote();
+  carol = remote.addActor(REMOTE, "/users/carol", "rsa");
+  ingest = await startTestIngest({
+    sql,
+    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
+  });
+});
+
+afterAll(async () => {
+  await ingest?.close();
+  await remote?.close();
+  await sql?.close();
+});
+
+beforeEach(() => {
+  ingest.bus.published.length = 0;
+});
+
+function note(fields: Record<string, unknown>) {
+  return { id: activityId(REMOTE), type: "Create", actor: carol.id, object: { type: "Note" }, ...fields };
+}
+
+/** Usernames that got a `user.inbox` item. */
+function recipients(): string[] {
+  return ingest.bus.published
+    .filter((batch) => batch.topic === userInboxTopic.name)
+    .flatMap((batch) => batch.messages.map((message) => String(message.key)));
+}
+
+async function expectRefused(response: Response, status: number, reason: string) {
+  expect(response.status).toBe(status);
+  expect(((await response.json()) as { reason: string }).reason).toBe(reason);
+  expect(ingest.bus.published).toHaveLength(0);
+}
+
+describe("what one request may cost", () => {
+  it("counts every addressing field, bto and bcc included, toward one limit", async () => {
+    const activity = note({
+      to: [local("ann")],
+      bto: [`${REMOTE}/users/x1`, `${REMOTE}/users/x2`],
+      bcc: [`${REMOTE}/users/x3`, `${REMOTE}/users/x4`, `${REMOTE}/users/x5`],
+    });
+    await expectRefused(
+      await postSigned(`${ingest.base}/inbox`, JSON.stringify(activity), carol),
+      400,
+      "tooManyAddresses",
+    );
+  });
+
+  it("refuses a shared-inbox delivery reaching more local users than the limit", async () => {
+    const activity = note({ to: [local("ann"), local("ben")], cc: [local("cas"), local("dot")] });
+    await expectRefused(
+      await postSigned(`${ingest.base}/inbox`, JSON.stringify(activity), carol),
+      413,
+      "tooManyRecipients",
+    );
+    const within = note({ to: [local("ann"), local("ben"), local("cas")] });
+    const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(within), carol);
+    expect(response.status).toBe(202);
+    expect(recipients().sort()).toEqual(["ann", "ben", "cas"]);
+  });
+
+  it("refuses a delivery whose copies would store more bytes than the limit", async () => {
+    const large = note({ to: [local("ann"), local("ben")], content: "x".repeat(10_500) });
+    await expectRefused(
+      await postSigned(`${ingest.base}/inbox`, JSON.stringify(large), carol),
+      413,
+      "tooManyRecipients",
+    );
+    const one = note({ to: [local("ann")], content: "x".repeat(10_500) });
+    expect((await postSigned(`${ingest.base}/inbox`, JSON.stringify(one), carol)).status).toBe(202);
+  });
+
+  it("refuses deliveries for a user whose mailbox refused items, and reaches the others", async () => {
+    await sql.query("insert into delivery.mailbox_usage (username, refused_at) values ('dot', now())");
+    await expectRefused(
+      await postSigned(`${ingest.base}/users/dot/inbox`, JSON.stringify(note({ to: [local("dot")] })), carol),
+      403,
+      "mailboxFull",
+    );
+    await expectRefused(
+      await postSigned(`${ingest.base}/inbox`, JSON.stringify(note({ to: [local("dot")] })), carol),
+      403,
+      "mailboxFull",
+    );
+    const both = note({ to: [local("ann"), local("dot")] });
+    expect((await postSigned(`${ingest.base}/inbox`, JSON.stringify(both), carol)).status).toBe(202);
+    expect(recipients()).toEqual(["ann"]);
+  });
+});

@@ -84,7 +84,10 @@ export function createChannelSequencerContext(
     store: createChannelStore(sql),
     actorKeys,
     tokens: createTokenVerifier(sql),
-    keys: createCachingKeyResolver({ fetchKeyDocument: keyDocumentFetcher(signedGet) }),
+    keys: createCachingKeyResolver({
+      fetchKeyDocument: keyDocumentFetcher(signedGet),
+      requireHttpsKeyIds: config.production,
+    }),
     credentials: createCredentialAuthority({
       issuersFor: providerIssuers({ sql, domain: config.domain, http, connectTo: config.connectTo }),
     }),

@@ -1,4 +1,10 @@
-import { type ClientEvent, type MimiClient, type SyncResult, shortIdLength } from "@mimi/client";
+import {
+  type ChannelSummary,
+  type ClientEvent,
+  type MimiClient,
+  type SyncResult,
+  shortIdLength,
+} from "@mimi/client";
 import {
   channelLabel,
   eventLine,
@@ -33,7 +39,19 @@ export async function sendCommand(args: string[], io: Io, client: MimiClient) {
   const message = await client.send(reference, words.join(" "));
   const channel = await client.channel(message.channelId);
   io.out(line`sent ${shortId(message.id)} to ${channelLabel(channel)}`);
+  warnIfBehind(io, channel);
   return message;
+}
+
+/**
+ * Sent while this device is behind the channel: the message went out on the epoch this device is at,
+ * which members who joined since cannot open. Said on stderr, with the reason.
+ */
+function warnIfBehind(io: Io, channel: ChannelSummary) {
+  const behind = outOfSyncLine(channel);
+  if (behind)
+    io.err(line`mimi: warning: sent on epoch ${channel.epoch}; members who joined since cannot read it`);
+  if (behind) io.err(behind);
 }
 
 /** `mimi reply <channel> <message-id> <text...>`: a message answering another one. */
@@ -46,6 +64,7 @@ export async function replyCommand(args: string[], io: Io, client: MimiClient) {
   io.out(
     line`sent ${shortId(message.id)} to ${channelLabel(channel)} (reply to ${shortId(message.inReplyTo ?? "")})`,
   );
+  warnIfBehind(io, channel);
 }
 
 /** `mimi edit <channel> <message-id> <text...>`: new text for one of your messages. */

@@ -1,3 +1,4 @@
+import { rateLimitRuleSchema } from "@mimi/rate-limits";
 import { type ConfigOf, parse } from "@mimi/service-kit";
 import { z } from "zod";
 import { DEFAULT_CIPHERSUITE_ID, parseCiphersuiteList } from "./domain/ciphersuites.js";
@@ -68,6 +69,47 @@ export const keyPackageDirectoryConfigSpec = {
     schema: parse.nonNegativeInt(),
     default: "3600",
     description: "tolerated clock difference for claim signatures and KeyPackage notBefore",
+  },
+  claimLimitPerPair: {
+    env: "MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_PAIR",
+    schema: rateLimitRuleSchema(),
+    default: "10/3600",
+    description:
+      "claims of one user's KeyPackages by one requesting actor per window, `POINTS/SECONDS` (0: no limit); beyond it 429 with Retry-After",
+  },
+  claimLimitPerOriginTarget: {
+    env: "MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN_TARGET",
+    schema: rateLimitRuleSchema(),
+    default: "60/3600",
+    description:
+      "claims of one user's KeyPackages by all actors of one requesting origin (this provider's own users count as one origin) per window",
+  },
+  claimLimitPerOrigin: {
+    env: "MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN",
+    schema: rateLimitRuleSchema(),
+    default: "1200/60",
+    description: "server-to-server claims signed by actors of one origin per window, whatever the user",
+  },
+  claimLimitPerLocalUser: {
+    env: "MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_USER",
+    schema: rateLimitRuleSchema(),
+    default: "120/300",
+    description:
+      "client API claims by one local user per window, whatever the user claimed (remote ones cost outbound requests)",
+  },
+  lastResortLimit: {
+    env: "MIMI_KEYPACKAGE_LAST_RESORT_LIMIT",
+    schema: rateLimitRuleSchema(),
+    default: "5/3600",
+    description:
+      "times one client's last-resort KeyPackage is handed to one requesting origin per window; beyond it the client is listed unavailable (noKeyPackages)",
+  },
+  lowWatermark: {
+    env: "MIMI_KEYPACKAGE_LOW_WATERMARK",
+    schema: parse.nonNegativeInt(),
+    default: "5",
+    description:
+      "a claim leaving at most this many single-use KeyPackages in a client's pool (or serving its last resort) is logged at info and counted in mimi_keypackage_pools_low_total; 0 notes only empty pools",
   },
 };
 

@@ -22,15 +22,18 @@ import {
 import { validateKeyPackage } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
-import { type Logger, readConfig } from "@mimi/service-kit";
+import { openRateLimiters, type RateLimiterBackend } from "@mimi/rate-limits";
+import { type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { type ClaimConfirmer, createClaimConfirmer } from "./claim-batcher.js";
 import { type ClaimDeps, rebuildAllPools } from "./claim-engine.js";
+import { type ClaimLimits, createClaimLimits } from "./claim-limits.js";
 import { type ClientListCache, createClientListCache } from "./client-lists.js";
 import { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
 import { registeredCiphersuiteName } from "./domain/ciphersuites.js";
 import type { KeyPackageValidator } from "./domain/upload-check.js";
 import { createLocalIssuers } from "./local-issuers.js";
+import { createPoolWatch, type PoolWatch } from "./pool-watch.js";
 
 /** Everything the keypackage directory's handlers need, built once; tests pass overrides. */
 export interface KeyPackageDirectoryContext {
@@ -59,6 +62,10 @@ export interface KeyPackageDirectoryContext {
   /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
   publicScheme: "https" | "http";
   now: () => Date;
+  /** Claims per requester and target, per origin, per local user; last-resort reuse. */
+  claimLimits: ClaimLimits;
+  /** Logs and counts pools that claims leave low. */
+  poolWatch: PoolWatch;
   /** Releases the outbound HTTP client, the claim store, the replay guard and their Redis connection. */
   close(): Promise<void>;
 }
@@ -69,6 +76,10 @@ export interface KeyPackageDirectoryDeps {
   logger: Logger;
   /** Defaults to the documented defaults of `keyPackageDirectoryConfigSpec`. */
   settings?: KeyPackageDirectorySettings;
+  /** Where the claim limits count; by default Redis under `<MIMI_KEYPACKAGE_REDIS_PREFIX>rl:` or memory. */
+  rateLimiters?: RateLimiterBackend;
+  /** For `mimi_keypackage_pools_low_total`; uncounted without. */
+  metrics?: Metrics;
 }
 
 /** The claim store and the replay guard, with whatever connection they share. */
@@ -132,6 +143,14 @@ export function createKeyPackageDirectoryContext(
   }
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
   const now = overrides.now ?? (() => new Date());
+  const rateLimiters =
+    deps.rateLimiters ??
+    openRateLimiters({
+      redisUrl: settings.redisUrl,
+      keyPrefix: `${settings.redisKeyPrefix}rl:`,
+      onError: (error) =>
+        deps.logger.warn({ err: error }, "rate-limit Redis unreachable; counting in memory"),
+    });
   return {
     urls: deps.config.urls,
     sql: deps.sql,
@@ -145,6 +164,7 @@ export function createKeyPackageDirectoryContext(
       fetchKeyDocument: keyDocumentFetcher(
         createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor)),
       ),
+      requireHttpsKeyIds: deps.config.production,
     }),
     http,
     actorKeys,
@@ -154,11 +174,20 @@ export function createKeyPackageDirectoryContext(
     connectTo: deps.config.connectTo,
     publicScheme: deps.config.urls.base.startsWith("https:") ? "https" : "http",
     now,
+    claimLimits: createClaimLimits(rateLimiters, settings),
+    poolWatch: createPoolWatch({
+      claims,
+      domain: deps.config.domain,
+      logger: deps.logger,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      lowWatermark: settings.lowWatermark,
+    }),
     close: async () => {
       await http.close();
       await claims.close();
       await replayGuard.close();
       await state?.close();
+      if (!deps.rateLimiters) await rateLimiters.close();
     },
     ...overrides,
   };

@@ -31,6 +31,7 @@ export function createKeyPackageDirectoryService(
       sql: deps.sql,
       logger: deps.logger,
       settings,
+      metrics: deps.metrics,
     });
     stack.defer(() => ctx.close());
     await prepareKeyPackageDirectory(ctx);

@@ -143,11 +143,15 @@ describe("claims through the home server", () => {
     );
   });
 
-  it("answers 502 when the other provider cannot be reached", async () => {
+  it("answers 502 when the other provider cannot be reached, naming no address of ours", async () => {
     const res = await call(`${a.base}/api/v1/keypackages/claim`, {
       body: { acct: "bob@unreachable.test" },
       token: aliceToken,
     });
     expect(res.status).toBe(502);
+    expect(res.body).toMatchObject({ reason: "remoteClaimFailed" });
+    // What the outbound request ran into (a refused connection to a mapped or resolved address) stays in the logs.
+    const answer = JSON.stringify(res.body);
+    expect(answer).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|resolves|address/i);
   });
 });

@@ -3,6 +3,7 @@ import { verifyRequest } from "@mimi/http-signatures";
 import { ProblemError, problems } from "@mimi/service-kit";
 import type { NextFunction, Request, RequestHandler } from "express";
 import { claimUserKeyPackages } from "../claim-engine.js";
+import { admitClaim, limitLastResorts, originOf } from "../claim-limits.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -98,8 +99,10 @@ function signatureRefused(reason: string, detail: string): ProblemError {
 /**
  * `POST /users/:username/keyPackages/claim` (the actor's `mimi:keyPackageClaim`), HTTP-signed by the
  * requesting server: 401 before anything else is looked at (a bad signature, or one already answered:
- * `replayedRequest`), then 400 bad body, 404 unknown user, else 200 with a Collection of one
- * KeyPackage per client (docs/protocol.md, "KeyPackages").
+ * `replayedRequest`), then 400 bad body, 404 unknown user, 429 when the signer, its origin or its
+ * origin's claims of this user are over their limits, else 200 with a Collection of one KeyPackage
+ * per client (docs/protocol.md, "KeyPackages"); a last resort handed to the origin too often is
+ * withheld (the client listed `noKeyPackages`).
  */
 export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {
@@ -134,12 +137,21 @@ export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandle
     if (!request.ok) throw problems.badRequest(request.detail);
     const username = String(req.params.username);
     if (!isLocalUsername(username)) throw problems.notFound(`no user ${username}`);
-    const outcome = await claimUserKeyPackages(claimDepsOf(ctx), {
+    const requesterOrigin = originOf(verified.keyOwner);
+    await admitClaim(ctx.claimLimits, {
+      requester: verified.keyOwner,
+      requesterOrigin,
+      target: username,
+      via: "server",
+    });
+    const claimed = await claimUserKeyPackages(claimDepsOf(ctx), {
       username,
       ciphersuites: claimableCiphersuites(request.ciphersuites, ctx.settings.ciphersuites),
       requester: verified.keyOwner,
     });
-    if (!outcome.ok) throw problems.notFound(`no user ${username}`);
+    if (!claimed.ok) throw problems.notFound(`no user ${username}`);
+    const outcome = await limitLastResorts(ctx.claimLimits, requesterOrigin, username, claimed);
+    ctx.poolWatch.afterClaim(username, outcome);
     // Written directly: express's send() would only add freshness and charset work this answer never needs.
     const answer = JSON.stringify(
       claimCollection(ctx.urls.actor(username), outcome.items, outcome.unavailable),

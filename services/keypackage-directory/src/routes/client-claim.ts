@@ -4,6 +4,7 @@ import { ProblemError, problems, validate } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import { z } from "zod";
 import { claimUserKeyPackages } from "../claim-engine.js";
+import { admitClaim, limitLastResorts } from "../claim-limits.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -20,6 +21,9 @@ const clientClaimBody = z.object({
  * user's KeyPackages through its home server. Local users are claimed directly; for a remote user
  * the server finds the actor (WebFinger) and sends a claim signed as the requesting user's actor,
  * then relays the checked answer. Without `ciphersuites`, this provider's suites are asked for.
+ * Limited per (user, target), per target for all local users, and per user (429 with Retry-After).
+ * Why a remote claim failed stays in the logs (it may name addresses inside our network); the
+ * answer is 404 for a user the peer does not know, else 502 `remoteClaimFailed`.
  */
 export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {
@@ -29,15 +33,25 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
     if (!acct.ok) throw problems.badRequest(`acct: ${acct.reason}`);
     const requested = body.ciphersuites ?? ctx.settings.ciphersuites;
     const requesterActor = ctx.urls.actor(requester);
+    const local = acct.acct.host === ctx.urls.domain;
+    const requesterOrigin = new URL(ctx.urls.base).origin;
+    await admitClaim(ctx.claimLimits, {
+      requester: requesterActor,
+      requesterOrigin,
+      target: local ? acct.acct.user : `${acct.acct.user}@${acct.acct.host}`,
+      via: "client",
+    });
 
-    if (acct.acct.host === ctx.urls.domain) {
+    if (local) {
       const username = acct.acct.user;
-      const outcome = await claimUserKeyPackages(claimDepsOf(ctx), {
+      const claimed = await claimUserKeyPackages(claimDepsOf(ctx), {
         username,
         ciphersuites: claimableCiphersuites(requested, ctx.settings.ciphersuites),
         requester: requesterActor,
       });
-      if (!outcome.ok) throw problems.notFound(`no user ${username}`);
+      if (!claimed.ok) throw problems.notFound(`no user ${username}`);
+      const outcome = await limitLastResorts(ctx.claimLimits, requesterOrigin, username, claimed);
+      ctx.poolWatch.afterClaim(username, outcome);
       res
         .type(ACTIVITY_JSON)
         .send(JSON.stringify(claimCollection(ctx.urls.actor(username), outcome.items, outcome.unavailable)));
@@ -62,7 +76,12 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
         "remote claim failed",
       );
       if (remote.status === 404) throw problems.notFound(remote.detail);
-      throw new ProblemError(502, "Bad Gateway", remote.detail);
+      throw new ProblemError(
+        502,
+        "Bad Gateway",
+        `the provider of ${acct.acct.user}@${acct.acct.host} could not be reached or gave no usable answer`,
+        { reason: "remoteClaimFailed" },
+      );
     }
     res.type(ACTIVITY_JSON).send(JSON.stringify(remote.collection));
   };

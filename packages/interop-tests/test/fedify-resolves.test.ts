@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fetchKey, getDocumentLoader } from "@fedify/fedify";
+import { fetchKey, getDocumentLoader, parseNodeInfo } from "@fedify/fedify";
 import {
   Application,
   CryptographicKey,
@@ -135,5 +135,20 @@ describe.skipIf(!fedifyRuns)(`Fedify resolves our users and channels (${NEEDS_NO
       expect(key?.id?.href, keyId).toBe(keyId);
       expect(key?.ownerId?.href, keyId).toBe(owner);
     }
+  });
+
+  it("Fedify's strict NodeInfo parser reads our NodeInfo: software, ActivityPub, registrations", async () => {
+    // getNodeInfo itself only fetches public addresses (it has no allowPrivateAddress), so the test follows
+    // the well-known link as it does and hands the document to the same parser.
+    const wellKnown = (await (await fetch("http://a.test/.well-known/nodeinfo")).json()) as {
+      links: { rel: string; href: string }[];
+    };
+    const link = wellKnown.links.find((l) => l.rel === "http://nodeinfo.diaspora.software/ns/schema/2.1");
+    expect(link?.href).toBe("http://a.test/nodeinfo/2.1");
+    const info = parseNodeInfo(await (await fetch(link!.href)).json(), { tryBestEffort: false });
+    expect(info?.software.name).toBe("mimi-provider");
+    expect(info?.protocols).toEqual(["activitypub"]);
+    expect(info?.openRegistrations).toBe(true);
+    expect(info?.usage.users.total).toBeGreaterThanOrEqual(1);
   });
 });

@@ -1,4 +1,4 @@
-import { type HttpMessageSignaturesSpec, signRequest } from "@fedify/fedify";
+import { type HttpMessageSignaturesSpec, type Rfc9421SignRequestOptions, signRequest } from "@fedify/fedify";
 import { Create, Note } from "@fedify/vocab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeFetchToLocalPorts } from "./support/connect-to.js";
@@ -55,13 +55,18 @@ describe.skipIf(!fedifyRuns)(`our inboxes accept requests Fedify signs (${NEEDS_
     return { id: id.href, body: JSON.stringify(await activity.toJsonLd()) };
   }
 
-  async function signedPost(inbox: string, body: string, spec: HttpMessageSignaturesSpec): Promise<Request> {
+  async function signedPost(
+    inbox: string,
+    body: string,
+    spec: HttpMessageSignaturesSpec,
+    rfc9421?: Rfc9421SignRequestOptions,
+  ): Promise<Request> {
     const request = new Request(inbox, {
       method: "POST",
       headers: { "content-type": "application/activity+json", accept: "application/activity+json" },
       body,
     });
-    return await signRequest(request, fed.privateKey, fed.keyId, { spec });
+    return await signRequest(request, fed.privateKey, fed.keyId, { spec, ...(rfc9421 ? { rfc9421 } : {}) });
   }
 
   async function mailboxIds(user: OurUser): Promise<string[]> {
@@ -130,5 +135,42 @@ describe.skipIf(!fedifyRuns)(`our inboxes accept requests Fedify signs (${NEEDS_
       expect(await reasonOf(res)).toBe("invalidSignature");
       expect(await mailboxIds(bob)).not.toContain(activity.id);
     });
+  });
+
+  // What Fedify signs when it fulfils an RFC 9421 Accept-Signature challenge: its own label, signature
+  // parameters, and a chosen component set (Fedify always adds content-digest for a body).
+  const component = (value: string) => ({ value, params: {} });
+  const rfc9421Variants: { name: string; options: Rfc9421SignRequestOptions; covers: string }[] = [
+    { name: "another label", options: { label: "fedify" }, covers: "fedify=(" },
+    {
+      name: "expires, nonce and tag",
+      options: { expires: true, nonce: "n-1", tag: "fedify" },
+      covers: ';tag="fedify"',
+    },
+    {
+      name: "only @method, @target-uri and the digest",
+      options: { components: [component("@method"), component("@target-uri")] },
+      covers: '("@method" "@target-uri" "content-digest")',
+    },
+    {
+      name: "@path and @authority instead of @target-uri",
+      options: {
+        components: [
+          component("@method"),
+          component("@path"),
+          component("@authority"),
+          component("content-type"),
+        ],
+      },
+      covers: '("@method" "@path" "@authority" "content-type" "content-digest")',
+    },
+  ];
+
+  it.each(rfc9421Variants)("accepts RFC 9421 with $name", async ({ options, covers }) => {
+    const activity = await fedifyActivity(alice);
+    const signed = await signedPost(`${ours.url}/users/alice/inbox`, activity.body, "rfc9421", options);
+    expect(signed.headers.get("signature-input")).toContain(covers);
+    const res = await fetch(signed);
+    expect(res.status, await res.clone().text()).toBe(202);
   });
 });

@@ -34,4 +34,22 @@ export const channelSequencerConfigSpec = {
     default: "3600",
     description: "how long a remote acct -> actor URL WebFinger answer is reused",
   },
+  maxMessageBytes: {
+    env: "MIMI_CHANNEL_MAX_MESSAGE_BYTES",
+    schema: parse.positiveInt(),
+    default: String(256 * 1024),
+    description: "largest PrivateMessage (its MLS bytes) a channel forwards; larger ones are Rejected",
+  },
+  messageBurst: {
+    env: "MIMI_CHANNEL_MESSAGE_BURST",
+    schema: parse.positiveInt(),
+    default: "30",
+    description: "messages one member may send to a channel at once before the rate applies",
+  },
+  messagesPerMinute: {
+    env: "MIMI_CHANNEL_MESSAGES_PER_MINUTE",
+    schema: parse.positiveInt(),
+    default: "60",
+    description: "messages per minute one member may send to a channel, sustained; faster ones are Rejected",
+  },
 };

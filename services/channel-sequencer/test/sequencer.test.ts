@@ -614,6 +614,40 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(forwardRecord?.key).toBe(forward?.signAs);
   });
 
+  it("rejects a message over the size limit, and a member's messages past their rate, before any MLS work", async () => {
+    const limited = createTestContext({
+      sql,
+      bus,
+      cas,
+      overrides: {
+        settings: { ...ctx.settings, maxMessageBytes: 1_024, messageBurst: 2, messagesPerMinute: 1 },
+      },
+    }).ctx;
+    const send = async (text: string) => {
+      const sent = await messageActivity(actors.bob, stateOf("bob"), text);
+      client("bob").state = sent.newState;
+      const { published } = await handleReplica(limited, inboxItem(channelId, sent.activity, "channelInbox"));
+      return { id: sent.activity.id, published };
+    };
+    const before = await snapshot();
+    const large = await send("x".repeat(4_000));
+    expect(answerOf(large.published, "Reject").activity.summary).toMatch(
+      /^the message is \d+ bytes, larger than the channel accepts \(1024\)$/,
+    );
+    expect(large.published.some((request) => request.activityId === large.id)).toBe(false);
+    // The refused one took nothing from bob's allowance: two go through, the third is too fast.
+    const first = await send("one");
+    const second = await send("two");
+    expect(answerOf(first.published, "Accept")).toBeDefined();
+    expect(answerOf(second.published, "Accept")).toBeDefined();
+    const third = await send("three");
+    expect(answerOf(third.published, "Reject").activity.summary).toBe(
+      `${actors.bob} sends messages faster than the channel accepts (1 per minute, 2 at once); send again in 60 s`,
+    );
+    expect(third.published.some((request) => request.activityId === third.id)).toBe(false);
+    expect((await snapshot()).log).toEqual([...before.log, first.id, second.id]);
+  });
+
   it("removes bob: the Remove also reaches bob, followers drop him", async () => {
     bobBeforeRemoval = stateOf("bob");
     const output = await commit(stateOf("alice"), cs, { remove: [leafOf("bob")] });

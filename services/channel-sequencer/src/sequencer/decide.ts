@@ -15,6 +15,7 @@ import type { ChannelInboxItem } from "@mimi/topics";
 import type { CredentialAuthority } from "../adapters/credential-authority.js";
 import type { ChannelSequencerContext } from "../context.js";
 import { channelIdForGroupId, isWellFormedChannelId, localUsernameOf } from "../domain/identifiers.js";
+import { messageRateRefusal, messageSizeRefusal } from "../domain/message-limits.js";
 import { checkAssignableRole, checkPermission } from "../domain/roles.js";
 import {
   type ChannelMember,
@@ -25,6 +26,7 @@ import {
   planMembershipChange,
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
+import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
 import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
 
 /** What the sequencer decided about one submission, before anything is stored. */
@@ -148,6 +150,12 @@ export async function decide(
     case "message": {
       const message = unwrap(submission.message, "PrivateMessage", "object");
       if (!message.ok) return reject(message.summary);
+      // Size and rate before any MLS work: a flood costs the server a counter, not a parse.
+      const limits = messageLimitsOf(ctx.settings);
+      const tooLarge = messageSizeRefusal(message.bytes.byteLength, limits);
+      if (tooLarge !== undefined) return reject(tooLarge);
+      const rate = memberRatesOf(ctx).take(item.channelId, submitter, ctx.now().getTime());
+      if (!rate.ok) return reject(messageRateRefusal(submitter, rate.retryAfterMs, limits));
       const header = inspectPrivateMessage(channel.publicState, message.bytes);
       if (!header.ok) return reject(`${header.reason}: ${header.detail}`);
       const window = ctx.settings.epochWindow;

@@ -143,4 +143,5 @@ async function stream(
   res.on("close", cleanup);
   // Subscribed before the replay, so a row written during the replay is not missed.
   if (await writer.write("retry: 3000\n\n")) await pump();
+  else if (writer.stalled) closeWith("behind");
 }

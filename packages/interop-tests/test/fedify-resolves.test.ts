@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fetchKey, getDocumentLoader, parseNodeInfo } from "@fedify/fedify";
+import {
+  fetchKey,
+  getDocumentLoader,
+  type HttpMessageSignaturesSpec,
+  parseNodeInfo,
+  signRequest,
+} from "@fedify/fedify";
 import {
   Application,
   CryptographicKey,
@@ -14,12 +20,16 @@ import { lookupWebFinger } from "@fedify/webfinger";
 import { MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeFetchToLocalPorts } from "./support/connect-to.js";
+import { FakeHost } from "./support/fake-host.js";
+import { type FedifyActor, serveFedifyActor } from "./support/fedify-actor.js";
 import { fedifyRuns, NEEDS_NODE_22 } from "./support/node-version.js";
 import { type OurProvider, startOurProvider, waitFor } from "./support/provider.js";
 
 /**
  * Fedify discovers our users and channels: its WebFinger client, document loader, `lookupObject` and
- * `fetchKey` read what a.test serves and see actors with the inbox, followers and key we publish.
+ * `fetchKey` read what a.test serves and see actors with the inbox, followers and key we publish. A
+ * Fedify-signed GET of a channel's member-only documents gets past our signature check to the
+ * membership rule.
  */
 describe.skipIf(!fedifyRuns)(`Fedify resolves our users and channels (${NEEDS_NODE_22})`, () => {
   let ours: OurProvider;
@@ -36,8 +46,14 @@ describe.skipIf(!fedifyRuns)(`Fedify resolves our users and channels (${NEEDS_NO
     allowPrivateAddress: true,
   };
 
+  let fedifyHost: FakeHost;
+  let fed: FedifyActor;
+
   beforeAll(async () => {
-    ours = await startOurProvider("a.test", new Map());
+    fedifyHost = new FakeHost("fedify.test");
+    await fedifyHost.listen();
+    fed = await serveFedifyActor(fedifyHost, "fed");
+    ours = await startOurProvider("a.test", new Map([["fedify.test", fedifyHost.port]]));
     restoreFetch = routeFetchToLocalPorts(new Map([["a.test", ours.port]]));
     homes = mkdtempSync(join(tmpdir(), "mimi-interop-homes-"));
 
@@ -67,6 +83,7 @@ describe.skipIf(!fedifyRuns)(`Fedify resolves our users and channels (${NEEDS_NO
     await client?.close();
     await restoreFetch?.();
     await ours?.close();
+    await fedifyHost?.close();
     if (homes) rmSync(homes, { recursive: true, force: true });
   });
 
@@ -151,4 +168,26 @@ describe.skipIf(!fedifyRuns)(`Fedify resolves our users and channels (${NEEDS_NO
     expect(info?.openRegistrations).toBe(true);
     expect(info?.usage.users.total).toBeGreaterThanOrEqual(1);
   });
+
+  // A channel's member-only documents (section 6.9): a signature our provider cannot verify is 401, a
+  // verified signer hosting no member 403. Fedify's signed GETs must get the 403.
+  const getSpecs: HttpMessageSignaturesSpec[] = ["draft-cavage-http-signatures-12", "rfc9421"];
+  it.each(getSpecs)(
+    "a GET of the channel's members and log signed by Fedify (%s) passes our signature check",
+    async (spec) => {
+      for (const path of ["/followers", "/log?after=0"]) {
+        const signed = await signRequest(
+          new Request(`${channelUrl}${path}`, { headers: { accept: "application/activity+json" } }),
+          fed.privateKey,
+          fed.keyId,
+          { spec },
+        );
+        const res = await fetch(signed);
+        expect(res.status, `${path}: ${await res.clone().text()}`).toBe(403);
+        // The same signature presented for another document does not verify.
+        const moved = await fetch(new Request(`${channelUrl}/groupInfo`, { headers: signed.headers }));
+        expect(moved.status, path).toBe(401);
+      }
+    },
+  );
 });

@@ -41,6 +41,7 @@ import {
 } from "ts-mls";
 import { decodeKeyPackage as decodeBareKeyPackage } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
+import type { ValidateCredential } from "./credential-check.js";
 import { applyCommit, type PublicGroupState } from "./public-group.js";
 
 export type {
@@ -53,11 +54,8 @@ export type {
   PrivateKeyPackage,
 } from "ts-mls";
 
-/** Decides whether a credential is acceptable and bound to the signature key (the MLS Authentication Service). */
-export type ValidateCredential = (credential: Credential, signaturePublicKey: Uint8Array) => Promise<boolean>;
-
-/** Accepts every credential: only for tests and for trusted local state. */
-export const acceptAnyCredential: ValidateCredential = async () => true;
+// Both the client and the server-side verifier take one; it lives on its own so neither imports the other for it.
+export { acceptAnyCredential, type ValidateCredential } from "./credential-check.js";
 
 export interface SignatureKeyPair {
   publicKey: Uint8Array;

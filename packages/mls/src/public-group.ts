@@ -73,7 +73,7 @@ import { decodeRequiredCapabilities } from "ts-mls/requiredCapabilities.js";
 import { treeHashRoot } from "ts-mls/treeHash.js";
 import { leafToNodeIndex, nodeToLeafIndex, toLeafIndex, toNodeIndex } from "ts-mls/treemath.js";
 import { applyUpdatePath } from "ts-mls/updatePath.js";
-import type { ValidateCredential } from "./client.js";
+import type { ValidateCredential } from "./credential-check.js";
 import { DEFAULT_CIPHERSUITE, loadCiphersuite } from "./crypto.js";
 
 export type VerifyFailureReason =

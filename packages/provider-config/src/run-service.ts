@@ -10,7 +10,7 @@ import {
   startTracing,
 } from "@mimi/service-kit";
 import { migrateAll, openSql } from "@mimi/store";
-import { readProviderConfig } from "./index.js";
+import { readProviderConfig } from "./config.js";
 import { configure, createShutdownStack, type ServiceDefinition, startServices } from "./services.js";
 
 /**

@@ -2,7 +2,7 @@ import { type Bus, openServiceBus } from "@mimi/bus";
 import type { HealthRegistry, Logger, Metrics, ReadinessCheck } from "@mimi/service-kit";
 import type { MigrationSet, Sql } from "@mimi/store";
 import type { Router } from "express";
-import type { ProviderConfig } from "./index.js";
+import type { ProviderConfig } from "./config.js";
 
 /**
  * How the service is deployed, which decides what it shares with the others:

@@ -159,6 +159,47 @@ describe("fan-out", () => {
     }
   });
 
+  it("makes a bounded number of requests for an activity addressed to a large remote collection", async () => {
+    const fanoutKeys = await startFanout(sql);
+    const keys = fanoutKeys.ctx.actorKeys;
+    await fanoutKeys.stop();
+    await keys.ensure(ALICE);
+    // 1,500 members, served one per page, each an actor of the third party.
+    const members = Array.from({ length: 1_500 }, (_, index) => `u${index}`);
+    const third = await startFakeRemote({
+      host: "t.test",
+      users: members,
+      sharedInbox: false,
+      followers: members.map((name) => `http://t.test/users/${name}`),
+      collectionPath: "/lists/everyone",
+      senderKeys: keys,
+    });
+    const budget = 60;
+    const fanout = await startFanout(sql, {
+      connectTo: { "t.test": third.port },
+      settings: testSettings({
+        collections: {
+          maxCollectionItems: 10_000,
+          maxCollectionPages: 10_000,
+          maxCollectionFetches: budget,
+          fetchConcurrency: 4,
+        },
+      }),
+    });
+    try {
+      const req = request(["http://t.test/lists/everyone"]);
+      await publishRequest(fanout, req);
+      await eventually(() => third.gets.length > budget);
+      await sleep(500);
+      // The collection itself, then the budget: pages first, then members' actor documents.
+      expect(third.gets).toHaveLength(1 + budget);
+      expect(third.posts.length).toBeLessThanOrEqual(budget);
+    } finally {
+      await fanout.stop();
+      await third.close();
+    }
+  });
+
   it("keeps retrying a destination that is down and delivers once it is back", async () => {
     const port = await reservePort();
     const fanout = await startFanout(sql, { connectTo: { "down.test": port } });

@@ -34,6 +34,8 @@ export interface FakeRemote {
   host: string;
   port: number;
   posts: ReceivedPost[];
+  /** Paths (with query) of the GETs it received, in order. */
+  gets: string[];
   /** Status (and headers) answered to the next POSTs; 202 by default. */
   respondWith(status: number, headers?: Record<string, string>): void;
   /** Decides the status per POST (before `respondWith`'s); undefined falls back to it. */
@@ -60,6 +62,7 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
   const base = `http://${options.host}`;
   const keys = keyResolverFor(options.senderKeys);
   const posts: ReceivedPost[] = [];
+  const gets: string[] = [];
   let status = 202;
   let extraHeaders: Record<string, string> = {};
   let decide: ((post: Omit<ReceivedPost, "status">) => number | undefined) | undefined;
@@ -87,6 +90,7 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
       res.writeHead(answered, answered === status ? extraHeaders : {}).end();
       return;
     }
+    gets.push(req.url ?? "/");
     const user = /^\/users\/([a-z0-9_]+)$/.exec(url.pathname)?.[1];
     if (user && options.users.includes(user)) {
       const id = `${base}/users/${user}`;
@@ -133,6 +137,7 @@ export async function startFakeRemote(options: FakeRemoteOptions): Promise<FakeR
     host: options.host,
     port: (server.address() as AddressInfo).port,
     posts,
+    gets,
     respondWith(nextStatus, headers = {}) {
       status = nextStatus;
       extraHeaders = headers;

@@ -1,4 +1,15 @@
-import { type ErrorRequestHandler, Router } from "express";
+import {
+  clientAddress,
+  consumeOrRefuse,
+  createMemoryRateLimiters,
+  enforce,
+  type RateLimiter,
+  type RateLimiterBackend,
+  rateLimitRuleSchema,
+} from "@mimi/rate-limits";
+import { type ConfigOf, readConfig } from "@mimi/service-kit";
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { Router } from "express";
 import type { InboxIngestContext } from "./context.js";
 import type { IngestRoute } from "./ingest/outcomes.js";
 import { activityBody } from "./ingest/read-activity.js";
@@ -8,15 +19,57 @@ import { outbox } from "./routes/outbox.js";
 import { sharedInbox } from "./routes/shared-inbox.js";
 import { userInbox } from "./routes/user-inbox.js";
 
+/** The request rate limits of the inboxes and outboxes, read once when the router is built. */
+export const inboxRateLimitConfigSpec = {
+  inboxPerAddress: {
+    env: "MIMI_INBOX_LIMIT_PER_ADDRESS",
+    schema: rateLimitRuleSchema(),
+    default: "6000/60",
+    description:
+      "inbox POSTs per client address and window, counted before the body is read or the signature checked, `POINTS/SECONDS` (0: no limit)",
+  },
+  inboxPerOrigin: {
+    env: "MIMI_INBOX_LIMIT_PER_ORIGIN",
+    schema: rateLimitRuleSchema(),
+    default: "6000/60",
+    description:
+      "accepted inbox POSTs signed by one origin per window; once spent, that origin's POSTs get 429 before their body is read",
+  },
+  outboxPerUser: {
+    env: "MIMI_OUTBOX_LIMIT_PER_USER",
+    schema: rateLimitRuleSchema(),
+    default: "600/60",
+    description: "accepted outbox POSTs of one local user per window; once spent, the user's POSTs get 429",
+  },
+};
+
+export type InboxRateLimitSettings = ConfigOf<typeof inboxRateLimitConfigSpec>;
+
+export interface InboxIngestRouterOptions {
+  /** Where the limits count (default: this process's memory). */
+  rateLimiters?: RateLimiterBackend;
+  /** The limits (default: read from the process environment). */
+  rateLimits?: InboxRateLimitSettings;
+}
+
 /** Every inbox of the provider and every client outbox. */
-export function inboxIngestRouter(ctx: InboxIngestContext): Router {
+export function inboxIngestRouter(ctx: InboxIngestContext, options: InboxIngestRouterOptions = {}): Router {
   const router = Router();
   const body = (route: IngestRoute) => activityBody(route, ctx.settings.bodyLimitBytes);
+  const rules = options.rateLimits ?? readConfig(inboxRateLimitConfigSpec, process.env);
+  const limiters = options.rateLimiters ?? createMemoryRateLimiters();
+  const inboxLimit = limitInbox(
+    limiters.limiter("inbox-address", rules.inboxPerAddress),
+    limiters.limiter("inbox-origin", rules.inboxPerOrigin),
+  );
+  const outboxLimit = limitAccepted(limiters.limiter("outbox-user", rules.outboxPerUser), (req) =>
+    String(req.params.username),
+  );
 
-  router.post("/users/:username/inbox", body("userInbox"), userInbox(ctx));
-  router.post("/channels/:channelId/inbox", body("channelInbox"), channelInbox(ctx));
-  router.post("/inbox", body("sharedInbox"), sharedInbox(ctx));
-  router.post("/users/:username/outbox", body("outbox"), outbox(ctx));
+  router.post("/users/:username/inbox", inboxLimit, body("userInbox"), userInbox(ctx));
+  router.post("/channels/:channelId/inbox", inboxLimit, body("channelInbox"), channelInbox(ctx));
+  router.post("/inbox", inboxLimit, body("sharedInbox"), sharedInbox(ctx));
+  router.post("/users/:username/outbox", outboxLimit, body("outbox"), outbox(ctx));
 
   // Counts rejections of these routes, then leaves the answer to the app's problem+json mapper.
   const countRejection: ErrorRequestHandler = (error, _req, res, next) => {
@@ -26,4 +79,63 @@ export function inboxIngestRouter(ctx: InboxIngestContext): Router {
   };
   router.use(countRejection);
   return router;
+}
+
+/**
+ * Before an inbox POST's body is read: one point of its client address, and a check that the origin
+ * its signature names still has points. The origin is spent only once the request was accepted (a
+ * verified signature), so forged requests naming another server's key never spend its window.
+ */
+function limitInbox(perAddress: RateLimiter, perOrigin: RateLimiter): RequestHandler {
+  const afterAcceptance = limitAccepted(perOrigin, (req) => claimedSignerOrigin(req.headers));
+  return async (req, res, next) => {
+    await consumeOrRefuse(perAddress, clientAddress(req), "too many inbox requests from this address");
+    await afterAcceptance(req, res, next);
+  };
+}
+
+/**
+ * Refuses (429) a request whose key has spent its window, and spends a point of the key when the
+ * request is answered 202: only accepted requests count.
+ */
+function limitAccepted(
+  limiter: RateLimiter,
+  keyOf: (req: Parameters<RequestHandler>[0]) => string | undefined,
+) {
+  const handler: RequestHandler = async (req, res, next) => {
+    const key = keyOf(req);
+    if (key === undefined) {
+      next();
+      return;
+    }
+    enforce(limiter, await limiter.peek(key), "too many requests; retry later");
+    res.once("finish", () => {
+      if (res.statusCode !== 202) return;
+      // Counting is best effort: a failed count must not fail a request already answered.
+      limiter.consume(key).catch(() => {});
+    });
+    next();
+  };
+  return handler;
+}
+
+const CAVAGE_KEY_ID = /(?:^|,)\s*keyId\s*=\s*"([^"]{1,2048})"/i;
+const RFC9421_KEY_ID = /;\s*keyid\s*=\s*"([^"]{1,2048})"/i;
+
+/** The origin of the key an inbox POST says it is signed with (draft-cavage or RFC 9421), unverified. */
+export function claimedSignerOrigin(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  const cavage = headers.signature;
+  const input = headers["signature-input"];
+  const keyId =
+    (typeof cavage === "string" ? CAVAGE_KEY_ID.exec(cavage)?.[1] : undefined) ??
+    (typeof input === "string" ? RFC9421_KEY_ID.exec(input)?.[1] : undefined);
+  if (!keyId) return undefined;
+  try {
+    const origin = new URL(keyId).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }

@@ -132,4 +132,9 @@ export interface ListenOptions {
    */
   idleTimeoutMs?: number;
   onWarning?: (warning: string) => void;
+  /**
+   * How often a channel left out of sync is looked at again while nothing arrives (default 1 s); it is
+   * tried again once it was last tried 15 s ago.
+   */
+  retryCheckMs?: number;
 }

@@ -55,7 +55,13 @@ export function createCredentialValidation(options: CredentialValidationOptions)
     return JSON.parse(Buffer.from(result.body).toString("utf8"));
   }
 
-  const issuers = createIssuersFetcher({ fetchJson, scheme });
+  // The client's clock (tests move it) decides when a remembered failure is looked up again.
+  const now = options.now;
+  const issuers = createIssuersFetcher({
+    fetchJson,
+    scheme,
+    ...(now ? { clock: () => now().getTime() } : {}),
+  });
   const service = createMimiAuthenticationService({
     issuersFor: issuers.issuersFor,
     ...(options.now ? { now: options.now } : {}),

@@ -16,6 +16,7 @@ import { type AccountContext, openAccountContext } from "./context.js";
 import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./conversation/key-updates.js";
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { DeviceKeys } from "./device/device-keys.js";
+import { errorText } from "./errors.js";
 import type { StoredAccount } from "./state.js";
 import { MAILBOX_PAGE, SyncEngine } from "./sync/engine.js";
 import { followMailbox } from "./sync/listen.js";
@@ -249,6 +250,26 @@ export class MimiClient {
         for (const warning of warnings) options.onWarning?.(warning);
         return events;
       });
-    await followMailbox(ctx, handleItem, onEvent, options);
+    // A channel left behind is tried again even when nothing arrives for it (see SyncEngine.retryDue).
+    let checking = false;
+    const check = async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        const { events, warnings } = await this.locked(({ engine }) => engine.retryDue());
+        for (const warning of warnings) options.onWarning?.(warning);
+        for (const event of events) onEvent(event);
+      } catch (error) {
+        options.onWarning?.(`retrying a channel out of sync failed: ${errorText(error)}`);
+      } finally {
+        checking = false;
+      }
+    };
+    const timer = setInterval(() => void check(), options.retryCheckMs ?? 1_000);
+    try {
+      await followMailbox(ctx, handleItem, onEvent, options);
+    } finally {
+      clearInterval(timer);
+    }
   }
 }

@@ -78,6 +78,8 @@ describe("keyUpdateDue", () => {
     expect(keyUpdateDue({ ...record, pending }, limits, now)).toBe(false);
     const outOfSync = { reason: "r", since: record.createdAt, triedAt: record.createdAt };
     expect(keyUpdateDue({ ...record, outOfSync }, limits, now)).toBe(false);
+    expect(keyUpdateDue({ ...record, ahead: [{ sequence: 3 }] }, limits, now)).toBe(false);
+    expect(keyUpdateDue({ ...record, ahead: [] }, limits, now)).toBe(true);
     expect(keyUpdateDue({ ...record, status: "left" }, limits, now)).toBe(false);
   });
 

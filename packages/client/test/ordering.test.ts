@@ -194,6 +194,58 @@ describe("a commit that cannot be applied for now", () => {
   });
 });
 
+describe("a channel left out of sync while listening", () => {
+  it("is tried again by itself, though nothing arrives for it, once the peer is back", async () => {
+    const alice = await withDevice("alice9@a.test");
+    const bob = await withDevice("bob9@b.test");
+    const mallory = await withDevice("mallory9@c.test");
+    const url = await channelWith("quiet-outage", alice, bob);
+    let clock = Date.now();
+    const live = new MimiClient({ home: bob.home, fetch: network.fetch, now: () => new Date(clock) });
+    const abort = new AbortController();
+    const events: ClientEvent[] = [];
+    let wanted: (event: ClientEvent) => boolean = () => false;
+    let seen: () => void = () => undefined;
+    const waitFor = (predicate: (event: ClientEvent) => boolean) =>
+      new Promise<void>((resolve) => {
+        wanted = predicate;
+        seen = resolve;
+        if (events.some(predicate)) resolve();
+      });
+    const listening = live.listen(
+      (event) => {
+        events.push(event);
+        if (wanted(event)) seen();
+      },
+      { signal: abort.signal, reconnectMs: 10, retryCheckMs: 20 },
+    );
+    try {
+      // The Add reaches bob only once c.test is down (alice checked mallory's credential before).
+      network.deliveryFate = (recipient, activity) =>
+        recipient === bob.actor && activity.type === "Add" ? "hold" : "deliver";
+      await alice.client.addMember(url, mallory.handle);
+      expect((await alice.client.waitForChannel(url)).settled).toBe(true);
+      network.deliveryFate = () => "deliver";
+      network.down.add("c.test");
+      const stuck = waitFor((event) => event.type === "skipped");
+      network.releaseHeld();
+      await stuck;
+      expect((await live.channel(url)).outOfSync).toBeDefined();
+      network.down.delete("c.test");
+      // Past the retry interval and the time a failed lookup is remembered: tried again, unasked.
+      clock += 60_000;
+      await waitFor((event) => event.type === "member-added");
+    } finally {
+      abort.abort();
+      await listening;
+      network.deliveryFate = () => "deliver";
+      network.down.delete("c.test");
+    }
+    expect(await live.channel(url)).toMatchObject({ epoch: 2 });
+    expect((await live.channel(url)).outOfSync).toBeUndefined();
+  });
+});
+
 describe("listening", () => {
   it("gives up a silent stream and reopens it from the cursor", async () => {
     const alice = await withDevice("alice5@a.test");

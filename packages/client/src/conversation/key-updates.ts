@@ -1,4 +1,5 @@
 import type { ChannelRecord } from "../account-store.js";
+import { hasGap } from "../channel-order.js";
 import type { ClientEvent, KeyUpdatePolicy } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { errorText } from "../errors.js";
@@ -32,12 +33,14 @@ export function keyUpdateLimits(policy: KeyUpdatePolicy | undefined): KeyUpdateL
 
 /**
  * Whether a key update of our leaf in this channel is due at `now`: the channel is active with no
- * change of ours waiting and nothing keeping it behind, and the last key update (or its refusal, or
+ * change of ours waiting, nothing keeping it behind and no entry waiting for a gap, and the last key update (or its refusal, or
  * the record's making) is `maxAgeMs` old or `maxMessages` messages ago. Pure.
  */
 export function keyUpdateDue(record: ChannelRecord, limits: KeyUpdateLimits, now: Date): boolean {
   if (record.status !== "active" || !record.state) return false;
   if (record.pending || record.createActivityId || record.outOfSync) return false;
+  // Entries wait for a gap: our commit would be for an epoch already passed.
+  if (hasGap(record.ahead, record.logSequence)) return false;
   const last = record.keyUpdate ?? { at: record.createdAt, messages: 0 };
   const age = now.getTime() - Date.parse(last.at);
   return age >= limits.maxAgeMs || last.messages >= limits.maxMessages;

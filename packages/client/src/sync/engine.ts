@@ -21,7 +21,7 @@ import { applyVerdict, type ChannelOrder } from "./verdicts.js";
 
 export const MAILBOX_PAGE = 100;
 
-/** While listening, how often a channel left out of sync is tried again without anything arriving for it. */
+/** While listening, how long after its last try a channel left out of sync is tried again by itself. */
 export const OUT_OF_SYNC_RETRY_MS = 15_000;
 
 /**
@@ -83,12 +83,21 @@ export class SyncEngine implements ChannelOrder {
     const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
     const session = channelUrl ? await ConversationSession.byUrl(this.ctx, channelUrl) : undefined;
     if (session?.needsCatchUp() && !this.failedNow(session)) await this.fillGap(session, events, warnings);
-    // Listening can last for days: a channel left behind is tried again now and then, not only
-    // when it next receives something.
-    for (const other of await ConversationSession.all(this.ctx)) {
-      if (other.id !== session?.id && this.dueForRetry(other)) await this.fillGap(other, events, warnings);
-    }
     if (joined) await this.keys.topUpQuietly(warnings);
+    return { events, warnings };
+  }
+
+  /**
+   * While listening, nothing may arrive for a channel left behind for a long time: every channel out
+   * of sync and not tried for `OUT_OF_SYNC_RETRY_MS` is tried again (from its log).
+   */
+  async retryDue(): Promise<{ events: ClientEvent[]; warnings: string[] }> {
+    const events: ClientEvent[] = [];
+    const warnings: string[] = [];
+    this.failedThisRound.clear();
+    for (const session of await ConversationSession.all(this.ctx)) {
+      if (this.dueForRetry(session)) await this.fillGap(session, events, warnings);
+    }
     return { events, warnings };
   }
 

@@ -148,9 +148,7 @@ export function planOutcome(
           key: record.key,
           value: record.value,
           headers: {
-            ...publisherHeaders(record.headers),
-            [BusHeaders.originalTopic]: record.logicalTopic,
-            [BusHeaders.group]: groupId,
+            ...forwardedHeaders(record, groupId),
             [BusHeaders.attempt]: String(record.attempt + 1),
             [BusHeaders.notBefore]: String(nowMs + delayMs),
             [BusHeaders.retryReason]: outcome.reason,
@@ -159,6 +157,15 @@ export function planOutcome(
       };
     }
   }
+}
+
+/** What a retry copy and a dead letter both carry: the publisher's headers, where and for whom it was. */
+function forwardedHeaders(record: HandledRecord, groupId: string): Record<string, string> {
+  return {
+    ...publisherHeaders(record.headers),
+    [BusHeaders.originalTopic]: record.logicalTopic,
+    [BusHeaders.group]: groupId,
+  };
 }
 
 function deadLetter(
@@ -175,9 +182,7 @@ function deadLetter(
       key: record.key,
       value: record.value,
       headers: {
-        ...publisherHeaders(record.headers),
-        [BusHeaders.originalTopic]: record.logicalTopic,
-        [BusHeaders.group]: groupId,
+        ...forwardedHeaders(record, groupId),
         [BusHeaders.deadKind]: kind,
         [BusHeaders.deadReason]: reason,
         [BusHeaders.attempts]: String(record.attempt),

@@ -4,6 +4,7 @@ import { jsonBody } from "@mimi/service-kit";
 import { Router } from "express";
 import type { IdentityContext } from "./context.js";
 import { actor, profile } from "./routes/actor.js";
+import { changePassword } from "./routes/change-password.js";
 import { createAccount } from "./routes/create-account.js";
 import { createClient, listOwnClients } from "./routes/create-client.js";
 import { createToken } from "./routes/create-token.js";
@@ -13,6 +14,7 @@ import { issueCredential } from "./routes/issue-credential.js";
 import { me } from "./routes/me.js";
 import { mimiConfiguration } from "./routes/mimi-configuration.js";
 import { nodeInfo, nodeInfoLinks } from "./routes/nodeinfo.js";
+import { listSessions, logOut, logOutEverywhere, revokeSession } from "./routes/sessions.js";
 import { webfinger } from "./routes/webfinger.js";
 
 /** Identity's public surface: discovery, actor documents, and the account/token/client API. */
@@ -36,7 +38,12 @@ export function identityRouter(ctx: IdentityContext): Router {
     createAccount(ctx),
   );
   router.post("/api/v1/tokens", ...json, createToken(ctx));
+  router.get("/api/v1/tokens", auth, listSessions(ctx));
+  router.delete("/api/v1/tokens", auth, logOutEverywhere(ctx));
+  router.delete("/api/v1/tokens/current", auth, logOut(ctx));
+  router.delete("/api/v1/tokens/:id", auth, revokeSession(ctx));
   router.get("/api/v1/me", auth, me(ctx));
+  router.post("/api/v1/me/password", auth, ...json, changePassword(ctx));
   router.post("/api/v1/clients", auth, ...json, createClient(ctx));
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
   router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));

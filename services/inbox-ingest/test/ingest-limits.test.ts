@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   type FakeRemote,
   postSigned,
+  postWithToken,
   type RemoteActor,
   startFakeRemote,
   startTestIngest,
@@ -27,11 +28,13 @@ let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
 let carol: RemoteActor;
+let annToken: string;
 
 beforeAll(async () => {
   sql = await createTestDatabase();
   await migrateAll(sql, [deliveryFanoutMigrations]);
-  for (const name of ["ann", "ben", "cas", "dot"]) await createAccount(sql, name);
+  annToken = await createAccount(sql, "ann");
+  for (const name of ["ben", "cas", "dot"]) await createAccount(sql, name);
   remote = await startFakeRemote();
   carol = remote.addActor(REMOTE, "/users/carol", "rsa");
   ingest = await startTestIngest({
@@ -120,5 +123,24 @@ describe("what one request may cost", () => {
     const both = note({ to: [local("ann"), local("dot")] });
     expect((await postSigned(`${ingest.base}/inbox`, JSON.stringify(both), carol)).status).toBe(202);
     expect(recipients()).toEqual(["ann"]);
+  });
+
+  it("counts bto and bcc of an outbox submission too, so a client cannot address without bound", async () => {
+    const own = (fields: Record<string, unknown>) => ({
+      id: `${local("ann")}/activities/${crypto.randomUUID()}`,
+      type: "Create",
+      actor: local("ann"),
+      object: { type: "Note" },
+      ...fields,
+    });
+    const hidden = Array.from({ length: 6 }, (_, index) => `${REMOTE}/users/h${index}`);
+    const outbox = `${ingest.base}/users/ann/outbox`;
+    await expectRefused(
+      await postWithToken(outbox, JSON.stringify(own({ to: [hidden[0]], bcc: hidden.slice(1) })), annToken),
+      400,
+      "tooManyAddresses",
+    );
+    const within = own({ to: [hidden[0]], bto: [hidden[1]], bcc: hidden.slice(2, 5) });
+    expect((await postWithToken(outbox, JSON.stringify(within), annToken)).status).toBe(202);
   });
 });

@@ -24,14 +24,14 @@ export const inboxRateLimitConfigSpec = {
   inboxPerAddress: {
     env: "MIMI_INBOX_LIMIT_PER_ADDRESS",
     schema: rateLimitRuleSchema(),
-    default: "6000/60",
+    default: "30000/60",
     description:
       "inbox POSTs per client address and window, counted before the body is read or the signature checked, `POINTS/SECONDS` (0: no limit)",
   },
   inboxPerOrigin: {
     env: "MIMI_INBOX_LIMIT_PER_ORIGIN",
     schema: rateLimitRuleSchema(),
-    default: "6000/60",
+    default: "30000/60",
     description:
       "accepted inbox POSTs signed by one origin per window; once spent, that origin's POSTs get 429 before their body is read",
   },

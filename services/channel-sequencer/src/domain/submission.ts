@@ -22,6 +22,16 @@ export type Submission =
   | { readonly kind: "rename"; readonly objectId: string | undefined; readonly name: unknown }
   /** Update{mimi:Role}: gives `member` the role `role` (checked by the sequencer). */
   | { readonly kind: "role"; readonly member: string | undefined; readonly role: unknown }
+  /**
+   * Update{mimi:KeyUpdate}: a commit refreshing the submitter's own leaf; `member` is the actor the
+   * object names (`mimi:member`), which must be the submitter.
+   */
+  | {
+      readonly kind: "keyUpdate";
+      readonly member: string | undefined;
+      readonly commit: unknown;
+      readonly groupInfo: unknown;
+    }
   | { readonly kind: "unsupported"; readonly description: string };
 
 export type SubmissionKind = Submission["kind"];
@@ -68,6 +78,14 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
       }
       if (objectType === "mimi:Role" && isRecord(object)) {
         return { kind: "role", member: referenceId(object["mimi:member"]), role: object["mimi:role"] };
+      }
+      if (objectType === "mimi:KeyUpdate" && isRecord(object)) {
+        return {
+          kind: "keyUpdate",
+          member: referenceId(object["mimi:member"]),
+          commit: activity["mimi:commit"],
+          groupInfo: activity["mimi:groupInfo"],
+        };
       }
       return { kind: "unsupported", description: `Update of ${describeType(objectType)}` };
     default:

@@ -15,6 +15,12 @@ import type { ChannelInboxItem } from "@mimi/topics";
 import type { CredentialAuthority } from "../adapters/credential-authority.js";
 import type { ChannelSequencerContext } from "../context.js";
 import { channelIdForGroupId, isWellFormedChannelId, localUsernameOf } from "../domain/identifiers.js";
+import {
+  checkKeyUpdateCommit,
+  checkKeyUpdateEpoch,
+  checkKeyUpdateSubmitter,
+  type KeyUpdateReason,
+} from "../domain/key-update.js";
 import { messageRateRefusal, messageSizeRefusal } from "../domain/message-limits.js";
 import { checkAssignableRole, checkPermission } from "../domain/roles.js";
 import {
@@ -31,15 +37,22 @@ import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
 
 /** What the sequencer decided about one submission, before anything is stored. */
 export type Decision =
-  | { readonly kind: "accept"; readonly change: ChannelChange }
-  | { readonly kind: "reject"; readonly summary: string }
+  | {
+      readonly kind: "accept";
+      readonly change: ChannelChange;
+      /** The `mimi:reason` of the Reject when the store refuses the change (another commit won). */
+      readonly conflictReason?: string;
+    }
+  /** `reason`: the machine-readable `mimi:reason` the Reject carries, for the kinds that have one. */
+  | { readonly kind: "reject"; readonly summary: string; readonly reason?: string }
   /** Nobody can be answered (no such channel): the record is dropped with a log line. */
   | { readonly kind: "drop"; readonly reason: string };
 
 /** A failure that may pass (issuers or WebFinger unreachable): the record is retried later. */
 export class TransientFailure extends Error {}
 
-const reject = (summary: string): Decision => ({ kind: "reject", summary });
+const reject = (summary: string, reason?: string): Decision =>
+  reason === undefined ? { kind: "reject", summary } : { kind: "reject", summary, reason };
 
 /**
  * The role rule against the channel's current roles: undefined when allowed, else the Reject. Checked
@@ -118,6 +131,8 @@ export async function decide(
   if (channel === undefined) return { kind: "drop", reason: `no channel ${item.channelId}` };
   if (submission.kind === "unsupported")
     return reject(`the channel does not handle ${submission.description}`);
+  // Every refusal of a key update carries a mimi:reason, so it is decided whole on its own.
+  if (submission.kind === "keyUpdate") return decideKeyUpdate(ctx, item, activity, submission, channel);
   if (referenceId(activity.target) !== channelUrl)
     return reject(`the activity's target must be ${channelUrl}`);
   if (!isFollower(channel.members, submitter)) return reject(`${submitter} is not a member of the channel`);
@@ -170,6 +185,82 @@ export async function decide(
     case "remove":
       return decideCommit(ctx, item.channelId, submitter, submission, channel);
   }
+}
+
+/**
+ * Update{mimi:KeyUpdate}: a member's commit of a fresh UpdatePath for their own leaf. Verified and
+ * ordered like any commit (one per epoch); it changes keys only, so members and roles stay as they are.
+ */
+async function decideKeyUpdate(
+  ctx: ChannelSequencerContext,
+  item: ChannelInboxItem,
+  activity: ActivityEnvelope,
+  submission: Extract<Submission, { kind: "keyUpdate" }>,
+  channel: StoredChannel,
+): Promise<Decision> {
+  const refuse = (reason: KeyUpdateReason, summary: string) => reject(summary, reason);
+  const channelUrl = ctx.urls.channel(item.channelId);
+  const submitter = item.authenticatedActor;
+  if (referenceId(activity.target) !== channelUrl) {
+    return refuse("malformed", `the activity's target must be ${channelUrl}`);
+  }
+  const allowed = checkKeyUpdateSubmitter(channel.members, submitter, submission.member);
+  if (!allowed.ok) return refuse(allowed.reason, allowed.summary);
+  const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
+  if (!commit.ok) return refuse("malformed", commit.summary);
+  const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
+  if (!groupInfo.ok) return refuse("malformed", groupInfo.summary);
+
+  const state = channel.publicState;
+  const inspected = inspectCommit(state, commit.bytes);
+  if (!inspected.ok) {
+    const stale = inspected.reason === "staleEpoch" || inspected.reason === "futureEpoch";
+    return refuse(
+      stale ? "staleEpoch" : "invalidCommit",
+      `mimi:commit: ${inspected.reason}: ${inspected.detail}`,
+    );
+  }
+  const current = checkKeyUpdateEpoch(inspected.inspection.epoch, state.epoch);
+  if (!current.ok) return refuse(current.reason, current.summary);
+  const validator = trackingValidator(ctx.credentials);
+  const applied = await applyCommit(state, commit.bytes, {
+    validateCredential: validator.validate,
+    nowSeconds: Math.floor(ctx.now().getTime() / 1000),
+  });
+  if (!applied.ok) {
+    validator.throwIfTransient();
+    return refuse("invalidCommit", `mimi:commit: ${applied.reason}: ${applied.detail}`);
+  }
+  const { next, summary } = applied;
+  const verified = checkKeyUpdateCommit(channel.members, submitter, {
+    committerLeaf: summary.committer.leafIndex,
+    addedLeaves: summary.added.map((client) => client.leafIndex),
+    removedLeaves: summary.removed.map((member) => member.leafIndex),
+    hasUpdatePath: summary.hasUpdatePath,
+  });
+  if (!verified.ok) return refuse(verified.reason, verified.summary);
+  const matches = await checkGroupInfoMatches(next, groupInfo.bytes);
+  if (!matches.ok) {
+    return refuse("groupInfoMismatch", `mimi:groupInfo: ${matches.reason}: ${matches.detail}`);
+  }
+  const now = ctx.now();
+  return {
+    kind: "accept",
+    conflictReason: "staleEpoch",
+    change: {
+      kind: "commit",
+      expectedEpoch: channel.epoch,
+      newEpoch: Number(next.epoch),
+      publicState: encodePublicGroupState(next),
+      groupInfo: groupInfo.bytes,
+      members: [...channel.members],
+      // Any current member may refresh their own keys; the transaction checks they still are one.
+      permission: { submitter, action: { kind: "message" } },
+      removedActors: [],
+      removedAt: now,
+      forgetRemovalsBefore: new Date(now.getTime() - ctx.settings.removedReaderGraceSeconds * 1000),
+    },
+  };
 }
 
 async function decideCreate(

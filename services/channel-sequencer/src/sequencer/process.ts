@@ -79,12 +79,19 @@ export async function handleChannelInboxItem(
         ctx,
         item,
         activity,
-        accepted.detail,
+        { summary: accepted.detail, reason: decision.conflictReason },
         publisher,
         await ctx.store.channel(item.channelId),
       );
     }
-    return rejectSubmission(ctx, item, activity, decision.summary, publisher, channel);
+    return rejectSubmission(
+      ctx,
+      item,
+      activity,
+      { summary: decision.summary, reason: decision.reason },
+      publisher,
+      channel,
+    );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     ctx.logger.warn(
@@ -131,13 +138,14 @@ async function rejectSubmission(
   ctx: ChannelSequencerContext,
   item: ChannelInboxItem,
   activity: { id: string; type: string },
-  summary: string,
+  refusal: { summary: string; reason: string | undefined },
   publish: Publisher,
   channel: { epoch: number } | undefined,
 ): Promise<HandlerOutcome | PendingOutcome> {
   // A refused Create has no channel to speak for it: the provider's instance actor answers.
   const answerer = channel === undefined ? ctx.urls.instanceActor : ctx.urls.channel(item.channelId);
-  const answer = rejectActivity({
+  const { summary, reason } = refusal;
+  const rejected = rejectActivity({
     id: activityIdUnder(ctx, answerer),
     actor: answerer,
     activityId: activity.id,
@@ -145,6 +153,8 @@ async function rejectSubmission(
     currentEpoch: channel?.epoch,
     summary,
   });
+  // The machine-readable reason, for the kinds that give one (a key update's refusals).
+  const answer = reason === undefined ? rejected : { ...rejected, "mimi:reason": reason };
   const deliveries = [request(ctx, answer, answerer, [item.authenticatedActor])];
   const recorded = await ctx.store.reject({ channelId: item.channelId, activityId: activity.id, deliveries });
   if (!recorded) {
@@ -157,6 +167,7 @@ async function rejectSubmission(
       activityId: activity.id,
       type: activity.type,
       summary,
+      reason,
       currentEpoch: channel?.epoch,
     },
     "channel activity rejected",

@@ -76,7 +76,7 @@ export interface KeyPackageDirectoryDeps {
   logger: Logger;
   /** Defaults to the documented defaults of `keyPackageDirectoryConfigSpec`. */
   settings?: KeyPackageDirectorySettings;
-  /** Where the claim limits count; by default Redis under `<MIMI_KEYPACKAGE_REDIS_PREFIX>rl:` or memory. */
+  /** Where the claim limits count; by default Redis under `<MIMI_KEYPACKAGE_REDIS_PREFIX>rl:<domain>:` or memory. */
   rateLimiters?: RateLimiterBackend;
   /** For `mimi_keypackage_pools_low_total`; uncounted without. */
   metrics?: Metrics;
@@ -147,7 +147,8 @@ export function createKeyPackageDirectoryContext(
     deps.rateLimiters ??
     openRateLimiters({
       redisUrl: settings.redisUrl,
-      keyPrefix: `${settings.redisKeyPrefix}rl:`,
+      // The domain in every key, as in the pool keys: providers sharing one Redis never share counts.
+      keyPrefix: `${settings.redisKeyPrefix}rl:${deps.config.domain}:`,
       onError: (error) =>
         deps.logger.warn({ err: error }, "rate-limit Redis unreachable; counting in memory"),
     });

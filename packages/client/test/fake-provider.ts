@@ -40,6 +40,8 @@ interface FakeUser {
   keyPackages: Map<string, { pool: string[]; lastResort?: string }>;
   mailbox: { cursor: number; activityId: string; activity: Json; deliveredBy: string; receivedAt: string }[];
   listeners: Set<() => void>;
+  /** The user's open mailbox streams: each ends itself with a last `event: closed` of this reason. */
+  streams: Set<(reason: string) => void>;
 }
 
 interface FakeDomain {
@@ -81,6 +83,13 @@ export class FakeNetwork {
   /** Decides each mailbox delivery's fate; held ones wait in `held` until `releaseHeld`. */
   deliveryFate: (recipient: string, activity: Json) => DeliveryFate = () => "deliver";
   readonly held: { recipient: string; activity: Json; deliveredBy: string }[] = [];
+  /**
+   * The most items one mailbox page holds whatever `limit` asks (unset: no cap), as a server that
+   * caps its pages by bytes answers short pages before the end.
+   */
+  mailboxPageCap: number | undefined;
+  /** Stream requests still to refuse with 429 `tooManyStreams`, and the `Retry-After` (seconds) they carry. */
+  private streamRefusals = { count: 0, retryAfterSeconds: 30 };
   private cursor = 0;
 
   private constructor(private readonly domains: Map<string, FakeDomain>) {}
@@ -126,8 +135,26 @@ export class FakeNetwork {
       keyPackages: new Map(),
       mailbox: [],
       listeners: new Set(),
+      streams: new Set(),
     });
     return { token, actor };
+  }
+
+  /** The next `count` mailbox stream requests get 429 `tooManyStreams` with this `Retry-After`. */
+  refuseStreams(count: number, retryAfterSeconds = 30): void {
+    this.streamRefusals = { count, retryAfterSeconds };
+  }
+
+  /**
+   * Ends the open mailbox streams of `handle` as the server does: a last event `closed` with the
+   * reason (`behind`, `idle`, `unavailable`). Returns how many were open.
+   */
+  closeStreams(handle: string, reason: string): number {
+    const user = this.user(handle);
+    if (!user) throw new Error(`no fake user ${handle}`);
+    const streams = [...user.streams];
+    for (const close of streams) close(reason);
+    return streams.length;
   }
 
   private domain(name: string): FakeDomain {
@@ -305,7 +332,9 @@ export class FakeNetwork {
     if (path === "/api/v1/mailbox" && method === "GET") {
       const after = Number(url.searchParams.get("after") ?? 0);
       const limit = Number(url.searchParams.get("limit") ?? 50);
-      const items = user.mailbox.filter((item) => item.cursor > after).slice(0, limit);
+      const items = user.mailbox
+        .filter((item) => item.cursor > after)
+        .slice(0, Math.min(limit, this.mailboxPageCap ?? limit));
       return json({ items, next: items.at(-1)?.cursor ?? after });
     }
     if (path === "/api/v1/mailbox/stream" && method === "GET") return this.stream(user, request);
@@ -331,9 +360,17 @@ export class FakeNetwork {
   }
 
   private stream(user: FakeUser, request: Request): Response {
+    if (this.streamRefusals.count > 0) {
+      this.streamRefusals.count -= 1;
+      return problem(429, "Too Many Requests", "too many open mailbox streams for this user", {
+        reason: "tooManyStreams",
+        retryAfterSeconds: this.streamRefusals.retryAfterSeconds,
+      });
+    }
     let sent = Number(request.headers.get("last-event-id") ?? 0);
     const encoder = new TextEncoder();
     let listener: (() => void) | undefined;
+    let close: ((reason: string) => void) | undefined;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         listener = () => {
@@ -347,8 +384,20 @@ export class FakeNetwork {
         controller.enqueue(encoder.encode("retry: 3000\n\n: hello\n\n"));
         listener();
         user.listeners.add(listener);
+        close = (reason) => {
+          if (listener) user.listeners.delete(listener);
+          if (close) user.streams.delete(close);
+          try {
+            controller.enqueue(encoder.encode(`event: closed\ndata: ${JSON.stringify({ reason })}\n\n`));
+            controller.close();
+          } catch {
+            // already closed
+          }
+        };
+        user.streams.add(close);
         request.signal.addEventListener("abort", () => {
           if (listener) user.listeners.delete(listener);
+          if (close) user.streams.delete(close);
           try {
             controller.close();
           } catch {
@@ -358,6 +407,7 @@ export class FakeNetwork {
       },
       cancel() {
         if (listener) user.listeners.delete(listener);
+        if (close) user.streams.delete(close);
       },
     });
     return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } });
@@ -571,10 +621,19 @@ function json(value: unknown, status = 200): Response {
   return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
 }
 
-function problem(status: number, title: string, detail: string): Response {
-  return new Response(JSON.stringify({ title, status, detail }), {
+function problem(
+  status: number,
+  title: string,
+  detail: string,
+  extra: { reason?: string; retryAfterSeconds?: number } = {},
+): Response {
+  const { reason, retryAfterSeconds } = extra;
+  return new Response(JSON.stringify({ title, status, detail, ...(reason ? { reason } : {}) }), {
     status,
-    headers: { "content-type": "application/problem+json" },
+    headers: {
+      "content-type": "application/problem+json",
+      ...(retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) }),
+    },
   });
 }
 

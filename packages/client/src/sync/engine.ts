@@ -49,7 +49,10 @@ export class SyncEngine implements ChannelOrder {
     const result: SyncResult = { processed: 0, cursor: await store.loadCursor(), events: [], warnings: [] };
     this.failedThisRound.clear();
     let joined = false;
+    // A short page does not mean the end: the server may cap a page by bytes as well as by items.
+    // Only an empty page (or one that moves the cursor no further) does.
     for (;;) {
+      const before = result.cursor;
       const page = await api.mailbox(result.cursor, MAILBOX_PAGE);
       for (const item of page.items) {
         if (item.cursor <= result.cursor) continue;
@@ -58,7 +61,7 @@ export class SyncEngine implements ChannelOrder {
         result.processed += 1;
         await store.saveCursor(result.cursor);
       }
-      if (page.items.length < MAILBOX_PAGE) break;
+      if (result.cursor === before) break;
     }
     // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has
     // them. An entry that did not apply before (a commit whose check failed for now) is tried again.

@@ -1,0 +1,134 @@
+import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Deployment, openDeployment } from "./deployment.js";
+
+/**
+ * Key updates across three providers: alice@a.test hosts a channel that bob@b.test and carol@c.test
+ * are in. A member's update of their own leaf (`rotateKeys`, `mimi channel rotate`) is verified and
+ * ordered by the channel's server like any commit, every other member applies it, and everyone still
+ * reads what is sent afterwards. Written once, run against any deployment (see deployment.ts).
+ */
+let deployment: Deployment;
+const clients = new Map<string, MimiClient>();
+
+async function signUp(user: string, domain: string): Promise<MimiClient> {
+  const home = deployment.home(`${user}@${domain}`);
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  const created = await api.createAccount(user, `${user}'s password`);
+  const me = await api.withToken(created.token).me();
+  await new StateStore(home).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  const client = new MimiClient({ home, connectTo: deployment.connectTo });
+  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
+  clients.set(user, client);
+  return client;
+}
+
+function client(user: string): MimiClient {
+  const found = clients.get(user);
+  if (!found) throw new Error(`no client ${user}`);
+  return found;
+}
+
+/** Syncs `user` until `done` holds (deliveries cross providers asynchronously); returns every event. */
+async function syncUntil(
+  user: string,
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<ClientEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  const events: ClientEvent[] = [];
+  for (;;) {
+    events.push(...(await client(user).sync()).events);
+    if (await done()) return events;
+    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function texts(user: string, url: string): Promise<string[]> {
+  return (await client(user).messages(url)).messages.map((m) => m.content);
+}
+
+async function epochOf(user: string, url: string): Promise<number> {
+  return (await client(user).channel(url)).epoch;
+}
+
+/** `user` rotates their keys; the channel accepts it at `epoch` and the other members apply it. */
+async function rotate(user: string, url: string, epoch: number, others: string[]) {
+  const actor = (await client(user).account()).actor;
+  await client(user).rotateKeys(url);
+  const settled = await client(user).waitForChannel(url, { timeoutMs: 30_000 });
+  expect(settled.settled).toBe(true);
+  expect(settled.events.filter((event) => event.type === "rejected")).toEqual([]);
+  expect(
+    settled.events.flatMap((event) => (event.type === "accepted" ? [[event.what, event.epoch]] : [])),
+  ).toEqual([["update", epoch]]);
+  for (const other of others) {
+    const events = await syncUntil(
+      other,
+      `${user}'s key update`,
+      async () => (await epochOf(other, url)) === epoch,
+    );
+    expect(events.flatMap((event) => (event.type === "keys-updated" ? [event.by] : []))).toEqual([actor]);
+  }
+}
+
+/** `user` sends `text`, and every one of `readers` reads it. */
+async function sendAndRead(user: string, url: string, text: string, readers: string[]) {
+  await client(user).send(url, text);
+  for (const reader of readers)
+    await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
+}
+
+beforeAll(async () => {
+  deployment = await openDeployment();
+  await signUp("alice", "a.test");
+  await signUp("bob", "b.test");
+  await signUp("carol", "c.test");
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of clients.values()) await c.close();
+  await deployment?.close();
+});
+
+describe("key updates of a member's own leaf", () => {
+  it("are accepted by the channel's server, applied by every member, and messages still flow", async () => {
+    const created = await client("alice").createChannel("rotating");
+    const url = created.url;
+    expect((await client("alice").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    for (const [index, acct] of ["bob@b.test", "carol@c.test"].entries()) {
+      await client("alice").addMember(url, acct);
+      expect((await client("alice").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+      const user = acct.split("@")[0] ?? acct;
+      await syncUntil(user, "joining", async () =>
+        (await client(user).channels()).some((c) => c.url === url),
+      );
+      expect(await epochOf("alice", url)).toBe(index + 1);
+    }
+
+    // The channel's host user, then a member on another provider (through the channel's inbox).
+    await rotate("alice", url, 3, ["bob", "carol"]);
+    await sendAndRead("bob", url, "after alice's new keys", ["alice", "carol"]);
+    await rotate("bob", url, 4, ["alice", "carol"]);
+    await sendAndRead("alice", url, "after bob's new keys", ["bob", "carol"]);
+    await sendAndRead("carol", url, "carol too", ["alice", "bob"]);
+
+    for (const user of ["alice", "bob", "carol"]) {
+      expect(await epochOf(user, url)).toBe(4);
+      expect((await client(user).channel(url)).outOfSync).toBeUndefined();
+    }
+    expect(await texts("carol", url)).toEqual([
+      "after alice's new keys",
+      "after bob's new keys",
+      "carol too",
+    ]);
+  }, 240_000);
+});

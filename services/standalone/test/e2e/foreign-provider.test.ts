@@ -1,0 +1,252 @@
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Activity, type Delivery, ForeignProvider } from "../foreign/provider.js";
+import { type Federation, startFederation, waitFor } from "../support/federation.js";
+
+/**
+ * Interoperability with a provider this project did not build: foreign.test (test/foreign) is written
+ * from docs/protocol.md alone, with its own HTTP signatures, domain CA, ts-mls client, bare KeyPackages
+ * and plain UTF-8 plaintexts. alice@a.test, a real standalone provider, adds zed@foreign.test to a
+ * channel; zed joins, reads, speaks and is removed. Each step asserts what the profile says.
+ */
+const CIPHERSUITE = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519";
+
+let federation: Federation;
+let foreign: ForeignProvider;
+let alice: MimiClient;
+let homes: string;
+let channel: ChannelSummary;
+/** The forwarded Add that carried zed's Welcome. */
+let add: Activity;
+/** alice's first message as zed decrypted it. */
+let alicePlaintext: Uint8Array;
+
+const ALICE = "http://a.test/users/alice";
+
+function followersOf(channelUrl: string): string {
+  return `${channelUrl}/followers`;
+}
+
+function mlsBytes(object: unknown): Uint8Array {
+  const wire = object as { mediaType?: unknown; encoding?: unknown; content?: unknown };
+  expect(wire.mediaType).toBe("message/mls");
+  expect(wire.encoding).toBe("base64");
+  expect(wire.content).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
+  return new Uint8Array(Buffer.from(String(wire.content), "base64"));
+}
+
+function delivered(what: string, match: (d: Delivery) => boolean): Promise<Delivery> {
+  return waitFor(what, async () => foreign.deliveries.find(match), 30_000);
+}
+
+/** Section 6.8: the channel delivers its forwards itself, signed by C, addressed to F, numbered. */
+function expectForwardedByChannel(delivery: Delivery): void {
+  expect(delivery.path).toBe("/inbox");
+  expect(delivery.signer).toBe(channel.url);
+  expect(delivery.activity.target).toBe(channel.url);
+  expect(delivery.activity.to).toContain(followersOf(channel.url));
+  expect(Number.isInteger(delivery.activity["mimi:sequence"])).toBe(true);
+}
+
+async function aliceSees(text: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await alice.sync();
+    if ((await alice.messages(channel.url)).messages.some((m) => m.content === text)) return;
+    if (Date.now() > deadline) throw new Error(`alice: timed out waiting for "${text}"`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+beforeAll(async () => {
+  foreign = new ForeignProvider("foreign.test", "zed");
+  await foreign.listen();
+  federation = await startFederation(["a.test"], { extraHosts: { "foreign.test": foreign.port } });
+  foreign.connect(federation.connectTo);
+
+  homes = mkdtempSync(join(tmpdir(), "mimi-foreign-"));
+  const api = new ProviderApi({ server: federation.get("a.test").local });
+  const created = await api.createAccount("alice", "alice's password");
+  const me = await api.withToken(created.token).me();
+  await new StateStore(join(homes, "alice")).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token: created.token,
+  });
+  alice = new MimiClient({ home: join(homes, "alice"), connectTo: federation.connectTo });
+  expect((await alice.addDevice("alice's laptop")).keyPackages.ok).toBe(true);
+}, 240_000);
+
+afterAll(async () => {
+  await alice?.close();
+  await federation?.close();
+  await foreign?.close();
+  if (homes) rmSync(homes, { recursive: true, force: true });
+});
+
+describe("a foreign provider built from docs/protocol.md", () => {
+  it("alice adds zed@foreign.test: a.test claims from foreign.test, which answers a bare KeyPackage", async () => {
+    channel = await alice.createChannel("with a foreign member");
+    expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+
+    await alice.addMember(channel.url, "zed@foreign.test");
+    expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+
+    // 5.3: one signed claim, by the local user who asked, with suites and a fresh nonce.
+    expect(foreign.claims).toHaveLength(1);
+    const claim = foreign.claims[0]!;
+    expect(claim.signer).toBe(ALICE);
+    const body = claim.body as { ciphersuites?: unknown; "mimi:nonce"?: unknown };
+    expect(body.ciphersuites).toContain(CIPHERSUITE);
+    expect(typeof body["mimi:nonce"]).toBe("string");
+
+    const roster = await alice.members(channel.url);
+    expect(roster.members.map((m) => m.acct).sort()).toEqual(["acct:alice@a.test", "acct:zed@foreign.test"]);
+    expect(roster.followers).toContain(foreign.actorUrl);
+  });
+
+  it("zed receives the Welcome in the Add the channel forwards, finds the Add in C/log and joins", async () => {
+    const delivery = await delivered("the Add with zed's Welcome", (d) => d.activity.type === "Add");
+    expectForwardedByChannel(delivery);
+    add = delivery.activity;
+    expect(add.actor).toBe(ALICE);
+    expect(add.object).toBe(foreign.actorUrl);
+    expect((add["mimi:commit"] as { type?: string }).type).toBe("PublicMessage");
+    expect((add["mimi:welcome"] as { type?: string }).type).toBe("Welcome");
+
+    // 6.9: the channel's host lets a server read C/log as soon as one of its users is a member.
+    const log = await foreign.read(`${channel.url}/log?after=0`);
+    expect(log.status).toBe(200);
+    const items = (log.body?.items ?? []) as { sequence: number; epoch: number; activity: Activity }[];
+    const entry = items.find((item) => item.activity.id === add.id);
+    expect(entry?.sequence).toBe(add["mimi:sequence"]);
+
+    await foreign.member.join(mlsBytes(add["mimi:welcome"]));
+    expect(Number(foreign.member.epoch)).toBe(entry?.epoch);
+    // 6.1: the last path segment of C is the base64url of the group id.
+    expect(channel.url.split("/").at(-1)).toBe(Buffer.from(foreign.member.groupId).toString("base64url"));
+    expect(foreign.member.memberAccts()).toEqual(["acct:alice@a.test", "acct:zed@foreign.test"]);
+
+    // 6.9: C is a Service naming its group, epoch and inboxes.
+    const actor = await foreign.read(channel.url);
+    expect(actor.body?.type).toBe("Service");
+    expect(actor.body?.["mimi:groupId"]).toBe(channel.url.split("/").at(-1));
+    expect(actor.body?.["mimi:epoch"]).toBe(Number(foreign.member.epoch));
+  });
+
+  it("zed decrypts alice's message, which the channel forwards to foreign.test", async () => {
+    await alice.send(channel.url, "hello zed");
+    const delivery = await delivered(
+      "alice's message",
+      (d) => d.activity.type === "Create" && d.activity.actor === ALICE,
+    );
+    expectForwardedByChannel(delivery);
+    expect((delivery.activity.object as { type?: string }).type).toBe("PrivateMessage");
+    alicePlaintext = await foreign.member.decrypt(mlsBytes(delivery.activity.object));
+    expect(Buffer.from(alicePlaintext).includes("hello zed")).toBe(true);
+  });
+
+  // Mismatch, section 7 ("Message content (as built today)"): the profile says every plaintext is a
+  // UTF-8 JSON object with `mimiContent: 1` and an `id` hashed over its fields; this provider's client
+  // now sends the IETF MIMI content format (CBOR, first byte 0x87), which section 7 does not describe,
+  // so a foreign client built from the profile cannot read alice's messages.
+  it.fails("alice's plaintext is the JSON content section 7 describes", () => {
+    const content = JSON.parse(Buffer.from(alicePlaintext).toString("utf8")) as Record<string, unknown>;
+    expect(content.mimiContent).toBe(1);
+    expect(content.content).toBe("hello zed");
+    expect(content.senderUri).toBe("acct:alice@a.test");
+    expect(content.roomUri).toBe(channel.url);
+    const hashed = JSON.stringify([
+      content.senderUri,
+      content.roomUri,
+      content.salt,
+      content.timestamp,
+      content.contentType,
+      content.content,
+    ]);
+    expect(content.id).toBe(createHash("sha256").update(hashed).digest("base64url"));
+  });
+
+  it("zed speaks in plain UTF-8 text: the channel accepts it and alice sees it as text from zed", async () => {
+    // 6.3: the author's provider fetches C and POSTs to its shared inbox when it has one.
+    const actor = await foreign.read(channel.url);
+    const endpoints = actor.body?.endpoints as { sharedInbox?: string } | undefined;
+    const inbox = endpoints?.sharedInbox ?? String(actor.body?.inbox);
+    const message = await foreign.member.encrypt(new TextEncoder().encode("hello from zed"));
+    const id = `${foreign.actorUrl}/activities/${randomUUID()}`;
+    const answer = await foreign.submit(inbox, {
+      "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+      id,
+      type: "Create",
+      actor: foreign.actorUrl,
+      target: channel.url,
+      to: [followersOf(channel.url)],
+      object: {
+        type: "PrivateMessage",
+        mediaType: "message/mls",
+        encoding: "base64",
+        content: Buffer.from(message).toString("base64"),
+      },
+    });
+    expect(answer.status, answer.body).toBe(202);
+
+    // 6.4.7: the channel answers with an Accept, signed by C, naming the log place and the epoch.
+    const accept = await delivered("the channel's Accept", (d) => d.activity.type === "Accept");
+    expect(accept.signer).toBe(channel.url);
+    expect(accept.activity.actor).toBe(channel.url);
+    expect(accept.activity.object).toBe(id);
+    expect(accept.activity.to).toEqual([foreign.actorUrl]);
+    expect(accept.activity["mimi:epoch"]).toBe(Number(foreign.member.epoch));
+    expect(Number.isInteger(accept.activity["mimi:sequence"])).toBe(true);
+    expect(foreign.deliveries.some((d) => d.activity.type === "Reject")).toBe(false);
+
+    await aliceSees("hello from zed");
+    const shown = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello from zed");
+    expect(shown?.actor).toBe(foreign.actorUrl);
+    expect(shown?.senderUri).toBe("acct:zed@foreign.test");
+  });
+
+  it("alice removes zed: the channel tells foreign.test, zed applies the commit and is out", async () => {
+    await alice.removeMember(channel.url, "zed@foreign.test");
+    expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+
+    // 6.4.9: a Remove's copy also goes to the removed actor.
+    const delivery = await delivered("the Remove", (d) => d.activity.type === "Remove");
+    expectForwardedByChannel(delivery);
+    expect(delivery.activity.object).toBe(foreign.actorUrl);
+    await foreign.member.applyCommit(mlsBytes(delivery.activity["mimi:commit"]));
+    expect(foreign.member.removed).toBe(true);
+
+    // 6.9: within the grace a removed member's server still reads F (without zed), but not the log.
+    const followers = await foreign.read(followersOf(channel.url));
+    expect(followers.status).toBe(200);
+    expect(followers.body?.orderedItems).toEqual([ALICE]);
+    expect((await foreign.read(`${channel.url}/log?after=0`)).status).toBe(403);
+    expect((await foreign.read(`${channel.url}/groupInfo`)).status).toBe(403);
+  });
+
+  it("zed can no longer read: alice's next message never reaches foreign.test", async () => {
+    const before = foreign.deliveries.length;
+    const sent = await alice.send(channel.url, "after zed left");
+    await waitFor(
+      "the channel to accept alice's message",
+      async () => {
+        await alice.sync();
+        const mine = (await alice.messages(channel.url)).messages.find((m) => m.id === sent.id);
+        return mine?.status === "accepted" ? true : undefined;
+      },
+      30_000,
+    );
+    // Deliveries to one destination leave in order (section 11): give a stray copy time to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(foreign.deliveries.slice(before)).toEqual([]);
+    await expect(foreign.member.encrypt(new TextEncoder().encode("still here?"))).rejects.toThrow();
+    expect(foreign.refusals).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * The rules of a key update (`Update{mimi:KeyUpdate}`, docs/protocol.md 6.4.7): a member commits a
+ * The rules of a key update (`Update{mimi:KeyUpdate}`, docs/protocol.md 6.4.10): a member commits a
  * fresh UpdatePath for their own leaf and changes nothing else. Pure; the sequencer runs the MLS
  * verification between the checks below and passes its results in.
  */

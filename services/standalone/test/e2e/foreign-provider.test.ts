@@ -26,6 +26,8 @@ let add: Activity;
 let alicePlaintext: Uint8Array;
 
 const ALICE = "http://a.test/users/alice";
+/** Section 3.1: the headers every POST of this provider signs. */
+const POST_SIGNED = ["(request-target)", "host", "date", "digest", "content-type"];
 
 function followersOf(channelUrl: string): string {
   return `${channelUrl}/followers`;
@@ -50,6 +52,35 @@ function expectForwardedByChannel(delivery: Delivery): void {
   expect(delivery.activity.target).toBe(channel.url);
   expect(delivery.activity.to).toContain(followersOf(channel.url));
   expect(Number.isInteger(delivery.activity["mimi:sequence"])).toBe(true);
+  expect(delivery.signedHeaders).toEqual(expect.arrayContaining(POST_SIGNED));
+  expect(delivery.contentType).toBe("application/activity+json");
+}
+
+/** A section 9 problem document with its machine-readable reason. */
+async function expectProblem(
+  answer: { status: number; headers: Record<string, string>; body: string },
+  status: number,
+  reason: string,
+): Promise<void> {
+  expect(answer.status, answer.body).toBe(status);
+  expect(answer.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  expect((JSON.parse(answer.body) as { reason?: string }).reason).toBe(reason);
+}
+
+function messageActivity(id: string, bytes: Uint8Array): Activity {
+  return {
+    id,
+    type: "Create",
+    actor: foreign.actorUrl,
+    target: channel.url,
+    to: [followersOf(channel.url)],
+    object: {
+      type: "PrivateMessage",
+      mediaType: "message/mls",
+      encoding: "base64",
+      content: Buffer.from(bytes).toString("base64"),
+    },
+  };
 }
 
 async function aliceSees(text: string): Promise<void> {
@@ -94,6 +125,8 @@ describe("a foreign provider built from docs/protocol.md", () => {
   it("alice adds zed@foreign.test: a.test claims from foreign.test, which answers a bare KeyPackage", async () => {
     channel = await alice.createChannel("with a foreign member");
     expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    // 6.9: a server hosting no member may not read F.
+    expect((await foreign.read(followersOf(channel.url))).status).toBe(403);
 
     await alice.addMember(channel.url, "zed@foreign.test");
     expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
@@ -105,6 +138,19 @@ describe("a foreign provider built from docs/protocol.md", () => {
     const body = claim.body as { ciphersuites?: unknown; "mimi:nonce"?: unknown };
     expect(body.ciphersuites).toContain(CIPHERSUITE);
     expect(typeof body["mimi:nonce"]).toBe("string");
+    expect(claim.contentType).toBe("application/activity+json");
+    expect(claim.signedHeaders).toEqual(expect.arrayContaining(POST_SIGNED));
+
+    // 2.2: WebFinger asked with the JRD media type; 3.1: every other GET signed by a.test's instance actor.
+    const webfinger = foreign.gets.filter((g) => g.path.startsWith("/.well-known/webfinger"));
+    expect(webfinger.length).toBeGreaterThan(0);
+    for (const get of webfinger) expect(get.accept).toContain("application/jrd+json");
+    const actorGets = foreign.gets.filter((g) => g.path === "/users/zed" || g.path === "/actor");
+    expect(actorGets.length).toBeGreaterThan(0);
+    for (const get of actorGets) {
+      expect(get.keyId).toBe("http://a.test/actor#main-key");
+      expect(get.signedHeaders).toBe("(request-target) host date accept");
+    }
 
     const roster = await alice.members(channel.url);
     expect(roster.members.map((m) => m.acct).sort()).toEqual(["acct:alice@a.test", "acct:zed@foreign.test"]);
@@ -180,20 +226,7 @@ describe("a foreign provider built from docs/protocol.md", () => {
     const inbox = endpoints?.sharedInbox ?? String(actor.body?.inbox);
     const message = await foreign.member.encrypt(new TextEncoder().encode("hello from zed"));
     const id = `${foreign.actorUrl}/activities/${randomUUID()}`;
-    const answer = await foreign.submit(inbox, {
-      "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-      id,
-      type: "Create",
-      actor: foreign.actorUrl,
-      target: channel.url,
-      to: [followersOf(channel.url)],
-      object: {
-        type: "PrivateMessage",
-        mediaType: "message/mls",
-        encoding: "base64",
-        content: Buffer.from(message).toString("base64"),
-      },
-    });
+    const answer = await foreign.submit(inbox, messageActivity(id, message));
     expect(answer.status, answer.body).toBe(202);
 
     // 6.4.7: the channel answers with an Accept, signed by C, naming the log place and the epoch.
@@ -210,6 +243,55 @@ describe("a foreign provider built from docs/protocol.md", () => {
     const shown = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello from zed");
     expect(shown?.actor).toBe(foreign.actorUrl);
     expect(shown?.senderUri).toBe("acct:zed@foreign.test");
+  });
+
+  it("a member's rename is answered with the channel's Reject and its current epoch", async () => {
+    const id = `${foreign.actorUrl}/activities/${randomUUID()}`;
+    const answer = await foreign.submit(`${channel.url}/inbox`, {
+      id,
+      type: "Update",
+      actor: foreign.actorUrl,
+      target: channel.url,
+      to: [followersOf(channel.url)],
+      object: { type: "Service", id: channel.url, name: "renamed by zed" },
+    });
+    expect(answer.status, answer.body).toBe(202);
+    // 6.4.8 and 9.3: signed by C, to the submitter, with the role rule's summary.
+    const reject = await delivered("the channel's Reject", (d) => d.activity.type === "Reject");
+    expect(reject.signer).toBe(channel.url);
+    expect(reject.activity.object).toBe(id);
+    expect(reject.activity.to).toEqual([foreign.actorUrl]);
+    expect(reject.activity["mimi:currentEpoch"]).toBe(Number(foreign.member.epoch));
+    expect(reject.activity.summary).toBe("only the channel's owner or an admin may rename the channel");
+  });
+
+  it("a.test refuses what section 9.1 lists, with its reason", async () => {
+    const shared = "http://a.test/inbox";
+    const message = messageActivity(`${foreign.actorUrl}/activities/${randomUUID()}`, new Uint8Array([0]));
+    await expectProblem(
+      await foreign.hosts.send(shared, {
+        method: "POST",
+        headers: { "content-type": "application/activity+json" },
+        body: JSON.stringify(message),
+      }),
+      401,
+      "missingSignature",
+    );
+    await expectProblem(
+      await foreign.hosts.signedPost(shared, foreign.userKey, message, "text/plain"),
+      415,
+      "unsupportedMediaType",
+    );
+    await expectProblem(
+      await foreign.submit(shared, { ...message, id: `http://elsewhere.test/activities/${randomUUID()}` }),
+      403,
+      "activityIdOriginMismatch",
+    );
+    await expectProblem(
+      await foreign.submit(`${ALICE}/inbox`, message),
+      403,
+      "channelActivityNotFromChannel",
+    );
   });
 
   it("alice removes zed: the channel tells foreign.test, zed applies the commit and is out", async () => {

@@ -129,7 +129,9 @@ export function signedHeaders(
   return headers;
 }
 
-export type Verified = { ok: true; signer: string; keyId: string } | { ok: false; detail: string };
+export type Verified =
+  | { ok: true; signer: string; keyId: string; signedHeaders: string[] }
+  | { ok: false; detail: string };
 
 /**
  * Checks a draft-cavage signature the way section 3.2 and 3.5 describe a receiver: the covered
@@ -193,6 +195,15 @@ export async function verifyRequest(
     Buffer.from(signature, "base64"),
   );
   return valid
-    ? { ok: true, signer: document.id, keyId }
+    ? { ok: true, signer: document.id, keyId, signedHeaders: names }
     : { ok: false, detail: "signature does not verify" };
+}
+
+/** The `keyId` and `headers` parameters of a draft-cavage `Signature` header, when there is one. */
+export function signatureParameters(header: string | undefined): { keyId?: string; headers?: string } {
+  if (header === undefined) return {};
+  const found: { keyId?: string; headers?: string } = {};
+  for (const match of header.matchAll(/(keyId|headers)="([^"]*)"/g))
+    if (match[1] === "keyId" || match[1] === "headers") found[match[1]] = match[2];
+  return found;
 }

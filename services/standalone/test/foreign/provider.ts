@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createCa, type ForeignCa } from "./credentials.js";
-import { HostMap, type SigningKey, verifyRequest } from "./http.js";
+import { HostMap, type SigningKey, signatureParameters, verifyRequest } from "./http.js";
 import { ForeignMember } from "./member.js";
 
 /** An activity as a foreign server reads it: plain JSON, keys taken literally (docs/protocol.md 1). */
@@ -12,11 +12,23 @@ export type Activity = Record<string, unknown> & { id?: string; type?: string; a
 export interface Delivery {
   path: string;
   signer: string;
+  /** The headers the signature covers, in order. */
+  signedHeaders: string[];
+  contentType: string | undefined;
   activity: Activity;
+}
+
+/** A GET another provider made here, with the key that signed it (if any) and what it accepts. */
+export interface SeenGet {
+  path: string;
+  keyId: string | undefined;
+  signedHeaders: string | undefined;
+  accept: string | undefined;
 }
 
 export interface Claim {
   signer: string;
+  signedHeaders: string[];
   body: unknown;
   contentType: string | undefined;
 }
@@ -53,6 +65,7 @@ export class ForeignProvider {
   /** Inbox POSTs refused, with the reason (a foreign server's log). */
   readonly refusals: { path: string; status: number; detail: string }[] = [];
   readonly claims: Claim[] = [];
+  readonly gets: SeenGet[] = [];
   member!: ForeignMember;
   ca!: ForeignCa;
   hosts!: HostMap;
@@ -194,6 +207,14 @@ export class ForeignProvider {
     const url = new URL(req.url ?? "/", this.origin);
     const path = url.pathname;
     if (req.method === "GET") {
+      const header = req.headers.signature;
+      const signature = signatureParameters(typeof header === "string" ? header : undefined);
+      this.gets.push({
+        path: `${path}${url.search}`,
+        keyId: signature.keyId,
+        signedHeaders: signature.headers,
+        accept: req.headers.accept,
+      });
       if (path === "/.well-known/webfinger") {
         const resource = url.searchParams.get("resource");
         if (resource !== `acct:${this.user}@${this.domain}` && resource !== this.actorUrl)
@@ -228,7 +249,7 @@ export class ForeignProvider {
       body,
     });
     if (!verified.ok) return this.problem(res, path, 401, verified.detail);
-    if (path === `/users/${this.user}/keyPackages/claim`) return this.claim(req, body, verified.signer, res);
+    if (path === `/users/${this.user}/keyPackages/claim`) return this.claim(req, body, verified, res);
     if (path !== "/inbox" && path !== `/users/${this.user}/inbox`)
       return this.problem(res, path, 404, "no such inbox");
     const type = req.headers["content-type"] ?? "";
@@ -239,7 +260,13 @@ export class ForeignProvider {
       const refused = await this.forwardingRule(activity, verified.signer);
       if (refused) return this.problem(res, path, 401, refused);
     }
-    this.deliveries.push({ path, signer: verified.signer, activity });
+    this.deliveries.push({
+      path,
+      signer: verified.signer,
+      signedHeaders: verified.signedHeaders,
+      contentType: req.headers["content-type"],
+      activity,
+    });
     res.writeHead(202).end();
   }
 
@@ -263,7 +290,7 @@ export class ForeignProvider {
   private async claim(
     req: IncomingMessage,
     body: Buffer,
-    signer: string,
+    verified: { signer: string; signedHeaders: string[] },
     res: ServerResponse,
   ): Promise<void> {
     const path = req.url ?? "";
@@ -273,7 +300,12 @@ export class ForeignProvider {
     } catch {
       return this.problem(res, path, 400, "not JSON");
     }
-    this.claims.push({ signer, body: request, contentType: req.headers["content-type"] });
+    this.claims.push({
+      signer: verified.signer,
+      signedHeaders: verified.signedHeaders,
+      body: request,
+      contentType: req.headers["content-type"],
+    });
     const suites = Array.isArray(request.ciphersuites) ? request.ciphersuites : [];
     if (!suites.includes(this.member.ciphersuite) && !suites.includes(1))
       return this.json(res, 200, {

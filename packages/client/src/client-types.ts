@@ -137,4 +137,9 @@ export interface ListenOptions {
    * tried again once it was last tried 15 s ago.
    */
   retryCheckMs?: number;
+  /**
+   * The longest wait after the server refused a stream (429, too many open streams for the account),
+   * whatever its `Retry-After` asks (default 60 s).
+   */
+  maxRetryAfterMs?: number;
 }

@@ -1,4 +1,4 @@
-import { type ConfigOf, parse, readConfigOrExit } from "@mimi/service-kit";
+import { parse } from "@mimi/service-kit";
 
 /** inbox-ingest's own settings, beside the provider-wide ones in @mimi/provider-config. */
 export const inboxIngestConfigSpec = {
@@ -35,14 +35,7 @@ export const inboxIngestConfigSpec = {
     description:
       "how long a remote channel's member list (its followers collection) is reused to check forwarded activities",
   },
-};
-
-/**
- * What one request may cost this provider: how many addresses it names, how many local users it
- * reaches and how many mailbox bytes it writes. Read from the environment once, when the routes are
- * built (so a bad value stops the process at boot).
- */
-export const inboxIngestLimitsSpec = {
+  // What one request may cost this provider: addresses it names, local users it reaches, mailbox bytes it writes.
   maxAddresses: {
     env: "MIMI_INBOX_MAX_ADDRESSES",
     schema: parse.positiveInt(),
@@ -64,13 +57,3 @@ export const inboxIngestLimitsSpec = {
       "body size times the local users one inbox delivery reaches: the mailbox bytes one request may write (more: 413 tooManyRecipients)",
   },
 };
-
-export type IngestLimitSettings = ConfigOf<typeof inboxIngestLimitsSpec>;
-
-let limitsFromEnvironment: IngestLimitSettings | undefined;
-
-/** `inboxIngestLimitsSpec` as the process environment sets it, read on the first call. */
-export function ingestLimitsFromEnvironment(): IngestLimitSettings {
-  limitsFromEnvironment ??= readConfigOrExit(inboxIngestLimitsSpec);
-  return limitsFromEnvironment;
-}

@@ -16,11 +16,6 @@ import {
   type TestIngest,
 } from "./harness.js";
 
-// Read once when the routes are built (below, in beforeAll).
-process.env.MIMI_INBOX_MAX_ADDRESSES = "5";
-process.env.MIMI_INBOX_MAX_RECIPIENTS = "3";
-process.env.MIMI_INBOX_MAX_COPY_BYTES = "20000";
-
 const REMOTE = "http://remote.test";
 const local = (name: string) => `http://b.test/users/${name}`;
 
@@ -40,6 +35,7 @@ beforeAll(async () => {
   ingest = await startTestIngest({
     sql,
     env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
+    settings: { maxAddresses: 5, maxRecipients: 3, maxCopyBytes: 20000 },
   });
 });
 

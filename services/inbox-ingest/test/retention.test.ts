@@ -25,6 +25,9 @@ describe("configuration", () => {
       dedupeRetentionHours: 336,
       membershipTtlSeconds: 30,
       accountCacheSeconds: 30,
+      maxAddresses: 1000,
+      maxRecipients: 1000,
+      maxCopyBytes: 64 * 1024 * 1024,
     });
     expect(readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "1024" }).bodyLimitBytes).toBe(1024);
     expect(() => readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "lots" })).toThrow(

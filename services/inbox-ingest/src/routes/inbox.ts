@@ -1,5 +1,4 @@
 import type { RequestHandler } from "express";
-import { ingestLimitsFromEnvironment } from "../config.js";
 import type { InboxIngestContext } from "../context.js";
 import type { InboxTarget } from "../domain/addressing.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
@@ -18,8 +17,7 @@ export function inboxHandler(
   route: IngestRoute,
   targetOf: (request: IngestRequest) => InboxTarget,
 ): RequestHandler {
-  const limits = ingestLimitsFromEnvironment();
-  return ingestHandler(ctx, route, (request) => ingestInboxDelivery(ctx, request, targetOf(request), limits));
+  return ingestHandler(ctx, route, (request) => ingestInboxDelivery(ctx, request, targetOf(request)));
 }
 
 /**
@@ -31,7 +29,7 @@ export async function ingestInboxDelivery(
   ctx: InboxIngestContext,
   request: IngestRequest,
   target: InboxTarget,
-  limits: IngestLimits = ingestLimitsFromEnvironment(),
+  limits: IngestLimits = ctx.settings,
 ): Promise<IngestOutcome> {
   const received = readActivity(request.body, limits);
   if (received.kind !== "continue") return received;

@@ -1,5 +1,4 @@
 import type { RequestHandler } from "express";
-import { ingestLimitsFromEnvironment } from "../config.js";
 import type { InboxIngestContext } from "../context.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
 import { authorizeOutbox } from "../ingest/authorize.js";
@@ -16,15 +15,14 @@ import { ingestHandler } from "./answer.js";
  * to `channel.inbox`; everything else to `delivery.requests`, signed as the user.
  */
 export function outbox(ctx: InboxIngestContext): RequestHandler {
-  const limits = ingestLimitsFromEnvironment();
-  return ingestHandler(ctx, "outbox", (request) => ingestOutboxSubmission(ctx, request, limits));
+  return ingestHandler(ctx, "outbox", (request) => ingestOutboxSubmission(ctx, request));
 }
 
 /** The outbox steps, in order: read, authenticate (the token), authorize, route, publish once. */
 export async function ingestOutboxSubmission(
   ctx: InboxIngestContext,
   request: IngestRequest,
-  limits: IngestLimits = ingestLimitsFromEnvironment(),
+  limits: IngestLimits = ctx.settings,
 ): Promise<IngestOutcome> {
   const username = String(request.params.username);
   const received = readActivity(request.body, limits);

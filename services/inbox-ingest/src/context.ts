@@ -101,7 +101,11 @@ export function createInboxIngestContext(
     bus: deps.bus,
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
-    keys: createCachingKeyResolver({ fetchKeyDocument: keyDocumentFetcher(signedGet) }),
+    keys: createCachingKeyResolver({
+      fetchKeyDocument: keyDocumentFetcher(signedGet),
+      // A production provider trusts only keys fetched over TLS; refused before any lookup.
+      requireHttpsKeyIds: deps.config.production,
+    }),
     channelMembers: createChannelMembership({
       urls: deps.config.urls,
       // Read through `ports` on each call, so a port wired (or replaced) later is used.

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 describe("production address policy for key fetches", () => {
   it("refuses keyIds on loopback, private and link-local addresses without making a request", async () => {
-    const origins = [`http://127.0.0.1:${remote.port}`, "http://10.1.2.3", "http://169.254.169.254"];
+    const origins = [`https://127.0.0.1:${remote.port}`, "https://10.1.2.3", "https://169.254.169.254"];
     for (const origin of origins) {
       const actor = remote.addActor(origin, "/users/carol", "rsa");
       const activity = {
@@ -53,6 +53,23 @@ describe("production address policy for key fetches", () => {
     const refusals = ingest.logs().match(/blockedAddress/g) ?? [];
     expect(refusals.length).toBeGreaterThanOrEqual(origins.length);
     expect(ingest.logs()).not.toMatch(/connectError|timeout/);
+    expect(ingest.bus.published).toEqual([]);
+  });
+
+  it("refuses a plain-http keyId before any lookup", async () => {
+    const actor = remote.addActor("http://remote.test", "/users/dave", "rsa");
+    const activity = {
+      id: activityId("http://remote.test"),
+      type: "Create",
+      actor: actor.id,
+      to: ["https://b.test/users/bob"],
+    };
+    const before = remote.requests.length;
+    const response = await postSigned(`${ingest.base}/users/bob/inbox`, JSON.stringify(activity), actor);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ reason: "keyFetchError" });
+    expect(remote.requests.length).toBe(before);
+    expect(ingest.logs()).toMatch(/not an https URL/);
     expect(ingest.bus.published).toEqual([]);
   });
 });

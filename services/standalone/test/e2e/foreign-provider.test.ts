@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signedHeaders } from "../foreign/http.js";
 import { type Activity, type Delivery, ForeignProvider } from "../foreign/provider.js";
 import { type Federation, startFederation, waitFor } from "../support/federation.js";
 
@@ -184,6 +185,10 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(actor.body?.type).toBe("Service");
     expect(actor.body?.["mimi:groupId"]).toBe(channel.url.split("/").at(-1));
     expect(actor.body?.["mimi:epoch"]).toBe(Number(foreign.member.epoch));
+    const groupInfo = await foreign.read(`${channel.url}/groupInfo`);
+    expect(groupInfo.status).toBe(200);
+    expect(groupInfo.body?.type).toBe("GroupInfo");
+    expect(groupInfo.body?.["mimi:epoch"]).toBe(Number(foreign.member.epoch));
   });
 
   it("zed decrypts alice's message, which the channel forwards to foreign.test", async () => {
@@ -292,6 +297,58 @@ describe("a foreign provider built from docs/protocol.md", () => {
       403,
       "channelActivityNotFromChannel",
     );
+  });
+
+  it("foreign.test claims alice's KeyPackages from a.test, and a replayed claim is refused", async () => {
+    // 2.2: WebFinger at the acct domain, then the actor, which names its claim endpoint (2.5).
+    const jrd = await foreign.hosts.send("http://a.test/.well-known/webfinger?resource=acct:alice@a.test", {
+      method: "GET",
+      headers: { accept: "application/jrd+json, application/json" },
+    });
+    expect(jrd.status).toBe(200);
+    expect(jrd.headers["content-type"]).toMatch(/^application\/jrd\+json/);
+    const links = (JSON.parse(jrd.body) as { links: { rel: string; type?: string; href: string }[] }).links;
+    const self = links.find((l) => l.rel === "self" && l.type === "application/activity+json");
+    expect(self?.href).toBe(ALICE);
+    const actor = await foreign.read(ALICE);
+    expect(actor.body?.id).toBe(ALICE);
+    const claimUrl = String(actor.body?.["mimi:keyPackageClaim"]);
+    expect(new URL(claimUrl).origin).toBe("http://a.test");
+
+    // 5.3: a signed claim answered with one framed KeyPackage per client, attributed to alice.
+    const body = JSON.stringify({ ciphersuites: [CIPHERSUITE], "mimi:nonce": randomUUID() });
+    const headers = signedHeaders(
+      "POST",
+      claimUrl,
+      foreign.userKey,
+      { "content-type": "application/activity+json" },
+      body,
+    );
+    const request = { method: "POST", headers, body };
+    const answer = await foreign.hosts.send(claimUrl, request);
+    expect(answer.status, answer.body).toBe(200);
+    const collection = JSON.parse(answer.body) as {
+      type?: string;
+      attributedTo?: string;
+      items?: Activity[];
+    };
+    expect(collection.type).toBe("Collection");
+    expect(collection.attributedTo).toBe(ALICE);
+    expect(collection.items).toHaveLength(1);
+    const item = collection.items![0]!;
+    expect(item.type).toBe("KeyPackage");
+    expect(item.ciphersuite).toBe(CIPHERSUITE);
+    const framed = mlsBytes(item);
+    // 5.1: framed as an MLSMessage, wire format mls_key_package.
+    expect(Buffer.from(framed.subarray(0, 4)).toString("hex")).toBe("00010005");
+    const acct = await foreign.member.keyPackageAcct(
+      framed,
+      typeof item["mimi:client"] === "string" ? item["mimi:client"] : "",
+    );
+    expect(acct).toBe("acct:alice@a.test");
+
+    // 5.3: a signature is answered once.
+    await expectProblem(await foreign.hosts.send(claimUrl, request), 401, "replayedRequest");
   });
 
   it("alice removes zed: the channel tells foreign.test, zed applies the commit and is out", async () => {

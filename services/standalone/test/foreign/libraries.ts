@@ -9,4 +9,5 @@ export * as mls from "../../../../packages/mls/node_modules/ts-mls/dist/src/inde
 export {
   decodeKeyPackage as decodeBareKeyPackage,
   encodeKeyPackage as encodeBareKeyPackage,
+  verifyKeyPackage,
 } from "../../../../packages/mls/node_modules/ts-mls/dist/src/keyPackage.js";

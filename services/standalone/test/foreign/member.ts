@@ -1,5 +1,5 @@
 import { acctOf, type ForeignCa, issueLeaf, verifyCredentialChain } from "./credentials.js";
-import { encodeBareKeyPackage, mls, x509 } from "./libraries.js";
+import { encodeBareKeyPackage, mls, verifyKeyPackage, x509 } from "./libraries.js";
 
 const CIPHERSUITE: mls.CiphersuiteName = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519";
 
@@ -19,6 +19,7 @@ export class ForeignMember {
     readonly clientId: string,
     private readonly cs: mls.CiphersuiteImpl,
     private readonly config: mls.ClientConfig,
+    private readonly issuersOf: (domain: string) => Promise<string[]>,
   ) {}
 
   /** `issuersOf(domain)` reads the `credential_issuers` a domain publishes (section 2.3). */
@@ -38,7 +39,7 @@ export class ForeignMember {
           (await verifyCredentialChain(credential.certificates, signaturePublicKey, issuersOf)) !== undefined,
       },
     };
-    return new ForeignMember(clientId, cs, config);
+    return new ForeignMember(clientId, cs, config, issuersOf);
   }
 
   get ciphersuite(): string {
@@ -61,6 +62,29 @@ export class ForeignMember {
     this.keyPackage = publicPackage;
     this.privateKeyPackage = privatePackage;
     return encodeBareKeyPackage(publicPackage);
+  }
+
+  /**
+   * Reads a claimed KeyPackage as a client would before adding its owner: a framed KeyPackage that
+   * verifies, whose credential's `mimi-client:` SAN is `clientId` and whose issuer the acct's domain
+   * publishes. Returns the credential's `acct:`.
+   */
+  async keyPackageAcct(framed: Uint8Array, clientId: string): Promise<string | undefined> {
+    const message = decodeWhole(framed);
+    if (message.wireformat !== "mls_key_package")
+      throw new Error(`expected a KeyPackage, got ${message.wireformat}`);
+    const { leafNode } = message.keyPackage;
+    if (!(await verifyKeyPackage(message.keyPackage, this.cs.signature))) return undefined;
+    if (leafNode.credential.credentialType !== "x509") return undefined;
+    const leaf = new x509.X509Certificate(leafNode.credential.certificates[0] ?? new Uint8Array());
+    const san = leaf.getExtension(x509.SubjectAlternativeNameExtension);
+    if (!san?.names.items.some((name: x509.GeneralName) => name.value === `mimi-client:${clientId}`))
+      return undefined;
+    return verifyCredentialChain(
+      leafNode.credential.certificates,
+      leafNode.signaturePublicKey,
+      this.issuersOf,
+    );
   }
 
   async join(welcomeBytes: Uint8Array): Promise<void> {

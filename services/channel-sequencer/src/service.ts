@@ -32,6 +32,14 @@ export {
   localChannelIdOfFollowers,
 } from "./domain/identifiers.js";
 export {
+  checkKeyUpdateCommit,
+  checkKeyUpdateEpoch,
+  checkKeyUpdateSubmitter,
+  type KeyUpdateCheck,
+  type KeyUpdateReason,
+  type VerifiedKeyUpdate,
+} from "./domain/key-update.js";
+export {
   type AssignableRole,
   type ChannelAction,
   type ChannelRole,

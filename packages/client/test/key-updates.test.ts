@@ -7,8 +7,9 @@ import { newAccount, texts } from "./helpers.js";
 
 /**
  * Key updates of a client's own leaf: on demand (`rotateKeys`) and by themselves once the last one is
- * old enough or enough messages passed; members apply them like any commit. A channel that does not
- * take them (the channel-sequencer today) refuses them, and the SDK then waits for the next turn.
+ * old enough or enough messages passed; members apply them like any commit. A channel that refuses one
+ * (a server that does not take key updates, or the channel-sequencer's Reject with its `mimi:reason`)
+ * answers with its reason, and the SDK then waits for the next turn.
  */
 let network: FakeNetwork;
 beforeAll(async () => {

@@ -235,19 +235,57 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(answer.status, answer.body).toBe(202);
 
     // 6.4.7: the channel answers with an Accept, signed by C, naming the log place and the epoch.
-    const accept = await delivered("the channel's Accept", (d) => d.activity.type === "Accept");
+    const accept = await delivered(
+      "the channel's Accept",
+      (d) => d.activity.type === "Accept" && d.activity.object === id,
+    );
     expect(accept.signer).toBe(channel.url);
     expect(accept.activity.actor).toBe(channel.url);
     expect(accept.activity.object).toBe(id);
     expect(accept.activity.to).toEqual([foreign.actorUrl]);
     expect(accept.activity["mimi:epoch"]).toBe(Number(foreign.member.epoch));
     expect(Number.isInteger(accept.activity["mimi:sequence"])).toBe(true);
-    expect(foreign.deliveries.some((d) => d.activity.type === "Reject")).toBe(false);
+    expect(foreign.deliveries.some((d) => d.activity.type === "Reject" && d.activity.object === id)).toBe(
+      false,
+    );
+
+    // 6.4.9: the submitter is among the followers who get the numbered copy, as submitted.
+    const copy = await delivered(
+      "the copy of zed's message",
+      (d) => d.activity.id === id && d.activity.type === "Create",
+    );
+    expectForwardedByChannel(copy);
+    expect(copy.activity["mimi:sequence"]).toBe(accept.activity["mimi:sequence"]);
+    expect(copy.activity.object).toEqual(messageActivity(id, message).object);
 
     await aliceSees("hello from zed");
     const shown = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello from zed");
     expect(shown?.actor).toBe(foreign.actorUrl);
     expect(shown?.senderUri).toBe("acct:zed@foreign.test");
+  });
+
+  it("section 10: a message signed hs2019, typed ld+json, with an embedded actor and `to` as a string", async () => {
+    const message = await foreign.member.encrypt(new TextEncoder().encode("liberally from zed"));
+    const id = `${foreign.actorUrl}/activities/${randomUUID()}`;
+    const activity = {
+      ...messageActivity(id, message),
+      actor: { id: foreign.actorUrl, type: "Person" },
+      to: followersOf(channel.url),
+    };
+    const answer = await foreign.hosts.signedPost(
+      `${channel.url}/inbox`,
+      foreign.userKey,
+      activity,
+      'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+      "hs2019",
+    );
+    expect(answer.status, answer.body).toBe(202);
+    const accept = await delivered(
+      "the Accept of the liberal message",
+      (d) => d.activity.type === "Accept" && d.activity.object === id,
+    );
+    expect(accept.signer).toBe(channel.url);
+    await aliceSees("liberally from zed");
   });
 
   it("a member's rename is answered with the channel's Reject and its current epoch", async () => {

@@ -78,9 +78,10 @@ export class HostMap {
     key: SigningKey,
     body: unknown,
     contentType = "application/activity+json",
+    algorithm: CavageAlgorithm = "rsa-sha256",
   ): Promise<HttpAnswer> {
     const text = JSON.stringify(body);
-    const headers = signedHeaders("POST", url, key, { "content-type": contentType }, text);
+    const headers = signedHeaders("POST", url, key, { "content-type": contentType }, text, algorithm);
     return this.send(url, {
       method: "POST",
       headers: { ...headers, "content-length": String(Buffer.byteLength(text)) },
@@ -88,6 +89,9 @@ export class HostMap {
     });
   }
 }
+
+/** Both name RSASSA-PKCS1-v1_5 with SHA-256 for an RSA key (section 3.2). */
+export type CavageAlgorithm = "rsa-sha256" | "hs2019";
 
 export function digestOf(body: string | Buffer): string {
   return `SHA-256=${createHash("sha256").update(body).digest("base64")}`;
@@ -109,6 +113,7 @@ export function signedHeaders(
   key: SigningKey,
   extra: Record<string, string>,
   body?: string,
+  algorithm: CavageAlgorithm = "rsa-sha256",
 ): Record<string, string> {
   const target = new URL(url);
   const headers: Record<string, string> = { host: target.host, date: new Date().toUTCString(), ...extra };
@@ -125,7 +130,7 @@ export function signedHeaders(
     Buffer.from(signingString(method, target, names, headers)),
     key.privateKey,
   );
-  headers.signature = `keyId="${key.keyId}",algorithm="rsa-sha256",headers="${names.join(" ")}",signature="${signature.toString("base64")}"`;
+  headers.signature = `keyId="${key.keyId}",algorithm="${algorithm}",headers="${names.join(" ")}",signature="${signature.toString("base64")}"`;
   return headers;
 }
 

@@ -6,7 +6,15 @@ import { HostMap, type SigningKey, signatureParameters, verifyRequest } from "./
 import { ForeignMember } from "./member.js";
 
 /** An activity as a foreign server reads it: plain JSON, keys taken literally (docs/protocol.md 1). */
-export type Activity = Record<string, unknown> & { id?: string; type?: string; actor?: string };
+export type Activity = Record<string, unknown> & { id?: string; type?: string; actor?: unknown };
+
+/** `actor` as a URL or an object with an `id` (section 10). */
+export function actorOf(activity: Activity): string | undefined {
+  const actor = activity.actor;
+  if (typeof actor === "string") return actor;
+  const id = typeof actor === "object" && actor !== null ? (actor as { id?: unknown }).id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
 
 /** An inbox POST that passed the signature check, with who signed it and where it arrived. */
 export interface Delivery {
@@ -256,7 +264,7 @@ export class ForeignProvider {
     if (!type.startsWith("application/activity+json") && !type.startsWith("application/ld+json"))
       return this.problem(res, path, 415, `content type ${type}`);
     const activity = JSON.parse(body.toString("utf8")) as Activity;
-    if (verified.signer !== activity.actor) {
+    if (verified.signer !== actorOf(activity)) {
       const refused = await this.forwardingRule(activity, verified.signer);
       if (refused) return this.problem(res, path, 401, refused);
     }
@@ -279,11 +287,12 @@ export class ForeignProvider {
     if (target !== signer) return `forward signed by ${signer}, not by its target ${String(target)}`;
     const followers = `${target}/followers`;
     if (!strings(activity.to).includes(followers)) return "the channel's followers are not in to";
-    if (activity.type === "Remove" && activity.object === activity.actor) return undefined;
+    const actor = actorOf(activity);
+    if (activity.type === "Remove" && activity.object === actor) return undefined;
     const read = await this.read(followers);
     if (read.status !== 200) return `${followers} answered ${read.status}`;
     const items = strings(read.body?.orderedItems ?? read.body?.items);
-    return items.includes(String(activity.actor)) ? undefined : `${String(activity.actor)} is not a member`;
+    return actor !== undefined && items.includes(actor) ? undefined : `${String(actor)} is not a member`;
   }
 
   /** Section 5.3: one KeyPackage for the user's one client, bare, in a Collection. */

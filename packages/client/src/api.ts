@@ -45,6 +45,23 @@ export interface ProviderApiOptions {
   connectTo?: string | ReadonlyMap<string, string>;
 }
 
+/**
+ * The home server refused the account's token (401): the session expired or was logged out (here, on
+ * another device, or by a password change). Only logging in again helps.
+ */
+export function isSessionEnded(error: unknown): error is MimiApiError {
+  return error instanceof MimiApiError && error.status === 401;
+}
+
+/** One session (token) of the account, as identity lists it; `id` is not the token. */
+export interface SessionInfo {
+  id: string;
+  label: string;
+  createdAt: string;
+  /** The session of the token that asked. */
+  current: boolean;
+}
+
 /** A failure that may pass: the server was unreachable or said so (502, 503, 504). */
 function isTransient(error: unknown): error is MimiApiError {
   return error instanceof MimiApiError && (error.status === 0 || [502, 503, 504].includes(error.status));
@@ -243,6 +260,37 @@ export class ProviderApi {
 
   me() {
     return this.request<AccountInfo>("GET", "/api/v1/me");
+  }
+
+  /** The account's sessions that are not logged out, newest first. */
+  sessions() {
+    return this.request<{ sessions: SessionInfo[] }>("GET", "/api/v1/tokens");
+  }
+
+  /** Logs this token's session out (the token is refused from then on). */
+  async logOut(): Promise<void> {
+    await this.request<undefined>("DELETE", "/api/v1/tokens/current");
+  }
+
+  /** Logs every session of the account out, this one included. */
+  logOutEverywhere() {
+    return this.request<{ revoked: number }>("DELETE", "/api/v1/tokens");
+  }
+
+  /** Logs one listed session out (404 when it is not one of the account's). */
+  async endSession(sessionId: string): Promise<void> {
+    await this.request<undefined>("DELETE", `/api/v1/tokens/${encodeURIComponent(sessionId)}`);
+  }
+
+  /**
+   * Changes the account's password; every other session is logged out, this one stays. A wrong
+   * current password is a 403 (`wrongPassword`) and counts as a failed login.
+   */
+  changePassword(currentPassword: string, newPassword: string) {
+    return this.request<{ revoked: number }>("POST", "/api/v1/me/password", {
+      currentPassword,
+      newPassword,
+    });
   }
 
   createClient(name: string) {

@@ -13,6 +13,7 @@ export {
   type ChannelLogItem,
   type ChannelLogPage,
   type ClaimedKeyPackageObject,
+  isSessionEnded,
   type KeyPackageClaimCollection,
   type KeyPackageCount,
   type MailboxItem,
@@ -20,6 +21,7 @@ export {
   MimiApiError,
   ProviderApi,
   type ProviderApiOptions,
+  type SessionInfo,
 } from "./api.js";
 export type {
   ChangeKind,

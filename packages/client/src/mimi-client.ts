@@ -1,5 +1,5 @@
 import type { DeviceRecord, StoredMessage } from "./account-store.js";
-import type { MailboxItem } from "./api.js";
+import { isSessionEnded, type MailboxItem, type SessionInfo } from "./api.js";
 import { ChannelCommands } from "./channel-commands.js";
 import type {
   ChannelSummary,
@@ -17,7 +17,8 @@ import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./con
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { DeviceKeys } from "./device/device-keys.js";
 import { errorText } from "./errors.js";
-import type { StoredAccount } from "./state.js";
+import { handleOfAcct } from "./names.js";
+import { StateStore, type StoredAccount } from "./state.js";
 import { MAILBOX_PAGE, SyncEngine } from "./sync/engine.js";
 import { followMailbox } from "./sync/listen.js";
 
@@ -229,6 +230,53 @@ export class MimiClient {
       await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
       return result;
     });
+  }
+
+  // Sessions
+
+  /** The account's sessions (tokens) that are not logged out, newest first; `current` marks ours. */
+  async sessions(): Promise<SessionInfo[]> {
+    return (await (await this.open()).ctx.api.sessions()).sessions;
+  }
+
+  /**
+   * Logs out: this session, or with `everywhere` every session of the account (other devices too).
+   * The stored token is dropped either way, also when the server had ended the session already
+   * (`alreadyEnded`); the device and its channels stay for the next login.
+   */
+  async logOut(options: { everywhere?: boolean } = {}): Promise<{ revoked: number; alreadyEnded: boolean }> {
+    const result = await this.locked(async ({ ctx }) => {
+      const outcome = { revoked: 0, alreadyEnded: false };
+      try {
+        if (options.everywhere) outcome.revoked = (await ctx.api.logOutEverywhere()).revoked;
+        else {
+          await ctx.api.logOut();
+          outcome.revoked = 1;
+        }
+      } catch (error) {
+        if (!isSessionEnded(error)) throw error;
+        outcome.alreadyEnded = true;
+      }
+      await new StateStore(this.options.home).forgetToken(handleOfAcct(ctx.account.acct));
+      return outcome;
+    });
+    // The opened account still holds the old token: the next operation reads the state again.
+    await this.close();
+    this.opened = undefined;
+    return result;
+  }
+
+  /** Logs one of the account's sessions out, by the id `sessions()` lists. */
+  async endSession(sessionId: string): Promise<void> {
+    await (await this.open()).ctx.api.endSession(sessionId);
+  }
+
+  /**
+   * Changes the account's password. The server logs every other session out (returned as
+   * `revoked`); this one stays. A wrong current password is the server's 403.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<{ revoked: number }> {
+    return (await this.open()).ctx.api.changePassword(currentPassword, newPassword);
   }
 
   /** The raw mailbox (does not move the sync cursor). */

@@ -62,6 +62,16 @@ export class StateStore {
     await writeJsonAtomic(join(this.home, "current.json"), { account: handle });
   }
 
+  /**
+   * Drops the account's token after logging out (the account, its device and channels stay, for the
+   * next login). A command that needs the token then gets the server's 401.
+   */
+  async forgetToken(handle: string): Promise<void> {
+    const account = await this.loadAccount(handle);
+    if (!account) return;
+    await writeJsonAtomic(join(this.accountDir(handle), "account.json"), { ...account, token: "" });
+  }
+
   /** The account named by `handle`, or the current one. */
   async resolveAccount(handle?: string): Promise<StoredAccount> {
     const chosen = handle ?? (await this.currentHandle());

@@ -8,7 +8,7 @@
  * Use `network.fetch` as the SDK's fetch (it routes by host), or `serveOverHttp` to reach one domain
  * over real HTTP (the CLI tests).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import {
   buildMimiConfiguration,
@@ -226,6 +226,8 @@ export class FakeNetwork {
     }
 
     const user = this.authenticate(domain, request);
+    const sessions = this.sessions(user, request);
+    if (sessions) return sessions;
     if (method === "GET" && path === "/api/v1/me")
       return json({
         username: user.username,
@@ -357,6 +359,55 @@ export class FakeNetwork {
       }
     }
     return problem(404, "Not Found", `no route ${method} ${path}`);
+  }
+
+  /**
+   * Sessions as identity serves them: the list (ids are 16 hex digits of the token's hash), logging
+   * this one, one listed or every session out, and a password change that logs the others out.
+   */
+  private sessions(user: FakeUser, request: Request): Promise<Response> | Response | undefined {
+    const path = new URL(request.url).pathname;
+    const method = request.method;
+    const current = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
+    const idOf = (token: string) => createHash("sha256").update(token).digest("hex").slice(0, 16);
+    if (path === "/api/v1/tokens" && method === "GET")
+      return json({
+        sessions: [...user.tokens].map((token) => ({
+          id: idOf(token),
+          label: "mimi cli",
+          createdAt: new Date(0).toISOString(),
+          current: token === current,
+        })),
+      });
+    if (path === "/api/v1/tokens" && method === "DELETE") {
+      const revoked = user.tokens.size;
+      user.tokens.clear();
+      return json({ revoked });
+    }
+    if (path === "/api/v1/tokens/current" && method === "DELETE") {
+      user.tokens.delete(current);
+      return new Response(null, { status: 204 });
+    }
+    if (path.startsWith("/api/v1/tokens/") && method === "DELETE") {
+      const id = decodeURIComponent(path.slice("/api/v1/tokens/".length));
+      const token = [...user.tokens].find((candidate) => idOf(candidate) === id);
+      if (!token) return problem(404, "Not Found", "no such session");
+      user.tokens.delete(token);
+      return new Response(null, { status: 204 });
+    }
+    if (path === "/api/v1/me/password" && method === "POST")
+      return (async () => {
+        const { currentPassword, newPassword } = (await request.json()) as Record<string, unknown>;
+        if (currentPassword !== user.password)
+          return problem(403, "Forbidden", "the current password is not right", { reason: "wrongPassword" });
+        if (typeof newPassword !== "string" || newPassword.length < 8)
+          return problem(400, "Bad Request", "newPassword: must be at least 8 characters");
+        user.password = newPassword;
+        const others = [...user.tokens].filter((token) => token !== current);
+        for (const token of others) user.tokens.delete(token);
+        return json({ revoked: others.length });
+      })();
+    return undefined;
   }
 
   private stream(user: FakeUser, request: Request): Response {

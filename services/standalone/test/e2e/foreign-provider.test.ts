@@ -335,6 +335,39 @@ describe("a foreign provider built from docs/protocol.md", () => {
       403,
       "channelActivityNotFromChannel",
     );
+    await expectProblem(await foreign.submit(shared, { ...message, id: undefined }), 400, "invalidEnvelope");
+    const text = JSON.stringify(message);
+    const json = { "content-type": "application/activity+json" };
+    const signed = signedHeaders("POST", shared, foreign.userKey, json, text);
+    await expectProblem(
+      await foreign.hosts.send(shared, { method: "POST", headers: signed, body: text.replace("}", " }") }),
+      401,
+      "digestMismatch",
+    );
+    await expectProblem(
+      await foreign.hosts.send(shared, {
+        method: "POST",
+        headers: { ...signed, "content-encoding": "gzip" },
+        body: text,
+      }),
+      415,
+      "unsupportedContentEncoding",
+    );
+    // 3.3: a signature more than the hour of skew past its five minutes.
+    const stale = signedHeaders(
+      "POST",
+      shared,
+      foreign.userKey,
+      json,
+      text,
+      "rsa-sha256",
+      new Date(Date.now() - 7_200_000),
+    );
+    await expectProblem(
+      await foreign.hosts.send(shared, { method: "POST", headers: stale, body: text }),
+      401,
+      "dateOutOfWindow",
+    );
   });
 
   it("foreign.test claims alice's KeyPackages from a.test, and a replayed claim is refused", async () => {

@@ -114,9 +114,10 @@ export function signedHeaders(
   extra: Record<string, string>,
   body?: string,
   algorithm: CavageAlgorithm = "rsa-sha256",
+  now: Date = new Date(),
 ): Record<string, string> {
   const target = new URL(url);
-  const headers: Record<string, string> = { host: target.host, date: new Date().toUTCString(), ...extra };
+  const headers: Record<string, string> = { host: target.host, date: now.toUTCString(), ...extra };
   if (body !== undefined) headers.digest = digestOf(body);
   const names = [
     "(request-target)",

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signedHeaders } from "../foreign/http.js";
+import { decodeWhole } from "../foreign/member.js";
 import { type Activity, type Delivery, ForeignProvider } from "../foreign/provider.js";
 import { type Federation, startFederation, waitFor } from "../support/federation.js";
 
@@ -66,6 +67,13 @@ async function expectProblem(
   expect(answer.status, answer.body).toBe(status);
   expect(answer.headers["content-type"]).toMatch(/^application\/problem\+json/);
   expect((JSON.parse(answer.body) as { reason?: string }).reason).toBe(reason);
+}
+
+function groupInfoEpoch(bytes: Uint8Array): bigint {
+  const message = decodeWhole(bytes);
+  if (message.wireformat !== "mls_group_info")
+    throw new Error(`expected a GroupInfo, got ${message.wireformat}`);
+  return message.groupInfo.groupContext.epoch;
 }
 
 function messageActivity(id: string, bytes: Uint8Array): Activity {
@@ -172,9 +180,12 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(log.status).toBe(200);
     const items = (log.body?.items ?? []) as { sequence: number; epoch: number; activity: Activity }[];
     const entry = items.find((item) => item.activity.id === add.id);
+    expect(log.body?.next).toBeNull();
     expect(entry?.sequence).toBe(add["mimi:sequence"]);
 
     await foreign.member.join(mlsBytes(add["mimi:welcome"]));
+    // 6.4.3: the Add's GroupInfo is for the epoch after the commit, the one the Welcome opens.
+    expect(groupInfoEpoch(mlsBytes(add["mimi:groupInfo"]))).toBe(foreign.member.epoch);
     expect(Number(foreign.member.epoch)).toBe(entry?.epoch);
     // 6.1: the last path segment of C is the base64url of the group id.
     expect(channel.url.split("/").at(-1)).toBe(Buffer.from(foreign.member.groupId).toString("base64url"));
@@ -258,6 +269,8 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(copy.activity["mimi:sequence"]).toBe(accept.activity["mimi:sequence"]);
     expect(copy.activity.object).toEqual(messageActivity(id, message).object);
 
+    // Section 7 says a receiving client refuses a plaintext that is not its JSON object; the client
+    // shows plain UTF-8 as text instead, which is what a foreign client needs.
     await aliceSees("hello from zed");
     const shown = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello from zed");
     expect(shown?.actor).toBe(foreign.actorUrl);
@@ -372,6 +385,27 @@ describe("a foreign provider built from docs/protocol.md", () => {
 
   it("foreign.test claims alice's KeyPackages from a.test, and a replayed claim is refused", async () => {
     // 2.2: WebFinger at the acct domain, then the actor, which names its claim endpoint (2.5).
+    // 2.3: the acct domain publishes its ciphersuites and issuers, cacheable for five minutes.
+    const configuration = await foreign.hosts.send("http://a.test/.well-known/mimi-configuration", {
+      method: "GET",
+      headers: { accept: "application/json" },
+    });
+    expect(configuration.status).toBe(200);
+    expect(configuration.headers["cache-control"]).toBe("public, max-age=300");
+    const published = JSON.parse(configuration.body) as { domain?: string; ciphersuites?: string[] };
+    expect(published.domain).toBe("a.test");
+    expect(published.ciphersuites).toContain(CIPHERSUITE);
+    const byActor = await foreign.hosts.send(
+      `http://a.test/.well-known/webfinger?resource=${encodeURIComponent(ALICE)}`,
+      {
+        method: "GET",
+        headers: { accept: "application/jrd+json" },
+      },
+    );
+    expect(byActor.status).toBe(200);
+    expect(byActor.headers["access-control-allow-origin"]).toBe("*");
+    expect((JSON.parse(byActor.body) as { subject?: string }).subject).toBe("acct:alice@a.test");
+
     const jrd = await foreign.hosts.send("http://a.test/.well-known/webfinger?resource=acct:alice@a.test", {
       method: "GET",
       headers: { accept: "application/jrd+json, application/json" },
@@ -430,6 +464,9 @@ describe("a foreign provider built from docs/protocol.md", () => {
     const delivery = await delivered("the Remove", (d) => d.activity.type === "Remove");
     expectForwardedByChannel(delivery);
     expect(delivery.activity.object).toBe(foreign.actorUrl);
+    // 6.4.4: no Welcome; the GroupInfo is for the epoch after the removal.
+    expect(delivery.activity["mimi:welcome"]).toBeUndefined();
+    expect(groupInfoEpoch(mlsBytes(delivery.activity["mimi:groupInfo"]))).toBe(foreign.member.epoch + 1n);
     await foreign.member.applyCommit(mlsBytes(delivery.activity["mimi:commit"]));
     expect(foreign.member.removed).toBe(true);
 

@@ -70,8 +70,8 @@ export class ForeignProvider {
   readonly user: string;
   readonly actorUrl: string;
   readonly deliveries: Delivery[] = [];
-  /** Inbox POSTs refused, with the reason (a foreign server's log). */
-  readonly refusals: { path: string; status: number; detail: string }[] = [];
+  /** Requests refused, with the reason (a foreign server's log). */
+  readonly refusals: { method: string; path: string; status: number; detail: string }[] = [];
   readonly claims: Claim[] = [];
   readonly gets: SeenGet[] = [];
   member!: ForeignMember;
@@ -108,7 +108,12 @@ export class ForeignProvider {
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         this.handle(req, Buffer.concat(chunks), res).catch((error: unknown) => {
-          this.refusals.push({ path: req.url ?? "", status: 500, detail: String(error) });
+          this.refusals.push({
+            method: req.method ?? "",
+            path: req.url ?? "",
+            status: 500,
+            detail: String(error),
+          });
           if (!res.headersSent) res.writeHead(500);
           res.end();
         });
@@ -170,8 +175,8 @@ export class ForeignProvider {
     res.writeHead(status, { "content-type": type }).end(JSON.stringify(body));
   }
 
-  private problem(res: ServerResponse, path: string, status: number, detail: string): void {
-    this.refusals.push({ path, status, detail });
+  private problem(req: IncomingMessage, res: ServerResponse, status: number, detail: string): void {
+    this.refusals.push({ method: req.method ?? "", path: req.url ?? "", status, detail });
     this.json(
       res,
       status,
@@ -226,7 +231,7 @@ export class ForeignProvider {
       if (path === "/.well-known/webfinger") {
         const resource = url.searchParams.get("resource");
         if (resource !== `acct:${this.user}@${this.domain}` && resource !== this.actorUrl)
-          return this.problem(res, path, 404, "no such account");
+          return this.problem(req, res, 404, "no such account");
         return this.json(
           res,
           200,
@@ -247,26 +252,26 @@ export class ForeignProvider {
         );
       if (path === `/users/${this.user}`) return this.json(res, 200, this.person());
       if (path === "/actor") return this.json(res, 200, this.instanceActor());
-      return this.problem(res, path, 404, "not found");
+      return this.problem(req, res, 404, "not found");
     }
-    if (req.method !== "POST") return this.problem(res, path, 405, "method not allowed");
+    if (req.method !== "POST") return this.problem(req, res, 405, "method not allowed");
     const verified = await verifyRequest(this.hosts, this.instanceKey, {
       method: "POST",
       url: req.url ?? "/",
       headers: req.headers,
       body,
     });
-    if (!verified.ok) return this.problem(res, path, 401, verified.detail);
+    if (!verified.ok) return this.problem(req, res, 401, verified.detail);
     if (path === `/users/${this.user}/keyPackages/claim`) return this.claim(req, body, verified, res);
     if (path !== "/inbox" && path !== `/users/${this.user}/inbox`)
-      return this.problem(res, path, 404, "no such inbox");
+      return this.problem(req, res, 404, "no such inbox");
     const type = req.headers["content-type"] ?? "";
     if (!type.startsWith("application/activity+json") && !type.startsWith("application/ld+json"))
-      return this.problem(res, path, 415, `content type ${type}`);
+      return this.problem(req, res, 415, `content type ${type}`);
     const activity = JSON.parse(body.toString("utf8")) as Activity;
     if (verified.signer !== actorOf(activity)) {
       const refused = await this.forwardingRule(activity, verified.signer);
-      if (refused) return this.problem(res, path, 401, refused);
+      if (refused) return this.problem(req, res, 401, refused);
     }
     this.deliveries.push({
       path,
@@ -302,12 +307,11 @@ export class ForeignProvider {
     verified: { signer: string; signedHeaders: string[] },
     res: ServerResponse,
   ): Promise<void> {
-    const path = req.url ?? "";
     let request: { ciphersuites?: unknown };
     try {
       request = JSON.parse(body.toString("utf8")) as { ciphersuites?: unknown };
     } catch {
-      return this.problem(res, path, 400, "not JSON");
+      return this.problem(req, res, 400, "not JSON");
     }
     this.claims.push({
       signer: verified.signer,

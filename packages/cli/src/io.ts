@@ -9,8 +9,11 @@ export interface Io {
   out(line: TerminalText): void;
   err(line: TerminalText): void;
   env: Record<string, string | undefined>;
-  /** Reads a secret: from MIMI_PASSWORD, else a hidden prompt on a TTY, else one line of stdin. */
-  readSecret(prompt: TerminalText): Promise<string>;
+  /**
+   * Reads a secret: from the environment variable (default MIMI_PASSWORD), else a hidden prompt on a
+   * TTY, else one line of stdin.
+   */
+  readSecret(prompt: TerminalText, variable?: string): Promise<string>;
   /** Aborts long-running commands (`mimi listen`): Ctrl-C. */
   interrupt?: AbortSignal;
 }
@@ -23,8 +26,9 @@ export function processIo(): Io {
     out: (line) => process.stdout.write(`${line.text}\n`),
     err: (line) => process.stderr.write(`${line.text}\n`),
     env: process.env,
-    async readSecret(prompt) {
-      if (process.env.MIMI_PASSWORD) return process.env.MIMI_PASSWORD;
+    async readSecret(prompt, variable = "MIMI_PASSWORD") {
+      const fromEnvironment = process.env[variable];
+      if (fromEnvironment) return fromEnvironment;
       const input = process.stdin;
       const rl = createInterface({ input, output: process.stderr, terminal: input.isTTY === true });
       if (input.isTTY) {

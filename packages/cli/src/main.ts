@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { mimiHome, StateStore } from "@mimi/client";
+import { isSessionEnded, mimiHome, StateStore } from "@mimi/client";
 import { clientFor } from "./client.js";
-import { accountCommand } from "./commands/account.js";
+import { ACCOUNT_USAGE, accountCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
 import {
@@ -15,6 +15,7 @@ import {
   replyCommand,
   sendCommand,
 } from "./commands/messaging.js";
+import { logoutCommand, passwordCommand, sessionEndedLine, sessionsCommand } from "./commands/session.js";
 import { whoamiCommand } from "./commands/whoami.js";
 import { type Io, processIo } from "./io.js";
 import { line } from "./terminal.js";
@@ -36,7 +37,11 @@ const CLIENT_COMMANDS = new Set([
   "sync",
   "listen",
   "inbox",
+  "logout",
 ]);
+
+/** `account` actions that use the stored token (the others sign in with a password). */
+const ACCOUNT_SESSION_ACTIONS = new Set(["password", "sessions"]);
 
 /** Runs one `mimi` invocation and returns the exit code; errors are one readable line. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -53,6 +58,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         wait: { type: "string" },
         after: { type: "string" },
         json: { type: "boolean" },
+        everywhere: { type: "boolean" },
+        session: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -73,7 +80,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     switch (command) {
       case "account":
-        await accountCommand(rest, flags, io, state);
+        if (ACCOUNT_SESSION_ACTIONS.has(rest[0] ?? "")) {
+          if (rest.length > 1) throw new UsageError(ACCOUNT_USAGE);
+          await clientCommand(`account ${rest[0]}`, [], flags, io, as);
+        } else await accountCommand(rest, flags, io, state);
         return 0;
       case "whoami":
         await whoamiCommand(io, state, as);
@@ -87,6 +97,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return 0;
     }
   } catch (error) {
+    // A 401 on the stored token (not a wrong password at login): only logging in again helps.
+    const signsIn = command === "account" && !ACCOUNT_SESSION_ACTIONS.has(rest[0] ?? "");
+    if (isSessionEnded(error) && !signsIn) {
+      io.err(line`mimi: ${await sessionEndedLine(state, as)}`);
+      return 1;
+    }
     // Error messages can carry a server's or a peer's words: escaped like everything else.
     io.err(line`mimi: ${error instanceof Error ? error.message : String(error)}`);
     return error instanceof UsageError ? 2 : 1;
@@ -137,6 +153,12 @@ async function clientCommand(
           ...(typeof flags.after === "string" ? { after: flags.after } : {}),
           json: flags.json === true,
         });
+      case "logout":
+        return await logoutCommand(args, flags, io, client);
+      case "account password":
+        return await passwordCommand(io, client);
+      case "account sessions":
+        return await sessionsCommand(io, client);
     }
   } finally {
     await client.close();

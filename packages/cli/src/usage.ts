@@ -14,6 +14,11 @@ Accounts and devices
   mimi account create <user> --server <url>   create an account (and register this device)
   mimi account login <user> --server <url>    sign in with an existing account
   mimi account use <user@domain>              switch the current account
+  mimi account password                       change your password (other sessions are logged out;
+                                              MIMI_NEW_PASSWORD supplies the new one)
+  mimi account sessions                       list the account's sessions (devices logged in)
+  mimi logout [--everywhere | --session <id>] log this session out (or every one, or one listed);
+                                              the device and its channels stay for the next login
   mimi whoami                                 show the current account
   mimi device add [name]                      register this MIMI_HOME as a device
   mimi keypackages                            show and top up this device's KeyPackages

@@ -161,6 +161,36 @@ describe("mimi channels and messages", () => {
     ]);
   });
 
+  it("listens through a refused stream and a closed one with one warning line", async () => {
+    await mimi(aliceEnv, "channel", "create", "bounded");
+    await mimi(aliceEnv, "channel", "add", "bounded", "bob@b.test");
+    await mimi(bobEnv, "join");
+    network.refuseStreams(2, 1);
+    const stop = new AbortController();
+    const io = memoryIo(bobEnv, "", stop.signal);
+    const listening = main(["listen"], io);
+    const waitForLines = async (count: number) => {
+      for (let i = 0; i < 200 && io.lines.length < count; i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await mimi(aliceEnv, "send", "bounded", "first");
+    await waitForLines(1);
+    // The server ends the stream as idle: the CLI reopens it without a word.
+    expect(network.closeStreams("bob@b.test", "idle")).toBe(1);
+    await mimi(aliceEnv, "send", "bounded", "second");
+    await waitForLines(2);
+    stop.abort();
+    expect(await listening).toBe(0);
+    expect(io.lines).toEqual([
+      expect.stringMatching(/^#bounded \[.+\] [0-9a-f]{8} alice@a\.test: first$/),
+      expect.stringMatching(/^#bounded \[.+\] [0-9a-f]{8} alice@a\.test: second$/),
+    ]);
+    expect(io.errors).toEqual([
+      "listening (Ctrl-C to stop)",
+      // Once for both refusals; Retry-After 1 s, but never sooner than the 2 s reconnect delay.
+      "mimi: warning: too many open streams for this account; retrying in 2 s",
+    ]);
+  });
+
   it("explains argument mistakes in one line with exit code 2, and failures with 1", async () => {
     const cases: [string[], number, string | RegExp][] = [
       [["send", "general"], 2, "mimi: usage: mimi send <channel> <text>"],

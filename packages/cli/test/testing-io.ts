@@ -13,7 +13,9 @@ export function memoryIo(
     env,
     out: (line) => lines.push(line.text),
     err: (line) => errors.push(line.text),
-    readSecret: async () => password,
+    // MIMI_PASSWORD is `password`; another variable (MIMI_NEW_PASSWORD) is read from `env` when set.
+    readSecret: async (_prompt, variable) =>
+      (variable && variable !== "MIMI_PASSWORD" ? env[variable] : undefined) ?? password,
     ...(interrupt ? { interrupt } : {}),
   };
 }

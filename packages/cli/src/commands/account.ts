@@ -5,7 +5,13 @@ import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 import { defaultDeviceName, registerDevice } from "./device.js";
 
-/** `mimi account create <user> --server <url>` and `mimi account login <user> --server <url>`. */
+export const ACCOUNT_USAGE =
+  "mimi account create|login <user> --server <url>  |  mimi account use <user@domain>  |  mimi account password|sessions";
+
+/**
+ * `mimi account create <user> --server <url>`, `mimi account login <user> --server <url>` and
+ * `mimi account use <user@domain>`; `password` and `sessions` are run by `accountSessionCommand`.
+ */
 export async function accountCommand(
   args: string[],
   flags: Record<string, string | boolean>,
@@ -15,9 +21,7 @@ export async function accountCommand(
   const [action, username] = args;
   const server = typeof flags.server === "string" ? flags.server : undefined;
   if ((action !== "create" && action !== "login" && action !== "use") || !username) {
-    throw new UsageError(
-      "mimi account create|login <user> --server <url>  |  mimi account use <user@domain>",
-    );
+    throw new UsageError(ACCOUNT_USAGE);
   }
   if (action === "use") {
     await state.useAccount(username);

@@ -1,4 +1,45 @@
-import { parse } from "@mimi/service-kit";
+import { rateLimitRuleSchema } from "@mimi/rate-limits";
+import { type ConfigOf, parse } from "@mimi/service-kit";
+import { z } from "zod";
+
+/** The request rate limits of the inboxes and outboxes, and where they count. */
+export const inboxRateLimitConfigSpec = {
+  redisUrl: {
+    env: "REDIS_URL",
+    schema: z.string(),
+    default: "",
+    description:
+      "Redis for the rate-limit counts, shared by every replica (`redis://...`); empty keeps them in this process's memory",
+  },
+  rateLimitRedisPrefix: {
+    env: "MIMI_RATE_LIMIT_REDIS_PREFIX",
+    schema: parse.string(),
+    default: "mimi:rl:",
+    description: "prefix of the rate-limit keys in Redis, followed by the provider's domain",
+  },
+  inboxPerAddress: {
+    env: "MIMI_INBOX_LIMIT_PER_ADDRESS",
+    schema: rateLimitRuleSchema(),
+    default: "30000/60",
+    description:
+      "inbox POSTs per client address and window, counted before the body is read or the signature checked, `POINTS/SECONDS` (0: no limit)",
+  },
+  inboxPerOrigin: {
+    env: "MIMI_INBOX_LIMIT_PER_ORIGIN",
+    schema: rateLimitRuleSchema(),
+    default: "30000/60",
+    description:
+      "accepted inbox POSTs signed by one origin per window; once spent, that origin's POSTs get 429 before their body is read",
+  },
+  outboxPerUser: {
+    env: "MIMI_OUTBOX_LIMIT_PER_USER",
+    schema: rateLimitRuleSchema(),
+    default: "600/60",
+    description: "accepted outbox POSTs of one local user per window; once spent, the user's POSTs get 429",
+  },
+};
+
+export type InboxRateLimitSettings = ConfigOf<typeof inboxRateLimitConfigSpec>;
 
 /** inbox-ingest's own settings, beside the provider-wide ones in @mimi/provider-config. */
 export const inboxIngestConfigSpec = {
@@ -56,4 +97,5 @@ export const inboxIngestConfigSpec = {
     description:
       "body size times the local users one inbox delivery reaches: the mailbox bytes one request may write (more: 413 tooManyRecipients)",
   },
+  ...inboxRateLimitConfigSpec,
 };

@@ -5,6 +5,7 @@ import {
   type ServiceDeps,
   serviceBus,
 } from "@mimi/provider-config";
+import { openRateLimiters } from "@mimi/rate-limits";
 import { readConfig } from "@mimi/service-kit";
 import { TopicNames } from "@mimi/topics";
 import { inboxIngestConfigSpec } from "./config.js";
@@ -16,8 +17,9 @@ import { startInboxIngestWorkers } from "./workers.js";
 /**
  * inbox-ingest, built: the inboxes and outboxes, publishing to `channel.inbox`, `user.inbox` and
  * `delivery.requests`; its one worker prunes old dedupe keys. Channels are asked of
- * channel-sequencer's read module (the context's default ports). Shutdown stops the worker, then
- * releases the outbound client, then its own bus.
+ * channel-sequencer's read module (the context's default ports). Rate limits count in Redis when
+ * REDIS_URL is set. Shutdown stops the worker, then releases the outbound client, then the limiters'
+ * Redis, then its own bus.
  */
 export function createInboxIngestService(
   deps: ServiceDeps,
@@ -32,6 +34,17 @@ export function createInboxIngestService(
           "KAFKA_BROKERS is not set: activities go to an in-process bus that nothing consumes",
         ),
     });
+    if (deps.deployment.kind === "split" && !settings.redisUrl) {
+      deps.logger.warn("REDIS_URL is not set: rate limits count per replica, in memory");
+    }
+    const rateLimiters = openRateLimiters({
+      redisUrl: settings.redisUrl,
+      // The domain in every key: providers sharing one Redis never spend each other's windows.
+      keyPrefix: `${settings.rateLimitRedisPrefix}${deps.config.domain}:`,
+      onError: (error) =>
+        deps.logger.warn({ err: error }, "rate-limit Redis unavailable: counting in memory meanwhile"),
+    });
+    stack.defer(() => rateLimiters.close());
     const ctx = createInboxIngestContext({
       config: deps.config,
       sql: deps.sql,
@@ -41,7 +54,10 @@ export function createInboxIngestService(
       settings,
     });
     stack.defer(() => ctx.close());
-    return { routers: [inboxIngestRouter(ctx)], startWorkers: () => startInboxIngestWorkers(ctx) };
+    return {
+      routers: [inboxIngestRouter(ctx, { rateLimiters })],
+      startWorkers: () => startInboxIngestWorkers(ctx),
+    };
   });
 }
 

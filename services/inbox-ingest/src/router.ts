@@ -5,11 +5,10 @@ import {
   enforce,
   type RateLimiter,
   type RateLimiterBackend,
-  rateLimitRuleSchema,
 } from "@mimi/rate-limits";
-import { type ConfigOf, readConfig } from "@mimi/service-kit";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { Router } from "express";
+import type { InboxRateLimitSettings } from "./config.js";
 import type { InboxIngestContext } from "./context.js";
 import type { IngestRoute } from "./ingest/outcomes.js";
 import { activityBody } from "./ingest/read-activity.js";
@@ -19,36 +18,10 @@ import { outbox } from "./routes/outbox.js";
 import { sharedInbox } from "./routes/shared-inbox.js";
 import { userInbox } from "./routes/user-inbox.js";
 
-/** The request rate limits of the inboxes and outboxes, read once when the router is built. */
-export const inboxRateLimitConfigSpec = {
-  inboxPerAddress: {
-    env: "MIMI_INBOX_LIMIT_PER_ADDRESS",
-    schema: rateLimitRuleSchema(),
-    default: "30000/60",
-    description:
-      "inbox POSTs per client address and window, counted before the body is read or the signature checked, `POINTS/SECONDS` (0: no limit)",
-  },
-  inboxPerOrigin: {
-    env: "MIMI_INBOX_LIMIT_PER_ORIGIN",
-    schema: rateLimitRuleSchema(),
-    default: "30000/60",
-    description:
-      "accepted inbox POSTs signed by one origin per window; once spent, that origin's POSTs get 429 before their body is read",
-  },
-  outboxPerUser: {
-    env: "MIMI_OUTBOX_LIMIT_PER_USER",
-    schema: rateLimitRuleSchema(),
-    default: "600/60",
-    description: "accepted outbox POSTs of one local user per window; once spent, the user's POSTs get 429",
-  },
-};
-
-export type InboxRateLimitSettings = ConfigOf<typeof inboxRateLimitConfigSpec>;
-
 export interface InboxIngestRouterOptions {
   /** Where the limits count (default: this process's memory). */
   rateLimiters?: RateLimiterBackend;
-  /** The limits (default: read from the process environment). */
+  /** The limits (default: the service's settings). */
   rateLimits?: InboxRateLimitSettings;
 }
 
@@ -56,7 +29,7 @@ export interface InboxIngestRouterOptions {
 export function inboxIngestRouter(ctx: InboxIngestContext, options: InboxIngestRouterOptions = {}): Router {
   const router = Router();
   const body = (route: IngestRoute) => activityBody(route, ctx.settings.bodyLimitBytes);
-  const rules = options.rateLimits ?? readConfig(inboxRateLimitConfigSpec, process.env);
+  const rules = options.rateLimits ?? ctx.settings;
   const limiters = options.rateLimiters ?? createMemoryRateLimiters();
   const inboxLimit = limitInbox(
     limiters.limiter("inbox-address", rules.inboxPerAddress),

@@ -4,7 +4,7 @@ export {
   type LocalChannelFollowers,
   MembershipReadError,
 } from "./adapters/channel-membership.js";
-export { inboxIngestConfigSpec } from "./config.js";
+export { inboxIngestConfigSpec, inboxRateLimitConfigSpec } from "./config.js";
 export {
   channelReadPorts,
   createInboxIngestContext,

@@ -9,7 +9,14 @@ import { type Bus, type BusMessage, createInProcessBus } from "@mimi/bus";
 import { signRequest } from "@mimi/http-signatures";
 import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
-import { createApp, createMetrics, type Metrics, type RunningServer, startServer } from "@mimi/service-kit";
+import {
+  createApp,
+  createMetrics,
+  type Metrics,
+  type RunningServer,
+  readConfig,
+  startServer,
+} from "@mimi/service-kit";
 import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
 import { pino } from "pino";
 import {
@@ -19,6 +26,7 @@ import {
   type InboxIngestSettings,
   inboxIngestMigrations,
   inboxIngestRouter,
+  inboxRateLimitConfigSpec,
 } from "../src/service.js";
 
 export const KEK = Buffer.alloc(32, 9).toString("base64");
@@ -218,6 +226,7 @@ export async function startTestIngest(options: {
       maxCopyBytes: 64 * 1024 * 1024,
       membershipTtlSeconds: 30,
       accountCacheSeconds: 30,
+      ...readConfig(inboxRateLimitConfigSpec, {}),
       ...options.settings,
     },
   });

@@ -4,7 +4,8 @@ import { createMemoryRateLimiters } from "@mimi/rate-limits";
 import { createApp, createLogger, createMetrics, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimedSignerOrigin, inboxIngestRouter, inboxRateLimitConfigSpec } from "../src/router.js";
+import { inboxRateLimitConfigSpec } from "../src/config.js";
+import { claimedSignerOrigin, inboxIngestRouter } from "../src/router.js";
 import {
   activityId,
   createAccount,

@@ -28,6 +28,11 @@ describe("configuration", () => {
       maxAddresses: 1000,
       maxRecipients: 1000,
       maxCopyBytes: 64 * 1024 * 1024,
+      redisUrl: "",
+      rateLimitRedisPrefix: "mimi:rl:",
+      inboxPerAddress: { points: 30000, durationSeconds: 60 },
+      inboxPerOrigin: { points: 30000, durationSeconds: 60 },
+      outboxPerUser: { points: 600, durationSeconds: 60 },
     });
     expect(readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "1024" }).bodyLimitBytes).toBe(1024);
     expect(() => readConfig(inboxIngestConfigSpec, { MIMI_INBOX_BODY_LIMIT: "lots" })).toThrow(

@@ -153,7 +153,7 @@ functions, an explicit false or 0 in the override is kept. Args: list base overr
 - name: KAFKA_BROKERS
   value: {{ join "," $root.Values.kafka.brokers | quote }}
 {{- end }}
-{{- if and (has $name (list "identity" "keypackage-directory")) $root.Values.redis.enabled }}
+{{- if and (has $name (list "identity" "keypackage-directory" "inbox-ingest")) $root.Values.redis.enabled }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:

@@ -267,7 +267,9 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
       ];
       if (service === "channel-sequencer" || service === "inbox-ingest" || service === "delivery-fanout")
         needed.push("KAFKA_BROKERS");
-      if (service === "keypackage-directory") needed.push("REDIS_URL");
+      // Claim state and rate-limit counts shared by the replicas.
+      if (service === "keypackage-directory" || service === "identity" || service === "inbox-ingest")
+        needed.push("REDIS_URL");
       for (const name of needed) expect(names, `${service} needs ${name}`).toContain(name);
       for (const secretName of ["DATABASE_URL", "MIMI_KEY_ENCRYPTION_KEY"]) {
         const entry = env.find((candidate) => candidate.name === secretName);

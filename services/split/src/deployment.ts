@@ -177,6 +177,11 @@ export function serviceEnvironment(input: {
     env.REDIS_URL = input.infra.redisUrl;
     env.MIMI_KEYPACKAGE_REDIS_PREFIX = input.redisKeyPrefix;
   }
+  if (input.service === "identity" || input.service === "inbox-ingest") {
+    // Rate-limit counts shared by the replicas, apart from other deployments on the same Redis.
+    env.REDIS_URL = input.infra.redisUrl;
+    env.MIMI_RATE_LIMIT_REDIS_PREFIX = `${input.redisKeyPrefix}rl:`;
+  }
   if (input.service === "delivery-fanout") env.MIMI_MAILBOX_NOTIFIER = "postgres";
   return { ...env, ...input.extra };
 }

@@ -4,7 +4,10 @@ import type { Principal, TokenVerifier } from "./tokens.js";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-/** Requires `Authorization: Bearer <token>` and stores the principal for `principalOf(res)`. */
+/**
+ * Requires `Authorization: Bearer <token>` and stores the principal for `principalOf(res)`; 401
+ * problem+json otherwise, with `reason: "sessionExpired"` for a session unused past the idle limit.
+ */
 export function requireBearer(verifier: TokenVerifier): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
@@ -13,12 +16,15 @@ export function requireBearer(verifier: TokenVerifier): RequestHandler {
       res.setHeader("www-authenticate", 'Bearer realm="mimi"');
       throw problems.unauthorized("a bearer token is required");
     }
-    const principal = await verifier.verify(match[1]);
-    if (!principal) {
+    const checked = await verifier.check(match[1]);
+    if (!checked.ok) {
       res.setHeader("www-authenticate", 'Bearer realm="mimi", error="invalid_token"');
-      throw problems.unauthorized("the bearer token is not valid");
+      // A client tells an expired session (log in again) from a token that never was or was revoked.
+      throw checked.reason === "sessionExpired"
+        ? problems.unauthorized("the session has expired: log in again", { reason: "sessionExpired" })
+        : problems.unauthorized("the bearer token is not valid");
     }
-    res.locals.principal = principal;
+    res.locals.principal = checked.principal;
     next();
   };
 }

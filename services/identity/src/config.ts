@@ -17,6 +17,13 @@ export const identityConfigSpec = {
     description:
       "names nobody may register, comma-separated, besides the built-in ones (admin, root, postmaster, abuse, security, support, ... and the instance actor's name)",
   },
+  sessionIdleDays: {
+    env: "MIMI_SESSION_IDLE_DAYS",
+    schema: parse.nonNegativeInt().max(3650, "must be at most 3650 (ten years)"),
+    default: "30",
+    description:
+      "days a bearer token may go unused before every service refuses it (401 `sessionExpired`); each use moves the expiry forward; 0: sessions never expire",
+  },
   redisUrl: {
     env: "REDIS_URL",
     schema: z.string(),

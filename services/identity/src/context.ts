@@ -31,6 +31,8 @@ export interface IdentityContext {
   tokens: TokenVerifier;
   authorities: CertificateAuthorities;
   openRegistrations: boolean;
+  /** Seconds a token may go unused before it is refused (0: never); `prepareIdentity` publishes it. */
+  sessionIdleSeconds: number;
   /** Names nobody may register (built in, the instance actor's, the operator's additions). */
   reservedUsernames: ReadonlySet<string>;
   limits: IdentityLimits;
@@ -61,6 +63,7 @@ export function createIdentityContext(
     tokens: createTokenVerifier(deps.sql),
     authorities: createCertificateAuthorities(deps.sql, deps.config.domain, deps.config.keyEncryptionKey),
     openRegistrations: settings.openRegistrations,
+    sessionIdleSeconds: settings.sessionIdleDays * 24 * 60 * 60,
     reservedUsernames: reservedUsernames(deps.config.domain, settings.reservedUsernames),
     limits: {
       loginPerAccount: rateLimiters.limiter("login-account", settings.loginLimitPerAccount),
@@ -77,8 +80,12 @@ export function createIdentityContext(
   };
 }
 
-/** Work done once at start: the instance actor's key and the domain CA exist before traffic arrives. */
+/**
+ * Work done once at start: the instance actor's key and the domain CA exist before traffic arrives,
+ * and the session idle limit is where every service's token check reads it.
+ */
 export async function prepareIdentity(ctx: IdentityContext): Promise<void> {
+  await ctx.sql.query("update identity.session_policy set idle_seconds = $1", [ctx.sessionIdleSeconds]);
   await ctx.actorKeys.ensure(ctx.urls.instanceActor);
   await ctx.authorities.active();
 }

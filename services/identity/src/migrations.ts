@@ -58,5 +58,19 @@ export const identityMigrations: MigrationSet = {
         create index issued_credentials_client on identity.issued_credentials(client_id);
       `,
     },
+    {
+      version: 3,
+      name: "sliding sessions: last use of a token, the idle limit",
+      // Existing tokens count as used now, so the upgrade logs nobody out. The policy has one row;
+      // identity writes MIMI_SESSION_IDLE_DAYS into it at start, and every service's token check reads it.
+      sql: `
+        alter table identity.tokens add column last_used_at timestamptz not null default now();
+        create table identity.session_policy (
+          id boolean primary key default true check (id),
+          idle_seconds integer not null check (idle_seconds >= 0)
+        );
+        insert into identity.session_policy (idle_seconds) values (${30 * 24 * 60 * 60});
+      `,
+    },
   ],
 };

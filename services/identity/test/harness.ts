@@ -1,4 +1,5 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
+import { createTokenVerifier } from "@mimi/auth";
 import { readProviderConfig } from "@mimi/provider-config";
 import type { RateLimiterBackend } from "@mimi/rate-limits";
 import {
@@ -35,6 +36,8 @@ export async function startTestIdentity(
     /** Identity's settings as environment variables (the defaults for the rest). */
     env?: Record<string, string>;
     rateLimiters?: RateLimiterBackend;
+    /** The token check's clock (milliseconds since the epoch); the real one when absent. */
+    now?: () => number;
   } = {},
 ): Promise<TestIdentity> {
   const sql = options.sql ?? (await createPgliteSql());
@@ -46,13 +49,16 @@ export async function startTestIdentity(
   });
   const logger = createLogger({ name: "identity-test", level: "silent" });
   const settings = readConfig(identityConfigSpec, options.env ?? {});
-  const ctx = createIdentityContext({
-    config,
-    sql,
-    logger,
-    settings,
-    ...(options.rateLimiters ? { rateLimiters: options.rateLimiters } : {}),
-  });
+  const ctx = createIdentityContext(
+    {
+      config,
+      sql,
+      logger,
+      settings,
+      ...(options.rateLimiters ? { rateLimiters: options.rateLimiters } : {}),
+    },
+    options.now ? { tokens: createTokenVerifier(sql, { now: options.now }) } : {},
+  );
   await prepareIdentity(ctx);
   const app = createApp({
     logger,

@@ -18,22 +18,31 @@ interface TokenRow {
   token_hash: string;
   label: string;
   created_at: Date;
+  last_used_at: Date;
 }
 
-/** `GET /api/v1/tokens` (bearer): the account's sessions not revoked, newest first; `current` marks this one. */
+/**
+ * `GET /api/v1/tokens` (bearer): the account's sessions not revoked, newest first; `current` marks
+ * this one. Sessions unused past the idle limit are left out: their tokens are refused.
+ */
 export function listSessions(ctx: IdentityContext): RequestHandler {
   return async (req, res) => {
     const { username } = principalOf(res);
     const current = currentTokenHash(req);
     const rows = await ctx.sql.query<TokenRow>(
-      "select token_hash, label, created_at from identity.tokens where username = $1 and revoked_at is null order by created_at desc, token_hash limit 1000",
-      [username],
+      `select token_hash, label, created_at, last_used_at from identity.tokens
+        where username = $1 and revoked_at is null
+          and ($2::integer = 0 or last_used_at > now() - make_interval(secs => $2::integer))
+        order by created_at desc, token_hash limit 1000`,
+      [username, ctx.sessionIdleSeconds],
     );
     res.json({
       sessions: rows.rows.map((row) => ({
         id: sessionIdOf(row.token_hash),
         label: row.label,
         createdAt: new Date(row.created_at).toISOString(),
+        // Written at most once an hour per token, so up to an hour behind.
+        lastUsedAt: new Date(row.last_used_at).toISOString(),
         current: row.token_hash === current,
       })),
     });

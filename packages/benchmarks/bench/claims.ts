@@ -106,6 +106,13 @@ async function httpClaims(environment: BenchEnvironment, perUser: number) {
   const settings = readConfig(keyPackageDirectoryConfigSpec, {
     ...(environment.redisUrl ? { REDIS_URL: environment.redisUrl } : {}),
     MIMI_KEYPACKAGE_REDIS_PREFIX: `mimi:bench:${environment.runId}:`,
+    // One claimer claims every user's packages many times over: the claim path is measured, not
+    // the limits that would stop such a claimer (their cost is the limiter line's).
+    MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_PAIR: "0",
+    MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN_TARGET: "0",
+    MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN: "0",
+    MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_USER: "0",
+    MIMI_KEYPACKAGE_LAST_RESORT_LIMIT: "0",
   });
   const ctx = createKeyPackageDirectoryContext({ config, sql, logger: environment.logger, settings });
   await prepareKeyPackageDirectory(ctx);

@@ -277,6 +277,17 @@ function deploymentKind(environment: BenchEnvironment): DeploymentKind {
 }
 
 /** The split deployment of a.test and b.test, started empty (databases and topics of an earlier run dropped). */
+/**
+ * The scenario's one sender posts far faster than a person (hundreds of messages a second into one
+ * channel): the pipeline is what is measured, so the per-user outbox limit and the channel's
+ * per-member rate are lifted.
+ */
+const UNLIMITED_SENDER = {
+  MIMI_OUTBOX_LIMIT_PER_USER: "0",
+  MIMI_CHANNEL_MESSAGE_BURST: "1000000000",
+  MIMI_CHANNEL_MESSAGES_PER_MINUTE: "1000000000",
+};
+
 async function startSplit(environment: BenchEnvironment, dir: string): Promise<E2eDeployment> {
   const { databaseUrl, redisUrl, kafkaBrokers } = environment;
   if (!databaseUrl || !redisUrl || !kafkaBrokers) throw new Error("the split deployment needs the infra");
@@ -292,6 +303,7 @@ async function startSplit(environment: BenchEnvironment, dir: string): Promise<E
     fresh: true,
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+      ...UNLIMITED_SENDER,
       ...serviceSettingsFrom(process.env.BENCH_SERVICE_ENV),
       ...(profileDir
         ? {
@@ -357,6 +369,7 @@ async function startStandalone(environment: BenchEnvironment, dir: string): Prom
             MIMI_DEV_CONNECT_TO: connectTo,
             MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
             LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
+            ...UNLIMITED_SENDER,
             // One PostgreSQL database per provider when DATABASE_URL is set; PGlite otherwise.
             ...(environment.databaseUrl
               ? { DATABASE_URL: await benchDatabaseUrl(environment.databaseUrl, `mimi_bench_${i}`) }

@@ -2,10 +2,12 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
+import { deliveryFanoutMigrations } from "@mimi/delivery-fanout";
 import { type KeyResolver, signRequest, verifyRequest } from "@mimi/http-signatures";
 import { identityMigrations } from "@mimi/identity";
 import { createInboxIngestContext, inboxIngestMigrations, inboxIngestRouter } from "@mimi/inbox-ingest";
 import { readProviderConfig } from "@mimi/provider-config";
+import { openRateLimiters, type RateLimiterBackend } from "@mimi/rate-limits";
 import { createApp, createMetrics, startServer } from "@mimi/service-kit";
 import { userInboxTopic } from "@mimi/topics";
 import {
@@ -44,6 +46,8 @@ export const inboundScenario: Scenario = {
       actorKeyMigrations,
       identityMigrations,
       inboxIngestMigrations,
+      // The mailbox usage inbox-ingest reads (a full mailbox is refused), as in every deployment.
+      deliveryFanoutMigrations,
     ]);
     const { bus, kind: busKind } = await openBenchBus(environment, "mimi-bench-ingest", [
       userInboxTopic.name,
@@ -90,6 +94,20 @@ export const inboundScenario: Scenario = {
     await sql.close();
     await keyServer.close();
 
+    // The inbox's rate limits as a share of one delivery's time: their CPU per delivery against the
+    // time a delivery takes at the measured rate (one event loop, so 1/rate of CPU each).
+    const deliveryMicros = 1_000_000 / ingestResult.perSecond;
+    const limiterShares: Array<{ backend: string; micros: number }> = [];
+    for (const backend of ["memory", ...(environment.redisUrl ? ["redis"] : [])]) {
+      const limiters = openRateLimiters(
+        backend === "redis"
+          ? { redisUrl: environment.redisUrl, keyPrefix: `mimi:bench:${environment.runId}:rl:` }
+          : {},
+      );
+      limiterShares.push({ backend, micros: await limiterMicrosPerDelivery(limiters) });
+      await limiters.close();
+    }
+
     const reference = { name: "bare node:http digest+verify", value: ceilingResult.perSecond };
     return {
       metrics: [
@@ -115,6 +133,13 @@ export const inboundScenario: Scenario = {
           unit: "ms",
           reference: { name: "bare verify p99", value: ceilingResult.latencyMs.p99 },
         },
+        ...limiterShares.map(({ backend, micros }) => ({
+          scenario: "1 inbound",
+          name: `rate limits' share of a delivery (${backend}, ${micros.toFixed(1)} µs CPU)`,
+          value: (100 * micros) / deliveryMicros,
+          unit: "%",
+          target: { kind: "atMost" as const, bound: 5 },
+        })),
       ],
       notes: [
         `inbox-ingest on ${sqlKind} with ${busKind}; ${total} pre-signed deliveries (unique activity ids) from ${SENDERS} remote actors, signed in ${(presignMs / 1000).toFixed(1)} s before the timed loop`,
@@ -179,4 +204,35 @@ async function startVerifyOnlyServer(senders: readonly FakeActor[]) {
   });
   await listenLocally(server);
   return { server, port: portOf(server) };
+}
+
+const LIMITED_DELIVERIES = 5_000;
+
+/**
+ * CPU time, in µs, of what an inbox POST asks of its rate limits: a point of its client address,
+ * a check of its signer's origin and, once accepted, a point of that origin.
+ */
+async function limiterMicrosPerDelivery(backend: RateLimiterBackend): Promise<number> {
+  const rule = { points: 1_000_000_000, durationSeconds: 60 };
+  const perAddress = backend.limiter("bench-inbox-address", rule);
+  const perOrigin = backend.limiter("bench-inbox-origin", rule);
+  const deliver = async (i: number) => {
+    await perAddress.consume(`10.0.${i % 250}.1`);
+    await perOrigin.peek(`https://remote${i % 50}.test`);
+    await perOrigin.consume(`https://remote${i % 50}.test`);
+  };
+  // 50 at a time, as the timed loop's connections arrive.
+  const run = async (count: number) => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (next < count) await deliver(next++);
+      }),
+    );
+  };
+  await run(1_000);
+  const started = process.cpuUsage();
+  await run(LIMITED_DELIVERIES);
+  const cpu = process.cpuUsage(started);
+  return (cpu.user + cpu.system) / LIMITED_DELIVERIES;
 }

@@ -1,9 +1,10 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelSummary, MimiClient, ProviderApi, StateStore } from "@mimi/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readPlaintext } from "../foreign/content.js";
 import { signedHeaders } from "../foreign/http.js";
 import { decodeWhole } from "../foreign/member.js";
 import { type Activity, type Delivery, ForeignProvider } from "../foreign/provider.js";
@@ -24,8 +25,9 @@ let homes: string;
 let channel: ChannelSummary;
 /** The forwarded Add that carried zed's Welcome. */
 let add: Activity;
-/** alice's first message as zed decrypted it. */
+/** alice's first message as zed decrypted it, and its id. */
 let alicePlaintext: Uint8Array;
+let aliceMessageId: string;
 
 const ALICE = "http://a.test/users/alice";
 /** Section 3.1: the headers every POST of this provider signs. */
@@ -214,25 +216,59 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(Buffer.from(alicePlaintext).includes("hello zed")).toBe(true);
   });
 
-  // Mismatch, section 7 ("Message content (as built today)"): the profile says every plaintext is a
-  // UTF-8 JSON object with `mimiContent: 1` and an `id` hashed over its fields; this provider's client
-  // now sends the IETF MIMI content format (CBOR, first byte 0x87), which section 7 does not describe,
-  // so a foreign client built from the profile cannot read alice's messages.
-  it.fails("alice's plaintext is the JSON content section 7 describes", () => {
-    const content = JSON.parse(Buffer.from(alicePlaintext).toString("utf8")) as Record<string, unknown>;
-    expect(content.mimiContent).toBe(1);
-    expect(content.content).toBe("hello zed");
-    expect(content.senderUri).toBe("acct:alice@a.test");
-    expect(content.roomUri).toBe(channel.url);
-    const hashed = JSON.stringify([
-      content.senderUri,
-      content.roomUri,
-      content.salt,
-      content.timestamp,
-      content.contentType,
-      content.content,
-    ]);
-    expect(content.id).toBe(createHash("sha256").update(hashed).digest("base64url"));
+  it("section 7: alice's plaintext is MIMI content, and zed derives the id alice's client gave it", async () => {
+    expect(alicePlaintext[0]).toBe(0x87);
+    const read = readPlaintext(alicePlaintext, "acct:alice@a.test", channel.url);
+    if (read.format !== "mimi") throw new Error(`read as ${read.format}`);
+    expect(read.shown).toEqual({ text: "hello zed" });
+    expect(read.content.salt).toHaveLength(16);
+    expect(read.content.replaces).toBeNull();
+    expect(read.content.inReplyTo).toBeNull();
+    expect(read.content.senderUri).toBe("acct:alice@a.test");
+    expect(read.content.roomUri).toBe(channel.url);
+    expect(read.content.body).toMatchObject({
+      cardinality: "single",
+      disposition: 1,
+      contentType: "text/plain;charset=utf-8",
+    });
+    const sent = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello zed");
+    expect(read.id).toBe(sent?.id);
+    aliceMessageId = read.id;
+  });
+
+  it("section 7: alice's reply, reaction, edit and deletion name the message they refer to", async () => {
+    const read = async (act: () => Promise<unknown>) => {
+      const before = foreign.deliveries.length;
+      await act();
+      const delivery = await delivered(
+        "alice's next message",
+        (d) =>
+          d.activity.type === "Create" &&
+          d.activity.actor === ALICE &&
+          foreign.deliveries.indexOf(d) >= before,
+      );
+      const plaintext = await foreign.member.decrypt(mlsBytes(delivery.activity.object));
+      const result = readPlaintext(plaintext, "acct:alice@a.test", channel.url);
+      if (result.format !== "mimi") throw new Error(`read as ${result.format}`);
+      return result;
+    };
+    const reply = await read(() => alice.send(channel.url, "a reply", { inReplyTo: aliceMessageId }));
+    expect(reply.content.inReplyTo).toBe(aliceMessageId);
+    expect(reply.content.replaces).toBeNull();
+    expect(reply.shown).toEqual({ text: "a reply" });
+
+    const reaction = await read(() => alice.react(channel.url, aliceMessageId, "👍"));
+    expect(reaction.content.inReplyTo).toBe(aliceMessageId);
+    expect(reaction.content.body).toMatchObject({ cardinality: "single", disposition: 2 });
+    expect(reaction.shown).toEqual({ text: "👍" });
+
+    const edit = await read(() => alice.edit(channel.url, aliceMessageId, "hello again zed"));
+    expect(edit.content.replaces).toBe(aliceMessageId);
+    expect(edit.shown).toEqual({ text: "hello again zed" });
+
+    const deletion = await read(() => alice.deleteMessage(channel.url, aliceMessageId));
+    expect(deletion.content.replaces).toBe(aliceMessageId);
+    expect(deletion.content.body).toEqual({ cardinality: "null", disposition: 1 });
   });
 
   it("zed speaks in plain UTF-8 text: the channel accepts it and alice sees it as text from zed", async () => {
@@ -269,8 +305,7 @@ describe("a foreign provider built from docs/protocol.md", () => {
     expect(copy.activity["mimi:sequence"]).toBe(accept.activity["mimi:sequence"]);
     expect(copy.activity.object).toEqual(messageActivity(id, message).object);
 
-    // Section 7 says a receiving client refuses a plaintext that is not its JSON object; the client
-    // shows plain UTF-8 as text instead, which is what a foreign client needs.
+    // Section 7: a plaintext that is plain UTF-8 text is shown as text.
     await aliceSees("hello from zed");
     const shown = (await alice.messages(channel.url)).messages.find((m) => m.content === "hello from zed");
     expect(shown?.actor).toBe(foreign.actorUrl);

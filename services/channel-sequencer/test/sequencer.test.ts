@@ -614,6 +614,48 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(forwardRecord?.key).toBe(forward?.signAs);
   });
 
+  it("takes a member's message without target at the channel's inbox as the channel's, and forwards it with one", async () => {
+    const sent = await messageActivity(actors.bob, stateOf("bob"), "no target");
+    client("bob").state = sent.newState;
+    const { target: _omitted, to: _unaddressed, ...received } = sent.activity;
+    const before = await snapshot();
+    const { published } = await handle(inboxItem(channelId, received, "channelInbox"));
+    const sequence = (before.lastSequence ?? 0) + 1;
+    const completed = { ...received, target: C, to: [`${C}/followers`] };
+    const forward = published.find((request) => request.activityId === received.id);
+    expect(forward?.activity).toEqual({ ...completed, "mimi:sequence": sequence });
+    expect(answerOf(published, "Accept").activity).toMatchObject({ "mimi:sequence": sequence });
+    const [logged] = await ctx.store.log(channelId, sequence - 1, 1);
+    expect(logged?.activity).toEqual(completed);
+  });
+
+  it("still refuses a missing target at the shared inbox, another channel's target, and a rename without target", async () => {
+    const withoutTarget = async () => {
+      const sent = await messageActivity(actors.bob, stateOf("bob"), "refused");
+      client("bob").state = sent.newState;
+      const { target: _omitted, ...received } = sent.activity;
+      return received;
+    };
+    const otherChannel = { ...(await withoutTarget()), target: `${A}/channels/another` };
+    const { target: _omitted, ...rename } = activity(actors.alice, C, {
+      type: "Update",
+      object: { type: "Service", id: C, name: "renamed without target" },
+    });
+    const refused = [
+      inboxItem(channelId, await withoutTarget(), "sharedInbox"),
+      inboxItem(channelId, await withoutTarget(), "outbox"),
+      inboxItem(channelId, otherChannel, "channelInbox"),
+      inboxItem(channelId, rename, "channelInbox"),
+    ];
+    const before = await snapshot();
+    for (const item of refused) {
+      const { published } = await handle(item);
+      expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
+      expect(published[0]?.activity.summary).toBe(`the activity's target must be ${C}`);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
   it("rejects a message over the size limit, and a member's messages past their rate, before any MLS work", async () => {
     const limited = createTestContext({
       sql,

@@ -8,6 +8,7 @@ import {
 } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import { acceptActivity, rejectActivity, sequencedActivity } from "../domain/documents.js";
+import { withTargetImpliedByInbox } from "../domain/implied-target.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
 import { type Decision, decide, TransientFailure } from "./decide.js";
 import type { AcceptedState, ChannelChange } from "./store.js";
@@ -30,7 +31,15 @@ export async function handleChannelInboxItem(
     ctx.logger.warn({ channelId: item.channelId }, "channel inbox item without a usable activity dropped");
     return { kind: "drop", reason: "the activity has no usable id, type or actor" };
   }
-  const activity = parsed.data;
+  const submission = readSubmission(parsed.data);
+  // A message at the channel's own inbox may leave `target` out; from here on (checks, log, forward)
+  // it carries the channel as target, as members require.
+  const activity = withTargetImpliedByInbox(parsed.data, {
+    via: item.via,
+    kind: submission.kind,
+    channelUrl: ctx.urls.channel(item.channelId),
+    followersUrl: ctx.urls.channelFollowers(item.channelId),
+  });
   const log = { channelId: item.channelId, activityId: activity.id, type: activity.type };
   if (actorIdOf(activity) !== item.authenticatedActor) {
     ctx.logger.warn(
@@ -48,7 +57,7 @@ export async function handleChannelInboxItem(
       ctx.logger.debug(log, "redelivered channel activity not applied again");
       return { kind: "ok" };
     }
-    const decision: Decision = await decide(ctx, item, activity, readSubmission(activity), channel);
+    const decision: Decision = await decide(ctx, item, activity, submission, channel);
     if (decision.kind === "drop") {
       ctx.logger.info({ ...log, reason: decision.reason }, "channel activity dropped");
       return { kind: "drop", reason: decision.reason };

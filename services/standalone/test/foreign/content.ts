@@ -3,8 +3,8 @@ import { decode } from "./libraries.js";
 
 /**
  * The foreign client's reading of a decrypted plaintext, from docs/protocol.md section 7 alone: MIMI
- * content (a CBOR array of 7), the older JSON profile (`mimiContent: 1`), plain UTF-8 text, and
- * anything else kept as unsupported content.
+ * content (a CBOR array of 7), plain UTF-8 text, and anything else kept as unsupported content. The
+ * older JSON profile is left out: the provider under test no longer sends it.
  */
 
 export const MAX_PLAINTEXT_BYTES = 64 * 1024;
@@ -27,7 +27,6 @@ export interface MimiContent {
 
 export type Read =
   | { format: "mimi"; content: MimiContent; id: string; shown: Shown }
-  | { format: "json"; id: string; shown: Shown }
   | { format: "text"; shown: Shown }
   | { format: "bytes"; shown: Shown };
 
@@ -75,7 +74,11 @@ function messageIdField(value: unknown, name: string): string | null {
 function body(value: unknown): Body {
   const part = must(Array.isArray(value) && value.length >= 3, value as unknown[], "the body is not a part");
   const [disposition, language, cardinality, contentType, content] = part;
-  must(typeof disposition === "number" && disposition >= 0 && disposition <= 255, 0, "disposition");
+  must(
+    Number.isInteger(disposition) && (disposition as number) >= 0 && (disposition as number) <= 255,
+    0,
+    "disposition",
+  );
   must(typeof language === "string", 0, "language");
   const d = disposition as number;
   switch (cardinality) {
@@ -106,6 +109,9 @@ export function decodeMimiContent(plaintext: Uint8Array): MimiContent {
     rejectDuplicateMapKeys: true,
     allowIndefinite: false,
     allowUndefined: false,
+    allowNaN: false,
+    allowInfinity: false,
+    allowBigInt: false,
   });
   const fields = must(Array.isArray(value) && value.length === 7, value as unknown[], "not an array of 7");
   const [salt, replaces, topicId, expires, inReplyTo, extensions] = fields;
@@ -161,29 +167,5 @@ export function readPlaintext(plaintext: Uint8Array, senderUri: string, roomUri:
   }
   const text = utf8Text(plaintext);
   if (text === undefined) return { format: "bytes", shown: { unsupported: "application/octet-stream" } };
-  const json = text.trimStart().startsWith("{") ? parseJson(text) : undefined;
-  if (typeof json === "object" && json !== null && "mimiContent" in json) {
-    const c = json as Record<string, unknown>;
-    const bound = [c.senderUri, c.roomUri, c.salt, c.timestamp, c.contentType, c.content];
-    const id = createHash("sha256").update(JSON.stringify(bound)).digest("base64url");
-    if (
-      c.mimiContent !== 1 ||
-      c.id !== id ||
-      typeof c.content !== "string" ||
-      typeof c.contentType !== "string"
-    )
-      throw new Error("bad JSON content");
-    if (c.senderUri !== senderUri || c.roomUri !== roomUri)
-      throw new Error("the content names another sender or channel");
-    return { format: "json", id: Buffer.from(id, "base64url").toString("hex"), shown: { text: c.content } };
-  }
   return { format: "text", shown: { text } };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

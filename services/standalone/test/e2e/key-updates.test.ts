@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
 /**
- * Key updates across three providers: alice@a.test hosts a channel that bob@b.test and carol@c.test
+ * Key updates across three providers: kira@a.test hosts a channel that kofi@b.test and kemal@c.test
  * are in. A member's update of their own leaf (`rotateKeys`, `mimi channel rotate`) is verified and
  * ordered by the channel's server like any commit, every other member applies it, and everyone still
  * reads what is sent afterwards. Written once, run against any deployment (see deployment.ts).
@@ -89,9 +89,9 @@ async function sendAndRead(user: string, url: string, text: string, readers: str
 
 beforeAll(async () => {
   deployment = await openDeployment();
-  await signUp("alice", "a.test");
-  await signUp("bob", "b.test");
-  await signUp("carol", "c.test");
+  await signUp("kira", "a.test");
+  await signUp("kofi", "b.test");
+  await signUp("kemal", "c.test");
 }, 240_000);
 
 afterAll(async () => {
@@ -101,34 +101,34 @@ afterAll(async () => {
 
 describe("key updates of a member's own leaf", () => {
   it("are accepted by the channel's server, applied by every member, and messages still flow", async () => {
-    const created = await client("alice").createChannel("rotating");
+    const created = await client("kira").createChannel("rotating");
     const url = created.url;
-    expect((await client("alice").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
-    for (const [index, acct] of ["bob@b.test", "carol@c.test"].entries()) {
-      await client("alice").addMember(url, acct);
-      expect((await client("alice").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    expect((await client("kira").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    for (const [index, acct] of ["kofi@b.test", "kemal@c.test"].entries()) {
+      await client("kira").addMember(url, acct);
+      expect((await client("kira").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
       const user = acct.split("@")[0] ?? acct;
       await syncUntil(user, "joining", async () =>
         (await client(user).channels()).some((c) => c.url === url),
       );
-      expect(await epochOf("alice", url)).toBe(index + 1);
+      expect(await epochOf("kira", url)).toBe(index + 1);
     }
 
     // The channel's host user, then a member on another provider (through the channel's inbox).
-    await rotate("alice", url, 3, ["bob", "carol"]);
-    await sendAndRead("bob", url, "after alice's new keys", ["alice", "carol"]);
-    await rotate("bob", url, 4, ["alice", "carol"]);
-    await sendAndRead("alice", url, "after bob's new keys", ["bob", "carol"]);
-    await sendAndRead("carol", url, "carol too", ["alice", "bob"]);
+    await rotate("kira", url, 3, ["kofi", "kemal"]);
+    await sendAndRead("kofi", url, "after kira's new keys", ["kira", "kemal"]);
+    await rotate("kofi", url, 4, ["kira", "kemal"]);
+    await sendAndRead("kira", url, "after kofi's new keys", ["kofi", "kemal"]);
+    await sendAndRead("kemal", url, "kemal too", ["kira", "kofi"]);
 
-    for (const user of ["alice", "bob", "carol"]) {
+    for (const user of ["kira", "kofi", "kemal"]) {
       expect(await epochOf(user, url)).toBe(4);
       expect((await client(user).channel(url)).outOfSync).toBeUndefined();
     }
-    expect(await texts("carol", url)).toEqual([
-      "after alice's new keys",
-      "after bob's new keys",
-      "carol too",
+    expect(await texts("kemal", url)).toEqual([
+      "after kira's new keys",
+      "after kofi's new keys",
+      "kemal too",
     ]);
   }, 240_000);
 });

@@ -80,6 +80,23 @@ describe("routeInboxDelivery", () => {
     expect(route).toMatchObject({ kind: "invalid", reason: "ambiguousChannel" });
   });
 
+  it("sends a message at a channel inbox to that channel with or without target, another channel's included", () => {
+    // The inbox names the channel; its sequencer supplies a missing target and refuses a foreign one.
+    const message = { type: "Create", object: { type: "PrivateMessage" }, to: [] };
+    for (const fields of [{}, { target: "https://b.example/channels/other" }]) {
+      const route = routeInboxDelivery(
+        urls,
+        { kind: "channel", channelId: "room" },
+        author,
+        activity({ ...message, ...fields }),
+      );
+      expect(route).toMatchObject({ kind: "channel", channelId: "room", via: "channelInbox" });
+    }
+    // At the shared inbox a message without target or channel addressing names no channel.
+    const shared = routeInboxDelivery(urls, { kind: "shared" }, author, activity(message));
+    expect(shared).toEqual({ kind: "addressed", candidates: [], dedupeTarget: "shared" });
+  });
+
   it("sends everything at a channel inbox to that channel", () => {
     const route = routeInboxDelivery(urls, { kind: "channel", channelId: "room" }, author, activity());
     expect(route).toEqual({

@@ -20,12 +20,14 @@ export async function authenticateReader(
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
     const token = BEARER.exec(authorization)?.[1];
-    const principal = token === undefined ? undefined : await ctx.tokens.verify(token);
-    if (!principal) {
+    const checked = token === undefined ? undefined : await ctx.tokens.check(token);
+    if (!checked?.ok) {
       res.setHeader("www-authenticate", 'Bearer realm="mimi", error="invalid_token"');
-      throw problems.unauthorized("the bearer token is not valid");
+      throw checked?.reason === "sessionExpired"
+        ? problems.unauthorized("the session has expired: log in again", { reason: "sessionExpired" })
+        : problems.unauthorized("the bearer token is not valid");
     }
-    return { kind: "localUser", actorUrl: ctx.urls.actor(principal.username) };
+    return { kind: "localUser", actorUrl: ctx.urls.actor(checked.principal.username) };
   }
   if (req.headers.signature !== undefined || req.headers["signature-input"] !== undefined) {
     const verified = await verifyRequest(

@@ -13,7 +13,9 @@ export async function authenticateBearer(
 ): Promise<StepResult<Principal>> {
   const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
   if (!token) return refuse("missingToken", "a bearer token is required");
-  const principal = await tokens.verify(token);
-  if (!principal) return refuse("invalidToken", "the bearer token is not valid");
-  return proceed(principal);
+  const checked = await tokens.check(token);
+  if (checked.ok) return proceed(checked.principal);
+  return checked.reason === "sessionExpired"
+    ? refuse("sessionExpired", "the session has expired: log in again")
+    : refuse("invalidToken", "the bearer token is not valid");
 }

@@ -46,6 +46,7 @@ describe("refusals", () => {
     const statuses: Array<[RefusalReason, number]> = [
       ["missingToken", 401],
       ["invalidToken", 401],
+      ["sessionExpired", 401],
       ["wrongUser", 403],
       ["actorMismatch", 403],
       ["activityIdNotLocal", 400],

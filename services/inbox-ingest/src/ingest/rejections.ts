@@ -57,6 +57,10 @@ const REFUSALS = {
     status: 401,
     headers: { "www-authenticate": 'Bearer realm="mimi", error="invalid_token"' },
   },
+  sessionExpired: {
+    status: 401,
+    headers: { "www-authenticate": 'Bearer realm="mimi", error="invalid_token"' },
+  },
   wrongUser: { status: 403 },
   actorMismatch: { status: 403 },
   activityIdNotLocal: { status: 400 },

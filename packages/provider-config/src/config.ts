@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { defaultPublicUrl, type ProviderUrls, providerUrls } from "@mimi/activitypub";
 import { generateKeyEncryptionKey, parseKeyEncryptionKey } from "@mimi/actor-keys";
 import { parseConnectTo } from "@mimi/outbound-http";
-import { ConfigError, type ConfigOf, parse, readConfig } from "@mimi/service-kit";
+import { ConfigError, type ConfigOf, DEFAULT_TRUST_PROXY, parse, readConfig } from "@mimi/service-kit";
 import { DEFAULT_POOL_MAX } from "@mimi/store";
 import { z } from "zod";
 
@@ -65,8 +66,36 @@ export const providerConfigSpec = {
     description:
       "development only: `host=ip:port,...` routes requests for those hosts to local addresses over plain HTTP (like curl --connect-to)",
   },
+  trustProxy: {
+    env: "MIMI_TRUST_PROXY",
+    schema: z.string(),
+    default: DEFAULT_TRUST_PROXY,
+    description:
+      "proxies whose X-Forwarded-For/-Proto are believed: addresses, subnets and loopback/linklocal/uniquelocal, comma-separated, a number of hops, or `false`; the client address per-address rate limits count",
+  },
   logLevel: { env: "LOG_LEVEL", schema: parse.logLevel(), default: "info", description: "pino log level" },
 };
+
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** `MIMI_TRUST_PROXY` as express takes it; throws `ConfigError` for anything else. */
+export function parseTrustProxy(value: string): false | number | string {
+  const trimmed = value.trim();
+  if (trimmed === "false") return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, prefix, ...rest] = entry.split("/");
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && rest.length === 0);
+    if (PROXY_RANGE_NAMES.has(entry) || (address !== undefined && isIP(address) !== 0 && validPrefix))
+      continue;
+    throw new ConfigError(
+      "MIMI_TRUST_PROXY",
+      `"${entry}" is not an address, a subnet, loopback, linklocal or uniquelocal (or use a hop count or false)`,
+    );
+  }
+  return entries.join(", ");
+}
 
 export type RawProviderConfig = ConfigOf<typeof providerConfigSpec>;
 
@@ -83,6 +112,8 @@ export interface ProviderConfig {
   dataDir: string;
   keyEncryptionKey: Buffer;
   connectTo: Map<string, string>;
+  /** Which proxies' forwarded headers are believed (express's `trust proxy`). */
+  trustProxy: false | number | string;
   logLevel: string;
 }
 
@@ -134,6 +165,7 @@ export function readProviderConfig(env: Record<string, string | undefined> = pro
     dataDir,
     keyEncryptionKey,
     connectTo,
+    trustProxy: parseTrustProxy(raw.trustProxy),
     logLevel: raw.logLevel,
   };
 }

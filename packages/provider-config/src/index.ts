@@ -1,5 +1,6 @@
 export {
   type ProviderConfig,
+  parseTrustProxy,
   providerConfigSpec,
   type RawProviderConfig,
   readProviderConfig,

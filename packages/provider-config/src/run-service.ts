@@ -69,6 +69,7 @@ async function boot<Settings>(definition: ServiceDefinition<Settings>): Promise<
   const app = createApp({
     logger,
     metrics,
+    trustProxy: config.trustProxy,
     routers: started.routers,
     readiness: [{ name: "database", check: () => sql.ping() }, ...started.readiness],
     health,

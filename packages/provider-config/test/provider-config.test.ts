@@ -38,6 +38,19 @@ describe("readProviderConfig", () => {
     expect(Buffer.from(readFileSync(keyFile, "utf8").trim(), "base64")).toEqual(config.keyEncryptionKey);
   });
 
+  it("believes forwarded headers from loopback and private proxies unless MIMI_TRUST_PROXY says otherwise", () => {
+    const trust = (value?: string) =>
+      readProviderConfig({ MIMI_DATA_DIR: dir, ...(value === undefined ? {} : { MIMI_TRUST_PROXY: value }) })
+        .trustProxy;
+    expect(trust()).toBe("loopback, linklocal, uniquelocal");
+    expect(trust("10.0.0.0/8,  192.168.1.4 ,loopback")).toBe("10.0.0.0/8, 192.168.1.4, loopback");
+    expect(trust("2")).toBe(2);
+    expect(trust("false")).toBe(false);
+    for (const bad of ["true", "everyone", "10.0.0.0/8/1", "10.0.0.0/x"]) {
+      expect(() => trust(bad), bad).toThrow(ConfigError);
+    }
+  });
+
   it("parses the development host mapping", () => {
     const config = readProviderConfig({
       MIMI_DATA_DIR: dir,

@@ -9,8 +9,21 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
+/**
+ * The proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed by default: loopback and
+ * private addresses (an ingress controller, a sidecar). A client reaching the server directly from a
+ * public address cannot pick the address its per-address rate limits count against.
+ */
+export const DEFAULT_TRUST_PROXY = "loopback, linklocal, uniquelocal";
+
 export interface AppOptions {
   logger: Logger;
+  /**
+   * Express's `trust proxy`: `false` (believe no forwarded header), a number of hops, or a
+   * comma-separated list of addresses, subnets and `loopback`/`linklocal`/`uniquelocal`.
+   * Default `DEFAULT_TRUST_PROXY`.
+   */
+  trustProxy?: boolean | number | string;
   metrics: Metrics;
   /** Each check throws when its dependency is not usable; `/readyz` answers 503 then. */
   readiness?: ReadinessCheck[];
@@ -32,7 +45,7 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", true);
+  app.set("trust proxy", options.trustProxy ?? DEFAULT_TRUST_PROXY);
   app.set("etag", false);
   // The default "extended" parser allows nested objects in query strings; we never want that.
   app.set("query parser", "simple");

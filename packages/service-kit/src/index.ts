@@ -1,5 +1,5 @@
 export { BoundedCache, type BoundedCacheOptions } from "@mimi/bounded-cache";
-export { type AppOptions, createApp, type ReadinessCheck } from "./app.js";
+export { type AppOptions, createApp, DEFAULT_TRUST_PROXY, type ReadinessCheck } from "./app.js";
 export { jsonBody, jsonTooDeep, validate } from "./body.js";
 export { type Coalesced, type CoalesceOptions, coalesce } from "./coalesce.js";
 export {

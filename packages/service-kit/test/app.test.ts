@@ -161,3 +161,38 @@ describe("createApp", () => {
     expect(order).toEqual(["second", "first"]);
   });
 });
+
+describe("forwarded headers", () => {
+  async function clientAddressSeen(
+    trustProxy: string | false | undefined,
+    forwardedFor: string,
+  ): Promise<string> {
+    const echo = express.Router();
+    echo.get("/ip", (req, res) => {
+      res.json({ ip: req.ip });
+    });
+    const app = createApp({
+      logger,
+      metrics: createMetrics({ defaultMetrics: false }),
+      routers: [echo],
+      ...(trustProxy === undefined ? {} : { trustProxy }),
+    });
+    running = await startServer(app, { port: 0, host: "127.0.0.1", logger });
+    const response = await fetch(`http://127.0.0.1:${running.port}/ip`, {
+      headers: { "x-forwarded-for": forwardedFor },
+    });
+    const { ip } = (await response.json()) as { ip: string };
+    await running.close();
+    running = undefined;
+    return ip;
+  }
+
+  it("believe X-Forwarded-For from a trusted proxy (loopback and private addresses by default)", async () => {
+    expect(await clientAddressSeen(undefined, "203.0.113.7")).toBe("203.0.113.7");
+  });
+
+  it("ignore X-Forwarded-For from anyone else, so a client cannot choose the address it is counted as", async () => {
+    expect(await clientAddressSeen("10.0.0.0/8", "203.0.113.7")).toMatch(/127\.0\.0\.1$/);
+    expect(await clientAddressSeen(false, "203.0.113.7")).toMatch(/127\.0\.0\.1$/);
+  });
+});

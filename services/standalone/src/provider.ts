@@ -114,6 +114,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     const app = createApp({
       logger,
       metrics,
+      trustProxy: config.trustProxy,
       routers: started.routers,
       readiness: [{ name: "database", check: () => sql.ping() }, ...started.readiness],
       health,

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { QueryResult, Sql, SqlExecutor, SqlParam } from "./types.js";
 
@@ -23,6 +24,16 @@ function wrap(db: PgliteLike): SqlExecutor {
  * to a folder; without it the database lives in memory (tests).
  */
 export async function createPgliteSql(options: { dataDir?: string } = {}): Promise<Sql> {
+  // PGlite creates only the last folder of the path; a fresh data directory has none of them.
+  if (options.dataDir) {
+    try {
+      mkdirSync(options.dataDir, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `cannot create the database folder ${options.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
   const db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     parsers: { [types.INT8]: (value: string) => Number(value) },

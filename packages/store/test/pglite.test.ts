@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -29,6 +29,29 @@ describe("PGlite persisted to a data folder", () => {
       await second.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("creates a data folder whose parents do not exist yet (a fresh MIMI_DATA_DIR)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "mimi-store-"));
+    try {
+      const sql = await createPgliteSql({ dataDir: join(root, "data", "pglite") });
+      expect((await sql.query<{ one: number }>("select 1 as one")).rows).toEqual([{ one: 1 }]);
+      await sql.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("names the folder when it cannot be created", async () => {
+    const root = mkdtempSync(join(tmpdir(), "mimi-store-"));
+    try {
+      writeFileSync(join(root, "file"), "");
+      await expect(createPgliteSql({ dataDir: join(root, "file", "pglite") })).rejects.toThrow(
+        /cannot create the database folder .*file\/pglite/,
+      );
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -8,7 +8,12 @@ import { mayOvertake } from "../domain/ordering.js";
 import { type PairEffect, type PairEntry, PairQueue, type StoredRow } from "../domain/pair-queue.js";
 import { DestinationQueues } from "./destination-queues.js";
 import { DeliveryHeaders, SEND_GROUP } from "./headers.js";
-import { attemptDelivery, type DeliveryAttemptOutcome, recordDeadLetter } from "./send-jobs.js";
+import {
+  attemptDelivery,
+  type DeliveryAttemptOutcome,
+  type JobDispatcher,
+  recordDeadLetter,
+} from "./send-jobs.js";
 
 /** A delivery in a pair's queue: from the bus, or read back from the pair's stored backlog. */
 interface QueuedDelivery {
@@ -62,7 +67,7 @@ const decoder = new TextDecoder();
  * starts no new drain, and leaves jobs that cannot finish without one unsettled, for the bus to
  * deliver again.
  */
-export class PairDispatcher {
+export class PairDispatcher implements JobDispatcher {
   private readonly pairs = new Map<string, Pair>();
   /** Pairs last seen flowing, each trusted for `KNOWN_FLOWING_MS` (on the context's clock). */
   private readonly knownFlowing = new BoundedCache<string, true>({

@@ -1,15 +1,26 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
-import { pendingOutcome, type RecordHandler } from "@mimi/bus";
+import { type BusRecord, type HandlerOutcome, pendingOutcome, type RecordHandler } from "@mimi/bus";
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
+import type { PairKey } from "../adapters/held-pairs.js";
 import type { DeliveryFanoutContext } from "../context.js";
 import { isUnavailable } from "../domain/domain-availability.js";
 import type { HoldPlan } from "../domain/pair-queue.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
-import type { PairDispatcher } from "./pair-dispatcher.js";
 
 /** Reason recorded when a destination is skipped under the unavailable-domain rule. */
 export const DOMAIN_UNAVAILABLE = "domainUnavailable";
+
+/** What the handler asks of the pair dispatcher (`PairDispatcher` in pair-dispatcher.ts). */
+export interface JobDispatcher {
+  accept(
+    record: BusRecord,
+    job: DeliveryJob,
+    destination: string,
+    attempt: number,
+  ): Promise<{ settled: Promise<HandlerOutcome> }>;
+  release(key: PairKey): void;
+}
 
 /**
  * `delivery.jobs` -> the job joins its pair's queue (its signer and its inbox's origin) in the
@@ -18,7 +29,7 @@ export const DOMAIN_UNAVAILABLE = "domainUnavailable";
  * failed job of its pair. A release record (header `delivery-release`) starts the drain of a held
  * pair's stored backlog.
  */
-export function sendJobHandler(ctx: DeliveryFanoutContext, dispatcher: PairDispatcher): RecordHandler {
+export function sendJobHandler(ctx: DeliveryFanoutContext, dispatcher: JobDispatcher): RecordHandler {
   return async (record) => {
     const parsed = deliveryJobsTopic.parse(record);
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };

@@ -1,8 +1,20 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ProblemError } from "@mimi/service-kit";
 import type { Publication } from "./publications.js";
-import type { RawBody } from "./read-activity.js";
 import { type RefusalReason, refusal } from "./rejections.js";
+
+/** The body as read, or why it was not: the read step refuses it for that reason. */
+export type RawBody =
+  | { readonly ok: true; readonly bytes: Buffer }
+  | {
+      readonly ok: false;
+      readonly reason:
+        | "unsupportedMediaType"
+        | "bodyTooLarge"
+        | "unsupportedContentEncoding"
+        | "unreadableBody";
+      readonly detail: string;
+    };
 
 /**
  * One inbox or outbox POST as the steps see it: no Express, nothing to answer on. Steps return what

@@ -4,20 +4,9 @@ import type { RequestHandler } from "express";
 import { addressingExcess, type IngestLimits } from "../domain/ingest-limits.js";
 import { parseActivityBody } from "../domain/parse-activity.js";
 import type { IngestRoute } from "./outcomes.js";
-import { proceed, refuse, type StepResult } from "./pipeline.js";
+import { proceed, type RawBody, refuse, type StepResult } from "./pipeline.js";
 
-/** The body as read, or why it was not: the read step refuses it for that reason. */
-export type RawBody =
-  | { readonly ok: true; readonly bytes: Buffer }
-  | {
-      readonly ok: false;
-      readonly reason:
-        | "unsupportedMediaType"
-        | "bodyTooLarge"
-        | "unsupportedContentEncoding"
-        | "unreadableBody";
-      readonly detail: string;
-    };
+export type { RawBody } from "./pipeline.js";
 
 const capturedBodies = new WeakMap<IncomingMessage, RawBody>();
 

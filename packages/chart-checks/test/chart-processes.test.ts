@@ -92,7 +92,13 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
     // A variable naming a release Service by its in-cluster URL (none of the chart's does today).
     const sequencerUrl = { name: "EXAMPLE_SEQUENCER_URL", value: "http://a-test-mimi-channel-sequencer:80" };
     const env = resolveEnvironment([...ingest.env, sequencerUrl], {
-      secrets: { "mimi-secrets": { DATABASE_URL: "postgres://db/x", MIMI_KEY_ENCRYPTION_KEY: "k" } },
+      secrets: {
+        "mimi-secrets": {
+          DATABASE_URL: "postgres://db/x",
+          MIMI_KEY_ENCRYPTION_KEY: "k",
+          REDIS_URL: "redis://cache:6379",
+        },
+      },
       serviceHosts: plan.value.serviceHosts,
       localAddressOf: (service) => (service === "channel-sequencer" ? "http://127.0.0.1:4100" : "http://no"),
       port: 4200,
@@ -102,6 +108,8 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
       MIMI_DOMAIN: "a.test",
       MIMI_ENV: "development",
       DATABASE_URL: "postgres://db/x",
+      // The inbox and outbox rate limits are counted in Redis, shared by every replica.
+      REDIS_URL: "redis://cache:6379",
       EXAMPLE_SEQUENCER_URL: "http://127.0.0.1:4100",
       MIMI_KAFKA_TOPIC_PREFIX: "t.a_test.",
       PORT: "4200",

@@ -17,12 +17,17 @@ export interface BackingServices {
 
 export type BackingService = "postgres" | "redis" | "kafka";
 
+/**
+ * Ports above Linux's ephemeral range (32768-60999 by default): these services start late in a test
+ * run and are restarted while clients reconnect, and a port an outgoing connection happens to hold
+ * cannot be bound ("Address already in use").
+ */
 export const FAULT_BACKING_SERVICES: BackingServices = {
   dir: join(REPOSITORY_ROOT, ".split", "faults-infra"),
-  postgresPort: 55442,
-  redisPort: 56389,
-  kafkaPort: 59102,
-  kafkaControllerPort: 59103,
+  postgresPort: 61442,
+  redisPort: 61389,
+  kafkaPort: 61102,
+  kafkaControllerPort: 61103,
 };
 
 /** The connection settings a split deployment on these backing services uses. */

@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createApp, createLogger, createMetrics } from "@mimi/service-kit";
 import { Router } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientAddress, rateLimit } from "./http.js";
+import { clientAddress, rateLimit, rateLimitAccepted } from "./http.js";
 import { createMemoryRateLimiters } from "./memory.js";
 
 describe("rateLimit middleware", () => {
@@ -58,5 +58,47 @@ describe("rateLimit middleware", () => {
 
   it("lets a request without a key through", async () => {
     expect((await fetch(`${base}/keyless`, { method: "POST" })).status).toBe(204);
+  });
+});
+
+describe("rateLimitAccepted middleware", () => {
+  const limiter = createMemoryRateLimiters().limiter("test-accepted", { points: 2, durationSeconds: 30 });
+  let base = "";
+  let close: () => Promise<void> = async () => {};
+
+  beforeAll(async () => {
+    const router = Router();
+    router.post(
+      "/submit/:status",
+      rateLimitAccepted(limiter, () => "origin-a", { acceptedStatus: 202 }),
+      (req, res) => {
+        res.status(Number(req.params.status)).end();
+      },
+    );
+    const app = createApp({
+      logger: createLogger({ name: "rate-limits-test", level: "silent" }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      routers: [router],
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => new Promise((resolve) => server.close(() => resolve()));
+  });
+
+  afterAll(() => close());
+
+  it("spends only on accepted answers, and refuses once those have spent the window", async () => {
+    const post = (status: number) => fetch(`${base}/submit/${status}`, { method: "POST" });
+    for (let i = 0; i < 5; i++) expect((await post(401)).status).toBe(401);
+    expect((await post(202)).status).toBe(202);
+    expect((await post(202)).status).toBe(202);
+    // The count is spent after the answer is sent: wait until both are counted.
+    for (let i = 0; i < 50 && (await limiter.peek("origin-a")).allowed; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const refused = await post(202);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ reason: "rateLimited", limit: "test-accepted" });
   });
 });

@@ -51,3 +51,29 @@ export function rateLimit(
 export function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? "unknown";
 }
+
+/**
+ * Express middleware for limits that count only what was accepted: a request whose key has spent
+ * its window gets the 429 problem; otherwise it passes, and a point of its key is spent when it is
+ * answered with `acceptedStatus` (so refused or forged requests never spend anyone's window).
+ */
+export function rateLimitAccepted(
+  limiter: RateLimiter,
+  keyOf: (req: Request) => string | undefined,
+  options: { acceptedStatus: number; detail?: string },
+): RequestHandler {
+  return async (req, res, next) => {
+    const key = keyOf(req);
+    if (key === undefined) {
+      next();
+      return;
+    }
+    enforce(limiter, await limiter.peek(key), options.detail);
+    res.once("finish", () => {
+      if (res.statusCode !== options.acceptedStatus) return;
+      // Counting is best effort: a failed count must not fail a request already answered.
+      limiter.consume(key).catch(() => {});
+    });
+    next();
+  };
+}

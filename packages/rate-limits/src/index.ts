@@ -1,4 +1,11 @@
-export { clientAddress, consumeOrRefuse, enforce, rateLimit, rateLimitedProblem } from "./http.js";
+export {
+  clientAddress,
+  consumeOrRefuse,
+  enforce,
+  rateLimit,
+  rateLimitAccepted,
+  rateLimitedProblem,
+} from "./http.js";
 export { retryAfterSeconds } from "./limiter.js";
 export { createMemoryRateLimiters } from "./memory.js";
 export { openRateLimiters } from "./open.js";

@@ -1,12 +1,12 @@
 import {
   clientAddress,
-  consumeOrRefuse,
   createMemoryRateLimiters,
-  enforce,
   type RateLimiter,
   type RateLimiterBackend,
+  rateLimit,
+  rateLimitAccepted,
 } from "@mimi/rate-limits";
-import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler } from "express";
 import { Router } from "express";
 import type { InboxRateLimitSettings } from "./config.js";
 import type { InboxIngestContext } from "./context.js";
@@ -59,37 +59,16 @@ export function inboxIngestRouter(ctx: InboxIngestContext, options: InboxIngestR
  * its signature names still has points. The origin is spent only once the request was accepted (a
  * verified signature), so forged requests naming another server's key never spend its window.
  */
-function limitInbox(perAddress: RateLimiter, perOrigin: RateLimiter): RequestHandler {
-  const afterAcceptance = limitAccepted(perOrigin, (req) => claimedSignerOrigin(req.headers));
-  return async (req, res, next) => {
-    await consumeOrRefuse(perAddress, clientAddress(req), "too many inbox requests from this address");
-    await afterAcceptance(req, res, next);
-  };
+function limitInbox(perAddress: RateLimiter, perOrigin: RateLimiter): RequestHandler[] {
+  return [
+    rateLimit(perAddress, clientAddress, "too many inbox requests from this address"),
+    limitAccepted(perOrigin, (req) => claimedSignerOrigin(req.headers)),
+  ];
 }
 
-/**
- * Refuses (429) a request whose key has spent its window, and spends a point of the key when the
- * request is answered 202: only accepted requests count.
- */
-function limitAccepted(
-  limiter: RateLimiter,
-  keyOf: (req: Parameters<RequestHandler>[0]) => string | undefined,
-) {
-  const handler: RequestHandler = async (req, res, next) => {
-    const key = keyOf(req);
-    if (key === undefined) {
-      next();
-      return;
-    }
-    enforce(limiter, await limiter.peek(key), "too many requests; retry later");
-    res.once("finish", () => {
-      if (res.statusCode !== 202) return;
-      // Counting is best effort: a failed count must not fail a request already answered.
-      limiter.consume(key).catch(() => {});
-    });
-    next();
-  };
-  return handler;
+/** Refuses (429) a request whose key has spent its window; only requests answered 202 spend. */
+function limitAccepted(limiter: RateLimiter, keyOf: (req: Request) => string | undefined): RequestHandler {
+  return rateLimitAccepted(limiter, keyOf, { acceptedStatus: 202, detail: "too many requests; retry later" });
 }
 
 const CAVAGE_KEY_ID = /(?:^|,)\s*keyId\s*=\s*"([^"]{1,2048})"/i;

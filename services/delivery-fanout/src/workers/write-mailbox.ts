@@ -16,7 +16,8 @@ const MAX_ROWS_PER_APPEND = 200;
 /**
  * `user.inbox` -> one mailbox row per local user and activity (a duplicate is a no-op; an item that
  * would take its user past `MIMI_MAILBOX_MAX_ITEMS` or `MIMI_MAILBOX_MAX_BYTES` is refused, logged and
- * marked on the user so inbox-ingest refuses further deliveries to the sender), then a notification that wakes the user's live streams. A lost notification only delays a stream until
+ * marked on the user so inbox-ingest refuses further deliveries to the sender), then a notification
+ * that wakes the user's live streams. A lost notification only delays a stream until
  * its safety poll, so a failing notifier does not fail the write.
  *
  * Rows are appended in record order by one statement at a time: records that arrive while a

@@ -72,5 +72,15 @@ export const identityMigrations: MigrationSet = {
         insert into identity.session_policy (idle_seconds) values (${30 * 24 * 60 * 60});
       `,
     },
+    {
+      version: 4,
+      name: "account deletion: a deleted account keeps its row while its name is quarantined",
+      // The row stays (password and sessions gone) so the name cannot be registered again until the
+      // quarantine ends and the row is purged: peers may still hold the old actor's documents.
+      sql: `
+        alter table identity.accounts add column deleted_at timestamptz;
+        create index accounts_deleted_at on identity.accounts(deleted_at) where deleted_at is not null;
+      `,
+    },
   ],
 };

@@ -6,6 +6,7 @@ export {
   readProviderConfig,
 } from "./config.js";
 export { runService } from "./run-service.js";
+export { openProviderDatabase, type ServeOptions, serveProvider } from "./serve.js";
 export {
   buildService,
   type ComposedServices,

@@ -1,16 +1,15 @@
 import {
   ConfigError,
-  createApp,
   createHealthRegistry,
   createLogger,
   createMetrics,
   installProcessErrorPolicy,
   runWithServiceRuntime,
-  startServer,
   startTracing,
 } from "@mimi/service-kit";
-import { migrateAll, openSql } from "@mimi/store";
+import { migrateAll } from "@mimi/store";
 import { readProviderConfig } from "./config.js";
+import { openProviderDatabase, serveProvider } from "./serve.js";
 import { configure, createShutdownStack, type ServiceDefinition, startServices } from "./services.js";
 
 /**
@@ -45,13 +44,7 @@ async function boot<Settings>(definition: ServiceDefinition<Settings>): Promise<
   const service = migrateOnly ? undefined : configure(definition, process.env);
   const stack = createShutdownStack(logger);
   stack.defer(() => tracing.shutdown());
-  const sql = await openSql({
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: `${config.dataDir}/pglite` }),
-    applicationName: `mimi-${definition.name}`,
-    maxConnections: config.databasePoolMax,
-    onConnectionError: (error) =>
-      logger.warn({ err: error }, "idle database connection lost; the pool opens another when needed"),
-  });
+  const sql = await openProviderDatabase(config, `mimi-${definition.name}`, logger);
   stack.defer(() => sql.close());
   if (!service) {
     await migrateAll(sql, definition.migrations);
@@ -65,23 +58,14 @@ async function boot<Settings>(definition: ServiceDefinition<Settings>): Promise<
     startServices([() => service.create(deps)], logger),
   );
   stack.defer(() => started.close());
-  let shuttingDown = false;
-  const app = createApp({
+  await serveProvider({
+    config,
     logger,
     metrics,
-    trustProxy: config.trustProxy,
-    routers: started.routers,
-    readiness: [{ name: "database", check: () => sql.ping() }, ...started.readiness],
     health,
-    isShuttingDown: () => shuttingDown,
-  });
-  await startServer(app, {
-    port: config.port,
-    logger,
+    sql,
+    services: started,
+    stack,
     handleSignals: true,
-    onShutdownStart: () => {
-      shuttingDown = true;
-    },
-    closers: [() => stack.closeAll()],
   });
 }

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { join } from "node:path";
 import {
   BUS_HEALTH_COMPONENT,
   type Bus,
@@ -16,21 +15,20 @@ import {
   configure,
   createShutdownStack,
   migrationsOf,
+  openProviderDatabase,
   type ProviderConfig,
   readProviderConfig,
+  serveProvider,
   startServices,
 } from "@mimi/provider-config";
 import {
-  createApp,
   createHealthRegistry,
   createLogger,
   createMetrics,
   installProcessErrorPolicy,
   type Logger,
-  type RunningServer,
-  startServer,
 } from "@mimi/service-kit";
-import { migrateAll, openSql, type Sql } from "@mimi/store";
+import { migrateAll, type Sql } from "@mimi/store";
 
 /**
  * The whole provider in one process on one port: every service's factory, the one the split
@@ -87,13 +85,7 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
   const stack = createShutdownStack(logger);
   if (options.afterClose) stack.defer(options.afterClose);
   try {
-    const sql = await openSql({
-      ...(config.databaseUrl
-        ? { databaseUrl: config.databaseUrl }
-        : { dataDir: join(config.dataDir, "pglite") }),
-      applicationName: "mimi-standalone",
-      maxConnections: config.databasePoolMax,
-    });
+    const sql = await openProviderDatabase(config, "mimi-standalone", logger);
     stack.defer(() => sql.close());
     await migrateAll(sql, migrationsOf(services));
     const metrics = createMetrics();
@@ -110,25 +102,16 @@ export async function startProvider(options: StartProviderOptions = {}): Promise
     );
     stack.defer(() => started.close());
 
-    let shuttingDown = false;
-    const app = createApp({
+    const server = await serveProvider({
+      config,
       logger,
       metrics,
-      trustProxy: config.trustProxy,
-      routers: started.routers,
-      readiness: [{ name: "database", check: () => sql.ping() }, ...started.readiness],
       health,
-      isShuttingDown: () => shuttingDown,
-    });
-    const server: RunningServer = await startServer(app, {
-      port: config.port,
+      sql,
+      services: started,
+      stack,
       ...(options.host ? { host: options.host } : {}),
-      logger,
       handleSignals: options.handleSignals ?? false,
-      onShutdownStart: () => {
-        shuttingDown = true;
-      },
-      closers: [() => stack.closeAll()],
     });
     logger.info({ domain: config.domain, url: config.publicUrl, dataDir: config.dataDir }, "provider ready");
     return {

@@ -164,8 +164,58 @@ functions, an explicit false or 0 in the override is kept. Args: list base overr
 - name: MIMI_OPEN_REGISTRATIONS
   value: {{ $root.Values.openRegistrations | quote }}
 {{- end }}
+{{- if not (kindIs "invalid" $root.Values.trustProxy) }}
+- name: MIMI_TRUST_PROXY
+  value: {{ $root.Values.trustProxy | toString | quote }}
+{{- end }}
+{{- $limitVariables := include "mimi.limitVariables" . | fromYaml }}
+{{- range $key, $value := (index $root.Values.limits $name | default dict) }}
+{{- if not (kindIs "invalid" $value) }}
+- name: {{ required (printf "limits.%s.%s is not a known limit" $name $key) (index $limitVariables $name | default dict | dig $key "" ) }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
 {{- range $key, $value := .settings.env }}
 - name: {{ $key }}
   value: {{ $value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* The variable behind each `limits.<service>.<key>` value. */}}
+{{- define "mimi.limitVariables" -}}
+identity:
+  sessionIdleDays: MIMI_SESSION_IDLE_DAYS
+  loginPerAccount: MIMI_LOGIN_LIMIT_PER_ACCOUNT
+  loginPerAddress: MIMI_LOGIN_LIMIT_PER_ADDRESS
+  signupPerAddress: MIMI_SIGNUP_LIMIT_PER_ADDRESS
+  passwordHashConcurrency: MIMI_PASSWORD_HASH_CONCURRENCY
+  reservedUsernames: MIMI_RESERVED_USERNAMES
+inbox-ingest:
+  bodyLimit: MIMI_INBOX_BODY_LIMIT
+  inboxPerOrigin: MIMI_INBOX_LIMIT_PER_ORIGIN
+  inboxPerAddress: MIMI_INBOX_LIMIT_PER_ADDRESS
+  outboxPerUser: MIMI_OUTBOX_LIMIT_PER_USER
+  maxAddresses: MIMI_INBOX_MAX_ADDRESSES
+  maxRecipients: MIMI_INBOX_MAX_RECIPIENTS
+  maxCopyBytes: MIMI_INBOX_MAX_COPY_BYTES
+keypackage-directory:
+  claimsPerPair: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_PAIR
+  claimsPerOrigin: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN
+  claimsPerOriginTarget: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN_TARGET
+  claimsPerUser: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_USER
+  lastResort: MIMI_KEYPACKAGE_LAST_RESORT_LIMIT
+  lowWatermark: MIMI_KEYPACKAGE_LOW_WATERMARK
+  maxPerClient: MIMI_KEYPACKAGE_MAX_PER_CLIENT
+delivery-fanout:
+  mailboxMaxItems: MIMI_MAILBOX_MAX_ITEMS
+  mailboxMaxBytes: MIMI_MAILBOX_MAX_BYTES
+  mailboxRetentionDays: MIMI_MAILBOX_RETENTION_DAYS
+  streamsPerUser: MIMI_MAILBOX_STREAMS_PER_USER
+  streamIdleMs: MIMI_MAILBOX_STREAM_IDLE_MS
+  streamStallMs: MIMI_MAILBOX_STREAM_STALL_MS
+  collectionMaxFetches: MIMI_DELIVERY_COLLECTION_MAX_FETCHES
+channel-sequencer:
+  maxMessageBytes: MIMI_CHANNEL_MAX_MESSAGE_BYTES
+  messagesPerMinute: MIMI_CHANNEL_MESSAGES_PER_MINUTE
+  messageBurst: MIMI_CHANNEL_MESSAGE_BURST
 {{- end -}}

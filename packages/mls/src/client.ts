@@ -28,6 +28,7 @@ import {
   encodeMlsMessage,
   generateKeyPackageWithKey,
   joinGroup,
+  joinGroupExternal,
   type KeyPackage,
   type LeafNode,
   type MLSMessage,
@@ -443,6 +444,62 @@ export async function joinFromWelcome(options: JoinOptions): Promise<ClientResul
       clientConfig(options.validateCredential),
     );
     return { ok: true, state };
+  } catch (error) {
+    return { ok: false, reason: "rejected", detail: describe(error) };
+  }
+}
+
+export interface ExternalJoinOptions {
+  /** MLSMessage (GroupInfo) with the ratchet tree and the external public key, as `createGroupInfo` makes. */
+  groupInfo: Uint8Array;
+  keyPackage: KeyPackage;
+  privateKeyPackage: PrivateKeyPackage;
+  cipherSuite: CiphersuiteImpl;
+  validateCredential: ValidateCredential;
+  /** Also removes this client's own old leaf (same signature key), for a client that lost its state. */
+  resync?: boolean;
+}
+
+export interface ExternalJoinOutput {
+  /** The state after the commit. Adopt it only once the channel accepted the commit. */
+  newState: ClientState;
+  /** MLSMessage (PublicMessage) with the external commit. */
+  commit: Uint8Array;
+  /** MLSMessage (GroupInfo) for the new epoch with the ratchet tree, for the channel's server. */
+  groupInfo: Uint8Array;
+}
+
+/**
+ * Joins a group by external commit (RFC 9420 section 12.4.3.2) from its GroupInfo: the tree and
+ * the signer's credential are verified first, then a commit adds this client with a fresh UpdatePath.
+ */
+export async function joinByExternalCommit(
+  options: ExternalJoinOptions,
+): Promise<ClientResult<ExternalJoinOutput>> {
+  const decoded = decodeMessage(options.groupInfo);
+  if (!decoded.ok) return decoded;
+  if (decoded.message.wireformat !== "mls_group_info")
+    return {
+      ok: false,
+      reason: "malformed",
+      detail: `expected a GroupInfo, got ${decoded.message.wireformat}`,
+    };
+  try {
+    const { publicMessage, newState } = await joinGroupExternal(
+      decoded.message.groupInfo,
+      options.keyPackage,
+      options.privateKeyPackage,
+      options.resync === true,
+      options.cipherSuite,
+      undefined,
+      clientConfig(options.validateCredential),
+    );
+    return {
+      ok: true,
+      newState,
+      commit: encodeMlsMessage({ version: "mls10", wireformat: "mls_public_message", publicMessage }),
+      groupInfo: await createGroupInfo(newState, options.cipherSuite),
+    };
   } catch (error) {
     return { ok: false, reason: "rejected", detail: describe(error) };
   }

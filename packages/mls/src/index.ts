@@ -7,10 +7,12 @@ export {
 } from "./crypto.js";
 export {
   applyCommit,
+  applyExternalCommit,
   type CommitInspection,
   type CommitSummary,
   checkGroupInfoMatches,
   decodePublicGroupState,
+  type ExternalCommitSummary,
   encodePublicGroupState,
   inspectCommit,
   inspectPrivateMessage,

@@ -34,8 +34,9 @@
  *   only, so "sender is a member" for application messages rests on the ActivityPub actor
  *   and transport signatures, not on MLS.
  *
- * Proposals by reference, PSK, ReInit, ExternalInit, GroupContextExtensions, custom
- * proposals and external (new_member_commit) commits are refused as `unsupported`.
+ * Proposals by reference, PSK, ReInit, GroupContextExtensions and custom proposals are refused
+ * as `unsupported`. External commits (new_member_commit: a new client joining from the GroupInfo)
+ * are verified by `applyExternalCommit` only; `applyCommit` refuses them.
  */
 import type {
   CiphersuiteImpl,
@@ -689,6 +690,185 @@ function keyClash(tree: RatchetTree, leaf: LeafNode, ownLeafIndex: number | unde
 
 function sameCredential(a: Credential, b: Credential): boolean {
   return a.credentialType === b.credentialType && bytesEqual(credentialBytes(a), credentialBytes(b));
+}
+
+// ---------------------------------------------------------------------------
+// External commits
+// ---------------------------------------------------------------------------
+
+export interface ExternalCommitSummary {
+  groupId: Uint8Array;
+  /** Epoch the commit was made in. */
+  epoch: bigint;
+  /** Epoch the commit opens. */
+  newEpoch: bigint;
+  /** The joining client, at the leaf it got in the new tree. */
+  joiner: MemberInfo;
+  /** The leaf the joiner replaces (a resync: the same client's old leaf), as it was in the old tree. */
+  removed: MemberInfo[];
+  authenticatedData: Uint8Array;
+}
+
+/**
+ * Verifies an external commit (sender `new_member_commit`, RFC 9420 section 12.4.3.2) against the
+ * tracked state and computes the next state: a client that is not in the group adds itself from the
+ * GroupInfo's external public key. Checked: group and epoch; exactly one ExternalInit, at most one
+ * Remove (a resync of an old leaf, which must exist) and nothing else, all by value; an UpdatePath
+ * whose new leaf (placed where every member will place it: the leftmost blank leaf after the remove)
+ * is signed for that leaf index, carries a credential `validateCredential` accepts, supports the
+ * group's capabilities and holds keys not already in the tree; the commit's signature with that
+ * leaf's key over the tracked group context; the number of path secrets against the copath
+ * resolution; parent hashes; the next group context. Who the joiner may be (a member's own new
+ * device) is the caller's policy. Nothing is changed on failure.
+ */
+export async function applyExternalCommit(
+  state: PublicGroupState,
+  publicMessage: Uint8Array,
+  options: VerifyOptions,
+): Promise<VerifyResult<{ next: PublicGroupState; summary: ExternalCommitSummary }>> {
+  try {
+    return await verifyAndApplyExternal(state, publicMessage, options);
+  } catch (error) {
+    return fail("malformed", describe(error));
+  }
+}
+
+async function verifyAndApplyExternal(
+  state: PublicGroupState,
+  publicMessage: Uint8Array,
+  options: VerifyOptions,
+): Promise<VerifyResult<{ next: PublicGroupState; summary: ExternalCommitSummary }>> {
+  const decoded = decodeCommitMessage(publicMessage);
+  if (!decoded.ok) return decoded;
+  const { content, signature, confirmationTag } = decoded.commit;
+  if (!bytesEqual(content.groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
+  if (content.epoch < state.epoch)
+    return fail("staleEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  if (content.epoch > state.epoch)
+    return fail("futureEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  if (content.sender.senderType !== "new_member_commit")
+    return fail("unsupported", `expected an external commit, the sender is ${content.sender.senderType}`);
+  const path = content.commit.path;
+  if (path === undefined) return fail("malformed", "an external commit needs an UpdatePath");
+
+  let externalInits = 0;
+  const removes: number[] = [];
+  for (const item of content.commit.proposals) {
+    if (item.proposalOrRefType === "reference")
+      return fail("unsupported", "proposals by reference are not supported");
+    const proposal = item.proposal;
+    if (proposal.proposalType === "external_init") externalInits++;
+    else if (proposal.proposalType === "remove") removes.push(proposal.remove.removed);
+    else
+      return fail(
+        "unsupported",
+        `an external commit cannot carry a ${String(proposal.proposalType)} proposal`,
+      );
+  }
+  if (externalInits !== 1) return fail("malformed", "an external commit carries exactly one ExternalInit");
+  if (removes.length > 1) return fail("malformed", "an external commit removes at most one leaf");
+
+  const removed: MemberInfo[] = [];
+  let tree = state.ratchetTree;
+  for (const leafIndex of removes) {
+    const leaf = leafAt(tree, leafIndex);
+    if (leaf === undefined) return fail("malformed", `remove of blank or unknown leaf ${leafIndex}`);
+    removed.push(memberInfo(leafIndex, leaf));
+    tree = removeLeafNode(tree, toLeafIndex(leafIndex));
+  }
+
+  const cs = await suiteFor(state.cipherSuite, options);
+  const newLeaf = path.leafNode;
+  if (
+    !(await verifyFramedContentSignature(
+      newLeaf.signaturePublicKey,
+      "mls_public_message",
+      content,
+      { contentType: "commit", signature, confirmationTag },
+      state.groupContext,
+      cs.signature,
+    ))
+  )
+    return fail("badSignature", "commit signature does not verify with the joiner's leaf key");
+
+  const [treeWithJoiner, joinerNode] = addLeafNode(tree, newLeaf);
+  const joinerIndex = nodeToLeafIndex(joinerNode);
+  if (!(await verifyLeafNodeSignature(newLeaf, state.groupId, joinerIndex, cs.signature)))
+    return fail("badSignature", "the joiner's leaf node signature does not verify");
+  if (
+    !newLeaf.capabilities.versions.includes(state.groupContext.version) ||
+    !newLeaf.capabilities.ciphersuites.includes(state.cipherSuite)
+  )
+    return fail("badKeyPackage", "the joiner does not support the group's version and ciphersuite");
+  if (!extensionsSupportedByCapabilities(state.groupContext.extensions, newLeaf.capabilities))
+    return fail("badKeyPackage", "the joiner does not support the group context extensions");
+  if (!extensionsSupportedByCapabilities(newLeaf.extensions, newLeaf.capabilities))
+    return fail("malformed", "the joiner's leaf uses extensions missing from its capabilities");
+  const capabilityError = requiredCapabilitiesError(state.groupContext, newLeaf);
+  if (capabilityError !== undefined) return capabilityError;
+  for (const node of tree) {
+    if (
+      node?.nodeType === "leaf" &&
+      !newLeaf.capabilities.credentials.includes(node.leaf.credential.credentialType)
+    )
+      return fail("badKeyPackage", "the joiner does not support a credential type used in the group");
+  }
+  const uniqueness = await validateLeafNodeCredentialAndKeyUniqueness(tree, newLeaf);
+  if (uniqueness !== undefined) return fail("malformed", `the joiner's leaf: ${uniqueness.message}`);
+  const clash = keyClash(tree, newLeaf, undefined);
+  if (clash !== undefined) return fail("malformed", `the joiner's leaf: ${clash}`);
+  if (!(await options.validateCredential(newLeaf.credential, newLeaf.signaturePublicKey)))
+    return fail("badCredential", "the joiner's credential rejected");
+
+  // One ciphertext per node of each copath resolution (the joiner itself is in none of them).
+  const filteredPath = filteredDirectPathAndCopathResolution(joinerIndex, treeWithJoiner);
+  if (filteredPath.length !== path.nodes.length)
+    return fail(
+      "malformed",
+      `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${filteredPath.length}`,
+    );
+  for (const [level, entry] of filteredPath.entries()) {
+    const expected = entry.resolution.filter((nodeIndex) => nodeIndex !== joinerNode).length;
+    const actual = path.nodes[level]?.encryptedPathSecret.length;
+    if (actual !== expected)
+      return fail("malformed", `UpdatePath node ${level} has ${actual} ciphertexts, expected ${expected}`);
+  }
+  let nextTree: RatchetTree;
+  try {
+    nextTree = await applyUpdatePath(treeWithJoiner, joinerIndex, path, cs.hash, true);
+  } catch (error) {
+    const detail = describe(error);
+    return fail(/parent hash/i.test(detail) ? "treeHashMismatch" : "malformed", detail);
+  }
+
+  const nextContext = await nextEpochContext(
+    state.groupContext,
+    "mls_public_message",
+    content,
+    signature,
+    await treeHashRoot(nextTree, cs.hash),
+    state.confirmationTag,
+    cs.hash,
+  );
+  return {
+    ok: true,
+    next: {
+      groupId: state.groupId,
+      epoch: nextContext.epoch,
+      cipherSuite: state.cipherSuite,
+      groupContext: nextContext,
+      ratchetTree: nextTree,
+      confirmationTag,
+    },
+    summary: {
+      groupId: state.groupId,
+      epoch: state.epoch,
+      newEpoch: nextContext.epoch,
+      joiner: memberInfo(joinerIndex, newLeaf),
+      removed,
+      authenticatedData: content.authenticatedData,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { connectWithRetry } from "./connect-retry";
 import {
   asError,
   ConsumerSupervision,
@@ -104,11 +105,23 @@ export interface KafkaBusOptions extends SupervisionOptions {
   maxBatchBytes?: number;
   /** kafkajs log level (default `logLevel.WARN`). */
   logLevel?: KafkaLogLevel;
+  /**
+   * How long one connection to a broker may take, name lookup included (default 10 s; kafkajs' own
+   * 1 s fails wherever a resolver is slow).
+   */
+  connectionTimeoutMs?: number;
+  /** How long the bus keeps trying to reach the brokers at start before it fails (default 120 s). */
+  startupDeadlineMs?: number;
+  /** Told about each failed start-up connection that will be retried (for a log line). */
+  onConnectRetry?: (failure: { attempt: number; error: unknown; retryInMs: number }) => void;
 }
 
 /** Defaults of the group membership timings (see `KafkaBusOptions`). */
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+/** Defaults of reaching the brokers (see `KafkaBusOptions`). */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
+export const DEFAULT_STARTUP_DEADLINE_MS = 120_000;
 
 export async function createKafkaBus(options: KafkaBusOptions): Promise<MonitoredBus> {
   const partitionCount = options.partitions ?? 6;
@@ -138,6 +151,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
     clientId: options.clientId,
     brokers: options.brokers,
     logLevel: options.logLevel ?? KafkaLogLevel.WARN,
+    connectionTimeout: options.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
   });
   const admin: Admin = kafka.admin();
   const producer: Producer = kafka.producer({
@@ -147,13 +161,19 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Monitore
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
   });
-  await admin.connect();
-  try {
-    await producer.connect();
-  } catch (error) {
-    await admin.disconnect();
-    throw error;
-  }
+  await connectWithRetry(
+    async () => {
+      await admin.connect();
+      try {
+        await producer.connect();
+      } catch (error) {
+        await admin.disconnect();
+        throw error;
+      }
+    },
+    { deadlineMs: options.startupDeadlineMs ?? DEFAULT_STARTUP_DEADLINE_MS },
+    options.onConnectRetry ? { onRetry: options.onConnectRetry } : {},
+  );
 
   const provisioner = new TopicProvisioner((missing) =>
     createTopicsWithRetry(admin, missing.map(kafkaName), partitionCount, replicationFactor),

@@ -40,6 +40,19 @@ export const serviceBusConfigSpec = {
     default: "3000",
     description: "how often a consumer heartbeats; below MIMI_KAFKA_SESSION_TIMEOUT_MS, about a third of it",
   },
+  kafkaConnectionTimeoutMs: {
+    env: "MIMI_KAFKA_CONNECTION_TIMEOUT_MS",
+    schema: parse.positiveInt(),
+    default: "10000",
+    description: "how long one connection to a broker may take, name lookup included",
+  },
+  kafkaStartupDeadlineMs: {
+    env: "MIMI_KAFKA_STARTUP_DEADLINE_MS",
+    schema: parse.nonNegativeInt(),
+    default: "120000",
+    description:
+      "how long a starting service keeps retrying to reach the brokers (each failure logged) before it exits",
+  },
   consumerRestarts: {
     env: "MIMI_BUS_CONSUMER_RESTARTS",
     schema: parse.nonNegativeInt(),
@@ -118,6 +131,13 @@ export async function openServiceBus(options: {
       topics: options.topics,
       sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
       heartbeatIntervalMs: settings.kafkaHeartbeatIntervalMs,
+      connectionTimeoutMs: settings.kafkaConnectionTimeoutMs,
+      startupDeadlineMs: settings.kafkaStartupDeadlineMs,
+      onConnectRetry: ({ attempt, error, retryInMs }) =>
+        runtime.logger.warn(
+          { err: error, attempt, retryInMs, brokers: settings.kafkaBrokers },
+          "Kafka brokers not reachable yet; retrying",
+        ),
       restart,
       onConsumerEvent,
     });

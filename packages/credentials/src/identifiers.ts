@@ -55,9 +55,14 @@ export function clientIdUri(clientId: string): string {
   return `${CLIENT_ID_SCHEME}${clientId}`;
 }
 
+/** URI schemes are case-insensitive (RFC 3986, 3.1): another issuer may write `ACCT:`. */
+function hasScheme(uri: string, scheme: string): boolean {
+  return uri.slice(0, scheme.length).toLowerCase() === scheme;
+}
+
 /** Parses `acct:user@domain`; the domain is compared case-insensitively, so it is lowercased. */
 export function parseAcctUri(uri: string): { user: string; domain: string } | undefined {
-  if (!uri.startsWith(ACCT_SCHEME)) return undefined;
+  if (!hasScheme(uri, ACCT_SCHEME)) return undefined;
   const rest = uri.slice(ACCT_SCHEME.length);
   const at = rest.indexOf("@");
   if (at < 0) return undefined;
@@ -68,7 +73,7 @@ export function parseAcctUri(uri: string): { user: string; domain: string } | un
 }
 
 export function parseClientIdUri(uri: string): string | undefined {
-  if (!uri.startsWith(CLIENT_ID_SCHEME)) return undefined;
+  if (!hasScheme(uri, CLIENT_ID_SCHEME)) return undefined;
   const clientId = uri.slice(CLIENT_ID_SCHEME.length);
   return isValidClientId(clientId) ? clientId : undefined;
 }

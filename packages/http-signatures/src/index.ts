@@ -12,6 +12,18 @@ export {
   digestHeaderFor,
 } from "./digest.js";
 export {
+  createSchemeMemory,
+  DEFAULT_SCHEME_MEMORY_ENTRIES,
+  DEFAULT_SCHEME_MEMORY_TTL_MS,
+  doubleKnock,
+  type KnockResult,
+  knockOrder,
+  refusesSignature,
+  type SchemeMemory,
+  type SchemeMemoryOptions,
+  schemeToRemember,
+} from "./double-knock.js";
+export {
   type CachingKeyResolver,
   type CachingKeyResolverOptions,
   createCachingKeyResolver,
@@ -26,6 +38,7 @@ export {
   parseKeyDocument,
   type ResolvedKey,
 } from "./keys.js";
+export { ed25519PublicKeyMultibase, importEd25519Multibase } from "./multikey.js";
 export { checkKeyOwner, type KeyOwnerCheck } from "./owner.js";
 export type {
   ReceivedRequest,
@@ -38,9 +51,13 @@ export type {
 export { buildRfc9421SignatureBase, type RequestContext } from "./rfc9421.js";
 export {
   createRequestSigner,
+  keyForScheme,
   type OutgoingRequest,
   type RequestSigner,
+  RFC9421_LABEL,
+  type SignatureScheme,
   type SigningKey,
+  type SignOptions,
   signRequest,
   signRequestAsync,
 } from "./sign.js";

@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { BoundedCache } from "@mimi/bounded-cache";
+import { importEd25519Multibase } from "./multikey.js";
 
 /** A verified-to-be-well-formed public key, the actor that owns it, and its id. */
 export interface ResolvedKey {
@@ -83,10 +84,22 @@ function importPem(pem: unknown): KeyObject | string {
   }
 }
 
+function listEntries(value: unknown): Record<string, unknown>[] {
+  return (Array.isArray(value) ? value : [value]).filter(isRecord);
+}
+
+/** A key entry's public key: `publicKeyPem` (SPKI) or, for a Multikey, an Ed25519 `publicKeyMultibase`. */
+function importKeyEntry(entry: Record<string, unknown>): KeyObject | string {
+  if (entry.publicKeyPem !== undefined) return importPem(entry.publicKeyPem);
+  if (entry.type !== "Multikey") return "publicKeyPem is missing";
+  return importEd25519Multibase(entry.publicKeyMultibase);
+}
+
 /**
  * Extracts the key `keyId` from the document fetched from `fetchedUrl` (the URL that answered,
- * after redirects): either an actor whose `publicKey` (object or array) contains it, or a bare key
- * document `{ id, owner, publicKeyPem }`.
+ * after redirects): either an actor whose `publicKey` or FEP-521a `assertionMethod` (object or array)
+ * contains it, or a bare key document `{ id, owner, publicKeyPem }` or `{ id, type: "Multikey",
+ * controller, publicKeyMultibase }`.
  *
  * A document only speaks for its own origin, and only for itself:
  * - `fetchedUrl` is on the key id's origin (a redirect elsewhere vouches for nothing);
@@ -112,7 +125,8 @@ export function parseKeyDocument(document: unknown, keyId: string, fetchedUrl: s
     return { ok: false, detail: `key document at ${fetched.href} is not a JSON object` };
   const documentId = idOf(document);
   if (documentId === undefined) return { ok: false, detail: `key document at ${fetched.href} has no id` };
-  if (document.publicKeyPem !== undefined) {
+  const bareKey = document.publicKeyPem !== undefined || document.publicKeyMultibase !== undefined;
+  if (bareKey) {
     if (documentId !== keyId) return { ok: false, detail: `key document id ${documentId} is not ${keyId}` };
     if (!namesUrl(documentId, fetched, { ignoreFragment: true })) {
       return {
@@ -120,28 +134,29 @@ export function parseKeyDocument(document: unknown, keyId: string, fetchedUrl: s
         detail: `key document id ${documentId} is not the URL it came from, ${fetched.href}`,
       };
     }
-    const owner = idOf(document.owner);
-    if (owner === undefined) return { ok: false, detail: "key document has no owner" };
+    // A Multikey names its actor `controller`; a CryptographicKey names it `owner`.
+    const owner = idOf(document.publicKeyPem !== undefined ? document.owner : document.controller);
+    if (owner === undefined) return { ok: false, detail: "key document has no owner or controller" };
     if (parseHttpUrl(owner)?.origin !== keyUrl.origin) {
       return { ok: false, detail: `key owner ${owner} is on another origin than ${keyId}` };
     }
-    const publicKey = importPem(document.publicKeyPem);
+    const publicKey = importKeyEntry(document);
     if (typeof publicKey === "string") return { ok: false, detail: publicKey };
     return { ok: true, key: { keyId, owner, publicKey } };
   }
   if (!namesUrl(documentId, fetched, { ignoreFragment: false })) {
     return { ok: false, detail: `document id ${documentId} is not the URL it came from, ${fetched.href}` };
   }
-  const candidates = Array.isArray(document.publicKey) ? document.publicKey : [document.publicKey];
-  const entry = candidates.find((candidate): candidate is Record<string, unknown> => {
-    return isRecord(candidate) && candidate.id === keyId;
-  });
+  // `publicKey` (CryptographicKey, owner) and FEP-521a `assertionMethod` (Multikey, controller).
+  const entry =
+    listEntries(document.publicKey).find((candidate) => candidate.id === keyId) ??
+    listEntries(document.assertionMethod).find((candidate) => candidate.id === keyId);
   if (entry === undefined) return { ok: false, detail: `document ${documentId} lists no key ${keyId}` };
-  const owner = idOf(entry.owner) ?? documentId;
+  const owner = idOf(entry.publicKeyPem !== undefined ? entry.owner : entry.controller) ?? documentId;
   if (owner !== documentId) {
     return { ok: false, detail: `key ${keyId} is owned by ${owner}, not by the document ${documentId}` };
   }
-  const publicKey = importPem(entry.publicKeyPem);
+  const publicKey = importKeyEntry(entry);
   if (typeof publicKey === "string") return { ok: false, detail: publicKey };
   return { ok: true, key: { keyId, owner, publicKey } };
 }

@@ -1,5 +1,6 @@
 import type { OutboundFailureReason, OutboundHttp } from "@mimi/outbound-http";
-import { type SigningKey, signRequest } from "./sign.js";
+import { createSchemeMemory, doubleKnock, type SchemeMemory } from "./double-knock.js";
+import { type SignatureScheme, type SigningKey, signRequest } from "./sign.js";
 
 /** The `Accept` of a signed GET unless the caller names another. */
 export const ACTIVITY_JSON_ACCEPT = "application/activity+json";
@@ -43,6 +44,11 @@ export interface SignedGetOptions {
   readonly accept?: string;
   /** The clock of the signed `Date` header. */
   readonly now?: () => Date;
+  /**
+   * Which signature scheme each origin accepted (double-knocking). Default: a memory of this GET's
+   * own, with the default bounds.
+   */
+  readonly schemes?: SchemeMemory;
 }
 
 function messageOf(error: unknown): string {
@@ -53,7 +59,8 @@ function messageOf(error: unknown): string {
  * GETs a JSON document signed by `signingKey()` (the instance actor), so servers in "authorized fetch"
  * mode, and channels whose collections only servers of members may read, answer. It goes through
  * `http`, so its address policy and its size, time and redirect limits apply; every redirect hop is
- * signed again for its own URL. `signingKey` is asked on every GET (see `instanceKeyLoader`, which
+ * signed again for its own URL. With an Ed25519 key beside the RSA key, the GET double-knocks (RFC 9421
+ * first, draft-cavage when refused; see `doubleKnock`). `signingKey` is asked on every GET (see `instanceKeyLoader`, which
  * loads once and tries again after a failure); a failure to load or sign is a `failed` result.
  */
 export function createSignedGet(
@@ -63,18 +70,35 @@ export function createSignedGet(
 ): SignedGet {
   const accept = options.accept ?? ACTIVITY_JSON_ACCEPT;
   const now = options.now ?? (() => new Date());
+  const schemes = options.schemes ?? createSchemeMemory();
   return async (url) => {
-    let headersFor: (target: string) => Record<string, string>;
-    let headers: Record<string, string>;
+    let key: SigningKey;
     try {
-      const key = await signingKey();
-      headersFor = (target) =>
-        signRequest({ method: "GET", url: target, headers: { accept } }, key, { now: now() });
-      headers = headersFor(url);
+      key = await signingKey();
     } catch (error) {
       return { kind: "failed", reason: "signingKey", detail: `cannot sign the GET: ${messageOf(error)}` };
     }
-    const result = await http.request(url, { method: "GET", headers, headersForRedirect: headersFor });
+    const send = async (scheme: SignatureScheme) => {
+      let headersFor: (target: string) => Record<string, string>;
+      let headers: Record<string, string>;
+      try {
+        headersFor = (target) =>
+          signRequest({ method: "GET", url: target, headers: { accept } }, key, { now: now(), scheme });
+        headers = headersFor(url);
+      } catch (error) {
+        return { ok: false, signing: `cannot sign the GET: ${messageOf(error)}` } as const;
+      }
+      return http.request(url, { method: "GET", headers, headersForRedirect: headersFor });
+    };
+    // RFC 9421 with the Ed25519 key first; draft-cavage again when the peer refuses it (401/400).
+    const { result } = await doubleKnock({
+      url,
+      key,
+      memory: schemes,
+      send,
+      statusOf: (answer) => (answer.ok ? answer.status : undefined),
+    });
+    if ("signing" in result) return { kind: "failed", reason: "signingKey", detail: result.signing };
     if (!result.ok) {
       const detail = `${result.reason}: ${result.detail}`;
       if (result.reason === "blockedAddress" || result.reason === "badUrl")

@@ -1,0 +1,108 @@
+import { BoundedCache } from "@mimi/bounded-cache";
+import type { SignatureScheme, SigningKey } from "./sign.js";
+
+/**
+ * Double-knocking, as Fedify does it: a request is signed with RFC 9421 (Ed25519) first; when the
+ * peer refuses it as a signature problem, it is signed again with draft-cavage (RSA), which every
+ * Mastodon-compatible server reads, and sent once more. What worked is remembered per origin, so
+ * later requests to that origin knock once, with the scheme it accepts.
+ */
+
+/** Origins remembered at most (least recently used forgotten first). */
+export const DEFAULT_SCHEME_MEMORY_ENTRIES = 10_000;
+/** How long an origin's scheme is remembered: a peer that upgrades is tried with RFC 9421 again after it. */
+export const DEFAULT_SCHEME_MEMORY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface SchemeMemory {
+  /** The scheme that last worked at `origin`, if remembered and not expired. */
+  recall(origin: string): SignatureScheme | undefined;
+  remember(origin: string, scheme: SignatureScheme): void;
+  readonly size: number;
+}
+
+export interface SchemeMemoryOptions {
+  readonly maxEntries?: number;
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMemory {
+  const cache = new BoundedCache<string, SignatureScheme>({
+    maxEntries: options.maxEntries ?? DEFAULT_SCHEME_MEMORY_ENTRIES,
+    ttlMs: options.ttlMs ?? DEFAULT_SCHEME_MEMORY_TTL_MS,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return {
+    recall: (origin) => cache.get(origin),
+    remember: (origin, scheme) => cache.set(origin, scheme),
+    get size() {
+      return cache.size;
+    },
+  };
+}
+
+/**
+ * The schemes to knock with, in order (pure). Without an Ed25519 key only draft-cavage is possible.
+ * An origin known to take draft-cavage gets only that; otherwise RFC 9421 goes first (also for an
+ * origin never seen: the default, as in Fedify) and draft-cavage is the second knock.
+ */
+export function knockOrder(key: SigningKey, remembered: SignatureScheme | undefined): SignatureScheme[] {
+  if (key.ed25519 === undefined || remembered === "cavage") return ["cavage"];
+  return ["rfc9421", "cavage"];
+}
+
+/**
+ * Whether a status says the peer did not accept the signature: 401 (Mastodon, Fedify and this
+ * provider answer an unverifiable signature so) or 400 (servers that find the signature headers
+ * malformed). Anything else means the signature was read: a 403 or 404 is about the request.
+ */
+export function refusesSignature(status: number): boolean {
+  return status === 400 || status === 401;
+}
+
+/**
+ * What to remember after a knock answered with `status` (pure): the scheme, when the peer's answer
+ * shows it read the signature (2xx, 3xx, or a 4xx other than 400 and 401); nothing after a refusal,
+ * a 5xx or no answer, which say nothing about the scheme.
+ */
+export function schemeToRemember(
+  scheme: SignatureScheme,
+  status: number | undefined,
+): SignatureScheme | undefined {
+  if (status === undefined || status >= 500 || refusesSignature(status)) return undefined;
+  return scheme;
+}
+
+export interface KnockResult<R> {
+  readonly result: R;
+  /** The scheme of the request that produced `result`. */
+  readonly scheme: SignatureScheme;
+  /** 1, or 2 when the first scheme was refused and the request was signed and sent again. */
+  readonly knocks: number;
+}
+
+/**
+ * Sends a signed request with double-knocking. `send(scheme)` signs and sends it once with that
+ * scheme; `statusOf` reads the HTTP status of its result (undefined when there was no answer).
+ */
+export async function doubleKnock<R>(options: {
+  readonly url: string;
+  readonly key: SigningKey;
+  readonly memory: SchemeMemory;
+  readonly send: (scheme: SignatureScheme) => Promise<R>;
+  readonly statusOf: (result: R) => number | undefined;
+}): Promise<KnockResult<R>> {
+  const origin = new URL(options.url).origin;
+  const order = knockOrder(options.key, options.memory.recall(origin));
+  let knocks = 0;
+  for (const scheme of order) {
+    knocks++;
+    const result = await options.send(scheme);
+    const status = options.statusOf(result);
+    const worked = schemeToRemember(scheme, status);
+    if (worked !== undefined) options.memory.remember(origin, worked);
+    const last = knocks === order.length;
+    if (last || status === undefined || !refusesSignature(status)) return { result, scheme, knocks };
+  }
+  throw new Error("knockOrder returned no scheme");
+}

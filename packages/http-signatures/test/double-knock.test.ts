@@ -1,0 +1,220 @@
+import { generateKeyPairSync } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createSchemeMemory,
+  createSignedGet,
+  doubleKnock,
+  knockOrder,
+  type SignatureScheme,
+  type SigningKey,
+  schemeToRemember,
+} from "../src/index.js";
+
+const rsaOnly: SigningKey = {
+  keyId: "http://mimi.test/actor#main-key",
+  privateKey: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey,
+};
+const withEd25519: SigningKey = {
+  ...rsaOnly,
+  ed25519: {
+    keyId: "http://mimi.test/actor#ed25519-key",
+    privateKey: generateKeyPairSync("ed25519").privateKey,
+  },
+};
+
+describe("which scheme to knock with", () => {
+  it("RFC 9421 first, draft-cavage second; only draft-cavage without an Ed25519 key or when remembered", () => {
+    expect(knockOrder(withEd25519, undefined)).toEqual(["rfc9421", "cavage"]);
+    expect(knockOrder(withEd25519, "rfc9421")).toEqual(["rfc9421", "cavage"]);
+    expect(knockOrder(withEd25519, "cavage")).toEqual(["cavage"]);
+    expect(knockOrder(rsaOnly, undefined)).toEqual(["cavage"]);
+  });
+
+  it("remembers a scheme the answer shows was read, never after 400, 401, 5xx or no answer", () => {
+    for (const status of [200, 202, 302, 403, 404, 410, 429])
+      expect(schemeToRemember("rfc9421", status)).toBe("rfc9421");
+    for (const status of [400, 401, 500, 503, undefined])
+      expect(schemeToRemember("rfc9421", status)).toBeUndefined();
+  });
+});
+
+/** A fake peer: answers `refuse` for RFC 9421 requests and 202 otherwise, counting knocks. */
+function peer(refuseRfc9421: number | undefined) {
+  const sent: SignatureScheme[] = [];
+  return {
+    sent,
+    send: async (scheme: SignatureScheme) => {
+      sent.push(scheme);
+      return { status: scheme === "rfc9421" && refuseRfc9421 !== undefined ? refuseRfc9421 : 202 };
+    },
+  };
+}
+
+describe("doubleKnock", () => {
+  it("retries a refused RFC 9421 request once with draft-cavage and then goes straight to it", async () => {
+    const memory = createSchemeMemory();
+    const mastodon = peer(401);
+    const first = await doubleKnock({
+      url: "https://m.test/inbox",
+      key: withEd25519,
+      memory,
+      send: mastodon.send,
+      statusOf: (r) => r.status,
+    });
+    expect(first).toMatchObject({ scheme: "cavage", knocks: 2, result: { status: 202 } });
+    expect(memory.recall("https://m.test")).toBe("cavage");
+    const second = await doubleKnock({
+      url: "https://m.test/users/x/inbox",
+      key: withEd25519,
+      memory,
+      send: mastodon.send,
+      statusOf: (r) => r.status,
+    });
+    expect(second).toMatchObject({ scheme: "cavage", knocks: 1 });
+    expect(mastodon.sent).toEqual(["rfc9421", "cavage", "cavage"]);
+  });
+
+  it("a peer that takes RFC 9421 gets one knock, remembered; a 400 is a refusal too", async () => {
+    const memory = createSchemeMemory();
+    const fedify = peer(undefined);
+    const result = await doubleKnock({
+      url: "https://f.test/inbox",
+      key: withEd25519,
+      memory,
+      send: fedify.send,
+      statusOf: (r) => r.status,
+    });
+    expect(result).toMatchObject({ scheme: "rfc9421", knocks: 1 });
+    expect(memory.recall("https://f.test")).toBe("rfc9421");
+    const strict = peer(400);
+    const retried = await doubleKnock({
+      url: "https://s.test/inbox",
+      key: withEd25519,
+      memory,
+      send: strict.send,
+      statusOf: (r) => r.status,
+    });
+    expect(retried).toMatchObject({ scheme: "cavage", knocks: 2 });
+  });
+
+  it("a 5xx or a network failure is not retried with the other scheme and not remembered", async () => {
+    const memory = createSchemeMemory();
+    const down = peer(503);
+    expect(
+      await doubleKnock({
+        url: "https://d.test/inbox",
+        key: withEd25519,
+        memory,
+        send: down.send,
+        statusOf: (r) => r.status,
+      }),
+    ).toMatchObject({ scheme: "rfc9421", knocks: 1, result: { status: 503 } });
+    const unreachable = await doubleKnock({
+      url: "https://u.test/inbox",
+      key: withEd25519,
+      memory,
+      send: async () => ({ status: undefined }),
+      statusOf: (r) => r.status,
+    });
+    expect(unreachable.knocks).toBe(1);
+    expect(memory.size).toBe(0);
+  });
+
+  it("when both schemes are refused, nothing is remembered and the refusal is returned", async () => {
+    const memory = createSchemeMemory();
+    const sent: SignatureScheme[] = [];
+    const result = await doubleKnock({
+      url: "https://r.test/inbox",
+      key: withEd25519,
+      memory,
+      send: async (scheme) => {
+        sent.push(scheme);
+        return { status: 401 };
+      },
+      statusOf: (r) => r.status,
+    });
+    expect(result).toMatchObject({ scheme: "cavage", knocks: 2, result: { status: 401 } });
+    expect(sent).toEqual(["rfc9421", "cavage"]);
+    expect(memory.size).toBe(0);
+  });
+
+  it("the memory is bounded and forgets after its time-to-live", () => {
+    let now = 0;
+    const memory = createSchemeMemory({ maxEntries: 2, ttlMs: 1_000, now: () => now });
+    memory.remember("https://a.test", "cavage");
+    memory.remember("https://b.test", "cavage");
+    memory.remember("https://c.test", "rfc9421");
+    expect(memory.recall("https://a.test")).toBeUndefined();
+    expect(memory.recall("https://c.test")).toBe("rfc9421");
+    now = 1_001;
+    expect(memory.recall("https://c.test")).toBeUndefined();
+  });
+});
+
+describe("createSignedGet double-knocks", () => {
+  let server: Server;
+  let http: OutboundHttp;
+  const seen: IncomingMessage[] = [];
+
+  beforeAll(async () => {
+    // old.test reads only draft-cavage (401 for RFC 9421), new.test reads both.
+    server = createServer((request, response) => {
+      seen.push(request);
+      const rfc9421 = request.headers["signature-input"] !== undefined;
+      const refuses = request.headers.host === "old.test" && rfc9421;
+      response.statusCode = refuses ? 401 : 200;
+      response.end(refuses ? "" : JSON.stringify({ id: `http://${request.headers.host}${request.url}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    http = createOutboundHttp({
+      production: false,
+      connectTo: new Map([
+        ["old.test", target],
+        ["new.test", target],
+      ]),
+    });
+  });
+
+  afterAll(async () => {
+    await http.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("signs RFC 9421 with the Ed25519 key, falls back to draft-cavage where refused, and remembers", async () => {
+    const schemes = createSchemeMemory();
+    const get = createSignedGet(http, async () => withEd25519, { schemes });
+    seen.length = 0;
+    expect(await get("http://new.test/actor")).toMatchObject({ kind: "document", status: 200 });
+    expect(seen.map((r) => String(r.headers["signature-input"] ?? "cavage"))).toEqual([
+      expect.stringContaining('keyid="http://mimi.test/actor#ed25519-key"'),
+    ]);
+    seen.length = 0;
+    expect(await get("http://old.test/actor")).toMatchObject({ kind: "document", status: 200 });
+    expect(seen.map((r) => (r.headers["signature-input"] === undefined ? "cavage" : "rfc9421"))).toEqual([
+      "rfc9421",
+      "cavage",
+    ]);
+    expect(seen[1]?.headers.signature).toMatch(
+      /^keyId="http:\/\/mimi.test\/actor#main-key",algorithm="rsa-sha256"/,
+    );
+    seen.length = 0;
+    await get("http://old.test/other");
+    expect(seen.map((r) => (r.headers["signature-input"] === undefined ? "cavage" : "rfc9421"))).toEqual([
+      "cavage",
+    ]);
+    expect(schemes.recall("http://old.test")).toBe("cavage");
+    expect(schemes.recall("http://new.test")).toBe("rfc9421");
+  });
+
+  it("a key without an Ed25519 key knocks once with draft-cavage", async () => {
+    const get = createSignedGet(http, async () => rsaOnly);
+    seen.length = 0;
+    await get("http://new.test/actor");
+    expect(seen.map((r) => r.headers["signature-input"])).toEqual([undefined]);
+  });
+});

@@ -1,6 +1,7 @@
 import { rateLimitRuleSchema } from "@mimi/rate-limits";
 import { parse } from "@mimi/service-kit";
 import { z } from "zod";
+import { blockedDomainListSchema } from "./domain/blocked-domains.js";
 
 /** Identity's own settings, beside the provider-wide ones in @mimi/provider-config. */
 export const identityConfigSpec = {
@@ -76,5 +77,19 @@ export const identityConfigSpec = {
     default: "4",
     description:
       "logins and sign-ups of one client address hashing or waiting at once; beyond it they get 429 at once",
+  },
+  blockedDomains: {
+    env: "MIMI_BLOCKED_DOMAINS",
+    schema: blockedDomainListSchema(),
+    default: "",
+    description:
+      "domains the provider refuses to federate with, comma-separated (subdomains included): nothing from them is accepted, nothing is sent to them, their users cannot claim or be claimed and cannot be added to channels; admins add more through the API",
+  },
+  adminUsers: {
+    env: "MIMI_ADMIN_USERS",
+    schema: parse.list().pipe(z.array(z.string().regex(/^[a-z0-9_]{1,30}$/, "must list local usernames"))),
+    default: "",
+    description:
+      "local usernames whose sessions may use the admin API (domain blocks), comma-separated; empty: nobody",
   },
 };

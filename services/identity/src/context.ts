@@ -9,6 +9,7 @@ import { type CertificateAuthorities, createCertificateAuthorities } from "./ca.
 import { identityConfigSpec } from "./config.js";
 import { createFairWorkQueue, type FairWorkQueue } from "./domain/fair-queue.js";
 import { reservedUsernames } from "./domain/reserved-names.js";
+import { applyConfiguredBlocks } from "./routes/admin-blocks.js";
 
 export type IdentitySettings = ConfigOf<typeof identityConfigSpec>;
 
@@ -38,6 +39,10 @@ export interface IdentityContext {
   limits: IdentityLimits;
   /** Every password hash (login and sign-up) runs through this queue, keyed by client address. */
   passwordWork: FairWorkQueue;
+  /** Local usernames that may use the admin API (MIMI_ADMIN_USERS). */
+  adminUsers: ReadonlySet<string>;
+  /** MIMI_BLOCKED_DOMAINS; `prepareIdentity` writes them where every service reads the blocks. */
+  configuredBlockedDomains: readonly string[];
   version: string;
 }
 
@@ -75,6 +80,8 @@ export function createIdentityContext(
       maxWaiting: settings.passwordHashQueue,
       maxPerKey: settings.passwordHashQueuePerAddress,
     }),
+    adminUsers: new Set(settings.adminUsers),
+    configuredBlockedDomains: settings.blockedDomains,
     version: "0.1.0",
     ...overrides,
   };
@@ -86,6 +93,7 @@ export function createIdentityContext(
  */
 export async function prepareIdentity(ctx: IdentityContext): Promise<void> {
   await ctx.sql.query("update identity.session_policy set idle_seconds = $1", [ctx.sessionIdleSeconds]);
+  await applyConfiguredBlocks(ctx);
   await ctx.actorKeys.ensure(ctx.urls.instanceActor);
   await ctx.authorities.active();
 }

@@ -82,5 +82,19 @@ export const identityMigrations: MigrationSet = {
         create index accounts_deleted_at on identity.accounts(deleted_at) where deleted_at is not null;
       `,
     },
+    {
+      version: 5,
+      name: "domain blocks: domains the provider does not federate with",
+      // `config` rows mirror MIMI_BLOCKED_DOMAINS (rewritten at every start), `admin` rows come from
+      // the admin API; every service reads the table through @mimi/identity/reads.
+      sql: `
+        create table identity.blocked_domains (
+          domain text primary key,
+          source text not null check (source in ('config', 'admin')),
+          created_by text,
+          created_at timestamptz not null default now()
+        );
+      `,
+    },
   ],
 };

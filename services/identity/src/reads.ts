@@ -73,3 +73,76 @@ export async function trustedIssuersPem(sql: SqlExecutor): Promise<string[]> {
   );
   return result.rows.map((row) => row.certificate_pem);
 }
+
+/** The domains the operator blocked (MIMI_BLOCKED_DOMAINS and the admin API), in no order. */
+export async function blockedDomains(sql: SqlExecutor): Promise<string[]> {
+  const result = await sql.query<{ domain: string }>("select domain from identity.blocked_domains");
+  return result.rows.map((row) => row.domain);
+}
+
+/**
+ * Whether `host` (a URL's hostname, or a domain of an acct) is one of `domains` or below one: a block
+ * covers the subdomains. Ports play no part. Checked by walking up the host's labels, so the cost is
+ * the number of labels, not of blocks.
+ */
+export function hostIsBlocked(host: string, domains: ReadonlySet<string>): boolean {
+  let name = host.toLowerCase().replace(/\.$/, "");
+  for (;;) {
+    if (domains.has(name)) return true;
+    const dot = name.indexOf(".");
+    if (dot < 0) return false;
+    name = name.slice(dot + 1);
+  }
+}
+
+/** The host of an actor or key URL, or `undefined` when it is not an absolute URL. */
+export function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long a service keeps using a block list it read: a new block takes effect within this time. */
+export const BLOCK_LIST_TTL_MS = 10_000;
+
+/** The operator's domain blocks as every other service asks about them. */
+export interface DomainBlocks {
+  /** Whether the host of `urlOrHost` (an absolute URL, or a bare host) is blocked. */
+  blocks(urlOrHost: string): Promise<boolean>;
+}
+
+/**
+ * The operator's blocks, read at most once per `ttlMs` (concurrent reads share one query). The
+ * list is one value, so the cache is bounded by the list itself, which only operators grow.
+ */
+export function createDomainBlocks(
+  sql: SqlExecutor,
+  options: { ttlMs?: number; now?: () => number } = {},
+): DomainBlocks {
+  const ttlMs = options.ttlMs ?? BLOCK_LIST_TTL_MS;
+  const now = options.now ?? Date.now;
+  let held: { domains: ReadonlySet<string>; readAt: number } | undefined;
+  let reading: Promise<ReadonlySet<string>> | undefined;
+  const current = async (): Promise<ReadonlySet<string>> => {
+    if (held && now() < held.readAt + ttlMs) return held.domains;
+    reading ??= blockedDomains(sql)
+      .then((domains) => {
+        const set = new Set(domains);
+        held = { domains: set, readAt: now() };
+        return set;
+      })
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
+  return {
+    async blocks(urlOrHost) {
+      const host = urlOrHost.includes("://") ? hostOf(urlOrHost) : urlOrHost;
+      if (host === undefined || host === "") return false;
+      return hostIsBlocked(host, await current());
+    },
+  };
+}

@@ -4,6 +4,12 @@ import { jsonBody } from "@mimi/service-kit";
 import { Router } from "express";
 import type { IdentityContext } from "./context.js";
 import { actor, profile } from "./routes/actor.js";
+import {
+  addBlockedDomain,
+  listBlockedDomains,
+  removeBlockedDomain,
+  requireAdmin,
+} from "./routes/admin-blocks.js";
 import { changePassword } from "./routes/change-password.js";
 import { createAccount } from "./routes/create-account.js";
 import { createClient, listOwnClients } from "./routes/create-client.js";
@@ -48,5 +54,9 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
   router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));
   router.post("/api/v1/clients/:clientId/credential", auth, ...json, issueCredential(ctx));
+  const admin = requireAdmin(ctx);
+  router.get("/api/v1/admin/blocked-domains", auth, admin, listBlockedDomains(ctx));
+  router.put("/api/v1/admin/blocked-domains/:domain", auth, admin, addBlockedDomain(ctx));
+  router.delete("/api/v1/admin/blocked-domains/:domain", auth, admin, removeBlockedDomain(ctx));
   return router;
 }

@@ -32,6 +32,16 @@ export type Submission =
       readonly commit: unknown;
       readonly groupInfo: unknown;
     }
+  /**
+   * Add{mimi:Device} (an external commit: the submitter's new device joins) and Remove{mimi:Device}
+   * (the submitter takes their own other devices out); `member` is the object's `mimi:member`.
+   */
+  | {
+      readonly kind: "deviceJoin" | "deviceRemove";
+      readonly member: string | undefined;
+      readonly commit: unknown;
+      readonly groupInfo: unknown;
+    }
   | { readonly kind: "unsupported"; readonly description: string };
 
 export type SubmissionKind = Submission["kind"];
@@ -65,6 +75,14 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
       return { kind: "unsupported", description: `Create of ${describeType(objectType)}` };
     case "Add":
     case "Remove":
+      if (objectType === "mimi:Device" && isRecord(object)) {
+        return {
+          kind: activity.type === "Add" ? "deviceJoin" : "deviceRemove",
+          member: referenceId(object["mimi:member"]),
+          commit: activity["mimi:commit"],
+          groupInfo: activity["mimi:groupInfo"],
+        };
+      }
       return {
         kind: activity.type === "Add" ? "add" : "remove",
         object: referenceId(object),

@@ -32,6 +32,7 @@ import {
   planMembershipChange,
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
+import { decideDevice } from "./decide-device.js";
 import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
 import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
 
@@ -133,6 +134,9 @@ export async function decide(
     return reject(`the channel does not handle ${submission.description}`);
   // Every refusal of a key update carries a mimi:reason, so it is decided whole on its own.
   if (submission.kind === "keyUpdate") return decideKeyUpdate(ctx, item, activity, submission, channel);
+  // So does a device joining or being removed.
+  if (submission.kind === "deviceJoin" || submission.kind === "deviceRemove")
+    return decideDevice(ctx, item, activity, submission, channel);
   if (referenceId(activity.target) !== channelUrl)
     return reject(`the activity's target must be ${channelUrl}`);
   if (!isFollower(channel.members, submitter)) return reject(`${submitter} is not a member of the channel`);

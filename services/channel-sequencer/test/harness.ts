@@ -1,15 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { hashToken } from "@mimi/auth";
-import {
-  type Bus,
-  type BusMessage,
-  createInProcessBus,
-  type HandlerOutcome,
-  settledOutcome,
-} from "@mimi/bus";
+import { type Bus, type HandlerOutcome, settledOutcome } from "@mimi/bus";
 import { createDomainCa, type DomainCa, issueClientCertificate, loadDomainCa } from "@mimi/credentials";
 import { identityMigrations } from "@mimi/identity";
 import {
@@ -23,9 +15,16 @@ import {
   x509Credential,
 } from "@mimi/mls";
 import { readProviderConfig } from "@mimi/provider-config";
-import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
+import type { Sql } from "@mimi/store";
+import {
+  captureLogs,
+  createTestDatabase as createKitDatabase,
+  insertAccount,
+  recordingBus as kitRecordingBus,
+  publishedOn,
+  type RecordingBus,
+} from "@mimi/testkit";
 import { type ChannelInboxItem, type DeliveryRequest, deliveryRequestsTopic } from "@mimi/topics";
-import { pino } from "pino";
 import {
   type ChannelSequencerContext,
   channelSequencerMigrations,
@@ -39,60 +38,21 @@ export const KEK = Buffer.alloc(32, 5).toString("base64");
 export const A = "http://a.test";
 
 /** A shared in-memory database with every schema the service reads. */
-export async function createTestDatabase(): Promise<Sql> {
-  const sql = await createPgliteSql();
-  await migrateAll(sql, [actorKeyMigrations, identityMigrations, channelSequencerMigrations]);
-  return sql;
+export function createTestDatabase(): Promise<Sql> {
+  return createKitDatabase([actorKeyMigrations, identityMigrations, channelSequencerMigrations]);
 }
 
 /** Creates a local account and returns a bearer token for it (as identity would). */
-export async function createAccount(sql: Sql, username: string): Promise<string> {
-  const token = `mimi_test-${username}-${randomUUID()}`;
-  await sql.query(
-    "insert into identity.accounts (username, password_hash) values ($1, 'unused') on conflict do nothing",
-    [username],
-  );
-  await sql.query("insert into identity.tokens (token_hash, username) values ($1, $2)", [
-    hashToken(token),
-    username,
-  ]);
-  return token;
-}
+export const createAccount = insertAccount;
 
 /** An in-process bus that records what is published and can be made to fail once. */
-export function recordingBus(): Bus & {
-  published: { topic: string; messages: BusMessage[] }[];
-  failNextPublish: boolean;
-} {
-  const inner = createInProcessBus({ partitions: 2, retryDelaysMs: [50] });
-  const bus = {
-    published: [] as { topic: string; messages: BusMessage[] }[],
-    failNextPublish: false,
-    async publish(topic: string, messages: BusMessage[]) {
-      if (bus.failNextPublish) {
-        bus.failNextPublish = false;
-        throw new Error("broker unavailable");
-      }
-      bus.published.push({ topic, messages });
-      await inner.publish(topic, messages);
-    },
-    subscribe: inner.subscribe.bind(inner),
-    consumers: inner.consumers.bind(inner),
-    close: inner.close.bind(inner),
-  };
-  return bus;
+export function recordingBus(): RecordingBus {
+  return kitRecordingBus({ partitions: 2, retryDelaysMs: [50] });
 }
 
 /** Every delivery request published so far (decoded). */
-export function deliveryRequests(bus: ReturnType<typeof recordingBus>): DeliveryRequest[] {
-  return bus.published
-    .filter((batch) => batch.topic === deliveryRequestsTopic.name)
-    .flatMap((batch) => batch.messages)
-    .map((message) => {
-      const parsed = deliveryRequestsTopic.parse(message);
-      if (!parsed.ok) throw new Error(parsed.reason);
-      return parsed.value;
-    });
+export function deliveryRequests(bus: RecordingBus): DeliveryRequest[] {
+  return publishedOn(bus, deliveryRequestsTopic);
 }
 
 export interface TestCas {
@@ -142,16 +102,7 @@ export function createTestContext(options: {
     MIMI_KEY_ENCRYPTION_KEY: KEK,
     ...options.env,
   });
-  let logText = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk, _encoding, callback) {
-        logText += String(chunk);
-        callback();
-      },
-    }),
-  );
+  const { logger, text } = captureLogs();
   const ctx = createChannelSequencerContext(
     { config, sql: options.sql, bus: options.bus, logger },
     {
@@ -167,7 +118,7 @@ export function createTestContext(options: {
       ...options.overrides,
     },
   );
-  return { ctx, logs: { text: () => logText } };
+  return { ctx, logs: { text } };
 }
 
 /** One MLS client with an x509 credential issued by its domain's CA. */

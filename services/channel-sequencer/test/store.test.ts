@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { createPgliteSql, createPgSql, migrate, type Sql } from "@mimi/store";
+import { migrate } from "@mimi/store";
+import { openPglite, openPostgres, type TestBackend } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChannelChange,
@@ -15,43 +15,15 @@ const alice = "https://a.example/users/alice";
 const bob = "https://b.example/users/bob";
 const carol = "https://c.example/users/carol";
 
-interface Backend {
-  sql: Sql;
-  dispose(): Promise<void>;
-}
-
-async function openPglite(): Promise<Backend> {
-  const sql = await createPgliteSql();
-  return { sql, dispose: () => sql.close() };
-}
-
-/** A database of its own on the PostgreSQL server, dropped afterwards. */
-async function openPostgres(url: string): Promise<Backend> {
-  const admin = createPgSql({ connectionString: url });
-  const database = `channel_sequencer_test_${randomBytes(6).toString("hex")}`;
-  await admin.exec(`create database ${database}`);
-  const own = new URL(url);
-  own.pathname = `/${database}`;
-  const sql = createPgSql({ connectionString: own.toString() });
-  return {
-    sql,
-    async dispose() {
-      await sql.close();
-      await admin.exec(`drop database ${database}`);
-      await admin.close();
-    },
-  };
-}
-
 const member = (leafIndex: number, actorUrl: string): ChannelMember => ({
   leafIndex,
   actorUrl,
   acct: `acct:${leafIndex}@x`,
 });
 
-function storeSuite(name: string, open: () => Promise<Backend>) {
+function storeSuite(name: string, open: () => Promise<TestBackend>) {
   describe(name, () => {
-    let backend: Backend;
+    let backend: TestBackend;
     let store: ChannelStore;
     beforeAll(async () => {
       backend = await open();
@@ -225,4 +197,5 @@ function storeSuite(name: string, open: () => Promise<Backend>) {
 }
 
 storeSuite("channel store on PGlite", openPglite);
-if (databaseUrl) storeSuite("channel store on PostgreSQL", () => openPostgres(databaseUrl));
+if (databaseUrl)
+  storeSuite("channel store on PostgreSQL", () => openPostgres(databaseUrl, "channel_sequencer_test"));

@@ -1,0 +1,23 @@
+export { type PublishedBatch, publishedOn, type RecordingBus, recordingBus } from "./bus.js";
+export {
+  createTestDatabase,
+  insertAccount,
+  openPglite,
+  openPostgres,
+  type TestBackend,
+} from "./database.js";
+export {
+  type FakeActor,
+  type FakeAnswer,
+  FakeRemote,
+  type FakeRemoteOptions,
+  keyStoreResolver,
+  type ReceivedPost,
+  type ReceivedRequest,
+  startFakeRemote,
+} from "./fake-remote.js";
+export { type SeenRequest, TestFront } from "./front.js";
+export { type HostileActor, HostileProvider, sendRaw, sendSigned } from "./hostile.js";
+export { type CapturedLogs, captureLogs } from "./logs.js";
+export { closeNow, freePort, listenLocal } from "./net.js";
+export { sleep, waitFor } from "./wait.js";

@@ -1,4 +1,5 @@
 import { ACTIVITY_CONTEXT, type ProviderUrls } from "@mimi/activitypub";
+import { type ActorPublicKeys, ASSERTION_METHOD_CONTEXTS, assertionMethodEntry } from "@mimi/actor-keys";
 import { type RoleTable, rolesDocument } from "./roles.js";
 
 /** What the channel documents are built from (a stored channel, without its MLS state). */
@@ -11,10 +12,11 @@ export interface ChannelSummary {
 }
 
 /** `GET C`: the channel actor (docs/channels.md, Reading a channel). */
-export function serviceActorDocument(urls: ProviderUrls, channel: ChannelSummary, publicKeyPem: string) {
+export function serviceActorDocument(urls: ProviderUrls, channel: ChannelSummary, keys: ActorPublicKeys) {
   const id = urls.channel(channel.id);
   return {
-    "@context": ACTIVITY_CONTEXT,
+    // The provider's context plus what FEP-521a's assertionMethod Multikey needs.
+    "@context": [...ACTIVITY_CONTEXT, ...ASSERTION_METHOD_CONTEXTS],
     id,
     type: "Service",
     name: channel.name,
@@ -23,7 +25,9 @@ export function serviceActorDocument(urls: ProviderUrls, channel: ChannelSummary
     outbox: urls.channelOutbox(channel.id),
     followers: urls.channelFollowers(channel.id),
     endpoints: { sharedInbox: urls.sharedInbox },
-    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem },
+    // RSA for draft-cavage (Mastodon); Ed25519 for RFC 9421.
+    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem: keys.publicKeyPem },
+    assertionMethod: [assertionMethodEntry(id, keys.ed25519PublicKeyMultibase)],
     ciphersuite: channel.ciphersuite,
     "mimi:groupId": channel.id,
     "mimi:epoch": channel.epoch,

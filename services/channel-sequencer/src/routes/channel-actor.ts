@@ -10,7 +10,7 @@ export function channelActor(ctx: ChannelSequencerContext): RequestHandler {
     const channelId = String(req.params.id);
     const channel = await ctx.store.channel(channelId);
     if (!channel) throw problems.notFound(`no channel ${channelId}`);
-    const publicKeyPem = await ctx.actorKeys.ensure(ctx.urls.channel(channelId));
-    res.type(ACTIVITY_JSON).send(JSON.stringify(serviceActorDocument(ctx.urls, channel, publicKeyPem)));
+    const keys = await ctx.actorKeys.ensureKeys(ctx.urls.channel(channelId));
+    res.type(ACTIVITY_JSON).send(JSON.stringify(serviceActorDocument(ctx.urls, channel, keys)));
   };
 }

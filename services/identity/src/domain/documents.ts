@@ -6,13 +6,25 @@ import {
   formatAcct,
   type ProviderUrls,
 } from "@mimi/activitypub";
+import { type ActorPublicKeys, ASSERTION_METHOD_CONTEXTS, assertionMethodEntry } from "@mimi/actor-keys";
 
 /** Pure builders of the documents identity serves (docs/protocol.md, "Discovery and identity"). */
 
-export function personDocument(urls: ProviderUrls, username: string, publicKeyPem: string, createdAt: Date) {
+/** An actor's `@context`: the provider's, plus what FEP-521a's `assertionMethod` Multikey needs. */
+const ACTOR_CONTEXT = [...ACTIVITY_CONTEXT, ...ASSERTION_METHOD_CONTEXTS];
+
+/** `publicKey` (RSA, draft-cavage, what Mastodon reads) and `assertionMethod` (Ed25519, RFC 9421). */
+function actorKeys(urls: ProviderUrls, id: string, keys: ActorPublicKeys) {
+  return {
+    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem: keys.publicKeyPem },
+    assertionMethod: [assertionMethodEntry(id, keys.ed25519PublicKeyMultibase)],
+  };
+}
+
+export function personDocument(urls: ProviderUrls, username: string, keys: ActorPublicKeys, createdAt: Date) {
   const id = urls.actor(username);
   return {
-    "@context": ACTIVITY_CONTEXT,
+    "@context": ACTOR_CONTEXT,
     id,
     type: "Person",
     preferredUsername: username,
@@ -24,17 +36,17 @@ export function personDocument(urls: ProviderUrls, username: string, publicKeyPe
     followers: urls.followers(username),
     following: urls.following(username),
     endpoints: { sharedInbox: urls.sharedInbox },
-    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem },
+    ...actorKeys(urls, id, keys),
     keyPackages: urls.keyPackages(username),
     "mimi:keyPackageClaim": urls.keyPackageClaim(username),
   };
 }
 
 /** The instance actor signs the provider's own fetches (keys, actors) when peers require signed GETs. */
-export function instanceActorDocument(urls: ProviderUrls, publicKeyPem: string) {
+export function instanceActorDocument(urls: ProviderUrls, keys: ActorPublicKeys) {
   const id = urls.instanceActor;
   return {
-    "@context": ACTIVITY_CONTEXT,
+    "@context": ACTOR_CONTEXT,
     id,
     type: "Application",
     preferredUsername: urls.domain,
@@ -42,7 +54,7 @@ export function instanceActorDocument(urls: ProviderUrls, publicKeyPem: string) 
     inbox: `${id}/inbox`,
     outbox: `${id}/outbox`,
     endpoints: { sharedInbox: urls.sharedInbox },
-    publicKey: { id: urls.keyId(id), owner: id, publicKeyPem },
+    ...actorKeys(urls, id, keys),
   };
 }
 

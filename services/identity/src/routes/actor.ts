@@ -17,10 +17,10 @@ export function actor(ctx: IdentityContext): RequestHandler {
       return;
     }
     const actorId = ctx.urls.actor(username);
-    const publicKeyPem = await ctx.actorKeys.ensure(actorId);
+    const keys = await ctx.actorKeys.ensureKeys(actorId);
     res
       .type(ACTIVITY_JSON)
-      .send(JSON.stringify(personDocument(ctx.urls, username, publicKeyPem, account.created_at)));
+      .send(JSON.stringify(personDocument(ctx.urls, username, keys, account.created_at)));
   };
 }
 

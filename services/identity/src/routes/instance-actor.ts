@@ -6,7 +6,7 @@ import { instanceActorDocument } from "../domain/documents.js";
 /** `GET /actor`: the provider's own actor, whose key signs outgoing fetches. */
 export function instanceActor(ctx: IdentityContext): RequestHandler {
   return async (_req, res) => {
-    const publicKeyPem = await ctx.actorKeys.ensure(ctx.urls.instanceActor);
-    res.type(ACTIVITY_JSON).send(JSON.stringify(instanceActorDocument(ctx.urls, publicKeyPem)));
+    const keys = await ctx.actorKeys.ensureKeys(ctx.urls.instanceActor);
+    res.type(ACTIVITY_JSON).send(JSON.stringify(instanceActorDocument(ctx.urls, keys)));
   };
 }

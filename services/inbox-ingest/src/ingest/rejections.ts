@@ -51,6 +51,8 @@ const REFUSALS = {
   channelActivityNotFromChannel: { status: 403 },
   ambiguousTarget: { status: 400 },
   membershipCheckFailed: retryAfter(60),
+  // the operator's and the recipients' blocks (a final refusal: the sender must not retry)
+  domainBlocked: { status: 403 },
   // the outbox's bearer token and submission rule (`authorizeOutboxSubmission`)
   missingToken: { status: 401, headers: { "www-authenticate": 'Bearer realm="mimi"' } },
   invalidToken: {

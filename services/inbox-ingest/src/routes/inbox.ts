@@ -4,6 +4,7 @@ import type { InboxTarget } from "../domain/addressing.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
 import { verifySignature } from "../ingest/authenticate.js";
 import { authorizeInbox } from "../ingest/authorize.js";
+import { refuseBlockedDomains } from "../ingest/domain-blocks.js";
 import type { IngestRoute } from "../ingest/outcomes.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
 import { publishOnce } from "../ingest/publish-once.js";
@@ -21,7 +22,8 @@ export function inboxHandler(
 }
 
 /**
- * The inbox steps, in order (docs/protocol.md, 8): read, authenticate (the signature), authorize (the
+ * The inbox steps, in order (docs/protocol.md, 8): read, the operator's domain blocks (before any key
+ * fetch), authenticate (the signature), authorize (the
  * trust model's rule), route (the addressee, the recipients or the channel), publish once. The first
  * step that does not let the request through gives its outcome.
  */
@@ -34,6 +36,8 @@ export async function ingestInboxDelivery(
   const received = readActivity(request.body, limits);
   if (received.kind !== "continue") return received;
   const { activity } = received.value;
+  const unblocked = await refuseBlockedDomains(ctx, request, received.value);
+  if (unblocked.kind !== "continue") return unblocked;
   const signer = await verifySignature(ctx, request, received.value);
   if (signer.kind !== "continue") return signer;
   const authorized = await authorizeInbox(ctx, { signer: signer.value, activity, target });

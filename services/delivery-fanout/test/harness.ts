@@ -1,10 +1,10 @@
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { generateToken, hashToken } from "@mimi/auth";
 import { type Bus, createInProcessBus } from "@mimi/bus";
 import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
 import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
-import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
+import type { Sql } from "@mimi/store";
+import { createTestDatabase as createKitDatabase, insertAccount, sleep, waitFor } from "@mimi/testkit";
 import {
   closeDeliveryFanout,
   createDeliveryFanoutContext,
@@ -20,24 +20,12 @@ import {
 export const KEK = Buffer.alloc(32, 7).toString("base64");
 
 /** One PGlite per test file with every schema delivery-fanout touches. */
-export async function createTestDatabase(): Promise<Sql> {
-  const sql = await createPgliteSql();
-  await migrateAll(sql, [actorKeyMigrations, identityMigrations, deliveryFanoutMigrations]);
-  return sql;
+export function createTestDatabase(): Promise<Sql> {
+  return createKitDatabase([actorKeyMigrations, identityMigrations, deliveryFanoutMigrations]);
 }
 
 /** An account with a bearer token, written straight into identity's tables (no password needed here). */
-export async function createAccount(sql: Sql, username: string): Promise<string> {
-  const token = generateToken();
-  await sql.query("insert into identity.accounts (username, password_hash) values ($1, 'unused')", [
-    username,
-  ]);
-  await sql.query("insert into identity.tokens (token_hash, username) values ($1, $2)", [
-    hashToken(token),
-    username,
-  ]);
-  return token;
-}
+export const createAccount = insertAccount;
 
 /** Millisecond timings so retries, breakers and polls happen within a test. */
 export function testSettings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
@@ -145,17 +133,19 @@ export async function startFanout(
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(
+export function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 8_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return waitFor(
+    "a condition",
+    async () => {
+      const value = await check();
+      return value === false ? undefined : value;
+    },
+    timeoutMs,
+    20,
+  );
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };

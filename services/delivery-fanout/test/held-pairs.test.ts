@@ -1,41 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { type BusRecord, createInProcessBus } from "@mimi/bus";
-import { createPgliteSql, createPgSql, migrate, type Sql } from "@mimi/store";
+import { migrate } from "@mimi/store";
+import { openPglite, openPostgres, type TestBackend } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHeldPairStore, type DeliveryToStore, deliveryFanoutMigrations } from "../src/service.js";
 import { eventually } from "./harness.js";
 
-interface Backend {
-  sql: Sql;
-  dispose(): Promise<void>;
-}
-
-async function openPglite(): Promise<Backend> {
-  const sql = await createPgliteSql();
-  return { sql, dispose: () => sql.close() };
-}
-
-/** A database of its own on the PostgreSQL server (the release poller reads the whole table), dropped afterwards. */
-async function openPostgres(url: string): Promise<Backend> {
-  const admin = createPgSql({ connectionString: url });
-  const database = `delivery_fanout_test_${randomBytes(6).toString("hex")}`;
-  await admin.exec(`create database ${database}`);
-  const own = new URL(url);
-  own.pathname = `/${database}`;
-  const sql = createPgSql({ connectionString: own.toString() });
-  return {
-    sql,
-    async dispose() {
-      await sql.close();
-      await admin.exec(`drop database ${database}`);
-      await admin.close();
-    },
-  };
-}
-
 const databaseUrl = process.env.DATABASE_URL;
-const backends: Array<[string, () => Promise<Backend>]> = [["PGlite", openPglite]];
-if (databaseUrl) backends.push(["PostgreSQL", () => openPostgres(databaseUrl)]);
+const backends: Array<[string, () => Promise<TestBackend>]> = [["PGlite", openPglite]];
+if (databaseUrl) backends.push(["PostgreSQL", () => openPostgres(databaseUrl, "delivery_fanout_test")]);
 
 const TOPIC = "held.test.jobs";
 const RELEASE = "delivery-release";
@@ -53,7 +26,7 @@ function delivery(ordinal: number, activity: string, inbox = "https://b.test/inb
 }
 
 describe.each(backends)("held pairs on %s", (_name, open) => {
-  let backend: Backend;
+  let backend: TestBackend;
   const bus = createInProcessBus({ partitions: 1 });
   const released: BusRecord[] = [];
 

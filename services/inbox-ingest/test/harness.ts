@@ -1,11 +1,6 @@
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { Writable } from "node:stream";
+import type { KeyObject } from "node:crypto";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
-import { hashToken } from "@mimi/auth";
-import { type Bus, type BusMessage, createInProcessBus } from "@mimi/bus";
 import { signRequest } from "@mimi/http-signatures";
 import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
@@ -17,8 +12,17 @@ import {
   readConfig,
   startServer,
 } from "@mimi/service-kit";
-import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
-import { pino } from "pino";
+import type { Sql } from "@mimi/store";
+import {
+  captureLogs,
+  createTestDatabase as createKitDatabase,
+  freePort,
+  insertAccount,
+  recordingBus as kitRecordingBus,
+  type PublishedBatch,
+  type RecordingBus,
+  startFakeRemote as startKitRemote,
+} from "@mimi/testkit";
 import {
   createInboxIngestContext,
   type InboxIngestContext,
@@ -32,24 +36,12 @@ import {
 export const KEK = Buffer.alloc(32, 9).toString("base64");
 
 /** A shared in-memory database with every schema the service reads. */
-export async function createTestDatabase(): Promise<Sql> {
-  const sql = await createPgliteSql();
-  await migrateAll(sql, [actorKeyMigrations, identityMigrations, inboxIngestMigrations]);
-  return sql;
+export function createTestDatabase(): Promise<Sql> {
+  return createKitDatabase([actorKeyMigrations, identityMigrations, inboxIngestMigrations]);
 }
 
 /** Creates a local account and returns a bearer token for it (as identity would). */
-export async function createAccount(sql: Sql, username: string): Promise<string> {
-  const token = `mimi_test-${username}-${Math.random().toString(36).slice(2)}`;
-  await sql.query("insert into identity.accounts (username, password_hash) values ($1, 'unused')", [
-    username,
-  ]);
-  await sql.query("insert into identity.tokens (token_hash, username) values ($1, $2)", [
-    hashToken(token),
-    username,
-  ]);
-  return token;
-}
+export const createAccount = insertAccount;
 
 export interface RemoteActor {
   id: string;
@@ -72,103 +64,34 @@ export interface FakeRemote {
 }
 
 export async function startFakeRemote(): Promise<FakeRemote> {
-  const documents = new Map<string, unknown>();
-  const statuses = new Map<string, number>();
-  const requests: FakeRemote["requests"] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const signature = req.headers.signature;
-    requests.push({
-      method: req.method ?? "",
-      url: req.url ?? "",
-      signature: typeof signature === "string" ? signature : undefined,
-    });
-    const status = statuses.get(req.url ?? "");
-    if (status !== undefined) {
-      res.writeHead(status).end();
-      return;
-    }
-    const document = documents.get(req.url ?? "");
-    if (!document) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": ACTIVITY_JSON }).end(JSON.stringify(document));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const remote = await startKitRemote();
+  // Nothing here posts to remote providers: a POST it was not told about is as unknown as a GET.
+  remote.respondWith(404);
   return {
-    port: (server.address() as AddressInfo).port,
-    requests,
-    addActor(origin, path, keyType, type = "Person") {
-      const { publicKey, privateKey } =
-        keyType === "rsa"
-          ? generateKeyPairSync("rsa", { modulusLength: 2048 })
-          : generateKeyPairSync("ed25519");
-      const id = `${origin}${path}`;
-      const keyId = `${id}#main-key`;
-      documents.set(path, {
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-        id,
-        type,
-        inbox: `${id}/inbox`,
-        followers: `${id}/followers`,
-        endpoints: { sharedInbox: `${origin}/inbox` },
-        publicKey: {
-          id: keyId,
-          owner: id,
-          publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
-        },
-      });
-      return { id, keyId, privateKey };
+    port: remote.port,
+    get requests() {
+      return remote.received.map(({ method, path, signature }) => ({ method, url: path, signature }));
     },
+    addActor: (origin, path, keyType, type) =>
+      remote.addActor(path, { origin, keyType, type: type ?? "Person" }),
     serve(path, answer) {
-      if ("status" in answer) {
-        statuses.set(path, answer.status);
-        documents.delete(path);
-      } else {
-        statuses.delete(path);
-        documents.set(path, answer.document);
-      }
+      remote.serve(
+        path,
+        "status" in answer ? { status: answer.status } : { status: 200, body: answer.document },
+      );
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => remote.close(),
   };
 }
 
 /** A port nothing listens on (for unreachable key ids). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const closedPort = freePort;
 
-export interface PublishedBatch {
-  topic: string;
-  messages: BusMessage[];
-}
+export type { PublishedBatch };
 
 /** An in-process bus that records what is published and can be made to fail. */
-export function recordingBus(): Bus & { published: PublishedBatch[]; failNextPublish: boolean } {
-  const inner = createInProcessBus();
-  const bus = {
-    published: [] as PublishedBatch[],
-    failNextPublish: false,
-    async publish(topic: string, messages: BusMessage[]) {
-      if (bus.failNextPublish) {
-        bus.failNextPublish = false;
-        throw new Error("broker unavailable");
-      }
-      bus.published.push({ topic, messages });
-      await inner.publish(topic, messages);
-    },
-    subscribe: inner.subscribe.bind(inner),
-    close: inner.close.bind(inner),
-  };
-  return bus;
+export function recordingBus(): RecordingBus {
+  return kitRecordingBus();
 }
 
 export interface TestIngest {
@@ -196,16 +119,7 @@ export async function startTestIngest(options: {
     MIMI_KEY_ENCRYPTION_KEY: KEK,
     ...options.env,
   });
-  let logText = "";
-  const logger = pino(
-    { level: "debug" },
-    new Writable({
-      write(chunk, _encoding, callback) {
-        logText += String(chunk);
-        callback();
-      },
-    }),
-  );
+  const { logger, text } = captureLogs();
   const metrics = createMetrics({ defaultMetrics: false });
   const bus = recordingBus();
   const knownChannels = new Set(["room1", ...(options.localChannels ?? [])]);
@@ -238,7 +152,7 @@ export async function startTestIngest(options: {
     bus,
     metrics,
     ports,
-    logs: () => logText,
+    logs: text,
     close: async () => {
       await server.close();
       await ctx.close();

@@ -12,7 +12,9 @@ import type { MigrationSet } from "@mimi/store";
  * - `roles` (version 2): the owner and admins of each channel; every other member is a `member`, and
  *   a removed member's row goes with the membership change;
  * - `removed_members` (version 2): when each actor was last removed, so their server may read the
- *   followers collection for a grace period; rows past it are pruned by later commits.
+ *   followers collection for a grace period; rows past it are pruned by later commits;
+ * - `departures` (version 3): the leaves of members who left (a `Leave`), moved out of `members` at
+ *   once (so the leaver stops being a follower) and kept until a member commits their Remove.
  */
 export const channelSequencerMigrations: MigrationSet = {
   schema: "channels",
@@ -91,6 +93,20 @@ export const channelSequencerMigrations: MigrationSet = {
           actor_url text not null,
           removed_at timestamptz not null,
           primary key (channel_id, actor_url)
+        );
+      `,
+    },
+    {
+      version: 3,
+      name: "departures",
+      sql: `
+        create table channels.departures (
+          channel_id text not null references channels.channels(id) on delete cascade,
+          leaf_index integer not null,
+          actor_url text not null,
+          acct text not null,
+          departed_at timestamptz not null,
+          primary key (channel_id, leaf_index)
         );
       `,
     },

@@ -32,6 +32,8 @@ export type Submission =
       readonly commit: unknown;
       readonly groupInfo: unknown;
     }
+  /** Leave{object: C}: the submitter leaves the channel; `object` must be the channel. */
+  | { readonly kind: "leave"; readonly object: string | undefined }
   /**
    * Add{mimi:Device} (an external commit: the submitter's new device joins) and Remove{mimi:Device}
    * (the submitter takes their own other devices out); `member` is the object's `mimi:member`.
@@ -106,6 +108,8 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
         };
       }
       return { kind: "unsupported", description: `Update of ${describeType(objectType)}` };
+    case "Leave":
+      return { kind: "leave", object: referenceId(object) };
     default:
       return { kind: "unsupported", description: `activity type ${String(activity.type)}` };
   }

@@ -21,6 +21,7 @@ import {
   checkKeyUpdateSubmitter,
   type KeyUpdateReason,
 } from "../domain/key-update.js";
+import { pendingDepartureRefusal, removalBasis } from "../domain/leave.js";
 import { messageRateRefusal, messageSizeRefusal } from "../domain/message-limits.js";
 import { checkAssignableRole, checkPermission } from "../domain/roles.js";
 import {
@@ -33,6 +34,7 @@ import {
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
 import { decideDevice } from "./decide-device.js";
+import { decideLeave } from "./decide-leave.js";
 import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
 import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
 
@@ -137,6 +139,8 @@ export async function decide(
   // So does a device joining or being removed.
   if (submission.kind === "deviceJoin" || submission.kind === "deviceRemove")
     return decideDevice(ctx, item, activity, submission, channel);
+  // So does a Leave (every refusal with its mimi:reason).
+  if (submission.kind === "leave") return decideLeave(ctx, item, activity, submission, channel);
   if (referenceId(activity.target) !== channelUrl)
     return reject(`the activity's target must be ${channelUrl}`);
   if (!isFollower(channel.members, submitter)) return reject(`${submitter} is not a member of the channel`);
@@ -338,7 +342,16 @@ async function decideCommit(
 ): Promise<Decision> {
   const object = submission.object;
   if (object === undefined) return reject("the activity's object must be the actor to add or remove");
-  const permission: PermissionCheck = { submitter, action: { kind: submission.kind, object } };
+  if (submission.kind === "add") {
+    const departing = pendingDepartureRefusal(channel.departed, object);
+    if (departing !== undefined) return reject(departing);
+  }
+  // The Remove of a member who left carries out their own wish: any current member may commit it.
+  const basis =
+    submission.kind === "remove" ? removalBasis(channel.members, channel.departed, object) : undefined;
+  const permission: PermissionCheck = basis?.completesDeparture
+    ? { submitter, action: { kind: "message" } }
+    : { submitter, action: { kind: submission.kind, object } };
   const refused = await refusal(ctx, channelId, permission);
   if (refused) return refused;
   const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
@@ -383,7 +396,7 @@ async function decideCommit(
     kind: submission.kind,
     object,
     submitter,
-    members: channel.members,
+    members: basis?.members ?? channel.members,
     committerLeaf: summary.committer.leafIndex,
     removedLeaves: summary.removed.map((member) => member.leafIndex),
     added,
@@ -408,6 +421,7 @@ async function decideCommit(
       removedActors: followersOf(channel.members).filter((actor) => !remaining.has(actor)),
       removedAt: now,
       forgetRemovalsBefore: new Date(now.getTime() - ctx.settings.removedReaderGraceSeconds * 1000),
+      ...(basis?.completesDeparture ? { completesDeparture: object } : {}),
     },
   };
 }

@@ -209,6 +209,8 @@ function acceptanceDeliveries(
   ) {
     audience.push(removed);
   }
+  // The leaver is no longer a follower; their copy tells their other devices they left.
+  if (change.kind === "leave" && !audience.includes(change.submitter)) audience.push(change.submitter);
   const accept = acceptActivity({
     id: activityIdUnder(ctx, channelUrl),
     channelUrl,

@@ -14,12 +14,15 @@ import {
 } from "../domain/roles.js";
 import { type ChannelMember, followersOf } from "../domain/rules.js";
 import { channelFollowers, isChannelFollower } from "../reads.js";
+import { completeDeparture, recordDeparture } from "./departures.js";
 
 export interface StoredChannel extends ChannelSummary {
   /** The channel's MLS public group state (decoded). */
   readonly publicState: PublicGroupState;
   readonly lastSequence: number;
   readonly members: readonly ChannelMember[];
+  /** Leaves of members who left and whose Remove no member has committed yet (not followers). */
+  readonly departed: readonly ChannelMember[];
 }
 
 /** What handling one submission starts from, read in one query. */
@@ -63,6 +66,14 @@ export type ChannelChange =
       readonly removedAt: Date;
       /** Removals recorded before this are pruned: their grace period is over. */
       readonly forgetRemovalsBefore: Date;
+      /** The commit removes the leaves of this actor, who left: their departure is complete. */
+      readonly completesDeparture?: string;
+    }
+  | {
+      /** A member leaves: their leaves move to the departures, they stop being a follower. */
+      readonly kind: "leave";
+      readonly submitter: string;
+      readonly departedAt: Date;
     }
   | {
       readonly kind: "message";
@@ -169,6 +180,7 @@ interface BasisRow {
   /** Null when the caller already holds the state of this epoch. */
   public_state: Uint8Array | null;
   members: { leafIndex: number; actorUrl: string; acct: string }[] | null;
+  departed: { leafIndex: number; actorUrl: string; acct: string }[] | null;
   outcome: "accepted" | "rejected" | null;
   deliveries: DeliveryRequest[] | null;
   published_at: Date | null;
@@ -187,10 +199,14 @@ const EPOCH_STATE_CACHE_SIZE = 1_000;
 const BASIS_QUERY = `
   select c.id, c.name, c.attributed_to, c.ciphersuite, c.epoch, c.last_sequence,
     case when c.epoch = $3 then null else c.public_state end as public_state,
-    case when c.epoch = $3 then null else (
+    case when c.epoch = $3 and not exists (select 1 from channels.departures d where d.channel_id = c.id)
+      then null else (
       select coalesce(json_agg(json_build_object('leafIndex', m.leaf_index, 'actorUrl', m.actor_url, 'acct', m.acct)
         order by m.leaf_index), '[]'::json)
       from channels.members m where m.channel_id = c.id) end as members,
+    (select coalesce(json_agg(json_build_object('leafIndex', d.leaf_index, 'actorUrl', d.actor_url, 'acct', d.acct)
+        order by d.leaf_index), '[]'::json)
+      from channels.departures d where d.channel_id = c.id) as departed,
     p.outcome, p.deliveries, p.published_at
   from (select $1::text as id) wanted
   left join channels.channels c on c.id = wanted.id
@@ -353,7 +369,19 @@ export function createChannelStore(sql: Sql): ChannelStore {
         }
         await replaceMembers(tx, channelId, change.members);
         await afterMembershipChange(tx, channelId, change);
+        if (change.completesDeparture !== undefined)
+          await completeDeparture(tx, channelId, change.completesDeparture);
         break;
+      case "leave": {
+        const refused = await recordDeparture(tx, channelId, change.submitter, change.departedAt);
+        if (refused !== undefined) throw new ConditionFailed(refused);
+        result = await tx.query(
+          `update channels.channels set last_sequence = last_sequence + 1, updated_at = now()
+           where id = $1 returning last_sequence, epoch`,
+          [channelId],
+        );
+        break;
+      }
       case "message":
         result = await tx.query(
           `update channels.channels set last_sequence = last_sequence + 1, updated_at = now()
@@ -427,8 +455,10 @@ export function createChannelStore(sql: Sql): ChannelStore {
     const cached = useCache ? epochStates.peek(row.id) : undefined;
     epochStates.delete(row.id);
     let state: EpochState;
-    if (cached !== undefined && cached.epoch === Number(row.epoch)) state = cached;
-    else {
+    if (cached !== undefined && cached.epoch === Number(row.epoch) && row.public_state === null) {
+      // A departure changes the members without moving the epoch: then they were read anew.
+      state = row.members === null ? cached : { ...cached, members: row.members };
+    } else {
       if (row.public_state === null || row.members === null) {
         throw new Error(`channel ${row.id}: no state was read for epoch ${row.epoch}`);
       }
@@ -464,6 +494,7 @@ export function createChannelStore(sql: Sql): ChannelStore {
         publicState: state.publicState,
         lastSequence: Number(row.last_sequence),
         members: state.members,
+        departed: row.departed ?? [],
       },
     };
   }
@@ -581,7 +612,11 @@ export function createChannelStore(sql: Sql): ChannelStore {
           if (!(await recordProcessed(tx, { ...input, outcome: "accepted", deliveries: [] }))) {
             return { kind: "duplicate" } as const;
           }
-          if (input.change.kind !== "create" && input.change.kind !== "message") {
+          if (
+            input.change.kind !== "create" &&
+            input.change.kind !== "message" &&
+            input.change.kind !== "leave"
+          ) {
             await checkPermissionLocked(tx, input.channelId, input.change.permission);
           }
           const { sequence, epoch } = await applyChange(tx, input.channelId, input.change);

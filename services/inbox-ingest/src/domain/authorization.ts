@@ -145,7 +145,11 @@ export async function authorizeInboxDelivery(
   if (!read.readable) {
     return deny("channelMembershipUnknown", `the members of ${channel} cannot be read: ${read.detail}`);
   }
-  const leaving = activity.type === "Remove" && referenceIds(activity.object).includes(actor);
+  // A Leave's actor stopped being a follower when the channel accepted it: the channel's signature
+  // vouches that they were one (docs/channels.md, Leaving).
+  const leaving =
+    (activity.type === "Remove" && referenceIds(activity.object).includes(actor)) ||
+    (activity.type === "Leave" && referenceIds(activity.object).includes(channel));
   if (read.members.includes(actor) || leaving) {
     return { allow: true, basis: "channelForward", channel, members: read.members };
   }

@@ -1,5 +1,5 @@
-import type { ActivityEnvelope, ProviderUrls } from "@mimi/activitypub";
-import { addressedLocalUsernames, type InboxTarget, targetKey } from "./addressing.js";
+import { type ActivityEnvelope, actorIdOf, type ProviderUrls } from "@mimi/activitypub";
+import { addressedLocalUsernames, type InboxTarget, localUsernameOf, targetKey } from "./addressing.js";
 import { forwardRecipients, sharedInboxChannelOf } from "./channel-forwarding.js";
 
 /** An inbox delivery the authorization rule let through, and on what basis. */
@@ -47,6 +47,16 @@ export type InboxRoute =
   | { readonly kind: "invalid"; readonly reason: "ambiguousChannel"; readonly detail: string };
 
 /**
+ * A channel's forward of a Leave also reaches the leaver (no longer among the members), so their other
+ * devices learn that they left.
+ */
+function withLeaver(urls: ProviderUrls, activity: ActivityEnvelope, candidates: string[]): string[] {
+  if (activity.type !== "Leave") return candidates;
+  const leaver = localUsernameOf(urls, actorIdOf(activity));
+  return leaver === undefined || candidates.includes(leaver) ? candidates : [...candidates, leaver];
+}
+
+/**
  * The route step's rule for the inboxes (README, Routes):
  * - a channel inbox: the channel's sequencer (the authorization rule admits only authors there);
  * - a channel's forward, at a personal or the shared inbox: its local recipients; the personal inbox
@@ -70,7 +80,7 @@ export function routeInboxDelivery(
     return {
       kind: "forward",
       channel,
-      candidates: forwardRecipients(urls, activity, delivery.members),
+      candidates: withLeaver(urls, activity, forwardRecipients(urls, activity, delivery.members)),
       dedupeTarget: targetKey({ kind: "channelForward", channel }),
     };
   }

@@ -20,7 +20,8 @@ Accounts and devices
   mimi logout [--everywhere | --session <id>] log this session out (or every one, or one listed);
                                               the device and its channels stay for the next login
   mimi whoami                                 show the current account
-  mimi device add [name]                      register this MIMI_HOME as a device
+  mimi device add [name]                      register this MIMI_HOME as a device and join your channels
+  mimi device list                            list your devices (* marks this one)
   mimi keypackages                            show and top up this device's KeyPackages
 
 Channels (<channel> is a channel's name or URL)

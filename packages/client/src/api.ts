@@ -297,6 +297,14 @@ export class ProviderApi {
     return this.request<{ id: string; name: string; username: string }>("POST", "/api/v1/clients", { name });
   }
 
+  /** The user's clients (devices) registered at the home server. */
+  listClients() {
+    return this.request<{ items: { id: string; name: string; createdAt: string }[] }>(
+      "GET",
+      "/api/v1/clients",
+    );
+  }
+
   credentialChallenge(clientId: string) {
     return this.request<{ challenge: string; domain: string; user: string; clientId: string }>(
       "POST",
@@ -347,6 +355,14 @@ export class ProviderApi {
     const query = new URLSearchParams({ after: String(after) });
     if (limit !== undefined) query.set("limit", String(limit));
     return this.request<MailboxPage>("GET", `/api/v1/mailbox?${query}`);
+  }
+
+  /** The home server's own channels the token's user is a member of (`id` is the channel URL). */
+  myChannels() {
+    return this.request<{ channels: { id: string; name: string; epoch: number }[] }>(
+      "GET",
+      "/api/v1/channels",
+    );
   }
 
   channelLog(channel: string, after: number) {

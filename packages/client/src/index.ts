@@ -80,6 +80,8 @@ export {
   type Reaction,
   shortIdLength,
 } from "./conversation/message-view.js";
+export { DEVICE_TYPE } from "./device/channel-joins.js";
+export type { DeviceInfo, DeviceJoinResult } from "./device/devices.js";
 export { MimiClientError } from "./errors.js";
 export { MimiClient } from "./mimi-client.js";
 export { handleOfAcct, normalizeAcct } from "./names.js";

@@ -15,7 +15,14 @@ import type {
 import { type AccountContext, openAccountContext } from "./context.js";
 import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./conversation/key-updates.js";
 import type { ChannelMessage } from "./conversation/message-view.js";
+import { joinUserChannels, loadJoins } from "./device/channel-joins.js";
 import { DeviceKeys } from "./device/device-keys.js";
+import {
+  type DeviceInfo,
+  type DeviceJoinResult,
+  joinChannelsUntilAnswered,
+  listDevices,
+} from "./device/devices.js";
 import { errorText } from "./errors.js";
 import { handleOfAcct } from "./names.js";
 import { StateStore, type StoredAccount } from "./state.js";
@@ -108,6 +115,24 @@ export class MimiClient {
   /** Uploads fresh KeyPackages when the server holds fewer than the threshold (and a last-resort one if missing). */
   replenishKeyPackages(options: { force?: boolean } = {}): Promise<KeyPackageResult> {
     return this.locked(async ({ keys }) => keys.topUp(await keys.require(), options.force === true));
+  }
+
+  /**
+   * A new device joins every channel of the user it holds nothing of, by external commit (see
+   * `device/channel-joins.ts`; `sync` does it too): syncs until the channels answered or `timeoutMs`.
+   */
+  joinChannels(options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<DeviceJoinResult> {
+    return joinChannelsUntilAnswered(
+      () => this.sync(),
+      () => this.locked(({ ctx }) => loadJoins(ctx)),
+      options,
+    );
+  }
+
+  /** The user's devices (clients) registered at the home server; `current` marks this one. */
+  async devices(): Promise<DeviceInfo[]> {
+    const { ctx, keys } = await this.open();
+    return listDevices(ctx, await keys.load());
   }
 
   // Channels
@@ -225,8 +250,10 @@ export class MimiClient {
    * key update in every channel where one is due (see `keyUpdate`).
    */
   sync(): Promise<SyncResult> {
-    return this.locked(async ({ ctx, engine }) => {
+    return this.locked(async ({ ctx, engine, keys }) => {
       const result = await engine.sync();
+      // A new device joins the user's channels it holds nothing of (by external commit).
+      await joinUserChannels(ctx, keys, result.events, result.warnings);
       await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
       return result;
     });

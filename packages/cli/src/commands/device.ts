@@ -4,11 +4,38 @@ import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
-/** `mimi device add [name]`: registers this MIMI_HOME as a device of the account. */
+/**
+ * `mimi device add [name]`: registers this MIMI_HOME as a device of the account and joins the
+ * user's channels from it. `mimi device list`: the user's devices, this one marked.
+ */
 export async function deviceCommand(args: string[], io: Io, client: MimiClient) {
-  const [action, ...nameParts] = args;
-  if (action !== "add") throw new UsageError("mimi device add [name]");
-  await registerDevice(io, client, nameParts.join(" ") || defaultDeviceName());
+  const [action, ...rest] = args;
+  if (action === "add") {
+    await registerDevice(io, client, rest.join(" ") || defaultDeviceName());
+    await joinChannels(io, client);
+    return;
+  }
+  if (action === "list" && rest.length === 0) {
+    for (const device of await client.devices())
+      io.out(
+        line`${device.current ? "* " : "  "}${device.name} (client ${device.clientId}), since ${device.createdAt.slice(0, 10)}${device.current ? " (this device)" : ""}`,
+      );
+    return;
+  }
+  throw new UsageError(action === "list" ? "mimi device list" : "mimi device add [name]");
+}
+
+/** A new device joins every channel the user is in (by external commit) and says how it went. */
+async function joinChannels(io: Io, client: MimiClient) {
+  const result = await client.joinChannels({ timeoutMs: 30_000 });
+  for (const event of result.events) {
+    if (event.type === "joined") io.out(line`joined ${event.channel.name}  ${event.channel.url}`);
+  }
+  for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
+  for (const refusal of result.refused)
+    io.err(line`mimi: cannot join ${refusal.channelUrl}: ${refusal.reason}`);
+  if (result.waiting > 0)
+    io.err(line`mimi: ${result.waiting} channels have not answered yet; mimi join finishes joining them`);
 }
 
 export function defaultDeviceName(): string {

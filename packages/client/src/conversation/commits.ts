@@ -26,6 +26,7 @@ import {
 } from "../activities.js";
 import type { ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
+import { deviceChangeEvent, isDeviceActivity } from "../device/channel-joins.js";
 import { acctsAddedBy, toBase64 } from "../mls-wire.js";
 import { clientIdsIn, keyPackagesStillMissing, leavesOf } from "./roster.js";
 import { ConversationSession } from "./session.js";
@@ -249,6 +250,11 @@ export async function applyCommit(
     return "done";
   }
   session.adopt(processed.newState);
+  // A member's own device joined (an external commit) or was taken out: the members stay.
+  if (isDeviceActivity(activity)) {
+    events.push(deviceChangeEvent(session.summary(), type, wire.bytes, by));
+    return "done";
+  }
   if (type === "Add") {
     const accts = acctsAddedBy(wire.bytes);
     for (const acct of accts) record.actors[acct] = object;

@@ -13,6 +13,7 @@ import type { AccountContext } from "../context.js";
 import { type Applied, applyCommit } from "../conversation/commits.js";
 import { receiveMessage } from "../conversation/messages.js";
 import { ConversationSession } from "../conversation/session.js";
+import { noteChannelToJoin, settleDeviceJoin } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { errorText } from "../errors.js";
 import { checkDelivery, isWelcomeFor } from "./delivery.js";
@@ -131,6 +132,7 @@ export class SyncEngine implements ChannelOrder {
       return false;
     }
     if (delivery.kind === "verdict") {
+      if (await settleDeviceJoin(this, this.ctx, this.keys, activity, delivery.type, events)) return false;
       await applyVerdict(this, this.ctx, delivery.channelUrl, activity, delivery.type, events);
       return false;
     }
@@ -138,6 +140,8 @@ export class SyncEngine implements ChannelOrder {
     if (isWelcomeFor(activity, this.ctx.account.actor) && session?.record.status !== "active")
       return joinChannel(this.ctx, this.keys, activity, delivery.channelUrl, events);
     if (!session) {
+      // A channel of the user this device holds nothing of (it is new): joined by external commit later.
+      await noteChannelToJoin(this.ctx, delivery.channelUrl);
       events.push({ type: "skipped", activityId: id, reason: `not a member of ${delivery.channelUrl}` });
       return false;
     }

@@ -99,7 +99,7 @@ async function readHistory(
 }
 
 /** What an entry before our Add tells a newcomer: the channel's name, and who is behind which actor. */
-async function learnFromLogEntry(record: ChannelRecord, activity: Activity): Promise<void> {
+export async function learnFromLogEntry(record: ChannelRecord, activity: Activity): Promise<void> {
   const type = stringField(activity, "type");
   const object = objectField(activity, "object");
   if (

@@ -1,0 +1,177 @@
+import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Deployment, openDeployment } from "./deployment.js";
+
+/**
+ * A user's devices across three providers: dana@a.test hosts a channel that boris@b.test and
+ * cleo@c.test are in, and boris hosts one on b.test that dana is in. Boris registers a second device
+ * in a fresh MIMI_HOME: it joins both channels by external commit (one on another provider, one on
+ * his own), reads and sends from then on, and everyone sees what either of his devices sends.
+ * Written once, run against any deployment (see deployment.ts).
+ */
+let deployment: Deployment;
+const clients = new Map<string, MimiClient>();
+
+const password = (user: string) => `${user}'s password`;
+
+async function saveLogin(home: string, domain: string, user: string, token: string) {
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  const me = await api.withToken(token).me();
+  await new StateStore(home).saveAccount({
+    server: api.server,
+    username: me.username,
+    acct: me.acct,
+    actor: me.actor,
+    token,
+  });
+}
+
+async function signUp(user: string, domain: string): Promise<MimiClient> {
+  const home = deployment.home(`${user}@${domain}`);
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  const created = await api.createAccount(user, password(user));
+  await saveLogin(home, domain, user, created.token);
+  const client = new MimiClient({ home, connectTo: deployment.connectTo });
+  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
+  clients.set(user, client);
+  return client;
+}
+
+/** `user` logs in from a fresh MIMI_HOME, known here as `name`: a second device, not registered yet. */
+async function logIn(name: string, user: string, domain: string): Promise<MimiClient> {
+  const home = deployment.home(`${name}@${domain}`);
+  const api = new ProviderApi({ server: deployment.server(domain) });
+  await saveLogin(home, domain, user, (await api.createToken(user, password(user))).token);
+  const client = new MimiClient({ home, connectTo: deployment.connectTo });
+  clients.set(name, client);
+  return client;
+}
+
+function client(name: string): MimiClient {
+  const found = clients.get(name);
+  if (!found) throw new Error(`no client ${name}`);
+  return found;
+}
+
+async function syncUntil(
+  name: string,
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<ClientEvent[]> {
+  const deadline = Date.now() + timeoutMs;
+  const events: ClientEvent[] = [];
+  for (;;) {
+    events.push(...(await client(name).sync()).events);
+    if (await done()) return events;
+    if (Date.now() > deadline) throw new Error(`${name}: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function texts(name: string, url: string): Promise<string[]> {
+  return (await client(name).messages(url)).messages.map((m) => m.content);
+}
+
+async function epochOf(name: string, url: string): Promise<number> {
+  return (await client(name).channel(url)).epoch;
+}
+
+async function createWith(owner: string, name: string, members: { name: string; acct: string }[]) {
+  const created = await client(owner).createChannel(name);
+  expect((await client(owner).waitForChannel(created.url, { timeoutMs: 30_000 })).settled).toBe(true);
+  for (const member of members) {
+    await client(owner).addMember(created.url, member.acct);
+    expect((await client(owner).waitForChannel(created.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await syncUntil(member.name, `joining ${name}`, async () =>
+      (await client(member.name).channels()).some((c) => c.url === created.url),
+    );
+  }
+  return created.url;
+}
+
+/** `name` sends `text`, and every one of `readers` reads it. */
+async function sendAndRead(name: string, url: string, text: string, readers: string[]) {
+  await client(name).send(url, text);
+  for (const reader of readers)
+    await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
+}
+
+beforeAll(async () => {
+  deployment = await openDeployment();
+  await signUp("dana", "a.test");
+  await signUp("boris", "b.test");
+  await signUp("cleo", "c.test");
+}, 240_000);
+
+afterAll(async () => {
+  for (const c of clients.values()) await c.close();
+  await deployment?.close();
+});
+
+describe("a user's second device", () => {
+  let onA = "";
+  let onB = "";
+
+  it("joins every channel the user is in, on another provider and on their own, by external commit", async () => {
+    onA = await createWith("dana", "garden", [
+      { name: "boris", acct: "boris@b.test" },
+      { name: "cleo", acct: "cleo@c.test" },
+    ]);
+    onB = await createWith("boris", "workshop", [{ name: "dana", acct: "dana@a.test" }]);
+    await sendAndRead("dana", onA, "before the phone", ["boris", "cleo"]);
+
+    const phone = await logIn("borisPhone", "boris", "b.test");
+    expect((await phone.addDevice("boris's phone")).keyPackages.ok).toBe(true);
+    const joined = await phone.joinChannels({ timeoutMs: 30_000 });
+    expect(joined.warnings).toEqual([]);
+    expect(joined.waiting).toBe(0);
+    expect(
+      joined.events.flatMap((event) => (event.type === "joined" ? [event.channel.url] : [])).sort(),
+    ).toEqual([onA, onB].sort());
+    expect((await phone.channels()).map((c) => [c.url, c.status]).sort()).toEqual(
+      [
+        [onA, "active"],
+        [onB, "active"],
+      ].sort(),
+    );
+    // What was sent before the device joined is not for it.
+    expect(await texts("borisPhone", onA)).toEqual([]);
+
+    // Every member's client applies the join: a new client of boris, boris still one member.
+    const borisActor = (await client("boris").account()).actor;
+    for (const name of ["dana", "cleo", "boris"]) {
+      const events = await syncUntil(name, "the phone's join", async () => (await epochOf(name, onA)) === 3);
+      expect(
+        events.flatMap((event) =>
+          event.type === "member-added" && event.channel.url === onA ? [[event.actor, event.accts]] : [],
+        ),
+      ).toEqual([[borisActor, ["acct:boris@b.test"]]]);
+    }
+    await syncUntil("dana", "the phone's join of workshop", async () => (await epochOf("dana", onB)) === 2);
+    const members = await client("dana").members(onA);
+    expect(members.members.find((member) => member.acct === "acct:boris@b.test")?.clients).toHaveLength(2);
+    expect(members.followers?.sort()).toEqual(
+      [(await client("dana").account()).actor, borisActor, (await client("cleo").account()).actor].sort(),
+    );
+  });
+
+  it("receives and sends from then on; the user's other device sees what it sends", async () => {
+    await sendAndRead("dana", onA, "hello phone", ["borisPhone", "boris", "cleo"]);
+    await sendAndRead("borisPhone", onA, "sent from the phone", ["dana", "cleo", "boris"]);
+    await sendAndRead("boris", onA, "sent from the laptop", ["borisPhone", "dana", "cleo"]);
+    await sendAndRead("borisPhone", onB, "workshop from the phone", ["dana", "boris"]);
+    const shown = (await client("dana").messages(onA)).messages.filter(
+      (message) => message.content === "sent from the phone",
+    );
+    expect(shown.map((message) => message.senderUri)).toEqual(["acct:boris@b.test"]);
+  });
+
+  it("lists the user's devices, this one marked", async () => {
+    const devices = await client("borisPhone").devices();
+    expect(devices.map((device) => [device.name, device.current])).toEqual([
+      ["boris's laptop", false],
+      ["boris's phone", true],
+    ]);
+  });
+});

@@ -6,6 +6,11 @@ import type { SignatureScheme, SigningKey } from "./sign.js";
  * peer refuses it as a signature problem, it is signed again with draft-cavage (RSA), which every
  * Mastodon-compatible server reads, and sent once more. What worked is remembered per origin, so
  * later requests to that origin knock once, with the scheme it accepts.
+ *
+ * Unlike Fedify, an origin this provider knows nothing about is signed with draft-cavage first (most
+ * of the fediverse reads only that, and a refused knock costs a round trip). An origin is presumed to
+ * read RFC 9421 once a document it served lists a FEP-521a Multikey (`assertionMethod`), as Fedify
+ * and this provider publish them; from then on RFC 9421 goes first.
  */
 
 /** Origins remembered at most (least recently used forgotten first). */
@@ -14,9 +19,14 @@ export const DEFAULT_SCHEME_MEMORY_ENTRIES = 10_000;
 export const DEFAULT_SCHEME_MEMORY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface SchemeMemory {
-  /** The scheme that last worked at `origin`, if remembered and not expired. */
+  /** The scheme learned or presumed for `origin`, if remembered and not expired. */
   recall(origin: string): SignatureScheme | undefined;
+  /** What a knock showed the origin reads. */
   remember(origin: string, scheme: SignatureScheme): void;
+  /** A guess (RFC 9421 for an origin publishing Multikeys), kept only when nothing is remembered yet. */
+  presume(origin: string, scheme: SignatureScheme): void;
+  /** The scheme tried first at an origin nothing is remembered about. */
+  readonly unknownOrigins: SignatureScheme;
   readonly size: number;
 }
 
@@ -24,6 +34,8 @@ export interface SchemeMemoryOptions {
   readonly maxEntries?: number;
   readonly ttlMs?: number;
   readonly now?: () => number;
+  /** Default `cavage`; `rfc9421` knocks with RFC 9421 first everywhere, as Fedify does. */
+  readonly unknownOrigins?: SignatureScheme;
 }
 
 export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMemory {
@@ -35,6 +47,10 @@ export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMem
   return {
     recall: (origin) => cache.get(origin),
     remember: (origin, scheme) => cache.set(origin, scheme),
+    presume(origin, scheme) {
+      if (!cache.has(origin)) cache.set(origin, scheme);
+    },
+    unknownOrigins: options.unknownOrigins ?? "cavage",
     get size() {
       return cache.size;
     },
@@ -43,11 +59,15 @@ export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMem
 
 /**
  * The schemes to knock with, in order (pure). Without an Ed25519 key only draft-cavage is possible.
- * An origin known to take draft-cavage gets only that; otherwise RFC 9421 goes first (also for an
- * origin never seen: the default, as in Fedify) and draft-cavage is the second knock.
+ * An origin remembered (or, when nothing is, `unknownOrigins`) as RFC 9421 gets RFC 9421 first and
+ * draft-cavage as the second knock; one remembered as draft-cavage gets only that.
  */
-export function knockOrder(key: SigningKey, remembered: SignatureScheme | undefined): SignatureScheme[] {
-  if (key.ed25519 === undefined || remembered === "cavage") return ["cavage"];
+export function knockOrder(
+  key: SigningKey,
+  remembered: SignatureScheme | undefined,
+  unknownOrigins: SignatureScheme = "cavage",
+): SignatureScheme[] {
+  if (key.ed25519 === undefined || (remembered ?? unknownOrigins) === "cavage") return ["cavage"];
   return ["rfc9421", "cavage"];
 }
 
@@ -61,16 +81,29 @@ export function refusesSignature(status: number): boolean {
 }
 
 /**
- * What to remember after a knock answered with `status` (pure): the scheme, when the peer's answer
- * shows it read the signature (2xx, 3xx, or a 4xx other than 400 and 401); nothing after a refusal,
- * a 5xx or no answer, which say nothing about the scheme.
+ * What to remember after the last knock answered with `status` (pure). RFC 9421 when it was read;
+ * draft-cavage only when it was read after RFC 9421 was refused (a first-knock draft-cavage success
+ * says nothing about RFC 9421). "Read": 2xx, 3xx, or a 4xx other than 400 and 401; a refusal, a 5xx
+ * or no answer say nothing about the scheme.
  */
 export function schemeToRemember(
   scheme: SignatureScheme,
   status: number | undefined,
+  knocks = 1,
 ): SignatureScheme | undefined {
   if (status === undefined || status >= 500 || refusesSignature(status)) return undefined;
+  if (scheme === "cavage" && knocks < 2) return undefined;
   return scheme;
+}
+
+/** Whether a JSON document lists a FEP-521a Multikey in `assertionMethod`. */
+export function publishesMultikey(document: unknown): boolean {
+  if (typeof document !== "object" || document === null) return false;
+  const methods = (document as { assertionMethod?: unknown }).assertionMethod;
+  return (Array.isArray(methods) ? methods : [methods]).some(
+    (method) =>
+      typeof method === "object" && method !== null && (method as { type?: unknown }).type === "Multikey",
+  );
 }
 
 export interface KnockResult<R> {
@@ -92,15 +125,16 @@ export async function doubleKnock<R>(options: {
   readonly send: (scheme: SignatureScheme) => Promise<R>;
   readonly statusOf: (result: R) => number | undefined;
 }): Promise<KnockResult<R>> {
+  const { memory } = options;
   const origin = new URL(options.url).origin;
-  const order = knockOrder(options.key, options.memory.recall(origin));
+  const order = knockOrder(options.key, memory.recall(origin), memory.unknownOrigins);
   let knocks = 0;
   for (const scheme of order) {
     knocks++;
     const result = await options.send(scheme);
     const status = options.statusOf(result);
-    const worked = schemeToRemember(scheme, status);
-    if (worked !== undefined) options.memory.remember(origin, worked);
+    const worked = schemeToRemember(scheme, status, knocks);
+    if (worked !== undefined) memory.remember(origin, worked);
     const last = knocks === order.length;
     if (last || status === undefined || !refusesSignature(status)) return { result, scheme, knocks };
   }

@@ -18,6 +18,7 @@ export {
   doubleKnock,
   type KnockResult,
   knockOrder,
+  publishesMultikey,
   refusesSignature,
   type SchemeMemory,
   type SchemeMemoryOptions,

@@ -1,5 +1,5 @@
 import type { OutboundFailureReason, OutboundHttp } from "@mimi/outbound-http";
-import { createSchemeMemory, doubleKnock, type SchemeMemory } from "./double-knock.js";
+import { createSchemeMemory, doubleKnock, publishesMultikey, type SchemeMemory } from "./double-knock.js";
 import { type SignatureScheme, type SigningKey, signRequest } from "./sign.js";
 
 /** The `Accept` of a signed GET unless the caller names another. */
@@ -59,8 +59,8 @@ function messageOf(error: unknown): string {
  * GETs a JSON document signed by `signingKey()` (the instance actor), so servers in "authorized fetch"
  * mode, and channels whose collections only servers of members may read, answer. It goes through
  * `http`, so its address policy and its size, time and redirect limits apply; every redirect hop is
- * signed again for its own URL. With an Ed25519 key beside the RSA key, the GET double-knocks (RFC 9421
- * first, draft-cavage when refused; see `doubleKnock`). `signingKey` is asked on every GET (see `instanceKeyLoader`, which
+ * signed again for its own URL. With an Ed25519 key beside the RSA key, the GET double-knocks (see
+ * `doubleKnock`), and a document listing a FEP-521a Multikey makes its origin presumed to read RFC 9421. `signingKey` is asked on every GET (see `instanceKeyLoader`, which
  * loads once and tries again after a failure); a failure to load or sign is a `failed` result.
  */
 export function createSignedGet(
@@ -115,6 +115,10 @@ export function createSignedGet(
     }
     try {
       const document: unknown = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(result.body));
+      // An origin serving FEP-521a keys is presumed to read RFC 9421 (it is tried first from now on).
+      if (key.ed25519 !== undefined && publishesMultikey(document)) {
+        schemes.presume(new URL(result.url).origin, "rfc9421");
+      }
       return { kind: "document", status: result.status, document, url: result.url };
     } catch (error) {
       return {

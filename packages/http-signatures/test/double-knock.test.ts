@@ -8,6 +8,7 @@ import {
   createSignedGet,
   doubleKnock,
   knockOrder,
+  publishesMultikey,
   type SignatureScheme,
   type SigningKey,
   schemeToRemember,
@@ -26,18 +27,33 @@ const withEd25519: SigningKey = {
 };
 
 describe("which scheme to knock with", () => {
-  it("RFC 9421 first, draft-cavage second; only draft-cavage without an Ed25519 key or when remembered", () => {
-    expect(knockOrder(withEd25519, undefined)).toEqual(["rfc9421", "cavage"]);
+  it("draft-cavage alone for an unknown origin, RFC 9421 then draft-cavage for one known or presumed to read it", () => {
+    expect(knockOrder(withEd25519, undefined)).toEqual(["cavage"]);
+    expect(knockOrder(withEd25519, undefined, "rfc9421")).toEqual(["rfc9421", "cavage"]);
     expect(knockOrder(withEd25519, "rfc9421")).toEqual(["rfc9421", "cavage"]);
-    expect(knockOrder(withEd25519, "cavage")).toEqual(["cavage"]);
-    expect(knockOrder(rsaOnly, undefined)).toEqual(["cavage"]);
+    expect(knockOrder(withEd25519, "cavage", "rfc9421")).toEqual(["cavage"]);
+    expect(knockOrder(rsaOnly, "rfc9421")).toEqual(["cavage"]);
   });
 
   it("remembers a scheme the answer shows was read, never after 400, 401, 5xx or no answer", () => {
-    for (const status of [200, 202, 302, 403, 404, 410, 429])
+    for (const status of [200, 202, 302, 403, 404, 410, 429]) {
       expect(schemeToRemember("rfc9421", status)).toBe("rfc9421");
-    for (const status of [400, 401, 500, 503, undefined])
+      expect(schemeToRemember("cavage", status, 2)).toBe("cavage");
+    }
+    for (const status of [400, 401, 500, 503, undefined]) {
       expect(schemeToRemember("rfc9421", status)).toBeUndefined();
+      expect(schemeToRemember("cavage", status, 2)).toBeUndefined();
+    }
+    // draft-cavage read on the first knock says nothing about RFC 9421.
+    expect(schemeToRemember("cavage", 202, 1)).toBeUndefined();
+  });
+
+  it("finds FEP-521a Multikeys in assertionMethod", () => {
+    expect(publishesMultikey({ assertionMethod: [{ type: "Multikey" }] })).toBe(true);
+    expect(publishesMultikey({ assertionMethod: { type: "Multikey" } })).toBe(true);
+    expect(publishesMultikey({ publicKey: { type: "Multikey" } })).toBe(false);
+    expect(publishesMultikey({ assertionMethod: "https://x.test/k" })).toBe(false);
+    expect(publishesMultikey(null)).toBe(false);
   });
 });
 
@@ -55,7 +71,7 @@ function peer(refuseRfc9421: number | undefined) {
 
 describe("doubleKnock", () => {
   it("retries a refused RFC 9421 request once with draft-cavage and then goes straight to it", async () => {
-    const memory = createSchemeMemory();
+    const memory = createSchemeMemory({ unknownOrigins: "rfc9421" });
     const mastodon = peer(401);
     const first = await doubleKnock({
       url: "https://m.test/inbox",
@@ -78,7 +94,7 @@ describe("doubleKnock", () => {
   });
 
   it("a peer that takes RFC 9421 gets one knock, remembered; a 400 is a refusal too", async () => {
-    const memory = createSchemeMemory();
+    const memory = createSchemeMemory({ unknownOrigins: "rfc9421" });
     const fedify = peer(undefined);
     const result = await doubleKnock({
       url: "https://f.test/inbox",
@@ -101,7 +117,7 @@ describe("doubleKnock", () => {
   });
 
   it("a 5xx or a network failure is not retried with the other scheme and not remembered", async () => {
-    const memory = createSchemeMemory();
+    const memory = createSchemeMemory({ unknownOrigins: "rfc9421" });
     const down = peer(503);
     expect(
       await doubleKnock({
@@ -124,7 +140,7 @@ describe("doubleKnock", () => {
   });
 
   it("when both schemes are refused, nothing is remembered and the refusal is returned", async () => {
-    const memory = createSchemeMemory();
+    const memory = createSchemeMemory({ unknownOrigins: "rfc9421" });
     const sent: SignatureScheme[] = [];
     const result = await doubleKnock({
       url: "https://r.test/inbox",
@@ -139,6 +155,28 @@ describe("doubleKnock", () => {
     expect(result).toMatchObject({ scheme: "cavage", knocks: 2, result: { status: 401 } });
     expect(sent).toEqual(["rfc9421", "cavage"]);
     expect(memory.size).toBe(0);
+  });
+
+  it("by default an unknown origin gets draft-cavage once; a presumption makes RFC 9421 go first", async () => {
+    const memory = createSchemeMemory();
+    const fedify = peer(undefined);
+    const knock = () =>
+      doubleKnock({
+        url: "https://f.test/inbox",
+        key: withEd25519,
+        memory,
+        send: fedify.send,
+        statusOf: (r) => r.status,
+      });
+    expect(await knock()).toMatchObject({ scheme: "cavage", knocks: 1 });
+    expect(memory.recall("https://f.test")).toBeUndefined();
+    memory.presume("https://f.test", "rfc9421");
+    expect(await knock()).toMatchObject({ scheme: "rfc9421", knocks: 1 });
+    expect(fedify.sent).toEqual(["cavage", "rfc9421"]);
+    // A presumption never replaces what a knock showed.
+    memory.remember("https://m.test", "cavage");
+    memory.presume("https://m.test", "rfc9421");
+    expect(memory.recall("https://m.test")).toBe("cavage");
   });
 
   it("the memory is bounded and forgets after its time-to-live", () => {
@@ -158,15 +196,19 @@ describe("createSignedGet double-knocks", () => {
   let server: Server;
   let http: OutboundHttp;
   const seen: IncomingMessage[] = [];
+  const schemeOf = (request: IncomingMessage) =>
+    request.headers["signature-input"] === undefined ? "cavage" : "rfc9421";
 
   beforeAll(async () => {
-    // old.test reads only draft-cavage (401 for RFC 9421), new.test reads both.
+    // Both serve actors with a FEP-521a Multikey; old.test refuses RFC 9421 (401) all the same.
     server = createServer((request, response) => {
       seen.push(request);
-      const rfc9421 = request.headers["signature-input"] !== undefined;
-      const refuses = request.headers.host === "old.test" && rfc9421;
+      const refuses = request.headers.host === "old.test" && schemeOf(request) === "rfc9421";
       response.statusCode = refuses ? 401 : 200;
-      response.end(refuses ? "" : JSON.stringify({ id: `http://${request.headers.host}${request.url}` }));
+      const id = `http://${request.headers.host}${request.url}`;
+      response.end(
+        refuses ? "" : JSON.stringify({ id, assertionMethod: [{ id: `${id}#k`, type: "Multikey" }] }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -185,36 +227,33 @@ describe("createSignedGet double-knocks", () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it("signs RFC 9421 with the Ed25519 key, falls back to draft-cavage where refused, and remembers", async () => {
+  it("presumes RFC 9421 where Multikeys are served, signs with the Ed25519 key, falls back where refused", async () => {
     const schemes = createSchemeMemory();
     const get = createSignedGet(http, async () => withEd25519, { schemes });
     seen.length = 0;
     expect(await get("http://new.test/actor")).toMatchObject({ kind: "document", status: 200 });
-    expect(seen.map((r) => String(r.headers["signature-input"] ?? "cavage"))).toEqual([
-      expect.stringContaining('keyid="http://mimi.test/actor#ed25519-key"'),
-    ]);
+    expect(await get("http://new.test/other")).toMatchObject({ kind: "document", status: 200 });
+    expect(seen.map(schemeOf)).toEqual(["cavage", "rfc9421"]);
+    expect(seen[1]?.headers["signature-input"]).toContain('keyid="http://mimi.test/actor#ed25519-key"');
+    expect(schemes.recall("http://new.test")).toBe("rfc9421");
+
     seen.length = 0;
-    expect(await get("http://old.test/actor")).toMatchObject({ kind: "document", status: 200 });
-    expect(seen.map((r) => (r.headers["signature-input"] === undefined ? "cavage" : "rfc9421"))).toEqual([
-      "rfc9421",
-      "cavage",
-    ]);
-    expect(seen[1]?.headers.signature).toMatch(
+    expect(await get("http://old.test/actor")).toMatchObject({ kind: "document" });
+    expect(await get("http://old.test/other")).toMatchObject({ kind: "document" });
+    expect(await get("http://old.test/third")).toMatchObject({ kind: "document" });
+    expect(seen.map(schemeOf)).toEqual(["cavage", "rfc9421", "cavage", "cavage"]);
+    expect(seen[2]?.headers.signature).toMatch(
       /^keyId="http:\/\/mimi.test\/actor#main-key",algorithm="rsa-sha256"/,
     );
-    seen.length = 0;
-    await get("http://old.test/other");
-    expect(seen.map((r) => (r.headers["signature-input"] === undefined ? "cavage" : "rfc9421"))).toEqual([
-      "cavage",
-    ]);
     expect(schemes.recall("http://old.test")).toBe("cavage");
-    expect(schemes.recall("http://new.test")).toBe("rfc9421");
   });
 
-  it("a key without an Ed25519 key knocks once with draft-cavage", async () => {
-    const get = createSignedGet(http, async () => rsaOnly);
+  it("a key without an Ed25519 key knocks once with draft-cavage and presumes nothing", async () => {
+    const schemes = createSchemeMemory({ unknownOrigins: "rfc9421" });
+    const get = createSignedGet(http, async () => rsaOnly, { schemes });
     seen.length = 0;
     await get("http://new.test/actor");
-    expect(seen.map((r) => r.headers["signature-input"])).toEqual([undefined]);
+    expect(seen.map(schemeOf)).toEqual(["cavage"]);
+    expect(schemes.size).toBe(0);
   });
 });

@@ -5,9 +5,11 @@ import type { Bus } from "@mimi/bus";
 import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import {
   createRequestSigner,
+  createSchemeMemory,
   createSignedGet,
   instanceKeyLoader,
   type RequestSigner,
+  type SchemeMemory,
   type SignedGet,
 } from "@mimi/http-signatures";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
@@ -49,6 +51,8 @@ export interface DeliveryFanoutContext {
   http: OutboundHttp;
   /** Signs deliveries on the thread pool, leaving the event loop a core. */
   signer: RequestSigner;
+  /** The signature scheme each destination origin accepted (RFC 9421 or draft-cavage; double-knocking). */
+  signatureSchemes: SchemeMemory;
   actorKeys: ActorKeyStore;
   tokens: TokenVerifier;
   /** GETs signed as the instance actor (remote actors and collections). */
@@ -103,10 +107,13 @@ export function createDeliveryFanoutContext(
       userAgent: `mimi-provider (+${urls.base})`,
     });
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
+  // One memory for deliveries and GETs: what an origin's inbox reads, its documents read too.
+  const signatureSchemes = overrides.signatureSchemes ?? createSchemeMemory();
   const fetchJson =
     overrides.fetchJson ??
     createSignedGet(http, instanceKeyLoader(actorKeys, urls.instanceActor), {
       accept: ACTIVITY_DOCUMENT_ACCEPT,
+      schemes: signatureSchemes,
     });
   const actorCache = overrides.actorCache ?? createRemoteActorCache(sql, settings.actorCache);
   const localAccounts = overrides.localAccounts ?? createLocalAccountLookup(sql);
@@ -136,6 +143,7 @@ export function createDeliveryFanoutContext(
     random: Math.random,
     http,
     signer: createRequestSigner(),
+    signatureSchemes,
     actorKeys,
     tokens: createTokenVerifier(sql),
     fetchJson,

@@ -1,11 +1,14 @@
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { type BusRecord, type HandlerOutcome, pendingOutcome, type RecordHandler } from "@mimi/bus";
+import { doubleKnock } from "@mimi/http-signatures";
 import { type DeliveryJob, deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import type { PairKey } from "../adapters/held-pairs.js";
 import type { DeliveryFanoutContext } from "../context.js";
+import { destinationIsBlocked } from "../domain/blocked-destinations.js";
 import { isUnavailable } from "../domain/domain-availability.js";
 import type { HoldPlan } from "../domain/pair-queue.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
+import { countBlocked, DOMAIN_BLOCKED, domainBlocksOf } from "./domain-blocks.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /** Reason recorded when a destination is skipped under the unavailable-domain rule. */
@@ -72,6 +75,12 @@ export async function attemptDelivery(
   destination: string,
   attempt: number,
 ): Promise<DeliveryAttemptOutcome> {
+  // A blocked domain gets no request: given up for good (a dead letter), never retried.
+  if (destinationIsBlocked(destination, await domainBlocksOf(ctx).snapshot())) {
+    countBlocked("send");
+    ctx.logger.info({ activityId: job.activityId, inbox: job.inbox }, "delivery to a blocked domain dropped");
+    return { kind: "dead", reason: DOMAIN_BLOCKED };
+  }
   const availability = await ctx.health.load(destination);
   if (isUnavailable(availability)) return { kind: "dead", reason: DOMAIN_UNAVAILABLE };
 
@@ -94,12 +103,23 @@ export async function attemptDelivery(
 
   const key = await ctx.actorKeys.signingKey(job.signAs);
   if (!key) return { kind: "dead", reason: `no signing key for ${job.signAs}` };
-  const headers = await ctx.signer.sign(
-    { method: "POST", url: job.inbox, headers: { "content-type": ACTIVITY_JSON }, body: job.body },
+  // RFC 9421 (Ed25519) first; signed again with draft-cavage (RSA) when the peer refuses it.
+  const { result: response } = await doubleKnock({
+    url: job.inbox,
     key,
-    { now: new Date(nowMs) },
-  );
-  const response = await ctx.http.request(job.inbox, { method: "POST", headers, body: job.body });
+    memory: ctx.signatureSchemes,
+    send: async (scheme) => {
+      const request = {
+        method: "POST",
+        url: job.inbox,
+        headers: { "content-type": ACTIVITY_JSON },
+        body: job.body,
+      };
+      const headers = await ctx.signer.sign(request, key, { now: new Date(nowMs), scheme });
+      return ctx.http.request(job.inbox, { method: "POST", headers, body: job.body });
+    },
+    statusOf: (answer) => (answer.ok ? answer.status : undefined),
+  });
   const result: AttemptResult = response.ok
     ? { kind: "response", status: response.status, retryAfter: response.headers["retry-after"] }
     : { kind: "networkError", reason: response.reason, detail: response.detail };

@@ -6,6 +6,13 @@ import { isSimpleReaction, MAX_REACTION_BYTES } from "./content/interpret.js";
 import { Disposition, nullPart, textPart } from "./content/mimi-content.js";
 import type { AccountContext } from "./context.js";
 import { proposeAdd, proposeKeyUpdate, proposeRemove, startChannel } from "./conversation/commits.js";
+import {
+  forgetLeaving,
+  type LeaveStatus,
+  leaveActivity,
+  leaveStatus,
+  markLeaving,
+} from "./conversation/departures.js";
 import { activeConversation, changeableConversation, resolveConversation } from "./conversation/directory.js";
 import { type ChannelMessage, findMessage, messageView } from "./conversation/message-view.js";
 import { encryptMessage, type OutgoingContent } from "./conversation/messages.js";
@@ -97,6 +104,32 @@ export class ChannelCommands {
     const actor = await this.actorOf(session, target);
     const activity = await proposeRemove(session, { acct: target, actor, leaves });
     return session.submitPending(activity);
+  }
+
+  /**
+   * Submits our Leave. The channel's answer (through `sync`) marks the channel left, or keeps it with
+   * the refusal's reason; what is stored stays either way.
+   */
+  async leave(reference: string): Promise<ChannelSummary> {
+    await this.engine.sync();
+    const session = await activeConversation(this.ctx, reference);
+    const activity = leaveActivity(this.ctx.account.actor, session.record.url);
+    markLeaving(session, activity.id);
+    await session.save();
+    try {
+      await session.post(activity);
+    } catch (error) {
+      forgetLeaving(session);
+      await session.save();
+      throw error;
+    }
+    return session.summary();
+  }
+
+  /** The channel and where our Leave stands. */
+  async leaveOutcome(reference: string): Promise<{ channel: ChannelSummary; outcome: LeaveStatus }> {
+    const session = await resolveConversation(this.ctx, reference);
+    return { channel: session.summary(), outcome: leaveStatus(session.record) };
   }
 
   /** Renames a channel (Update{Service}); the new name is shown locally at once. */

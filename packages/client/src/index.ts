@@ -72,6 +72,12 @@ export {
   textPart,
 } from "./content/mimi-content.js";
 export {
+  DEPARTURE_FALLBACK_MS,
+  type Departure,
+  type LeaveStatus,
+  leaveActivity,
+} from "./conversation/departures.js";
+export {
   type ChannelMessage,
   type EarlierVersion,
   findMessage,
@@ -81,6 +87,7 @@ export {
   shortIdLength,
 } from "./conversation/message-view.js";
 export { DEVICE_TYPE } from "./device/channel-joins.js";
+export type { DeviceRemovalResult } from "./device/device-removal.js";
 export type { DeviceInfo, DeviceJoinResult } from "./device/devices.js";
 export { MimiClientError } from "./errors.js";
 export { MimiClient } from "./mimi-client.js";

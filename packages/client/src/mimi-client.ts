@@ -13,10 +13,12 @@ import type {
   SyncResult,
 } from "./client-types.js";
 import { type AccountContext, openAccountContext } from "./context.js";
+import { commitDepartures, type LeaveStatus } from "./conversation/departures.js";
 import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./conversation/key-updates.js";
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { joinUserChannels, loadJoins } from "./device/channel-joins.js";
 import { DeviceKeys } from "./device/device-keys.js";
+import { type DeviceRemovalResult, deviceNamed, submitDeviceRemoval } from "./device/device-removal.js";
 import {
   type DeviceInfo,
   type DeviceJoinResult,
@@ -129,6 +131,30 @@ export class MimiClient {
     );
   }
 
+  /**
+   * Takes one of the user's other devices (by name or client id) out of every channel this device is
+   * in (`Remove{mimi:Device}`), then syncs until the channels answered or `timeoutMs` passed.
+   */
+  async removeDevice(
+    reference: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<DeviceRemovalResult> {
+    const { ctx, keys } = await this.open();
+    const device = deviceNamed(await listDevices(ctx, await keys.load()), reference);
+    await this.sync();
+    const submitted = await this.locked(({ ctx }) => submitDeviceRemoval(ctx, device));
+    const waitingFor = new Set(submitted.submitted.map((change) => change.channel.url));
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const events: ClientEvent[] = [];
+    for (;;) {
+      events.push(...(await this.sync()).events);
+      const waiting = (await this.channels()).filter((c) => waitingFor.has(c.url) && c.waiting);
+      if (waiting.length === 0 || Date.now() >= deadline)
+        return { device, ...submitted, events, waiting: waiting.map((c) => c.name) };
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+    }
+  }
+
   /** The user's devices (clients) registered at the home server; `current` marks this one. */
   async devices(): Promise<DeviceInfo[]> {
     const { ctx, keys } = await this.open();
@@ -168,6 +194,27 @@ export class MimiClient {
   /** Removes every client of `acct` (every leaf whose credential names it) and submits Remove. */
   removeMember(reference: string, acct: string): Promise<SubmittedChange> {
     return this.locked(({ channels }) => channels.removeMember(reference, acct));
+  }
+
+  /**
+   * Leaves a channel (`Leave`): syncs until the channel answers or `timeoutMs` passes. Once it accepts,
+   * the channel is `left` here and its messages stay; a remaining member commits our removal. A
+   * refusal (the owner cannot leave while others remain) comes back with the channel's reason.
+   */
+  async leave(
+    reference: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<{ channel: ChannelSummary; outcome: LeaveStatus; events: ClientEvent[] }> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    await this.locked(({ channels }) => channels.leave(reference));
+    const events: ClientEvent[] = [];
+    for (;;) {
+      const round = await this.locked(({ engine }) => engine.sync());
+      events.push(...round.events);
+      const { channel, outcome } = await this.locked(({ channels }) => channels.leaveOutcome(reference));
+      if (outcome.status !== "waiting" || Date.now() >= deadline) return { channel, outcome, events };
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
+    }
   }
 
   /** Renames a channel (Update{Service}); the new name is shown locally at once. */
@@ -254,6 +301,7 @@ export class MimiClient {
       const result = await engine.sync();
       // A new device joins the user's channels it holds nothing of (by external commit).
       await joinUserChannels(ctx, keys, result.events, result.warnings);
+      await commitDepartures(ctx, result.warnings);
       await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
       return result;
     });
@@ -321,6 +369,7 @@ export class MimiClient {
     const handleItem = (item: MailboxItem) =>
       this.locked(async ({ engine }) => {
         const { events, warnings } = await engine.receiveLive(item);
+        await commitDepartures(ctx, warnings);
         await updateKeysWhereDue(ctx, this.keyUpdates, events, warnings);
         for (const warning of warnings) options.onWarning?.(warning);
         return events;

@@ -11,6 +11,7 @@ import type { MailboxItem } from "../api.js";
 import type { ClientEvent, SyncResult } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { type Applied, applyCommit } from "../conversation/commits.js";
+import { answerToLeave, applyLeaveEntry, isLeave } from "../conversation/departures.js";
 import { receiveMessage } from "../conversation/messages.js";
 import { ConversationSession } from "../conversation/session.js";
 import { noteChannelToJoin, settleDeviceJoin } from "../device/channel-joins.js";
@@ -133,6 +134,7 @@ export class SyncEngine implements ChannelOrder {
     }
     if (delivery.kind === "verdict") {
       if (await settleDeviceJoin(this, this.ctx, this.keys, activity, delivery.type, events)) return false;
+      if (await answerToLeave(this.ctx, delivery.channelUrl, activity, delivery.type, events)) return false;
       await applyVerdict(this, this.ctx, delivery.channelUrl, activity, delivery.type, events);
       return false;
     }
@@ -240,7 +242,9 @@ export class SyncEngine implements ChannelOrder {
         });
         break;
       case "unusable":
-        events.push(session.skipped(id, entry.reason));
+        // A member leaving (Leave has no commit: a remaining member commits the Remove).
+        if (isLeave(activity)) applyLeaveEntry(session, activity, events);
+        else events.push(session.skipped(id, entry.reason));
         break;
     }
     session.markSeen(id);

@@ -22,7 +22,37 @@ export async function deviceCommand(args: string[], io: Io, client: MimiClient) 
       );
     return;
   }
-  throw new UsageError(action === "list" ? "mimi device list" : "mimi device add [name]");
+  if (action === "remove" && rest.length > 0) {
+    await removeDevice(io, client, rest.join(" "));
+    return;
+  }
+  throw new UsageError(
+    action === "list"
+      ? "mimi device list"
+      : action === "remove"
+        ? "mimi device remove <name>"
+        : "mimi device add [name]",
+  );
+}
+
+/** `mimi device remove <name>`: takes one of the user's other devices out of every channel. */
+async function removeDevice(io: Io, client: MimiClient, reference: string) {
+  const result = await client.removeDevice(reference, { timeoutMs: 30_000 });
+  for (const event of result.events) {
+    if (event.type === "accepted" && event.what === "remove")
+      io.out(line`${event.channel.name}: removed ${result.device.name}`);
+  }
+  for (const event of result.events)
+    if (event.type === "rejected")
+      io.err(line`mimi: ${event.channel.name}: the removal was refused: ${event.reason}`);
+  for (const notNow of result.notNow)
+    io.err(line`mimi: ${notNow.channel}: not removed now: ${notNow.reason}`);
+  if (result.waiting.length > 0)
+    io.err(
+      line`mimi: ${result.waiting.length} channels have not answered yet; mimi join shows their answers`,
+    );
+  if (result.submitted.length === 0 && result.notNow.length === 0)
+    io.out(line`${result.device.name} is in none of your channels here`);
 }
 
 /** A new device joins every channel the user is in (by external commit) and says how it went. */

@@ -14,7 +14,7 @@ const clients = new Map<string, MimiClient>();
 
 const password = (user: string) => `${user}'s password`;
 
-async function saveLogin(home: string, domain: string, user: string, token: string) {
+async function saveLogin(home: string, domain: string, token: string) {
   const api = new ProviderApi({ server: deployment.server(domain) });
   const me = await api.withToken(token).me();
   await new StateStore(home).saveAccount({
@@ -30,7 +30,7 @@ async function signUp(user: string, domain: string): Promise<MimiClient> {
   const home = deployment.home(`${user}@${domain}`);
   const api = new ProviderApi({ server: deployment.server(domain) });
   const created = await api.createAccount(user, password(user));
-  await saveLogin(home, domain, user, created.token);
+  await saveLogin(home, domain, created.token);
   const client = new MimiClient({ home, connectTo: deployment.connectTo });
   expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
   clients.set(user, client);
@@ -41,7 +41,7 @@ async function signUp(user: string, domain: string): Promise<MimiClient> {
 async function logIn(name: string, user: string, domain: string): Promise<MimiClient> {
   const home = deployment.home(`${name}@${domain}`);
   const api = new ProviderApi({ server: deployment.server(domain) });
-  await saveLogin(home, domain, user, (await api.createToken(user, password(user))).token);
+  await saveLogin(home, domain, (await api.createToken(user, password(user))).token);
   const client = new MimiClient({ home, connectTo: deployment.connectTo });
   clients.set(name, client);
   return client;
@@ -173,5 +173,43 @@ describe("a user's second device", () => {
       ["boris's laptop", false],
       ["boris's phone", true],
     ]);
+  });
+
+  it("is taken out of every channel from the user's other device, and stops receiving", async () => {
+    const removed = await client("boris").removeDevice("boris's phone", { timeoutMs: 30_000 });
+    expect(removed.device.name).toBe("boris's phone");
+    expect(removed.notNow).toEqual([]);
+    expect(removed.waiting).toEqual([]);
+    expect(
+      removed.events
+        .flatMap((event) => (event.type === "accepted" && event.what === "remove" ? [event.channel.url] : []))
+        .sort(),
+    ).toEqual([onA, onB].sort());
+
+    // The phone's client sees the commits take it out; its history stays.
+    const borisActor = (await client("boris").account()).actor;
+    const left = await syncUntil("borisPhone", "being removed", async () =>
+      (await client("borisPhone").channels()).every((c) => c.status === "left"),
+    );
+    expect(left.filter((event) => event.type === "left").map((event) => event.type)).toHaveLength(2);
+    expect(await texts("borisPhone", onA)).toContain("sent from the phone");
+
+    // Members apply it as one of boris's clients removed; boris stays a member.
+    const events = await syncUntil(
+      "dana",
+      "the phone's removal",
+      async () => (await epochOf("dana", onA)) === 4,
+    );
+    expect(
+      events.flatMap((event) =>
+        event.type === "member-removed" && event.channel.url === onA ? [event.actor] : [],
+      ),
+    ).toEqual([`a device of ${borisActor}`]);
+    const members = await client("dana").members(onA);
+    expect(members.members.find((member) => member.acct === "acct:boris@b.test")?.clients).toHaveLength(1);
+
+    await sendAndRead("dana", onA, "after the phone was removed", ["boris", "cleo"]);
+    await client("borisPhone").sync();
+    expect(await texts("borisPhone", onA)).not.toContain("after the phone was removed");
   });
 });

@@ -111,6 +111,8 @@ export const BLOCK_LIST_TTL_MS = 10_000;
 export interface DomainBlocks {
   /** Whether the host of `urlOrHost` (an absolute URL, or a bare host) is blocked. */
   blocks(urlOrHost: string): Promise<boolean>;
+  /** The blocked domains as now known, for checking many hosts at once with `hostIsBlocked`. */
+  snapshot(): Promise<ReadonlySet<string>>;
 }
 
 /**
@@ -144,5 +146,6 @@ export function createDomainBlocks(
       if (host === undefined || host === "") return false;
       return hostIsBlocked(host, await current());
     },
+    snapshot: current,
   };
 }

@@ -10,7 +10,9 @@ import {
 import type { Unresolved } from "../adapters/audience-expander.js";
 import type { DeliveryFanoutContext } from "../context.js";
 import { deliveryBody, planDeliveries } from "../domain/audience.js";
+import { splitBlockedAudience } from "../domain/blocked-destinations.js";
 import { planRetry } from "../domain/retry-policy.js";
+import { countBlocked, domainBlocksOf } from "./domain-blocks.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /**
@@ -25,7 +27,16 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
     if (!parsed.ok) return { kind: "dlq", reason: parsed.reason };
     const request = parsed.value;
     const expansionAttempt = attemptFrom(record.headers, DeliveryHeaders.expansionAttempt);
-    const expanded = await ctx.expandAudience(request.audience, { signAs: request.signAs });
+    // Nothing is fetched from, or sent to, a domain the operator blocked.
+    const audience = splitBlockedAudience(request.audience, await domainBlocksOf(ctx).snapshot());
+    if (audience.blocked.length > 0) {
+      countBlocked("expand", audience.blocked.length);
+      ctx.logger.info(
+        { activityId: request.activityId, signAs: request.signAs, blocked: audience.blocked },
+        "audience entries on blocked domains dropped",
+      );
+    }
+    const expanded = await ctx.expandAudience(audience.allowed, { signAs: request.signAs });
     for (const entry of expanded.refused) {
       // Dropped, not delivered: nobody but a channel addresses its followers.
       ctx.logger.warn(

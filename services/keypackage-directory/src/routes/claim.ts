@@ -4,6 +4,7 @@ import { ProblemError, problems } from "@mimi/service-kit";
 import type { NextFunction, Request, RequestHandler } from "express";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts, originOf } from "../claim-limits.js";
+import { enforceServerClaimPolicy } from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -106,6 +107,8 @@ function signatureRefused(reason: string, detail: string): ProblemError {
  */
 export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandler {
   return async (req, res) => {
+    // A blocked domain's claim is refused before its key is fetched.
+    await enforceServerClaimPolicy(ctx, req.headers);
     const body = bodyBytesOf(req);
     const now = ctx.now();
     const clockSkewSeconds = ctx.settings.clockSkewSeconds;

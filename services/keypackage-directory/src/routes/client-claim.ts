@@ -5,6 +5,7 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts } from "../claim-limits.js";
+import { enforceClientClaimPolicy } from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -35,6 +36,7 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
     const requesterActor = ctx.urls.actor(requester);
     const local = acct.acct.host === ctx.urls.domain;
     const requesterOrigin = new URL(ctx.urls.base).origin;
+    await enforceClientClaimPolicy(ctx, { requester, targetHost: acct.acct.host });
     await admitClaim(ctx.claimLimits, {
       requester: requesterActor,
       requesterOrigin,

@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { parseCavageSignature, parseDictionary } from "@mimi/http-signatures";
+import { hostIsBlocked, hostOf } from "@mimi/identity/reads";
+
+/** More labelled RFC 9421 signatures than the verifier examines are not looked at here either. */
+const MAX_MESSAGE_SIGNATURES = 3;
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * The key ids a claim says it is signed with, read without verifying: the `keyId` of a draft-cavage
+ * `Signature`, or each RFC 9421 `Signature-Input` member's `keyid`. Unparsable headers give none (the
+ * signature check refuses them).
+ */
+export function claimedKeyIds(headers: IncomingHttpHeaders): string[] {
+  const input = header(headers, "signature-input");
+  if (input !== undefined) {
+    try {
+      const keyIds: string[] = [];
+      for (const member of [...parseDictionary(input).values()].slice(0, MAX_MESSAGE_SIGNATURES)) {
+        const keyId = member.params.find(([name]) => name === "keyid")?.[1];
+        if (keyId?.type === "string") keyIds.push(keyId.value);
+      }
+      return keyIds;
+    } catch {
+      return [];
+    }
+  }
+  const signature = header(headers, "signature");
+  if (signature === undefined) return [];
+  const parsed = parseCavageSignature(signature);
+  return parsed.ok ? [parsed.params.keyId] : [];
+}
+
+/** Why a claim is refused by the claim policy; `undefined` lets it through. */
+export type ClaimRefusal = { reason: "domainBlocked"; detail: string };
+
+/**
+ * A server-to-server claim: refused when a key id it names is on a domain the operator blocked (or
+ * below one), before the key is fetched.
+ */
+export function serverClaimRefusal(
+  keyIds: readonly string[],
+  blockedDomains: ReadonlySet<string>,
+): ClaimRefusal | undefined {
+  for (const keyId of keyIds) {
+    const host = hostOf(keyId);
+    if (host !== undefined && hostIsBlocked(host, blockedDomains)) {
+      return { reason: "domainBlocked", detail: "this provider does not answer claims from that domain" };
+    }
+  }
+  return undefined;
+}
+
+/** A local client's claim of `targetHost`'s user: refused when that domain is blocked by the operator. */
+export function clientClaimRefusal(
+  targetHost: string,
+  blockedDomains: ReadonlySet<string>,
+): ClaimRefusal | undefined {
+  // An acct's host may carry a port (`localhost:8081`); blocks name hosts.
+  if (hostIsBlocked(targetHost.replace(/:\d+$/, ""), blockedDomains)) {
+    return { reason: "domainBlocked", detail: `this provider does not federate with ${targetHost}` };
+  }
+  return undefined;
+}

@@ -1,0 +1,117 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { type KeyResolver, signRequest } from "@mimi/http-signatures";
+import { createOutboundHttp } from "@mimi/outbound-http";
+import { createPgliteSql, type Sql } from "@mimi/store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  call,
+  createAccount,
+  enrolDevice,
+  listen,
+  startTestProvider,
+  type TestProvider,
+  uploadFresh,
+} from "./harness.js";
+
+/**
+ * The claim policy's domain blocks: a claim signed by a key of a blocked domain (or below one) is
+ * refused before its key is resolved, and a local client cannot claim a blocked domain's user.
+ */
+const signers = [
+  "http://evil.test/users/eve",
+  "http://x.evil.test/users/imp",
+  "http://c.test/users/carl",
+].map((actor) => ({ actor, ...generateKeyPairSync("rsa", { modulusLength: 2048 }) }));
+const resolved: string[] = [];
+const staticKeys: KeyResolver = {
+  resolve: async (keyId) => {
+    resolved.push(keyId);
+    const signer = signers.find((candidate) => `${candidate.actor}#main-key` === keyId);
+    return signer
+      ? { ok: true, key: { keyId, owner: signer.actor, publicKey: signer.publicKey } }
+      : { ok: false, reason: "keyFetchError", detail: `unknown key ${keyId}` };
+  },
+};
+
+let sql: Sql;
+let p: TestProvider;
+let target: { username: string; token: string };
+beforeAll(async () => {
+  sql = await createPgliteSql();
+  const listener = await listen();
+  p = await startTestProvider({
+    domain: "a.test",
+    listener,
+    sql,
+    connectTo: `a.test=127.0.0.1:${listener.port}`,
+    directory: { keys: staticKeys },
+  });
+  await sql.query("insert into identity.blocked_domains (domain, source) values ('evil.test', 'admin')");
+  const username = `u_${randomBytes(4).toString("hex")}`;
+  const token = await createAccount(p, username);
+  const device = await enrolDevice(p, token, username);
+  expect((await uploadFresh(p, token, device, 5)).status).toBe(201);
+  target = { username, token };
+});
+afterAll(async () => {
+  await p?.close();
+  await sql?.close();
+});
+
+async function signedClaim(username: string, signer: (typeof signers)[number]) {
+  const url = `http://a.test/users/${username}/keyPackages/claim`;
+  const body = JSON.stringify({ ciphersuites: [1], "mimi:nonce": randomUUID() });
+  const headers = signRequest(
+    { method: "POST", url, headers: { "content-type": "application/activity+json" }, body },
+    { keyId: `${signer.actor}#main-key`, privateKey: signer.privateKey },
+  );
+  const client = createOutboundHttp({
+    production: false,
+    connectTo: new Map([["a.test", `127.0.0.1:${new URL(p.base).port}`]]),
+  });
+  try {
+    const res = await client.request(url, { method: "POST", headers, body });
+    if (!res.ok) throw new Error(res.detail);
+    return {
+      status: res.status,
+      type: String(res.headers["content-type"]),
+      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+async function available(): Promise<number> {
+  const counts = await call(`${p.base}/api/v1/keypackages`, { token: target.token });
+  return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
+}
+
+describe("claims and domain blocks", () => {
+  it("refuses a blocked domain's signed claim before resolving its key, subdomains too", async () => {
+    for (const signer of [signers[0]!, signers[1]!]) {
+      const answer = await signedClaim(target.username, signer);
+      expect(answer.status).toBe(403);
+      expect(answer.type).toContain("application/problem+json");
+      expect(answer.body).toMatchObject({ reason: "domainBlocked" });
+    }
+    expect(resolved.filter((keyId) => keyId.includes("evil.test"))).toEqual([]);
+    expect(await available()).toBe(5);
+  });
+
+  it("answers other domains' claims", async () => {
+    expect((await signedClaim(target.username, signers[2]!)).status).toBe(200);
+    expect(await available()).toBe(4);
+  });
+
+  it("refuses a local client's claim of a blocked domain's user without contacting it", async () => {
+    for (const acct of ["eve@evil.test", "imp@x.evil.test", "eve@evil.test:8443"]) {
+      const answer = await call(`${p.base}/api/v1/keypackages/claim`, {
+        token: target.token,
+        body: { acct },
+      });
+      expect(answer.status).toBe(403);
+      expect(answer.body).toMatchObject({ reason: "domainBlocked" });
+    }
+  });
+});

@@ -26,13 +26,8 @@ export async function deviceCommand(args: string[], io: Io, client: MimiClient) 
     await removeDevice(io, client, rest.join(" "));
     return;
   }
-  throw new UsageError(
-    action === "list"
-      ? "mimi device list"
-      : action === "remove"
-        ? "mimi device remove <name>"
-        : "mimi device add [name]",
-  );
+  // The full forms are in mimi --help; a mistake names the command most people mean.
+  throw new UsageError(action === "list" ? "mimi device list" : "mimi device add [name]");
 }
 
 /** `mimi device remove <name>`: takes one of the user's other devices out of every channel. */

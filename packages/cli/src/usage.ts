@@ -34,6 +34,7 @@ Channels (<channel> is a channel's name or URL)
                                               give a member a role (owner and admins)
   mimi channel rotate <channel>               update your keys in a channel (also done by itself
                                               after a week or 1000 messages)
+  mimi channel leave <channel>                leave a channel; its messages stay on this device
   mimi channels                               list your channels (one this device is behind on
                                               is marked OUT OF SYNC, with why)
   mimi members <channel>                      list a channel's members and their roles

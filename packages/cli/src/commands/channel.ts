@@ -5,7 +5,7 @@ import { line, type TerminalText } from "../terminal.js";
 import { UsageError } from "../usage.js";
 
 const CHANNEL_USAGE =
-  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name> | role <channel> <user@domain> admin|member | rotate <channel>";
+  "mimi channel create <name> | add <channel> <user@domain> | remove <channel> <user@domain> | rename <channel> <name> | role <channel> <user@domain> admin|member | rotate <channel> | leave <channel>";
 
 /** `mimi channel create|add|remove|rename ...`: changes wait (up to --wait seconds) for the channel's answer. */
 export async function channelCommand(args: string[], io: Io, client: MimiClient, waitSeconds: number) {
@@ -52,6 +52,20 @@ export async function channelCommand(args: string[], io: Io, client: MimiClient,
         submitted.channel.url,
         waitSeconds,
         (epoch) => line`updated your keys in ${channelLabel(submitted.channel)} (epoch ${epoch})`,
+      );
+      return;
+    }
+    case "leave": {
+      if (!first || rest.length > 0) throw new UsageError("mimi channel leave <channel>");
+      const left = await client.leave(first, { timeoutMs: waitSeconds * 1000 });
+      if (left.outcome.status === "refused")
+        throw new Error(
+          `${channelLabelText(left.channel)}: the channel refused to let you leave: ${left.outcome.reason}`,
+        );
+      io.out(
+        left.outcome.status === "left"
+          ? line`left ${channelLabel(left.channel)}; its messages stay on this device`
+          : line`submitted; ${channelLabel(left.channel)} has not answered yet (run mimi join later)`,
       );
       return;
     }

@@ -33,6 +33,7 @@ import {
   planMembershipChange,
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
+import { addBlockRefusal } from "./decide-blocks.js";
 import { decideDevice } from "./decide-device.js";
 import { decideLeave } from "./decide-leave.js";
 import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
@@ -345,6 +346,8 @@ async function decideCommit(
   if (submission.kind === "add") {
     const departing = pendingDepartureRefusal(channel.departed, object);
     if (departing !== undefined) return reject(departing);
+    const blocked = await addBlockRefusal(ctx, object);
+    if (blocked !== undefined) return reject(blocked.summary, blocked.reason);
   }
   // The Remove of a member who left carries out their own wish: any current member may commit it.
   const basis =

@@ -15,3 +15,12 @@ export async function waitFor<T>(
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Fast delivery retries and polls for a provider under test, so redelivery shows within seconds. */
+export const FAST_DELIVERY_ENV = {
+  MIMI_DELIVERY_RETRY_BASE_MS: "200",
+  MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
+  MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
+  MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
+  MIMI_MAILBOX_SAFETY_POLL_MS: "500",
+};

@@ -1,5 +1,4 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type FakeRemote, postNote, startFakeRemote } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser, type Federation, startFederation, waitFor } from "./support/federation.js";
 import { readSse } from "./support/sse.js";
@@ -9,38 +8,30 @@ import { readSse } from "./support/sse.js";
  * carol on b.test; a fake provider c.test answers 410.
  */
 let federation: Federation;
-let gone: Server;
-const goneRequests: string[] = [];
+let gone: FakeRemote;
 let alice: { token: string; actor: string };
 let bob: { token: string; actor: string };
 let carol: { token: string; actor: string };
 
 beforeAll(async () => {
   // c.test: an actor whose inbox is gone for good.
-  gone = createServer((req, res) => {
-    goneRequests.push(`${req.method} ${req.url}`);
-    if (req.method === "GET" && req.url === "/users/dave") {
-      res.writeHead(200, { "content-type": "application/activity+json" });
-      res.end(
-        JSON.stringify({
-          id: "http://c.test/users/dave",
-          type: "Person",
-          inbox: "http://c.test/users/dave/inbox",
-          publicKey: {
-            id: "http://c.test/users/dave#main-key",
-            owner: "http://c.test/users/dave",
-            publicKeyPem: "",
-          },
-        }),
-      );
-      return;
-    }
-    res.writeHead(410, { "content-type": "application/problem+json" });
-    res.end(JSON.stringify({ status: 410, title: "Gone" }));
+  gone = await startFakeRemote({ host: "c.test" });
+  gone.serve("/users/dave", {
+    status: 200,
+    body: {
+      id: "http://c.test/users/dave",
+      type: "Person",
+      inbox: "http://c.test/users/dave/inbox",
+      publicKey: {
+        id: "http://c.test/users/dave#main-key",
+        owner: "http://c.test/users/dave",
+        publicKeyPem: "",
+      },
+    },
   });
-  await new Promise<void>((resolve) => gone.listen(0, "127.0.0.1", resolve));
+  gone.respondWith(410);
   federation = await startFederation(["a.test", "b.test"], {
-    extraHosts: { "c.test": (gone.address() as AddressInfo).port },
+    extraHosts: { "c.test": gone.port },
   });
   alice = await createUser(federation.get("a.test"), "alice");
   bob = await createUser(federation.get("b.test"), "bob");
@@ -49,31 +40,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await federation?.close();
-  gone?.close();
+  await gone?.close();
 });
 
 let counter = 0;
 async function post(to: string[]): Promise<{ id: string; status: number }> {
   counter += 1;
   const id = `${alice.actor}/activities/${Date.now()}-${counter}`;
-  const res = await fetch(`${federation.get("a.test").local}/users/alice/outbox`, {
-    method: "POST",
-    headers: { "content-type": "application/activity+json", authorization: `Bearer ${alice.token}` },
-    body: JSON.stringify({
-      "@context": "https://www.w3.org/ns/activitystreams",
-      id,
-      type: "Create",
-      actor: alice.actor,
-      object: {
-        id: `${id}/object`,
-        type: "Note",
-        content: `hello ${counter}`,
-        attributedTo: alice.actor,
-        to,
-      },
-      to,
-    }),
-  });
+  const res = await postNote(federation.get("a.test").local, alice, { id, content: `hello ${counter}`, to });
   return { id, status: res.status };
 }
 
@@ -141,6 +115,6 @@ describe("federation between two standalone providers", () => {
     expect(dead.reason).toContain("410");
     expect(dead.attempts).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(goneRequests.filter((r) => r === "POST /users/dave/inbox")).toHaveLength(1);
+    expect(gone.posts.filter((post) => post.path === "/users/dave/inbox")).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ChannelSummary, type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { type ChannelSummary, type ClientEvent, ProviderApi } from "@mimi/client";
 import {
   acceptAnyCredential,
   commit,
@@ -9,6 +9,7 @@ import {
   loadCiphersuite,
   toWireObject,
 } from "@mimi/mls";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -17,49 +18,11 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * dave@b.test and carol@c.test join it. Written once, run against any deployment (see deployment.ts).
  */
 let deployment: Deployment;
-const clients = new Map<string, MimiClient>();
+const clients = new TestClients(() => deployment);
+const signUp = (user: string, domain: string) => clients.signUp(user, domain);
+const client = (user: string) => clients.client(user);
+const syncUntil = clients.syncUntil.bind(clients);
 let channel: ChannelSummary;
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`${user}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  const device = await client.addDevice(`${user}'s laptop`);
-  expect(device.keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  return client;
-}
-
-function client(user: string): MimiClient {
-  const found = clients.get(user);
-  if (!found) throw new Error(`no client ${user}`);
-  return found;
-}
-
-/** Syncs `user` until `done` holds (deliveries cross providers asynchronously). */
-async function syncUntil(
-  user: string,
-  what: string,
-  done: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await client(user).sync();
-    if (await done()) return;
-    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function texts(user: string): Promise<string[]> {
   return (await client(user).messages(channel.url)).messages.map((m) => m.content);
@@ -87,7 +50,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 

@@ -1,14 +1,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type ChannelSummary,
-  createTextContent,
-  encodeContent,
-  MimiClient,
-  ProviderApi,
-  StateStore,
-} from "@mimi/client";
+import { type ChannelSummary, createTextContent, encodeContent } from "@mimi/client";
 import {
   acceptAnyCredential,
   decodeClientState,
@@ -16,6 +9,7 @@ import {
   loadCiphersuite,
   toWireObject,
 } from "@mimi/mls";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostileProvider, sendRaw, sendSigned } from "../support/hostile.js";
 import { type Deployment, openDeployment } from "./deployment.js";
@@ -29,8 +23,10 @@ import { type Deployment, openDeployment } from "./deployment.js";
  */
 let deployment: Deployment;
 let hostile: HostileProvider;
-const clients = new Map<string, MimiClient>();
-const homes = new Map<string, string>();
+const clients = new TestClients(() => deployment, "hostile-");
+const signUp = (user: string, domain: string) => clients.signUp(user, domain);
+const client = (user: string) => clients.client(user);
+const syncUntil = clients.syncUntil.bind(clients);
 let channel: ChannelSummary;
 /** Ids of every activity an attack sent: none may ever show up in a mailbox. */
 const attackIds: string[] = [];
@@ -38,41 +34,6 @@ const attackIds: string[] = [];
 const A = "http://a.test";
 const B = "http://b.test";
 const actor = (user: string, domain: string) => `http://${domain}/users/${user}`;
-
-function client(user: string): MimiClient {
-  const found = clients.get(user);
-  if (!found) throw new Error(`no client ${user}`);
-  return found;
-}
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`hostile-${user}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const mimi = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await mimi.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, mimi);
-  homes.set(user, home);
-  return mimi;
-}
-
-async function syncUntil(user: string, what: string, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    await client(user).sync();
-    if (await done()) return;
-    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** What each member's client shows: the channel as it sees it, and its messages. */
 async function displays(): Promise<Record<string, unknown>> {
@@ -152,7 +113,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const mimi of clients.values()) await mimi.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 
@@ -317,7 +278,7 @@ describe("4. members cannot pose as each other", () => {
   it("ben's message claiming to be ann is not shown as ann", async () => {
     const record = JSON.parse(
       await readFile(
-        join(homes.get("ben") ?? "", "accounts", "ben@b.test", "channels", `${channel.id}.json`),
+        join(client("ben").options.home, "accounts", "ben@b.test", "channels", `${channel.id}.json`),
         "utf8",
       ),
     ) as { state: string };
@@ -475,7 +436,7 @@ describe("7. remote text cannot control the terminal", () => {
           {
             env: {
               ...process.env,
-              MIMI_HOME: homes.get("ben"),
+              MIMI_HOME: client("ben").options.home,
               MIMI_DEV_CONNECT_TO: deployment.connectTo,
               NO_COLOR: "1",
             },

@@ -1,4 +1,4 @@
-import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -9,48 +9,10 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * reads what is sent afterwards. Written once, run against any deployment (see deployment.ts).
  */
 let deployment: Deployment;
-const clients = new Map<string, MimiClient>();
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`${user}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  return client;
-}
-
-function client(user: string): MimiClient {
-  const found = clients.get(user);
-  if (!found) throw new Error(`no client ${user}`);
-  return found;
-}
-
-/** Syncs `user` until `done` holds (deliveries cross providers asynchronously); returns every event. */
-async function syncUntil(
-  user: string,
-  what: string,
-  done: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<ClientEvent[]> {
-  const deadline = Date.now() + timeoutMs;
-  const events: ClientEvent[] = [];
-  for (;;) {
-    events.push(...(await client(user).sync()).events);
-    if (await done()) return events;
-    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const clients = new TestClients(() => deployment);
+const signUp = (user: string, domain: string) => clients.signUp(user, domain);
+const client = (user: string) => clients.client(user);
+const syncUntil = clients.syncUntil.bind(clients);
 
 async function texts(user: string, url: string): Promise<string[]> {
   return (await client(user).messages(url)).messages.map((m) => m.content);
@@ -95,7 +57,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import type { ClientEvent } from "@mimi/client";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Federation, startFederation } from "../support/federation.js";
 
@@ -16,57 +17,16 @@ import { type Federation, startFederation } from "../support/federation.js";
 const DOMAINS = ["a.test", "b.test", "c.test"];
 let federation: Federation;
 let homes: string;
-const clients = new Map<string, MimiClient>();
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = join(homes, `${user}@${domain}`);
-  const api = new ProviderApi({ server: federation.get(domain).local });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const client = new MimiClient({ home, connectTo: federation.connectTo });
-  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  return client;
-}
-
-function client(user: string): MimiClient {
-  const found = clients.get(user);
-  if (!found) throw new Error(`no client ${user}`);
-  return found;
-}
-
+const clients = new TestClients(() => ({
+  server: (domain) => federation.get(domain).local,
+  home: (name) => join(homes, name),
+  connectTo: federation.connectTo,
+}));
+const signUp = (user: string, domain: string) => clients.signUp(user, domain);
+const client = (user: string) => clients.client(user);
+const syncUntil = clients.syncUntil.bind(clients);
 /** Another run of `user`'s client on the same MIMI_HOME (a new `mimi` process). */
-async function restart(user: string): Promise<MimiClient> {
-  const old = client(user);
-  await old.close();
-  const fresh = new MimiClient({ home: old.options.home, connectTo: federation.connectTo });
-  clients.set(user, fresh);
-  return fresh;
-}
-
-/** Syncs `user` until `done` holds (deliveries cross providers asynchronously); returns every event. */
-async function syncUntil(
-  user: string,
-  what: string,
-  done: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<ClientEvent[]> {
-  const deadline = Date.now() + timeoutMs;
-  const events: ClientEvent[] = [];
-  for (;;) {
-    events.push(...(await client(user).sync()).events);
-    if (await done()) return events;
-    if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const restart = (user: string) => clients.restart(user);
 
 async function texts(user: string, url: string): Promise<string[]> {
   return (await client(user).messages(url)).messages.map((m) => m.content);
@@ -84,7 +44,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await federation?.close();
   if (homes) rmSync(homes, { recursive: true, force: true });
 });

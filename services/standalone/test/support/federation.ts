@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createAccountAt, FAST_DELIVERY_ENV, TestFront, waitFor } from "@mimi/testkit";
 import { type RunningProvider, startProvider } from "../../src/provider.js";
-import { TestFront } from "./front.js";
 
 export interface TestProvider {
   domain: string;
@@ -23,13 +23,7 @@ export interface Federation {
 }
 
 /** Fast retries so tests see redelivery within seconds. */
-export const FAST_DELIVERY_ENV = {
-  MIMI_DELIVERY_RETRY_BASE_MS: "200",
-  MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
-  MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
-  MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
-  MIMI_MAILBOX_SAFETY_POLL_MS: "500",
-};
+export { FAST_DELIVERY_ENV, waitFor };
 
 /**
  * Starts one standalone provider per domain, each behind a TestFront, all sharing one development host
@@ -93,31 +87,6 @@ export async function startFederation(
   };
 }
 
-export async function createUser(
-  p: TestProvider,
-  username: string,
-): Promise<{ token: string; actor: string }> {
-  const res = await fetch(`${p.local}/api/v1/accounts`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: `${username} password` }),
-  });
-  if (res.status !== 201)
-    throw new Error(`account ${username}@${p.domain}: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { token: string; actor: string };
-  return body;
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+export function createUser(p: TestProvider, username: string): Promise<{ token: string; actor: string }> {
+  return createAccountAt(p, username);
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { TestClients } from "@mimi/testkit/e2e";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServiceProcess, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
@@ -24,26 +24,12 @@ const enabled = haveInfra && process.env.MIMI_SPLIT_RESTARTS === "1";
  */
 let deployment: SplitDeployment;
 let stateDir: string;
-const clients = new Map<string, MimiClient>();
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const server = deployment.providers.get(domain)?.url ?? "";
-  const home = join(stateDir, "homes", `${user}@${domain}`);
-  const api = new ProviderApi({ server });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  return client;
-}
+const clients = new TestClients(() => ({
+  server: (domain) => deployment.providers.get(domain)?.url ?? "",
+  home: (name) => join(stateDir, "homes", name),
+  connectTo: deployment.connectTo,
+}));
+const signUp = (user: string, domain: string) => clients.signUp(user, domain);
 
 function replica(domain: string, service: ServiceName) {
   const found = deployment.providers
@@ -85,7 +71,7 @@ describe.skipIf(!enabled)("replicas and restarts on a split deployment", () => {
   }, 240_000);
 
   afterAll(async () => {
-    for (const client of clients.values()) await client.close();
+    await clients.closeAll();
     await deployment?.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);

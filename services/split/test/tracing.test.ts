@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { MimiClient } from "@mimi/client";
 import { startTracing, type Tracing } from "@mimi/service-kit";
 import type { RunningProvider } from "@mimi/standalone";
+import type { TestClients } from "@mimi/testkit/e2e";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../src/processes.js";
@@ -15,7 +16,7 @@ import { freePort } from "../src/processes.js";
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
 const providers: RunningProvider[] = [];
-const clients: MimiClient[] = [];
+let clients: TestClients | undefined;
 let dir: string;
 
 beforeAll(async () => {
@@ -48,30 +49,21 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const client of clients) await client.close();
+  await clients?.closeAll();
   for (const provider of providers) await provider.close();
   await tracing?.shutdown();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function signUp(user: string, domain: string, port: number): Promise<MimiClient> {
-  const { MimiClient: Client, ProviderApi, StateStore } = await import("@mimi/client");
-  const home = join(dir, "homes", `${user}@${domain}`);
-  const api = new ProviderApi({ server: `http://127.0.0.1:${port}` });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const connectTo = providers.map((p) => `${p.config.domain}=127.0.0.1:${p.port}`).join(",");
-  const client = new Client({ home, connectTo });
-  await client.addDevice(`${user}'s laptop`);
-  clients.push(client);
-  return client;
+async function signUp(user: string, domain: string): Promise<MimiClient> {
+  // Loaded here, after tracing started, like the providers.
+  const { TestClients } = await import("@mimi/testkit/e2e");
+  clients ??= new TestClients(() => ({
+    server: (name) => `http://127.0.0.1:${providers.find((p) => p.config.domain === name)?.port}`,
+    home: (name) => join(dir, "homes", name),
+    connectTo: providers.map((p) => `${p.config.domain}=127.0.0.1:${p.port}`).join(","),
+  }));
+  return clients.signUp(user, domain);
 }
 
 const pathOf = (span: ReadableSpan) =>
@@ -90,8 +82,8 @@ const SERVER = 1;
 it("a channel message's trace runs from the outbox POST through the bus to the other provider's inbox", async () => {
   const [a, b] = providers;
   if (!a || !b) throw new Error("providers did not start");
-  const alice = await signUp("alice", "a.test", a.port);
-  const bob = await signUp("bob", "b.test", b.port);
+  const alice = await signUp("alice", "a.test");
+  const bob = await signUp("bob", "b.test");
   const channel = await alice.createChannel("traced");
   expect((await alice.waitForChannel(channel.url, { timeoutMs: 30_000 })).settled).toBe(true);
   await alice.addMember(channel.url, "bob@b.test");

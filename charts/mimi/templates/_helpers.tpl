@@ -163,6 +163,14 @@ functions, an explicit false or 0 in the override is kept. Args: list base overr
 {{- if eq $name "identity" }}
 - name: MIMI_OPEN_REGISTRATIONS
   value: {{ $root.Values.openRegistrations | quote }}
+{{- with $root.Values.blockedDomains }}
+- name: MIMI_BLOCKED_DOMAINS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $root.Values.adminUsers }}
+- name: MIMI_ADMIN_USERS
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- end }}
 {{- if not (kindIs "invalid" $root.Values.trustProxy) }}
 - name: MIMI_TRUST_PROXY

@@ -28,7 +28,7 @@ const ROUTES: readonly Route[] = [
   { path: /^\/\.well-known\/(webfinger|nodeinfo|mimi-configuration)$/, service: "identity" },
   { path: /^\/nodeinfo(\/.*)?$/, service: "identity" },
   { path: /^\/actor$/, service: "identity" },
-  { path: /^\/api\/v1\/(accounts|tokens|me|clients)(\/.*)?$/, service: "identity" },
+  { path: /^\/api\/v1\/(accounts|tokens|me|clients|admin)(\/.*)?$/, service: "identity" },
   { path: /^\/api\/v1\/keypackages(\/.*)?$/, service: "keypackage-directory" },
   { path: /^\/api\/v1\/channels(\/.*)?$/, service: "channel-sequencer" },
   { path: /^\/api\/v1\/mailbox(\/.*)?$/, service: "delivery-fanout" },

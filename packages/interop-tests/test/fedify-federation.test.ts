@@ -1,5 +1,6 @@
 import type { Federation, HttpMessageSignaturesSpec } from "@fedify/fedify";
 import { Create, isActor, Note, PUBLIC_COLLECTION } from "@fedify/vocab";
+import { postNote } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeFetchToLocalPorts } from "./support/connect-to.js";
 import { FedifyServer } from "./support/fedify-server.js";
@@ -141,24 +142,7 @@ describe.skipIf(!fedifyRuns)(
     it("our delivery passes Fedify's inbox: signature verified, alice owns the key, the listener runs", async () => {
       const fed = `${fedify.origin}/users/fed`;
       const id = `${alice.actor}/activities/${Date.now()}`;
-      const res = await fetch(`${ours.local}/users/alice/outbox`, {
-        method: "POST",
-        headers: { "content-type": "application/activity+json", authorization: `Bearer ${alice.token}` },
-        body: JSON.stringify({
-          "@context": "https://www.w3.org/ns/activitystreams",
-          id,
-          type: "Create",
-          actor: alice.actor,
-          object: {
-            id: `${id}/object`,
-            type: "Note",
-            content: "hi fed",
-            attributedTo: alice.actor,
-            to: [fed],
-          },
-          to: [fed],
-        }),
-      });
+      const res = await postNote(ours.local, alice, { id, content: "hi fed", to: [fed] });
       expect(res.status, await res.clone().text()).toBe(202);
       const accepted = await waitFor("the Create in Fedify's inbox listener", async () =>
         fedify.accepted.find((activity) => activity.id?.href === id),

@@ -1,5 +1,6 @@
 import { doesActorOwnKey, getDocumentLoader, verifyRequest } from "@fedify/fedify";
 import { Activity } from "@fedify/vocab";
+import { postNote } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeFetchToLocalPorts } from "./support/connect-to.js";
 import { type CapturedRequest, FakeHost } from "./support/fake-host.js";
@@ -53,24 +54,7 @@ describe.skipIf(!fedifyRuns)(`Fedify verifies every request our provider sends (
 
   it("a delivery to a remote actor: the actor GET and the inbox POST both verify", async () => {
     const id = `${alice.actor}/activities/${Date.now()}`;
-    const res = await fetch(`${ours.local}/users/alice/outbox`, {
-      method: "POST",
-      headers: { "content-type": "application/activity+json", authorization: `Bearer ${alice.token}` },
-      body: JSON.stringify({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        id,
-        type: "Create",
-        actor: alice.actor,
-        object: {
-          id: `${id}/object`,
-          type: "Note",
-          content: "hi rita",
-          attributedTo: alice.actor,
-          to: [rita.id.href],
-        },
-        to: [rita.id.href],
-      }),
-    });
+    const res = await postNote(ours.local, alice, { id, content: "hi rita", to: [rita.id.href] });
     expect(res.status, await res.clone().text()).toBe(202);
     const delivery = await waitFor("the delivery at remote.test", async () =>
       remote.received.find((r) => r.method === "POST" && r.body.toString("utf8").includes(id)),

@@ -1,5 +1,4 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import {
   createFederation,
   type Federation,
@@ -8,6 +7,7 @@ import {
   MemoryKvStore,
 } from "@fedify/fedify";
 import { type Activity, Create, Endpoints, Person } from "@fedify/vocab";
+import { closeNow, listenLocal } from "@mimi/testkit";
 
 type KeyPair = Awaited<ReturnType<typeof generateCryptoKeyPair>>;
 
@@ -95,16 +95,13 @@ export class FedifyServer {
         res.end(Buffer.from(await response.arrayBuffer()));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    this.port = await listenLocal(server);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await closeNow(server);
   }
 }

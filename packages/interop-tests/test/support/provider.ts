@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProvider, startProvider } from "@mimi/standalone";
+import { type CreatedAccount, createAccountAt, FAST_DELIVERY_ENV, freePort, waitFor } from "@mimi/testkit";
 
 /** One of our providers, run in this process on PGlite in a temporary folder. */
 export interface OurProvider {
@@ -16,15 +16,6 @@ export interface OurProvider {
   connectTo: string;
   provider: RunningProvider;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /**
@@ -50,10 +41,7 @@ export async function startOurProvider(
       MIMI_DATA_DIR: join(dir, domain),
       MIMI_DEV_CONNECT_TO: connectTo,
       LOG_LEVEL: process.env.MIMI_TEST_LOG_LEVEL ?? "silent",
-      MIMI_DELIVERY_RETRY_BASE_MS: "200",
-      MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
-      MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
-      MIMI_MAILBOX_SAFETY_POLL_MS: "500",
+      ...FAST_DELIVERY_ENV,
     },
   });
   return {
@@ -70,34 +58,10 @@ export async function startOurProvider(
   };
 }
 
-export interface OurUser {
-  username: string;
-  token: string;
-  actor: string;
+export type OurUser = CreatedAccount;
+
+export function createUser(p: OurProvider, username: string): Promise<OurUser> {
+  return createAccountAt(p, username);
 }
 
-export async function createUser(p: OurProvider, username: string): Promise<OurUser> {
-  const res = await fetch(`${p.local}/api/v1/accounts`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: `${username} password` }),
-  });
-  if (res.status !== 201)
-    throw new Error(`account ${username}@${p.domain}: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { token: string; actor: string };
-  return { username, token: body.token, actor: body.actor };
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitFor };

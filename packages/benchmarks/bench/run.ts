@@ -16,21 +16,25 @@ import {
   verdictOf,
 } from "../src/index.js";
 import { claimsScenario } from "./claims.js";
+import { devicesScenario } from "./devices.js";
 import { endToEndScenario } from "./end-to-end.js";
 import { fanoutScenario } from "./fanout.js";
 import { inboundScenario } from "./inbound.js";
 import { mlsScenario } from "./mls.js";
 import { outboundScenario } from "./outbound.js";
 import { sequencerScenario } from "./sequencer.js";
+import { signaturesScenario } from "./signatures.js";
 
 const scenarios: Scenario[] = [
   inboundScenario,
   outboundScenario,
+  signaturesScenario,
   endToEndScenario,
   fanoutScenario,
   claimsScenario,
   sequencerScenario,
   mlsScenario,
+  devicesScenario,
 ];
 
 const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());

@@ -92,4 +92,11 @@ export const identityConfigSpec = {
     description:
       "local usernames whose sessions may use the admin API (domain blocks), comma-separated; empty: nobody",
   },
+  userBlocksMax: {
+    env: "MIMI_USER_BLOCKS_MAX",
+    schema: parse.positiveInt().max(100_000, "must be at most 100000"),
+    default: "1000",
+    description:
+      "users and domains one user may block; every service reads a user's whole list when it checks a sender against it",
+  },
 };

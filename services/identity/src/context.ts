@@ -43,6 +43,8 @@ export interface IdentityContext {
   adminUsers: ReadonlySet<string>;
   /** MIMI_BLOCKED_DOMAINS; `prepareIdentity` writes them where every service reads the blocks. */
   configuredBlockedDomains: readonly string[];
+  /** How many users and domains one user may block (MIMI_USER_BLOCKS_MAX). */
+  userBlocksMax: number;
   version: string;
 }
 
@@ -82,6 +84,7 @@ export function createIdentityContext(
     }),
     adminUsers: new Set(settings.adminUsers),
     configuredBlockedDomains: settings.blockedDomains,
+    userBlocksMax: settings.userBlocksMax,
     version: "0.1.0",
     ...overrides,
   };

@@ -96,5 +96,20 @@ export const identityMigrations: MigrationSet = {
         );
       `,
     },
+    {
+      version: 6,
+      name: "user blocks: the users and domains a user blocked",
+      // `target` is `user@host` (lower-cased user) or a bare domain; other services read a user's
+      // blocks through @mimi/identity/reads to refuse claims and direct deliveries.
+      sql: `
+        create table identity.user_blocks (
+          username text not null references identity.accounts(username) on delete cascade,
+          target text not null,
+          kind text not null check (kind in ('user', 'domain')),
+          created_at timestamptz not null default now(),
+          primary key (username, target)
+        );
+      `,
+    },
   ],
 };

@@ -1,3 +1,4 @@
+import { BoundedCache } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
 /**
@@ -147,5 +148,98 @@ export function createDomainBlocks(
       return hostIsBlocked(host, await current());
     },
     snapshot: current,
+  };
+}
+
+/** One of a user's blocks: another user (`user@host`, user lower-cased) or a domain. */
+export interface UserBlock {
+  readonly target: string;
+  readonly kind: "user" | "domain";
+}
+
+/** The users and domains `username` blocked (none for an unknown user). */
+export async function userBlocks(sql: SqlExecutor, username: string): Promise<UserBlock[]> {
+  const result = await sql.query<UserBlock>(
+    "select target, kind from identity.user_blocks where username = $1",
+    [username],
+  );
+  return result.rows;
+}
+
+/**
+ * Whether `blocks` cover the actor at `actorUrl`. A domain block covers every actor on that host or
+ * below it. A user block `bob@b.example` covers an actor on host `b.example` (with the acct's port,
+ * if it names one) whose URL ends in the segment `bob` or `@bob` (`/users/bob`, `/@bob`, `/u/bob`):
+ * the layouts ActivityPub servers use. A server that names actors otherwise is reached by a domain
+ * block only.
+ */
+export function blocksActor(blocks: readonly UserBlock[], actorUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(actorUrl);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.toLowerCase();
+  const segments = url.pathname.split("/").filter((segment) => segment.length > 0);
+  let last = segments.at(-1);
+  try {
+    last = last === undefined ? undefined : decodeURIComponent(last).replace(/^@/, "").toLowerCase();
+  } catch {
+    last = undefined;
+  }
+  const domains = new Set<string>();
+  for (const block of blocks) {
+    if (block.kind === "domain") {
+      domains.add(block.target);
+      continue;
+    }
+    const at = block.target.lastIndexOf("@");
+    const user = block.target.slice(0, at);
+    const blockedHost = block.target.slice(at + 1);
+    const hostMatches = blockedHost.includes(":")
+      ? blockedHost === url.host.toLowerCase()
+      : blockedHost === host;
+    if (hostMatches && last === user) return true;
+  }
+  return domains.size > 0 && hostIsBlocked(host, domains);
+}
+
+/** Users whose blocks a service keeps at once; the least recently used are dropped first. */
+export const USER_BLOCKS_CACHE_ENTRIES = 10_000;
+
+/** Users' blocks as the other services ask about them. */
+export interface UserBlocksView {
+  /** Whether local user `username` blocked the actor at `actorUrl` (or its domain). */
+  blocks(username: string, actorUrl: string): Promise<boolean>;
+}
+
+/**
+ * Users' blocks, each user's list read at most once per `ttlMs` and kept for at most `maxEntries`
+ * users (@mimi/bounded-cache), so a flood of deliveries to many users costs bounded memory.
+ */
+export function createUserBlocks(
+  sql: SqlExecutor,
+  options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
+): UserBlocksView {
+  const cache = new BoundedCache<string, Promise<UserBlock[]>>({
+    maxEntries: options.maxEntries ?? USER_BLOCKS_CACHE_ENTRIES,
+    ttlMs: options.ttlMs ?? BLOCK_LIST_TTL_MS,
+    now: options.now ?? Date.now,
+  });
+  const listOf = (username: string): Promise<UserBlock[]> => {
+    const held = cache.get(username);
+    if (held) return held;
+    const reading = userBlocks(sql, username);
+    cache.set(username, reading);
+    // A failed read is not remembered: the next check asks again.
+    reading.catch(() => cache.delete(username));
+    return reading;
+  };
+  return {
+    async blocks(username, actorUrl) {
+      const list = await listOf(username);
+      return list.length > 0 && blocksActor(list, actorUrl);
+    },
   };
 }

@@ -21,6 +21,7 @@ import { me } from "./routes/me.js";
 import { mimiConfiguration } from "./routes/mimi-configuration.js";
 import { nodeInfo, nodeInfoLinks } from "./routes/nodeinfo.js";
 import { listSessions, logOut, logOutEverywhere, revokeSession } from "./routes/sessions.js";
+import { addUserBlock, listUserBlocks, removeUserBlock } from "./routes/user-blocks.js";
 import { webfinger } from "./routes/webfinger.js";
 
 /** Identity's public surface: discovery, actor documents, and the account/token/client API. */
@@ -54,6 +55,9 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
   router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));
   router.post("/api/v1/clients/:clientId/credential", auth, ...json, issueCredential(ctx));
+  router.get("/api/v1/me/blocks", auth, listUserBlocks(ctx));
+  router.put("/api/v1/me/blocks/:target", auth, addUserBlock(ctx));
+  router.delete("/api/v1/me/blocks/:target", auth, removeUserBlock(ctx));
   const admin = requireAdmin(ctx);
   router.get("/api/v1/admin/blocked-domains", auth, admin, listBlockedDomains(ctx));
   router.put("/api/v1/admin/blocked-domains/:domain", auth, admin, addBlockedDomain(ctx));

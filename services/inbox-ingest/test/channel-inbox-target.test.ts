@@ -1,39 +1,31 @@
-import type { Sql } from "@mimi/store";
 import { channelInboxTopic } from "@mimi/topics";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   activityId,
-  createTestDatabase,
   type FakeRemote,
+  type IngestWorld,
   postSigned,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
 const REMOTE = "http://remote.test";
 const ROOM = "http://b.test/channels/room1";
 
-let sql: Sql;
+let world: IngestWorld;
 let remote: FakeRemote;
 let ingest: TestIngest;
 let carol: RemoteActor;
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
-  remote = await startFakeRemote();
+  world = await startIngestWorld();
+  ({ remote, ingest } = world);
   carol = remote.addActor(REMOTE, "/users/carol", "rsa");
-  ingest = await startTestIngest({
-    sql,
-    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
-  });
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 beforeEach(() => {

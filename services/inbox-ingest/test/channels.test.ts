@@ -4,14 +4,13 @@ import { channelInboxTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createAccount,
-  createTestDatabase,
   type FakeRemote,
   followersCollection,
+  type IngestWorld,
   postSigned,
   postWithToken,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
@@ -26,6 +25,7 @@ const BOB = `${LOCAL}/users/bob`;
 const ALICE = `${LOCAL}/users/alice`;
 const DAN = `${LOCAL}/users/dan`;
 
+let world: IngestWorld;
 let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
@@ -38,11 +38,11 @@ let frank: RemoteActor; // a remote user added later
 let local: RemoteActor; // a channel of b.test (its key document served through the fake server)
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
+  world = await startIngestWorld({ hosts: { "b.test": "remote" }, localChannels: ["loc"] });
+  ({ sql, remote, ingest } = world);
   bobToken = await createAccount(sql, "bob");
   await createAccount(sql, "alice");
   await createAccount(sql, "dan");
-  remote = await startFakeRemote();
   room = remote.addActor(REMOTE, "/channels/room", "rsa", "Service");
   roomFollowers = `${room.id}/followers`;
   carol = remote.addActor(REMOTE, "/users/carol", "ed25519");
@@ -50,17 +50,10 @@ beforeAll(async () => {
   frank = remote.addActor(REMOTE, "/users/frank", "ed25519");
   // b.test's own channel key lives in its database in production; here the fake server stands in.
   local = remote.addActor(LOCAL, "/channels/loc", "ed25519", "Service");
-  ingest = await startTestIngest({
-    sql,
-    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port},b.test=127.0.0.1:${remote.port}` },
-    localChannels: ["loc"],
-  });
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 beforeEach(() => {

@@ -12,7 +12,7 @@ import {
   readConfig,
   startServer,
 } from "@mimi/service-kit";
-import type { Sql } from "@mimi/store";
+import { type MigrationSet, migrateAll, type Sql } from "@mimi/store";
 import {
   captureLogs,
   createTestDatabase as createKitDatabase,
@@ -157,6 +157,47 @@ export async function startTestIngest(options: {
       await server.close();
       await ctx.close();
       await bus.close();
+    },
+  };
+}
+
+/** A database, a fake `remote.test` and inbox-ingest mapped to it: what most tests here start from. */
+export interface IngestWorld {
+  sql: Sql;
+  remote: FakeRemote;
+  ingest: TestIngest;
+  /** Closes the service, the fake and the database. */
+  close(): Promise<void>;
+}
+
+export async function startIngestWorld(
+  options: {
+    /** Applied after this service's own (another service's tables some tests read). */
+    migrations?: MigrationSet[];
+    /** Hosts mapped besides `remote.test`; `"remote"` maps a host to the fake as well. */
+    hosts?: Record<string, number | "remote">;
+  } & Omit<Parameters<typeof startTestIngest>[0], "sql"> = {},
+): Promise<IngestWorld> {
+  const { migrations, hosts, ...ingestOptions } = options;
+  const sql = await createTestDatabase();
+  if (migrations) await migrateAll(sql, migrations);
+  const remote = await startFakeRemote();
+  const connectTo = Object.entries({ "remote.test": "remote", ...hosts } as Record<string, number | "remote">)
+    .map(([host, port]) => `${host}=127.0.0.1:${port === "remote" ? remote.port : port}`)
+    .join(",");
+  const ingest = await startTestIngest({
+    ...ingestOptions,
+    sql,
+    env: { MIMI_DEV_CONNECT_TO: connectTo, ...ingestOptions.env },
+  });
+  return {
+    sql,
+    remote,
+    ingest,
+    async close() {
+      await ingest.close();
+      await remote.close();
+      await sql.close();
     },
   };
 }

@@ -7,13 +7,12 @@ import {
   activityId,
   closedPort,
   createAccount,
-  createTestDatabase,
   type FakeRemote,
   followersCollection,
+  type IngestWorld,
   postSigned,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
@@ -22,6 +21,7 @@ const BOB = "http://b.test/users/bob";
 const ALICE = "http://b.test/users/alice";
 const BODY_LIMIT = 64 * 1024;
 
+let world: IngestWorld;
 let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
@@ -30,26 +30,20 @@ let dave: RemoteActor; // Ed25519 key
 let room: RemoteActor; // a channel on the remote provider
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
+  world = await startIngestWorld({
+    hosts: { "gone.test": await closedPort() },
+    settings: { bodyLimitBytes: BODY_LIMIT },
+  });
+  ({ sql, remote, ingest } = world);
   await createAccount(sql, "bob");
   await createAccount(sql, "alice");
-  remote = await startFakeRemote();
   carol = remote.addActor(REMOTE, "/users/carol", "rsa");
   dave = remote.addActor(REMOTE, "/users/dave", "ed25519");
   room = remote.addActor(REMOTE, "/channels/room", "rsa", "Service");
-  ingest = await startTestIngest({
-    sql,
-    env: {
-      MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port},gone.test=127.0.0.1:${await closedPort()}`,
-    },
-    settings: { bodyLimitBytes: BODY_LIMIT },
-  });
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 beforeEach(() => {

@@ -1,24 +1,23 @@
 import { deliveryFanoutMigrations } from "@mimi/delivery-fanout";
 import type { Sql } from "@mimi/store";
-import { migrateAll } from "@mimi/store";
 import { userInboxTopic } from "@mimi/topics";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   activityId,
   createAccount,
-  createTestDatabase,
   type FakeRemote,
+  type IngestWorld,
   postSigned,
   postWithToken,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
 const REMOTE = "http://remote.test";
 const local = (name: string) => `http://b.test/users/${name}`;
 
+let world: IngestWorld;
 let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
@@ -26,23 +25,18 @@ let carol: RemoteActor;
 let annToken: string;
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
-  await migrateAll(sql, [deliveryFanoutMigrations]);
-  annToken = await createAccount(sql, "ann");
-  for (const name of ["ben", "cas", "dot"]) await createAccount(sql, name);
-  remote = await startFakeRemote();
-  carol = remote.addActor(REMOTE, "/users/carol", "rsa");
-  ingest = await startTestIngest({
-    sql,
-    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
+  world = await startIngestWorld({
+    migrations: [deliveryFanoutMigrations],
     settings: { maxAddresses: 5, maxRecipients: 3, maxCopyBytes: 20000 },
   });
+  ({ sql, remote, ingest } = world);
+  annToken = await createAccount(sql, "ann");
+  for (const name of ["ben", "cas", "dot"]) await createAccount(sql, name);
+  carol = remote.addActor(REMOTE, "/users/carol", "rsa");
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 beforeEach(() => {

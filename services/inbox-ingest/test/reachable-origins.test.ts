@@ -1,40 +1,33 @@
 import { deliveryFanoutMigrations } from "@mimi/delivery-fanout";
-import { migrateAll, type Sql } from "@mimi/store";
+import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createReachableOrigins } from "../src/adapters/reachable-origins.js";
 import {
   createAccount,
-  createTestDatabase,
   type FakeRemote,
+  type IngestWorld,
   postSigned,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
 /** A server that signs a request to us is up: delivery stops treating it as unavailable. */
+let world: IngestWorld;
 let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
 let carol: RemoteActor;
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
-  await migrateAll(sql, [deliveryFanoutMigrations]);
+  world = await startIngestWorld({ migrations: [deliveryFanoutMigrations] });
+  ({ sql, remote, ingest } = world);
   await createAccount(sql, "bob");
-  remote = await startFakeRemote();
   carol = remote.addActor("http://remote.test", "/users/carol", "ed25519");
-  ingest = await startTestIngest({
-    sql,
-    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
-  });
 });
 
 afterAll(async () => {
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 const markedUnavailable = async (origin: string) =>

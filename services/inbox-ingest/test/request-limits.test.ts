@@ -9,18 +9,18 @@ import { claimedSignerOrigin, inboxIngestRouter } from "../src/router.js";
 import {
   activityId,
   createAccount,
-  createTestDatabase,
   type FakeRemote,
+  type IngestWorld,
   postSigned,
   type RemoteActor,
-  startFakeRemote,
-  startTestIngest,
+  startIngestWorld,
   type TestIngest,
 } from "./harness.js";
 
 const REMOTE = "http://remote.test";
 const BOB = "http://b.test/users/bob";
 
+let world: IngestWorld;
 let sql: Sql;
 let remote: FakeRemote;
 let ingest: TestIngest;
@@ -30,22 +30,16 @@ let bobToken: string;
 const closers: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
+  world = await startIngestWorld();
+  ({ sql, remote, ingest } = world);
   bobToken = await createAccount(sql, "bob");
-  remote = await startFakeRemote();
   carol = remote.addActor(REMOTE, "/users/carol", "rsa");
   dave = remote.addActor(REMOTE, "/users/dave", "rsa");
-  ingest = await startTestIngest({
-    sql,
-    env: { MIMI_DEV_CONNECT_TO: `remote.test=127.0.0.1:${remote.port}` },
-  });
 });
 
 afterAll(async () => {
   for (const close of closers) await close();
-  await ingest?.close();
-  await remote?.close();
-  await sql?.close();
+  await world?.close();
 });
 
 /** The test's ingest context behind a router of its own, with the limits `env` sets (0 for the rest). */

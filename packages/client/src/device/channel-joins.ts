@@ -148,12 +148,18 @@ export function channelsToJoin(joins: DeviceJoins, held: ReadonlySet<string>): s
   );
 }
 
-/** A channel delivered something and this device holds nothing of it: join it on the next round. */
-export async function noteChannelToJoin(ctx: AccountContext, channelUrl: string): Promise<void> {
+/**
+ * A channel delivered something and this device holds nothing of it: it is joined on the next round.
+ * True unless the channel refused this device before: what it delivered until now was sent before the
+ * device joins and is not for it, so it is passed over without a word.
+ */
+export async function noteChannelToJoin(ctx: AccountContext, channelUrl: string): Promise<boolean> {
   const joins = await loadJoins(ctx);
-  if (joins.candidates.includes(channelUrl)) return;
+  if (joins.refused.some((refusal) => refusal.channelUrl === channelUrl)) return false;
+  if (joins.candidates.includes(channelUrl)) return true;
   joins.candidates.push(channelUrl);
   await saveJoins(ctx, joins);
+  return true;
 }
 
 /**

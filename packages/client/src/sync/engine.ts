@@ -143,7 +143,7 @@ export class SyncEngine implements ChannelOrder {
       return joinChannel(this.ctx, this.keys, activity, delivery.channelUrl, events);
     if (!session) {
       // A channel of the user this device holds nothing of (it is new): joined by external commit later.
-      await noteChannelToJoin(this.ctx, delivery.channelUrl);
+      if (await noteChannelToJoin(this.ctx, delivery.channelUrl)) return false;
       events.push({ type: "skipped", activityId: id, reason: `not a member of ${delivery.channelUrl}` });
       return false;
     }

@@ -18,6 +18,7 @@ import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./con
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { joinUserChannels, loadJoins } from "./device/channel-joins.js";
 import { DeviceKeys } from "./device/device-keys.js";
+import { KeyPackageTopUp } from "./device/key-package-top-up.js";
 import { type DeviceRemovalResult, deviceNamed, submitDeviceRemoval } from "./device/device-removal.js";
 import {
   type DeviceInfo,
@@ -51,6 +52,8 @@ interface AccountParts {
   keys: DeviceKeys;
   engine: SyncEngine;
   channels: ChannelCommands;
+  /** Looks at the server's KeyPackage count now and then during syncs, and tops the pool up. */
+  topUp: KeyPackageTopUp;
 }
 
 /**
@@ -79,7 +82,8 @@ export class MimiClient {
       const ctx = await openAccountContext(this.options);
       const keys = new DeviceKeys(ctx, { target: this.target, threshold: this.threshold });
       const engine = new SyncEngine(ctx, keys);
-      return { ctx, keys, engine, channels: new ChannelCommands(ctx, keys, engine) };
+      const topUp = new KeyPackageTopUp(ctx, keys);
+      return { ctx, keys, engine, channels: new ChannelCommands(ctx, keys, engine), topUp };
     })();
     return this.opened;
   }
@@ -297,11 +301,12 @@ export class MimiClient {
    * key update in every channel where one is due (see `keyUpdate`).
    */
   sync(): Promise<SyncResult> {
-    return this.locked(async ({ ctx, engine, keys }) => {
+    return this.locked(async ({ ctx, engine, keys, topUp }) => {
       const result = await engine.sync();
       // A new device joins the user's channels it holds nothing of (by external commit).
       await joinUserChannels(ctx, keys, result.events, result.warnings);
       await commitDepartures(ctx, result.warnings);
+      await topUp.whenDue(result.warnings);
       await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
       return result;
     });
@@ -367,9 +372,10 @@ export class MimiClient {
   async listen(onEvent: (event: ClientEvent) => void, options: ListenOptions = {}): Promise<void> {
     const { ctx } = await this.open();
     const handleItem = (item: MailboxItem) =>
-      this.locked(async ({ engine }) => {
+      this.locked(async ({ engine, topUp }) => {
         const { events, warnings } = await engine.receiveLive(item);
         await commitDepartures(ctx, warnings);
+        await topUp.whenDue(warnings);
         await updateKeysWhereDue(ctx, this.keyUpdates, events, warnings);
         for (const warning of warnings) options.onWarning?.(warning);
         return events;

@@ -28,6 +28,22 @@ export function topUpPlan(
   };
 }
 
+/**
+ * How often a sync asks the server how many KeyPackages it holds for this device: others claim them
+ * without this device knowing, so it looks now and then (and after every join) rather than on every
+ * sync, which would cost the server one more request per sync.
+ */
+export const KEY_PACKAGE_CHECK_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Whether a sync at `nowMs` should look at the server's count: never looked, or the interval passed. */
+export function keyPackageCheckDue(
+  lastCheckedMs: number | undefined,
+  nowMs: number,
+  intervalMs: number,
+): boolean {
+  return lastCheckedMs === undefined || nowMs - lastCheckedMs >= intervalMs;
+}
+
 /** The stored KeyPackages still valid at `nowIso`: an expired one can no longer be claimed, nor its private parts needed. */
 export function unexpiredKeyPackages(
   keyPackages: readonly StoredKeyPackage[],

@@ -7,11 +7,16 @@ import { identityMigrations } from "@mimi/identity";
 import {
   type CiphersuiteImpl,
   type ClientState,
+  type CommitOutput,
   createKeyPackage,
   generateSignatureKeyPair,
+  joinFromWelcome,
   type KeyPackage,
   type PrivateKeyPackage,
+  processIncoming,
   type SignatureKeyPair,
+  toWireObject,
+  type ValidateCredential,
   x509Credential,
 } from "@mimi/mls";
 import { readProviderConfig } from "@mimi/provider-config";
@@ -187,4 +192,70 @@ export async function handleToSettled(
   ...args: Parameters<typeof handleChannelInboxItem>
 ): Promise<HandlerOutcome> {
   return settledOutcome(await handleChannelInboxItem(...args));
+}
+
+/** The clients of a test channel's members by name, and what they need to follow its commits. */
+export interface TestGroup {
+  clients: Record<string, TestClient>;
+  cs: CiphersuiteImpl;
+  validateCredential: ValidateCredential;
+}
+
+export function memberClient(clients: Record<string, TestClient>, name: string): TestClient {
+  const found = clients[name];
+  if (!found) throw new Error(`no client ${name}`);
+  return found;
+}
+
+export function memberState(clients: Record<string, TestClient>, name: string): ClientState {
+  const state = memberClient(clients, name).state;
+  if (!state) throw new Error(`${name} is not in the group`);
+  return state;
+}
+
+/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+export async function deliverToMembers(
+  { clients, cs, validateCredential }: TestGroup,
+  committer: string,
+  output: CommitOutput,
+  joiners: string[] = [],
+): Promise<void> {
+  for (const [name, member] of Object.entries(clients)) {
+    if (name === committer || !member.state || joiners.includes(name)) continue;
+    const processed = await processIncoming(member.state, cs, output.commit);
+    if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
+    if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
+    member.state = processed.removedFromGroup ? undefined : processed.newState;
+  }
+  memberClient(clients, committer).state = output.newState;
+  for (const name of joiners) {
+    if (!output.welcome) throw new Error("no welcome");
+    const joiner = memberClient(clients, name);
+    const joined = await joinFromWelcome({
+      welcome: output.welcome,
+      keyPackage: joiner.keyPackage,
+      privateKeyPackage: joiner.privateKeyPackage,
+      cipherSuite: cs,
+      validateCredential,
+    });
+    if (!joined.ok) throw new Error(`${name} could not join: ${joined.detail}`);
+    joiner.state = joined.state;
+  }
+}
+
+/** `by` adds `object` to the channel with `output` (a commit with a Welcome). */
+export function addActivity(
+  by: string,
+  channelUrl: string,
+  object: string,
+  output: CommitOutput,
+): Record<string, unknown> & { id: string } {
+  if (!output.welcome) throw new Error("no welcome");
+  return activity(by, channelUrl, {
+    type: "Add",
+    object,
+    "mimi:commit": toWireObject(output.commit),
+    "mimi:welcome": toWireObject(output.welcome),
+    "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
 }

@@ -7,7 +7,6 @@ import {
   createGroup,
   createGroupInfo,
   encryptApplicationMessage,
-  joinFromWelcome,
   loadCiphersuite,
   processIncoming,
   toWireObject,
@@ -21,13 +20,17 @@ import {
   A,
   activity,
   actors,
+  addActivity,
   createTestCas,
   createTestContext,
   createTestDatabase,
+  deliverToMembers,
   deliveryRequests,
   enrol,
   handleToSettled,
   inboxItem,
+  memberClient,
+  memberState,
   recordingBus,
   type TestCas,
   type TestClient,
@@ -47,17 +50,11 @@ const groupId = randomBytes(16);
 const channelId = groupId.toString("base64url");
 const C = `${A}/channels/${channelId}`;
 
-function client(name: string): TestClient {
-  const found = clients[name];
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-function stateOf(name: string): ClientState {
-  const state = client(name).state;
-  if (!state) throw new Error(`${name} is not in the group`);
-  return state;
-}
+const client = (name: string) => memberClient(clients, name);
+const stateOf = (name: string) => memberState(clients, name);
+/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+const deliverCommit = (committer: string, output: CommitOutput, joiners: string[] = []) =>
+  deliverToMembers({ clients, cs, validateCredential }, committer, output, joiners);
 
 async function handle(item: ChannelInboxItem): Promise<DeliveryRequest[]> {
   const before = deliveryRequests(bus).length;
@@ -91,41 +88,9 @@ function keyUpdateActivity(by: string, output: CommitOutput, member: string = by
   });
 }
 
-/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
-async function deliverCommit(committer: string, output: CommitOutput, joiners: string[] = []) {
-  for (const [name, member] of Object.entries(clients)) {
-    if (name === committer || !member.state || joiners.includes(name)) continue;
-    const processed = await processIncoming(member.state, cs, output.commit);
-    if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
-    if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
-    member.state = processed.newState;
-  }
-  client(committer).state = output.newState;
-  for (const name of joiners) {
-    if (!output.welcome) throw new Error("no welcome");
-    const joiner = client(name);
-    const joined = await joinFromWelcome({
-      welcome: output.welcome,
-      keyPackage: joiner.keyPackage,
-      privateKeyPackage: joiner.privateKeyPackage,
-      cipherSuite: cs,
-      validateCredential,
-    });
-    if (!joined.ok) throw new Error(`${name} could not join: ${joined.detail}`);
-    joiner.state = joined.state;
-  }
-}
-
 async function add(name: string, actor: string) {
   const output = await commit(stateOf("alice"), cs, { add: [client(name).keyPackage] });
-  if (!output.welcome) throw new Error("no welcome");
-  const added = activity(actors.alice, C, {
-    type: "Add",
-    object: actor,
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:welcome": toWireObject(output.welcome),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
+  const added = addActivity(actors.alice, C, actor, output);
   answerOf(await handle(inboxItem(channelId, added)), "Accept");
   await deliverCommit("alice", output, [name]);
 }

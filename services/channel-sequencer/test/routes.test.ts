@@ -19,6 +19,7 @@ import {
   A,
   activity,
   actors,
+  addActivity,
   createAccount,
   createTestCas,
   createTestContext,
@@ -173,14 +174,7 @@ beforeAll(async () => {
   });
   expect(await handleToSettled(ctx, inboxItem(channelId, create))).toEqual({ kind: "ok" });
   const output = await commit(state, cs, { add: [bob.keyPackage] });
-  if (!output.welcome) throw new Error("no welcome");
-  const add = activity(actors.alice, C, {
-    type: "Add",
-    object: actors.bob,
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:welcome": toWireObject(output.welcome),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
+  const add = addActivity(actors.alice, C, actors.bob, output);
   expect(await handleToSettled(ctx, inboxItem(channelId, add))).toEqual({ kind: "ok" });
   expect((await ctx.store.channel(channelId))?.epoch).toBe(1);
   aliceState = output.newState;

@@ -8,9 +8,7 @@ import {
   createGroup,
   createGroupInfo,
   encryptApplicationMessage,
-  joinFromWelcome,
   loadCiphersuite,
-  processIncoming,
   publicRoster,
   toWireObject,
   type ValidateCredential,
@@ -31,13 +29,17 @@ import {
   acctTable,
   activity,
   actors,
+  addActivity as addMemberActivity,
   createTestCas,
   createTestContext,
   createTestDatabase,
+  deliverToMembers,
   deliveryRequests,
   enrol,
   handleToSettled,
   inboxItem,
+  memberClient,
+  memberState,
   recordingBus,
   type TestCas,
   type TestClient,
@@ -55,17 +57,11 @@ const groupId = randomBytes(16);
 const channelId = groupId.toString("base64url");
 const C = `${A}/channels/${channelId}`;
 
-function client(name: string): TestClient {
-  const found = clients[name];
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-function stateOf(name: string): ClientState {
-  const state = client(name).state;
-  if (!state) throw new Error(`${name} is not in the group`);
-  return state;
-}
+const client = (name: string) => memberClient(clients, name);
+const stateOf = (name: string) => memberState(clients, name);
+/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+const deliverCommit = (committer: string, output: CommitOutput, joiners: string[] = []) =>
+  deliverToMembers({ clients, cs, validateCredential }, committer, output, joiners);
 
 /** Handles one item and returns what it published to delivery.requests. */
 async function handle(item: ChannelInboxItem) {
@@ -117,14 +113,7 @@ async function expectFollowersMatchRoster() {
 }
 
 function addActivity(by: string, object: string, output: CommitOutput) {
-  if (!output.welcome) throw new Error("no welcome");
-  return activity(by, C, {
-    type: "Add",
-    object,
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:welcome": toWireObject(output.welcome),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
+  return addMemberActivity(by, C, object, output);
 }
 
 function roleActivity(by: string, member: string, role: string) {
@@ -163,31 +152,6 @@ async function messageActivity(by: string, state: ClientState, text: string) {
     activity: activity(by, C, { type: "Create", object: toWireObject(sent.message) }),
     newState: sent.newState,
   };
-}
-
-/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
-async function deliverCommit(committer: string, output: CommitOutput, joiners: string[] = []) {
-  for (const [name, member] of Object.entries(clients)) {
-    if (name === committer || !member.state || joiners.includes(name)) continue;
-    const processed = await processIncoming(member.state, cs, output.commit);
-    if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
-    if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
-    member.state = processed.removedFromGroup ? undefined : processed.newState;
-  }
-  client(committer).state = output.newState;
-  for (const name of joiners) {
-    if (!output.welcome) throw new Error("no welcome");
-    const joiner = client(name);
-    const joined = await joinFromWelcome({
-      welcome: output.welcome,
-      keyPackage: joiner.keyPackage,
-      privateKeyPackage: joiner.privateKeyPackage,
-      cipherSuite: cs,
-      validateCredential,
-    });
-    if (!joined.ok) throw new Error(`${name} could not join: ${joined.detail}`);
-    joiner.state = joined.state;
-  }
 }
 
 function leafOf(name: string): number {

@@ -1,11 +1,20 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { createDomainBlocks, type DomainBlocks } from "@mimi/identity/reads";
+import {
+  accountClients,
+  createDomainBlocks,
+  createUserBlocks,
+  type DomainBlocks,
+  type UserBlocksView,
+} from "@mimi/identity/reads";
 import { problems } from "@mimi/service-kit";
 import type { KeyPackageDirectoryContext } from "./context.js";
+import type { ClaimCollection } from "./domain/claim-document.js";
+import { claimCollection } from "./domain/claim-document.js";
 import {
   type ClaimRefusal,
   claimedKeyIds,
   clientClaimRefusal,
+  concealedRefusal,
   serverClaimRefusal,
 } from "./domain/claim-policy.js";
 
@@ -17,6 +26,18 @@ function blocksOf(ctx: Pick<KeyPackageDirectoryContext, "sql">): DomainBlocks {
   if (!blocks) {
     blocks = createDomainBlocks(ctx.sql);
     blocksOfContext.set(ctx, blocks);
+  }
+  return blocks;
+}
+
+/** One cached view of the users' blocks per context (each user's list at most 10 s old). */
+const userBlocksOfContext = new WeakMap<object, UserBlocksView>();
+
+function userBlocksOf(ctx: Pick<KeyPackageDirectoryContext, "sql">): UserBlocksView {
+  let blocks = userBlocksOfContext.get(ctx);
+  if (!blocks) {
+    blocks = createUserBlocks(ctx.sql);
+    userBlocksOfContext.set(ctx, blocks);
   }
   return blocks;
 }
@@ -50,4 +71,21 @@ export async function enforceClientClaimPolicy(
 ): Promise<void> {
   const refusal = clientClaimRefusal(claim.targetHost, await blocksOf(ctx).snapshot());
   if (refusal) refused(ctx, refusal, claim);
+}
+
+/**
+ * A claim of local user `username` by `requester` (an actor URL), after its signature (or token)
+ * was checked: when the user blocked the requester or its domain, the answer a drained pool would
+ * give (200, every client `noKeyPackages`, nothing handed out), so the block is not revealed.
+ * `undefined` lets the claim go on.
+ */
+export async function concealedAnswerForBlocked(
+  ctx: Pick<KeyPackageDirectoryContext, "sql" | "logger" | "urls">,
+  claim: { username: string; requester: string },
+): Promise<ClaimCollection | undefined> {
+  if (!(await userBlocksOf(ctx).blocks(claim.username, claim.requester))) return undefined;
+  const account = await accountClients(ctx.sql, claim.username);
+  if (!account.exists) return undefined;
+  ctx.logger.info(claim, "claim by a party the user blocked answered as an empty pool");
+  return claimCollection(ctx.urls.actor(claim.username), [], concealedRefusal(account.clientIds));
 }

@@ -115,3 +115,60 @@ describe("claims and domain blocks", () => {
     }
   });
 });
+
+/** A user with one device and 3 KeyPackages whose blocks no claim has read yet (they are cached 10 s). */
+async function freshTarget(blocks: Array<[string, "user" | "domain"]>) {
+  const username = `t_${randomBytes(4).toString("hex")}`;
+  const token = await createAccount(p, username);
+  const device = await enrolDevice(p, token, username);
+  expect((await uploadFresh(p, token, device, 3)).status).toBe(201);
+  for (const [blocked, kind] of blocks) {
+    await sql.query("insert into identity.user_blocks (username, target, kind) values ($1, $2, $3)", [
+      username,
+      blocked,
+      kind,
+    ]);
+  }
+  const left = async () => {
+    const counts = await call(`${p.base}/api/v1/keypackages`, { token });
+    return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
+  };
+  return { username, left };
+}
+
+describe("claims and the target's own blocks", () => {
+  it("answers a blocked requester as a drained pool would, handing out nothing", async () => {
+    for (const block of [
+      ["carl@c.test", "user"],
+      ["c.test", "domain"],
+    ] as const) {
+      const fern = await freshTarget([[block[0], block[1]]]);
+      const answer = await signedClaim(fern.username, signers[2]!);
+      expect(answer.status).toBe(200);
+      expect(answer.body.items).toEqual([]);
+      expect(answer.body["mimi:unavailable"]).toEqual([
+        expect.objectContaining({ "mimi:reason": "noKeyPackages" }),
+      ]);
+      expect(await fern.left()).toBe(3);
+    }
+  });
+
+  it("covers a local client's claim by a user the target blocked, and no one else", async () => {
+    const mallory = `m_${randomBytes(4).toString("hex")}`;
+    const malloryToken = await createAccount(p, mallory);
+    const gail = await freshTarget([[`${mallory}@a.test`, "user"]]);
+    const refused = await call(`${p.base}/api/v1/keypackages/claim`, {
+      token: malloryToken,
+      body: { acct: `${gail.username}@a.test` },
+    });
+    expect(refused.status).toBe(200);
+    expect(refused.body.items).toEqual([]);
+    expect(await gail.left()).toBe(3);
+    const served = await call(`${p.base}/api/v1/keypackages/claim`, {
+      token: target.token,
+      body: { acct: `${gail.username}@a.test` },
+    });
+    expect((served.body.items as unknown[]).length).toBe(1);
+    expect(await gail.left()).toBe(2);
+  });
+});

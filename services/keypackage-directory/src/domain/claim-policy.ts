@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { parseCavageSignature, parseDictionary } from "@mimi/http-signatures";
 import { hostIsBlocked, hostOf } from "@mimi/identity/reads";
+import type { ClaimDocumentUnavailable } from "./claim-document.js";
 
 /** More labelled RFC 9421 signatures than the verifier examines are not looked at here either. */
 const MAX_MESSAGE_SIGNATURES = 3;
@@ -65,4 +66,16 @@ export function clientClaimRefusal(
     return { reason: "domainBlocked", detail: `this provider does not federate with ${targetHost}` };
   }
   return undefined;
+}
+
+/**
+ * The answer to a claim the target's blocks refuse: every client listed as out of KeyPackages, as
+ * a drained pool answers, so the blocked requester cannot tell a block from an empty pool.
+ */
+export function concealedRefusal(clientIds: readonly string[]): ClaimDocumentUnavailable[] {
+  return clientIds.map((clientId) => ({
+    clientId,
+    reason: "noKeyPackages",
+    detail: "this client has no KeyPackage left to claim",
+  }));
 }

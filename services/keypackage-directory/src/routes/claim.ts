@@ -4,7 +4,7 @@ import { ProblemError, problems } from "@mimi/service-kit";
 import type { NextFunction, Request, RequestHandler } from "express";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts, originOf } from "../claim-limits.js";
-import { enforceServerClaimPolicy } from "../claim-policy.js";
+import { concealedAnswerForBlocked, enforceServerClaimPolicy } from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -141,6 +141,11 @@ export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandle
     const username = String(req.params.username);
     if (!isLocalUsername(username)) throw problems.notFound(`no user ${username}`);
     const requesterOrigin = originOf(verified.keyOwner);
+    const concealed = await concealedAnswerForBlocked(ctx, { username, requester: verified.keyOwner });
+    if (concealed) {
+      res.type(CLAIM_ANSWER_TYPE).send(JSON.stringify(concealed));
+      return;
+    }
     await admitClaim(ctx.claimLimits, {
       requester: verified.keyOwner,
       requesterOrigin,

@@ -5,7 +5,7 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts } from "../claim-limits.js";
-import { enforceClientClaimPolicy } from "../claim-policy.js";
+import { concealedAnswerForBlocked, enforceClientClaimPolicy } from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -46,6 +46,11 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
 
     if (local) {
       const username = acct.acct.user;
+      const concealed = await concealedAnswerForBlocked(ctx, { username, requester: requesterActor });
+      if (concealed) {
+        res.type(ACTIVITY_JSON).send(JSON.stringify(concealed));
+        return;
+      }
       const claimed = await claimUserKeyPackages(claimDepsOf(ctx), {
         username,
         ciphersuites: claimableCiphersuites(requested, ctx.settings.ciphersuites),

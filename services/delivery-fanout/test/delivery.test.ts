@@ -1,4 +1,3 @@
-import { createActorKeyStore } from "@mimi/actor-keys";
 import { type BusRecord, jsonValue } from "@mimi/bus";
 import type { Sql } from "@mimi/store";
 import { type DeliveryRequest, deliveryJobsTopic, deliveryRequestsTopic } from "@mimi/topics";
@@ -9,10 +8,10 @@ import {
   createAccount,
   createTestDatabase,
   eventually,
-  KEK,
   type RunningFanout,
   sleep,
   startFanout,
+  testActorKeys,
   testSettings,
 } from "./harness.js";
 
@@ -25,7 +24,7 @@ beforeAll(async () => {
   await createAccount(sql, "alice");
   await createAccount(sql, "zoe");
   // Alice signs every delivery below; identity creates this key with the account.
-  await createActorKeyStore(sql, Buffer.from(KEK, "base64")).ensure(ALICE);
+  await testActorKeys(sql).ensure(ALICE);
 });
 afterAll(async () => {
   await sql.close();
@@ -374,7 +373,7 @@ describe("fan-out", () => {
   it("expands a channel's followers for the channel only: a non-member's bcc to them reaches no member", async () => {
     const channel = "http://a.test/channels/general";
     const followers = `${channel}/followers`;
-    const keys = createActorKeyStore(sql, Buffer.from(KEK, "base64"));
+    const keys = testActorKeys(sql);
     await keys.ensure(channel);
     const c = await startFakeRemote({
       host: "c.test",

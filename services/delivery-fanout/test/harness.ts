@@ -1,10 +1,11 @@
-import { actorKeyMigrations } from "@mimi/actor-keys";
+import { type ActorKeyStore, actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
 import { type Bus, createInProcessBus } from "@mimi/bus";
 import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
 import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { createTestDatabase as createKitDatabase, insertAccount, sleep, waitFor } from "@mimi/testkit";
+import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
 import {
   closeDeliveryFanout,
   createDeliveryFanoutContext,
@@ -149,3 +150,16 @@ export function eventually<T>(
 }
 
 export { sleep };
+
+/** The key store identity keeps actor keys in, over `sql` (with this harness's key-encryption key). */
+export function testActorKeys(sql: Sql): ActorKeyStore {
+  return createActorKeyStore(sql, Buffer.from(KEK, "base64"));
+}
+
+/** Publishes `items` to user.inbox as inbox-ingest does, each keyed by its user. */
+export function publishToMailboxes(bus: Bus, items: UserInboxItem[]): Promise<void> {
+  return bus.publish(
+    userInboxTopic.name,
+    items.map((entry) => userInboxTopic.message(entry.username, entry)),
+  );
+}

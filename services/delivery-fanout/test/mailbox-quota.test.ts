@@ -1,10 +1,11 @@
 import type { Sql } from "@mimi/store";
-import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
+import type { UserInboxItem } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createAccount,
   createTestDatabase,
   eventually,
+  publishToMailboxes,
   type RunningFanout,
   sleep,
   startFanout,
@@ -41,12 +42,7 @@ function item(username: string, contentBytes = 10): UserInboxItem {
   };
 }
 
-async function deliver(...items: UserInboxItem[]) {
-  await fanout.bus.publish(
-    userInboxTopic.name,
-    items.map((entry) => userInboxTopic.message(entry.username, entry)),
-  );
-}
+const deliver = (...items: UserInboxItem[]) => publishToMailboxes(fanout.bus, items);
 
 async function stored(username: string): Promise<number> {
   const result = await sql.query<{ n: string }>(

@@ -1,12 +1,13 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Sql } from "@mimi/store";
-import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
+import type { UserInboxItem } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { streamRegistryOf } from "../src/routes/stream-registry.js";
 import {
   createAccount,
   createTestDatabase,
   eventually,
+  publishToMailboxes,
   type RunningFanout,
   startFanout,
   testSettings,
@@ -46,12 +47,7 @@ function item(username: string, activityId = `https://b.test/activities/${++coun
   };
 }
 
-async function deliver(...items: UserInboxItem[]) {
-  await fanout.bus.publish(
-    userInboxTopic.name,
-    items.map((entry) => userInboxTopic.message(entry.username, entry)),
-  );
-}
+const deliver = (...items: UserInboxItem[]) => publishToMailboxes(fanout.bus, items);
 
 async function getJson(path: string, token?: string) {
   const res = await fetch(`${fanout.base}${path}`, {

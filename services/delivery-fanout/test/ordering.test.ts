@@ -1,4 +1,3 @@
-import { createActorKeyStore } from "@mimi/actor-keys";
 import type { Sql } from "@mimi/store";
 import { type DeliveryRequest, deliveryRequestKey, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,9 +7,9 @@ import {
   createAccount,
   createTestDatabase,
   eventually,
-  KEK,
   type RunningFanout,
   startFanout,
+  testActorKeys,
   testSettings,
 } from "./harness.js";
 
@@ -27,7 +26,7 @@ beforeAll(async () => {
   sql = await createTestDatabase();
   await createAccount(sql, "alice");
   await createAccount(sql, "zoe");
-  const keys = createActorKeyStore(sql, Buffer.from(KEK, "base64"));
+  const keys = testActorKeys(sql);
   for (const actor of [ALICE, ZOE, CHANNEL]) await keys.ensure(actor);
 });
 afterAll(async () => {
@@ -98,7 +97,7 @@ async function remoteFor(host: string, users: string[]): Promise<FakeRemote> {
     host,
     users,
     sharedInbox: true,
-    senderKeys: createActorKeyStore(sql, Buffer.from(KEK, "base64")),
+    senderKeys: testActorKeys(sql),
   });
 }
 

@@ -3,37 +3,14 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MimiClient } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
-import { newAccount, texts } from "./helpers.js";
+import { accountWithDevice, channelWith, newAccount, texts } from "./helpers.js";
 
 let network: FakeNetwork;
 beforeAll(async () => {
   network = await FakeNetwork.create(["a.test", "b.test"]);
 });
 
-async function withDevice(handle: string) {
-  const account = await newAccount(network, handle);
-  const device = await account.client.addDevice("laptop");
-  expect(device.keyPackages.ok).toBe(true);
-  return account;
-}
-
-/** alice creates a channel and adds the others; everyone has joined when it returns. */
-async function channelWith(
-  name: string,
-  creator: Awaited<ReturnType<typeof withDevice>>,
-  ...others: Awaited<ReturnType<typeof withDevice>>[]
-) {
-  const created = await creator.client.createChannel(name);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  for (const other of others) {
-    await creator.client.addMember(created.url, other.handle);
-    const settled = await creator.client.waitForChannel(created.url);
-    expect(settled.settled).toBe(true);
-    const joined = await other.client.sync();
-    expect(joined.events.map((e) => e.type)).toContain("joined");
-  }
-  return created.url;
-}
+const withDevice = (handle: string) => accountWithDevice(network, handle);
 
 describe("device registration", () => {
   it("registers a client with a credential, uploads KeyPackages and tops them up", async () => {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { MimiClient } from "../src/mimi-client.js";
 import { StateStore } from "../src/state.js";
 import type { FakeNetwork } from "./fake-provider.js";
@@ -22,3 +23,28 @@ export async function newAccount(network: FakeNetwork, handle: string, root?: st
 }
 
 export const texts = (messages: { content: string }[]) => messages.map((m) => m.content);
+
+export type TestAccount = Awaited<ReturnType<typeof newAccount>>;
+
+/** A new account on the fake network with a device whose KeyPackages were uploaded. */
+export async function accountWithDevice(network: FakeNetwork, handle: string): Promise<TestAccount> {
+  const account = await newAccount(network, handle);
+  expect((await account.client.addDevice("laptop")).keyPackages.ok).toBe(true);
+  return account;
+}
+
+/** `creator` creates a channel and adds `others`; every one of them has joined when it returns its URL. */
+export async function channelWith(
+  name: string,
+  creator: TestAccount,
+  ...others: TestAccount[]
+): Promise<string> {
+  const created = await creator.client.createChannel(name);
+  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
+  for (const other of others) {
+    await creator.client.addMember(created.url, other.handle);
+    expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
+    expect((await other.client.sync()).events.map((e) => e.type)).toContain("joined");
+  }
+  return created.url;
+}

@@ -3,7 +3,7 @@ import type { ChannelRecord } from "../src/account-store.js";
 import { keyUpdateDue, keyUpdateLimits } from "../src/conversation/key-updates.js";
 import { type ClientEvent, MimiClient } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
-import { newAccount, texts } from "./helpers.js";
+import { accountWithDevice, channelWith, texts } from "./helpers.js";
 
 /**
  * Key updates of a client's own leaf: on demand (`rotateKeys`) and by themselves once the last one is
@@ -16,22 +16,7 @@ beforeAll(async () => {
   network = await FakeNetwork.create(["a.test", "b.test"]);
 });
 
-type Account = Awaited<ReturnType<typeof newAccount>>;
-
-async function withDevice(handle: string): Promise<Account> {
-  const account = await newAccount(network, handle);
-  expect((await account.client.addDevice("laptop")).keyPackages.ok).toBe(true);
-  return account;
-}
-
-async function channelWith(name: string, creator: Account, other: Account): Promise<string> {
-  const created = await creator.client.createChannel(name);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  await creator.client.addMember(created.url, other.handle);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  expect((await other.client.sync()).events.map((e) => e.type)).toContain("joined");
-  return created.url;
-}
+const withDevice = (handle: string) => accountWithDevice(network, handle);
 
 const ofType = <T extends ClientEvent["type"]>(events: ClientEvent[], type: T) =>
   events.filter((event): event is Extract<ClientEvent, { type: T }> => event.type === type);

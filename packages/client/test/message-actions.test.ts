@@ -13,7 +13,7 @@ import { createContent, encodeContent, nullPart, textPart } from "../src/content
 import { MimiClientError } from "../src/errors.js";
 import type { ClientEvent } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
-import { newAccount } from "./helpers.js";
+import { accountWithDevice, channelWith, type TestAccount } from "./helpers.js";
 import { legacyPlaintext } from "./legacy-content.js";
 
 /**
@@ -25,24 +25,8 @@ beforeAll(async () => {
   network = await FakeNetwork.create(["a.test", "b.test"]);
 });
 
-type Account = Awaited<ReturnType<typeof newAccount>>;
-
-async function withDevice(handle: string): Promise<Account> {
-  const account = await newAccount(network, handle);
-  expect((await account.client.addDevice("laptop")).keyPackages.ok).toBe(true);
-  return account;
-}
-
-async function channelWith(name: string, creator: Account, ...others: Account[]): Promise<string> {
-  const created = await creator.client.createChannel(name);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  for (const other of others) {
-    await creator.client.addMember(created.url, other.handle);
-    expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-    expect((await other.client.sync()).events.map((e) => e.type)).toContain("joined");
-  }
-  return created.url;
-}
+type Account = TestAccount;
+const withDevice = (handle: string) => accountWithDevice(network, handle);
 
 /**
  * Sends `plaintext` as `member`'s device would, whatever it holds: encrypted with the member's own

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ClientEvent, MimiClient } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
-import { newAccount, texts } from "./helpers.js";
+import { accountWithDevice, channelWith, texts } from "./helpers.js";
 
 /**
  * A channel's entries are applied in the order the channel numbered them, whatever the mailbox does:
@@ -13,24 +13,7 @@ beforeAll(async () => {
   network = await FakeNetwork.create(["a.test", "b.test", "c.test"]);
 });
 
-type Account = Awaited<ReturnType<typeof newAccount>>;
-
-async function withDevice(handle: string): Promise<Account> {
-  const account = await newAccount(network, handle);
-  expect((await account.client.addDevice("laptop")).keyPackages.ok).toBe(true);
-  return account;
-}
-
-async function channelWith(name: string, creator: Account, ...others: Account[]): Promise<string> {
-  const created = await creator.client.createChannel(name);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  for (const other of others) {
-    await creator.client.addMember(created.url, other.handle);
-    expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-    expect((await other.client.sync()).events.map((e) => e.type)).toContain("joined");
-  }
-  return created.url;
-}
+const withDevice = (handle: string) => accountWithDevice(network, handle);
 
 const problems = (events: ClientEvent[]) =>
   events.flatMap((event) => (event.type === "skipped" ? [event.reason] : []));

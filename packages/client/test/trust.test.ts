@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createTextContent, encodeContent } from "../src/content/mimi-content.js";
 import type { ClientEvent } from "../src/mimi-client.js";
 import { FakeNetwork } from "./fake-provider.js";
-import { newAccount, texts } from "./helpers.js";
+import { accountWithDevice, channelWith, texts } from "./helpers.js";
 
 /**
  * The client trusts the channel and MLS, not the envelope: what is about a channel counts only when the
@@ -23,24 +23,7 @@ beforeAll(async () => {
   network = await FakeNetwork.create(["a.test", "b.test", "evil.test"]);
 });
 
-type Account = Awaited<ReturnType<typeof newAccount>>;
-
-async function withDevice(handle: string): Promise<Account> {
-  const account = await newAccount(network, handle);
-  expect((await account.client.addDevice("laptop")).keyPackages.ok).toBe(true);
-  return account;
-}
-
-async function channelWith(name: string, creator: Account, ...others: Account[]): Promise<string> {
-  const created = await creator.client.createChannel(name);
-  expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-  for (const other of others) {
-    await creator.client.addMember(created.url, other.handle);
-    expect((await creator.client.waitForChannel(created.url)).settled).toBe(true);
-    expect((await other.client.sync()).events.map((e) => e.type)).toContain("joined");
-  }
-  return created.url;
-}
+const withDevice = (handle: string) => accountWithDevice(network, handle);
 
 const skippedReasons = (events: ClientEvent[]) =>
   events.flatMap((event) => (event.type === "skipped" ? [event.reason] : []));

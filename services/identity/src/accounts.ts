@@ -15,12 +15,23 @@ export interface ClientRow {
   created_at: Date;
 }
 
+/** A live account: a deleted one is gone for every purpose but its quarantine (`findDeletedAccount`). */
 export async function findAccount(sql: SqlExecutor, username: string): Promise<AccountRow | undefined> {
   const result = await sql.query<AccountRow>(
-    "select username, password_hash, created_at from identity.accounts where username = $1",
+    "select username, password_hash, created_at from identity.accounts where username = $1 and deleted_at is null",
     [username],
   );
   return result.rows[0];
+}
+
+/** When the account of this name was deleted, if it was and is not purged yet. */
+export async function findDeletedAccount(sql: SqlExecutor, username: string): Promise<Date | undefined> {
+  const result = await sql.query<{ deleted_at: Date }>(
+    "select deleted_at from identity.accounts where username = $1 and deleted_at is not null",
+    [username],
+  );
+  const row = result.rows[0];
+  return row === undefined ? undefined : new Date(row.deleted_at);
 }
 
 export async function countAccounts(sql: SqlExecutor): Promise<number> {

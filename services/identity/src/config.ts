@@ -18,6 +18,13 @@ export const identityConfigSpec = {
     description:
       "names nobody may register, comma-separated, besides the built-in ones (admin, root, postmaster, abuse, security, support, ... and the instance actor's name)",
   },
+  deletedNameQuarantineDays: {
+    env: "MIMI_DELETED_NAME_QUARANTINE_DAYS",
+    schema: parse.nonNegativeInt().max(3650, "must be at most 3650 (ten years)"),
+    default: "30",
+    description:
+      "days a deleted account's actor and WebFinger answer 410 Gone and its name cannot be registered again; the name is purged and free after them",
+  },
   sessionIdleDays: {
     env: "MIMI_SESSION_IDLE_DAYS",
     schema: parse.nonNegativeInt().max(3650, "must be at most 3650 (ten years)"),

@@ -32,6 +32,8 @@ export interface IdentityContext {
   tokens: TokenVerifier;
   authorities: CertificateAuthorities;
   openRegistrations: boolean;
+  /** Seconds a deleted account's name stays quarantined (410 Gone, not registrable). */
+  deletedNameQuarantineSeconds: number;
   /** Seconds a token may go unused before it is refused (0: never); `prepareIdentity` publishes it. */
   sessionIdleSeconds: number;
   /** Names nobody may register (built in, the instance actor's, the operator's additions). */
@@ -70,6 +72,7 @@ export function createIdentityContext(
     tokens: createTokenVerifier(deps.sql),
     authorities: createCertificateAuthorities(deps.sql, deps.config.domain, deps.config.keyEncryptionKey),
     openRegistrations: settings.openRegistrations,
+    deletedNameQuarantineSeconds: settings.deletedNameQuarantineDays * 24 * 60 * 60,
     sessionIdleSeconds: settings.sessionIdleDays * 24 * 60 * 60,
     reservedUsernames: reservedUsernames(deps.config.domain, settings.reservedUsernames),
     limits: {

@@ -15,6 +15,7 @@ import { createAccount } from "./routes/create-account.js";
 import { createClient, listOwnClients } from "./routes/create-client.js";
 import { createToken } from "./routes/create-token.js";
 import { credentialChallenge } from "./routes/credential-challenge.js";
+import { deleteAccount } from "./routes/delete-account.js";
 import { instanceActor } from "./routes/instance-actor.js";
 import { issueCredential } from "./routes/issue-credential.js";
 import { me } from "./routes/me.js";
@@ -51,6 +52,7 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.delete("/api/v1/tokens/:id", auth, revokeSession(ctx));
   router.get("/api/v1/me", auth, me(ctx));
   router.post("/api/v1/me/password", auth, ...json, changePassword(ctx));
+  router.post("/api/v1/me/delete", auth, ...json, deleteAccount(ctx));
   router.post("/api/v1/clients", auth, ...json, createClient(ctx));
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
   router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));

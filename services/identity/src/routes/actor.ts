@@ -1,15 +1,18 @@
 import { ACTIVITY_JSON, isLocalUsername, wantsActivityJson } from "@mimi/activitypub";
 import { problems } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
-import { findAccount } from "../accounts.js";
+import { findAccount, findDeletedAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
 import { personDocument, profilePage } from "../domain/documents.js";
+import { goneProblem } from "./delete-account.js";
 
 /** `GET /users/:username`: the Person actor as JSON for ActivityPub clients, a small page for browsers. */
 export function actor(ctx: IdentityContext): RequestHandler {
   return async (req, res) => {
     const username = String(req.params.username);
     const account = isLocalUsername(username) ? await findAccount(ctx.sql, username) : undefined;
+    if (!account && isLocalUsername(username) && (await findDeletedAccount(ctx.sql, username)))
+      throw goneProblem(username);
     if (!account) throw problems.notFound(`no user ${username}`);
     res.vary("Accept");
     if (!wantsActivityJson(req.headers.accept)) {

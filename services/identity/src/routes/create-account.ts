@@ -5,7 +5,9 @@ import { problems, validate } from "@mimi/service-kit";
 import { SQL_UNIQUE_VIOLATION, sqlErrorCode } from "@mimi/store";
 import type { RequestHandler } from "express";
 import { z } from "zod";
+import { findDeletedAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
+import { quarantineEnds } from "../domain/account-deletion.js";
 import { hashPassword, PASSWORD_RULES } from "../domain/passwords.js";
 import { withPasswordWork } from "./password-work.js";
 
@@ -32,6 +34,12 @@ export function createAccount(ctx: IdentityContext): RequestHandler {
     const token = generateToken();
     try {
       await ctx.sql.transaction(async (tx) => {
+        // A deleted account's name is free once its quarantine is over: its row is purged here.
+        await tx.query(
+          `delete from identity.accounts where username = $1 and deleted_at is not null
+           and deleted_at <= now() - make_interval(secs => $2)`,
+          [body.username, ctx.deletedNameQuarantineSeconds],
+        );
         await tx.query("insert into identity.accounts (username, password_hash) values ($1, $2)", [
           body.username,
           passwordHash,
@@ -43,8 +51,15 @@ export function createAccount(ctx: IdentityContext): RequestHandler {
         ]);
       });
     } catch (error) {
-      if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION)
+      if (sqlErrorCode(error) === SQL_UNIQUE_VIOLATION) {
+        const deletedAt = await findDeletedAccount(ctx.sql, body.username);
+        if (deletedAt !== undefined)
+          throw problems.conflict(
+            `the name ${body.username} belonged to a deleted account and is free from ${quarantineEnds(deletedAt, ctx.deletedNameQuarantineSeconds).toISOString()}`,
+            { reason: "usernameQuarantined" },
+          );
         throw problems.conflict(`the name ${body.username} is taken`);
+      }
       throw error;
     }
     const actorId = ctx.urls.actor(body.username);

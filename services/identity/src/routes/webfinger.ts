@@ -1,9 +1,10 @@
 import { JRD_JSON, parseAcct } from "@mimi/activitypub";
 import { problems } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
-import { findAccount } from "../accounts.js";
+import { findAccount, findDeletedAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
 import { webfingerDocument } from "../domain/documents.js";
+import { goneProblem } from "./delete-account.js";
 
 /** `GET /.well-known/webfinger?resource=acct:user@domain` (RFC 7033, RFC 7565). */
 export function webfinger(ctx: IdentityContext): RequestHandler {
@@ -16,6 +17,7 @@ export function webfinger(ctx: IdentityContext): RequestHandler {
     if (acct.host !== ctx.urls.domain)
       throw problems.notFound(`${resource} is not an account on ${ctx.urls.domain}`);
     const account = await findAccount(ctx.sql, acct.user);
+    if (!account && (await findDeletedAccount(ctx.sql, acct.user))) throw goneProblem(acct.user);
     if (!account) throw problems.notFound(`no account ${resource}`);
     res.setHeader("access-control-allow-origin", "*");
     res

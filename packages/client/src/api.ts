@@ -365,6 +365,19 @@ export class ProviderApi {
     );
   }
 
+  /** Remote channels the token's user was recorded in (newest first), for a new device to join. */
+  rememberedChannels() {
+    return this.request<{ channels: { id: string; recordedAt: string }[] }>(
+      "GET",
+      "/api/v1/channels/remembered",
+    );
+  }
+
+  /** Records that the token's user is a member of the remote `channel` (its server must confirm it). */
+  async rememberChannel(channel: string): Promise<void> {
+    await this.request<undefined>("PUT", `/api/v1/channels/remembered?${new URLSearchParams({ channel })}`);
+  }
+
   channelLog(channel: string, after: number) {
     const query = new URLSearchParams({ channel, after: String(after) });
     return this.request<ChannelLogPage>("GET", `/api/v1/channels/log?${query}`);

@@ -25,7 +25,7 @@ const C2 = "https://b.example/channels/two";
 const C3 = "https://c.example/channels/three";
 
 function joins(partial: Partial<DeviceJoins>): DeviceJoins {
-  return { listed: true, candidates: [], pending: [], refused: [], ...partial };
+  return { listed: true, candidates: [], pending: [], refused: [], remembered: [], ...partial };
 }
 
 describe("which channels a new device joins", () => {

@@ -110,5 +110,17 @@ export const channelSequencerMigrations: MigrationSet = {
         );
       `,
     },
+    {
+      version: 4,
+      name: "remembered channels",
+      sql: `
+        create table channels.remembered_channels (
+          actor_url text not null,
+          channel_url text not null,
+          recorded_at timestamptz not null,
+          primary key (actor_url, channel_url)
+        );
+      `,
+    },
   ],
 };

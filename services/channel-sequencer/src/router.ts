@@ -9,6 +9,7 @@ import { myChannels } from "./routes/my-channels.js";
 import { relayFollowers } from "./routes/relay-followers.js";
 import { relayGroupInfo } from "./routes/relay-group-info.js";
 import { relayLog } from "./routes/relay-log.js";
+import { rememberChannel, rememberedChannels } from "./routes/remembered-channels.js";
 
 /** The sequencer's public surface: channel actor documents, member-only reads, and client relays. */
 export function channelSequencerRouter(ctx: ChannelSequencerContext): Router {
@@ -22,5 +23,7 @@ export function channelSequencerRouter(ctx: ChannelSequencerContext): Router {
   router.get("/api/v1/channels/followers", auth, relayFollowers(ctx));
   router.get("/api/v1/channels/group-info", auth, relayGroupInfo(ctx));
   router.get("/api/v1/channels/log", auth, relayLog(ctx));
+  router.get("/api/v1/channels/remembered", auth, rememberedChannels(ctx));
+  router.put("/api/v1/channels/remembered", auth, rememberChannel(ctx));
   return router;
 }

@@ -21,7 +21,7 @@ import {
 } from "../activities.js";
 import { MimiApiError } from "../api.js";
 import type { ChannelSummary, ClientEvent } from "../client-types.js";
-import type { AccountContext } from "../context.js";
+import { type AccountContext, homeBase } from "../context.js";
 import { ConversationSession } from "../conversation/session.js";
 import { credentialNames } from "../credential-validation.js";
 import { errorText } from "../errors.js";
@@ -68,12 +68,14 @@ export interface DeviceJoins {
   pending: PendingJoin[];
   /** Channels this device will not try again, with why (the user is not a member, a refusal). */
   refused: { channelUrl: string; reason: string; at: string }[];
+  /** Remote channels this device reported to the home server, so the user's next device finds them. */
+  remembered: string[];
 }
 
 /** At most this many channels are remembered as candidates or refusals. */
 const MAX_REMEMBERED = 1_000;
 
-const EMPTY: DeviceJoins = { listed: false, candidates: [], pending: [], refused: [] };
+const EMPTY: DeviceJoins = { listed: false, candidates: [], pending: [], refused: [], remembered: [] };
 
 function joinsPath(ctx: AccountContext): string {
   return join(ctx.store.dir, "device-joins.json");
@@ -88,6 +90,7 @@ function saveJoins(ctx: AccountContext, joins: DeviceJoins): Promise<void> {
     ...joins,
     candidates: joins.candidates.slice(-MAX_REMEMBERED),
     refused: joins.refused.slice(-MAX_REMEMBERED),
+    remembered: joins.remembered.slice(-MAX_REMEMBERED),
   });
 }
 
@@ -180,6 +183,7 @@ export async function joinUserChannels(
     try {
       const listed = await ctx.api.myChannels();
       joins.candidates.push(...listed.channels.map((channel) => channel.id));
+      joins.candidates.push(...(await rememberedRemoteChannels(ctx)));
       joins.listed = true;
       await saveJoins(ctx, joins);
     } catch (error) {
@@ -190,7 +194,9 @@ export async function joinUserChannels(
       } else warnings.push(`the home server's channels could not be listed: ${errorText(error)}`);
     }
   }
-  const held = new Set((await ctx.store.listChannels()).map((record) => record.url));
+  const records = await ctx.store.listChannels();
+  await rememberRemoteChannels(ctx, joins, records, warnings);
+  const held = new Set(records.map((record) => record.url));
   for (const channelUrl of channelsToJoin(joins, held)) {
     try {
       const pending = await submitJoin(ctx, keys, channelUrl, 1);
@@ -207,6 +213,48 @@ export async function joinUserChannels(
         });
       } else warnings.push(`joining ${channelUrl} failed for now: ${errorText(error)}`);
     }
+  }
+}
+
+/** The remote channels the home server remembers for the user; none when it keeps no such list. */
+async function rememberedRemoteChannels(ctx: AccountContext): Promise<string[]> {
+  try {
+    return (await ctx.api.rememberedChannels()).channels.map((channel) => channel.id);
+  } catch (error) {
+    if (error instanceof MimiApiError && error.status >= 400 && error.status < 500) return [];
+    throw error;
+  }
+}
+
+/**
+ * Reports each active channel on another provider to the home server once (it checks with the
+ * channel's server that the user is a member), so that the user's next device finds it even when the
+ * channel delivered nothing within the mailbox's retention. A report that fails for now is retried on
+ * the next sync; a refusal is not.
+ */
+async function rememberRemoteChannels(
+  ctx: AccountContext,
+  joins: DeviceJoins,
+  records: readonly ChannelRecord[],
+  warnings: string[],
+): Promise<void> {
+  const home = new URL(homeBase(ctx.account)).origin;
+  const reported = new Set(joins.remembered);
+  for (const record of records) {
+    if (record.status !== "active" || reported.has(record.url) || new URL(record.url).origin === home)
+      continue;
+    try {
+      await ctx.api.rememberChannel(record.url);
+    } catch (error) {
+      if (!(error instanceof MimiApiError && error.status >= 400 && error.status < 500)) {
+        warnings.push(
+          `${record.name}: could not be reported to the home server for now: ${errorText(error)}`,
+        );
+        continue;
+      }
+    }
+    joins.remembered.push(record.url);
+    await saveJoins(ctx, joins);
   }
 }
 

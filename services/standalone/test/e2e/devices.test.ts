@@ -121,6 +121,12 @@ describe("a user's second device", () => {
     onB = await createWith("boris", "workshop", [{ name: "dana", acct: "dana@a.test" }]);
     await sendAndRead("dana", onA, "before the phone", ["boris", "cleo"]);
 
+    // boris's laptop reports the channel on another provider to his home server, which checks it.
+    await client("boris").sync();
+    const borisApi = new ProviderApi({ server: deployment.server("b.test") });
+    const token = (await borisApi.createToken("boris", password("boris"))).token;
+    expect((await borisApi.withToken(token).rememberedChannels()).channels.map((c) => c.id)).toEqual([onA]);
+
     const phone = await logIn("borisPhone", "boris", "b.test");
     expect((await phone.addDevice("boris's phone")).keyPackages.ok).toBe(true);
     const joined = await phone.joinChannels({ timeoutMs: 30_000 });

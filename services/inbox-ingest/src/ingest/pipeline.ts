@@ -51,7 +51,8 @@ export interface Duplicate {
   readonly publication: Publication;
 }
 
-export type DropReason = "noLocalRecipient";
+/** `blockedByRecipient`: every recipient blocked the author (answered 202 all the same). */
+export type DropReason = "noLocalRecipient" | "blockedByRecipient";
 
 /** Nothing to do here (nobody local to deliver to): answered 202, nothing published, logged. */
 export interface Dropped {

@@ -9,6 +9,7 @@ import type { IngestRoute } from "../ingest/outcomes.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
 import { publishOnce } from "../ingest/publish-once.js";
 import { readActivity } from "../ingest/read-activity.js";
+import { withholdFromBlockingRecipients } from "../ingest/recipient-blocks.js";
 import { routeInbox } from "../ingest/route-inbox.js";
 import { ingestHandler } from "./answer.js";
 
@@ -49,5 +50,10 @@ export async function ingestInboxDelivery(
     limits,
   );
   if (publication.kind !== "continue") return publication;
-  return publishOnce(ctx, publication.value);
+  const kept = await withholdFromBlockingRecipients(ctx, publication.value, {
+    authorized: authorized.value,
+    activity,
+  });
+  if (kept.kind !== "continue") return kept;
+  return publishOnce(ctx, kept.value);
 }

@@ -137,6 +137,21 @@ describe("domain blocks in delivery", () => {
     expect(await blockedCount("send")).toBe(1);
   });
 
+  it("withholds a user's delivery from local recipients who blocked them, not from the others", async () => {
+    await createAccount(sql, "zed");
+    await createAccount(sql, "yan");
+    await sql.query(
+      "insert into identity.user_blocks (username, target, kind) values ('zed', 'alice@a.test', 'user')",
+    );
+    const req = request(["http://a.test/users/zed", "http://a.test/users/yan"]);
+    await runWithServiceRuntime(runtime, () =>
+      fanout.bus.publish(deliveryRequestsTopic.name, [deliveryRequestsTopic.message(req.activityId, req)]),
+    );
+    await eventually(async () => (await fanout.ctx.mailbox.page("yan", 0, 10)).length === 1);
+    await sleep(200);
+    expect(await fanout.ctx.mailbox.page("zed", 0, 10)).toEqual([]);
+  });
+
   it("splits an audience by the blocks, keeping what is not a URL for expansion to report", () => {
     expect(
       splitBlockedAudience(

@@ -1,4 +1,9 @@
-import { createDomainBlocks, type DomainBlocks } from "@mimi/identity/reads";
+import {
+  createDomainBlocks,
+  createUserBlocks,
+  type DomainBlocks,
+  type UserBlocksView,
+} from "@mimi/identity/reads";
 import { currentServiceRuntime } from "@mimi/service-kit";
 import type { DeliveryFanoutContext } from "../context.js";
 
@@ -29,4 +34,37 @@ export function countBlocked(stage: "expand" | "send", count = 1): void {
       ["stage"],
     )
     .inc({ stage }, count);
+}
+
+/** One cached view of the users' blocks per context (each user's list at most 10 s old). */
+const userBlocksOfContext = new WeakMap<object, UserBlocksView>();
+
+/**
+ * The local recipients of a user's own delivery (one of this provider's users writing to another) who
+ * did not block its signer. A channel's deliveries go to every member: they carry the channel's order
+ * (docs/trust-model.md, "Blocks"). Withheld recipients are logged, never told to the sender.
+ */
+export async function localRecipientsKeeping(
+  ctx: Pick<DeliveryFanoutContext, "sql" | "urls" | "logger">,
+  request: { activityId: string; signAs: string },
+  usernames: readonly string[],
+): Promise<readonly string[]> {
+  if (usernames.length === 0 || request.signAs.startsWith(ctx.urls.channel(""))) return usernames;
+  let view = userBlocksOfContext.get(ctx);
+  if (!view) {
+    view = createUserBlocks(ctx.sql);
+    userBlocksOfContext.set(ctx, view);
+  }
+  const kept: string[] = [];
+  const withheld: string[] = [];
+  for (const username of usernames) {
+    ((await view.blocks(username, request.signAs)) ? withheld : kept).push(username);
+  }
+  if (withheld.length > 0) {
+    ctx.logger.info(
+      { activityId: request.activityId, signAs: request.signAs, withheld },
+      "delivery withheld from local recipients who blocked its author",
+    );
+  }
+  return kept;
 }

@@ -12,7 +12,7 @@ import type { DeliveryFanoutContext } from "../context.js";
 import { deliveryBody, planDeliveries } from "../domain/audience.js";
 import { splitBlockedAudience } from "../domain/blocked-destinations.js";
 import { planRetry } from "../domain/retry-policy.js";
-import { countBlocked, domainBlocksOf } from "./domain-blocks.js";
+import { countBlocked, domainBlocksOf, localRecipientsKeeping } from "./domain-blocks.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /**
@@ -67,11 +67,12 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
       });
       publishes.push(ctx.bus.publish(deliveryJobsTopic.name, jobs));
     }
-    if (plan.localUsernames.length > 0) {
+    const localUsernames = await localRecipientsKeeping(ctx, request, plan.localUsernames);
+    if (localUsernames.length > 0) {
       publishes.push(
         ctx.bus.publish(
           userInboxTopic.name,
-          plan.localUsernames.map((username) =>
+          localUsernames.map((username) =>
             userInboxTopic.message(username, {
               username,
               activityId: request.activityId,

@@ -386,6 +386,27 @@ export async function settleDeviceJoin(
   return true;
 }
 
+/**
+ * The channel's forward of one of our joins, from `channelUrl`: the channel forwards only what it
+ * accepted, so it settles the join as its Accept would (should the Accept be late or lost). False
+ * when the activity is not one of our joins.
+ */
+export async function settleJoinByForward(
+  order: ChannelOrder,
+  ctx: AccountContext,
+  keys: DeviceKeys,
+  channelUrl: string,
+  activity: Activity,
+  events: ClientEvent[],
+): Promise<boolean> {
+  const id = stringField(activity, "id");
+  const pending = (await loadJoins(ctx)).pending.find((join) => join.activityId === id);
+  if (!id || pending?.channelUrl !== channelUrl) return false;
+  const sequence = numberField(activity, "mimi:sequence");
+  const answer = { object: id, ...(sequence === undefined ? {} : { "mimi:sequence": sequence }) };
+  return settleDeviceJoin(order, ctx, keys, answer, "Accept", events);
+}
+
 /** The acct whose client an external commit (a device join) brings in. */
 export function joiningAcct(commitMessage: Uint8Array): string | undefined {
   const decoded = decodeMessage(commitMessage);

@@ -14,7 +14,7 @@ import { type Applied, applyCommit } from "../conversation/commits.js";
 import { answerToLeave, applyLeaveEntry, isLeave } from "../conversation/departures.js";
 import { receiveMessage } from "../conversation/messages.js";
 import { ConversationSession } from "../conversation/session.js";
-import { noteChannelToJoin, settleDeviceJoin } from "../device/channel-joins.js";
+import { noteChannelToJoin, settleDeviceJoin, settleJoinByForward } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { errorText } from "../errors.js";
 import { checkDelivery, isWelcomeFor } from "./delivery.js";
@@ -142,6 +142,9 @@ export class SyncEngine implements ChannelOrder {
     if (isWelcomeFor(activity, this.ctx.account.actor) && session?.record.status !== "active")
       return joinChannel(this.ctx, this.keys, activity, delivery.channelUrl, events);
     if (!session) {
+      // Our own join, forwarded: the channel accepted it.
+      if (await settleJoinByForward(this, this.ctx, this.keys, delivery.channelUrl, activity, events))
+        return false;
       // A channel of the user this device holds nothing of (it is new): joined by external commit later.
       if (await noteChannelToJoin(this.ctx, delivery.channelUrl)) return false;
       events.push({ type: "skipped", activityId: id, reason: `not a member of ${delivery.channelUrl}` });

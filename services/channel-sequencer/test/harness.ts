@@ -8,6 +8,8 @@ import {
   type CiphersuiteImpl,
   type ClientState,
   type CommitOutput,
+  createGroup,
+  createGroupInfo,
   createKeyPackage,
   generateSignatureKeyPair,
   joinFromWelcome,
@@ -257,5 +259,36 @@ export function addActivity(
     "mimi:commit": toWireObject(output.commit),
     "mimi:welcome": toWireObject(output.welcome),
     "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
+}
+
+/** `creator`'s new MLS group, the state a channel starts from. */
+export function newGroup(
+  creator: TestClient,
+  groupId: Uint8Array,
+  cs: CiphersuiteImpl,
+  validateCredential: ValidateCredential,
+): Promise<ClientState> {
+  return createGroup({
+    groupId,
+    keyPackage: creator.keyPackage,
+    privateKeyPackage: creator.privateKeyPackage,
+    cipherSuite: cs,
+    validateCredential,
+  });
+}
+
+/** `by` creates the channel `name` at `channelUrl` over `state`, its new group. */
+export async function createChannelActivity(
+  by: string,
+  channelUrl: string,
+  name: string,
+  state: ClientState,
+  cs: CiphersuiteImpl,
+): Promise<Record<string, unknown> & { id: string }> {
+  return activity(by, channelUrl, {
+    type: "Create",
+    object: { type: "Service", id: channelUrl, name },
+    "mimi:groupInfo": toWireObject(await createGroupInfo(state, cs)),
   });
 }

@@ -4,7 +4,6 @@ import {
   type ClientState,
   type CommitOutput,
   commit,
-  createGroup,
   createGroupInfo,
   encryptApplicationMessage,
   loadCiphersuite,
@@ -21,6 +20,7 @@ import {
   activity,
   actors,
   addActivity,
+  createChannelActivity,
   createTestCas,
   createTestContext,
   createTestDatabase,
@@ -31,6 +31,7 @@ import {
   inboxItem,
   memberClient,
   memberState,
+  newGroup,
   recordingBus,
   type TestCas,
   type TestClient,
@@ -105,18 +106,8 @@ beforeAll(async () => {
   clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
   clients.dave = await enrol(cs, cas.b, "dave", actors.dave);
   const alice = client("alice");
-  alice.state = await createGroup({
-    groupId,
-    keyPackage: alice.keyPackage,
-    privateKeyPackage: alice.privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
-  });
-  const create = activity(actors.alice, C, {
-    type: "Create",
-    object: { type: "Service", id: C, name: "keys" },
-    "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), cs)),
-  });
+  alice.state = await newGroup(alice, groupId, cs, validateCredential);
+  const create = await createChannelActivity(actors.alice, C, "keys", stateOf("alice"), cs);
   answerOf(await handle(inboxItem(channelId, create)), "Accept");
   await add("bob", actors.bob);
   await add("carol", actors.carol);

@@ -2,15 +2,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } fro
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type KeyResolver, signRequest, verifyRequest } from "@mimi/http-signatures";
-import {
-  type CiphersuiteImpl,
-  type ClientState,
-  commit,
-  createGroup,
-  createGroupInfo,
-  loadCiphersuite,
-  toWireObject,
-} from "@mimi/mls";
+import { type CiphersuiteImpl, type ClientState, commit, loadCiphersuite, toWireObject } from "@mimi/mls";
 import { createApp, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,12 +13,14 @@ import {
   actors,
   addActivity,
   createAccount,
+  createChannelActivity,
   createTestCas,
   createTestContext,
   createTestDatabase,
   enrol,
   handleToSettled,
   inboxItem,
+  newGroup,
   recordingBus,
 } from "./harness.js";
 
@@ -160,18 +154,8 @@ beforeAll(async () => {
   ) => (await ctx.credentials.verify(credential, key)).ok;
   const alice = await enrol(cs, cas.a, "alice", actors.alice);
   const bob = await enrol(cs, cas.b, "bob", actors.bob);
-  const state = await createGroup({
-    groupId,
-    keyPackage: alice.keyPackage,
-    privateKeyPackage: alice.privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
-  });
-  const create = activity(actors.alice, C, {
-    type: "Create",
-    object: { type: "Service", id: C, name: "general" },
-    "mimi:groupInfo": toWireObject(await createGroupInfo(state, cs)),
-  });
+  const state = await newGroup(alice, groupId, cs, validateCredential);
+  const create = await createChannelActivity(actors.alice, C, "general", state, cs);
   expect(await handleToSettled(ctx, inboxItem(channelId, create))).toEqual({ kind: "ok" });
   const output = await commit(state, cs, { add: [bob.keyPackage] });
   const add = addActivity(actors.alice, C, actors.bob, output);

@@ -5,8 +5,6 @@ import {
   type ClientState,
   type CommitOutput,
   commit,
-  createGroup,
-  createGroupInfo,
   encryptApplicationMessage,
   loadCiphersuite,
   publicRoster,
@@ -30,6 +28,7 @@ import {
   activity,
   actors,
   addActivity as addMemberActivity,
+  createChannelActivity,
   createTestCas,
   createTestContext,
   createTestDatabase,
@@ -40,6 +39,7 @@ import {
   inboxItem,
   memberClient,
   memberState,
+  newGroup,
   recordingBus,
   type TestCas,
   type TestClient,
@@ -177,13 +177,7 @@ beforeAll(async () => {
   clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
   clients.dave = await enrol(cs, cas.b, "dave", actors.dave);
   const alice = client("alice");
-  alice.state = await createGroup({
-    groupId,
-    keyPackage: alice.keyPackage,
-    privateKeyPackage: alice.privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
-  });
+  alice.state = await newGroup(alice, groupId, cs, validateCredential);
 });
 
 afterAll(async () => {
@@ -198,12 +192,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   let bobBeforeRemoval: ClientState | undefined;
 
   it("refuses a Create whose GroupInfo names someone else than the submitter, answering as the instance actor", async () => {
-    const groupInfo = await createGroupInfo(stateOf("alice"), cs);
-    const create = activity(actors.erin, C, {
-      type: "Create",
-      object: { type: "Service", id: C, name: "stolen" },
-      "mimi:groupInfo": toWireObject(groupInfo),
-    });
+    const create = await createChannelActivity(actors.erin, C, "stolen", stateOf("alice"), cs);
     const { outcome, published } = await handle(inboxItem(channelId, create));
     expect(outcome).toEqual({ kind: "ok" });
     expect(published).toHaveLength(1);
@@ -215,23 +204,14 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   });
 
   it("refuses a Create from a remote actor or through an inbox", async () => {
-    const groupInfo = toWireObject(await createGroupInfo(stateOf("alice"), cs));
-    const fromRemote = activity(actors.bob, C, {
-      type: "Create",
-      object: { type: "Service", id: C, name: "x" },
-      "mimi:groupInfo": groupInfo,
-    });
+    const fromRemote = await createChannelActivity(actors.bob, C, "x", stateOf("alice"), cs);
     const remote = await handle(inboxItem(channelId, fromRemote, "inbox"));
     expect(answerOf(remote.published, "Reject").activity.summary).toContain("through their outbox");
     expect(await ctx.store.channel(channelId)).toBeUndefined();
   });
 
   it("creates the channel: Accept with epoch 0 and sequence 1, log entry, followers = {creator}, channel key", async () => {
-    const create = activity(actors.alice, C, {
-      type: "Create",
-      object: { type: "Service", id: C, name: "general" },
-      "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), cs)),
-    });
+    const create = await createChannelActivity(actors.alice, C, "general", stateOf("alice"), cs);
     const { outcome, published } = await handle(inboxItem(channelId, create));
     expect(outcome).toEqual({ kind: "ok" });
     const accept = answerOf(published, "Accept");

@@ -8,6 +8,7 @@ export {
   type StoredMessage,
 } from "./account-store.js";
 export { type Activity, followersOf, idOf, newActivityId } from "./activities.js";
+export { blockTarget, listBlocks, type UserBlockInfo, unblockTarget } from "./blocks.js";
 export {
   type AccountInfo,
   type ChannelLogItem,

@@ -8,7 +8,6 @@ export {
   type StoredMessage,
 } from "./account-store.js";
 export { type Activity, followersOf, idOf, newActivityId } from "./activities.js";
-export { blockTarget, listBlocks, type UserBlockInfo, unblockTarget } from "./blocks.js";
 export {
   type AccountInfo,
   type ChannelLogItem,
@@ -24,6 +23,7 @@ export {
   type ProviderApiOptions,
   type SessionInfo,
 } from "./api.js";
+export { blockTarget, listBlocks, type UserBlockInfo, unblockTarget } from "./blocks.js";
 export type {
   ChangeKind,
   ChannelSummary,

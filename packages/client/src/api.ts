@@ -286,6 +286,13 @@ export class ProviderApi {
    * Changes the account's password; every other session is logged out, this one stays. A wrong
    * current password is a 403 (`wrongPassword`) and counts as a failed login.
    */
+  /** Deletes the account (the password confirms it); every session ends. */
+  deleteAccount(password: string) {
+    return this.request<{ deleted: boolean; quarantineUntil: string }>("POST", "/api/v1/me/delete", {
+      password,
+    });
+  }
+
   changePassword(currentPassword: string, newPassword: string) {
     return this.request<{ revoked: number }>("POST", "/api/v1/me/password", {
       currentPassword,

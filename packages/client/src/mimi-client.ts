@@ -1,3 +1,4 @@
+import { type AccountDeletion, deleteAccountWith } from "./account-deletion.js";
 import type { DeviceRecord, StoredMessage } from "./account-store.js";
 import { isSessionEnded, type MailboxItem, type SessionInfo } from "./api.js";
 import { ChannelCommands } from "./channel-commands.js";
@@ -18,7 +19,6 @@ import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./con
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { joinUserChannels, loadJoins } from "./device/channel-joins.js";
 import { DeviceKeys } from "./device/device-keys.js";
-import { KeyPackageTopUp } from "./device/key-package-top-up.js";
 import { type DeviceRemovalResult, deviceNamed, submitDeviceRemoval } from "./device/device-removal.js";
 import {
   type DeviceInfo,
@@ -26,6 +26,7 @@ import {
   joinChannelsUntilAnswered,
   listDevices,
 } from "./device/devices.js";
+import { KeyPackageTopUp } from "./device/key-package-top-up.js";
 import { errorText } from "./errors.js";
 import { handleOfAcct } from "./names.js";
 import { StateStore, type StoredAccount } from "./state.js";
@@ -357,6 +358,29 @@ export class MimiClient {
    */
   async changePassword(currentPassword: string, newPassword: string): Promise<{ revoked: number }> {
     return (await this.open()).ctx.api.changePassword(currentPassword, newPassword);
+  }
+
+  /**
+   * Deletes the account: leaves every active channel first (best effort, each waiting up to
+   * `leaveTimeoutMs` for the channel's answer; refusals are listed in the result), then asks the home
+   * server to delete the account (`password` confirms it; a wrong one is the server's 403 and nothing
+   * is deleted). The stored token is dropped; the device's folder stays.
+   */
+  async deleteAccount(password: string, options: { leaveTimeoutMs?: number } = {}): Promise<AccountDeletion> {
+    const { ctx } = await this.open();
+    const deletion = await deleteAccountWith({
+      // A login checks the password before anything is left; the deletion ends that session too.
+      checkPassword: async () => {
+        await ctx.api.createToken(ctx.account.username, password, "account deletion");
+      },
+      channels: () => this.channels(),
+      leave: (url) => this.leave(url, { timeoutMs: options.leaveTimeoutMs ?? 10_000 }),
+      deleteOnServer: () => ctx.api.deleteAccount(password),
+    });
+    await new StateStore(this.options.home).forgetToken(handleOfAcct(ctx.account.acct));
+    await this.close();
+    this.opened = undefined;
+    return deletion;
   }
 
   /** The raw mailbox (does not move the sync cursor). */

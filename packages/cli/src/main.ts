@@ -1,9 +1,8 @@
 import { parseArgs } from "node:util";
 import { isSessionEnded, mimiHome, StateStore } from "@mimi/client";
 import { clientFor } from "./client.js";
-import { ACCOUNT_USAGE, accountCommand } from "./commands/account.js";
+import { ACCOUNT_USAGE, accountCommand, accountDeleteCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
-import { blockCommand, blocksCommand, unblockCommand } from "./commands/contacts.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
 import {
   deleteCommand,
@@ -42,7 +41,7 @@ const CLIENT_COMMANDS = new Set([
 ]);
 
 /** `account` actions that use the stored token (the others sign in with a password). */
-const ACCOUNT_SESSION_ACTIONS = new Set(["password", "sessions"]);
+const ACCOUNT_SESSION_ACTIONS = new Set(["password", "sessions", "delete"]);
 
 /** Runs one `mimi` invocation and returns the exit code; errors are one readable line. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -88,15 +87,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return 0;
       case "whoami":
         await whoamiCommand(io, state, as);
-        return 0;
-      case "block":
-        await blockCommand(rest, io, state, as);
-        return 0;
-      case "unblock":
-        await unblockCommand(rest, io, state, as);
-        return 0;
-      case "blocks":
-        await blocksCommand(rest, io, state, as);
         return 0;
       default:
         if (!CLIENT_COMMANDS.has(command)) {
@@ -169,6 +159,8 @@ async function clientCommand(
         return await passwordCommand(io, client);
       case "account sessions":
         return await sessionsCommand(io, client);
+      case "account delete":
+        return await accountDeleteCommand(io, client, waitSeconds);
     }
   } finally {
     await client.close();

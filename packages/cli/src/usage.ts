@@ -14,6 +14,7 @@ Accounts and devices
   mimi account create <user> --server <url>   create an account (and register this device)
   mimi account login <user> --server <url>    sign in with an existing account
   mimi account use <user@domain>              switch the current account
+  mimi account delete                         delete your account (leaves your channels first)
   mimi account password                       change your password (other sessions are logged out;
                                               MIMI_NEW_PASSWORD supplies the new one)
   mimi account sessions                       list the account's sessions (devices logged in)
@@ -52,12 +53,6 @@ Messages
                                               prints what could not be used and why
   mimi listen                                 follow new activity live
   mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox
-
-Blocks
-  mimi block <user@domain | domain>           stop a user (or every user of a domain) adding you to
-                                              channels or writing to you; they are not told
-  mimi unblock <user@domain | domain>         lift a block
-  mimi blocks                                 list who and which domains you blocked
 
 Global: --as <user@domain> picks an account; --wait <seconds> (default 10) bounds how long channel
 changes wait for the channel's answer; MIMI_HOME (default ~/.mimi) holds state; MIMI_PASSWORD supplies

@@ -1,12 +1,13 @@
-import { ProviderApi, type StateStore } from "@mimi/client";
+import { type MimiClient, ProviderApi, type StateStore } from "@mimi/client";
 import { clientFor } from "../client.js";
+import { channelLabel } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 import { defaultDeviceName, registerDevice } from "./device.js";
 
 export const ACCOUNT_USAGE =
-  "mimi account create|login <user> --server <url>  |  mimi account use <user@domain>  |  mimi account password|sessions";
+  "mimi account create|login <user> --server <url>  |  mimi account use <user@domain>  |  mimi account password|sessions|delete";
 
 /**
  * `mimi account create <user> --server <url>`, `mimi account login <user> --server <url>` and
@@ -55,4 +56,25 @@ export async function accountCommand(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * `mimi account delete`: the password (MIMI_PASSWORD or a prompt) confirms it. Every channel is left
+ * first, waiting up to --wait seconds for each answer; a channel that refuses (one you own while
+ * others remain) or does not answer is listed, and the account is deleted anyway.
+ */
+export async function accountDeleteCommand(io: Io, client: MimiClient, waitSeconds: number) {
+  const handle = (await client.account()).acct.replace(/^acct:/, "");
+  const password = await io.readSecret(line`password for ${handle} (to delete the account): `);
+  if (!password) throw new UsageError("the password is required (prompted, or MIMI_PASSWORD)");
+  const deletion = await client.deleteAccount(password, { leaveTimeoutMs: waitSeconds * 1000 });
+  for (const { channel, outcome } of deletion.departures) {
+    if (outcome.status === "left") io.out(line`left ${channelLabel(channel)}`);
+    else if (outcome.status === "waiting")
+      io.err(line`mimi: warning: ${channelLabel(channel)} has not answered your Leave`);
+    else io.err(line`mimi: warning: could not leave ${channelLabel(channel)}: ${outcome.reason}`);
+  }
+  io.out(
+    line`deleted ${handle}; the name can be registered again from ${deletion.quarantineUntil.slice(0, 10)}`,
+  );
 }

@@ -1,4 +1,7 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { acceptAnyCredential, type ClientState, decodeClientState } from "@mimi/mls";
 
 /** Where the clients of an end-to-end test live: each domain's server, their homes, the host mapping. */
 export interface ClientPlace {
@@ -15,6 +18,9 @@ export interface ClientPlace {
  * name a deployment the test opens later (in `beforeAll`).
  */
 export class TestClients extends Map<string, MimiClient> {
+  /** `user@domain` of each user who signed up. */
+  private readonly handles = new Map<string, string>();
+
   constructor(
     private readonly place: () => ClientPlace,
     /** Put before `user@domain` in home folder names, for suites sharing a deployment's homes. */
@@ -45,7 +51,25 @@ export class TestClients extends Map<string, MimiClient> {
     if (!device.keyPackages.ok)
       throw new Error(`${user}@${domain}: KeyPackages not uploaded: ${JSON.stringify(device.keyPackages)}`);
     this.set(user, client);
+    this.handles.set(user, `${user}@${domain}`);
     return client;
+  }
+
+  /**
+   * The MLS state `user`'s client saved for a channel, decoded as a tampered client would use it (to
+   * sign what the real client never would).
+   */
+  async storedChannelState(user: string, channelId: string): Promise<ClientState> {
+    const handle = this.handles.get(user);
+    if (!handle) throw new Error(`no client ${user}`);
+    const file = join(this.client(user).options.home, "accounts", handle, "channels", `${channelId}.json`);
+    const record = JSON.parse(await readFile(file, "utf8")) as { state: string };
+    const decoded = decodeClientState(
+      new Uint8Array(Buffer.from(record.state, "base64")),
+      acceptAnyCredential,
+    );
+    if (!decoded.ok) throw new Error(decoded.detail);
+    return decoded.state;
   }
 
   /** The client of `user`, who must have signed up. */

@@ -15,18 +15,23 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** a.test on any free port, in a folder of its own. */
+function startA() {
+  return startProvider({
+    env: {
+      MIMI_DOMAIN: "a.test",
+      MIMI_PUBLIC_URL: "http://a.test",
+      PORT: "0",
+      MIMI_DATA_DIR: tempDir(),
+      LOG_LEVEL: "silent",
+    },
+    host: "127.0.0.1",
+  });
+}
+
 describe("standalone provider", () => {
   it("serves every mounted service plus health on one port", async () => {
-    const provider = await startProvider({
-      env: {
-        MIMI_DOMAIN: "a.test",
-        MIMI_PUBLIC_URL: "http://a.test",
-        PORT: "0",
-        MIMI_DATA_DIR: tempDir(),
-        LOG_LEVEL: "silent",
-      },
-      host: "127.0.0.1",
-    });
+    const provider = await startA();
     try {
       const base = `http://127.0.0.1:${provider.port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -41,16 +46,7 @@ describe("standalone provider", () => {
   });
 
   it("reports a crashed bus consumer: not ready while it restarts", async () => {
-    const provider = await startProvider({
-      env: {
-        MIMI_DOMAIN: "a.test",
-        MIMI_PUBLIC_URL: "http://a.test",
-        PORT: "0",
-        MIMI_DATA_DIR: tempDir(),
-        LOG_LEVEL: "silent",
-      },
-      host: "127.0.0.1",
-    });
+    const provider = await startA();
     try {
       const base = `http://127.0.0.1:${provider.port}`;
       // A handler answering something that is not an outcome crashes its consumer.

@@ -1,14 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { type ChannelSummary, type ClientEvent, ProviderApi } from "@mimi/client";
-import {
-  acceptAnyCredential,
-  commit,
-  decodeClientState,
-  decodeKeyPackage,
-  loadCiphersuite,
-  toWireObject,
-} from "@mimi/mls";
+import { commit, decodeKeyPackage, loadCiphersuite, toWireObject } from "@mimi/mls";
 import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
@@ -277,17 +268,7 @@ describe("what the channel refuses", () => {
     const alice = await client("alice").account();
     const before = await client("alice").channel(channel.url);
     // Alice's own MLS state, as her client stored it, commits an add of heidi's device...
-    const record = JSON.parse(
-      await readFile(
-        join(deployment.home("alice@a.test"), "accounts", "alice@a.test", "channels", `${before.id}.json`),
-        "utf8",
-      ),
-    ) as { state: string };
-    const decoded = decodeClientState(
-      new Uint8Array(Buffer.from(record.state, "base64")),
-      acceptAnyCredential,
-    );
-    if (!decoded.ok) throw new Error(decoded.detail);
+    const stored = await clients.storedChannelState("alice", before.id);
     const claim = await new ProviderApi({ server: alice.server, token: alice.token }).claimKeyPackages(
       "heidi@c.test",
     );
@@ -296,7 +277,7 @@ describe("what the channel refuses", () => {
       if (!parsed.ok) throw new Error(parsed.detail);
       return parsed.keyPackage;
     });
-    const change = await commit(decoded.state, await loadCiphersuite(), { add: keyPackages });
+    const change = await commit(stored, await loadCiphersuite(), { add: keyPackages });
     // ...while the activity claims to add dave.
     const id = `${alice.actor}/activities/mismatched-add-${Date.now()}`;
     const res = await fetch(`${deployment.server("a.test")}/users/alice/outbox`, {

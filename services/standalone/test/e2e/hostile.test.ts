@@ -1,14 +1,7 @@
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type ChannelSummary, createTextContent, encodeContent } from "@mimi/client";
-import {
-  acceptAnyCredential,
-  decodeClientState,
-  encryptApplicationMessage,
-  loadCiphersuite,
-  toWireObject,
-} from "@mimi/mls";
+import { encryptApplicationMessage, loadCiphersuite, toWireObject } from "@mimi/mls";
 import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostileProvider, sendRaw, sendSigned } from "../support/hostile.js";
@@ -276,24 +269,14 @@ describe("3. forwards come from the channel named in target, membership from its
 
 describe("4. members cannot pose as each other", () => {
   it("ben's message claiming to be ann is not shown as ann", async () => {
-    const record = JSON.parse(
-      await readFile(
-        join(client("ben").options.home, "accounts", "ben@b.test", "channels", `${channel.id}.json`),
-        "utf8",
-      ),
-    ) as { state: string };
-    const decoded = decodeClientState(
-      new Uint8Array(Buffer.from(record.state, "base64")),
-      acceptAnyCredential,
-    );
-    if (!decoded.ok) throw new Error(decoded.detail);
+    const stored = await clients.storedChannelState("ben", channel.id);
     const content = createTextContent({
       senderUri: "acct:ann@a.test",
       roomUri: channel.url,
       text: "send the door code to ben",
     });
     const encrypted = await encryptApplicationMessage(
-      decoded.state,
+      stored,
       await loadCiphersuite(),
       encodeContent(content),
     );

@@ -1,4 +1,22 @@
-import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
+import {
+  AccountStore,
+  type ClientEvent,
+  DEVICE_TYPE,
+  MimiClient,
+  newActivityId,
+  ProviderApi,
+  StateStore,
+} from "@mimi/client";
+import {
+  acceptAnyCredential,
+  createKeyPackage,
+  fromWireObject,
+  joinByExternalCommit,
+  loadCiphersuite,
+  toWireObject,
+  x509Credential,
+} from "@mimi/mls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -75,6 +93,78 @@ async function texts(name: string, url: string): Promise<string[]> {
 
 async function epochOf(name: string, url: string): Promise<number> {
   return (await client(name).channel(url)).epoch;
+}
+
+/**
+ * An external commit into `channel` made with `user`'s registered device keys from the channel's
+ * current GroupInfo (read through `reader`'s home server), submitted as `submitter` through their outbox.
+ */
+async function forgedJoin(
+  channel: string,
+  reader: { user: string; domain: string },
+  keysOf: { user: string; domain: string },
+  submitter: { user: string; domain: string },
+) {
+  const readerApi = new ProviderApi({ server: deployment.server(reader.domain) });
+  const readerToken = (await readerApi.createToken(reader.user, password(reader.user))).token;
+  const groupInfo = fromWireObject(
+    await readerApi.withToken(readerToken).channelGroupInfo(channel),
+    "GroupInfo",
+  );
+  if (!groupInfo.ok) throw new Error(groupInfo.detail);
+  const home = deployment.home(`${keysOf.user}@${keysOf.domain}`);
+  const device = await new AccountStore(
+    new StateStore(home).accountDir(`${keysOf.user}@${keysOf.domain}`),
+  ).loadDevice();
+  if (!device) throw new Error(`${keysOf.user} has no device`);
+  const cs = await loadCiphersuite();
+  const leaf = await createKeyPackage({
+    credential: x509Credential(
+      device.credentialChain.map((der) => new Uint8Array(Buffer.from(der, "base64"))),
+    ),
+    signatureKeyPair: {
+      publicKey: new Uint8Array(Buffer.from(device.signaturePublicKey, "base64")),
+      privateKey: new Uint8Array(Buffer.from(device.signaturePrivateKey, "base64")),
+    },
+    cipherSuite: cs,
+  });
+  const joined = await joinByExternalCommit({
+    groupInfo: groupInfo.bytes,
+    keyPackage: leaf.keyPackage,
+    privateKeyPackage: leaf.privateKeyPackage,
+    cipherSuite: cs,
+    validateCredential: acceptAnyCredential,
+  });
+  if (!joined.ok) throw new Error(joined.detail);
+  const submitterApi = new ProviderApi({ server: deployment.server(submitter.domain) });
+  const token = (await submitterApi.createToken(submitter.user, password(submitter.user))).token;
+  const actor = (await submitterApi.withToken(token).me()).actor;
+  const activity = {
+    "@context": ACTIVITY_CONTEXT,
+    id: newActivityId(actor),
+    type: "Add",
+    actor,
+    target: channel,
+    to: [`${channel}/followers`],
+    object: { type: DEVICE_TYPE, "mimi:member": actor },
+    "mimi:commit": toWireObject(joined.commit),
+    "mimi:groupInfo": toWireObject(joined.groupInfo),
+  };
+  await submitterApi.withToken(token).postActivity(submitter.user, activity);
+  return activity.id;
+}
+
+/** The channel's Reject of `activityId` in `name`'s mailbox. */
+async function rejectionOf(name: string, activityId: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = (await client(name).inbox({ limit: 500 })).find(
+      (item) => item.activity.type === "Reject" && item.activity.object === activityId,
+    );
+    if (found) return found.activity;
+    if (Date.now() > deadline) throw new Error(`${name}: no Reject of ${activityId}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 async function createWith(owner: string, name: string, members: { name: string; acct: string }[]) {
@@ -217,5 +307,28 @@ describe("a user's second device", () => {
     await sendAndRead("dana", onA, "after the phone was removed", ["boris", "cleo"]);
     await client("borisPhone").sync();
     expect(await texts("borisPhone", onA)).not.toContain("after the phone was removed");
+  });
+
+  it("refuses a join by a non-member and one with a credential of another domain; nothing changes", async () => {
+    const epoch = await epochOf("dana", onB);
+    // cleo is in garden but not in workshop: her device's external commit is refused.
+    const byStranger = await forgedJoin(
+      onB,
+      { user: "dana", domain: "a.test" },
+      { user: "cleo", domain: "c.test" },
+      { user: "cleo", domain: "c.test" },
+    );
+    expect(await rejectionOf("cleo", byStranger)).toMatchObject({ "mimi:reason": "notAMember" });
+    // boris is a member, but the joining credential is cleo's, of c.test.
+    const otherDomain = await forgedJoin(
+      onB,
+      { user: "dana", domain: "a.test" },
+      { user: "cleo", domain: "c.test" },
+      { user: "boris", domain: "b.test" },
+    );
+    expect(await rejectionOf("boris", otherDomain)).toMatchObject({ "mimi:reason": "wrongDomain" });
+    await client("dana").sync();
+    expect(await epochOf("dana", onB)).toBe(epoch);
+    await sendAndRead("boris", onB, "still just us", ["dana"]);
   });
 });

@@ -57,6 +57,18 @@ export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMem
   };
 }
 
+let processMemory: SchemeMemory | undefined;
+
+/**
+ * The process's scheme memory, with the default bounds: what one service learned about an origin
+ * (from a key fetch, a delivery), the others in the same process use, so a standalone provider's
+ * channel reads, key fetches and deliveries agree on a peer.
+ */
+export function processSchemeMemory(): SchemeMemory {
+  processMemory ??= createSchemeMemory();
+  return processMemory;
+}
+
 /**
  * The schemes to knock with, in order (pure). Without an Ed25519 key only draft-cavage is possible.
  * An origin remembered (or, when nothing is, `unknownOrigins`) as RFC 9421 gets RFC 9421 first and

@@ -18,6 +18,7 @@ export {
   doubleKnock,
   type KnockResult,
   knockOrder,
+  processSchemeMemory,
   publishesMultikey,
   refusesSignature,
   type SchemeMemory,

@@ -1,5 +1,5 @@
 import type { OutboundFailureReason, OutboundHttp } from "@mimi/outbound-http";
-import { createSchemeMemory, doubleKnock, publishesMultikey, type SchemeMemory } from "./double-knock.js";
+import { doubleKnock, processSchemeMemory, publishesMultikey, type SchemeMemory } from "./double-knock.js";
 import { type SignatureScheme, type SigningKey, signRequest } from "./sign.js";
 
 /** The `Accept` of a signed GET unless the caller names another. */
@@ -45,8 +45,8 @@ export interface SignedGetOptions {
   /** The clock of the signed `Date` header. */
   readonly now?: () => Date;
   /**
-   * Which signature scheme each origin accepted (double-knocking). Default: a memory of this GET's
-   * own, with the default bounds.
+   * Which signature scheme each origin accepted (double-knocking). Default: the process's
+   * (`processSchemeMemory`).
    */
   readonly schemes?: SchemeMemory;
 }
@@ -70,7 +70,7 @@ export function createSignedGet(
 ): SignedGet {
   const accept = options.accept ?? ACTIVITY_JSON_ACCEPT;
   const now = options.now ?? (() => new Date());
-  const schemes = options.schemes ?? createSchemeMemory();
+  const schemes = options.schemes ?? processSchemeMemory();
   return async (url) => {
     let key: SigningKey;
     try {

@@ -8,6 +8,7 @@ import {
   createSignedGet,
   doubleKnock,
   knockOrder,
+  processSchemeMemory,
   publishesMultikey,
   type SignatureScheme,
   type SigningKey,
@@ -246,6 +247,13 @@ describe("createSignedGet double-knocks", () => {
       /^keyId="http:\/\/mimi.test\/actor#main-key",algorithm="rsa-sha256"/,
     );
     expect(schemes.recall("http://old.test")).toBe("cavage");
+  });
+
+  it("without a memory of its own, a signed GET learns into the process's, which others read", async () => {
+    expect(processSchemeMemory()).toBe(processSchemeMemory());
+    expect(processSchemeMemory().recall("http://new.test")).toBeUndefined();
+    await createSignedGet(http, async () => withEd25519)("http://new.test/actor");
+    expect(processSchemeMemory().recall("http://new.test")).toBe("rfc9421");
   });
 
   it("a key without an Ed25519 key knocks once with draft-cavage and presumes nothing", async () => {

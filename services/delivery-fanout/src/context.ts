@@ -5,9 +5,9 @@ import type { Bus } from "@mimi/bus";
 import { localCollectionFollowers } from "@mimi/channel-sequencer/reads";
 import {
   createRequestSigner,
-  createSchemeMemory,
   createSignedGet,
   instanceKeyLoader,
+  processSchemeMemory,
   type RequestSigner,
   type SchemeMemory,
   type SignedGet,
@@ -107,8 +107,8 @@ export function createDeliveryFanoutContext(
       userAgent: `mimi-provider (+${urls.base})`,
     });
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
-  // One memory for deliveries and GETs: what an origin's inbox reads, its documents read too.
-  const signatureSchemes = overrides.signatureSchemes ?? createSchemeMemory();
+  // One memory for deliveries and GETs (the process's): what an origin's inbox reads, its documents do too.
+  const signatureSchemes = overrides.signatureSchemes ?? processSchemeMemory();
   const fetchJson =
     overrides.fetchJson ??
     createSignedGet(http, instanceKeyLoader(actorKeys, urls.instanceActor), {

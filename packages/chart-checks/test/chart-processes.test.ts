@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { SERVICES } from "@mimi/split";
+import { FAST_DELIVERY_ENV, infraFromEnv } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartDeployment,
@@ -18,21 +19,7 @@ import { at, isRecord, type K8sObject } from "../src/manifests.ts";
 import { findChartTools, repositoryRoot } from "../src/tools.ts";
 
 const tools = findChartTools();
-const infra = {
-  databaseUrl: process.env.DATABASE_URL ?? "",
-  redisUrl: process.env.REDIS_URL ?? "",
-  kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
-};
-const haveInfra = infra.databaseUrl !== "" && infra.redisUrl !== "" && infra.kafkaBrokers !== "";
-
-/** Fast delivery retries (as the split deployment's e2e test uses), given through the chart's extra env. */
-const FAST_DELIVERY_ENV = {
-  MIMI_DELIVERY_RETRY_BASE_MS: "200",
-  MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
-  MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
-  MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
-  MIMI_MAILBOX_SAFETY_POLL_MS: "500",
-};
+const { available: haveInfra, ...infra } = infraFromEnv();
 
 /** A typo in the chart's env helper: every container of every workload names `from` as `to`. */
 function renameEnv(objects: K8sObject[], from: string, to: string): K8sObject[] {

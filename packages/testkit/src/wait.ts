@@ -24,3 +24,19 @@ export const FAST_DELIVERY_ENV = {
   MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
   MIMI_MAILBOX_SAFETY_POLL_MS: "500",
 };
+
+/** The backing services `eval "$(bash scripts/infra env)"` names; empty strings where it did not run. */
+export interface InfraUrls {
+  databaseUrl: string;
+  redisUrl: string;
+  kafkaBrokers: string;
+}
+
+export function infraFromEnv(): InfraUrls & { available: boolean } {
+  const urls = {
+    databaseUrl: process.env.DATABASE_URL ?? "",
+    redisUrl: process.env.REDIS_URL ?? "",
+    kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
+  };
+  return { ...urls, available: urls.databaseUrl !== "" && urls.redisUrl !== "" && urls.kafkaBrokers !== "" };
+}

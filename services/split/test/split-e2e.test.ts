@@ -3,26 +3,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { FAST_DELIVERY_ENV as FAST_RETRIES, infraFromEnv } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPOSITORY_ROOT, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
 import { type OtlpCollector, startOtlpCollector } from "./otlp-collector.js";
 
-const infra = {
-  databaseUrl: process.env.DATABASE_URL ?? "",
-  redisUrl: process.env.REDIS_URL ?? "",
-  kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
-};
-const haveInfra = infra.databaseUrl !== "" && infra.redisUrl !== "" && infra.kafkaBrokers !== "";
+const { available: haveInfra, ...infra } = infraFromEnv();
 
-/** Fast delivery retries, as the in-process federation tests use, so redelivery shows within seconds. */
-const FAST_DELIVERY_ENV = {
-  MIMI_DELIVERY_RETRY_BASE_MS: "200",
-  MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
-  MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
-  MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
-  MIMI_MAILBOX_SAFETY_POLL_MS: "500",
-  LOG_LEVEL: "info",
-};
+/** Fast delivery retries (so redelivery shows within seconds), with info logs. */
+const FAST_DELIVERY_ENV = { ...FAST_RETRIES, LOG_LEVEL: "info" };
 
 let deployment: SplitDeployment | undefined;
 let collector: OtlpCollector | undefined;

@@ -1,18 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FAST_DELIVERY_ENV, infraFromEnv } from "@mimi/testkit";
 import { TestClients } from "@mimi/testkit/e2e";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServiceProcess, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
 import type { ServiceName } from "../src/routes.js";
 
-const infra = {
-  databaseUrl: process.env.DATABASE_URL ?? "",
-  redisUrl: process.env.REDIS_URL ?? "",
-  kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
-};
-const haveInfra = infra.databaseUrl !== "" && infra.redisUrl !== "" && infra.kafkaBrokers !== "";
+const { available: haveInfra, ...infra } = infraFromEnv();
 // About three minutes (a killed member's partitions move after the 30 s session timeout): opt in.
 const enabled = haveInfra && process.env.MIMI_SPLIT_RESTARTS === "1";
 
@@ -59,14 +55,7 @@ describe.skipIf(!enabled)("replicas and restarts on a split deployment", () => {
       prefix: "mimi_split_replicas",
       fresh: true,
       replicas: { "channel-sequencer": 2, "delivery-fanout": 2 },
-      env: {
-        MIMI_DELIVERY_RETRY_BASE_MS: "200",
-        MIMI_DELIVERY_RETRY_MAX_DELAY_MS: "1000",
-        MIMI_DELIVERY_SCHEDULER_POLL_MS: "100",
-        MIMI_DELIVERY_BREAKER_COOLDOWN_MS: "500",
-        MIMI_MAILBOX_SAFETY_POLL_MS: "500",
-        LOG_LEVEL: "info",
-      },
+      env: { ...FAST_DELIVERY_ENV, LOG_LEVEL: "info" },
     });
   }, 240_000);
 

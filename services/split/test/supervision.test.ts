@@ -1,16 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { infraFromEnv } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServiceProcess, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
 import type { RestartRecord } from "../src/supervision.js";
 
-const infra = {
-  databaseUrl: process.env.DATABASE_URL ?? "",
-  redisUrl: process.env.REDIS_URL ?? "",
-  kafkaBrokers: process.env.KAFKA_BROKERS ?? "",
-};
-const haveInfra = infra.databaseUrl !== "" && infra.redisUrl !== "" && infra.kafkaBrokers !== "";
+const { available: haveInfra, ...infra } = infraFromEnv();
 
 /** One provider's five processes under supervision: crashes come back by themselves, stops do not. */
 let deployment: SplitDeployment;

@@ -111,5 +111,31 @@ export const identityMigrations: MigrationSet = {
         );
       `,
     },
+    {
+      version: 7,
+      name: "consent: who requires it, their contacts, and the invites of strangers",
+      // Contacts and invites name actors by URL (a claim's requester is its key owner). The directory
+      // writes invites and claimed contacts through @mimi/identity/reads; identity's API the rest.
+      sql: `
+        create table identity.consent_policy (
+          username text primary key references identity.accounts(username) on delete cascade,
+          required boolean not null
+        );
+        create table identity.contacts (
+          username text not null references identity.accounts(username) on delete cascade,
+          contact text not null,
+          source text not null check (source in ('accepted', 'claimed')),
+          created_at timestamptz not null default now(),
+          primary key (username, contact)
+        );
+        create table identity.invites (
+          username text not null references identity.accounts(username) on delete cascade,
+          requester text not null,
+          requested_at timestamptz not null default now(),
+          primary key (username, requester)
+        );
+        create index invites_requester on identity.invites(requester);
+      `,
+    },
   ],
 };

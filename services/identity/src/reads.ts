@@ -243,3 +243,61 @@ export function createUserBlocks(
     },
   };
 }
+
+/** Contacts one user keeps at most; further ones are not recorded (their claims then need consent). */
+export const MAX_CONTACTS_PER_USER = 10_000;
+
+/**
+ * Whether `username` requires consent before being claimed, and whether `requester` (an actor URL)
+ * is already one of their contacts; one statement.
+ */
+export async function consentCheck(
+  sql: SqlExecutor,
+  username: string,
+  requester: string,
+): Promise<{ required: boolean; contact: boolean }> {
+  const result = await sql.query<{ required: boolean | null; contact: boolean }>(
+    `select (select required from identity.consent_policy where username = $1) as required,
+            exists (select 1 from identity.contacts where username = $1 and contact = $2) as contact`,
+    [username, requester],
+  );
+  const row = result.rows[0];
+  return { required: row?.required === true, contact: row?.contact === true };
+}
+
+/**
+ * Records that `requester` asked to claim `username` (the invite `mimi invites` lists), at most
+ * `perUser` open invites per user and `perRequester` per requester across this provider's users; a
+ * repeated request only refreshes its time. Returns whether the invite is held.
+ */
+export async function recordInvite(
+  sql: SqlExecutor,
+  invite: { username: string; requester: string; perUser: number; perRequester: number },
+): Promise<boolean> {
+  const result = await sql.query(
+    `insert into identity.invites (username, requester)
+     select $1, $2
+      where exists (select 1 from identity.invites where username = $1 and requester = $2)
+         or ((select count(*) from identity.invites where username = $1) < $3
+             and (select count(*) from identity.invites where requester = $2) < $4)
+     on conflict (username, requester) do update set requested_at = now()`,
+    [invite.username, invite.requester, invite.perUser, invite.perRequester],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Records `contact` (an actor URL) as a contact of `username` because the user claimed them. */
+export async function recordClaimedContact(
+  sql: SqlExecutor,
+  username: string,
+  contact: string,
+): Promise<void> {
+  await sql.query(
+    `insert into identity.contacts (username, contact, source)
+     select $1, $2, 'claimed'
+      where exists (select 1 from identity.accounts where username = $1)
+        and (select count(*) from identity.contacts where username = $1) < $3
+     on conflict (username, contact) do nothing`,
+    [username, contact, MAX_CONTACTS_PER_USER],
+  );
+}

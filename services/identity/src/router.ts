@@ -11,6 +11,7 @@ import {
   requireAdmin,
 } from "./routes/admin-blocks.js";
 import { changePassword } from "./routes/change-password.js";
+import { acceptInvite, declineInvite, getConsent, listInvites, setConsent } from "./routes/consent.js";
 import { createAccount } from "./routes/create-account.js";
 import { createClient, listOwnClients } from "./routes/create-client.js";
 import { createToken } from "./routes/create-token.js";
@@ -60,6 +61,11 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.get("/api/v1/me/blocks", auth, listUserBlocks(ctx));
   router.put("/api/v1/me/blocks/:target", auth, addUserBlock(ctx));
   router.delete("/api/v1/me/blocks/:target", auth, removeUserBlock(ctx));
+  router.get("/api/v1/me/consent", auth, getConsent(ctx));
+  router.put("/api/v1/me/consent", auth, ...json, setConsent(ctx));
+  router.get("/api/v1/me/invites", auth, listInvites(ctx));
+  router.post("/api/v1/me/invites/accept", auth, ...json, acceptInvite(ctx));
+  router.post("/api/v1/me/invites/decline", auth, ...json, declineInvite(ctx));
   const admin = requireAdmin(ctx);
   router.get("/api/v1/admin/blocked-domains", auth, admin, listBlockedDomains(ctx));
   router.put("/api/v1/admin/blocked-domains/:domain", auth, admin, addBlockedDomain(ctx));

@@ -58,6 +58,22 @@ function originOf(url: string): string | undefined {
   }
 }
 
+/** `Delete{object: actor}` with no channel: an account's own deletion. */
+function isDeleteOfActor(activity: ActivityEnvelope, actor: string): boolean {
+  return (
+    activity.type === "Delete" &&
+    referenceIds(activity.object).length === 1 &&
+    referenceIds(activity.object)[0] === actor &&
+    referenceIds(activity.target).length === 0
+  );
+}
+
+/** The instance actor of `actor`'s origin, where this provider and Mastodon serve it: `<origin>/actor`. */
+function instanceActorOf(actor: string): string | undefined {
+  const origin = originOf(actor);
+  return origin === undefined ? undefined : `${origin}/actor`;
+}
+
 const deny = (reason: InboxDenyReason, detail: string): InboxAuthorization => ({
   allow: false,
   reason,
@@ -112,6 +128,12 @@ export async function authorizeInboxDelivery(
       "channelActivityNotFromChannel",
       `an activity about ${channel} is accepted here only when that channel delivers it; submit it to the channel's inbox`,
     );
+  }
+
+  // An origin speaks for its own actors: once an account is deleted its key is gone with its actor
+  // document (410), so the Delete of the actor may come signed by its origin's instance actor.
+  if (isDeleteOfActor(activity, actor) && signer.keyOwner === instanceActorOf(actor)) {
+    return { allow: true, basis: "author" };
   }
 
   const mismatch = deny(

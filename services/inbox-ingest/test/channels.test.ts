@@ -80,6 +80,12 @@ function channelMessage(actor: string, fields: Record<string, unknown> = {}) {
   };
 }
 
+/** Whose inboxes got a user.inbox item, sorted. */
+const inboxOwners = () =>
+  userInboxItems()
+    .map((entry) => entry.key)
+    .sort();
+
 function userInboxItems() {
   return ingest.bus.published.flatMap((batch) => {
     expect(batch.topic).toBe(userInboxTopic.name);
@@ -141,11 +147,7 @@ describe("activities forwarded by a remote channel", () => {
       const response = await postSigned(`${ingest.base}${inbox}`, JSON.stringify(activity), room);
       expect(response.status).toBe(202);
     }
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["alice", "bob"]);
+    expect(inboxOwners()).toEqual(["alice", "bob"]);
   });
 
   it("are refused when signed by anyone but the channel `target` names (401)", async () => {
@@ -208,11 +210,7 @@ describe("activities forwarded by a remote channel", () => {
     setMembers([carol.id, BOB, ALICE, frank.id]);
     const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(channelMessage(frank.id)), room);
     expect(response.status).toBe(202);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["alice", "bob"]);
+    expect(inboxOwners()).toEqual(["alice", "bob"]);
   });
 
   it("answer 503 when the member list cannot be read for now", async () => {
@@ -247,19 +245,11 @@ describe("Add and Remove forwarded by a remote channel", () => {
     const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(add), room);
     expect(response.status).toBe(202);
     expect(followerFetches()).toBe(before + 1);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["bob", "dan"]);
+    expect(inboxOwners()).toEqual(["bob", "dan"]);
     // The next message reaches the new member from the list read for the Add.
     ingest.bus.published.length = 0;
     await postSigned(`${ingest.base}/inbox`, JSON.stringify(channelMessage(DAN)), room);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["bob", "dan"]);
+    expect(inboxOwners()).toEqual(["bob", "dan"]);
     expect(followerFetches()).toBe(before + 1);
   });
 
@@ -272,11 +262,7 @@ describe("Add and Remove forwarded by a remote channel", () => {
     });
     const response = await postSigned(`${ingest.base}/users/bob/inbox`, JSON.stringify(remove), room);
     expect(response.status).toBe(202);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["alice", "bob"]);
+    expect(inboxOwners()).toEqual(["alice", "bob"]);
   });
 
   it("are refused, a Remove included, when the channel refuses this provider its members (fail closed)", async () => {
@@ -304,11 +290,7 @@ describe("Add and Remove forwarded by a remote channel", () => {
     const remove = channelMessage(carol.id, { type: "Remove", object: DAN });
     const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(remove), room);
     expect(response.status).toBe(202);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["alice", "dan"]);
+    expect(inboxOwners()).toEqual(["alice", "dan"]);
     setMembers([carol.id, BOB, ALICE]);
   });
 
@@ -317,11 +299,7 @@ describe("Add and Remove forwarded by a remote channel", () => {
     const leave = channelMessage(carol.id, { type: "Remove", object: carol.id });
     const response = await postSigned(`${ingest.base}/inbox`, JSON.stringify(leave), room);
     expect(response.status).toBe(202);
-    expect(
-      userInboxItems()
-        .map((entry) => entry.key)
-        .sort(),
-    ).toEqual(["alice", "bob"]);
+    expect(inboxOwners()).toEqual(["alice", "bob"]);
     setMembers([carol.id, BOB, ALICE]);
   });
 });

@@ -4,8 +4,13 @@ import {
   type Dictionary,
   type InnerList,
   type Item,
+  parseDictionary,
+  parseItemField,
+  parseListField,
+  serializeDictionary,
   serializeInnerList,
   serializeItem,
+  serializeList,
 } from "./structured-fields.js";
 
 /** One labelled signature taken from `Signature-Input` and `Signature`. */
@@ -105,7 +110,8 @@ function componentValue(
   if (component.value.type !== "string") return { error: "component identifiers must be strings" };
   const name = component.value.value;
   const { pathname, query } = splitPath(request.path);
-  const allowedParams = name === "@query-param" ? ["name"] : [];
+  // `sf` (RFC 9421 2.1.1): a header field re-serialised strictly as the structured field it is.
+  const allowedParams = name === "@query-param" ? ["name"] : name.startsWith("@") ? [] : ["sf"];
   const unexpected = component.params.find(([key]) => !allowedParams.includes(key));
   if (unexpected) return { error: `component parameter ;${unexpected[0]} is not supported` };
   switch (name) {
@@ -140,8 +146,41 @@ function componentValue(
       if (name !== name.toLowerCase()) return { error: `field name ${name} must be lowercase` };
       const value = headerValue(request.headers, name);
       if (value === undefined) return { error: `covered field ${name} is not in the request` };
-      return value;
+      const sf = component.params.find(([key]) => key === "sf")?.[1];
+      if (sf === undefined) return value;
+      if (sf.type !== "boolean" || !sf.value) return { error: "the sf parameter must be true" };
+      return strictlySerialized(name, value);
     }
+  }
+}
+
+/**
+ * The structured-field type of the header fields a signature may cover with `;sf` (RFC 8941 and the
+ * HTTP retrofit of existing fields to it). A field not listed here cannot be re-serialised, so a
+ * signature covering it with `;sf` is refused.
+ */
+const STRUCTURED_FIELD_TYPES: Readonly<Record<string, "item" | "list" | "dictionary">> = {
+  "content-type": "item",
+  "content-length": "item",
+  accept: "list",
+  "accept-encoding": "list",
+  "content-digest": "dictionary",
+  "repr-digest": "dictionary",
+  "want-content-digest": "dictionary",
+};
+
+/** A field value parsed as its structured type and serialised strictly (RFC 8941 section 4.1). */
+function strictlySerialized(name: string, value: string): string | { error: string } {
+  const type = STRUCTURED_FIELD_TYPES[name];
+  if (type === undefined) return { error: `${name} is not a structured field this verifier knows (;sf)` };
+  try {
+    if (type === "item") return serializeItem(parseItemField(value));
+    if (type === "list") return serializeList(parseListField(value));
+    return serializeDictionary(parseDictionary(value));
+  } catch (error) {
+    return {
+      error: `${name} is not a valid structured ${type}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 

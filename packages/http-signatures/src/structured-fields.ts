@@ -193,6 +193,51 @@ export function parseDictionary(text: string): Dictionary {
   return members;
 }
 
+/** Parses an Item field value (RFC 8941 4.2); throws StructuredFieldError when it is malformed. */
+export function parseItemField(text: string): Item {
+  const cursor = new Cursor(text);
+  cursor.skipSpaces();
+  const item = parseItem(cursor);
+  cursor.skipSpaces();
+  if (!cursor.done()) cursor.fail("unexpected characters after the item");
+  return item;
+}
+
+/** Parses a List field value (RFC 8941 4.2.1); throws StructuredFieldError when it is malformed. */
+export function parseListField(text: string): DictionaryMember[] {
+  const cursor = new Cursor(text);
+  const members: DictionaryMember[] = [];
+  cursor.skipSpaces();
+  while (!cursor.done()) {
+    members.push(cursor.peek() === "(" ? parseInnerList(cursor) : parseItem(cursor));
+    cursor.skipOws();
+    if (cursor.done()) break;
+    if (cursor.peek() !== ",") cursor.fail("expected a comma between members");
+    cursor.position++;
+    cursor.skipOws();
+    if (cursor.done()) cursor.fail("trailing comma");
+  }
+  return members;
+}
+
+function serializeMember(member: DictionaryMember): string {
+  return member.kind === "innerList" ? serializeInnerList(member) : serializeItem(member);
+}
+
+export function serializeList(members: readonly DictionaryMember[]): string {
+  return members.map(serializeMember).join(", ");
+}
+
+export function serializeDictionary(dictionary: Dictionary): string {
+  return [...dictionary]
+    .map(([key, member]) =>
+      member.kind === "item" && member.value.type === "boolean" && member.value.value
+        ? `${key}${serializeParameters(member.params)}`
+        : `${key}=${serializeMember(member)}`,
+    )
+    .join(", ");
+}
+
 export function serializeBareItem(item: BareItem): string {
   switch (item.type) {
     case "integer":

@@ -174,12 +174,10 @@ describe.skipIf(!fedifyRuns)(`our inboxes accept requests Fedify signs (${NEEDS_
     expect(res.status, await res.clone().text()).toBe(202);
   });
 
-  // Mismatch: RFC 9421 (section 2.1.1) lets a covered field carry the `sf` parameter (the field
-  // re-serialised as a structured field), and Fedify signs `content-type;sf` when an Accept-Signature
-  // challenge asks for it. Our verifier takes header components without parameters only (docs/protocol.md
-  // 3.2) and answers 401 malformedSignature "component parameter ;sf is not supported". Our provider sends
-  // no such challenge, so Fedify does not do this unasked; the case fails until `;sf` is supported.
-  it.fails("accepts RFC 9421 covering a structured field with ;sf (not supported yet)", async () => {
+  // RFC 9421 (section 2.1.1) lets a covered field carry the `sf` parameter (the field re-serialised
+  // strictly as a structured field); Fedify signs `content-type;sf` when an Accept-Signature challenge
+  // asks for it. Our verifier re-serialises the fields whose structured type it knows.
+  it("accepts RFC 9421 covering a structured field with ;sf", async () => {
     const activity = await fedifyActivity(alice);
     const signed = await signedPost(`${ours.url}/users/alice/inbox`, activity.body, "rfc9421", {
       components: [

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,15 +8,13 @@ import {
   chartDir,
   componentObject,
   envNamesReadBy,
-  findChartTools,
   type K8sObject,
-  kubernetesVersion,
   parseManifests,
   type ServiceName,
   serviceNames,
 } from "../src/index.ts";
+import { render, requiredValues, tools } from "./helm.ts";
 
-const tools = findChartTools();
 const values = parseYaml(readFileSync(join(chartDir, "values.yaml"), "utf8")) as Record<string, unknown>;
 const limits = values.limits as Record<string, Record<string, unknown>>;
 const readme = readFileSync(join(chartDir, "README.md"), "utf8");
@@ -70,11 +67,7 @@ describe.skipIf(!tools)("the chart's limits and trustProxy values", () => {
         limits: set,
       }),
     );
-    const rendered = execFileSync(
-      tools?.helm ?? "helm",
-      ["template", "rel", chartDir, "--kube-version", kubernetesVersion, "-f", file],
-      { encoding: "utf8" },
-    );
+    const rendered = render(["-f", file]);
     objects = parseManifests(rendered);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -108,23 +101,7 @@ describe.skipIf(!tools)("the chart's limits and trustProxy values", () => {
   });
 
   it("leaves the services' defaults alone when the values are null", () => {
-    const rendered = execFileSync(
-      tools?.helm ?? "helm",
-      [
-        "template",
-        "rel",
-        chartDir,
-        "--kube-version",
-        kubernetesVersion,
-        "--set",
-        "domain=example.test",
-        "--set",
-        "existingSecret=mimi-secrets",
-        "--set",
-        "kafka.brokers[0]=kafka:9092",
-      ],
-      { encoding: "utf8" },
-    );
+    const rendered = render(requiredValues);
     const defaults = parseManifests(rendered);
     for (const service of serviceNames) {
       const names = envOf(defaults, service).map((entry) => entry.name);

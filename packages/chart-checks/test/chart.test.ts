@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,6 @@ import {
   chartDir,
   componentObject,
   envNamesReadBy,
-  findChartTools,
   ingressPaths,
   isRecord,
   type K8sObject,
@@ -23,33 +22,10 @@ import {
   selects,
   serviceNames,
 } from "../src/index.ts";
+import { helm, render, requiredValues, template, tools } from "./helm.ts";
 
-const tools = findChartTools();
-const requiredValues = [
-  "--set",
-  "domain=example.test",
-  "--set",
-  "existingSecret=mimi-secrets",
-  "--set",
-  "kafka.brokers[0]=kafka:9092",
-];
 const productionValues = ["-f", join(chartDir, "ci", "production-values.yaml")];
 const withServiceMonitorCrd = ["--api-versions", "monitoring.coreos.com/v1/ServiceMonitor"];
-
-function helm(args: string[]): { status: number; output: string } {
-  const result = spawnSync(tools?.helm ?? "helm", args, { cwd: chartDir, encoding: "utf8" });
-  return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
-}
-
-function render(values: string[]): string {
-  return execFileSync(
-    tools?.helm ?? "helm",
-    ["template", "rel", chartDir, "--kube-version", kubernetesVersion, ...values],
-    {
-      encoding: "utf8",
-    },
-  );
-}
 
 /** Public requests and the service that must answer each (derived from the routers, plus fixed cases). */
 function expectedRoutes(): Array<{ path: string; service: ServiceName; why: string }> {
@@ -95,43 +71,17 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
   });
 
   it("refuses to render without the required values, naming each", () => {
-    const missingDomain = helm(["template", "rel", chartDir, "--kube-version", kubernetesVersion]);
+    const missingDomain = template([]);
     expect(missingDomain.status).not.toBe(0);
     expect(missingDomain.output).toContain("domain is required");
-    const noSecret = helm([
-      "template",
-      "rel",
-      chartDir,
-      "--kube-version",
-      kubernetesVersion,
-      "--set",
-      "domain=example.test",
-    ]);
+    const noSecret = template(["--set", "domain=example.test"]);
     expect(noSecret.output).toContain("existingSecret is required");
-    const httpInProduction = helm([
-      "template",
-      "rel",
-      chartDir,
-      "--kube-version",
-      kubernetesVersion,
-      ...requiredValues,
-      "--set",
-      "publicUrl=http://example.test",
-    ]);
+    const httpInProduction = template([...requiredValues, "--set", "publicUrl=http://example.test"]);
     expect(httpInProduction.output).toContain("publicUrl must be an https URL");
   });
 
   it("rejects values of the wrong type through values.schema.json", () => {
-    const result = helm([
-      "template",
-      "rel",
-      chartDir,
-      "--kube-version",
-      kubernetesVersion,
-      ...requiredValues,
-      "--set",
-      "environment=staging",
-    ]);
+    const result = template([...requiredValues, "--set", "environment=staging"]);
     expect(result.status).not.toBe(0);
     expect(result.output).toMatch(/environment/);
   });
@@ -391,16 +341,7 @@ describe.skipIf(tools === undefined)("the mimi chart (helm, kubeconform)", () =>
   });
 
   it("keeps keypackage-directory to one replica without Redis", () => {
-    const refused = helm([
-      "template",
-      "rel",
-      chartDir,
-      "--kube-version",
-      kubernetesVersion,
-      ...requiredValues,
-      "--set",
-      "redis.enabled=false",
-    ]);
+    const refused = template([...requiredValues, "--set", "redis.enabled=false"]);
     expect(refused.status).not.toBe(0);
     expect(refused.output).toContain("keypackage-directory keeps claim state in memory");
     const objects = parseManifests(

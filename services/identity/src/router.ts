@@ -17,6 +17,7 @@ import { createClient, listOwnClients } from "./routes/create-client.js";
 import { createToken } from "./routes/create-token.js";
 import { credentialChallenge } from "./routes/credential-challenge.js";
 import { deleteAccount } from "./routes/delete-account.js";
+import { deleteClient } from "./routes/delete-client.js";
 import { instanceActor } from "./routes/instance-actor.js";
 import { issueCredential } from "./routes/issue-credential.js";
 import { me } from "./routes/me.js";
@@ -56,6 +57,7 @@ export function identityRouter(ctx: IdentityContext): Router {
   router.post("/api/v1/me/delete", auth, ...json, deleteAccount(ctx));
   router.post("/api/v1/clients", auth, ...json, createClient(ctx));
   router.get("/api/v1/clients", auth, listOwnClients(ctx));
+  router.delete("/api/v1/clients/:clientId", auth, deleteClient(ctx));
   router.post("/api/v1/clients/:clientId/credential/challenge", auth, credentialChallenge(ctx));
   router.post("/api/v1/clients/:clientId/credential", auth, ...json, issueCredential(ctx));
   router.get("/api/v1/me/blocks", auth, listUserBlocks(ctx));

@@ -1,10 +1,6 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MimiClient } from "../src/mimi-client.js";
-import { StateStore } from "../src/state.js";
 import { FakeNetwork } from "./fake-provider.js";
+import { newAccount } from "./helpers.js";
 
 /**
  * A claim that gives nothing to add is refused with the answer's own reasons (`mimi:unavailable`, an
@@ -26,17 +22,11 @@ const fetchThrough: typeof fetch = async (input, init) => {
 };
 
 async function account(handle: string, withDevice: boolean) {
-  const home = mkdtempSync(join(tmpdir(), "mimi-home-"));
-  const [username = "", domain = ""] = handle.split("@");
-  const { token, actor } = network.createUser(handle);
-  await new StateStore(home).saveAccount({
-    server: `http://${domain}`,
-    username,
-    acct: `acct:${handle}`,
-    actor,
-    token,
+  const { client } = await newAccount(network, handle, undefined, {
+    fetch: fetchThrough,
+    keyPackageTarget: 2,
+    keyPackageThreshold: 1,
   });
-  const client = new MimiClient({ home, fetch: fetchThrough, keyPackageTarget: 2, keyPackageThreshold: 1 });
   if (withDevice) expect((await client.addDevice("laptop")).keyPackages.ok).toBe(true);
   return client;
 }

@@ -2,12 +2,18 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
+import type { MimiClientOptions } from "../src/client-types.js";
 import { MimiClient } from "../src/mimi-client.js";
 import { StateStore } from "../src/state.js";
 import type { FakeNetwork } from "./fake-provider.js";
 
 /** An account on the fake network with its own MIMI_HOME, and an SDK client for it. */
-export async function newAccount(network: FakeNetwork, handle: string, root?: string) {
+export async function newAccount(
+  network: FakeNetwork,
+  handle: string,
+  root?: string,
+  client: Partial<Pick<MimiClientOptions, "fetch" | "keyPackageTarget" | "keyPackageThreshold">> = {},
+) {
   const home = mkdtempSync(join(root ?? tmpdir(), "mimi-home-"));
   const [username = "", domain = ""] = handle.split("@");
   const { token, actor } = network.createUser(handle);
@@ -18,8 +24,14 @@ export async function newAccount(network: FakeNetwork, handle: string, root?: st
     actor,
     token,
   });
-  const client = new MimiClient({ home, fetch: network.fetch, keyPackageTarget: 3, keyPackageThreshold: 2 });
-  return { home, handle, actor, client };
+  const sdk = new MimiClient({
+    home,
+    fetch: network.fetch,
+    keyPackageTarget: 3,
+    keyPackageThreshold: 2,
+    ...client,
+  });
+  return { home, handle, actor, client: sdk };
 }
 
 export const texts = (messages: { content: string }[]) => messages.map((m) => m.content);

@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import {
   accountClients,
+  consentCheck,
   createDomainBlocks,
   createUserBlocks,
   type DomainBlocks,
+  recordClaimedContact,
+  recordInvite,
   type UserBlocksView,
 } from "@mimi/identity/reads";
 import { problems } from "@mimi/service-kit";
@@ -88,4 +91,47 @@ export async function concealedAnswerForBlocked(
   if (!account.exists) return undefined;
   ctx.logger.info(claim, "claim by a party the user blocked answered as an empty pool");
   return claimCollection(ctx.urls.actor(claim.username), [], concealedRefusal(account.clientIds));
+}
+
+/**
+ * Consent for adds by strangers: when local user `username` requires it and `requester` (an actor
+ * URL) is not one of their contacts, the claim is refused with 403 `consentRequired` and hands out
+ * nothing; the request is recorded as an invite (`mimi invites`), within the settings' bounds per user
+ * and per requester. A requester the user accepts becomes a contact, and their next claim goes through.
+ */
+export async function enforceConsent(
+  ctx: Pick<KeyPackageDirectoryContext, "sql" | "logger" | "settings">,
+  claim: { username: string; requester: string },
+): Promise<void> {
+  const consent = await consentCheck(ctx.sql, claim.username, claim.requester);
+  if (!consent.required || consent.contact) return;
+  const invited = await recordInvite(ctx.sql, {
+    ...claim,
+    perUser: ctx.settings.invitesPerUser,
+    perRequester: ctx.settings.invitesPerRequester,
+  });
+  ctx.logger.info({ ...claim, invited }, "claim refused: the user requires consent");
+  throw problems.forbidden(
+    invited
+      ? `${claim.username} accepts adds only from contacts; they have been asked, and the add can be made once they accept`
+      : `${claim.username} accepts adds only from contacts, and has too many open invites to take yours now`,
+    { reason: "consentRequired", invited },
+  );
+}
+
+/**
+ * The requesting local user claimed `contact` (an actor URL): from now on `contact` counts as their
+ * contact, so a later add the other way round needs no consent. A failure here is logged only: the
+ * claim was served.
+ */
+export async function recordContactOfClaim(
+  ctx: Pick<KeyPackageDirectoryContext, "sql" | "logger">,
+  requester: string,
+  contact: string,
+): Promise<void> {
+  try {
+    await recordClaimedContact(ctx.sql, requester, contact);
+  } catch (error) {
+    ctx.logger.warn({ err: error, requester, contact }, "could not record a claimed contact");
+  }
 }

@@ -111,6 +111,19 @@ export const keyPackageDirectoryConfigSpec = {
     description:
       "a claim leaving at most this many single-use KeyPackages in a client's pool (or serving its last resort) is logged at info and counted in mimi_keypackage_pools_low_total; 0 notes only empty pools",
   },
+  invitesPerUser: {
+    env: "MIMI_KEYPACKAGE_INVITES_PER_USER",
+    schema: parse.positiveInt(),
+    default: "100",
+    description:
+      "open invites one user who requires consent keeps at most (claims by non-contacts); further requesters are refused without an invite",
+  },
+  invitesPerRequester: {
+    env: "MIMI_KEYPACKAGE_INVITES_PER_REQUESTER",
+    schema: parse.positiveInt(),
+    default: "20",
+    description: "open invites one requesting actor may hold across this provider's users at once",
+  },
 };
 
 export type KeyPackageDirectorySettings = ConfigOf<typeof keyPackageDirectoryConfigSpec>;

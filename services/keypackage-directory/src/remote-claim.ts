@@ -37,7 +37,9 @@ export interface RemoteClaimDeps {
 
 export type RemoteClaimResult =
   | { ok: true; collection: ClaimCollection }
-  | { ok: false; status: 404 | 502; detail: string };
+  | { ok: false; status: 404 | 502; detail: string }
+  /** The user requires consent and the requester is not a contact (the peer recorded an invite). */
+  | { ok: false; status: 403; reason: "consentRequired"; detail: string };
 
 /**
  * The base URL of another provider: https, except for hosts named by the development `connectTo`
@@ -122,6 +124,10 @@ export async function claimRemoteKeyPackages(
   const answer = await deps.http.request(claimUrl, { method: "POST", headers, body });
   if (!answer.ok) return fail(502, `the claim at ${claimUrl} failed: ${answer.detail}`);
   if (answer.status === 404) return fail(404, `${request.acct.host} has no user ${request.acct.user}`);
+  if (answer.status === 403) {
+    const refusal = consentRefusal(answer.body, request.acct);
+    if (refusal) return refusal;
+  }
   if (answer.status !== 200) return fail(502, `the claim at ${claimUrl} was answered ${answer.status}`);
   let json: unknown;
   try {
@@ -234,5 +240,23 @@ async function checkRemoteItem(
   return {
     ok: true,
     item: { clientId: item.clientId, ciphersuite: suite, content: framed.framed, lastResort },
+  };
+}
+
+/** A peer's 403 `consentRequired` problem, relayed as such (its detail is not relayed: our own words). */
+function consentRefusal(body: Uint8Array, acct: Acct): RemoteClaimResult | undefined {
+  try {
+    const problem = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)) as {
+      reason?: unknown;
+    };
+    if (problem.reason !== "consentRequired") return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    ok: false,
+    status: 403,
+    reason: "consentRequired",
+    detail: `${acct.user}@${acct.host} accepts adds only from contacts; they have been asked, and the add can be made once they accept`,
   };
 }

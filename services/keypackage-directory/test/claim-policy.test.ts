@@ -116,10 +116,18 @@ describe("claims and domain blocks", () => {
   });
 });
 
+const tokens = new Map<string, string>();
+async function tokenOf(username: string): Promise<string> {
+  const token = tokens.get(username);
+  if (!token) throw new Error(`no token for ${username}`);
+  return token;
+}
+
 /** A user with one device and 3 KeyPackages whose blocks no claim has read yet (they are cached 10 s). */
 async function freshTarget(blocks: Array<[string, "user" | "domain"]>) {
   const username = `t_${randomBytes(4).toString("hex")}`;
   const token = await createAccount(p, username);
+  tokens.set(username, token);
   const device = await enrolDevice(p, token, username);
   expect((await uploadFresh(p, token, device, 3)).status).toBe(201);
   for (const [blocked, kind] of blocks) {
@@ -170,5 +178,64 @@ describe("claims and the target's own blocks", () => {
     });
     expect((served.body.items as unknown[]).length).toBe(1);
     expect(await gail.left()).toBe(2);
+  });
+});
+
+describe("claims and consent", () => {
+  async function requireConsent(username: string, token: string) {
+    const set = await fetch(`${p.base}/api/v1/me/consent`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ required: true }),
+    });
+    expect(set.status).toBe(200);
+    return username;
+  }
+
+  it("refuses a stranger's signed claim with consentRequired and an invite, then serves them once accepted", async () => {
+    const hana = await freshTarget([]);
+    const token = await tokenOf(hana.username);
+    await requireConsent(hana.username, token);
+    const refused = await signedClaim(hana.username, signers[2]!);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ reason: "consentRequired", invited: true });
+    expect(await hana.left()).toBe(3);
+    const invites = await call(`${p.base}/api/v1/me/invites`, { token });
+    expect(invites.body.invites).toEqual([
+      expect.objectContaining({ requester: signers[2]!.actor, handle: "carl@c.test" }),
+    ]);
+    expect(
+      (await call(`${p.base}/api/v1/me/invites/accept`, { token, body: { requester: "carl@c.test" } }))
+        .status,
+    ).toBe(200);
+    expect((await signedClaim(hana.username, signers[2]!)).status).toBe(200);
+    expect(await hana.left()).toBe(2);
+  });
+
+  it("lets in the people the user claimed themselves", async () => {
+    const ivy = await freshTarget([]);
+    const ivyToken = await tokenOf(ivy.username);
+    await requireConsent(ivy.username, ivyToken);
+    const refused = await call(`${p.base}/api/v1/keypackages/claim`, {
+      token: target.token,
+      body: { acct: `${ivy.username}@a.test` },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.reason).toBe("consentRequired");
+    // ivy claims the target: the target becomes her contact, and may add her from then on.
+    expect(
+      (
+        await call(`${p.base}/api/v1/keypackages/claim`, {
+          token: ivyToken,
+          body: { acct: `${target.username}@a.test` },
+        })
+      ).status,
+    ).toBe(200);
+    const served = await call(`${p.base}/api/v1/keypackages/claim`, {
+      token: target.token,
+      body: { acct: `${ivy.username}@a.test` },
+    });
+    expect(served.status).toBe(200);
+    expect((served.body.items as unknown[]).length).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { ProblemError, problems } from "@mimi/service-kit";
 import type { NextFunction, Request, RequestHandler } from "express";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts, originOf } from "../claim-limits.js";
-import { concealedAnswerForBlocked, enforceServerClaimPolicy } from "../claim-policy.js";
+import { concealedAnswerForBlocked, enforceConsent, enforceServerClaimPolicy } from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -146,6 +146,7 @@ export function claimKeyPackages(ctx: KeyPackageDirectoryContext): RequestHandle
       res.type(CLAIM_ANSWER_TYPE).send(JSON.stringify(concealed));
       return;
     }
+    await enforceConsent(ctx, { username, requester: verified.keyOwner });
     await admitClaim(ctx.claimLimits, {
       requester: verified.keyOwner,
       requesterOrigin,

@@ -5,7 +5,12 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import { claimUserKeyPackages } from "../claim-engine.js";
 import { admitClaim, limitLastResorts } from "../claim-limits.js";
-import { concealedAnswerForBlocked, enforceClientClaimPolicy } from "../claim-policy.js";
+import {
+  concealedAnswerForBlocked,
+  enforceClientClaimPolicy,
+  enforceConsent,
+  recordContactOfClaim,
+} from "../claim-policy.js";
 import { claimDepsOf, type KeyPackageDirectoryContext } from "../context.js";
 import { claimableCiphersuites } from "../domain/ciphersuites.js";
 import { claimCollection } from "../domain/claim-document.js";
@@ -51,6 +56,7 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
         res.type(ACTIVITY_JSON).send(JSON.stringify(concealed));
         return;
       }
+      await enforceConsent(ctx, { username, requester: requesterActor });
       const claimed = await claimUserKeyPackages(claimDepsOf(ctx), {
         username,
         ciphersuites: claimableCiphersuites(requested, ctx.settings.ciphersuites),
@@ -59,6 +65,7 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
       if (!claimed.ok) throw problems.notFound(`no user ${username}`);
       const outcome = await limitLastResorts(ctx.claimLimits, requesterOrigin, username, claimed);
       ctx.poolWatch.afterClaim(username, outcome);
+      await recordContactOfClaim(ctx, requester, ctx.urls.actor(username));
       res
         .type(ACTIVITY_JSON)
         .send(JSON.stringify(claimCollection(ctx.urls.actor(username), outcome.items, outcome.unavailable)));
@@ -83,6 +90,9 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
         "remote claim failed",
       );
       if (remote.status === 404) throw problems.notFound(remote.detail);
+      if (remote.status === 403 && remote.reason === "consentRequired") {
+        throw problems.forbidden(remote.detail, { reason: "consentRequired" });
+      }
       throw new ProblemError(
         502,
         "Bad Gateway",
@@ -90,6 +100,7 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
         { reason: "remoteClaimFailed" },
       );
     }
+    await recordContactOfClaim(ctx, requester, remote.collection.attributedTo);
     res.type(ACTIVITY_JSON).send(JSON.stringify(remote.collection));
   };
 }

@@ -3,6 +3,7 @@ import { isSessionEnded, mimiHome, StateStore } from "@mimi/client";
 import { clientFor } from "./client.js";
 import { ACCOUNT_USAGE, accountCommand, accountDeleteCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
+import { blockCommand, blocksCommand, unblockCommand } from "./commands/contacts.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
 import {
   deleteCommand,
@@ -87,6 +88,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return 0;
       case "whoami":
         await whoamiCommand(io, state, as);
+        return 0;
+      case "block":
+        await blockCommand(rest, io, state, as);
+        return 0;
+      case "unblock":
+        await unblockCommand(rest, io, state, as);
+        return 0;
+      case "blocks":
+        await blocksCommand(rest, io, state, as);
         return 0;
       default:
         if (!CLIENT_COMMANDS.has(command)) {

@@ -54,6 +54,12 @@ Messages
   mimi listen                                 follow new activity live
   mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox
 
+Blocks
+  mimi block <user@domain | domain>           stop a user (or every user of a domain) adding you to
+                                              channels or writing to you; they are not told
+  mimi unblock <user@domain | domain>         lift a block
+  mimi blocks                                 list who and which domains you blocked
+
 Global: --as <user@domain> picks an account; --wait <seconds> (default 10) bounds how long channel
 changes wait for the channel's answer; MIMI_HOME (default ~/.mimi) holds state; MIMI_PASSWORD supplies
 the password without a prompt; MIMI_DEV_CONNECT_TO maps test domains to local addresses.`;

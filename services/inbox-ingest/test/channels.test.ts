@@ -1,9 +1,9 @@
-import { PROBLEM_CONTENT_TYPE } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { channelInboxTopic, deliveryRequestsTopic, userInboxTopic } from "@mimi/topics";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createAccount,
+  expectRefused,
   type FakeRemote,
   followersCollection,
   type IngestWorld,
@@ -97,12 +97,8 @@ function userInboxItems() {
   });
 }
 
-async function expectRejected(response: Response, status: number, reason: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toContain(PROBLEM_CONTENT_TYPE);
-  expect(await response.json()).toMatchObject({ status, reason });
-  expect(ingest.bus.published).toEqual([]);
-}
+const expectRejected = (response: Response, status: number, reason: string) =>
+  expectRefused(ingest, response, status, reason);
 
 describe("activities forwarded by a remote channel", () => {
   it("reach every local member through the shared inbox, one item each", async () => {

@@ -8,6 +8,7 @@ import {
   createApp,
   createMetrics,
   type Metrics,
+  PROBLEM_CONTENT_TYPE,
   type RunningServer,
   readConfig,
   startServer,
@@ -23,6 +24,7 @@ import {
   type RecordingBus,
   startFakeRemote as startKitRemote,
 } from "@mimi/testkit";
+import { expect } from "vitest";
 import {
   createInboxIngestContext,
   type InboxIngestContext,
@@ -249,4 +251,17 @@ export function followersCollection(channelUrl: string, members: string[]) {
     totalItems: members.length,
     orderedItems: members,
   };
+}
+
+/** A refusal: `status`, a problem+json body with `reason`, and nothing published on `ingest`'s bus. */
+export async function expectRefused(
+  ingest: TestIngest,
+  response: Response,
+  status: number,
+  reason: string,
+): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toContain(PROBLEM_CONTENT_TYPE);
+  expect(await response.json()).toMatchObject({ status, reason });
+  expect(ingest.bus.published).toEqual([]);
 }

@@ -1,10 +1,10 @@
-import { PROBLEM_CONTENT_TYPE } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createAccount,
   createTestDatabase,
+  expectRefused,
   postWithToken,
   startTestIngest,
   type TestIngest,
@@ -50,12 +50,8 @@ function message(fields: Record<string, unknown> = {}): Record<string, unknown> 
   };
 }
 
-async function expectRejected(response: Response, status: number, reason: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("content-type")).toContain(PROBLEM_CONTENT_TYPE);
-  expect(await response.json()).toMatchObject({ status, reason });
-  expect(ingest.bus.published).toEqual([]);
-}
+const expectRejected = (response: Response, status: number, reason: string) =>
+  expectRefused(ingest, response, status, reason);
 
 describe("POST /users/:username/outbox", () => {
   it("sends a direct activity to delivery.requests, signed as the user", async () => {

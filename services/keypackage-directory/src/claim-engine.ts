@@ -5,6 +5,7 @@ import type { Sql } from "@mimi/store";
 
 import type { ClaimConfirmer } from "./claim-batcher.js";
 import { type ClientListCache, sameClientList } from "./client-lists.js";
+import { DELETED_CLIENT_BATCH, purgeDeletedClients } from "./deleted-clients.js";
 import { ciphersuiteName } from "./domain/ciphersuites.js";
 import {
   type ConfirmedClient,
@@ -113,7 +114,10 @@ export async function claimUserKeyPackages(
     return { ok: false, reason: "unknownUser" };
   }
   const currentIds = confirmed.map((client) => client.clientId);
-  if (!sameClientList(currentIds, clientIds)) deps.clientLists.set(username, currentIds);
+  if (!sameClientList(currentIds, clientIds)) {
+    deps.clientLists.set(username, currentIds);
+    forgetDeletedClients(deps, username, clientIds, currentIds);
+  }
 
   const pickOf = new Map(picks.map((pick) => [pick.clientId, pick]));
   const results = await Promise.all(
@@ -247,6 +251,23 @@ async function claimFromPool(
   }
   deps.logger.warn({ pool }, "gave up claiming after too many stale ids");
   return undefined;
+}
+
+/**
+ * Clients the remembered list had and SQL no longer has were deleted: their KeyPackages go now, after
+ * the claim is answered (the claim never served them), rather than at the next sweep.
+ */
+function forgetDeletedClients(
+  deps: ClaimDeps,
+  username: string,
+  remembered: readonly string[],
+  current: readonly string[],
+): void {
+  const gone = remembered.filter((id) => !current.includes(id));
+  if (gone.length === 0) return;
+  purgeDeletedClients(deps, { limit: DELETED_CLIENT_BATCH, clientIds: gone }).catch((error: unknown) =>
+    deps.logger.warn({ err: error, username }, "deleting KeyPackages of deleted clients failed"),
+  );
 }
 
 /** Re-adds what SQL holds for one pool to the claim store; returns what was found. */

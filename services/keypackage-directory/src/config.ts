@@ -111,6 +111,13 @@ export const keyPackageDirectoryConfigSpec = {
     description:
       "a claim leaving at most this many single-use KeyPackages in a client's pool (or serving its last resort) is logged at info and counted in mimi_keypackage_pools_low_total; 0 notes only empty pools",
   },
+  deletedClientSweepSeconds: {
+    env: "MIMI_KEYPACKAGE_DELETED_CLIENT_SWEEP_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "600",
+    description:
+      "how often the KeyPackages of deleted clients are deleted (also at start, and at once when a claim finds a client gone); 0: only at start and on claims",
+  },
   invitesPerUser: {
     env: "MIMI_KEYPACKAGE_INVITES_PER_USER",
     schema: parse.positiveInt(),

@@ -7,7 +7,8 @@ import {
 } from "@mimi/provider-config";
 import { readConfig } from "@mimi/service-kit";
 import { type KeyPackageDirectorySettings, keyPackageDirectoryConfigSpec } from "./config.js";
-import { createKeyPackageDirectoryContext, prepareKeyPackageDirectory } from "./context.js";
+import { claimDepsOf, createKeyPackageDirectoryContext, prepareKeyPackageDirectory } from "./context.js";
+import { startDeletedClientSweep } from "./deleted-clients.js";
 import { keyPackageDirectoryMigrations } from "./migrations.js";
 import { keyPackageDirectoryRouter } from "./router.js";
 
@@ -35,6 +36,8 @@ export function createKeyPackageDirectoryService(
     });
     stack.defer(() => ctx.close());
     await prepareKeyPackageDirectory(ctx);
+    const sweep = startDeletedClientSweep(claimDepsOf(ctx), settings.deletedClientSweepSeconds * 1000);
+    stack.defer(() => sweep.stop());
     return { routers: [keyPackageDirectoryRouter(ctx)] };
   });
 }

@@ -3,7 +3,15 @@ import { isSessionEnded, mimiHome, StateStore } from "@mimi/client";
 import { clientFor } from "./client.js";
 import { ACCOUNT_USAGE, accountCommand, accountDeleteCommand } from "./commands/account.js";
 import { channelCommand, channelsCommand, membersCommand } from "./commands/channel.js";
-import { blockCommand, blocksCommand, unblockCommand } from "./commands/contacts.js";
+import {
+  acceptCommand,
+  blockCommand,
+  blocksCommand,
+  consentCommand,
+  declineCommand,
+  invitesCommand,
+  unblockCommand,
+} from "./commands/contacts.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
 import {
   deleteCommand,
@@ -42,7 +50,7 @@ const CLIENT_COMMANDS = new Set([
 ]);
 
 /** `account` actions that use the stored token (the others sign in with a password). */
-const ACCOUNT_SESSION_ACTIONS = new Set(["password", "sessions", "delete"]);
+const ACCOUNT_SESSION_ACTIONS = new Set(["password", "sessions", "delete", "consent"]);
 
 /** Runs one `mimi` invocation and returns the exit code; errors are one readable line. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -81,6 +89,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     switch (command) {
       case "account":
+        if (rest[0] === "consent") {
+          await consentCommand(rest.slice(1), io, state, as);
+          return 0;
+        }
         if (ACCOUNT_SESSION_ACTIONS.has(rest[0] ?? "")) {
           if (rest.length > 1) throw new UsageError(ACCOUNT_USAGE);
           await clientCommand(`account ${rest[0]}`, [], flags, io, as);
@@ -97,6 +109,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return 0;
       case "blocks":
         await blocksCommand(rest, io, state, as);
+        return 0;
+      case "invites":
+        await invitesCommand(rest, io, state, as);
+        return 0;
+      case "accept":
+        await acceptCommand(rest, io, state, as);
+        return 0;
+      case "decline":
+        await declineCommand(rest, io, state, as);
         return 0;
       default:
         if (!CLIENT_COMMANDS.has(command)) {

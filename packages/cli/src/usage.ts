@@ -54,11 +54,16 @@ Messages
   mimi listen                                 follow new activity live
   mimi inbox [--after <cursor>] [--json]      list the raw activities in your mailbox
 
-Blocks
+Blocks and consent
   mimi block <user@domain | domain>           stop a user (or every user of a domain) adding you to
                                               channels or writing to you; they are not told
   mimi unblock <user@domain | domain>         lift a block
   mimi blocks                                 list who and which domains you blocked
+  mimi account consent [on|off]               make adds by people who are not yet your contacts wait
+                                              for your consent (default off)
+  mimi invites                                list who asked to add you while consent was on
+  mimi accept <user@domain>                   make them a contact: they may add you from now on
+  mimi decline <user@domain>                  drop their invite
 
 Global: --as <user@domain> picks an account; --wait <seconds> (default 10) bounds how long channel
 changes wait for the channel's answer; MIMI_HOME (default ~/.mimi) holds state; MIMI_PASSWORD supplies

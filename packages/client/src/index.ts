@@ -37,6 +37,14 @@ export type {
   SyncResult,
 } from "./client-types.js";
 export {
+  acceptInvite,
+  consentRequired,
+  declineInvite,
+  type InviteInfo,
+  listInvites,
+  setConsentRequired,
+} from "./consent.js";
+export {
   describeMimiContent,
   describePlaintext,
   isSimpleReaction,

@@ -1,4 +1,16 @@
-import { blockTarget, listBlocks, ProviderApi, type StateStore, unblockTarget } from "@mimi/client";
+import {
+  acceptInvite,
+  blockTarget,
+  consentRequired,
+  declineInvite,
+  listBlocks,
+  listInvites,
+  ProviderApi,
+  type StateStore,
+  setConsentRequired,
+  unblockTarget,
+} from "@mimi/client";
+import { shortTime } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
@@ -43,4 +55,52 @@ export async function blocksCommand(args: string[], io: Io, state: StateStore, h
     return;
   }
   for (const block of blocks) io.out(line`${block.target}  (${block.kind === "domain" ? "domain" : "user"})`);
+}
+
+const CONSENT_USAGE = "mimi account consent [on|off]";
+
+/**
+ * `mimi account consent on|off`: whether adds by people who are not yet your contacts wait for your
+ * consent (`mimi invites`, `mimi accept`); without an argument, shows the setting.
+ */
+export async function consentCommand(args: string[], io: Io, state: StateStore, handle?: string) {
+  const [value] = args;
+  if (args.length > 1 || (value !== undefined && value !== "on" && value !== "off"))
+    throw new UsageError(CONSENT_USAGE);
+  const api = await apiOf(io, state, handle);
+  const required =
+    value === undefined ? await consentRequired(api) : await setConsentRequired(api, value === "on");
+  io.out(
+    required
+      ? line`consent is on: people who are not yet your contacts wait for you to accept (mimi invites)`
+      : line`consent is off: anyone may add you to a channel`,
+  );
+}
+
+/** `mimi invites`: who asked to add you while consent was on, newest first. */
+export async function invitesCommand(args: string[], io: Io, state: StateStore, handle?: string) {
+  if (args.length > 0) throw new UsageError("mimi invites");
+  const invites = await listInvites(await apiOf(io, state, handle));
+  if (invites.length === 0) {
+    io.out(line`no invites`);
+    return;
+  }
+  for (const invite of invites)
+    io.out(line`${invite.handle}  asked ${shortTime(Date.parse(invite.requestedAt))}  ${invite.requester}`);
+}
+
+/** `mimi accept <user@domain>`: they become a contact; their add goes through when they try again. */
+export async function acceptCommand(args: string[], io: Io, state: StateStore, handle?: string) {
+  const [requester] = args;
+  if (!requester || args.length !== 1) throw new UsageError("mimi accept <user@domain>");
+  await acceptInvite(await apiOf(io, state, handle), requester);
+  io.out(line`accepted ${requester}: they are a contact now, and may add you`);
+}
+
+/** `mimi decline <user@domain>`: drops their invite. */
+export async function declineCommand(args: string[], io: Io, state: StateStore, handle?: string) {
+  const [requester] = args;
+  if (!requester || args.length !== 1) throw new UsageError("mimi decline <user@domain>");
+  await declineInvite(await apiOf(io, state, handle), requester);
+  io.out(line`declined ${requester}`);
 }

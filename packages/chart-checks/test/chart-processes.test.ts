@@ -1,10 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stripVTControlCharacters } from "node:util";
 import { SERVICES } from "@mimi/split";
-import { FAST_DELIVERY_ENV, infraFromEnv } from "@mimi/testkit";
+import { FAST_DELIVERY_ENV, infraFromEnv, runE2eSuite as runE2eSuiteAgainst } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ChartDeployment,
@@ -16,7 +14,7 @@ import {
   startChartDeployment,
 } from "../src/chart-processes.ts";
 import { at, isRecord, type K8sObject } from "../src/manifests.ts";
-import { findChartTools, repositoryRoot } from "../src/tools.ts";
+import { findChartTools } from "../src/tools.ts";
 
 const tools = findChartTools();
 const { available: haveInfra, ...infra } = infraFromEnv();
@@ -148,26 +146,8 @@ describe.skipIf(tools === undefined)("the chart's processes, read from a render"
 });
 
 /** Runs services/standalone/test/e2e against `deployment`; `extraArgs` go to vitest. */
-async function runE2eSuite(
-  deployment: ChartDeployment,
-  extraArgs: string[] = [],
-): Promise<{ code: number | null; output: string }> {
-  const description = JSON.stringify(deployment.describeForE2e());
-  return new Promise((done) => {
-    const child = spawn("npx", ["vitest", "run", "test/e2e", ...extraArgs], {
-      cwd: join(repositoryRoot, "services", "standalone"),
-      env: { ...process.env, MIMI_E2E_DEPLOYMENT: description, NO_COLOR: "1", FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.on("exit", (exitCode) => done({ code: exitCode, output: stripVTControlCharacters(output) }));
-  });
+function runE2eSuite(deployment: ChartDeployment, extraArgs: string[] = []) {
+  return runE2eSuiteAgainst(deployment.describeForE2e(), extraArgs);
 }
 
 describe.skipIf(tools === undefined || !haveInfra)(

@@ -7,6 +7,7 @@ export {
   openPostgres,
   type TestBackend,
 } from "./database.js";
+export { E2E_SUITE_DIR, runE2eSuite } from "./e2e-suite.js";
 export {
   type FakeActor,
   type FakeAnswer,

@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
-import { FAST_DELIVERY_ENV as FAST_RETRIES, infraFromEnv } from "@mimi/testkit";
+import { FAST_DELIVERY_ENV as FAST_RETRIES, infraFromEnv, runE2eSuite } from "@mimi/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPOSITORY_ROOT, type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
+import { type SplitDeployment, startSplitDeployment } from "../src/deployment.js";
 import { type OtlpCollector, startOtlpCollector } from "./otlp-collector.js";
 
 const { available: haveInfra, ...infra } = infraFromEnv();
@@ -52,22 +51,7 @@ describe.skipIf(!haveInfra)(
 
     it("runs services/standalone/test/e2e green against it", async () => {
       if (!deployment) throw new Error("no deployment");
-      const description = JSON.stringify(deployment.describeForE2e());
-      const { code, output } = await new Promise<{ code: number | null; output: string }>((done) => {
-        const child = spawn("npx", ["vitest", "run", "test/e2e"], {
-          cwd: join(REPOSITORY_ROOT, "services", "standalone"),
-          env: { ...process.env, MIMI_E2E_DEPLOYMENT: description, NO_COLOR: "1", FORCE_COLOR: "0" },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let output = "";
-        child.stdout.on("data", (chunk) => {
-          output += chunk;
-        });
-        child.stderr.on("data", (chunk) => {
-          output += chunk;
-        });
-        child.on("exit", (exitCode) => done({ code: exitCode, output }));
-      });
+      const { code, output } = await runE2eSuite(deployment.describeForE2e());
       if (code !== 0) process.stderr.write(`${output}\nservice logs: ${stateDir}\n`);
       expect(code).toBe(0);
       // Every test ran: none was skipped for lack of a hostile provider or POST counts.

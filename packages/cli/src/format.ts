@@ -119,7 +119,11 @@ export function eventLine(event: ClientEvent): TerminalText | undefined {
     case "renamed":
       return line`${channelLabel(event.channel)}: renamed by ${event.by}`;
     case "left":
-      return line`${channelLabel(event.channel)}: you were removed by ${event.by}`;
+      return event.voluntary
+        ? line`you left ${channelLabel(event.channel)}`
+        : line`${channelLabel(event.channel)}: you were removed by ${event.by}`;
+    case "member-left":
+      return line`${channelLabel(event.channel)}: ${event.actor} left`;
     case "role-changed":
       return line`${channelLabel(event.channel)}: ${event.actor} is now ${event.role === "admin" ? "an admin" : "a member"} (by ${event.by})`;
     case "accepted":

@@ -20,7 +20,7 @@ export interface MimiClientOptions {
 }
 
 /** What a submission of ours did (`update`: a key update of our own leaf). */
-export type ChangeKind = "create" | "add" | "remove" | "update" | "message" | "rename" | "role";
+export type ChangeKind = "create" | "add" | "remove" | "update" | "message" | "rename" | "role" | "leave";
 
 /**
  * When the SDK commits a key update of this device's leaf by itself, during `sync` and `listen`: once
@@ -67,7 +67,10 @@ export type ClientEvent =
       /** True when the change was rebuilt on the current epoch and submitted again. */
       retried: boolean;
     }
-  | { type: "left"; channel: ChannelSummary; by: string }
+  /** This account is no longer a member: it left (`voluntary`), or `by` removed it. */
+  | { type: "left"; channel: ChannelSummary; by: string; voluntary: boolean }
+  /** A member left (Leave); one of the remaining members commits their Remove. */
+  | { type: "member-left"; channel: ChannelSummary; actor: string }
   /** A member (`by`) committed a key update of their own leaf. */
   | { type: "keys-updated"; channel: ChannelSummary; by: string }
   /** The SDK submitted a key update of our leaf by itself (the policy said it was due); answered later. */

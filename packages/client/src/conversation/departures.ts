@@ -102,7 +102,7 @@ export function markSelfDeparted(session: ConversationSession, events: ClientEve
   delete record.outOfSync;
   delete record.leaving;
   delete record.departures;
-  events.push({ type: "left", channel: session.summary(), by: session.ctx.account.actor });
+  events.push({ type: "left", channel: session.summary(), by: session.ctx.account.actor, voluntary: true });
 }
 
 /**
@@ -124,7 +124,14 @@ export async function answerToLeave(
     const fields = fieldsOf(session.record);
     delete fields.leaving;
     fields.leaveRefused = stringField(answer, "summary") ?? "no reason given";
-    events.push(session.skipped(objectId, `the channel refused to let you leave: ${fields.leaveRefused}`));
+    events.push({
+      type: "rejected",
+      channel: session.summary(),
+      activityId: objectId,
+      what: "leave",
+      reason: fields.leaveRefused,
+      retried: false,
+    });
   }
   await session.save();
   return true;
@@ -152,7 +159,7 @@ export function applyLeaveEntry(
   if (!known.some((departure) => departure.actor === leaver)) {
     record.departures = [...known, { actor: leaver, accts, noticedAt: session.ctx.now().toISOString() }];
   }
-  events.push({ type: "member-removed", channel: session.summary(), actor: leaver, by: leaver });
+  events.push({ type: "member-left", channel: session.summary(), actor: leaver });
 }
 
 /** The leaves of a departure still in the group. */

@@ -255,7 +255,7 @@ export class ConversationSession {
     record.note = `removed by ${by}`;
     delete record.state;
     delete record.pending;
-    events.push({ type: "left", channel: this.summary(), by });
+    events.push({ type: "left", channel: this.summary(), by, voluntary: false });
   }
 }
 

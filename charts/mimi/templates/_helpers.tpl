@@ -198,6 +198,7 @@ identity:
   signupPerAddress: MIMI_SIGNUP_LIMIT_PER_ADDRESS
   passwordHashConcurrency: MIMI_PASSWORD_HASH_CONCURRENCY
   reservedUsernames: MIMI_RESERVED_USERNAMES
+  deletedNameQuarantineDays: MIMI_DELETED_NAME_QUARANTINE_DAYS
 inbox-ingest:
   bodyLimit: MIMI_INBOX_BODY_LIMIT
   inboxPerOrigin: MIMI_INBOX_LIMIT_PER_ORIGIN

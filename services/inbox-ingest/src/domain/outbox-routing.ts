@@ -14,7 +14,8 @@ import { channelFollowersUrl } from "./channel-forwarding.js";
  *   `C/followers`) is delivered to `C` only: the channel forwards it to its followers, so the
  *   followers collection is never delivered to directly. The delivered activity keeps `to: [F]`;
  * - everything else is delivered to its audience as the user (local recipients included: the fanout
- *   handles them).
+ *   handles them), except the user's `Delete` of their own actor (see `isDeleteOfSelf`), which is
+ *   signed by the instance actor.
  */
 export type OutboxRoute =
   | {
@@ -33,6 +34,13 @@ export type OutboxRoute =
       readonly audience: string[];
       /** The activity as delivered: `bto` and `bcc` removed (ActivityPub 6.6). */
       readonly activity: Record<string, unknown>;
+      /**
+       * Whose key signs the deliveries: absent, the user's; the instance actor's for the Delete of the
+       * user's own actor, since that account's key goes with it and the deliveries may be retried
+       * after its actor document answers 410 (peers accept the origin's instance actor for it,
+       * docs/trust-model.md).
+       */
+      readonly signer?: "instanceActor";
     }
   | { readonly kind: "invalid"; readonly reason: OutboxRoutingProblem; readonly detail: string };
 
@@ -80,7 +88,26 @@ export function routeOutboxActivity(urls: ProviderUrls, activity: Record<string,
       detail: "the activity addresses nobody (to/cc/bto/bcc/audience)",
     };
   }
+  if (isDeleteOfSelf(activity))
+    return { kind: "delivery", audience, activity: delivered, signer: "instanceActor" };
   return { kind: "delivery", audience, activity: delivered };
+}
+
+/**
+ * `Delete{object: actor}` naming no `target`: the user says their account is gone (the same shape
+ * the inboxes accept from an origin's instance actor). Its actor is the submitting user: the outbox
+ * authorization has checked that before routing.
+ */
+export function isDeleteOfSelf(activity: Record<string, unknown>): boolean {
+  const objects = referenceIds(activity.object);
+  const actors = referenceIds(activity.actor);
+  return (
+    activity.type === "Delete" &&
+    actors.length === 1 &&
+    objects.length === 1 &&
+    objects[0] === actors[0] &&
+    referenceIds(activity.target).length === 0
+  );
 }
 
 /**

@@ -15,7 +15,8 @@ import {
 
 /**
  * The outbox's route step: the user must still have an account; then `routeOutboxActivity` says
- * where the activity goes (a local channel's sequencer, or delivery signed as the user), and a
+ * where the activity goes (a local channel's sequencer, or delivery signed as the user or, for the
+ * Delete of the user's own actor, the instance actor), and a
  * channel other than a new one must exist here.
  */
 export async function routeOutbox(
@@ -44,7 +45,13 @@ export async function routeOutbox(
   }
   return proceed(
     deliveryRequestPublication(
-      { activity, delivered: route.activity, audience: route.audience, signAs: actor, dedupeTarget },
+      {
+        activity,
+        delivered: route.activity,
+        audience: route.audience,
+        signAs: route.signer === "instanceActor" ? ctx.urls.instanceActor : actor,
+        dedupeTarget,
+      },
       arrival,
     ),
   );

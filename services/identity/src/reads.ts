@@ -8,6 +8,10 @@ import type { SqlExecutor } from "@mimi/store";
  * reads that depend on it change together. The services share the provider's database (in the split
  * deployment too), so these are plain statements with no network hop; the module imports nothing
  * but @mimi/store's types, so a service that uses it does not load identity's routes or the CA code.
+ *
+ * A deleted account (kept through its name's quarantine, `deleted_at` set) does not exist for the
+ * other services: nothing is delivered to its mailbox, its KeyPackages are not claimed, its outbox
+ * takes nothing.
  */
 
 /** Which of `usernames` have an account on this provider. */
@@ -17,14 +21,17 @@ export async function existingUsernames(
 ): Promise<Set<string>> {
   if (usernames.length === 0) return new Set();
   const result = await sql.query<{ username: string }>(
-    "select username from identity.accounts where username = any($1::text[])",
+    "select username from identity.accounts where username = any($1::text[]) and deleted_at is null",
     [usernames],
   );
   return new Set(result.rows.map((row) => row.username));
 }
 
 export async function accountExists(sql: SqlExecutor, username: string): Promise<boolean> {
-  const result = await sql.query("select 1 from identity.accounts where username = $1", [username]);
+  const result = await sql.query(
+    "select 1 from identity.accounts where username = $1 and deleted_at is null",
+    [username],
+  );
   return result.rows.length > 0;
 }
 
@@ -56,7 +63,7 @@ export type AccountClients = { exists: false } | { exists: true; clientIds: stri
 export async function accountClients(sql: SqlExecutor, username: string): Promise<AccountClients> {
   const result = await sql.query<{ id: string | null }>(
     `select c.id from identity.accounts a left join identity.clients c on c.username = a.username
-     where a.username = $1 order by c.created_at, c.id`,
+     where a.username = $1 and a.deleted_at is null order by c.created_at, c.id`,
     [username],
   );
   if (result.rows.length === 0) return { exists: false };
@@ -295,7 +302,7 @@ export async function recordClaimedContact(
   await sql.query(
     `insert into identity.contacts (username, contact, source)
      select $1, $2, 'claimed'
-      where exists (select 1 from identity.accounts where username = $1)
+      where exists (select 1 from identity.accounts where username = $1 and deleted_at is null)
         and (select count(*) from identity.contacts where username = $1) < $3
      on conflict (username, contact) do nothing`,
     [username, contact, MAX_CONTACTS_PER_USER],

@@ -1,4 +1,4 @@
-import { type AccountDeletion, deleteAccountWith } from "./account-deletion.js";
+import { type AccountDeletion, actorDeleteActivity, deleteAccountWith } from "./account-deletion.js";
 import type { DeviceRecord, StoredMessage } from "./account-store.js";
 import { isSessionEnded, type MailboxItem, type SessionInfo } from "./api.js";
 import { ChannelCommands } from "./channel-commands.js";
@@ -375,6 +375,8 @@ export class MimiClient {
       },
       channels: () => this.channels(),
       leave: (url) => this.leave(url, { timeoutMs: options.leaveTimeoutMs ?? 10_000 }),
+      announceDeletion: (channel) =>
+        ctx.api.postActivity(ctx.account.username, actorDeleteActivity(ctx.account.actor, channel)),
       deleteOnServer: () => ctx.api.deleteAccount(password),
     });
     await new StateStore(this.options.home).forgetToken(handleOfAcct(ctx.account.acct));

@@ -41,7 +41,12 @@ describe("consent for adds by strangers", () => {
     expect((await run("lee", "channel", "create", "tea")).code).toBe(0);
     const waiting = await run("lee", "channel", "add", "tea", "kim@localhost");
     expect(waiting.code).toBe(1);
-    expect(waiting.errors.join("\n")).toMatch(/accepts adds only from contacts; they have been asked/);
+    expect(waiting.errors.join("\n")).toMatch(
+      /kim@localhost accepts adds only from contacts and has been asked: the add to tea waits for their consent/,
+    );
+    // Still waiting: the next join tries again and keeps it.
+    const first = await run("lee", "join");
+    expect(first.code).toBe(0);
     expect((await run("lee", "members", "tea")).lines.join("\n")).not.toContain("kim@localhost");
 
     const invites = await run("kim", "invites");
@@ -51,9 +56,18 @@ describe("consent for adds by strangers", () => {
     expect((await run("kim", "accept", "lee@localhost")).lines[0]).toMatch(/^accepted lee@localhost/);
     expect((await run("kim", "invites")).lines).toEqual(["no invites"]);
 
-    const added = await run("lee", "channel", "add", "tea", "kim@localhost");
-    expect(added.errors).toEqual([]);
-    expect(added.code).toBe(0);
+    // lee's next join makes the waiting add; the one after applies the channel's answer.
+    const retried = await run("lee", "join");
+    expect(retried.lines.join("\n") + retried.errors.join("\n")).toMatch(
+      /kim@localhost accepted: their add was submitted/,
+    );
+    for (let i = 0; i < 20; i += 1) {
+      if ((await run("lee", "members", "tea")).lines.join("\n").includes("kim@localhost")) break;
+      await run("lee", "join");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect((await run("lee", "members", "tea")).lines.join("\n")).toContain("kim@localhost");
+    expect((await run("kim", "join")).lines.join("\n")).toMatch(/tea/);
   }, 60_000);
 
   it("declines an invite", async () => {

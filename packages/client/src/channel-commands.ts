@@ -29,6 +29,7 @@ import { ConversationSession } from "./conversation/session.js";
 import type { DeviceKeys } from "./device/device-keys.js";
 import { errorText, MimiClientError } from "./errors.js";
 import { checkChannelName, domainOfAcct, handleOfAcct, normalizeAcct } from "./names.js";
+import { AddWaitsForConsent, isConsentRequired, recordPendingAdd } from "./pending-adds.js";
 import type { SyncEngine } from "./sync/engine.js";
 
 /**
@@ -66,7 +67,17 @@ export class ChannelCommands {
     const session = await changeableConversation(this.ctx, reference);
     const target = normalizeAcct(acct);
     const state = session.state();
-    const claim = await this.ctx.api.claimKeyPackages(target);
+    const claim = await this.ctx.api.claimKeyPackages(target).catch(async (error: unknown) => {
+      // They accept adds only from contacts and were asked: the add waits, and sync tries it again.
+      if (
+        isConsentRequired(error) &&
+        (await recordPendingAdd(this.ctx.store, { channel: session.record.id, acct: target }, this.ctx.now()))
+      )
+        throw new AddWaitsForConsent(
+          `${handleOfAcct(target)} accepts adds only from contacts and has been asked: the add to ${session.record.name} waits for their consent, and mimi join makes it once they accept`,
+        );
+      throw error;
+    });
     const items = claim.items ?? claim.orderedItems ?? [];
     const keyPackages = keyPackagesToAdd(items, target, clientIdsIn(state));
     if (keyPackages.length === 0) {

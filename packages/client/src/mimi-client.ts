@@ -29,6 +29,7 @@ import {
 import { KeyPackageTopUp } from "./device/key-package-top-up.js";
 import { errorText } from "./errors.js";
 import { handleOfAcct } from "./names.js";
+import { retryPendingAdds } from "./pending-adds.js";
 import { StateStore, type StoredAccount } from "./state.js";
 import { MAILBOX_PAGE, SyncEngine } from "./sync/engine.js";
 import { followMailbox } from "./sync/listen.js";
@@ -302,12 +303,18 @@ export class MimiClient {
    * key update in every channel where one is due (see `keyUpdate`).
    */
   sync(): Promise<SyncResult> {
-    return this.locked(async ({ ctx, engine, keys, topUp }) => {
+    return this.locked(async ({ ctx, engine, keys, topUp, channels }) => {
       const result = await engine.sync();
       // A new device joins the user's channels it holds nothing of (by external commit).
       await joinUserChannels(ctx, keys, result.events, result.warnings);
       await commitDepartures(ctx, result.warnings);
       await topUp.whenDue(result.warnings);
+      // Adds that waited for the added user's consent go through once they accepted.
+      await retryPendingAdds(
+        ctx.store,
+        (channel, acct) => channels.addMember(channel, acct),
+        result.warnings,
+      );
       await updateKeysWhereDue(ctx, this.keyUpdates, result.events, result.warnings);
       return result;
     });

@@ -22,4 +22,5 @@ export { type SeenRequest, TestFront } from "./front.js";
 export { type HostileActor, HostileProvider, sendRaw, sendSigned } from "./hostile.js";
 export { type CapturedLogs, captureLogs } from "./logs.js";
 export { closeNow, freePort, listenLocal } from "./net.js";
+export { connectToLocal, providerEnv } from "./provider-env.js";
 export { FAST_DELIVERY_ENV, type InfraUrls, infraFromEnv, sleep, waitFor } from "./wait.js";

@@ -26,25 +26,13 @@ beforeAll(async () => {
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
   const { startProvider } = await import("@mimi/standalone");
+  const { connectToLocal, providerEnv } = await import("@mimi/testkit");
   dir = mkdtempSync(join(tmpdir(), "mimi-tracing-"));
   const ports = { "a.test": await freePort(), "b.test": await freePort() };
-  const connectTo = Object.entries(ports)
-    .map(([domain, port]) => `${domain}=127.0.0.1:${port}`)
-    .join(",");
+  const connectTo = connectToLocal(Object.entries(ports));
   for (const [domain, port] of Object.entries(ports)) {
-    providers.push(
-      await startProvider({
-        host: "127.0.0.1",
-        env: {
-          MIMI_DOMAIN: domain,
-          MIMI_PUBLIC_URL: `http://${domain}`,
-          PORT: String(port),
-          MIMI_DATA_DIR: join(dir, domain),
-          MIMI_DEV_CONNECT_TO: connectTo,
-          LOG_LEVEL: "silent",
-        },
-      }),
-    );
+    const env = providerEnv({ domain, port, dataDir: join(dir, domain), connectTo });
+    providers.push(await startProvider({ host: "127.0.0.1", env: { ...env, LOG_LEVEL: "silent" } }));
   }
 }, 120_000);
 
@@ -58,10 +46,11 @@ afterAll(async () => {
 async function signUp(user: string, domain: string): Promise<MimiClient> {
   // Loaded here, after tracing started, like the providers.
   const { TestClients } = await import("@mimi/testkit/e2e");
+  const { connectToLocal } = await import("@mimi/testkit");
   clients ??= new TestClients(() => ({
     server: (name) => `http://127.0.0.1:${providers.find((p) => p.config.domain === name)?.port}`,
     home: (name) => join(dir, "homes", name),
-    connectTo: providers.map((p) => `${p.config.domain}=127.0.0.1:${p.port}`).join(","),
+    connectTo: connectToLocal(providers.map((p) => [p.config.domain, p.port])),
   }));
   return clients.signUp(user, domain);
 }

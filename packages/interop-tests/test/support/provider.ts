@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningProvider, startProvider } from "@mimi/standalone";
-import { type CreatedAccount, createAccountAt, FAST_DELIVERY_ENV, freePort, waitFor } from "@mimi/testkit";
+import {
+  type CreatedAccount,
+  connectToLocal,
+  createAccountAt,
+  FAST_DELIVERY_ENV,
+  freePort,
+  providerEnv,
+  waitFor,
+} from "@mimi/testkit";
 
 /** One of our providers, run in this process on PGlite in a temporary folder. */
 export interface OurProvider {
@@ -29,20 +37,10 @@ export async function startOurProvider(
 ): Promise<OurProvider> {
   const dir = mkdtempSync(join(tmpdir(), "mimi-interop-"));
   const port = await freePort();
-  const connectTo = [[domain, port] as const, ...peers]
-    .map(([host, hostPort]) => `${host}=127.0.0.1:${hostPort}`)
-    .join(",");
+  const connectTo = connectToLocal([[domain, port], ...peers]);
   const provider = await startProvider({
     host: "127.0.0.1",
-    env: {
-      MIMI_DOMAIN: domain,
-      MIMI_PUBLIC_URL: `http://${domain}`,
-      PORT: String(port),
-      MIMI_DATA_DIR: join(dir, domain),
-      MIMI_DEV_CONNECT_TO: connectTo,
-      LOG_LEVEL: process.env.MIMI_TEST_LOG_LEVEL ?? "silent",
-      ...FAST_DELIVERY_ENV,
-    },
+    env: { ...providerEnv({ domain, port, dataDir: join(dir, domain), connectTo }), ...FAST_DELIVERY_ENV },
   });
   return {
     domain,

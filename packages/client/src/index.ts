@@ -101,5 +101,6 @@ export type { DeviceInfo, DeviceJoinResult } from "./device/devices.js";
 export { MimiClientError } from "./errors.js";
 export { MimiClient } from "./mimi-client.js";
 export { handleOfAcct, normalizeAcct } from "./names.js";
+export { AddWaitsForConsent } from "./pending-adds.js";
 export { type ServerSentEvent, SseParser } from "./sse.js";
 export { mimiHome, StateStore, type StoredAccount, writeJsonAtomic } from "./state.js";

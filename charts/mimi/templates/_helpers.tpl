@@ -198,6 +198,7 @@ identity:
   signupPerAddress: MIMI_SIGNUP_LIMIT_PER_ADDRESS
   passwordHashConcurrency: MIMI_PASSWORD_HASH_CONCURRENCY
   reservedUsernames: MIMI_RESERVED_USERNAMES
+  userBlocksMax: MIMI_USER_BLOCKS_MAX
   deletedNameQuarantineDays: MIMI_DELETED_NAME_QUARANTINE_DAYS
 inbox-ingest:
   bodyLimit: MIMI_INBOX_BODY_LIMIT
@@ -215,6 +216,8 @@ keypackage-directory:
   lastResort: MIMI_KEYPACKAGE_LAST_RESORT_LIMIT
   lowWatermark: MIMI_KEYPACKAGE_LOW_WATERMARK
   maxPerClient: MIMI_KEYPACKAGE_MAX_PER_CLIENT
+  invitesPerUser: MIMI_KEYPACKAGE_INVITES_PER_USER
+  invitesPerRequester: MIMI_KEYPACKAGE_INVITES_PER_REQUESTER
 delivery-fanout:
   mailboxMaxItems: MIMI_MAILBOX_MAX_ITEMS
   mailboxMaxBytes: MIMI_MAILBOX_MAX_BYTES

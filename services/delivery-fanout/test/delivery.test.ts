@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOMAIN_UNAVAILABLE, deliveryBody } from "../src/service.js";
 import { type FakeRemote, reservePort, startFakeRemote } from "./fake-remote.js";
 import {
-  createAccount,
-  createTestDatabase,
+  createSendersDatabase,
   eventually,
   type RunningFanout,
   sleep,
@@ -20,11 +19,8 @@ let sql: Sql;
 let activityCounter = 0;
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
-  await createAccount(sql, "alice");
-  await createAccount(sql, "zoe");
-  // Alice signs every delivery below; identity creates this key with the account.
-  await testActorKeys(sql).ensure(ALICE);
+  // Alice signs every delivery below.
+  sql = await createSendersDatabase(["alice", "zoe"], [ALICE]);
 });
 afterAll(async () => {
   await sql.close();

@@ -163,3 +163,15 @@ export function publishToMailboxes(bus: Bus, items: UserInboxItem[]): Promise<vo
     items.map((entry) => userInboxTopic.message(entry.username, entry)),
   );
 }
+
+/**
+ * The database of a.test with local accounts for `usernames` and actor keys for `signers` (identity
+ * creates a user's key with the account; a channel's, with the channel).
+ */
+export async function createSendersDatabase(usernames: string[], signers: string[]): Promise<Sql> {
+  const sql = await createTestDatabase();
+  for (const username of usernames) await insertAccount(sql, username);
+  const keys = testActorKeys(sql);
+  for (const actor of signers) await keys.ensure(actor);
+  return sql;
+}

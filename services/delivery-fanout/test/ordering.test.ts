@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeliverySettings } from "../src/service.js";
 import { type FakeRemote, startFakeRemote } from "./fake-remote.js";
 import {
-  createAccount,
-  createTestDatabase,
+  createSendersDatabase,
   eventually,
   type RunningFanout,
   startFanout,
@@ -23,11 +22,7 @@ let sql: Sql;
 let counter = 0;
 
 beforeAll(async () => {
-  sql = await createTestDatabase();
-  await createAccount(sql, "alice");
-  await createAccount(sql, "zoe");
-  const keys = testActorKeys(sql);
-  for (const actor of [ALICE, ZOE, CHANNEL]) await keys.ensure(actor);
+  sql = await createSendersDatabase(["alice", "zoe"], [ALICE, ZOE, CHANNEL]);
 });
 afterAll(async () => {
   await sql.close();

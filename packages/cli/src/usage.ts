@@ -23,7 +23,7 @@ Accounts and devices
   mimi whoami                                 show the current account
   mimi device add [name]                      register this MIMI_HOME as a device and join your channels
   mimi device list                            list your devices (* marks this one)
-  mimi device remove <name>                   take one of your other devices out of every channel
+  mimi device remove <name>                   take one of your other devices out of every channel and delete it
   mimi keypackages                            show and top up this device's KeyPackages
 
 Channels (<channel> is a channel's name or URL)

@@ -312,6 +312,19 @@ export class ProviderApi {
     );
   }
 
+  /**
+   * Deletes one of the user's devices at the home server. `callingClientId` names the device that
+   * asks, so the server refuses (409 `currentDevice`) to delete it unless `self` says so.
+   */
+  deleteClient(clientId: string, options: { callingClientId?: string; self?: boolean } = {}) {
+    return this.request<{ deleted: boolean; id: string }>(
+      "DELETE",
+      `/api/v1/clients/${encodeURIComponent(clientId)}${options.self ? "?self=true" : ""}`,
+      undefined,
+      options.callingClientId ? { "mimi-client-id": options.callingClientId } : {},
+    );
+  }
+
   credentialChallenge(clientId: string) {
     return this.request<{ challenge: string; domain: string; user: string; clientId: string }>(
       "POST",

@@ -19,7 +19,13 @@ import { type KeyUpdateLimits, keyUpdateLimits, updateKeysWhereDue } from "./con
 import type { ChannelMessage } from "./conversation/message-view.js";
 import { joinUserChannels, loadJoins } from "./device/channel-joins.js";
 import { DeviceKeys } from "./device/device-keys.js";
-import { type DeviceRemovalResult, deviceNamed, submitDeviceRemoval } from "./device/device-removal.js";
+import {
+  type DeviceRemovalResult,
+  deleteRemovedDevice,
+  deviceNamed,
+  removalUnfinished,
+  submitDeviceRemoval,
+} from "./device/device-removal.js";
 import {
   type DeviceInfo,
   type DeviceJoinResult,
@@ -155,8 +161,13 @@ export class MimiClient {
     for (;;) {
       events.push(...(await this.sync()).events);
       const waiting = (await this.channels()).filter((c) => waitingFor.has(c.url) && c.waiting);
-      if (waiting.length === 0 || Date.now() >= deadline)
-        return { device, ...submitted, events, waiting: waiting.map((c) => c.name) };
+      if (waiting.length === 0 || Date.now() >= deadline) {
+        const names = waiting.map((c) => c.name);
+        const unfinished = removalUnfinished(submitted, events, names);
+        const own = (await keys.load())?.clientId;
+        const deletion = await deleteRemovedDevice(ctx, device, own, unfinished);
+        return { device, ...submitted, events, waiting: names, ...deletion };
+      }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
     }
   }

@@ -30,7 +30,10 @@ export async function deviceCommand(args: string[], io: Io, client: MimiClient) 
   throw new UsageError(action === "list" ? "mimi device list" : "mimi device add [name]");
 }
 
-/** `mimi device remove <name>`: takes one of the user's other devices out of every channel. */
+/**
+ * `mimi device remove <name>`: takes one of the user's other devices out of every channel, then has
+ * the home server delete it (its client and KeyPackages), so that no later Add brings it back.
+ */
 async function removeDevice(io: Io, client: MimiClient, reference: string) {
   const result = await client.removeDevice(reference, { timeoutMs: 30_000 });
   for (const event of result.events) {
@@ -48,6 +51,9 @@ async function removeDevice(io: Io, client: MimiClient, reference: string) {
     );
   if (result.submitted.length === 0 && result.notNow.length === 0)
     io.out(line`${result.device.name} is in none of your channels here`);
+  if (result.deletedAtHome) io.out(line`deleted ${result.device.name} at your home server`);
+  else if (result.notDeletedBecause)
+    io.err(line`mimi: ${result.device.name} is not deleted yet: ${result.notDeletedBecause}`);
 }
 
 /** A new device joins every channel the user is in (by external commit) and says how it went. */

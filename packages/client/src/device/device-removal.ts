@@ -1,4 +1,5 @@
 import { type ClientState, commit, encodeClientState, groupEpoch, ownLeafIndex, roster } from "@mimi/mls";
+import { MimiApiError } from "../api.js";
 import type { ClientEvent, SubmittedChange } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { ConversationSession } from "../conversation/session.js";
@@ -94,4 +95,52 @@ export interface DeviceRemovalResult extends DeviceRemovalSubmitted {
   events: ClientEvent[];
   /** Channels that had not answered when the wait ended. */
   waiting: string[];
+  /**
+   * Whether the home server deleted the device (its client and KeyPackages), so that no later Add of
+   * the user brings it back; done only once every channel took it out.
+   */
+  deletedAtHome: boolean;
+  /** Why the device was not deleted at the home server (yet). */
+  notDeletedBecause?: string;
+}
+
+/**
+ * Why the device must not be deleted at the home server yet: a channel still holds it (a removal
+ * not submitted now, refused, or not answered). Undefined when every channel took it out. Pure.
+ */
+export function removalUnfinished(
+  submitted: DeviceRemovalSubmitted,
+  events: readonly ClientEvent[],
+  waiting: readonly string[],
+): string | undefined {
+  const ours = new Set(submitted.submitted.map((change) => change.activityId));
+  const refused = events.flatMap((event) =>
+    event.type === "rejected" && ours.has(event.activityId) && !event.retried ? [event.channel.name] : [],
+  );
+  const still = [...submitted.notNow.map((notNow) => notNow.channel), ...refused, ...waiting];
+  if (still.length === 0) return undefined;
+  return `it is still in ${[...new Set(still)].join(", ")}: run mimi device remove again once those channels took it out`;
+}
+
+/**
+ * Once the device is out of every channel, deletes it at the home server (naming this device as the
+ * caller, so the server never deletes this one by mistake). A device already gone counts as deleted.
+ */
+export async function deleteRemovedDevice(
+  ctx: AccountContext,
+  device: DeviceInfo,
+  ownClientId: string | undefined,
+  unfinished: string | undefined,
+): Promise<Pick<DeviceRemovalResult, "deletedAtHome" | "notDeletedBecause">> {
+  if (unfinished !== undefined) return { deletedAtHome: false, notDeletedBecause: unfinished };
+  try {
+    await ctx.api.deleteClient(device.clientId, ownClientId ? { callingClientId: ownClientId } : {});
+    return { deletedAtHome: true };
+  } catch (error) {
+    if (error instanceof MimiApiError && error.status === 404) return { deletedAtHome: true };
+    return {
+      deletedAtHome: false,
+      notDeletedBecause: `the home server did not delete it: ${errorText(error)}`,
+    };
+  }
 }

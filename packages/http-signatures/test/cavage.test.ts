@@ -1,5 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import httpSignature from "http-signature";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,27 +11,14 @@ import {
   signRequestAsync,
   verifyRequest,
 } from "../src/index.js";
+import {
+  mastodonPrivateKey,
+  mastodonPublicKey,
+  mastodonPublicPem,
+  mastodonVectors,
+} from "./mastodon-vectors.js";
 
-const fixtures = new URL("./fixtures/", import.meta.url);
-const vectors = JSON.parse(readFileSync(new URL("mastodon-vectors.json", fixtures), "utf8")) as {
-  keyId: string;
-  owner: string;
-  date: string;
-  post: {
-    url: string;
-    path: string;
-    body: string;
-    contentType: string;
-    digest: string;
-    signingString: string;
-    signature: string;
-  };
-  get: { url: string; path: string; accept: string; signingString: string; signature: string };
-  getWithQueryUnsigned: { url: string; path: string; accept: string; signature: string };
-};
-const mastodonPrivateKey = createPrivateKey(readFileSync(new URL("mastodon-test-key.pem", fixtures)));
-const mastodonPublicPem = readFileSync(new URL("mastodon-test-key.pub.pem", fixtures), "utf8");
-const mastodonPublicKey = createPublicKey(mastodonPublicPem);
+const vectors = mastodonVectors;
 const signedAt = new Date(vectors.date);
 
 function staticKeys(keys: Record<string, { owner: string; publicKey: KeyObject }>): KeyResolver {

@@ -1,5 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   buildRfc9421SignatureBase,
@@ -8,19 +7,11 @@ import {
   type ReceivedRequest,
   verifyRequest,
 } from "../src/index.js";
+import { mastodonPublicKey, mastodonVectors } from "./mastodon-vectors.js";
 
 /** Only parameters the signature covers may set its time window. */
 
-const fixtures = new URL("./fixtures/", import.meta.url);
-const vectors = JSON.parse(readFileSync(new URL("mastodon-vectors.json", fixtures), "utf8")) as {
-  keyId: string;
-  owner: string;
-  date: string;
-  post: { path: string; body: string; contentType: string; digest: string; signature: string };
-};
-const mastodonPublicKey = createPublicKey(
-  readFileSync(new URL("mastodon-test-key.pub.pem", fixtures), "utf8"),
-);
+const vectors = mastodonVectors;
 
 function keysFor(owner: string, publicKey: KeyObject): KeyResolver {
   return {

@@ -1,20 +1,15 @@
 import { spawnSync } from "node:child_process";
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createPublicKey, generateKeyPairSync, sign, verify } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { createRequestSigner, defaultSigningThreads, signRequest } from "../src/index.js";
 import { createSigningThreadPool, placeJob } from "../src/signing-threads.js";
+import { mastodonPrivateKey, mastodonVectors } from "./mastodon-vectors.js";
 
-const fixtures = new URL("./fixtures/", import.meta.url);
-const vectors = JSON.parse(readFileSync(new URL("mastodon-vectors.json", fixtures), "utf8")) as {
-  keyId: string;
-  date: string;
-  post: { url: string; body: string; contentType: string; signingString: string; signature: string };
-};
+const vectors = mastodonVectors;
 const mastodonKey = {
   keyId: vectors.keyId,
-  privateKey: createPrivateKey(readFileSync(new URL("mastodon-test-key.pem", fixtures))),
+  privateKey: mastodonPrivateKey,
 };
 const otherRsaKey = {
   keyId: "https://c.example/users/dave#main-key",

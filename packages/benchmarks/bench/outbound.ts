@@ -9,6 +9,7 @@ import {
   deliveryFanoutMigrations,
   startDeliveryFanoutWorkers,
 } from "@mimi/delivery-fanout";
+import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
 import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
@@ -40,6 +41,8 @@ export const outboundScenario: Scenario = {
     const jobs = numberSetting("BENCH_OUTBOUND_JOBS", 2000);
     const { sql, kind: sqlKind } = await openBenchSql(environment, [
       actorKeyMigrations,
+      // delivery-fanout reads identity's blocked domains before sending.
+      identityMigrations,
       deliveryFanoutMigrations,
     ]);
     const metrics: Metric[] = [];

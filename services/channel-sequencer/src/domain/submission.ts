@@ -35,6 +35,15 @@ export type Submission =
   /** Leave{object: C}: the submitter leaves the channel; `object` must be the channel. */
   | { readonly kind: "leave"; readonly object: string | undefined }
   /**
+   * Delete{object: actor}: the actor's account is gone (a departure); `target` as received, which must
+   * be absent.
+   */
+  | {
+      readonly kind: "accountDeleted";
+      readonly object: string | undefined;
+      readonly target: string | undefined;
+    }
+  /**
    * Add{mimi:Device} (an external commit: the submitter's new device joins) and Remove{mimi:Device}
    * (the submitter takes their own other devices out); `member` is the object's `mimi:member`.
    */
@@ -110,6 +119,12 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
       return { kind: "unsupported", description: `Update of ${describeType(objectType)}` };
     case "Leave":
       return { kind: "leave", object: referenceId(object) };
+    case "Delete":
+      return {
+        kind: "accountDeleted",
+        object: referenceId(object),
+        target: activity.target === undefined ? undefined : (referenceId(activity.target) ?? "(malformed)"),
+      };
     default:
       return { kind: "unsupported", description: `activity type ${String(activity.type)}` };
   }

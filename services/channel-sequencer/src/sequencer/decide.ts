@@ -33,6 +33,7 @@ import {
   planMembershipChange,
 } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
+import { decideAccountDeleted } from "./decide-account-deleted.js";
 import { addBlockRefusal } from "./decide-blocks.js";
 import { decideDevice } from "./decide-device.js";
 import { decideLeave } from "./decide-leave.js";
@@ -142,6 +143,8 @@ export async function decide(
     return decideDevice(ctx, item, activity, submission, channel);
   // So does a Leave (every refusal with its mimi:reason).
   if (submission.kind === "leave") return decideLeave(ctx, item, activity, submission, channel);
+  if (submission.kind === "accountDeleted")
+    return decideAccountDeleted(ctx, item, activity, submission, channel);
   if (referenceId(activity.target) !== channelUrl)
     return reject(`the activity's target must be ${channelUrl}`);
   if (!isFollower(channel.members, submitter)) return reject(`${submitter} is not a member of the channel`);

@@ -7,6 +7,7 @@ import {
   deliveryRequestsTopic,
 } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
+import { deletionAsForwarded, maySayDeleted } from "../domain/account-deleted.js";
 import { acceptActivity, rejectActivity, sequencedActivity } from "../domain/documents.js";
 import { withTargetImpliedByInbox } from "../domain/implied-target.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
@@ -34,14 +35,27 @@ export async function handleChannelInboxItem(
   const submission = readSubmission(parsed.data);
   // A message at the channel's own inbox may leave `target` out; from here on (checks, log, forward)
   // it carries the channel as target, as members require.
-  const activity = withTargetImpliedByInbox(parsed.data, {
+  const implied = withTargetImpliedByInbox(parsed.data, {
     via: item.via,
     kind: submission.kind,
     channelUrl: ctx.urls.channel(item.channelId),
     followersUrl: ctx.urls.channelFollowers(item.channelId),
   });
+  // The Delete of a member's actor arrives with no target; the channel forwards it addressed as a
+  // member's activity, so members' providers accept the forward.
+  const activity =
+    submission.kind === "accountDeleted"
+      ? deletionAsForwarded(
+          implied,
+          ctx.urls.channel(item.channelId),
+          ctx.urls.channelFollowers(item.channelId),
+        )
+      : implied;
   const log = { channelId: item.channelId, activityId: activity.id, type: activity.type };
-  if (actorIdOf(activity) !== item.authenticatedActor) {
+  // The Delete of an actor may come signed by its origin's instance actor (the actor's key is gone).
+  const deletedBy =
+    submission.kind === "accountDeleted" && maySayDeleted(item.authenticatedActor, actorIdOf(activity));
+  if (actorIdOf(activity) !== item.authenticatedActor && !deletedBy) {
     ctx.logger.warn(
       { ...log, authenticatedActor: item.authenticatedActor },
       "activity not submitted by its actor dropped",
@@ -210,7 +224,9 @@ function acceptanceDeliveries(
     audience.push(removed);
   }
   // The leaver is no longer a follower; their copy tells their other devices they left.
-  if (change.kind === "leave" && !audience.includes(change.submitter)) audience.push(change.submitter);
+  // A deleted account has no devices left to tell.
+  if (change.kind === "leave" && activity.type !== "Delete" && !audience.includes(change.submitter))
+    audience.push(change.submitter);
   const accept = acceptActivity({
     id: activityIdUnder(ctx, channelUrl),
     channelUrl,

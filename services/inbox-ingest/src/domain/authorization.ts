@@ -168,10 +168,12 @@ export async function authorizeInboxDelivery(
     return deny("channelMembershipUnknown", `the members of ${channel} cannot be read: ${read.detail}`);
   }
   // A Leave's actor stopped being a follower when the channel accepted it: the channel's signature
-  // vouches that they were one (docs/channels.md, Leaving).
+  // vouches that they were one (docs/channels.md, Leaving). So did the actor of a Delete of itself,
+  // which the channel took as that account's departure.
   const leaving =
     (activity.type === "Remove" && referenceIds(activity.object).includes(actor)) ||
-    (activity.type === "Leave" && referenceIds(activity.object).includes(channel));
+    (activity.type === "Leave" && referenceIds(activity.object).includes(channel)) ||
+    (activity.type === "Delete" && referenceIds(activity.object).join() === actor);
   if (read.members.includes(actor) || leaving) {
     return { allow: true, basis: "channelForward", channel, members: read.members };
   }

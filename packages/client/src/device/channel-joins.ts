@@ -1,12 +1,15 @@
 import { join } from "node:path";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import {
+  acceptAnyCredential,
   decodeClientState,
   decodeMessage,
   encodeClientState,
   fromWireObject,
   groupEpoch,
   joinByExternalCommit,
+  publicGroupFromGroupInfo,
+  publicRoster,
   toWireObject,
 } from "@mimi/mls";
 import type { ChannelRecord } from "../account-store.js";
@@ -92,6 +95,28 @@ function saveJoins(ctx: AccountContext, joins: DeviceJoins): Promise<void> {
     refused: joins.refused.slice(-MAX_REMEMBERED),
     remembered: joins.remembered.slice(-MAX_REMEMBERED),
   });
+}
+
+/** Our join of `channelUrl` waiting for an answer, or the channel's refusal of this device. */
+export async function joinStateOf(
+  ctx: AccountContext,
+  channelUrl: string,
+): Promise<{ pending?: PendingJoin; refused?: string }> {
+  const joins = await loadJoins(ctx);
+  const pending = joins.pending.find((join) => join.channelUrl === channelUrl);
+  const refused = joins.refused.find((refusal) => refusal.channelUrl === channelUrl)?.reason;
+  return { ...(pending ? { pending } : {}), ...(refused !== undefined ? { refused } : {}) };
+}
+
+/**
+ * Records a join submitted elsewhere (a rejoin of a channel whose state is lost, `sync/rejoin.ts`),
+ * so the channel's answer settles it like any of ours. A refusal recorded before is forgotten.
+ */
+export async function addPendingJoin(ctx: AccountContext, pending: PendingJoin): Promise<void> {
+  const joins = await loadJoins(ctx);
+  joins.pending = [...joins.pending.filter((join) => join.channelUrl !== pending.channelUrl), pending];
+  joins.refused = joins.refused.filter((refusal) => refusal.channelUrl !== pending.channelUrl);
+  await saveJoins(ctx, joins);
 }
 
 /** Whether a channel activity is about a device (`Add{mimi:Device}` or `Remove{mimi:Device}`). */
@@ -258,22 +283,28 @@ async function rememberRemoteChannels(
   }
 }
 
-/** Reads the channel's log and GroupInfo, commits this device in and submits the join. */
-async function submitJoin(
+/**
+ * Reads the channel's log and GroupInfo, commits this device in and submits the join. When the group
+ * still holds a leaf of this device (its signature key: a device whose state of the channel is lost),
+ * the external commit is a resync that removes that old leaf (docs/protocol.md 6.4.11). `known` keeps
+ * the name and actors a rejoin already had.
+ */
+export async function submitJoin(
   ctx: AccountContext,
   keys: DeviceKeys,
   channelUrl: string,
   attempt: number,
+  known?: Pick<PendingJoin, "name" | "actors">,
 ): Promise<PendingJoin> {
   const device = await keys.require();
   const record: ChannelRecord = {
     id: channelIdOfUrl(channelUrl) ?? channelUrl,
     url: channelUrl,
-    name: channelIdOfUrl(channelUrl) ?? channelUrl,
+    name: known?.name ?? channelIdOfUrl(channelUrl) ?? channelUrl,
     status: "pending",
     epoch: 0,
     createdAt: ctx.now().toISOString(),
-    actors: { [ctx.account.acct]: ctx.account.actor },
+    actors: { ...(known?.actors ?? {}), [ctx.account.acct]: ctx.account.actor },
     logSequence: 0,
     seen: [],
   };
@@ -293,12 +324,14 @@ async function submitJoin(
   const groupInfo = fromWireObject(document, "GroupInfo");
   if (!groupInfo.ok) throw new Error(`the channel's GroupInfo: ${groupInfo.detail}`);
   const leaf = await keys.ownLeaf(device);
+  const resync = await holdsLeafOf(groupInfo.bytes, fromBase64(device.signaturePublicKey));
   const joined = await joinByExternalCommit({
     groupInfo: groupInfo.bytes,
     keyPackage: leaf.keyPackage,
     privateKeyPackage: leaf.privateKeyPackage,
     cipherSuite: ctx.cs,
     validateCredential: ctx.validateCredential,
+    resync,
   });
   if (!joined.ok) throw new Error(`cannot join from the channel's GroupInfo: ${joined.detail}`);
   const activity = deviceJoinActivity(ctx.account.actor, channelUrl, joined);
@@ -315,6 +348,15 @@ async function submitJoin(
   };
   await ctx.api.postActivity(ctx.account.username, activity);
   return pending;
+}
+
+/** Whether the group of `groupInfo` has a leaf with this signature key (one of this device's). */
+async function holdsLeafOf(groupInfo: Uint8Array, signaturePublicKey: Uint8Array): Promise<boolean> {
+  // Only the tree is read here; the join itself checks every credential.
+  const group = await publicGroupFromGroupInfo(groupInfo, { validateCredential: acceptAnyCredential });
+  if (!group.ok) throw new Error(`the channel's GroupInfo: ${group.detail}`);
+  const own = Buffer.from(signaturePublicKey);
+  return publicRoster(group.state).some((member) => own.equals(member.signaturePublicKey));
 }
 
 /**
@@ -340,7 +382,7 @@ export async function settleDeviceJoin(
     const lostEpoch = stringField(activity, "mimi:reason") === "staleEpoch";
     if (lostEpoch && pending.attempts < MAX_JOIN_ATTEMPTS) {
       try {
-        joins.pending.push(await submitJoin(ctx, keys, pending.channelUrl, pending.attempts + 1));
+        joins.pending.push(await submitJoin(ctx, keys, pending.channelUrl, pending.attempts + 1, pending));
       } catch (error) {
         events.push({
           type: "skipped",

@@ -19,6 +19,7 @@ import type { DeviceKeys } from "../device/device-keys.js";
 import { errorText } from "../errors.js";
 import { checkDelivery, isWelcomeFor } from "./delivery.js";
 import { joinChannel } from "./join.js";
+import { logHoleReason, rejoin, rejoinIfUnusable, rejoining, rejoinWhereStateIsLost } from "./rejoin.js";
 import { applyVerdict, type ChannelOrder } from "./verdicts.js";
 
 export const MAILBOX_PAGE = 100;
@@ -50,6 +51,8 @@ export class SyncEngine implements ChannelOrder {
     const { api, store } = this.ctx;
     const result: SyncResult = { processed: 0, cursor: await store.loadCursor(), events: [], warnings: [] };
     this.failedThisRound.clear();
+    // A channel whose state is lost cannot take its entries: it joins again first.
+    await rejoinWhereStateIsLost(this.ctx, this.keys, await ConversationSession.all(this.ctx), result.events);
     let joined = false;
     // A short page does not mean the end: the server may cap a page by bytes as well as by items.
     // Only an empty page (or one that moves the cursor no further) does.
@@ -150,7 +153,16 @@ export class SyncEngine implements ChannelOrder {
       events.push({ type: "skipped", activityId: id, reason: `not a member of ${delivery.channelUrl}` });
       return false;
     }
-    await this.receive(session, activity, events);
+    if (session.record.outOfSync && (await rejoining(this.ctx, delivery.channelUrl))) {
+      // Joining again: only our join's forward matters; the entries before it are not for the new leaf.
+      await settleJoinByForward(this, this.ctx, this.keys, delivery.channelUrl, activity, events);
+      return false;
+    }
+    try {
+      await this.receive(session, activity, events);
+    } catch (error) {
+      if (!(await rejoinIfUnusable(this.ctx, this.keys, session, events))) throw error;
+    }
     return false;
   }
 
@@ -295,10 +307,17 @@ export class SyncEngine implements ChannelOrder {
    */
   async catchUp(session: ConversationSession, events: ClientEvent[]): Promise<void> {
     if (this.catchingUp.has(session.id)) return;
+    if (session.record.outOfSync && (await rejoining(this.ctx, session.record.url))) return;
     this.catchingUp.add(session.id);
     try {
       for (;;) {
         const page = await this.ctx.api.channelLog(session.record.url, session.record.logSequence);
+        const hole = session.active ? logHoleReason(session.record.logSequence, page) : undefined;
+        if (hole !== undefined) {
+          // The log cannot replay what this device missed: it joins again instead.
+          await rejoin(this.ctx, this.keys, session, hole, events);
+          return;
+        }
         let advanced = false;
         for (const item of page.items) {
           if (item.sequence <= session.record.logSequence) continue;
@@ -327,6 +346,8 @@ export class SyncEngine implements ChannelOrder {
 
   /** Applies the log after the last applied entry; a log that cannot be read now is tried on the next sync. */
   private async fillGap(session: ConversationSession, events: ClientEvent[], warnings: string[]) {
+    // A rejoin waits for the channel's answer: the channel stays out of sync until then.
+    if (session.record.outOfSync && (await rejoining(this.ctx, session.record.url))) return;
     try {
       await this.catchUp(session, events);
       // The log was read: what remains out of sync (if anything) is an entry that did not apply.
@@ -335,6 +356,7 @@ export class SyncEngine implements ChannelOrder {
         await session.save();
       }
     } catch (error) {
+      if (await rejoinIfUnusable(this.ctx, this.keys, session, events)) return;
       const why = `entries after ${session.record.logSequence} are missing and the channel's log could not be read: ${errorText(error)}`;
       warnings.push(`${session.record.name}: ${why}`);
       // An entry that did not apply stays the reason; otherwise the unread log is.

@@ -59,3 +59,20 @@ export async function localCollectionFollowers(
   const channelId = localChannelIdOfFollowers(urls, collectionUrl);
   return channelId === undefined ? undefined : channelFollowers(sql, channelId);
 }
+
+/**
+ * Whether the two actors are members of one channel this provider hosts (keypackage-directory counts
+ * them as contacts, so consent is not asked between people who already talk).
+ */
+export async function shareAChannel(
+  sql: SqlExecutor,
+  actorUrl: string,
+  otherActorUrl: string,
+): Promise<boolean> {
+  const result = await sql.query(
+    `select 1 from channels.members mine join channels.members theirs on theirs.channel_id = mine.channel_id
+     where mine.actor_url = $1 and theirs.actor_url = $2 limit 1`,
+    [actorUrl, otherActorUrl],
+  );
+  return result.rows.length > 0;
+}

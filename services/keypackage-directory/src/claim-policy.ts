@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { shareAChannel } from "@mimi/channel-sequencer/reads";
 import {
   accountClients,
   consentCheck,
@@ -95,16 +96,18 @@ export async function concealedAnswerForBlocked(
 
 /**
  * Consent for adds by strangers: when local user `username` requires it and `requester` (an actor
- * URL) is not one of their contacts, the claim is refused with 403 `consentRequired` and hands out
- * nothing; the request is recorded as an invite (`mimi invites`), within the settings' bounds per user
+ * URL) is neither one of their contacts nor in a channel here with them, the claim is refused with 403
+ * `consentRequired` and hands out nothing; the request is recorded as an invite (`mimi invites`), within the settings' bounds per user
  * and per requester. A requester the user accepts becomes a contact, and their next claim goes through.
  */
 export async function enforceConsent(
-  ctx: Pick<KeyPackageDirectoryContext, "sql" | "logger" | "settings">,
+  ctx: Pick<KeyPackageDirectoryContext, "sql" | "logger" | "settings" | "urls">,
   claim: { username: string; requester: string },
 ): Promise<void> {
   const consent = await consentCheck(ctx.sql, claim.username, claim.requester);
   if (!consent.required || consent.contact) return;
+  // People who are already in a channel here together have shared one: no consent is asked.
+  if (await shareAChannel(ctx.sql, ctx.urls.actor(claim.username), claim.requester)) return;
   const invited = await recordInvite(ctx.sql, {
     ...claim,
     perUser: ctx.settings.invitesPerUser,

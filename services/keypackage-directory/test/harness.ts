@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { actorKeyMigrations } from "@mimi/actor-keys";
+import { channelSequencerMigrations } from "@mimi/channel-sequencer";
 import { signProofOfPossession } from "@mimi/credentials";
 import { createIdentityContext, identityMigrations, identityRouter, prepareIdentity } from "@mimi/identity";
 import {
@@ -73,7 +74,13 @@ export async function startTestProvider(options: {
   directory?: Partial<KeyPackageDirectoryContext>;
 }): Promise<TestProvider> {
   const sql = options.sql ?? (await createPgliteSql());
-  await migrateAll(sql, [actorKeyMigrations, identityMigrations, keyPackageDirectoryMigrations]);
+  // The claim policy reads channel memberships (consent): the provider's database has every schema.
+  await migrateAll(sql, [
+    actorKeyMigrations,
+    identityMigrations,
+    channelSequencerMigrations,
+    keyPackageDirectoryMigrations,
+  ]);
   const config = readProviderConfig({
     MIMI_DOMAIN: options.domain,
     MIMI_PUBLIC_URL: `http://${options.domain}`,

@@ -101,6 +101,8 @@ export interface KeyPackageCount {
   clientId: string;
   available: number;
   hasLastResort: boolean;
+  /** Ids of the unclaimed single-use KeyPackages, oldest first. */
+  keyPackageIds?: string[];
 }
 
 /** One KeyPackage of a claim answer (docs/protocol.md, "KeyPackages"). */

@@ -18,6 +18,7 @@ import {
   topUpPlan,
   unexpiredKeyPackages,
 } from "./key-package-pool.js";
+import { lastingKeyPackages } from "./key-package-renewal.js";
 
 /**
  * This device's keys: its registration (a client on the home server, an Ed25519 signature key, an
@@ -99,6 +100,12 @@ export class DeviceKeys {
       const mine = counts.clients.find((item) => item.clientId === device.clientId);
       available = mine?.available ?? 0;
       hasLastResort = mine?.hasLastResort ?? false;
+      // KeyPackages about to expire count as gone: fresh ones replace them in time.
+      ({ available, hasLastResort } = lastingKeyPackages(
+        { available, hasLastResort, ...(mine?.keyPackageIds ? { keyPackageIds: mine.keyPackageIds } : {}) },
+        device.keyPackages,
+        this.ctx.now().getTime(),
+      ));
     }
     const plan = topUpPlan({ available, hasLastResort }, this.limits);
     if (plan.pool === 0 && !plan.lastResort)

@@ -12,6 +12,7 @@ import type { DeviceResult, KeyPackageResult } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { errorText, MimiClientError } from "../errors.js";
 import { fromBase64, keyPackageWireBytes, readKeyPackageBytes, toBase64 } from "../mls-wire.js";
+import { credentialRenewalDue } from "./credential-renewal.js";
 import {
   KEY_PACKAGE_VALIDITY_SECONDS,
   keyPackageId,
@@ -93,6 +94,7 @@ export class DeviceKeys {
    * if missing). `force` skips asking the server what it holds and uploads a full pool.
    */
   async topUp(device: DeviceRecord, force: boolean): Promise<KeyPackageResult> {
+    await this.renewCredentialIfDue(device);
     let available = 0;
     let hasLastResort = false;
     if (!force) {
@@ -154,6 +156,32 @@ export class DeviceKeys {
       uploaded: fresh.length,
       hasLastResort: true,
     };
+  }
+
+  /**
+   * Renews this device's credential when it expires too soon for the KeyPackages made with it (see
+   * credential-renewal.ts): the same signature key, a fresh proof of possession, a new certificate.
+   * Groups keep the leaf credential they hold; what the device makes from now on carries the new one.
+   */
+  async renewCredentialIfDue(device: DeviceRecord): Promise<boolean> {
+    if (!credentialRenewalDue(device.credentialNotAfter, this.ctx.now().getTime())) return false;
+    const { api } = this.ctx;
+    const challenge = await api.credentialChallenge(device.clientId);
+    const signature = signProofOfPossession(fromBase64(device.signaturePrivateKey), {
+      challenge: challenge.challenge,
+      user: challenge.user,
+      domain: challenge.domain,
+      clientId: challenge.clientId,
+    });
+    const issued = await api.issueCredential(device.clientId, {
+      challenge: challenge.challenge,
+      signaturePublicKey: device.signaturePublicKey,
+      signature: toBase64(signature),
+    });
+    device.credentialChain = issued.chain;
+    device.credentialNotAfter = issued.notAfter;
+    await this.ctx.store.saveDevice(device);
+    return true;
   }
 
   /** A top-up after a join: a failure does not undo the join, it is reported as a warning. */

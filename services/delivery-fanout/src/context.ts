@@ -12,9 +12,15 @@ import {
   type SchemeMemory,
   type SignedGet,
 } from "@mimi/http-signatures";
+import {
+  createDomainBlocks,
+  createUserBlocks,
+  type DomainBlocks,
+  type UserBlocksView,
+} from "@mimi/identity/reads";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
-import { type Logger, readConfig } from "@mimi/service-kit";
+import { createMetrics, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic } from "@mimi/topics";
 import { type AudienceExpander, createAudienceExpander } from "./adapters/audience-expander.js";
@@ -70,6 +76,12 @@ export interface DeliveryFanoutContext {
   /** Delayed re-expansion of audience entries that could not be resolved yet. */
   scheduler: MessageScheduler;
   deadLetters: DeadLetters;
+  /** The operator's blocked domains (identity's, cached a few seconds). */
+  domainBlocks: DomainBlocks;
+  /** Each local user's blocks (identity's, cached a few seconds). */
+  userBlocks: UserBlocksView;
+  /** Counts what was not sent because of a domain block, by `stage`: `expand` or `send`. */
+  blockedDeliveries: ReturnType<Metrics["counter"]>;
 }
 
 export interface DeliveryFanoutDeps {
@@ -86,6 +98,8 @@ export interface DeliveryFanoutDeps {
   localCollections?: LocalCollectionResolver;
   /** In-process by default; the split deployment passes the PostgreSQL one. */
   notifier?: MailboxNotifier;
+  /** The process's metrics registry; a private one when absent (tests). */
+  metrics?: Metrics;
 }
 
 export function createDeliveryFanoutContext(
@@ -163,6 +177,13 @@ export function createDeliveryFanoutContext(
     }),
     scheduler: createMessageScheduler(sql, deps.bus, now),
     deadLetters: createDeadLetters(sql),
+    domainBlocks: createDomainBlocks(sql),
+    userBlocks: createUserBlocks(sql),
+    blockedDeliveries: (deps.metrics ?? createMetrics({ defaultMetrics: false })).counter(
+      "delivery_blocked_domain_total",
+      "audience entries and deliveries dropped because their domain is blocked",
+      ["stage"],
+    ),
     ...overrides,
   };
 }

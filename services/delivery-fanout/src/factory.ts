@@ -38,6 +38,7 @@ export function createDeliveryFanoutService(
       bus,
       settings: deliverySettingsFrom(settings),
       notifier: await mailboxNotifierFor(deps, settings),
+      metrics: deps.metrics,
     });
     stack.defer(() => closeDeliveryFanout(ctx));
     await prepareDeliveryFanout(ctx);

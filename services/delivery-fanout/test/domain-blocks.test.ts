@@ -1,5 +1,5 @@
 import { createActorKeyStore } from "@mimi/actor-keys";
-import { createHealthRegistry, createLogger, createMetrics, runWithServiceRuntime } from "@mimi/service-kit";
+import { createMetrics } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import {
   type DeliveryJob,
@@ -32,8 +32,6 @@ let remote: FakeRemote;
 let fanout: RunningFanout;
 const metrics = createMetrics({ defaultMetrics: false });
 let counter = 0;
-/** The process's runtime, as a service's consumers run in it: the metric is counted there. */
-let runtime: Parameters<typeof runWithServiceRuntime>[0];
 
 beforeAll(async () => {
   sql = await createTestDatabase();
@@ -48,16 +46,10 @@ beforeAll(async () => {
     sharedInbox: false,
     senderKeys: keys,
   });
-  runtime = {
-    logger: createLogger({ name: "delivery-blocks-test", level: "silent" }),
+  fanout = await startFanout(sql, {
+    connectTo: { "evil.test": evil.port, "x.evil.test": evil.port, "remote.test": remote.port },
     metrics,
-    health: createHealthRegistry(),
-  };
-  fanout = await runWithServiceRuntime(runtime, () =>
-    startFanout(sql, {
-      connectTo: { "evil.test": evil.port, "x.evil.test": evil.port, "remote.test": remote.port },
-    }),
-  );
+  });
 });
 afterAll(async () => {
   await fanout?.stop();
@@ -119,11 +111,9 @@ describe("domain blocks in delivery", () => {
       recipients: ["http://x.evil.test/users/eve"],
       firstAttemptAt: new Date().toISOString(),
     };
-    await runWithServiceRuntime(runtime, () =>
-      fanout.bus.publish(deliveryJobsTopic.name, [
-        deliveryJobsTopic.message("http://x.evil.test", job, { "delivery-attempt": "1" }),
-      ]),
-    );
+    await fanout.bus.publish(deliveryJobsTopic.name, [
+      deliveryJobsTopic.message("http://x.evil.test", job, { "delivery-attempt": "1" }),
+    ]);
     const rows = await eventually(async () => {
       const found = await sql.query<{ reason: string; attempts: number }>(
         "select reason, attempts from delivery.dead_letters where activity_id = $1",
@@ -144,9 +134,9 @@ describe("domain blocks in delivery", () => {
       "insert into identity.user_blocks (username, target, kind) values ('zed', 'alice@a.test', 'user')",
     );
     const req = request(["http://a.test/users/zed", "http://a.test/users/yan"]);
-    await runWithServiceRuntime(runtime, () =>
-      fanout.bus.publish(deliveryRequestsTopic.name, [deliveryRequestsTopic.message(req.activityId, req)]),
-    );
+    await fanout.bus.publish(deliveryRequestsTopic.name, [
+      deliveryRequestsTopic.message(req.activityId, req),
+    ]);
     await eventually(async () => (await fanout.ctx.mailbox.page("yan", 0, 10)).length === 1);
     await sleep(200);
     expect(await fanout.ctx.mailbox.page("zed", 0, 10)).toEqual([]);

@@ -2,7 +2,14 @@ import { type ActorKeyStore, actorKeyMigrations, createActorKeyStore } from "@mi
 import { type Bus, createInProcessBus } from "@mimi/bus";
 import { identityMigrations } from "@mimi/identity";
 import { readProviderConfig } from "@mimi/provider-config";
-import { createApp, createLogger, createMetrics, type RunningServer, startServer } from "@mimi/service-kit";
+import {
+  createApp,
+  createLogger,
+  createMetrics,
+  type Metrics,
+  type RunningServer,
+  startServer,
+} from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { createTestDatabase as createKitDatabase, insertAccount, sleep, waitFor } from "@mimi/testkit";
 import { type UserInboxItem, userInboxTopic } from "@mimi/topics";
@@ -80,6 +87,7 @@ export async function startFanout(
     connectTo?: Record<string, number>;
     settings?: DeliverySettings;
     localCollections?: LocalCollectionResolver;
+    metrics?: Metrics;
   } = {},
 ): Promise<RunningFanout> {
   const connectTo = Object.entries(options.connectTo ?? {})
@@ -100,6 +108,7 @@ export async function startFanout(
     bus,
     settings: options.settings ?? testSettings(),
     ...(options.localCollections ? { localCollections: options.localCollections } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await prepareDeliveryFanout(ctx);
   const workers = await startDeliveryFanoutWorkers(ctx);

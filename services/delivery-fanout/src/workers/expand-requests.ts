@@ -12,7 +12,7 @@ import type { DeliveryFanoutContext } from "../context.js";
 import { deliveryBody, planDeliveries } from "../domain/audience.js";
 import { splitBlockedAudience } from "../domain/blocked-destinations.js";
 import { planRetry } from "../domain/retry-policy.js";
-import { countBlocked, domainBlocksOf, localRecipientsKeeping } from "./domain-blocks.js";
+import { localRecipientsKeeping } from "./domain-blocks.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /**
@@ -28,9 +28,9 @@ export function expandRequestHandler(ctx: DeliveryFanoutContext): RecordHandler 
     const request = parsed.value;
     const expansionAttempt = attemptFrom(record.headers, DeliveryHeaders.expansionAttempt);
     // Nothing is fetched from, or sent to, a domain the operator blocked.
-    const audience = splitBlockedAudience(request.audience, await domainBlocksOf(ctx).snapshot());
+    const audience = splitBlockedAudience(request.audience, await ctx.domainBlocks.snapshot());
     if (audience.blocked.length > 0) {
-      countBlocked("expand", audience.blocked.length);
+      ctx.blockedDeliveries.inc({ stage: "expand" }, audience.blocked.length);
       ctx.logger.info(
         { activityId: request.activityId, signAs: request.signAs, blocked: audience.blocked },
         "audience entries on blocked domains dropped",

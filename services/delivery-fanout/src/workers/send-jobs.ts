@@ -8,7 +8,7 @@ import { destinationIsBlocked } from "../domain/blocked-destinations.js";
 import { isUnavailable } from "../domain/domain-availability.js";
 import type { HoldPlan } from "../domain/pair-queue.js";
 import { type AttemptResult, classifyAttempt, planRetry, withinLifetime } from "../domain/retry-policy.js";
-import { countBlocked, DOMAIN_BLOCKED, domainBlocksOf } from "./domain-blocks.js";
+import { DOMAIN_BLOCKED } from "./domain-blocks.js";
 import { attemptFrom, DeliveryHeaders } from "./headers.js";
 
 /** Reason recorded when a destination is skipped under the unavailable-domain rule. */
@@ -76,8 +76,8 @@ export async function attemptDelivery(
   attempt: number,
 ): Promise<DeliveryAttemptOutcome> {
   // A blocked domain gets no request: given up for good (a dead letter), never retried.
-  if (destinationIsBlocked(destination, await domainBlocksOf(ctx).snapshot())) {
-    countBlocked("send");
+  if (destinationIsBlocked(destination, await ctx.domainBlocks.snapshot())) {
+    ctx.blockedDeliveries.inc({ stage: "send" });
     ctx.logger.info({ activityId: job.activityId, inbox: job.inbox }, "delivery to a blocked domain dropped");
     return { kind: "dead", reason: DOMAIN_BLOCKED };
   }

@@ -4,6 +4,7 @@ export {
   type CavageSignatureParams,
   parseCavageSignature,
 } from "./cavage.js";
+export { claimedKeyIds, claimedKeyOrigin } from "./claimed-key-ids.js";
 export {
   checkContentDigest,
   checkDigestHeader,

@@ -37,7 +37,7 @@ export interface VerifyOptions {
 
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60 * 60;
 /** More labelled RFC 9421 signatures than this are not examined (each may cost a key fetch). */
-const MAX_MESSAGE_SIGNATURES = 3;
+export const MAX_MESSAGE_SIGNATURES = 3;
 
 const supportedCavageAlgorithms = new Set(["rsa-sha256", "hs2019"]);
 

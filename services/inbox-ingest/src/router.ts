@@ -1,3 +1,4 @@
+import { claimedKeyOrigin } from "@mimi/http-signatures";
 import {
   clientAddress,
   createMemoryRateLimiters,
@@ -62,32 +63,11 @@ export function inboxIngestRouter(ctx: InboxIngestContext, options: InboxIngestR
 function limitInbox(perAddress: RateLimiter, perOrigin: RateLimiter): RequestHandler[] {
   return [
     rateLimit(perAddress, clientAddress, "too many inbox requests from this address"),
-    limitAccepted(perOrigin, (req) => claimedSignerOrigin(req.headers)),
+    limitAccepted(perOrigin, (req) => claimedKeyOrigin(req.headers)),
   ];
 }
 
 /** Refuses (429) a request whose key has spent its window; only requests answered 202 spend. */
 function limitAccepted(limiter: RateLimiter, keyOf: (req: Request) => string | undefined): RequestHandler {
   return rateLimitAccepted(limiter, keyOf, { acceptedStatus: 202, detail: "too many requests; retry later" });
-}
-
-const CAVAGE_KEY_ID = /(?:^|,)\s*keyId\s*=\s*"([^"]{1,2048})"/i;
-const RFC9421_KEY_ID = /;\s*keyid\s*=\s*"([^"]{1,2048})"/i;
-
-/** The origin of the key an inbox POST says it is signed with (draft-cavage or RFC 9421), unverified. */
-export function claimedSignerOrigin(
-  headers: Record<string, string | string[] | undefined>,
-): string | undefined {
-  const cavage = headers.signature;
-  const input = headers["signature-input"];
-  const keyId =
-    (typeof cavage === "string" ? CAVAGE_KEY_ID.exec(cavage)?.[1] : undefined) ??
-    (typeof input === "string" ? RFC9421_KEY_ID.exec(input)?.[1] : undefined);
-  if (!keyId) return undefined;
-  try {
-    const origin = new URL(keyId).origin;
-    return origin === "null" ? undefined : origin;
-  } catch {
-    return undefined;
-  }
 }

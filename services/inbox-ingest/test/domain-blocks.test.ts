@@ -1,6 +1,5 @@
 import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { claimedKeyIds } from "../src/domain/blocked-senders.js";
 import {
   activityId,
   createAccount,
@@ -100,24 +99,5 @@ describe("domain blocks at the inboxes", () => {
     );
     expect(response.status).toBe(202);
     expect(ingest.bus.published).toHaveLength(1);
-  });
-});
-
-describe("claimed key ids", () => {
-  it("reads draft-cavage and RFC 9421 key ids without verifying", () => {
-    expect(
-      claimedKeyIds({
-        signature: 'keyId="https://evil.test/users/eve#main-key",headers="date",signature="AA=="',
-      }),
-    ).toEqual(["https://evil.test/users/eve#main-key"]);
-    expect(
-      claimedKeyIds({
-        "signature-input":
-          'a=("@method");keyid="https://x.test/k1", b=("@method");keyid="https://evil.test/k2"',
-        signature: "a=:AA==:, b=:AA==:",
-      }),
-    ).toEqual(["https://x.test/k1", "https://evil.test/k2"]);
-    expect(claimedKeyIds({ "signature-input": "((((" })).toEqual([]);
-    expect(claimedKeyIds({})).toEqual([]);
   });
 });

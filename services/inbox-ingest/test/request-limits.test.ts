@@ -5,7 +5,7 @@ import { createApp, createLogger, createMetrics, readConfig } from "@mimi/servic
 import type { Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inboxRateLimitConfigSpec } from "../src/config.js";
-import { claimedSignerOrigin, inboxIngestRouter } from "../src/router.js";
+import { inboxIngestRouter } from "../src/router.js";
 import {
   activityId,
   createAccount,
@@ -145,26 +145,5 @@ describe("inbox and outbox request limits", () => {
     const refused = await post(bobToken);
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ limit: "outbox-user" });
-  });
-});
-
-describe("claimedSignerOrigin", () => {
-  it("reads the key's origin from draft-cavage and RFC 9421 headers", () => {
-    expect(
-      claimedSignerOrigin({
-        signature: 'keyId="https://a.example/users/x#main-key",headers="date",signature="AA=="',
-      }),
-    ).toBe("https://a.example");
-    expect(
-      claimedSignerOrigin({
-        "signature-input": 'sig1=("@method");created=1;keyid="https://b.example:8443/actor#k"',
-      }),
-    ).toBe("https://b.example:8443");
-  });
-
-  it("gives nothing for a missing or unusable key id", () => {
-    expect(claimedSignerOrigin({})).toBeUndefined();
-    expect(claimedSignerOrigin({ signature: 'keyId="not a url"' })).toBeUndefined();
-    expect(claimedSignerOrigin({ signature: 'headers="date"' })).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { shareAChannel } from "@mimi/channel-sequencer/reads";
+import { claimedKeyIds } from "@mimi/http-signatures";
 import {
   accountClients,
   consentCheck,
@@ -16,7 +17,6 @@ import type { ClaimCollection } from "./domain/claim-document.js";
 import { claimCollection } from "./domain/claim-document.js";
 import {
   type ClaimRefusal,
-  claimedKeyIds,
   clientClaimRefusal,
   concealedRefusal,
   serverClaimRefusal,

@@ -1,40 +1,5 @@
-import type { IncomingHttpHeaders } from "node:http";
-import { parseCavageSignature, parseDictionary } from "@mimi/http-signatures";
 import { hostIsBlocked, hostOf } from "@mimi/identity/reads";
 import type { ClaimDocumentUnavailable } from "./claim-document.js";
-
-/** More labelled RFC 9421 signatures than the verifier examines are not looked at here either. */
-const MAX_MESSAGE_SIGNATURES = 3;
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
-/**
- * The key ids a claim says it is signed with, read without verifying: the `keyId` of a draft-cavage
- * `Signature`, or each RFC 9421 `Signature-Input` member's `keyid`. Unparsable headers give none (the
- * signature check refuses them).
- */
-export function claimedKeyIds(headers: IncomingHttpHeaders): string[] {
-  const input = header(headers, "signature-input");
-  if (input !== undefined) {
-    try {
-      const keyIds: string[] = [];
-      for (const member of [...parseDictionary(input).values()].slice(0, MAX_MESSAGE_SIGNATURES)) {
-        const keyId = member.params.find(([name]) => name === "keyid")?.[1];
-        if (keyId?.type === "string") keyIds.push(keyId.value);
-      }
-      return keyIds;
-    } catch {
-      return [];
-    }
-  }
-  const signature = header(headers, "signature");
-  if (signature === undefined) return [];
-  const parsed = parseCavageSignature(signature);
-  return parsed.ok ? [parsed.params.keyId] : [];
-}
 
 /** Why a claim is refused by the claim policy; `undefined` lets it through. */
 export type ClaimRefusal = { reason: "domainBlocked"; detail: string };

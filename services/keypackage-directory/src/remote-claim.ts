@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { ACTIVITY_JSON, type Acct, formatAcct, JRD_JSON } from "@mimi/activitypub";
 import type { ActorKeyStore } from "@mimi/actor-keys";
 import { readClientCertificate } from "@mimi/credentials";
-import { createSignedGet, signedGetFailureDetail, signRequest } from "@mimi/http-signatures";
+import {
+  createSignedGet,
+  doubleKnock,
+  processSchemeMemory,
+  type SchemeMemory,
+  signedGetFailureDetail,
+  signRequest,
+} from "@mimi/http-signatures";
 import { frameKeyPackage, readKeyPackage } from "@mimi/mls";
 import type { OutboundHttp } from "@mimi/outbound-http";
 import type { Logger } from "@mimi/service-kit";
@@ -33,6 +40,8 @@ export interface RemoteClaimDeps {
   validate: KeyPackageValidator;
   logger: Logger;
   now: () => Date;
+  /** The signature scheme each origin reads (double-knocking); by default the process's memory. */
+  schemes?: SchemeMemory;
 }
 
 export type RemoteClaimResult =
@@ -112,16 +121,24 @@ export async function claimRemoteKeyPackages(
     // resolution) would otherwise carry the same signature, and the second would be refused.
     "mimi:nonce": randomUUID(),
   });
-  const headers = signRequest(
-    {
-      method: "POST",
-      url: claimUrl,
-      headers: { "content-type": ACTIVITY_JSON, accept: ACTIVITY_JSON },
-      body,
+  // RFC 9421 (Ed25519) first where the peer's documents list a Multikey; draft-cavage (RSA) when it
+  // refuses that, remembered per origin like deliveries.
+  const { result: answer } = await doubleKnock({
+    url: claimUrl,
+    key: requesterKey,
+    memory: deps.schemes ?? processSchemeMemory(),
+    send: (scheme) => {
+      const request = {
+        method: "POST",
+        url: claimUrl,
+        headers: { "content-type": ACTIVITY_JSON, accept: ACTIVITY_JSON },
+        body,
+      };
+      const headers = signRequest(request, requesterKey, { now: deps.now(), scheme });
+      return deps.http.request(claimUrl, { method: "POST", headers, body });
     },
-    requesterKey,
-  );
-  const answer = await deps.http.request(claimUrl, { method: "POST", headers, body });
+    statusOf: (result) => (result.ok ? result.status : undefined),
+  });
   if (!answer.ok) return fail(502, `the claim at ${claimUrl} failed: ${answer.detail}`);
   if (answer.status === 404) return fail(404, `${request.acct.host} has no user ${request.acct.user}`);
   if (answer.status === 403) {
@@ -169,7 +186,9 @@ async function fetchActor(
   deps: RemoteClaimDeps,
   actorUrl: string,
 ): Promise<{ ok: true; id: string; claimUrl: string } | { ok: false; status: 502; detail: string }> {
-  const signedGet = createSignedGet(deps.http, () => signingKeyOf(deps, deps.instanceActor));
+  const signedGet = createSignedGet(deps.http, () => signingKeyOf(deps, deps.instanceActor), {
+    schemes: deps.schemes ?? processSchemeMemory(),
+  });
   const result = await signedGet(actorUrl);
   if (result.kind === "failed" && result.reason === "notJson") {
     return { ok: false, status: 502, detail: `${actorUrl} is not JSON` };

@@ -57,8 +57,21 @@ export function leaveActivity(actor: string, channel: string): Activity & { id: 
   };
 }
 
+/** A departure entry of a channel's log: a Leave, or a Delete of a member's actor. */
 export function isLeave(activity: Activity): boolean {
-  return stringField(activity, "type") === "Leave";
+  return departingActor(activity) !== undefined;
+}
+
+/**
+ * Who departs with this channel entry: the author of a Leave, or the actor a Delete removes (an
+ * account deleted on its provider, announced by the actor or by its origin's instance actor, and
+ * accepted by the channel as a departure). Undefined for any other entry.
+ */
+export function departingActor(activity: Activity): string | undefined {
+  const type = stringField(activity, "type");
+  if (type === "Leave") return actorIdOf(activity);
+  if (type === "Delete") return idOf(activity.object);
+  return undefined;
 }
 
 /** Where our Leave stands: answered by the channel (left, or refused with its reason) or waiting. */
@@ -138,15 +151,16 @@ export async function answerToLeave(
 }
 
 /**
- * A forwarded Leave, in the channel's order: ours (from this or another device of ours) means we
- * left; anyone else's is a departure whose Remove one of us commits.
+ * A forwarded departure (Leave, or Delete of an actor), in the channel's order: ours (from this or
+ * another device of ours) means we left; anyone else's is a departure whose Remove one of us commits.
  */
 export function applyLeaveEntry(
   session: ConversationSession,
   activity: Activity,
   events: ClientEvent[],
 ): void {
-  const leaver = actorIdOf(activity);
+  const leaver = departingActor(activity);
+  if (leaver === undefined) return;
   if (leaver === session.ctx.account.actor) {
     markSelfDeparted(session, events);
     return;

@@ -97,6 +97,12 @@ describe("the Delete of a deleted account's actor", () => {
 
     await until("a.test to drop ben", async () => !(await followersOf(url)).includes(BEN));
     expect(await followersOf(url)).toEqual([`${A}/users/ana`]);
+    // ana's client reads the forwarded Delete as ben's departure and commits his Remove.
+    await until("ana to commit ben's removal", async () => {
+      await client("ana").sync();
+      const roster = (await client("ana").members(url)).members.map((member) => member.acct);
+      return !roster.some((acct) => acct.includes("ben@b.test"));
+    });
 
     // A deleted account's inbox takes nothing, once the inbox's memory of found accounts
     // (MIMI_INBOX_ACCOUNT_CACHE_SECONDS, 30 s) has let go of it.

@@ -2,10 +2,11 @@ import { BoundedCache } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
 
 /**
- * What other services read of identity's data: accounts, their clients, and the CAs that vouch for
- * client credentials. This module (`@mimi/identity/reads`) holds the only SQL outside identity that
- * names the `identity` schema, next to the migrations that define it, so a schema change and the
- * reads that depend on it change together. The services share the provider's database (in the split
+ * What other services read of identity's data: accounts, their clients, the CAs that vouch for
+ * client credentials, blocks and consent. This module (`@mimi/identity/reads`) holds the SQL outside
+ * identity that names the `identity` schema, next to the migrations that define it, so a schema change
+ * and the reads that depend on it change together; keypackage-directory's `confirm_claims` function
+ * and its sweep of deleted clients' KeyPackages are the two statements that join it elsewhere. The services share the provider's database (in the split
  * deployment too), so these are plain statements with no network hop; the module imports nothing
  * but @mimi/store's types, so a service that uses it does not load identity's routes or the CA code.
  *

@@ -51,10 +51,10 @@ describe("the Delete of a member's actor", () => {
       reason: "notAllowed",
     });
     expect(check({ members: members.slice(0, 1) })).toMatchObject({ ok: false, reason: "notAMember" });
-    expect(check({ actor: ALICE, object: ALICE, submitter: ALICE })).toMatchObject({
-      ok: false,
-      reason: "lastOwner",
-    });
+  });
+
+  it("is the departure of the last owner too: a deleted account cannot stay to manage the channel", () => {
+    expect(check({ actor: ALICE, object: ALICE, submitter: ALICE })).toEqual({ ok: true, departing: ALICE });
   });
 
   it("is forwarded with the channel as target and its followers in `to`", () => {

@@ -4,14 +4,15 @@
  * Leave: the actor stops being a follower at once and a remaining member commits the Remove of their
  * leaves. Only the actor or the instance actor of the actor's origin (`<origin>/actor`, which signs it
  * once the actor's own key is gone) may say it; anyone else, another provider or another user of that
- * origin, is refused and nothing changes. Pure; the store applies the departure.
+ * origin, is refused and nothing changes. Unlike a Leave, the owner's account going is never refused:
+ * the owner role passes to the first admin, else the first member (`ownerSuccessor`). Pure; the store
+ * applies the departure.
  */
-import { lastOwnerRefusal } from "./leave.js";
 import type { RoleTable } from "./roles.js";
 import type { ChannelMember } from "./rules.js";
 
 /** The machine-readable reason (`mimi:reason`) of the Reject of a Delete of an actor. */
-export type AccountDeletedReason = "malformed" | "notAllowed" | "notAMember" | "lastOwner";
+export type AccountDeletedReason = "malformed" | "notAllowed" | "notAMember";
 
 export type AccountDeletedCheck =
   | { readonly ok: true; readonly departing: string }
@@ -60,8 +61,7 @@ export function checkAccountDeleted(input: {
     );
   if (!input.members.some((member) => member.actorUrl === actor))
     return refuse("notAMember", `${actor} is not a member of the channel`);
-  const owner = lastOwnerRefusal(input.roles, actor);
-  if (owner !== undefined) return refuse("lastOwner", owner);
+  // The last owner goes too: the role passes to another member when the departure is stored.
   return { ok: true, departing: actor };
 }
 

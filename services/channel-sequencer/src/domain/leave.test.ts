@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { checkLeave, lastOwnerRefusal, pendingDepartureRefusal, removalBasis } from "./leave.js";
+import {
+  checkLeave,
+  lastOwnerRefusal,
+  ownerSuccessor,
+  pendingDepartureRefusal,
+  removalBasis,
+} from "./leave.js";
 import type { ChannelRole } from "./roles.js";
 import type { ChannelMember } from "./rules.js";
 
@@ -102,5 +108,37 @@ describe("pendingDepartureRefusal", () => {
   it("refuses adding someone whose departure is not committed yet", () => {
     expect(pendingDepartureRefusal([member(1, bob)], bob)).toMatch(/left the channel/);
     expect(pendingDepartureRefusal([member(1, bob)], carol)).toBeUndefined();
+  });
+});
+
+describe("ownerSuccessor", () => {
+  it("passes the role of a last owner to the first admin, else to the first member", () => {
+    const dave = "https://d.example/users/dave";
+    expect(
+      ownerSuccessor(
+        roles([
+          [alice, "owner"],
+          [carol, "admin"],
+          [bob, "member"],
+          [dave, "admin"],
+        ]),
+        alice,
+      ),
+    ).toBe(carol);
+    expect(
+      ownerSuccessor(
+        roles([
+          [alice, "owner"],
+          [carol, "member"],
+          [bob, "member"],
+        ]),
+        alice,
+      ),
+    ).toBe(bob);
+  });
+
+  it("names nobody when the leaver is not the last owner or nobody remains", () => {
+    expect(ownerSuccessor(usual, bob)).toBeUndefined();
+    expect(ownerSuccessor(roles([[alice, "owner"]]), alice)).toBeUndefined();
   });
 });

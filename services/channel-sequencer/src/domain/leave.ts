@@ -35,6 +35,18 @@ export function lastOwnerRefusal(roles: RoleTable, leaver: string): string | und
 }
 
 /**
+ * Who becomes owner when the owner's account is deleted while others remain (a deleted account cannot
+ * stay to manage the channel, and cannot hand the role over itself): the first admin, else the first
+ * member, in the order of their actor URLs, so every replica picks the same. Undefined when the
+ * leaver is not the last owner or nobody else remains.
+ */
+export function ownerSuccessor(roles: RoleTable, leaver: string): string | undefined {
+  if (lastOwnerRefusal(roles, leaver) === undefined) return undefined;
+  const others = [...roles.keys()].filter((actor) => actor !== leaver).sort();
+  return others.find((actor) => roles.get(actor) === "admin") ?? others[0];
+}
+
+/**
  * A Leave: it names the channel in `object` and `target`, and its actor is a current member who may
  * go (see `lastOwnerRefusal`). An actor who left already is no longer a member.
  */

@@ -34,6 +34,6 @@ export async function decideAccountDeleted(
     kind: "accept",
     // Checked again under the channel's lock when the departure is stored.
     conflictReason: "notAMember",
-    change: { kind: "leave", submitter: checked.departing, departedAt: ctx.now() },
+    change: { kind: "leave", submitter: checked.departing, departedAt: ctx.now(), accountDeleted: true },
   };
 }

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from "@mimi/store";
-import { lastOwnerRefusal } from "../domain/leave.js";
+import { lastOwnerRefusal, ownerSuccessor } from "../domain/leave.js";
 import { type ElevatedRole, roleTableOf } from "../domain/roles.js";
 
 /**
@@ -12,13 +12,15 @@ import { type ElevatedRole, roleTableOf } from "../domain/roles.js";
 /**
  * Records `leaver`'s departure inside the accepting transaction, with the channel row locked: the
  * leaver is still a member and may go (the owner rule, on the roles as they are now). Returns the
- * refusal when they may not; then the caller rolls back.
+ * refusal when they may not; then the caller rolls back. With `handOverOwnership` (the member's
+ * account was deleted) a last owner goes anyway and the role passes to `ownerSuccessor`.
  */
 export async function recordDeparture(
   tx: SqlExecutor,
   channelId: string,
   leaver: string,
   departedAt: Date,
+  options: { handOverOwnership?: boolean } = {},
 ): Promise<string | undefined> {
   const locked = await tx.query<{ followers: string[]; roles: [string, ElevatedRole][] }>(
     `select
@@ -33,8 +35,9 @@ export async function recordDeparture(
   if (row === undefined) return `no channel ${channelId}`;
   const roles = roleTableOf([...row.followers].sort(), new Map(row.roles));
   if (!roles.has(leaver)) return `${leaver} is not a member of the channel`;
+  const successor = options.handOverOwnership ? ownerSuccessor(roles, leaver) : undefined;
   const owner = lastOwnerRefusal(roles, leaver);
-  if (owner !== undefined) return owner;
+  if (owner !== undefined && successor === undefined) return owner;
   await tx.query(
     `with moved as (
        delete from channels.members where channel_id = $1 and actor_url = $2
@@ -47,6 +50,13 @@ export async function recordDeparture(
     [channelId, leaver, departedAt.toISOString()],
   );
   await tx.query("delete from channels.roles where channel_id = $1 and actor_url = $2", [channelId, leaver]);
+  if (successor !== undefined) {
+    await tx.query(
+      `insert into channels.roles (channel_id, actor_url, role) values ($1, $2, 'owner')
+       on conflict (channel_id, actor_url) do update set role = 'owner'`,
+      [channelId, successor],
+    );
+  }
   // Like a removed member's, the leaver's server may read the followers for the grace period, so
   // it can check the channel's forward of the Leave.
   await tx.query(

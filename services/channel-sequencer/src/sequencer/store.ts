@@ -74,6 +74,8 @@ export type ChannelChange =
       readonly kind: "leave";
       readonly submitter: string;
       readonly departedAt: Date;
+      /** The member's account is gone: a last owner goes too, and the role passes on (`ownerSuccessor`). */
+      readonly accountDeleted?: boolean;
     }
   | {
       readonly kind: "message";
@@ -373,7 +375,9 @@ export function createChannelStore(sql: Sql): ChannelStore {
           await completeDeparture(tx, channelId, change.completesDeparture);
         break;
       case "leave": {
-        const refused = await recordDeparture(tx, channelId, change.submitter, change.departedAt);
+        const refused = await recordDeparture(tx, channelId, change.submitter, change.departedAt, {
+          handOverOwnership: change.accountDeleted === true,
+        });
         if (refused !== undefined) throw new ConditionFailed(refused);
         result = await tx.query(
           `update channels.channels set last_sequence = last_sequence + 1, updated_at = now()

@@ -7,9 +7,9 @@ import { type ConfigOf, type Logger, readConfig } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import { type CertificateAuthorities, createCertificateAuthorities } from "./ca.js";
 import { identityConfigSpec } from "./config.js";
+import { applyConfiguredBlocks } from "./configured-blocks.js";
 import { createFairWorkQueue, type FairWorkQueue } from "./domain/fair-queue.js";
 import { reservedUsernames } from "./domain/reserved-names.js";
-import { applyConfiguredBlocks } from "./routes/admin-blocks.js";
 
 export type IdentitySettings = ConfigOf<typeof identityConfigSpec>;
 

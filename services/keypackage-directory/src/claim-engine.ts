@@ -1,4 +1,4 @@
-import type { ClaimPoolKey, ClaimStore } from "@mimi/claims";
+import type { ClaimStore } from "@mimi/claims";
 import { accountClients } from "@mimi/identity/reads";
 import type { Logger } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
@@ -14,6 +14,7 @@ import {
   type NewKeyPackage,
   type PoolRef,
   poolContents,
+  poolKeyOf,
   poolsWithContent,
   type StorePick,
   servableSummaries,
@@ -78,11 +79,6 @@ export type ClaimResult = ({ ok: true } & ClaimOutcome) | { ok: false; reason: "
 
 /** Upper bound on store ids tried for one pool in one claim (stale ids are skipped). */
 const MAX_ATTEMPTS_PER_POOL = 32;
-
-/** The claim store's pool key: the user is qualified with the domain so providers can share a Redis. */
-export function poolKeyOf(domain: string, pool: PoolRef): ClaimPoolKey {
-  return { user: `${pool.username}@${domain}`, client: pool.clientId, ciphersuite: pool.ciphersuite };
-}
 
 type ClientResult = { item: ClaimedItem } | { unavailable: UnavailableClient };
 

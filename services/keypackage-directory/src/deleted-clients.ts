@@ -1,6 +1,7 @@
+import type { ClaimStore } from "@mimi/claims";
+import type { Logger } from "@mimi/service-kit";
 import type { SqlExecutor } from "@mimi/store";
-import { type ClaimDeps, poolKeyOf } from "./claim-engine.js";
-import type { PoolRef } from "./keypackage-rows.js";
+import { type PoolRef, poolKeyOf } from "./keypackage-rows.js";
 
 /**
  * KeyPackages of clients that are gone: identity deleted the client (`DELETE /api/v1/clients/:id`,
@@ -11,6 +12,13 @@ import type { PoolRef } from "./keypackage-rows.js";
  * It runs at start, for the clients a claim finds gone from a user's list, and every
  * `MIMI_KEYPACKAGE_DELETED_CLIENT_SWEEP_SECONDS`, in batches of `DELETED_CLIENT_BATCH` rows.
  */
+
+/** What purging needs: the database, the claim store and the provider's domain (its pool keys). */
+export interface DeletedClientDeps {
+  sql: SqlExecutor;
+  claims: ClaimStore;
+  domain: string;
+}
 
 /** Most rows one statement deletes, so no sweep holds many rows locked. */
 export const DELETED_CLIENT_BATCH = 1000;
@@ -28,7 +36,7 @@ interface DeletedRow {
  * `keypackages.confirm_claims` are the two statements here that read `identity.clients` directly.
  */
 export async function purgeDeletedClients(
-  deps: Pick<ClaimDeps, "sql" | "claims" | "domain">,
+  deps: DeletedClientDeps,
   options: { limit: number; clientIds?: readonly string[] },
 ): Promise<number> {
   const rows = await deleteRows(deps.sql, options.limit, options.clientIds);
@@ -46,7 +54,7 @@ export async function purgeDeletedClients(
 
 /** Purges batch after batch until none is full; returns the rows deleted. */
 export async function purgeAllDeletedClients(
-  deps: Pick<ClaimDeps, "sql" | "claims" | "domain">,
+  deps: DeletedClientDeps,
   batch = DELETED_CLIENT_BATCH,
 ): Promise<number> {
   let total = 0;
@@ -80,7 +88,7 @@ async function deleteRows(
  * deleted once, and withdrawing an id the store no longer holds changes nothing.
  */
 export function startDeletedClientSweep(
-  deps: Pick<ClaimDeps, "sql" | "claims" | "domain" | "logger">,
+  deps: DeletedClientDeps & { logger: Logger },
   intervalMs: number,
 ): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;

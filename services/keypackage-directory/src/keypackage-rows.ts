@@ -1,3 +1,4 @@
+import type { ClaimPoolKey } from "@mimi/claims";
 import type { Sql, SqlExecutor } from "@mimi/store";
 
 /**
@@ -308,4 +309,9 @@ export async function servableSummaries(
     id: row.id,
     lastResort: row.last_resort,
   }));
+}
+
+/** The claim store's pool key: the user is qualified with the domain so providers can share a Redis. */
+export function poolKeyOf(domain: string, pool: PoolRef): ClaimPoolKey {
+  return { user: `${pool.username}@${domain}`, client: pool.clientId, ciphersuite: pool.ciphersuite };
 }

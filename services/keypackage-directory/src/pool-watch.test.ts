@@ -1,7 +1,7 @@
 import { createMemoryClaimStore } from "@mimi/claims";
 import { createLogger, createMetrics } from "@mimi/service-kit";
 import { describe, expect, it } from "vitest";
-import { poolKeyOf } from "./claim-engine.js";
+import { poolKeyOf } from "./keypackage-rows.js";
 import { createPoolWatch } from "./pool-watch.js";
 
 const item = (clientId: string, lastResort: boolean) => ({

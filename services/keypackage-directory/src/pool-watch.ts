@@ -1,6 +1,7 @@
 import type { ClaimStore } from "@mimi/claims";
 import type { Logger, Metrics } from "@mimi/service-kit";
-import { type ClaimOutcome, poolKeyOf } from "./claim-engine.js";
+import type { ClaimOutcome } from "./claim-engine.js";
+import { poolKeyOf } from "./keypackage-rows.js";
 
 /**
  * Notices pools running low after claims: a served last resort (no single-use KeyPackage left) or

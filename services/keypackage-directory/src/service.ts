@@ -9,7 +9,6 @@ export {
   type ClaimOutcome,
   type ClaimResult,
   claimUserKeyPackages,
-  poolKeyOf,
   publishToClaimStore,
   rebuildAllPools,
   rebuildPool,
@@ -58,6 +57,7 @@ export {
   createKeyPackageDirectoryService,
   keyPackageDirectoryService,
 } from "./factory.js";
+export { poolKeyOf } from "./keypackage-rows.js";
 export { createLocalIssuers } from "./local-issuers.js";
 export { keyPackageDirectoryMigrations } from "./migrations.js";
 export { claimRemoteKeyPackages, providerBaseUrl, type RemoteClaimDeps } from "./remote-claim.js";

@@ -30,8 +30,8 @@ import { credentialNames } from "../credential-validation.js";
 import { errorText } from "../errors.js";
 import { channelIdOfUrl, fromBase64, toBase64 } from "../mls-wire.js";
 import { writeJsonAtomic } from "../state.js";
+import type { ChannelOrder } from "../sync/channel-order-port.js";
 import { learnFromLogEntry } from "../sync/join.js";
-import type { ChannelOrder } from "../sync/verdicts.js";
 import type { DeviceKeys } from "./device-keys.js";
 
 /**

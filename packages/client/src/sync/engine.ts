@@ -17,10 +17,11 @@ import { ConversationSession } from "../conversation/session.js";
 import { noteChannelToJoin, settleDeviceJoin, settleJoinByForward } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { errorText } from "../errors.js";
+import type { ChannelOrder } from "./channel-order-port.js";
 import { checkDelivery, isWelcomeFor } from "./delivery.js";
 import { joinChannel } from "./join.js";
 import { logHoleReason, rejoin, rejoinIfUnusable, rejoining, rejoinWhereStateIsLost } from "./rejoin.js";
-import { applyVerdict, type ChannelOrder } from "./verdicts.js";
+import { applyVerdict } from "./verdicts.js";
 
 export const MAILBOX_PAGE = 100;
 

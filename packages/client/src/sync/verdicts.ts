@@ -5,20 +5,13 @@ import type { AccountContext } from "../context.js";
 import { rebuildChange } from "../conversation/commits.js";
 import { ConversationSession } from "../conversation/session.js";
 import { errorText } from "../errors.js";
+import type { ChannelOrder } from "./channel-order-port.js";
 
 /**
  * The channel's answers (Accept, Reject) to what we submitted: our channel creation, our pending
  * commit, a rename or role change, a message. The delivery check (`delivery.ts`) has made sure the
  * channel itself sent the answer.
  */
-
-/** What answering our submissions needs from the sync engine: the channel's log, and its order. */
-export interface ChannelOrder {
-  /** Applies the channel's log after the last applied entry. */
-  catchUp(session: ConversationSession, events: ClientEvent[]): Promise<void>;
-  /** Our accepted submission took `sequence` in the log: later entries may pass it. */
-  passOwnEntry(session: ConversationSession, sequence: number, events: ClientEvent[]): Promise<void>;
-}
 
 export async function applyVerdict(
   order: ChannelOrder,

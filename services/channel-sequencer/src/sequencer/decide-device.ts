@@ -21,7 +21,7 @@ import {
 } from "../domain/devices.js";
 import type { ChannelMember } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
-import { type Decision, TransientFailure } from "./decide.js";
+import { type Decision, TransientFailure } from "./decision.js";
 import type { StoredChannel } from "./store.js";
 
 type DeviceSubmission = Extract<Submission, { kind: "deviceJoin" | "deviceRemove" }>;

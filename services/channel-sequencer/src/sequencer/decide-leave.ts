@@ -3,7 +3,7 @@ import type { ChannelInboxItem } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import { checkLeave } from "../domain/leave.js";
 import { referenceId, type Submission } from "../domain/submission.js";
-import type { Decision } from "./decide.js";
+import type { Decision } from "./decision.js";
 import type { StoredChannel } from "./store.js";
 
 /**

@@ -37,24 +37,9 @@ import { decideAccountDeleted } from "./decide-account-deleted.js";
 import { addBlockRefusal } from "./decide-blocks.js";
 import { decideDevice } from "./decide-device.js";
 import { decideLeave } from "./decide-leave.js";
+import { type Decision, TransientFailure } from "./decision.js";
 import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
-import type { ChannelChange, PermissionCheck, StoredChannel } from "./store.js";
-
-/** What the sequencer decided about one submission, before anything is stored. */
-export type Decision =
-  | {
-      readonly kind: "accept";
-      readonly change: ChannelChange;
-      /** The `mimi:reason` of the Reject when the store refuses the change (another commit won). */
-      readonly conflictReason?: string;
-    }
-  /** `reason`: the machine-readable `mimi:reason` the Reject carries, for the kinds that have one. */
-  | { readonly kind: "reject"; readonly summary: string; readonly reason?: string }
-  /** Nobody can be answered (no such channel): the record is dropped with a log line. */
-  | { readonly kind: "drop"; readonly reason: string };
-
-/** A failure that may pass (issuers or WebFinger unreachable): the record is retried later. */
-export class TransientFailure extends Error {}
+import type { PermissionCheck, StoredChannel } from "./store.js";
 
 const reject = (summary: string, reason?: string): Decision =>
   reason === undefined ? { kind: "reject", summary } : { kind: "reject", summary, reason };

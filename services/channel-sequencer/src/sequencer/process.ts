@@ -11,7 +11,8 @@ import { deletionAsForwarded, maySayDeleted } from "../domain/account-deleted.js
 import { acceptActivity, rejectActivity, sequencedActivity } from "../domain/documents.js";
 import { withTargetImpliedByInbox } from "../domain/implied-target.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
-import { type Decision, decide, TransientFailure } from "./decide.js";
+import { decide } from "./decide.js";
+import { type Decision, TransientFailure } from "./decision.js";
 import type { AcceptedState, ChannelChange } from "./store.js";
 
 /**

@@ -1,12 +1,11 @@
 import { principalOf } from "@mimi/auth";
-import { clientAddress, enforce } from "@mimi/rate-limits";
-import { ProblemError, validate } from "@mimi/service-kit";
+import { clientAddress } from "@mimi/rate-limits";
+import { validate } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import { z } from "zod";
-import { findAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
-import { hashPassword, PASSWORD_RULES, verifyPassword } from "../domain/passwords.js";
-import { withPasswordWork } from "./password-work.js";
+import { hashPassword, PASSWORD_RULES } from "../domain/passwords.js";
+import { confirmPassword, withPasswordWork } from "./password-work.js";
 import { currentTokenHash } from "./sessions.js";
 
 const changePasswordBody = z.object({
@@ -27,22 +26,12 @@ export function changePassword(ctx: IdentityContext): RequestHandler {
     const { username } = principalOf(res);
     const body = validate(changePasswordBody, req.body);
     const address = clientAddress(req);
-    enforce(
-      ctx.limits.loginPerAccount,
-      await ctx.limits.loginPerAccount.peek(username),
-      "too many failed password checks for this account; retry later",
-    );
-    const account = await findAccount(ctx.sql, username);
-    if (!account) throw new ProblemError(401, "Unauthorized", "the bearer token is not valid");
-    const valid = await withPasswordWork(ctx, address, () =>
-      verifyPassword(body.currentPassword, account.password_hash),
-    );
-    if (!valid) {
-      await ctx.limits.loginPerAccount.consume(username);
-      throw new ProblemError(403, "Forbidden", "the current password is not right", {
-        reason: "wrongPassword",
-      });
-    }
+    await confirmPassword(ctx, {
+      username,
+      password: body.currentPassword,
+      address,
+      wrongDetail: "the current password is not right",
+    });
     const passwordHash = await withPasswordWork(ctx, address, () => hashPassword(body.newPassword));
     const current = currentTokenHash(req);
     const revoked = await ctx.sql.transaction(async (tx) => {

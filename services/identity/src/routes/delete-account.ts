@@ -1,13 +1,13 @@
 import { principalOf } from "@mimi/auth";
-import { clientAddress, enforce } from "@mimi/rate-limits";
+import { clientAddress } from "@mimi/rate-limits";
 import { ProblemError, problems, validate } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import { z } from "zod";
-import { findAccount, findDeletedAccount } from "../accounts.js";
+import { findDeletedAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
 import { quarantineEnds } from "../domain/account-deletion.js";
-import { PASSWORD_RULES, verifyPassword } from "../domain/passwords.js";
-import { withPasswordWork } from "./password-work.js";
+import { PASSWORD_RULES } from "../domain/passwords.js";
+import { confirmPassword } from "./password-work.js";
 
 const deleteAccountBody = z.object({ password: z.string().min(1).max(PASSWORD_RULES.maxLength) });
 
@@ -22,21 +22,12 @@ export function deleteAccount(ctx: IdentityContext): RequestHandler {
   return async (req, res) => {
     const { username } = principalOf(res);
     const body = validate(deleteAccountBody, req.body);
-    const address = clientAddress(req);
-    enforce(
-      ctx.limits.loginPerAccount,
-      await ctx.limits.loginPerAccount.peek(username),
-      "too many failed password checks for this account; retry later",
-    );
-    const account = await findAccount(ctx.sql, username);
-    if (!account) throw new ProblemError(401, "Unauthorized", "the bearer token is not valid");
-    const valid = await withPasswordWork(ctx, address, () =>
-      verifyPassword(body.password, account.password_hash),
-    );
-    if (!valid) {
-      await ctx.limits.loginPerAccount.consume(username);
-      throw new ProblemError(403, "Forbidden", "the password is not right", { reason: "wrongPassword" });
-    }
+    await confirmPassword(ctx, {
+      username,
+      password: body.password,
+      address: clientAddress(req),
+      wrongDetail: "the password is not right",
+    });
     const deletedAt = await ctx.sql.transaction(async (tx) => {
       const marked = await tx.query<{ deleted_at: Date }>(
         "update identity.accounts set deleted_at = now() where username = $1 and deleted_at is null returning deleted_at",

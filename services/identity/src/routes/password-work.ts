@@ -1,6 +1,9 @@
+import { enforce } from "@mimi/rate-limits";
 import { ProblemError } from "@mimi/service-kit";
+import { findAccount } from "../accounts.js";
 import type { IdentityContext } from "../context.js";
 import { WorkQueueFullError } from "../domain/fair-queue.js";
+import { verifyPassword } from "../domain/passwords.js";
 
 /**
  * Runs a password hash in identity's fair queue, keyed by the client address. A full queue is
@@ -32,5 +35,31 @@ export async function withPasswordWork<T>(
       { reason: "passwordQueueFull" },
       { "retry-after": "2" },
     );
+  }
+}
+
+/**
+ * A signed-in user confirms a sensitive change with their password: checked in the fair queue and
+ * under the account's failed-login limit (a wrong one counts as a failed login, and past the limit
+ * the check is 429 before any hashing). Wrong: 403 `wrongPassword` with `wrongDetail`.
+ */
+export async function confirmPassword(
+  ctx: IdentityContext,
+  check: { username: string; password: string; address: string; wrongDetail: string },
+): Promise<void> {
+  const { username } = check;
+  enforce(
+    ctx.limits.loginPerAccount,
+    await ctx.limits.loginPerAccount.peek(username),
+    "too many failed password checks for this account; retry later",
+  );
+  const account = await findAccount(ctx.sql, username);
+  if (!account) throw new ProblemError(401, "Unauthorized", "the bearer token is not valid");
+  const valid = await withPasswordWork(ctx, check.address, () =>
+    verifyPassword(check.password, account.password_hash),
+  );
+  if (!valid) {
+    await ctx.limits.loginPerAccount.consume(username);
+    throw new ProblemError(403, "Forbidden", check.wrongDetail, { reason: "wrongPassword" });
   }
 }

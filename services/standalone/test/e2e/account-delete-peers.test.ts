@@ -5,9 +5,9 @@ import { sendSigned } from "../support/hostile.js";
 import { type Deployment, openDeployment } from "./deployment.js";
 
 /**
- * The Delete of a deleted account's actor reaches the channels it was in: ben@b.test is a member of
- * ana@a.test's channel. A hostile provider's Delete of ben's actor is refused and changes nothing;
- * ben's own Delete, posted through his outbox (signed by b.test's instance actor) without leaving
+ * The Delete of a deleted account's actor reaches the channels it was in: piet@b.test is a member of
+ * pia@a.test's channel. A hostile provider's Delete of piet's actor is refused and changes nothing;
+ * piet's own Delete, posted through his outbox (signed by b.test's instance actor) without leaving
  * first, makes a.test's channel drop him as a follower; once deleted, his inbox takes nothing.
  */
 let deployment: Deployment;
@@ -15,12 +15,12 @@ const clients = new TestClients(() => deployment);
 const client = (user: string) => clients.client(user);
 const A = "http://a.test";
 const B = "http://b.test";
-const BEN = `${B}/users/ben`;
+const BEN = `${B}/users/piet`;
 
 beforeAll(async () => {
   deployment = await openDeployment();
-  await clients.signUp("ana", "a.test");
-  await clients.signUp("ben", "b.test");
+  await clients.signUp("pia", "a.test");
+  await clients.signUp("piet", "b.test");
 }, 240_000);
 
 afterAll(async () => {
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function followersOf(url: string): Promise<string[]> {
-  return (await client("ana").members(url)).followers ?? [];
+  return (await client("pia").members(url)).followers ?? [];
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -42,17 +42,17 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 
 describe("the Delete of a deleted account's actor", () => {
   it("is refused from a hostile provider, and drops the member where the actor's origin says it", async () => {
-    const created = await client("ana").createChannel("with ben");
+    const created = await client("pia").createChannel("with piet");
     const url = created.url;
-    expect((await client("ana").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
-    await client("ana").addMember(url, "ben@b.test");
-    expect((await client("ana").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
-    await clients.syncUntil("ben", "joining", async () =>
-      (await client("ben").channels()).some((c) => c.url === url),
+    expect((await client("pia").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await client("pia").addMember(url, "piet@b.test");
+    expect((await client("pia").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await clients.syncUntil("piet", "joining", async () =>
+      (await client("piet").channels()).some((c) => c.url === url),
     );
     expect(await followersOf(url)).toContain(BEN);
 
-    // evil.test's instance actor says ben's account is gone: refused at a.test, nothing changes.
+    // evil.test's instance actor says piet's account is gone: refused at a.test, nothing changes.
     const hostile = deployment.hostile;
     if (hostile) {
       const evilInstance = hostile.actor("/actor", "Service");
@@ -72,10 +72,10 @@ describe("the Delete of a deleted account's actor", () => {
       expect(await followersOf(url)).toContain(BEN);
     }
 
-    // ben's own Delete through his outbox, without leaving first: b.test's instance actor signs it.
-    const account = await new StateStore(client("ben").options.home).resolveAccount();
+    // piet's own Delete through his outbox, without leaving first: b.test's instance actor signs it.
+    const account = await new StateStore(client("piet").options.home).resolveAccount();
     const bearer = { authorization: `Bearer ${account.token}` };
-    const posted = await fetch(`${deployment.server("b.test")}/users/ben/outbox`, {
+    const posted = await fetch(`${deployment.server("b.test")}/users/piet/outbox`, {
       method: "POST",
       headers: { ...bearer, "content-type": "application/activity+json" },
       body: JSON.stringify({
@@ -91,24 +91,24 @@ describe("the Delete of a deleted account's actor", () => {
     const deleted = await fetch(`${deployment.server("b.test")}/api/v1/me/delete`, {
       method: "POST",
       headers: { ...bearer, "content-type": "application/json" },
-      body: JSON.stringify({ password: "ben's password" }),
+      body: JSON.stringify({ password: "piet's password" }),
     });
     expect(deleted.status).toBe(200);
 
-    await until("a.test to drop ben", async () => !(await followersOf(url)).includes(BEN));
-    expect(await followersOf(url)).toEqual([`${A}/users/ana`]);
-    // ana's client reads the forwarded Delete as ben's departure and commits his Remove.
-    await until("ana to commit ben's removal", async () => {
-      await client("ana").sync();
-      const roster = (await client("ana").members(url)).members.map((member) => member.acct);
-      return !roster.some((acct) => acct.includes("ben@b.test"));
+    await until("a.test to drop piet", async () => !(await followersOf(url)).includes(BEN));
+    expect(await followersOf(url)).toEqual([`${A}/users/pia`]);
+    // pia's client reads the forwarded Delete as piet's departure and commits his Remove.
+    await until("pia to commit piet's removal", async () => {
+      await client("pia").sync();
+      const roster = (await client("pia").members(url)).members.map((member) => member.acct);
+      return !roster.some((acct) => acct.includes("piet@b.test"));
     });
 
     // A deleted account's inbox takes nothing, once the inbox's memory of found accounts
     // (MIMI_INBOX_ACCOUNT_CACHE_SECONDS, 30 s) has let go of it.
     if (hostile) {
       const deliver = () =>
-        sendSigned(deployment.server("b.test"), `${B}/users/ben/inbox`, hostile.mallory.key, {
+        sendSigned(deployment.server("b.test"), `${B}/users/piet/inbox`, hostile.mallory.key, {
           body: {
             id: `${hostile.mallory.id}/activities/${crypto.randomUUID()}`,
             type: "Create",
@@ -118,7 +118,7 @@ describe("the Delete of a deleted account's actor", () => {
           },
         });
       await until(
-        "ben's inbox to refuse deliveries",
+        "piet's inbox to refuse deliveries",
         async () => {
           const response = await deliver();
           if (response.status === 404) return true;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
 /**
- * A device whose state of a channel is lost joins it again: gus@a.test hosts a channel that hedy@b.test
+ * A device whose state of a channel is lost joins it again: rune@a.test hosts a channel that hedy@b.test
  * is in. Hedy's client loses its MLS state of the channel (the state is gone, then it is garbage);
  * each time it joins again by external commit as a resync that replaces its own old leaf, says so
  * while it waits, and reads and sends again once the channel accepted. Written once, run against any
@@ -70,13 +70,13 @@ async function tamperState(channelId: string, state: string | undefined) {
 }
 
 async function hedysLeaves(url: string): Promise<number> {
-  const members = await client("gus").members(url);
+  const members = await client("rune").members(url);
   return members.members.find((member) => member.acct === "acct:hedy@b.test")?.clients.length ?? 0;
 }
 
 beforeAll(async () => {
   deployment = await openDeployment();
-  await signUp("gus", "a.test");
+  await signUp("rune", "a.test");
   await signUp("hedy", "b.test");
 }, 240_000);
 
@@ -90,7 +90,7 @@ describe("a device whose channel state is lost", () => {
   let id = "";
 
   async function rejoins(before: () => Promise<void>) {
-    const epoch = (await client("gus").channel(url)).epoch;
+    const epoch = (await client("rune").channel(url)).epoch;
     await before();
     const events = await syncUntil("hedy", "joining again", async () => {
       const channel = await client("hedy").channel(url);
@@ -107,28 +107,28 @@ describe("a device whose channel state is lost", () => {
     ]);
     // The resync replaced hedy's old leaf: still one client of hedy in the group.
     await syncUntil(
-      "gus",
+      "rune",
       "hedy's rejoin",
-      async () => (await client("gus").channel(url)).epoch === epoch + 1,
+      async () => (await client("rune").channel(url)).epoch === epoch + 1,
     );
     expect(await hedysLeaves(url)).toBe(1);
   }
 
   it("joins again when the state is gone, and reads and sends from then on", async () => {
-    const created = await client("gus").createChannel("orchard");
+    const created = await client("rune").createChannel("orchard");
     url = created.url;
     id = created.id;
-    expect((await client("gus").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
-    await client("gus").addMember(url, "hedy@b.test");
-    expect((await client("gus").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    expect((await client("rune").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
+    await client("rune").addMember(url, "hedy@b.test");
+    expect((await client("rune").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
     await syncUntil("hedy", "joining orchard", async () =>
       (await client("hedy").channels()).some((c) => c.url === url && c.status === "active"),
     );
-    await sendAndRead("gus", url, "before the loss", "hedy");
+    await sendAndRead("rune", url, "before the loss", "hedy");
 
     await rejoins(() => tamperState(id, undefined));
-    await sendAndRead("gus", url, "after the rejoin", "hedy");
-    await sendAndRead("hedy", url, "hedy is back", "gus");
+    await sendAndRead("rune", url, "after the rejoin", "hedy");
+    await sendAndRead("hedy", url, "hedy is back", "rune");
     // What hedy had read stays on the device.
     expect(await texts("hedy", url)).toContain("before the loss");
   });
@@ -136,9 +136,9 @@ describe("a device whose channel state is lost", () => {
   it("joins again when the state does not decode, met while a message arrives", async () => {
     await rejoins(async () => {
       await tamperState(id, Buffer.from("not an MLS state").toString("base64"));
-      await client("gus").send(url, "sent while the state is broken");
+      await client("rune").send(url, "sent while the state is broken");
     });
-    await sendAndRead("gus", url, "after the second rejoin", "hedy");
-    await sendAndRead("hedy", url, "hedy is back again", "gus");
+    await sendAndRead("rune", url, "after the second rejoin", "hedy");
+    await sendAndRead("hedy", url, "hedy is back again", "rune");
   });
 });

@@ -4,11 +4,8 @@ import {
   applyExternalCommit,
   checkGroupInfoMatches,
   encodePublicGroupState,
-  fromWireObject,
   inspectCommit,
-  type MlsWireType,
   type PublicGroupState,
-  type ValidateCredential,
 } from "@mimi/mls";
 import type { ChannelInboxItem } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
@@ -23,36 +20,11 @@ import type { ChannelMember } from "../domain/rules.js";
 import { referenceId, type Submission } from "../domain/submission.js";
 import { type Decision, TransientFailure } from "./decision.js";
 import type { StoredChannel } from "./store.js";
+import { trackingValidator, unwrap } from "./submitted-mls.js";
 
 type DeviceSubmission = Extract<Submission, { kind: "deviceJoin" | "deviceRemove" }>;
 
 const refuse = (reason: DeviceReason, summary: string): Decision => ({ kind: "reject", summary, reason });
-
-function unwrap(
-  value: unknown,
-  type: MlsWireType,
-  field: string,
-): { ok: true; bytes: Uint8Array } | { ok: false; summary: string } {
-  if (value === undefined) return { ok: false, summary: `${field} is missing` };
-  const unwrapped = fromWireObject(value, type);
-  return unwrapped.ok ? unwrapped : { ok: false, summary: `${field}: ${unwrapped.detail}` };
-}
-
-/** The credential authority as MLS verification calls it, remembering a failure that may pass. */
-function trackingValidator(ctx: ChannelSequencerContext) {
-  let transient: string | undefined;
-  const validate: ValidateCredential = async (credential, key) => {
-    const check = await ctx.credentials.verify(credential, key);
-    if (!check.ok && check.transient) transient = check.detail;
-    return check.ok;
-  };
-  return {
-    validate,
-    throwIfTransient() {
-      if (transient !== undefined) throw new TransientFailure(`credential issuers unavailable: ${transient}`);
-    },
-  };
-}
 
 /**
  * Add{mimi:Device} (a member's new device joins by external commit) and Remove{mimi:Device} (a
@@ -90,7 +62,7 @@ export async function decideDevice(
   const current = checkDeviceEpoch(inspected.inspection.epoch, state.epoch);
   if (!current.ok) return refuse(current.reason, current.summary);
 
-  const validator = trackingValidator(ctx);
+  const validator = trackingValidator(ctx.credentials);
   const options = {
     validateCredential: validator.validate,
     nowSeconds: Math.floor(ctx.now().getTime() / 1000),

@@ -3,13 +3,10 @@ import {
   applyCommit,
   checkGroupInfoMatches,
   encodePublicGroupState,
-  fromWireObject,
   inspectCommit,
   inspectPrivateMessage,
-  type MlsWireType,
   publicGroupFromGroupInfo,
   publicRoster,
-  type ValidateCredential,
 } from "@mimi/mls";
 import type { ChannelInboxItem } from "@mimi/topics";
 import type { CredentialAuthority } from "../adapters/credential-authority.js";
@@ -40,6 +37,7 @@ import { decideLeave } from "./decide-leave.js";
 import { type Decision, TransientFailure } from "./decision.js";
 import { memberRatesOf, messageLimitsOf } from "./member-rates.js";
 import type { PermissionCheck, StoredChannel } from "./store.js";
+import { trackingValidator, unwrap } from "./submitted-mls.js";
 
 const reject = (summary: string, reason?: string): Decision =>
   reason === undefined ? { kind: "reject", summary } : { kind: "reject", summary, reason };
@@ -59,24 +57,6 @@ async function refusal(
   return check.ok ? undefined : reject(check.summary);
 }
 
-/** Counts transient credential failures, which MLS verification only sees as "invalid". */
-function trackingValidator(authority: CredentialAuthority): {
-  validate: ValidateCredential;
-  throwIfTransient(): void;
-} {
-  let transient: string | undefined;
-  return {
-    validate: async (credential, key) => {
-      const check = await authority.verify(credential, key);
-      if (!check.ok && check.transient) transient = check.detail;
-      return check.ok;
-    },
-    throwIfTransient() {
-      if (transient !== undefined) throw new TransientFailure(`credential issuers unavailable: ${transient}`);
-    },
-  };
-}
-
 async function acctOf(
   ctx: ChannelSequencerContext,
   credential: Parameters<CredentialAuthority["identify"]>[0],
@@ -92,16 +72,6 @@ async function actorOfAcct(ctx: ChannelSequencerContext, acct: string): Promise<
   } catch (error) {
     throw new TransientFailure(error instanceof Error ? error.message : String(error));
   }
-}
-
-function unwrap(
-  value: unknown,
-  type: MlsWireType,
-  field: string,
-): { ok: true; bytes: Uint8Array } | { ok: false; summary: string } {
-  if (value === undefined) return { ok: false, summary: `${field} is missing` };
-  const unwrapped = fromWireObject(value, type);
-  return unwrapped.ok ? unwrapped : { ok: false, summary: `${field}: ${unwrapped.detail}` };
 }
 
 /**

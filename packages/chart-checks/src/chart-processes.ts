@@ -351,6 +351,8 @@ export async function startChartDeployment(options: ChartDeploymentOptions): Pro
                 // Several providers share one Kafka and one Redis: the chart's extra env keeps them apart.
                 MIMI_KAFKA_TOPIC_PREFIX: topicPrefixOf(plan.domain),
                 MIMI_KEYPACKAGE_REDIS_PREFIX: `${options.prefix}:${runId}:${plan.domain}:kp:`,
+                // Rate-limit counts (sign-ups per address among them) start from zero in every run.
+                MIMI_RATE_LIMIT_REDIS_PREFIX: `${options.prefix}:${runId}:rl:`,
                 ...options.env,
               },
             }),

@@ -149,6 +149,8 @@ export function serviceEnvironment(input: {
   infra: SplitDeploymentOptions["infra"];
   kafkaTopicPrefix: string;
   redisKeyPrefix: string;
+  /** Rate-limit counts: per start of a deployment, so a rerun does not inherit the last run's counts. */
+  rateLimitRedisPrefix: string;
   keyEncryptionKey: string;
   connectTo: string;
   dataDir: string;
@@ -180,7 +182,7 @@ export function serviceEnvironment(input: {
   if (input.service === "identity" || input.service === "inbox-ingest") {
     // Rate-limit counts shared by the replicas, apart from other deployments on the same Redis.
     env.REDIS_URL = input.infra.redisUrl;
-    env.MIMI_RATE_LIMIT_REDIS_PREFIX = `${input.redisKeyPrefix}rl:`;
+    env.MIMI_RATE_LIMIT_REDIS_PREFIX = input.rateLimitRedisPrefix;
   }
   if (input.service === "delivery-fanout") env.MIMI_MAILBOX_NOTIFIER = "postgres";
   return { ...env, ...input.extra };
@@ -422,6 +424,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
     await Promise.all([...providers.values()].map((provider) => provider.front.close()));
   };
 
+  const runId = randomBytes(4).toString("hex");
   try {
     await Promise.all(
       plans.map(async (plan) => {
@@ -440,6 +443,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions): Pro
             infra: options.infra,
             kafkaTopicPrefix: topicPrefixOf(plan.domain),
             redisKeyPrefix: `${options.prefix}:${plan.domain}:kp:`,
+            rateLimitRedisPrefix: `${options.prefix}:${runId}:rl:`,
             keyEncryptionKey,
             connectTo,
             dataDir: join(dir, "data", service),

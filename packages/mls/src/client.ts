@@ -43,7 +43,7 @@ import {
 import { decodeKeyPackage as decodeBareKeyPackage } from "ts-mls/keyPackage.js";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import type { ValidateCredential } from "./credential-check.js";
-import { applyCommit, type PublicGroupState } from "./public-group.js";
+import { applyCommit, type PublicGroupState, sameCredential } from "./public-group.js";
 
 export type {
   CiphersuiteImpl,
@@ -397,8 +397,40 @@ export async function commit(
   return output;
 }
 
-export const selfUpdate = (state: ClientState, cs: CiphersuiteImpl): Promise<CommitOutput> =>
-  commit(state, cs, {});
+export interface SelfUpdateOptions {
+  /**
+   * The credential the committer's new leaf carries instead of its current one: a renewed
+   * certificate for the same identity. It must bind the leaf's current signature key (a credential
+   * renewal certifies the same key): the commit is signed with that key, and so is the new leaf.
+   */
+  credential?: Credential;
+  /** Data bound to the commit's signature (visible to the server). */
+  authenticatedData?: Uint8Array;
+}
+
+/**
+ * A commit with only an UpdatePath, refreshing the committer's keys; with `credential`, the new
+ * leaf also carries that credential. Members and the channel's server accept a changed credential
+ * only where their `allowCredentialChange` says so (see `processIncoming` and `applyCommit`).
+ */
+export async function selfUpdate(
+  state: ClientState,
+  cs: CiphersuiteImpl,
+  options: SelfUpdateOptions = {},
+): Promise<CommitOutput> {
+  const changes =
+    options.authenticatedData === undefined ? {} : { authenticatedData: options.authenticatedData };
+  if (options.credential === undefined) return commit(state, cs, changes);
+  // ts-mls signs the UpdatePath's leaf with the credential of the committer's current leaf, so the
+  // commit is built on a copy of the state whose own leaf already holds the new credential. Only
+  // the new leaf is built from it: path secrets go to the other members' unchanged keys.
+  const nodeIndex = state.privatePath.leafIndex * 2;
+  const own = state.ratchetTree[nodeIndex];
+  if (own?.nodeType !== "leaf") throw new Error("this client's own leaf is blank");
+  const ratchetTree = state.ratchetTree.slice();
+  ratchetTree[nodeIndex] = { nodeType: "leaf", leaf: { ...own.leaf, credential: options.credential } };
+  return commit({ ...state, ratchetTree }, cs, changes);
+}
 
 /** Overwrites secrets that are no longer needed (see `CommitOutput.consumed`). */
 export function discardSecrets(secrets: Uint8Array[]): void {
@@ -543,10 +575,20 @@ function checkGroupAndEpoch(state: ClientState, groupId: Uint8Array, epoch: bigi
  * PrivateMessage. Application messages from the previous epochs kept by ts-mls's key
  * retention still decrypt. Secrets the processing used up are overwritten.
  */
+export interface ProcessOptions {
+  /**
+   * Whether a committer's UpdatePath leaf may carry another credential (or signature key) than
+   * its current leaf, e.g. a renewed certificate naming the same client. Default: never. The new
+   * credential is validated like any leaf's in any case.
+   */
+  allowCredentialChange?: (previous: Credential, next: Credential) => Promise<boolean>;
+}
+
 export async function processIncoming(
   state: ClientState,
   cs: CiphersuiteImpl,
   messageBytes: Uint8Array,
+  options: ProcessOptions = {},
 ): Promise<ClientResult<ProcessedMessage>> {
   const decoded = decodeMessage(messageBytes);
   if (!decoded.ok) return decoded;
@@ -566,6 +608,15 @@ export async function processIncoming(
       removesLeaf(content.commit.proposals, state.privatePath.leafIndex)
     )
       return processOwnRemoval(state, messageBytes);
+    if (content.contentType === "commit" && content.sender.senderType === "member") {
+      const refused = await refusedCredentialChange(
+        state,
+        content.sender.leafIndex,
+        content.commit.path?.leafNode,
+        options,
+      );
+      if (refused !== undefined) return { ok: false, reason: "rejected", detail: refused };
+    }
     authenticatedData = content.authenticatedData;
   } else if (message.wireformat === "mls_private_message") {
     const check = checkGroupAndEpoch(state, message.privateMessage.groupId, message.privateMessage.epoch);
@@ -606,6 +657,31 @@ export async function processIncoming(
   } catch (error) {
     return { ok: false, reason: "rejected", detail: describe(error) };
   }
+}
+
+/**
+ * Why a member's commit may not replace the committer's credential or signature key with the one
+ * of its UpdatePath leaf, or undefined when it keeps them or `allowCredentialChange` accepts the
+ * change. ts-mls itself only validates the new credential, whoever it names.
+ */
+async function refusedCredentialChange(
+  state: ClientState,
+  committerLeafIndex: number,
+  newLeaf: LeafNode | undefined,
+  options: ProcessOptions,
+): Promise<string | undefined> {
+  const current = state.ratchetTree[committerLeafIndex * 2];
+  if (newLeaf === undefined || current?.nodeType !== "leaf") return undefined;
+  const previous = current.leaf;
+  if (
+    sameCredential(previous.credential, newLeaf.credential) &&
+    Buffer.from(previous.signaturePublicKey).equals(Buffer.from(newLeaf.signaturePublicKey))
+  )
+    return undefined;
+  const allowed =
+    options.allowCredentialChange !== undefined &&
+    (await options.allowCredentialChange(previous.credential, newLeaf.credential));
+  return allowed ? undefined : "the committer changed its credential or signature key";
 }
 
 /**

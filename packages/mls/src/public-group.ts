@@ -166,6 +166,11 @@ export interface CommitInspection {
   proposalReferences: number;
   otherProposalTypes: string[];
   hasUpdatePath: boolean;
+  /**
+   * The committer's new leaf from the UpdatePath: its credential and signature key differ from
+   * `committer`'s when the commit renews the committer's credential (unverified here).
+   */
+  updatePathLeaf: { credential: Credential; signaturePublicKey: Uint8Array } | undefined;
   authenticatedData: Uint8Array;
 }
 
@@ -396,6 +401,13 @@ export function inspectCommit(
       proposalReferences: 0,
       otherProposalTypes: [],
       hasUpdatePath: content.commit.path !== undefined,
+      updatePathLeaf:
+        content.commit.path === undefined
+          ? undefined
+          : {
+              credential: content.commit.path.leafNode.credential,
+              signaturePublicKey: content.commit.path.leafNode.signaturePublicKey,
+            },
       authenticatedData: content.authenticatedData,
     };
     for (const item of content.commit.proposals) {
@@ -688,7 +700,8 @@ function keyClash(tree: RatchetTree, leaf: LeafNode, ownLeafIndex: number | unde
   return undefined;
 }
 
-function sameCredential(a: Credential, b: Credential): boolean {
+/** Whether two credentials are byte-identical (type and content). */
+export function sameCredential(a: Credential, b: Credential): boolean {
   return a.credentialType === b.credentialType && bytesEqual(credentialBytes(a), credentialBytes(b));
 }
 

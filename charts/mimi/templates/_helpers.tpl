@@ -218,6 +218,8 @@ keypackage-directory:
   maxPerClient: MIMI_KEYPACKAGE_MAX_PER_CLIENT
   invitesPerUser: MIMI_KEYPACKAGE_INVITES_PER_USER
   invitesPerRequester: MIMI_KEYPACKAGE_INVITES_PER_REQUESTER
+  schemeMemoryOrigins: MIMI_KEYPACKAGE_SCHEME_MEMORY_ORIGINS
+  schemeMemoryTtlMs: MIMI_KEYPACKAGE_SCHEME_MEMORY_TTL_MS
 delivery-fanout:
   mailboxMaxItems: MIMI_MAILBOX_MAX_ITEMS
   mailboxMaxBytes: MIMI_MAILBOX_MAX_BYTES
@@ -226,6 +228,8 @@ delivery-fanout:
   streamIdleMs: MIMI_MAILBOX_STREAM_IDLE_MS
   streamStallMs: MIMI_MAILBOX_STREAM_STALL_MS
   collectionMaxFetches: MIMI_DELIVERY_COLLECTION_MAX_FETCHES
+  schemeMemoryOrigins: MIMI_DELIVERY_SCHEME_MEMORY_ORIGINS
+  schemeMemoryTtlMs: MIMI_DELIVERY_SCHEME_MEMORY_TTL_MS
 channel-sequencer:
   maxMessageBytes: MIMI_CHANNEL_MAX_MESSAGE_BYTES
   messagesPerMinute: MIMI_CHANNEL_MESSAGES_PER_MINUTE

@@ -57,16 +57,33 @@ export function createSchemeMemory(options: SchemeMemoryOptions = {}): SchemeMem
   };
 }
 
-let processMemory: SchemeMemory | undefined;
+/** How many origins a scheme memory holds and for how long (a service's settings). */
+export interface SchemeMemoryBounds {
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_SCHEME_MEMORY_BOUNDS: SchemeMemoryBounds = {
+  maxEntries: DEFAULT_SCHEME_MEMORY_ENTRIES,
+  ttlMs: DEFAULT_SCHEME_MEMORY_TTL_MS,
+};
+
+const processMemories = new Map<string, SchemeMemory>();
 
 /**
- * The process's scheme memory, with the default bounds: what one service learned about an origin
- * (from a key fetch, a delivery), the others in the same process use, so a standalone provider's
- * channel reads, key fetches and deliveries agree on a peer.
+ * The process's scheme memory with `bounds` (by default the defaults above): what one service learned
+ * about an origin (from a key fetch, a delivery), the others in the same process asking for the same
+ * bounds use, so a standalone provider's channel reads, key fetches and deliveries agree on a peer.
+ * Services configured with other bounds get a memory of their own, held to those bounds.
  */
-export function processSchemeMemory(): SchemeMemory {
-  processMemory ??= createSchemeMemory();
-  return processMemory;
+export function processSchemeMemory(bounds: SchemeMemoryBounds = DEFAULT_SCHEME_MEMORY_BOUNDS): SchemeMemory {
+  const key = `${bounds.maxEntries}/${bounds.ttlMs}`;
+  let memory = processMemories.get(key);
+  if (memory === undefined) {
+    memory = createSchemeMemory({ maxEntries: bounds.maxEntries, ttlMs: bounds.ttlMs });
+    processMemories.set(key, memory);
+  }
+  return memory;
 }
 
 /**

@@ -14,6 +14,7 @@ export {
 } from "./digest.js";
 export {
   createSchemeMemory,
+  DEFAULT_SCHEME_MEMORY_BOUNDS,
   DEFAULT_SCHEME_MEMORY_ENTRIES,
   DEFAULT_SCHEME_MEMORY_TTL_MS,
   doubleKnock,
@@ -23,6 +24,7 @@ export {
   publishesMultikey,
   refusesSignature,
   type SchemeMemory,
+  type SchemeMemoryBounds,
   type SchemeMemoryOptions,
   schemeToRemember,
 } from "./double-knock.js";

@@ -249,6 +249,18 @@ describe("createSignedGet double-knocks", () => {
     expect(schemes.recall("http://old.test")).toBe("cavage");
   });
 
+  it("the process's memory is shared by the services asking for the same bounds, and held to them", () => {
+    expect(processSchemeMemory({ maxEntries: 10_000, ttlMs: 86_400_000 })).toBe(processSchemeMemory());
+    const small = processSchemeMemory({ maxEntries: 1, ttlMs: 60_000 });
+    expect(small).not.toBe(processSchemeMemory());
+    expect(processSchemeMemory({ maxEntries: 1, ttlMs: 60_000 })).toBe(small);
+    small.remember("http://one.test", "rfc9421");
+    small.remember("http://two.test", "rfc9421");
+    expect(small.recall("http://one.test")).toBeUndefined();
+    expect(small.recall("http://two.test")).toBe("rfc9421");
+    expect(processSchemeMemory().recall("http://two.test")).toBeUndefined();
+  });
+
   it("without a memory of its own, a signed GET learns into the process's, which others read", async () => {
     expect(processSchemeMemory()).toBe(processSchemeMemory());
     expect(processSchemeMemory().recall("http://new.test")).toBeUndefined();

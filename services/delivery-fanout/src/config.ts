@@ -1,3 +1,8 @@
+import {
+  DEFAULT_SCHEME_MEMORY_ENTRIES,
+  DEFAULT_SCHEME_MEMORY_TTL_MS,
+  type SchemeMemoryBounds,
+} from "@mimi/http-signatures";
 import { type ConfigOf, parse } from "@mimi/service-kit";
 import { z } from "zod";
 import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS } from "./domain/circuit-breaker.js";
@@ -81,6 +86,20 @@ export const deliveryFanoutConfigSpec = {
     schema: parse.positiveInt(),
     default: "10000",
     description: "remote actors kept in the in-memory LRU in front of the SQL cache",
+  },
+  schemeMemoryOrigins: {
+    env: "MIMI_DELIVERY_SCHEME_MEMORY_ORIGINS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_ENTRIES),
+    description:
+      "destination origins whose signature scheme (RFC 9421 or draft-cavage) is remembered at once, least recently used forgotten first",
+  },
+  schemeMemoryTtlMs: {
+    env: "MIMI_DELIVERY_SCHEME_MEMORY_TTL_MS",
+    schema: parse.positiveInt(),
+    default: ms(DEFAULT_SCHEME_MEMORY_TTL_MS),
+    description:
+      "how long an origin's signature scheme is remembered; after it RFC 9421 is tried again where the origin publishes Ed25519 keys",
   },
   collectionMaxItems: {
     env: "MIMI_DELIVERY_COLLECTION_MAX_ITEMS",
@@ -209,6 +228,8 @@ export interface DeliverySettings {
   requestTimeoutMs: number;
   schedulerPollMs: number;
   actorCache: { ttlMs: number; maxEntries: number };
+  /** The per-origin memory of the signature scheme each destination reads (double-knocking); absent: the defaults. */
+  signatureSchemes?: SchemeMemoryBounds;
   collections: {
     maxCollectionItems: number;
     maxCollectionPages: number;
@@ -253,6 +274,7 @@ export function deliverySettingsFrom(config: DeliveryFanoutConfig): DeliverySett
     requestTimeoutMs: config.requestTimeoutMs,
     schedulerPollMs: config.schedulerPollMs,
     actorCache: { ttlMs: config.actorCacheTtlMs, maxEntries: config.actorCacheEntries },
+    signatureSchemes: { maxEntries: config.schemeMemoryOrigins, ttlMs: config.schemeMemoryTtlMs },
     collections: {
       maxCollectionItems: config.collectionMaxItems,
       maxCollectionPages: config.collectionMaxPages,

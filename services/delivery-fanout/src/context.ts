@@ -122,7 +122,7 @@ export function createDeliveryFanoutContext(
     });
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
   // One memory for deliveries and GETs (the process's): what an origin's inbox reads, its documents do too.
-  const signatureSchemes = overrides.signatureSchemes ?? processSchemeMemory();
+  const signatureSchemes = overrides.signatureSchemes ?? processSchemeMemory(settings.signatureSchemes);
   const fetchJson =
     overrides.fetchJson ??
     createSignedGet(http, instanceKeyLoader(actorKeys, urls.instanceActor), {

@@ -1,3 +1,4 @@
+import { DEFAULT_SCHEME_MEMORY_ENTRIES, DEFAULT_SCHEME_MEMORY_TTL_MS } from "@mimi/http-signatures";
 import { rateLimitRuleSchema } from "@mimi/rate-limits";
 import { type ConfigOf, parse } from "@mimi/service-kit";
 import { z } from "zod";
@@ -130,6 +131,20 @@ export const keyPackageDirectoryConfigSpec = {
     schema: parse.positiveInt(),
     default: "20",
     description: "open invites one requesting actor may hold across this provider's users at once",
+  },
+  schemeMemoryOrigins: {
+    env: "MIMI_KEYPACKAGE_SCHEME_MEMORY_ORIGINS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_ENTRIES),
+    description:
+      "peer origins whose signature scheme (RFC 9421 or draft-cavage) is remembered at once for key fetches, least recently used forgotten first",
+  },
+  schemeMemoryTtlMs: {
+    env: "MIMI_KEYPACKAGE_SCHEME_MEMORY_TTL_MS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_TTL_MS),
+    description:
+      "how long a peer origin's signature scheme is remembered; after it RFC 9421 is tried again where the origin publishes Ed25519 keys",
   },
 };
 

@@ -18,6 +18,8 @@ import {
   instanceKeyLoader,
   type KeyResolver,
   keyDocumentFetcher,
+  processSchemeMemory,
+  type SchemeMemory,
 } from "@mimi/http-signatures";
 import { validateKeyPackage } from "@mimi/mls";
 import { createOutboundHttp, type OutboundHttp } from "@mimi/outbound-http";
@@ -52,6 +54,12 @@ export interface KeyPackageDirectoryContext {
   /** Resolves signature key ids of claiming servers (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
   http: OutboundHttp;
+  /**
+   * The signature scheme each peer origin reads (double-knocking), for signed key fetches and, given as
+   * `RemoteClaimDeps.schemes`, remote claims; bounded by MIMI_KEYPACKAGE_SCHEME_MEMORY_ORIGINS and
+   * MIMI_KEYPACKAGE_SCHEME_MEMORY_TTL_MS.
+   */
+  signatureSchemes: SchemeMemory;
   actorKeys: ActorKeyStore;
   /** This provider's credential issuers (uploads must carry credentials they issued). */
   issuersFor: IssuersFor;
@@ -142,6 +150,9 @@ export function createKeyPackageDirectoryContext(
     replayGuard ??= state.replayGuard;
   }
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
+  const signatureSchemes =
+    overrides.signatureSchemes ??
+    processSchemeMemory({ maxEntries: settings.schemeMemoryOrigins, ttlMs: settings.schemeMemoryTtlMs });
   const now = overrides.now ?? (() => new Date());
   const rateLimiters =
     deps.rateLimiters ??
@@ -163,11 +174,14 @@ export function createKeyPackageDirectoryContext(
     confirmer: createClaimConfirmer(deps.sql, now),
     keys: createCachingKeyResolver({
       fetchKeyDocument: keyDocumentFetcher(
-        createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor)),
+        createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor), {
+          schemes: signatureSchemes,
+        }),
       ),
       requireHttpsKeyIds: deps.config.production,
     }),
     http,
+    signatureSchemes,
     actorKeys,
     issuersFor: createLocalIssuers(deps.sql, deps.config.domain),
     validate: mlsKeyPackageValidator(settings),

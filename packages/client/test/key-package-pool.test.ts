@@ -11,6 +11,18 @@ describe("topping up a device's KeyPackages", () => {
     expect(topUpPlan({ available: 0, hasLastResort: true }, limits)).toEqual({ pool: 10, lastResort: false });
   });
 
+  it("never plans a negative count when the target is set below the threshold", () => {
+    const inverted = { target: 2, threshold: 5 };
+    expect(topUpPlan({ available: 4, hasLastResort: true }, inverted)).toEqual({
+      pool: 1,
+      lastResort: false,
+    });
+    expect(topUpPlan({ available: 0, hasLastResort: true }, inverted)).toEqual({
+      pool: 5,
+      lastResort: false,
+    });
+  });
+
   it("adds a last-resort KeyPackage whenever the server holds none", () => {
     expect(topUpPlan({ available: 7, hasLastResort: false }, limits)).toEqual({ pool: 0, lastResort: true });
     expect(topUpPlan({ available: 0, hasLastResort: false }, limits)).toEqual({ pool: 10, lastResort: true });

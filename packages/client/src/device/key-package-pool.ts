@@ -23,7 +23,8 @@ export function topUpPlan(
   limits: { target: number; threshold: number },
 ): TopUpPlan {
   return {
-    pool: held.available < limits.threshold ? limits.target - held.available : 0,
+    // A target set below the threshold still tops up to the threshold, never a negative count.
+    pool: held.available < limits.threshold ? Math.max(limits.target, limits.threshold) - held.available : 0,
     lastResort: !held.hasLastResort,
   };
 }

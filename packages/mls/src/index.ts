@@ -21,6 +21,7 @@ export {
   type PublicGroupState,
   publicGroupFromGroupInfo,
   publicRoster,
+  sameCredential,
   type VerifyFailure,
   type VerifyFailureReason,
   type VerifyOptions,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { checkKeyUpdateCommit, checkKeyUpdateEpoch, checkKeyUpdateSubmitter } from "./key-update.js";
+import {
+  checkCredentialChange,
+  checkKeyUpdateCommit,
+  checkKeyUpdateEpoch,
+  checkKeyUpdateSubmitter,
+} from "./key-update.js";
 import type { ChannelMember } from "./rules.js";
 import { readSubmission } from "./submission.js";
 
@@ -105,5 +110,41 @@ describe("checkKeyUpdateCommit", () => {
       reason: "noUpdatePath",
       summary: "a key update's commit must carry an UpdatePath for the committer's leaf",
     });
+  });
+});
+
+describe("checkCredentialChange (who may change a leaf's credential)", () => {
+  const phone = { ok: true, acct: "acct:bob@b.example", clientId: "bob-phone" } as const;
+
+  it("accepts a valid credential naming the same acct and the same client", () => {
+    expect(checkCredentialChange(phone, { ...phone })).toEqual({ ok: true });
+  });
+
+  it("refuses another acct, another client of the same acct, an invalid or an unreadable credential", () => {
+    const refusals = [
+      [
+        phone,
+        { ...phone, acct: "acct:alice@a.example" },
+        /names acct:alice@a.example, the leaf is acct:bob@b.example's/,
+      ],
+      [
+        phone,
+        { ...phone, clientId: "bob-laptop" },
+        /names client bob-laptop, the leaf is client bob-phone's/,
+      ],
+      [
+        phone,
+        { ok: false, detail: "untrustedIssuer: not signed by b.example's CA" },
+        /not valid: untrustedIssuer/,
+      ],
+      [{ ok: false, detail: "credential type basic is not x509" }, phone, /names nobody/],
+    ] as const;
+    for (const [previous, next, summary] of refusals) {
+      expect(checkCredentialChange(previous, next)).toEqual({
+        ok: false,
+        reason: "credentialChanged",
+        summary: expect.stringMatching(summary),
+      });
+    }
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The rules of a key update (`Update{mimi:KeyUpdate}`, docs/protocol.md 6.4.10): a member commits a
- * fresh UpdatePath for their own leaf and changes nothing else. Pure; the sequencer runs the MLS
+ * fresh UpdatePath for their own leaf and changes nothing else, except, after a renewal, the leaf's
+ * credential for one naming the same account and client. Pure; the sequencer runs the MLS
  * verification between the checks below and passes its results in.
  */
 import { type ChannelMember, isFollower } from "./rules.js";
@@ -14,6 +15,7 @@ export type KeyUpdateReason =
   | "invalidCommit"
   | "changesMembership"
   | "noUpdatePath"
+  | "credentialChanged"
   | "groupInfoMismatch";
 
 export type KeyUpdateCheck = { ok: true } | { ok: false; reason: KeyUpdateReason; summary: string };
@@ -79,6 +81,38 @@ export function checkKeyUpdateCommit(
   }
   if (!commit.hasUpdatePath) {
     return refuse("noUpdatePath", "a key update's commit must carry an UpdatePath for the committer's leaf");
+  }
+  return { ok: true };
+}
+
+/** Whom a leaf's credential names (`acct:` and `mimi-client:` of its certificate), or why that is unknown. */
+export type LeafIdentity =
+  | { readonly ok: true; readonly acct: string; readonly clientId: string }
+  | { readonly ok: false; readonly detail: string };
+
+/**
+ * Who may change a leaf's credential: the leaf's own client, renewing it. A key update whose new leaf
+ * carries another credential (or signature key) than the committer's current leaf passes only when
+ * the new credential validated with the issuers of its domain (`next` is its identity then, or why
+ * not) and names the same acct and the same client as the current one, so no member turns their leaf
+ * into another user's or another device's.
+ */
+export function checkCredentialChange(previous: LeafIdentity, next: LeafIdentity): KeyUpdateCheck {
+  if (!next.ok) return refuse("credentialChanged", `the new credential is not valid: ${next.detail}`);
+  if (!previous.ok) {
+    return refuse("credentialChanged", `the leaf's current credential names nobody: ${previous.detail}`);
+  }
+  if (next.acct !== previous.acct) {
+    return refuse(
+      "credentialChanged",
+      `the new credential names ${next.acct}, the leaf is ${previous.acct}'s`,
+    );
+  }
+  if (next.clientId !== previous.clientId) {
+    return refuse(
+      "credentialChanged",
+      `the new credential names client ${next.clientId}, the leaf is client ${previous.clientId}'s`,
+    );
   }
   return { ok: true };
 }

@@ -1,12 +1,5 @@
 import type { ActivityEnvelope } from "@mimi/activitypub";
-import {
-  applyCommit,
-  applyExternalCommit,
-  checkGroupInfoMatches,
-  encodePublicGroupState,
-  inspectCommit,
-  type PublicGroupState,
-} from "@mimi/mls";
+import { applyCommit, applyExternalCommit, type PublicGroupState } from "@mimi/mls";
 import type { ChannelInboxItem } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import {
@@ -17,10 +10,15 @@ import {
   planDeviceRemoval,
 } from "../domain/devices.js";
 import type { ChannelMember } from "../domain/rules.js";
-import { referenceId, type Submission } from "../domain/submission.js";
+import type { Submission } from "../domain/submission.js";
 import { type Decision, TransientFailure } from "./decision.js";
 import type { StoredChannel } from "./store.js";
-import { trackingValidator, unwrap } from "./submitted-mls.js";
+import {
+  acceptOwnCommit,
+  checkTargetsChannel,
+  readSubmittedCommit,
+  trackingValidator,
+} from "./submitted-mls.js";
 
 type DeviceSubmission = Extract<Submission, { kind: "deviceJoin" | "deviceRemove" }>;
 
@@ -38,29 +36,15 @@ export async function decideDevice(
   submission: DeviceSubmission,
   channel: StoredChannel,
 ): Promise<Decision> {
-  const channelUrl = ctx.urls.channel(item.channelId);
   const submitter = item.authenticatedActor;
-  if (referenceId(activity.target) !== channelUrl) {
-    return refuse("malformed", `the activity's target must be ${channelUrl}`);
-  }
+  const targeted = checkTargetsChannel(ctx, item, activity);
+  if (!targeted.ok) return refuse(targeted.reason, targeted.summary);
   const allowed = checkDeviceSubmitter(channel.members, submitter, submission.member);
   if (!allowed.ok) return refuse(allowed.reason, allowed.summary);
-  const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
-  if (!commit.ok) return refuse("malformed", commit.summary);
-  const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
-  if (!groupInfo.ok) return refuse("malformed", groupInfo.summary);
-
   const state = channel.publicState;
-  const inspected = inspectCommit(state, commit.bytes);
-  if (!inspected.ok) {
-    const stale = inspected.reason === "staleEpoch" || inspected.reason === "futureEpoch";
-    return refuse(
-      stale ? "staleEpoch" : "invalidCommit",
-      `mimi:commit: ${inspected.reason}: ${inspected.detail}`,
-    );
-  }
-  const current = checkDeviceEpoch(inspected.inspection.epoch, state.epoch);
-  if (!current.ok) return refuse(current.reason, current.summary);
+  const submitted = readSubmittedCommit(submission, state, checkDeviceEpoch);
+  if (!submitted.ok) return refuse(submitted.reason, submitted.summary);
+  const commit = submitted.commit;
 
   const validator = trackingValidator(ctx.credentials);
   const options = {
@@ -70,7 +54,7 @@ export async function decideDevice(
   let next: PublicGroupState;
   let members: ChannelMember[];
   if (submission.kind === "deviceJoin") {
-    const applied = await applyExternalCommit(state, commit.bytes, options);
+    const applied = await applyExternalCommit(state, commit, options);
     if (!applied.ok) {
       validator.throwIfTransient();
       return refuse("invalidCommit", `mimi:commit: ${applied.reason}: ${applied.detail}`);
@@ -89,7 +73,7 @@ export async function decideDevice(
     next = applied.next;
     members = plan.members;
   } else {
-    const applied = await applyCommit(state, commit.bytes, options);
+    const applied = await applyCommit(state, commit, options);
     if (!applied.ok) {
       validator.throwIfTransient();
       return refuse("invalidCommit", `mimi:commit: ${applied.reason}: ${applied.detail}`);
@@ -103,26 +87,5 @@ export async function decideDevice(
     next = applied.next;
     members = plan.members;
   }
-  const matches = await checkGroupInfoMatches(next, groupInfo.bytes);
-  if (!matches.ok) {
-    return refuse("groupInfoMismatch", `mimi:groupInfo: ${matches.reason}: ${matches.detail}`);
-  }
-  const now = ctx.now();
-  return {
-    kind: "accept",
-    conflictReason: "staleEpoch",
-    change: {
-      kind: "commit",
-      expectedEpoch: channel.epoch,
-      newEpoch: Number(next.epoch),
-      publicState: encodePublicGroupState(next),
-      groupInfo: groupInfo.bytes,
-      members,
-      // Any current member may bring in or take out their own devices; the transaction checks they still are one.
-      permission: { submitter, action: { kind: "message" } },
-      removedActors: [],
-      removedAt: now,
-      forgetRemovalsBefore: new Date(now.getTime() - ctx.settings.removedReaderGraceSeconds * 1000),
-    },
-  };
+  return acceptOwnCommit(ctx, channel, submitter, { next, groupInfo: submitted.groupInfo, members: members });
 }

@@ -1,23 +1,32 @@
 import type { ActivityEnvelope } from "@mimi/activitypub";
-import { applyCommit, checkGroupInfoMatches, encodePublicGroupState, inspectCommit } from "@mimi/mls";
+import { applyCommit, type CommitInspection, sameCredential } from "@mimi/mls";
 import type { ChannelInboxItem } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import {
+  checkCredentialChange,
   checkKeyUpdateCommit,
   checkKeyUpdateEpoch,
   checkKeyUpdateSubmitter,
+  type KeyUpdateCheck,
   type KeyUpdateReason,
 } from "../domain/key-update.js";
-import { referenceId, type Submission } from "../domain/submission.js";
-import type { Decision } from "./decision.js";
+import type { Submission } from "../domain/submission.js";
+import { type Decision, TransientFailure } from "./decision.js";
 import type { StoredChannel } from "./store.js";
-import { trackingValidator, unwrap } from "./submitted-mls.js";
+import {
+  acceptOwnCommit,
+  checkTargetsChannel,
+  leafIdentity,
+  readSubmittedCommit,
+  trackingValidator,
+} from "./submitted-mls.js";
 
 const reject = (summary: string, reason: string): Decision => ({ kind: "reject", summary, reason });
 
 /**
  * Update{mimi:KeyUpdate}: a member's commit of a fresh UpdatePath for their own leaf. Verified and
- * ordered like any commit (one per epoch); it changes keys only, so members and roles stay as they are.
+ * ordered like any commit (one per epoch); it changes keys only (and, after a renewal, the leaf's
+ * credential for one naming the same client), so members and roles stay as they are.
  */
 export async function decideKeyUpdate(
   ctx: ChannelSequencerContext,
@@ -27,33 +36,23 @@ export async function decideKeyUpdate(
   channel: StoredChannel,
 ): Promise<Decision> {
   const refuse = (reason: KeyUpdateReason, summary: string) => reject(summary, reason);
-  const channelUrl = ctx.urls.channel(item.channelId);
   const submitter = item.authenticatedActor;
-  if (referenceId(activity.target) !== channelUrl) {
-    return refuse("malformed", `the activity's target must be ${channelUrl}`);
-  }
+  const targeted = checkTargetsChannel(ctx, item, activity);
+  if (!targeted.ok) return refuse(targeted.reason, targeted.summary);
   const allowed = checkKeyUpdateSubmitter(channel.members, submitter, submission.member);
   if (!allowed.ok) return refuse(allowed.reason, allowed.summary);
-  const commit = unwrap(submission.commit, "PublicMessage", "mimi:commit");
-  if (!commit.ok) return refuse("malformed", commit.summary);
-  const groupInfo = unwrap(submission.groupInfo, "GroupInfo", "mimi:groupInfo");
-  if (!groupInfo.ok) return refuse("malformed", groupInfo.summary);
-
   const state = channel.publicState;
-  const inspected = inspectCommit(state, commit.bytes);
-  if (!inspected.ok) {
-    const stale = inspected.reason === "staleEpoch" || inspected.reason === "futureEpoch";
-    return refuse(
-      stale ? "staleEpoch" : "invalidCommit",
-      `mimi:commit: ${inspected.reason}: ${inspected.detail}`,
-    );
-  }
-  const current = checkKeyUpdateEpoch(inspected.inspection.epoch, state.epoch);
-  if (!current.ok) return refuse(current.reason, current.summary);
+  const submitted = readSubmittedCommit(submission, state, checkKeyUpdateEpoch);
+  if (!submitted.ok) return refuse(submitted.reason, submitted.summary);
+
+  const renewal = await checkRenewedCredential(ctx, submitted.inspection);
+  if (!renewal.ok) return refuse(renewal.reason, renewal.summary);
   const validator = trackingValidator(ctx.credentials);
-  const applied = await applyCommit(state, commit.bytes, {
+  const applied = await applyCommit(state, submitted.commit, {
     validateCredential: validator.validate,
     nowSeconds: Math.floor(ctx.now().getTime() / 1000),
+    // Only a change the check above accepted reaches the verifier; it still validates the new leaf.
+    allowCredentialChange: async () => true,
   });
   if (!applied.ok) {
     validator.throwIfTransient();
@@ -67,26 +66,36 @@ export async function decideKeyUpdate(
     hasUpdatePath: summary.hasUpdatePath,
   });
   if (!verified.ok) return refuse(verified.reason, verified.summary);
-  const matches = await checkGroupInfoMatches(next, groupInfo.bytes);
-  if (!matches.ok) {
-    return refuse("groupInfoMismatch", `mimi:groupInfo: ${matches.reason}: ${matches.detail}`);
+  return acceptOwnCommit(ctx, channel, submitter, {
+    next,
+    groupInfo: submitted.groupInfo,
+    members: [...channel.members],
+  });
+}
+
+/**
+ * When the commit's UpdatePath gives the committer's leaf another credential or signature key: the
+ * new credential must validate with the issuers of its domain and name the same acct and client as
+ * the current one (checkCredentialChange). Issuers that cannot be reached make the item retry.
+ */
+async function checkRenewedCredential(
+  ctx: ChannelSequencerContext,
+  inspection: CommitInspection,
+): Promise<KeyUpdateCheck> {
+  const current = inspection.committer;
+  const renewed = inspection.updatePathLeaf;
+  if (current === undefined || renewed === undefined) return { ok: true };
+  if (
+    sameCredential(current.credential, renewed.credential) &&
+    Buffer.from(current.signaturePublicKey).equals(Buffer.from(renewed.signaturePublicKey))
+  ) {
+    return { ok: true };
   }
-  const now = ctx.now();
-  return {
-    kind: "accept",
-    conflictReason: "staleEpoch",
-    change: {
-      kind: "commit",
-      expectedEpoch: channel.epoch,
-      newEpoch: Number(next.epoch),
-      publicState: encodePublicGroupState(next),
-      groupInfo: groupInfo.bytes,
-      members: [...channel.members],
-      // Any current member may refresh their own keys; the transaction checks they still are one.
-      permission: { submitter, action: { kind: "message" } },
-      removedActors: [],
-      removedAt: now,
-      forgetRemovalsBefore: new Date(now.getTime() - ctx.settings.removedReaderGraceSeconds * 1000),
-    },
-  };
+  const valid = await ctx.credentials.verify(renewed.credential, renewed.signaturePublicKey);
+  if (!valid.ok && valid.transient)
+    throw new TransientFailure(`credential issuers unavailable: ${valid.detail}`);
+  return checkCredentialChange(
+    leafIdentity(current.credential),
+    valid.ok ? leafIdentity(renewed.credential) : { ok: false, detail: valid.detail },
+  );
 }

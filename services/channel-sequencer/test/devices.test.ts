@@ -1,88 +1,31 @@
-import { randomBytes } from "node:crypto";
 import {
-  type CiphersuiteImpl,
   type ClientState,
-  type CommitOutput,
   commit,
-  createGroup,
   createGroupInfo,
   encryptApplicationMessage,
   joinByExternalCommit,
-  joinFromWelcome,
-  loadCiphersuite,
   processIncoming,
   toWireObject,
-  type ValidateCredential,
 } from "@mimi/mls";
-import type { Sql } from "@mimi/store";
-import type { ChannelInboxItem, DeliveryRequest } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChannelSequencerContext } from "../src/service.js";
-import {
-  A,
-  activity,
-  actors,
-  createTestCas,
-  createTestContext,
-  createTestDatabase,
-  deliveryRequests,
-  enrol,
-  handleToSettled,
-  inboxItem,
-  recordingBus,
-  type TestCas,
-  type TestClient,
-} from "./harness.js";
+import { activity, actors, answerOf, enrol, inboxItem, type Refusal, TestChannel } from "./harness.js";
 
 /**
  * A member's devices through the service: alice (owner) and bob are members; bob's second device
  * joins by external commit (Add{mimi:Device}) and is later taken out by his first (Remove{mimi:Device}).
  */
 
-let sql: Sql;
-let cas: TestCas;
-let cs: CiphersuiteImpl;
-let bus: ReturnType<typeof recordingBus>;
-let ctx: ChannelSequencerContext;
-let validateCredential: ValidateCredential;
-const clients: Record<string, TestClient> = {};
-
-const groupId = randomBytes(16);
-const channelId = groupId.toString("base64url");
-const C = `${A}/channels/${channelId}`;
-
-function client(name: string): TestClient {
-  const found = clients[name];
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-function stateOf(name: string): ClientState {
-  const state = client(name).state;
-  if (!state) throw new Error(`${name} is not in the group`);
-  return state;
-}
-
-async function handle(item: ChannelInboxItem): Promise<DeliveryRequest[]> {
-  const before = deliveryRequests(bus).length;
-  expect(await handleToSettled(ctx, item)).toEqual({ kind: "ok" });
-  return deliveryRequests(bus).slice(before);
-}
-
-function answerOf(published: DeliveryRequest[], type: "Accept" | "Reject") {
-  const answer = published.find((request) => request.activity.type === type);
-  if (!answer) throw new Error(`no ${type} in ${JSON.stringify(published.map((p) => p.activity.type))}`);
-  return answer;
-}
+const world = new TestChannel();
+const { channelId, url: C, handle, client, stateOf, deliverCommit } = world;
 
 async function snapshot() {
-  const channel = await ctx.store.channelState(channelId);
+  const channel = await world.ctx.store.channelState(channelId);
   return {
     epoch: channel?.epoch,
     lastSequence: channel?.lastSequence,
     members: channel?.members,
-    followers: await ctx.store.followers(channelId),
-    groupInfo: (await ctx.store.groupInfo(channelId))?.groupInfo,
+    followers: await world.ctx.store.followers(channelId),
+    groupInfo: (await world.ctx.store.groupInfo(channelId))?.groupInfo,
   };
 }
 
@@ -104,80 +47,22 @@ function deviceActivity(
 async function externalJoin(name: string, from: ClientState) {
   const joiner = client(name);
   const joined = await joinByExternalCommit({
-    groupInfo: await createGroupInfo(from, cs),
+    groupInfo: await createGroupInfo(from, world.cs),
     keyPackage: joiner.keyPackage,
     privateKeyPackage: joiner.privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
+    cipherSuite: world.cs,
+    validateCredential: world.validateCredential,
   });
   if (!joined.ok) throw new Error(joined.detail);
   return joined;
 }
 
-/** Every member but the committer processes an accepted commit. */
-async function deliver(committer: string, output: { commit: Uint8Array; newState: ClientState }) {
-  for (const [name, member] of Object.entries(clients)) {
-    if (name === committer || !member.state) continue;
-    const processed = await processIncoming(member.state, cs, output.commit);
-    if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
-    if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
-    member.state = processed.removedFromGroup ? undefined : processed.newState;
-  }
-  client(committer).state = output.newState;
-}
-
-async function addBob(output: CommitOutput) {
-  if (!output.welcome) throw new Error("no welcome");
-  const added = activity(actors.alice, C, {
-    type: "Add",
-    object: actors.bob,
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:welcome": toWireObject(output.welcome),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
-  answerOf(await handle(inboxItem(channelId, added)), "Accept");
-  client("alice").state = output.newState;
-  const joined = await joinFromWelcome({
-    welcome: output.welcome,
-    keyPackage: client("bob").keyPackage,
-    privateKeyPackage: client("bob").privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
-  });
-  if (!joined.ok) throw new Error(joined.detail);
-  client("bob").state = joined.state;
-}
-
 beforeAll(async () => {
-  [sql, cas, cs] = await Promise.all([createTestDatabase(), createTestCas(), loadCiphersuite()]);
-  bus = recordingBus();
-  ctx = createTestContext({ sql, bus, cas }).ctx;
-  validateCredential = async (credential, key) => (await ctx.credentials.verify(credential, key)).ok;
-  clients.alice = await enrol(cs, cas.a, "alice", actors.alice);
-  clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
-  clients.bobLaptop = await enrol(cs, cas.b, "bob", actors.bob);
-  const alice = client("alice");
-  alice.state = await createGroup({
-    groupId,
-    keyPackage: alice.keyPackage,
-    privateKeyPackage: alice.privateKeyPackage,
-    cipherSuite: cs,
-    validateCredential,
-  });
-  const create = activity(actors.alice, C, {
-    type: "Create",
-    object: { type: "Service", id: C, name: "devices" },
-    "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), cs)),
-  });
-  answerOf(await handle(inboxItem(channelId, create)), "Accept");
-  await addBob(await commit(stateOf("alice"), cs, { add: [client("bob").keyPackage] }));
+  await world.startWithMembers("devices", ["alice", "bob"]);
+  await world.enrol("bobLaptop", actors.bob);
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await bus.close();
-  await sql.close();
-});
+afterAll(() => world.close());
 
 describe("a member's devices through the channel sequencer", () => {
   let staleGroupInfoState: ClientState | undefined;
@@ -210,110 +95,96 @@ describe("a member's devices through the channel sequencer", () => {
     expect(after.groupInfo).toEqual(joined.groupInfo);
 
     // Every member applies it; the new device sends, alice and bob's first device read it.
-    await deliver("bobLaptop", joined);
+    await deliverCommit("bobLaptop", joined);
     const sent = await encryptApplicationMessage(
       stateOf("bobLaptop"),
-      cs,
+      world.cs,
       new TextEncoder().encode("laptop"),
     );
     client("bobLaptop").state = sent.newState;
     const message = activity(actors.bob, C, { type: "Create", object: toWireObject(sent.message) });
     answerOf(await handle(inboxItem(channelId, message, "inbox")), "Accept");
     for (const reader of ["alice", "bob"]) {
-      const read = await processIncoming(stateOf(reader), cs, sent.message);
+      const read = await processIncoming(stateOf(reader), world.cs, sent.message);
       expect(read.ok && read.kind === "application" && new TextDecoder().decode(read.data)).toBe("laptop");
       if (read.ok) client(reader).state = read.newState;
     }
   });
 
   it("refuses, with mimi:reason and the current epoch, every join it must not order; nothing moves", async () => {
-    clients.dave = await enrol(cs, cas.b, "dave", actors.dave);
-    clients.bobElsewhere = await enrol(cs, cas.a, "bob", actors.bob);
-    clients.bobStale = await enrol(cs, cas.b, "bob", actors.bob);
-    clients.bobTablet = await enrol(cs, cas.b, "bob", actors.bob);
+    await world.enrol("dave", actors.dave);
+    // A credential for bob issued by another domain than his.
+    world.clients.bobElsewhere = await enrol(world.cs, world.cas.a, "bob", actors.bob);
+    await world.enrol("bobStale", actors.bob);
+    await world.enrol("bobTablet", actors.bob);
     const before = await snapshot();
-    const refusals: { name: string; submitted: Record<string, unknown> & { id: string }; reason: string }[] =
-      [
-        {
-          name: "a non-member's device",
-          submitted: deviceActivity("Add", actors.dave, await externalJoin("dave", stateOf("alice"))),
-          reason: "notAMember",
+    const refusals: Refusal[] = [
+      {
+        name: "a non-member's device",
+        submitted: deviceActivity("Add", actors.dave, await externalJoin("dave", stateOf("alice"))),
+        reason: "notAMember",
+      },
+      {
+        name: "a member bringing in a credential of another user",
+        submitted: deviceActivity("Add", actors.bob, await externalJoin("dave", stateOf("alice"))),
+        reason: "notOwnDevice",
+      },
+      {
+        name: "a credential from another domain than the user's",
+        submitted: deviceActivity("Add", actors.bob, await externalJoin("bobElsewhere", stateOf("alice"))),
+        reason: "wrongDomain",
+      },
+      {
+        name: "a stale epoch",
+        submitted: deviceActivity(
+          "Add",
+          actors.bob,
+          await externalJoin("bobStale", staleGroupInfoState ?? stateOf("alice")),
+        ),
+        reason: "staleEpoch",
+      },
+      {
+        name: "a join naming another member",
+        submitted: deviceActivity(
+          "Add",
+          actors.bob,
+          await externalJoin("bobTablet", stateOf("alice")),
+          actors.alice,
+        ),
+        reason: "notOwnDevice",
+      },
+      {
+        name: "a member commit posing as a device join",
+        submitted: deviceActivity("Add", actors.bob, await commit(stateOf("bob"), world.cs)),
+        reason: "invalidCommit",
+      },
+      {
+        name: "a GroupInfo of another epoch",
+        submitted: {
+          ...deviceActivity("Add", actors.bob, await externalJoin("bobTablet", stateOf("alice"))),
+          "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), world.cs)),
         },
-        {
-          name: "a member bringing in a credential of another user",
-          submitted: deviceActivity("Add", actors.bob, await externalJoin("dave", stateOf("alice"))),
-          reason: "notOwnDevice",
-        },
-        {
-          name: "a credential from another domain than the user's",
-          submitted: deviceActivity("Add", actors.bob, await externalJoin("bobElsewhere", stateOf("alice"))),
-          reason: "wrongDomain",
-        },
-        {
-          name: "a stale epoch",
-          submitted: deviceActivity(
-            "Add",
-            actors.bob,
-            await externalJoin("bobStale", staleGroupInfoState ?? stateOf("alice")),
-          ),
-          reason: "staleEpoch",
-        },
-        {
-          name: "a join naming another member",
-          submitted: deviceActivity(
-            "Add",
-            actors.bob,
-            await externalJoin("bobTablet", stateOf("alice")),
-            actors.alice,
-          ),
-          reason: "notOwnDevice",
-        },
-        {
-          name: "a member commit posing as a device join",
-          submitted: deviceActivity("Add", actors.bob, await commit(stateOf("bob"), cs)),
-          reason: "invalidCommit",
-        },
-        {
-          name: "a GroupInfo of another epoch",
-          submitted: {
-            ...deviceActivity("Add", actors.bob, await externalJoin("bobTablet", stateOf("alice"))),
-            "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("alice"), cs)),
-          },
-          reason: "groupInfoMismatch",
-        },
-        {
-          name: "a device removal that takes out another member",
-          submitted: deviceActivity(
-            "Remove",
-            actors.alice,
-            await commit(stateOf("alice"), cs, { remove: [1] }),
-          ),
-          reason: "notOwnDevice",
-        },
-      ];
-    for (const refusal of refusals) {
-      const published = await handle(inboxItem(channelId, refusal.submitted, "inbox"));
-      expect(
-        published.map((request) => request.activity.type),
-        refusal.name,
-      ).toEqual(["Reject"]);
-      expect(published[0]?.activity, refusal.name).toMatchObject({
-        actor: C,
-        object: refusal.submitted.id,
-        "mimi:currentEpoch": 2,
-        "mimi:reason": refusal.reason,
-        to: [refusal.submitted.actor],
-      });
-      expect(await snapshot(), refusal.name).toEqual(before);
-    }
+        reason: "groupInfoMismatch",
+      },
+      {
+        name: "a device removal that takes out another member",
+        submitted: deviceActivity(
+          "Remove",
+          actors.alice,
+          await commit(stateOf("alice"), world.cs, { remove: [1] }),
+        ),
+        reason: "notOwnDevice",
+      },
+    ];
+    await world.expectRefused(refusals, { currentEpoch: 2, snapshot, before });
   });
 
   it("lets a member take their own other device out; the followers stay", async () => {
     const before = await snapshot();
-    const output = await commit(stateOf("bob"), cs, { remove: [2] });
+    const output = await commit(stateOf("bob"), world.cs, { remove: [2] });
     const removal = deviceActivity("Remove", actors.bob, output);
     answerOf(await handle(inboxItem(channelId, removal, "inbox")), "Accept");
-    await deliver("bob", output);
+    await deliverCommit("bob", output);
     expect(client("bobLaptop").state).toBeUndefined();
     const after = await snapshot();
     expect(after.followers).toEqual(before.followers);
@@ -322,7 +193,7 @@ describe("a member's devices through the channel sequencer", () => {
   });
 
   it("refuses a device join by a user who was removed", async () => {
-    const output = await commit(stateOf("alice"), cs, { remove: [1] });
+    const output = await commit(stateOf("alice"), world.cs, { remove: [1] });
     const removal = activity(actors.alice, C, {
       type: "Remove",
       object: actors.bob,
@@ -330,7 +201,7 @@ describe("a member's devices through the channel sequencer", () => {
       "mimi:groupInfo": toWireObject(output.groupInfo),
     });
     answerOf(await handle(inboxItem(channelId, removal)), "Accept");
-    await deliver("alice", output);
+    await deliverCommit("alice", output);
     const before = await snapshot();
     const rejoin = deviceActivity("Add", actors.bob, await externalJoin("bobTablet", stateOf("alice")));
     const published = await handle(inboxItem(channelId, rejoin, "inbox"));

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { type Bus, type HandlerOutcome, settledOutcome } from "@mimi/bus";
@@ -8,12 +8,14 @@ import {
   type CiphersuiteImpl,
   type ClientState,
   type CommitOutput,
+  commit,
   createGroup,
   createGroupInfo,
   createKeyPackage,
   generateSignatureKeyPair,
   joinFromWelcome,
   type KeyPackage,
+  loadCiphersuite,
   type PrivateKeyPackage,
   processIncoming,
   type SignatureKeyPair,
@@ -32,6 +34,7 @@ import {
   type RecordingBus,
 } from "@mimi/testkit";
 import { type ChannelInboxItem, type DeliveryRequest, deliveryRequestsTopic } from "@mimi/topics";
+import { expect } from "vitest";
 import {
   type ChannelSequencerContext,
   channelSequencerMigrations,
@@ -219,7 +222,7 @@ export function memberState(clients: Record<string, TestClient>, name: string): 
 export async function deliverToMembers(
   { clients, cs, validateCredential }: TestGroup,
   committer: string,
-  output: CommitOutput,
+  output: Pick<CommitOutput, "commit" | "newState" | "welcome">,
   joiners: string[] = [],
 ): Promise<void> {
   for (const [name, member] of Object.entries(clients)) {
@@ -262,6 +265,21 @@ export function addActivity(
   });
 }
 
+/** `by` removes `object` from the channel with `output` (a commit taking out its leaves). */
+export function removeActivity(
+  by: string,
+  channelUrl: string,
+  object: string,
+  output: CommitOutput,
+): Record<string, unknown> & { id: string } {
+  return activity(by, channelUrl, {
+    type: "Remove",
+    object,
+    "mimi:commit": toWireObject(output.commit),
+    "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
+}
+
 /** `creator`'s new MLS group, the state a channel starts from. */
 export function newGroup(
   creator: TestClient,
@@ -291,4 +309,192 @@ export async function createChannelActivity(
     object: { type: "Service", id: channelUrl, name },
     "mimi:groupInfo": toWireObject(await createGroupInfo(state, cs)),
   });
+}
+
+/** The accepting or refusing answer among what one submission published. */
+export function answerOf(published: DeliveryRequest[], type: "Accept" | "Reject"): DeliveryRequest {
+  const answer = published.find((request) => request.activity.type === type);
+  if (!answer) throw new Error(`no ${type} in ${JSON.stringify(published.map((p) => p.activity))}`);
+  return answer;
+}
+
+/** A submission the channel must refuse, with the `mimi:reason` it must give. */
+export interface Refusal {
+  name: string;
+  submitted: Record<string, unknown> & { id: string };
+  reason: string;
+}
+
+interface RunningService {
+  sql: Sql;
+  cas: TestCas;
+  cs: CiphersuiteImpl;
+  bus: RecordingBus;
+  ctx: ChannelSequencerContext;
+  validateCredential: ValidateCredential;
+}
+
+/**
+ * One channel of provider a.test over a fresh database and bus, with the MLS clients of its members.
+ * Its ids are known at once (tests build activities with them); the service exists after `start`.
+ * The methods are bound, so a test may take them apart: `const { handle, stateOf } = world`.
+ */
+export class TestChannel {
+  readonly groupId: Uint8Array = randomBytes(16);
+  readonly channelId = Buffer.from(this.groupId).toString("base64url");
+  readonly url = `${A}/channels/${this.channelId}`;
+  readonly clients: Record<string, TestClient> = {};
+  #running?: RunningService;
+
+  /** Starts the service; `seed` writes to the database before the service reads it. */
+  async start(options: { seed?: (sql: Sql) => Promise<unknown> } = {}): Promise<void> {
+    const [sql, cas, cs] = await Promise.all([createTestDatabase(), createTestCas(), loadCiphersuite()]);
+    await options.seed?.(sql);
+    const bus = recordingBus();
+    const { ctx } = createTestContext({ sql, bus, cas });
+    const validateCredential: ValidateCredential = async (credential, key) =>
+      (await ctx.credentials.verify(credential, key)).ok;
+    this.#running = { sql, cas, cs, bus, ctx, validateCredential };
+  }
+
+  get sql(): Sql {
+    return this.#service().sql;
+  }
+  get cas(): TestCas {
+    return this.#service().cas;
+  }
+  get cs(): CiphersuiteImpl {
+    return this.#service().cs;
+  }
+  get bus(): RecordingBus {
+    return this.#service().bus;
+  }
+  get ctx(): ChannelSequencerContext {
+    return this.#service().ctx;
+  }
+  get validateCredential(): ValidateCredential {
+    return this.#service().validateCredential;
+  }
+
+  /** Starts the service; the first member creates the channel `name` and adds the others, in order. */
+  startWithMembers = async (name: string, members: (keyof typeof actors)[]): Promise<void> => {
+    await this.start();
+    for (const member of members) await this.enrol(member, actors[member]);
+    const [creator, ...added] = members;
+    await this.create(name, creator);
+    for (const member of added) await this.add(member, creator);
+  };
+
+  /** Gives `actor` a client called `name`, its credential issued by the CA of the actor's domain. */
+  enrol = async (name: string, actor: string): Promise<TestClient> => {
+    const ca = new URL(actor).hostname === "b.test" ? this.cas.b : this.cas.a;
+    const user = new URL(actor).pathname.split("/").at(-1) ?? name;
+    const enrolled = await enrol(this.cs, ca, user, actor);
+    this.clients[name] = enrolled;
+    return enrolled;
+  };
+
+  client = (name: string): TestClient => memberClient(this.clients, name);
+  stateOf = (name: string): ClientState => memberState(this.clients, name);
+
+  /** Submits one item (to `replica`, another context of the service, if given): its outcome and what it published. */
+  submit = async (
+    item: ChannelInboxItem,
+    replica: ChannelSequencerContext = this.ctx,
+  ): Promise<{ outcome: HandlerOutcome; published: DeliveryRequest[] }> => {
+    const before = deliveryRequests(this.bus).length;
+    const outcome = await handleToSettled(replica, item);
+    return { outcome, published: deliveryRequests(this.bus).slice(before) };
+  };
+
+  /** Submits one item the service must settle as handled; what it published. */
+  handle = async (item: ChannelInboxItem): Promise<DeliveryRequest[]> => {
+    const { outcome, published } = await this.submit(item);
+    expect(outcome).toEqual({ kind: "ok" });
+    return published;
+  };
+
+  /** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+  deliverCommit = (
+    committer: string,
+    output: Pick<CommitOutput, "commit" | "newState" | "welcome">,
+    joiners: string[] = [],
+  ): Promise<void> =>
+    deliverToMembers(
+      { clients: this.clients, cs: this.cs, validateCredential: this.validateCredential },
+      committer,
+      output,
+      joiners,
+    );
+
+  /** `by` (a client's name) creates the group and the channel `name` over it; the channel accepts. */
+  create = async (name: string, by = "alice"): Promise<void> => {
+    const creator = this.client(by);
+    creator.state = await newGroup(creator, this.groupId, this.cs, this.validateCredential);
+    const created = await createChannelActivity(creator.actor, this.url, name, creator.state, this.cs);
+    answerOf(await this.handle(inboxItem(this.channelId, created)), "Accept");
+  };
+
+  /** `by` commits the Add of `name`'s client; the channel accepts and `name` joins from the Welcome. */
+  add = async (name: string, by = "alice"): Promise<void> => {
+    const output = await commit(this.stateOf(by), this.cs, { add: [this.client(name).keyPackage] });
+    const added = addActivity(this.client(by).actor, this.url, this.client(name).actor, output);
+    answerOf(await this.handle(inboxItem(this.channelId, added)), "Accept");
+    await this.deliverCommit(by, output, [name]);
+  };
+
+  /**
+   * Submits each refusal alone: the channel answers with one Reject of its own, carrying the reason and
+   * `currentEpoch`, and what `snapshot` shows stays as `before`.
+   */
+  expectRefused = async <T>(
+    refusals: Refusal[],
+    expected: { currentEpoch: number; snapshot: () => Promise<T>; before: T },
+  ): Promise<void> => {
+    for (const refusal of refusals) {
+      const published = await this.handle(inboxItem(this.channelId, refusal.submitted, "inbox"));
+      expect(
+        published.map((request) => request.activity.type),
+        refusal.name,
+      ).toEqual(["Reject"]);
+      expect(published[0]?.activity, refusal.name).toMatchObject({
+        actor: this.url,
+        object: refusal.submitted.id,
+        "mimi:currentEpoch": expected.currentEpoch,
+        "mimi:reason": refusal.reason,
+        to: [refusal.submitted.actor],
+      });
+      expect(await expected.snapshot(), refusal.name).toEqual(expected.before);
+    }
+  };
+
+  /** The channel's epoch, last sequence, followers, roles and departed members, to compare before and after. */
+  membership = async () => {
+    const channel = await this.ctx.store.channelState(this.channelId);
+    return {
+      epoch: channel?.epoch,
+      lastSequence: channel?.lastSequence,
+      followers: await this.ctx.store.followers(this.channelId),
+      roles: Object.fromEntries((await this.ctx.store.roles(this.channelId)) ?? []),
+      departed: channel?.departed.map((member) => member.actorUrl),
+    };
+  };
+
+  /** The leaves of `actor` the channel holds as departed (what a member's client finds by credential). */
+  departedLeavesOf = async (actor: string): Promise<number[]> => {
+    const channel = await this.ctx.store.channelState(this.channelId);
+    return (channel?.departed ?? []).filter((m) => m.actorUrl === actor).map((m) => m.leafIndex);
+  };
+
+  close = async (): Promise<void> => {
+    const running = this.#service();
+    await running.ctx.close();
+    await running.bus.close();
+    await running.sql.close();
+  };
+
+  #service(): RunningService {
+    if (!this.#running) throw new Error("the test channel's service is not started");
+    return this.#running;
+  }
 }

@@ -1,17 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { waitUntil } from "@mimi/bus/contract";
 import {
-  type CiphersuiteImpl,
   type ClientState,
   type CommitOutput,
   commit,
   encryptApplicationMessage,
-  loadCiphersuite,
   publicRoster,
   toWireObject,
-  type ValidateCredential,
 } from "@mimi/mls";
-import type { Sql } from "@mimi/store";
 import { type ChannelInboxItem, channelInboxTopic, deliveryRequestsTopic } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelExists, isChannelFollower, localCollectionFollowers } from "../src/reads.js";
@@ -28,87 +23,51 @@ import {
   activity,
   actors,
   addActivity as addMemberActivity,
+  answerOf,
   createChannelActivity,
-  createTestCas,
   createTestContext,
-  createTestDatabase,
-  deliverToMembers,
   deliveryRequests,
   enrol,
   handleToSettled,
   inboxItem,
-  memberClient,
-  memberState,
   newGroup,
-  recordingBus,
-  type TestCas,
-  type TestClient,
+  removeActivity as removeMemberActivity,
+  TestChannel,
 } from "./harness.js";
 
-let sql: Sql;
-let cas: TestCas;
-let cs: CiphersuiteImpl;
-let bus: ReturnType<typeof recordingBus>;
-let ctx: ChannelSequencerContext;
-let validateCredential: ValidateCredential;
-const clients: Record<string, TestClient> = {};
-
-const groupId = randomBytes(16);
-const channelId = groupId.toString("base64url");
-const C = `${A}/channels/${channelId}`;
-
-const client = (name: string) => memberClient(clients, name);
-const stateOf = (name: string) => memberState(clients, name);
-/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
-const deliverCommit = (committer: string, output: CommitOutput, joiners: string[] = []) =>
-  deliverToMembers({ clients, cs, validateCredential }, committer, output, joiners);
-
-/** Handles one item and returns what it published to delivery.requests. */
-async function handle(item: ChannelInboxItem) {
-  const before = deliveryRequests(bus).length;
-  const outcome = await handleToSettled(ctx, item);
-  return { outcome, published: deliveryRequests(bus).slice(before) };
-}
+const world = new TestChannel();
+const { channelId, url: C, submit: handle, client, stateOf, deliverCommit } = world;
 
 /** `handle` through another context (another replica of the service, with its own store). */
-async function handleReplica(replica: ChannelSequencerContext, item: ChannelInboxItem) {
-  const before = deliveryRequests(bus).length;
-  const outcome = await handleToSettled(replica, item);
-  return { outcome, published: deliveryRequests(bus).slice(before) };
-}
-
-function answerOf(published: Awaited<ReturnType<typeof handle>>["published"], type: "Accept" | "Reject") {
-  const answer = published.find((request) => request.activity.type === type);
-  if (!answer) throw new Error(`no ${type} in ${JSON.stringify(published.map((p) => p.activity.type))}`);
-  return answer;
-}
+const handleReplica = (replica: ChannelSequencerContext, item: ChannelInboxItem) =>
+  world.submit(item, replica);
 
 async function snapshot() {
-  const channel = await ctx.store.channelState(channelId);
+  const channel = await world.ctx.store.channelState(channelId);
   return {
     epoch: channel?.epoch,
     lastSequence: channel?.lastSequence,
-    followers: await ctx.store.followers(channelId),
-    log: (await ctx.store.log(channelId, 0, 1000)).map((entry) => entry.activity.id),
+    followers: await world.ctx.store.followers(channelId),
+    log: (await world.ctx.store.log(channelId, 0, 1000)).map((entry) => entry.activity.id),
   };
 }
 
 /** Invariant 2: followers == the actors whose clients are in the stored public roster. */
 async function expectFollowersMatchRoster() {
-  const channel = await ctx.store.channelState(channelId);
+  const channel = await world.ctx.store.channelState(channelId);
   if (!channel) throw new Error("no channel");
   const rosterActors = new Set<string>();
   for (const member of publicRoster(channel.publicState)) {
-    const identified = await ctx.credentials.identify(member.credential);
+    const identified = await world.ctx.credentials.identify(member.credential);
     if (!identified.ok) throw new Error(identified.detail);
     const actor = acctTable[identified.acct];
     if (!actor) throw new Error(`unknown acct ${identified.acct}`);
     rosterActors.add(actor);
   }
   const expected = [...rosterActors].sort();
-  expect(await ctx.store.followers(channelId)).toEqual(expected);
+  expect(await world.ctx.store.followers(channelId)).toEqual(expected);
   expect(followersOf(channel.members)).toEqual(expected);
-  expect(await localCollectionFollowers(sql, ctx.urls, `${C}/followers`)).toEqual(expected);
+  expect(await localCollectionFollowers(world.sql, world.ctx.urls, `${C}/followers`)).toEqual(expected);
   expect(channel.epoch).toBe(Number(channel.publicState.epoch));
 }
 
@@ -125,12 +84,12 @@ function roleActivity(by: string, member: string, role: string) {
 
 /** The stored roles as `mimi:roles` shows them. */
 async function roles(): Promise<Record<string, string>> {
-  return Object.fromEntries((await ctx.store.roles(channelId)) ?? []);
+  return Object.fromEntries((await world.ctx.store.roles(channelId)) ?? []);
 }
 
 /** Rows of a table of this channel (to see that nothing stale is left behind). */
 async function rowsOf(table: "roles" | "removed_members"): Promise<string[]> {
-  const result = await sql.query<{ actor_url: string }>(
+  const result = await world.sql.query<{ actor_url: string }>(
     `select actor_url from channels.${table} where channel_id = $1 order by actor_url`,
     [channelId],
   );
@@ -138,16 +97,11 @@ async function rowsOf(table: "roles" | "removed_members"): Promise<string[]> {
 }
 
 function removeActivity(by: string, object: string, output: CommitOutput) {
-  return activity(by, C, {
-    type: "Remove",
-    object,
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
+  return removeMemberActivity(by, C, object, output);
 }
 
 async function messageActivity(by: string, state: ClientState, text: string) {
-  const sent = await encryptApplicationMessage(state, cs, new TextEncoder().encode(text));
+  const sent = await encryptApplicationMessage(state, world.cs, new TextEncoder().encode(text));
   return {
     activity: activity(by, C, { type: "Create", object: toWireObject(sent.message) }),
     newState: sent.newState,
@@ -167,24 +121,14 @@ function leafOf(name: string): number {
 }
 
 beforeAll(async () => {
-  [sql, cas, cs] = await Promise.all([createTestDatabase(), createTestCas(), loadCiphersuite()]);
-  bus = recordingBus();
-  ctx = createTestContext({ sql, bus, cas }).ctx;
-  validateCredential = async (credential, key) => (await ctx.credentials.verify(credential, key)).ok;
-  clients.alice = await enrol(cs, cas.a, "alice", actors.alice);
-  clients.carol = await enrol(cs, cas.a, "carol", actors.carol);
-  clients.erin = await enrol(cs, cas.a, "erin", actors.erin);
-  clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
-  clients.dave = await enrol(cs, cas.b, "dave", actors.dave);
+  await world.start();
+  for (const name of ["alice", "carol", "erin", "bob", "dave"] as const)
+    await world.enrol(name, actors[name]);
   const alice = client("alice");
-  alice.state = await newGroup(alice, groupId, cs, validateCredential);
+  alice.state = await newGroup(alice, world.groupId, world.cs, world.validateCredential);
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await bus.close();
-  await sql.close();
-});
+afterAll(() => world.close());
 
 describe("channel sequencing with real MLS groups and x509 credentials", () => {
   let bobsKeyPackageUsed = false;
@@ -192,7 +136,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   let bobBeforeRemoval: ClientState | undefined;
 
   it("refuses a Create whose GroupInfo names someone else than the submitter, answering as the instance actor", async () => {
-    const create = await createChannelActivity(actors.erin, C, "stolen", stateOf("alice"), cs);
+    const create = await createChannelActivity(actors.erin, C, "stolen", stateOf("alice"), world.cs);
     const { outcome, published } = await handle(inboxItem(channelId, create));
     expect(outcome).toEqual({ kind: "ok" });
     expect(published).toHaveLength(1);
@@ -200,18 +144,18 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(reject.activity).toMatchObject({ actor: `${A}/actor`, object: create.id, to: [actors.erin] });
     expect(reject.activity.summary).toContain("does not name");
     expect(reject.signAs).toBe(`${A}/actor`);
-    expect(await ctx.store.channel(channelId)).toBeUndefined();
+    expect(await world.ctx.store.channel(channelId)).toBeUndefined();
   });
 
   it("refuses a Create from a remote actor or through an inbox", async () => {
-    const fromRemote = await createChannelActivity(actors.bob, C, "x", stateOf("alice"), cs);
+    const fromRemote = await createChannelActivity(actors.bob, C, "x", stateOf("alice"), world.cs);
     const remote = await handle(inboxItem(channelId, fromRemote, "inbox"));
     expect(answerOf(remote.published, "Reject").activity.summary).toContain("through their outbox");
-    expect(await ctx.store.channel(channelId)).toBeUndefined();
+    expect(await world.ctx.store.channel(channelId)).toBeUndefined();
   });
 
   it("creates the channel: Accept with epoch 0 and sequence 1, log entry, followers = {creator}, channel key", async () => {
-    const create = await createChannelActivity(actors.alice, C, "general", stateOf("alice"), cs);
+    const create = await createChannelActivity(actors.alice, C, "general", stateOf("alice"), world.cs);
     const { outcome, published } = await handle(inboxItem(channelId, create));
     expect(outcome).toEqual({ kind: "ok" });
     const accept = answerOf(published, "Accept");
@@ -238,13 +182,13 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       followers: [actors.alice],
       log: [create.id],
     });
-    expect(await ctx.actorKeys.signingKey(C)).toBeDefined();
-    expect(await channelExists(sql, channelId)).toBe(true);
+    expect(await world.ctx.actorKeys.signingKey(C)).toBeDefined();
+    expect(await channelExists(world.sql, channelId)).toBe(true);
     await expectFollowersMatchRoster();
   });
 
   it("adds bob: followers, Accept, and the Add forwarded with its sequence to the members including bob", async () => {
-    const output = await commit(stateOf("alice"), cs, { add: [client("bob").keyPackage] });
+    const output = await commit(stateOf("alice"), world.cs, { add: [client("bob").keyPackage] });
     const add = addActivity(actors.alice, actors.bob, output);
     const { published } = await handle(inboxItem(channelId, add));
     expect(answerOf(published, "Accept").activity).toMatchObject({
@@ -262,7 +206,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       lastSequence: 2,
       followers: [actors.alice, actors.bob].sort(),
     });
-    expect(await isChannelFollower(sql, channelId, actors.bob)).toBe(true);
+    expect(await isChannelFollower(world.sql, channelId, actors.bob)).toBe(true);
     await deliverCommit("alice", output, ["bob"]);
     bobsKeyPackageUsed = true;
     aliceAtEpoch1 = stateOf("alice");
@@ -292,8 +236,8 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
 
   it("of two commits made on the same epoch, accepts the first and rejects the second with currentEpoch", async () => {
     expect(bobsKeyPackageUsed).toBe(true);
-    const first = await commit(stateOf("alice"), cs, { add: [client("carol").keyPackage] });
-    const second = await commit(stateOf("bob"), cs, { add: [client("dave").keyPackage] });
+    const first = await commit(stateOf("alice"), world.cs, { add: [client("carol").keyPackage] });
+    const second = await commit(stateOf("bob"), world.cs, { add: [client("dave").keyPackage] });
     const firstResult = await handle(inboxItem(channelId, addActivity(actors.alice, actors.carol, first)));
     expect(answerOf(firstResult.published, "Accept").activity["mimi:epoch"]).toBe(2);
     await deliverCommit("alice", first, ["carol"]);
@@ -326,7 +270,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
         addActivity(
           actors.carol,
           actors.dave,
-          await commit(stateOf("carol"), cs, { add: [client("dave").keyPackage] }),
+          await commit(stateOf("carol"), world.cs, { add: [client("dave").keyPackage] }),
         ),
         "only the channel's owner or an admin may add members",
       ],
@@ -334,7 +278,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
         removeActivity(
           actors.carol,
           actors.bob,
-          await commit(stateOf("carol"), cs, { remove: [leafOf("bob")] }),
+          await commit(stateOf("carol"), world.cs, { remove: [leafOf("bob")] }),
         ),
         "only the channel's owner or an admin may remove other members",
       ],
@@ -342,7 +286,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
         removeActivity(
           actors.bob,
           actors.alice,
-          await commit(stateOf("bob"), cs, { remove: [leafOf("alice")] }),
+          await commit(stateOf("bob"), world.cs, { remove: [leafOf("alice")] }),
         ),
         "an admin cannot remove the channel's owner",
       ],
@@ -365,15 +309,15 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     // The role rule comes before any MLS work: a refused commit costs no credential check.
     let credentialChecks = 0;
     const counting: ChannelSequencerContext = {
-      ...ctx,
+      ...world.ctx,
       credentials: {
         verify: (...args) => {
           credentialChecks += 1;
-          return ctx.credentials.verify(...args);
+          return world.ctx.credentials.verify(...args);
         },
         identify: (...args) => {
           credentialChecks += 1;
-          return ctx.credentials.identify(...args);
+          return world.ctx.credentials.identify(...args);
         },
       },
     };
@@ -399,7 +343,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   it("lets a member remove themself as far as roles go (the commit is checked as for any Remove)", async () => {
     // A member cannot commit their own removal in MLS; a commit by someone else is refused for that
     // reason, after the role rule let it through.
-    const byAlice = await commit(stateOf("alice"), cs, { remove: [leafOf("carol")] });
+    const byAlice = await commit(stateOf("alice"), world.cs, { remove: [leafOf("carol")] });
     const { published } = await handle(
       inboxItem(channelId, removeActivity(actors.carol, actors.carol, byAlice)),
     );
@@ -410,7 +354,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const before = await snapshot();
     let demoted = false;
     const store: ChannelStore = {
-      ...ctx.store,
+      ...world.ctx.store,
       async accept(input) {
         if (!demoted) {
           demoted = true;
@@ -419,12 +363,12 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
             "Accept",
           );
         }
-        return ctx.store.accept(input);
+        return world.ctx.store.accept(input);
       },
     };
-    const byBob = await commit(stateOf("bob"), cs, { add: [client("dave").keyPackage] });
+    const byBob = await commit(stateOf("bob"), world.cs, { add: [client("dave").keyPackage] });
     const bobAdd = addActivity(actors.bob, actors.dave, byBob);
-    const published = (await handleReplica({ ...ctx, store }, inboxItem(channelId, bobAdd))).published;
+    const published = (await handleReplica({ ...world.ctx, store }, inboxItem(channelId, bobAdd))).published;
     expect(answerOf(published, "Reject").activity).toMatchObject({
       object: bobAdd.id,
       summary: "only the channel's owner or an admin may add members",
@@ -446,7 +390,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
 
   it("rejects a stale commit (from an older state) and nothing moves", async () => {
     if (!aliceAtEpoch1) throw new Error("no old state");
-    const stale = await commit(aliceAtEpoch1, cs, { add: [client("dave").keyPackage] });
+    const stale = await commit(aliceAtEpoch1, world.cs, { add: [client("dave").keyPackage] });
     const before = await snapshot();
     const { published } = await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, stale)));
     expect(published.map((request) => request.activity.type)).toEqual(["Reject"]);
@@ -462,26 +406,26 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       release = resolve;
     });
     const store: ChannelStore = {
-      ...ctx.store,
+      ...world.ctx.store,
       async accept(input) {
         arrived += 1;
         if (arrived === 2) release();
         await bothVerified;
-        return ctx.store.accept(input);
+        return world.ctx.store.accept(input);
       },
     };
-    const racing = { ...ctx, store };
-    const byAlice = await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
-    const byCarol = await commit(stateOf("carol"), cs, { add: [client("erin").keyPackage] });
+    const racing = { ...world.ctx, store };
+    const byAlice = await commit(stateOf("alice"), world.cs, { add: [client("dave").keyPackage] });
+    const byCarol = await commit(stateOf("carol"), world.cs, { add: [client("erin").keyPackage] });
     const aliceAdd = addActivity(actors.alice, actors.dave, byAlice);
     const carolAdd = addActivity(actors.carol, actors.erin, byCarol);
-    const before = deliveryRequests(bus).length;
+    const before = deliveryRequests(world.bus).length;
     const outcomes = await Promise.all([
       handleToSettled(racing, inboxItem(channelId, aliceAdd)),
       handleToSettled(racing, inboxItem(channelId, carolAdd)),
     ]);
     expect(outcomes).toEqual([{ kind: "ok" }, { kind: "ok" }]);
-    const published = deliveryRequests(bus).slice(before);
+    const published = deliveryRequests(world.bus).slice(before);
     const accepts = published.filter((request) => request.activity.type === "Accept");
     const rejects = published.filter((request) => request.activity.type === "Reject");
     expect(accepts).toHaveLength(1);
@@ -498,7 +442,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     await expectFollowersMatchRoster();
     // The rest of the scenario needs erin outside the group: remove her if she won.
     if (!aliceWon) {
-      const output = await commit(stateOf("alice"), cs, { remove: [leafOf("erin")] });
+      const output = await commit(stateOf("alice"), world.cs, { remove: [leafOf("erin")] });
       const removal = await handle(inboxItem(channelId, removeActivity(actors.alice, actors.erin, output)));
       answerOf(removal.published, "Accept");
       await deliverCommit("alice", output);
@@ -507,8 +451,8 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   });
 
   it("rejects an Add whose KeyPackage credential names another actor than object", async () => {
-    const impostor = await enrol(cs, cas.a, "erin", actors.erin);
-    const output = await commit(stateOf("alice"), cs, { add: [impostor.keyPackage] });
+    const impostor = await enrol(world.cs, world.cas.a, "erin", actors.erin);
+    const output = await commit(stateOf("alice"), world.cs, { add: [impostor.keyPackage] });
     const before = await snapshot();
     const { published } = await handle(inboxItem(channelId, addActivity(actors.alice, actors.bob, output)));
     const reject = answerOf(published, "Reject");
@@ -537,7 +481,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const sequence = (before.lastSequence ?? 0) + 1;
     expect(forward?.activity).toEqual({ ...sent.activity, "mimi:sequence": sequence });
     expect(forward?.audience).toEqual(before.followers);
-    expect((await ctx.store.log(channelId, sequence - 1, 1)).map((entry) => entry.sequence)).toEqual([
+    expect((await world.ctx.store.log(channelId, sequence - 1, 1)).map((entry) => entry.sequence)).toEqual([
       sequence,
     ]);
     expect(answerOf(published, "Accept").activity).toMatchObject({
@@ -547,7 +491,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     });
     expect((await snapshot()).log.at(-1)).toBe(sent.activity.id);
     // Keyed by the channel: one channel's forwards share a partition and reach fan-out in order.
-    const records = bus.published
+    const records = world.bus.published
       .filter((batch) => batch.topic === deliveryRequestsTopic.name)
       .flatMap((batch) => batch.messages);
     const forwardRecord = records.find((record) => {
@@ -569,7 +513,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const forward = published.find((request) => request.activityId === received.id);
     expect(forward?.activity).toEqual({ ...completed, "mimi:sequence": sequence });
     expect(answerOf(published, "Accept").activity).toMatchObject({ "mimi:sequence": sequence });
-    const [logged] = await ctx.store.log(channelId, sequence - 1, 1);
+    const [logged] = await world.ctx.store.log(channelId, sequence - 1, 1);
     expect(logged?.activity).toEqual(completed);
   });
 
@@ -602,11 +546,11 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
 
   it("rejects a message over the size limit, and a member's messages past their rate, before any MLS work", async () => {
     const limited = createTestContext({
-      sql,
-      bus,
-      cas,
+      sql: world.sql,
+      bus: world.bus,
+      cas: world.cas,
       overrides: {
-        settings: { ...ctx.settings, maxMessageBytes: 1_024, messageBurst: 2, messagesPerMinute: 1 },
+        settings: { ...world.ctx.settings, maxMessageBytes: 1_024, messageBurst: 2, messagesPerMinute: 1 },
       },
     }).ctx;
     const send = async (text: string) => {
@@ -636,7 +580,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
 
   it("removes bob: the Remove also reaches bob, followers drop him", async () => {
     bobBeforeRemoval = stateOf("bob");
-    const output = await commit(stateOf("alice"), cs, { remove: [leafOf("bob")] });
+    const output = await commit(stateOf("alice"), world.cs, { remove: [leafOf("bob")] });
     const remove = removeActivity(actors.alice, actors.bob, output);
     const { published } = await handle(inboxItem(channelId, remove));
     answerOf(published, "Accept");
@@ -654,7 +598,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   });
 
   it("rejects a Remove that leaves some of the object's clients, and one of a non-member", async () => {
-    const output = await commit(stateOf("alice"), cs, { remove: [leafOf("carol")] });
+    const output = await commit(stateOf("alice"), world.cs, { remove: [leafOf("carol")] });
     const wrongObject = await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, output)));
     expect(answerOf(wrongObject.published, "Reject").activity.summary).toContain("not only of");
     const fromOutsider = await handle(
@@ -679,7 +623,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const followers = (await snapshot()).followers ?? [];
     const mover = followers.includes(actors.dave)
       ? undefined
-      : await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+      : await commit(stateOf("alice"), world.cs, { add: [client("dave").keyPackage] });
     if (mover) {
       answerOf(
         (await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, mover)))).published,
@@ -687,7 +631,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       );
       await deliverCommit("alice", mover, ["dave"]);
     } else {
-      const removal = await commit(stateOf("alice"), cs, { remove: [leafOf("dave")] });
+      const removal = await commit(stateOf("alice"), world.cs, { remove: [leafOf("dave")] });
       answerOf(
         (await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, removal)))).published,
         "Accept",
@@ -712,7 +656,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
       object: { type: "Service", id: C, name: "random" },
     });
     answerOf((await handle(inboxItem(channelId, rename))).published, "Accept");
-    expect((await ctx.store.channel(channelId))?.name).toBe("random");
+    expect((await world.ctx.store.channel(channelId))?.name).toBe("random");
     const tooLong = activity(actors.carol, C, {
       type: "Update",
       object: { type: "Service", id: C, name: "x".repeat(101) },
@@ -720,12 +664,12 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     expect(
       answerOf((await handle(inboxItem(channelId, tooLong))).published, "Reject").activity.summary,
     ).toContain("1-100");
-    expect((await ctx.store.channel(channelId))?.name).toBe("random");
+    expect((await world.ctx.store.channel(channelId))?.name).toBe("random");
   });
 
   it("a removed admin loses the role; re-added, they are a member", async () => {
     const addDave = async () => {
-      const output = await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+      const output = await commit(stateOf("alice"), world.cs, { add: [client("dave").keyPackage] });
       answerOf(
         (await handle(inboxItem(channelId, addActivity(actors.alice, actors.dave, output)))).published,
         "Accept",
@@ -739,7 +683,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     );
     expect(await roles()).toMatchObject({ [actors.dave]: "admin" });
 
-    const removal = await commit(stateOf("alice"), cs, { remove: [leafOf("dave")] });
+    const removal = await commit(stateOf("alice"), world.cs, { remove: [leafOf("dave")] });
     answerOf(
       (await handle(inboxItem(channelId, removeActivity(actors.alice, actors.dave, removal)))).published,
       "Accept",
@@ -788,7 +732,7 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     const sent = await messageActivity(actors.alice, stateOf("alice"), "retry me");
     client("alice").state = sent.newState;
     const item = inboxItem(channelId, sent.activity);
-    bus.failNextPublish = true;
+    world.bus.failNextPublish = true;
     const first = await handle(item);
     expect(first.outcome.kind).toBe("retry");
     expect(first.published).toEqual([]);
@@ -812,28 +756,28 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
     // The last one is also redelivered while its first delivery is being handled.
     const last = items.at(-1);
     if (!last) throw new Error("no item");
-    const outcomes = await Promise.all([...items, last].map((item) => handleToSettled(ctx, item)));
+    const outcomes = await Promise.all([...items, last].map((item) => handleToSettled(world.ctx, item)));
     expect(outcomes).toEqual(outcomes.map(() => ({ kind: "ok" })));
     const after = await snapshot();
     expect(after.lastSequence).toBe(before + 3);
     const ids = items.map((item) => String(item.activity.id));
     expect(after.log.filter((id) => ids.includes(String(id))).sort()).toEqual([...ids].sort());
-    const accepts = deliveryRequests(bus).filter(
+    const accepts = deliveryRequests(world.bus).filter(
       (request) => request.activity.type === "Accept" && ids.includes(String(request.activity.object)),
     );
     expect(new Set(accepts.map((request) => request.activity["mimi:sequence"])).size).toBe(3);
   });
 
   it("a second replica's cached state follows a commit the first one accepted", async () => {
-    const replica: ChannelSequencerContext = { ...ctx, store: createChannelStore(sql) };
+    const replica: ChannelSequencerContext = { ...world.ctx, store: createChannelStore(world.sql) };
     const warm = await messageActivity(actors.alice, stateOf("alice"), "replica warm-up");
     client("alice").state = warm.newState;
     answerOf((await handleReplica(replica, inboxItem(channelId, warm.activity))).published, "Accept");
     const epoch = (await snapshot()).epoch ?? 0;
     const followers = (await snapshot()).followers ?? [];
     const change = followers.includes(actors.dave)
-      ? await commit(stateOf("alice"), cs, { remove: [leafOf("dave")] })
-      : await commit(stateOf("alice"), cs, { add: [client("dave").keyPackage] });
+      ? await commit(stateOf("alice"), world.cs, { remove: [leafOf("dave")] })
+      : await commit(stateOf("alice"), world.cs, { add: [client("dave").keyPackage] });
     const submitted = followers.includes(actors.dave)
       ? removeActivity(actors.alice, actors.dave, change)
       : addActivity(actors.alice, actors.dave, change);
@@ -851,16 +795,16 @@ describe("channel sequencing with real MLS groups and x509 credentials", () => {
   });
 
   it("consumes channel.inbox through the bus", async () => {
-    const workers = await startChannelSequencerWorkers(ctx);
+    const workers = await startChannelSequencerWorkers(world.ctx);
     try {
       const sent = await messageActivity(actors.carol, stateOf("carol"), "via the bus");
       client("carol").state = sent.newState;
-      await bus.publish(channelInboxTopic.name, [
+      await world.bus.publish(channelInboxTopic.name, [
         channelInboxTopic.message(channelId, inboxItem(channelId, sent.activity)),
       ]);
       await waitUntil(
         () =>
-          deliveryRequests(bus).some(
+          deliveryRequests(world.bus).some(
             (request) => request.activity.type === "Accept" && request.activity.object === sent.activity.id,
           ),
         { timeoutMs: 5_000 },

@@ -4,8 +4,8 @@ import {
   checkDmAdd,
   checkDmParticipants,
   checkDmRemaining,
-  checkDmRoster,
   conversationKey,
+  dmActorFields,
   dmFixedRefusal,
 } from "./dm.js";
 
@@ -48,24 +48,6 @@ describe("a DM's participants at creation", () => {
   });
 });
 
-describe("a DM group's roster", () => {
-  it("must be exactly the participants, each with a leaf", () => {
-    expect(checkDmRoster(["acct:alice@a.example", "acct:alice@a.example", ...P.slice(1)], P)).toEqual({
-      ok: true,
-    });
-    expect(checkDmRoster(["acct:Bob@B.example", "acct:alice@a.example", "acct:carol@c.example"], P)).toEqual({
-      ok: true,
-    });
-    const missing = checkDmRoster(P.slice(0, 2), P);
-    expect(missing.ok ? "ok" : [missing.reason, missing.summary]).toEqual([
-      "dmRosterMismatch",
-      "the group's users must be exactly the participants: no leaf for acct:carol@c.example",
-    ]);
-    const extra = checkDmRoster([...P, "acct:dave@d.example"], P);
-    expect(extra.ok ? "ok" : extra.reason).toBe("dmRosterMismatch");
-  });
-});
-
 describe("commits in a DM group", () => {
   it("adds only participants' devices", () => {
     expect(checkDmAdd(["acct:bob@b.example"], P)).toEqual({ ok: true });
@@ -87,5 +69,40 @@ describe("commits in a DM group", () => {
   it("reads accts in their canonical form", () => {
     expect(canonicalAcct("acct:Bob@B.example")).toBe("acct:bob@b.example");
     expect(canonicalAcct("bob@b.example")).toBeUndefined();
+  });
+});
+
+describe("a DM's participants before the creator is known", () => {
+  it("checks the list and key only", () => {
+    expect(checkDmParticipants(P.slice(1), conversationKey(P.slice(1)), undefined, 32).ok).toBe(true);
+    const unsorted = checkDmParticipants([P[2], P[1]], "", undefined, 32);
+    expect(unsorted.ok ? "ok" : unsorted.reason).toBe("dmParticipantsInvalid");
+  });
+});
+
+describe("a DM's participants before the creator is known", () => {
+  it("checks the list and key only", () => {
+    expect(checkDmParticipants(P.slice(1), conversationKey(P.slice(1)), undefined, 32).ok).toBe(true);
+    const unsorted = checkDmParticipants([P[2], P[1]], "", undefined, 32);
+    expect(unsorted.ok ? "ok" : unsorted.reason).toBe("dmParticipantsInvalid");
+  });
+});
+
+describe("a DM group's actor document", () => {
+  it("lists the participants with their actors and the key", () => {
+    const actors = new Map(
+      P.map((acct) => [acct, `https://${acct.split("@")[1]}/users/${acct.slice(5).split("@")[0]}`]),
+    );
+    expect(dmActorFields(P, actors)).toEqual({
+      "mimi:kind": "dm",
+      "mimi:conversation": "u7xY8BKxt9fOmoPV-FqyAk18VV-89kAdwCYhk_Z7hdU",
+      "mimi:participants": P,
+      "mimi:participantActors": {
+        "acct:alice@a.example": "https://a.example/users/alice",
+        "acct:bob@b.example": "https://b.example/users/bob",
+        "acct:carol@c.example": "https://c.example/users/carol",
+      },
+    });
+    expect(() => dmActorFields(P, new Map())).toThrow(/no actor/);
   });
 });

@@ -10,7 +10,6 @@ import { formatAcct, parseAcct } from "@mimi/activitypub";
 export type DmRefusalReason =
   | "dmParticipantsInvalid"
   | "dmConversationMismatch"
-  | "dmRosterMismatch"
   | "dmNotParticipant"
   | "dmParticipantRemoval"
   | "dmFixed";
@@ -34,12 +33,12 @@ export function conversationKey(participants: readonly string[]): string {
 
 /**
  * A DM Create's `mimi:participants` and `mimi:conversation`: a sorted list of 2..max distinct
- * canonical accts holding the creator, and its key.
+ * canonical accts holding the creator (when `creatorAcct` is given), and its key.
  */
 export function checkDmParticipants(
   participants: unknown,
   conversation: unknown,
-  creatorAcct: string,
+  creatorAcct: string | undefined,
   maxParticipants: number,
 ): DmCheck<readonly string[]> {
   const invalid = (why: string) => refuse("dmParticipantsInvalid", `mimi:participants ${why}`);
@@ -54,31 +53,13 @@ export function checkDmParticipants(
     if (previous !== undefined && !(previous < entry)) return invalid("must be sorted and distinct");
     list.push(entry);
   }
-  const creator = canonicalAcct(creatorAcct);
-  if (creator === undefined || !list.includes(creator))
+  // Without the creator's acct (not known before the GroupInfo is verified) only the list is checked.
+  const creator = creatorAcct === undefined ? undefined : canonicalAcct(creatorAcct);
+  if (creatorAcct !== undefined && (creator === undefined || !list.includes(creator)))
     return invalid(`must include the creator ${creatorAcct}`);
   if (conversation !== conversationKey(list))
     return refuse("dmConversationMismatch", "mimi:conversation is not the key of mimi:participants");
   return { ok: true, value: list };
-}
-
-/** A new DM group's users (the accts of its leaves) are exactly P, each with at least one leaf. */
-export function checkDmRoster(leafAccts: readonly string[], participants: readonly string[]): DmCheck {
-  const users = new Set(leafAccts.map((acct) => canonicalAcct(acct) ?? acct));
-  const expected = new Set(participants);
-  const missing = participants.filter((acct) => !users.has(acct));
-  const extra = [...users].filter((acct) => !expected.has(acct));
-  if (missing.length > 0 || extra.length > 0) {
-    const parts = [
-      missing.length > 0 ? `no leaf for ${missing.join(", ")}` : "",
-      extra.length > 0 ? `leaves of non-participants ${extra.join(", ")}` : "",
-    ].filter((part) => part !== "");
-    return refuse(
-      "dmRosterMismatch",
-      `the group's users must be exactly the participants: ${parts.join("; ")}`,
-    );
-  }
-  return { ok: true };
 }
 
 /** An Add in a DM group adds devices of participants only. */
@@ -112,4 +93,27 @@ export function checkDmRemaining(
 export function dmFixedRefusal(kind: "rename" | "role" | "leave"): { reason: "dmFixed"; summary: string } {
   const what = kind === "rename" ? "a name" : kind === "role" ? "roles" : "departures";
   return { reason: "dmFixed", summary: `a DM group has no ${what}: its participants are fixed` };
+}
+
+/**
+ * The members a DM group's actor document adds to a channel's (protocol.md section 14.2): its kind,
+ * its participants and key, and the actor each participant's acct resolves to, which is what a
+ * receiving provider compares a message's `to` with. `actorOf` must hold every participant.
+ */
+export function dmActorFields(
+  participants: readonly string[],
+  actorOf: ReadonlyMap<string, string>,
+): Record<string, unknown> {
+  const participantActors: Record<string, string> = {};
+  for (const acct of participants) {
+    const actor = actorOf.get(acct);
+    if (actor === undefined) throw new Error(`no actor for the participant ${acct}`);
+    participantActors[acct] = actor;
+  }
+  return {
+    "mimi:kind": "dm",
+    "mimi:conversation": conversationKey(participants),
+    "mimi:participants": [...participants],
+    "mimi:participantActors": participantActors,
+  };
 }

@@ -10,6 +10,12 @@ export type Submission =
       readonly groupInfo: unknown;
       /** Create{Service} with a first commit (the draft allows it); this server asks for a separate Add. */
       readonly carriesCommit: boolean;
+      /** Present when the Service has a `mimi:kind` (a group DM's is "dm", section 14 of protocol.md). */
+      readonly dm?: {
+        readonly kind: unknown;
+        readonly participants: unknown;
+        readonly conversation: unknown;
+      };
     }
   | { readonly kind: "message"; readonly message: unknown }
   | {
@@ -80,6 +86,15 @@ export function readSubmission(activity: Readonly<Record<string, unknown>>): Sub
           name: object.name,
           groupInfo: activity["mimi:groupInfo"],
           carriesCommit: activity["mimi:commit"] !== undefined || activity["mimi:welcome"] !== undefined,
+          ...(object["mimi:kind"] === undefined
+            ? {}
+            : {
+                dm: {
+                  kind: object["mimi:kind"],
+                  participants: object["mimi:participants"],
+                  conversation: object["mimi:conversation"],
+                },
+              }),
         };
       }
       if (objectType === "PrivateMessage") return { kind: "message", message: object };

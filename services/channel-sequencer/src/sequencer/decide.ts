@@ -27,6 +27,13 @@ import { referenceId, type Submission } from "../domain/submission.js";
 import { decideAccountDeleted } from "./decide-account-deleted.js";
 import { addBlockRefusal } from "./decide-blocks.js";
 import { decideDevice } from "./decide-device.js";
+import {
+  decideDmCreate,
+  dmAddDecision,
+  dmFixedDecision,
+  dmParticipantsOf,
+  dmRemoveDecision,
+} from "./decide-dm.js";
 import { decideKeyUpdate } from "./decide-key-update.js";
 import { decideLeave } from "./decide-leave.js";
 import { type Decision, TransientFailure } from "./decision.js";
@@ -86,6 +93,11 @@ export async function decide(
   if (channel === undefined) return { kind: "drop", reason: `no channel ${item.channelId}` };
   if (submission.kind === "unsupported")
     return reject(`the channel does not handle ${submission.description}`);
+  // A DM group takes no name, roles or departures: its participants are fixed.
+  if (submission.kind === "rename" || submission.kind === "role" || submission.kind === "leave") {
+    const fixed = await dmFixedDecision(ctx, channel, submission.kind);
+    if (fixed) return fixed;
+  }
   // Every refusal of a key update carries a mimi:reason, so it is decided whole on its own.
   if (submission.kind === "keyUpdate") return decideKeyUpdate(ctx, item, activity, submission, channel);
   // So does a device joining or being removed.
@@ -156,6 +168,11 @@ async function decideCreate(
   submission: Extract<Submission, { kind: "create" }>,
   channel: StoredChannel | undefined,
 ): Promise<Decision> {
+  if (submission.dm !== undefined) {
+    const named = (channelSubmission: typeof submission) =>
+      decideCreate(ctx, item, activity, channelSubmission, channel);
+    return decideDmCreate({ ...submission, dm: submission.dm }, named);
+  }
   const channelUrl = ctx.urls.channel(item.channelId);
   const creator = item.authenticatedActor;
   if (channel !== undefined) return reject(`the channel id ${item.channelId} is already in use`);
@@ -220,6 +237,11 @@ async function decideCommit(
 ): Promise<Decision> {
   const object = submission.object;
   if (object === undefined) return reject("the activity's object must be the actor to add or remove");
+  const dmParticipants = await dmParticipantsOf(ctx, channel);
+  if (submission.kind === "remove") {
+    const refused = dmRemoveDecision(dmParticipants, object);
+    if (refused) return refused;
+  }
   if (submission.kind === "add") {
     const departing = pendingDepartureRefusal(channel.departed, object);
     if (departing !== undefined) return reject(departing);
@@ -272,6 +294,11 @@ async function decideCommit(
       actorUrl: await actorOfAcct(ctx, identified.acct),
     });
   }
+  const dmRefused = dmAddDecision(
+    dmParticipants,
+    added.map((client) => client.acct),
+  );
+  if (dmRefused) return dmRefused;
   const plan = planMembershipChange({
     kind: submission.kind,
     object,

@@ -11,6 +11,7 @@ import {
   type KeyPackage,
   type KeyPackageBundle,
   processIncoming,
+  selfUpdate,
 } from "@mimi/mls";
 import type { ChannelRecord, PendingChange } from "../account-store.js";
 import {
@@ -28,6 +29,7 @@ import type { ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
 import { deviceChangeEvent, isDeviceActivity } from "../device/channel-joins.js";
 import { acctsAddedBy, toBase64 } from "../mls-wire.js";
+import { allowCredentialChange, ownLeafUpdate } from "./credential-update.js";
 import { clientIdsIn, keyPackagesStillMissing, leavesOf } from "./roster.js";
 import { ConversationSession } from "./session.js";
 
@@ -125,7 +127,8 @@ export async function proposeRemove(
  */
 export async function proposeKeyUpdate(session: ConversationSession): Promise<Activity> {
   const { ctx, record } = session;
-  const output = await commit(session.state(), ctx.cs);
+  // After a renewal the new leaf also carries the device's new credential.
+  const output = await selfUpdate(session.state(), ctx.cs, await ownLeafUpdate(ctx, session.state()));
   const activity = keyUpdateActivity(ctx.account.actor, record.url, output);
   record.pending = {
     activityId: activity.id,
@@ -155,7 +158,7 @@ export async function rebuildChange(
   let activity: (Activity & { id: string }) | undefined;
   if (pending.kind === "update") {
     // A key update is as good on any epoch: commit a fresh one.
-    output = await commit(state, ctx.cs);
+    output = await selfUpdate(state, ctx.cs, await ownLeafUpdate(ctx, state));
     activity = keyUpdateActivity(ctx.account.actor, record.url, output);
   } else if (pending.kind === "add") {
     const keyPackages = keyPackagesStillMissing(pending.keyPackages, clientIdsIn(state));
@@ -226,7 +229,8 @@ export async function applyCommit(
     events.push(session.skipped(id, `bad commit: ${wire.detail}`));
     return "done";
   }
-  const processed = await processIncoming(session.state(), ctx.cs, wire.bytes);
+  // A leaf's credential changes only for a renewal by that leaf's own client.
+  const processed = await processIncoming(session.state(), ctx.cs, wire.bytes, { allowCredentialChange });
   if (!processed.ok && processed.reason === "futureEpoch" && mayCatchUp) return "behind";
   if (!processed.ok) {
     // An older epoch: already applied (our own commit, or applied during a catch-up).

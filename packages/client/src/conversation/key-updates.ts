@@ -4,13 +4,15 @@ import type { ClientEvent, KeyUpdatePolicy } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { errorText } from "../errors.js";
 import { proposeKeyUpdate } from "./commits.js";
+import { deviceCredential, ownLeafOutdated } from "./credential-update.js";
 import { ConversationSession } from "./session.js";
 
 /**
  * Key updates of this device's own leaf: a commit with no proposals and a fresh UpdatePath, so that
  * keys an attacker may have taken stop opening anything (post-compromise security). `rotateKeys`
  * commits one on demand; `sync` and `listen` commit one by themselves when the policy says it is
- * due.
+ * due, and after a credential renewal (conversation/credential-update.ts). Each carries the device's
+ * current credential.
  */
 
 /** A week, or a thousand messages: often enough to bound what stolen keys open, rare enough to cost nothing. */
@@ -37,16 +39,30 @@ export function keyUpdateLimits(policy: KeyUpdatePolicy | undefined): KeyUpdateL
  * the record's making) is `maxAgeMs` old or `maxMessages` messages ago. Pure.
  */
 export function keyUpdateDue(record: ChannelRecord, limits: KeyUpdateLimits, now: Date): boolean {
-  if (record.status !== "active" || !record.state) return false;
-  if (record.pending || record.createActivityId || record.outOfSync) return false;
-  // Entries wait for a gap: our commit would be for an epoch already passed.
-  if (hasGap(record.ahead, record.logSequence)) return false;
+  if (!keyUpdatePossible(record)) return false;
   const last = record.keyUpdate ?? { at: record.createdAt, messages: 0 };
   const age = now.getTime() - Date.parse(last.at);
   return age >= limits.maxAgeMs || last.messages >= limits.maxMessages;
 }
 
-/** Commits and submits a key update in every channel where one is due; failures become warnings. */
+/**
+ * Whether we may commit a key update in this channel now: it is active with no change of ours waiting,
+ * nothing keeping it behind and no entry waiting for a gap. Pure.
+ */
+export function keyUpdatePossible(record: ChannelRecord): boolean {
+  if (record.status !== "active" || !record.state) return false;
+  if (record.pending || record.createActivityId || record.outOfSync) return false;
+  // Entries wait for a gap: our commit would be for an epoch already passed.
+  return !hasGap(record.ahead, record.logSequence);
+}
+
+/**
+ * Commits and submits a key update in every channel where one is due, by the policy's age or message
+ * count or because our leaf there still carries a credential the device has since renewed (that one
+ * would expire); failures become warnings, and a renewal's update is tried again on the next sync until
+ * the channel accepts one. With the policy off the client commits none by itself: `rotateKeys` then
+ * carries the renewed credential.
+ */
 export async function updateKeysWhereDue(
   ctx: AccountContext,
   limits: KeyUpdateLimits | undefined,
@@ -54,8 +70,14 @@ export async function updateKeysWhereDue(
   warnings: string[],
 ): Promise<void> {
   if (!limits) return;
+  const device = await ctx.store.loadDevice();
+  const credential = device ? deviceCredential(device) : undefined;
   for (const session of await ConversationSession.all(ctx)) {
-    if (!keyUpdateDue(session.record, limits, ctx.now())) continue;
+    const renewing =
+      credential !== undefined &&
+      keyUpdatePossible(session.record) &&
+      ownLeafOutdated(session.state(), credential);
+    if (!renewing && !keyUpdateDue(session.record, limits, ctx.now())) continue;
     try {
       const submitted = await session.submitPending(await proposeKeyUpdate(session));
       events.push({

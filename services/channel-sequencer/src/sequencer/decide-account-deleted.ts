@@ -3,6 +3,7 @@ import type { ChannelInboxItem } from "@mimi/topics";
 import type { ChannelSequencerContext } from "../context.js";
 import { checkAccountDeleted } from "../domain/account-deleted.js";
 import type { Submission } from "../domain/submission.js";
+import { decideDeparture } from "./decide-leave.js";
 import type { Decision } from "./decision.js";
 import type { StoredChannel } from "./store.js";
 
@@ -12,28 +13,22 @@ import type { StoredChannel } from "./store.js";
  * `mimi:reason`. `target` is read from the activity as received, before the channel addresses its
  * forward.
  */
-export async function decideAccountDeleted(
+export function decideAccountDeleted(
   ctx: ChannelSequencerContext,
   item: ChannelInboxItem,
   activity: ActivityEnvelope,
   submission: Extract<Submission, { kind: "accountDeleted" }>,
   channel: StoredChannel,
 ): Promise<Decision> {
-  const roles = await ctx.store.roles(item.channelId);
-  if (roles === undefined) return { kind: "drop", reason: `no channel ${item.channelId}` };
-  const checked = checkAccountDeleted({
-    actor: actorIdOf(activity),
-    object: submission.object,
-    target: submission.target,
-    submitter: item.authenticatedActor,
-    members: channel.members,
-    roles,
-  });
-  if (!checked.ok) return { kind: "reject", summary: checked.summary, reason: checked.reason };
-  return {
-    kind: "accept",
-    // Checked again under the channel's lock when the departure is stored.
-    conflictReason: "notAMember",
-    change: { kind: "leave", submitter: checked.departing, departedAt: ctx.now(), accountDeleted: true },
-  };
+  const actor = actorIdOf(activity);
+  return decideDeparture(ctx, item.channelId, { leaver: actor, accountDeleted: true }, (roles) =>
+    checkAccountDeleted({
+      actor,
+      object: submission.object,
+      target: submission.target,
+      submitter: item.authenticatedActor,
+      members: channel.members,
+      roles,
+    }),
+  );
 }

@@ -2,6 +2,7 @@ import type { Bus, BusMessage } from "@mimi/bus";
 import { coalesce } from "@mimi/service-kit";
 import type { Sql, SqlExecutor } from "@mimi/store";
 import type { HoldPlan } from "../domain/pair-queue.js";
+import { startBatchPoller } from "./batch-poller.js";
 
 /** One signer's deliveries to one destination server (its origin). */
 export interface PairKey {
@@ -313,29 +314,8 @@ export function createHeldPairStore(sql: Sql, bus: Bus, options: HeldPairStoreOp
     releaseDue,
 
     start(intervalMs, onError) {
-      let stopped = false;
-      let running: Promise<void> = Promise.resolve();
-      const tick = () => {
-        if (stopped) return;
-        running = (async () => {
-          try {
-            // Release in batches while a full batch came back.
-            while (!stopped && (await releaseDue(options.now())) === RELEASE_BATCH) {}
-          } catch (error) {
-            onError(error);
-          }
-        })().finally(() => {
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        });
-      };
-      let timer: NodeJS.Timeout = setTimeout(tick, intervalMs);
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await running;
-        },
-      };
+      const release = () => releaseDue(options.now());
+      return startBatchPoller(release, { intervalMs, batchSize: RELEASE_BATCH, onError });
     },
 
     async storedCount() {

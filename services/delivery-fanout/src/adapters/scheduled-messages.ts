@@ -1,5 +1,9 @@
 import type { Bus, BusMessage } from "@mimi/bus";
 import type { Sql } from "@mimi/store";
+import { startBatchPoller } from "./batch-poller.js";
+
+/** How many due messages one release publishes at most. */
+const RELEASE_BATCH = 200;
 
 /**
  * Durable delayed publishing: a message parked in `delivery.scheduled_messages` is published to its
@@ -27,7 +31,7 @@ interface ScheduledRow {
 }
 
 export function createMessageScheduler(sql: Sql, bus: Bus, now: () => number): MessageScheduler {
-  const releaseDue = async (nowMs: number, limit = 200): Promise<number> =>
+  const releaseDue = async (nowMs: number, limit = RELEASE_BATCH): Promise<number> =>
     sql.transaction(async (tx) => {
       // SKIP LOCKED lets replicas share the table without publishing a message twice.
       const due = await tx.query<ScheduledRow>(
@@ -59,29 +63,7 @@ export function createMessageScheduler(sql: Sql, bus: Bus, now: () => number): M
     },
     releaseDue,
     start(intervalMs, onError) {
-      let stopped = false;
-      let running: Promise<void> = Promise.resolve();
-      const tick = () => {
-        if (stopped) return;
-        running = (async () => {
-          try {
-            // Drain in batches while a full batch came back.
-            while (!stopped && (await releaseDue(now())) === 200) {}
-          } catch (error) {
-            onError(error);
-          }
-        })().finally(() => {
-          if (!stopped) timer = setTimeout(tick, intervalMs);
-        });
-      };
-      let timer: NodeJS.Timeout = setTimeout(tick, intervalMs);
-      return {
-        async stop() {
-          stopped = true;
-          clearTimeout(timer);
-          await running;
-        },
-      };
+      return startBatchPoller(() => releaseDue(now()), { intervalMs, batchSize: RELEASE_BATCH, onError });
     },
     async pendingCount() {
       const result = await sql.query<{ n: number }>(

@@ -1,5 +1,6 @@
-import { MimiClient } from "@mimi/client";
-import { roster } from "@mimi/mls";
+import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
+import { MimiClient, newActivityId, ProviderApi } from "@mimi/client";
+import { loadCiphersuite, roster, selfUpdate, toWireObject, x509Credential } from "@mimi/mls";
 import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
@@ -10,13 +11,15 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * 67 days are left); its next sync commits a key update whose new leaf carries the new certificate,
  * the channel's server checks that it names the same acct and client, and every member applies it,
  * ends with rolf's leaf holding the new certificate and reads on. Written once, run against any
- * deployment (see deployment.ts).
+ * deployment (see deployment.ts). A member who puts another member's certificate in their own leaf
+ * is refused, and nothing changes.
  */
 let deployment: Deployment;
 const clients = new TestClients(() => deployment);
 const client = (user: string) => clients.client(user);
 const syncUntil = clients.syncUntil.bind(clients);
 const DAY = 24 * 3600 * 1000;
+let url = "";
 
 async function texts(user: string, url: string): Promise<string[]> {
   return (await client(user).messages(url)).messages.map((m) => m.content);
@@ -57,7 +60,7 @@ afterAll(async () => {
 describe("a renewed credential in the channels a device is in", () => {
   it("is committed by the device's next sync, accepted, applied by every member, and messages flow", async () => {
     const created = await client("renata").createChannel("renewing");
-    const url = created.url;
+    url = created.url;
     expect((await client("renata").waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
     for (const acct of ["rolf@b.test", "rosa@c.test"]) {
       await client("renata").addMember(url, acct);
@@ -121,4 +124,53 @@ describe("a renewed credential in the channels a device is in", () => {
       );
     }
   }, 240_000);
+
+  it("refuses a member's key update that puts another member's certificate in their leaf; nothing changes", async () => {
+    const epoch = await epochOf("renata", url);
+    const leaves = await leafCertificates("renata", url);
+    // rosa's client never would: her stored group state commits a leaf carrying renata's certificate.
+    const renata = await client("renata").device();
+    if (!renata) throw new Error("renata has no device");
+    const state = await clients.storedChannelState("rosa", (await client("rosa").channel(url)).id);
+    const hijack = await selfUpdate(state, await loadCiphersuite(), {
+      credential: x509Credential(
+        renata.credentialChain.map((der) => new Uint8Array(Buffer.from(der, "base64"))),
+      ),
+    });
+    const rosa = await client("rosa").account();
+    const api = new ProviderApi({ server: deployment.server("c.test") }).withToken(rosa.token);
+    const activity = {
+      "@context": ACTIVITY_CONTEXT,
+      id: newActivityId(rosa.actor),
+      type: "Update",
+      actor: rosa.actor,
+      target: url,
+      to: [`${url}/followers`],
+      object: { type: "mimi:KeyUpdate", "mimi:member": rosa.actor },
+      "mimi:commit": toWireObject(hijack.commit),
+      "mimi:groupInfo": toWireObject(hijack.groupInfo),
+    };
+    await api.postActivity("rosa", activity);
+
+    const deadline = Date.now() + 30_000;
+    let reject: Record<string, unknown> | undefined;
+    while (!reject) {
+      reject = (await client("rosa").inbox({ limit: 500 })).find(
+        (item) => item.activity.type === "Reject" && item.activity.object === activity.id,
+      )?.activity;
+      if (Date.now() > deadline) throw new Error("rosa: no Reject of the hijacking key update");
+      if (!reject) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(reject).toMatchObject({ "mimi:reason": "credentialChanged", "mimi:currentEpoch": epoch });
+
+    await client("renata").sync();
+    expect(await epochOf("renata", url)).toBe(epoch);
+    expect(await leafCertificates("renata", url)).toEqual(leaves);
+    await client("rosa").send(url, "still myself");
+    await syncUntil("renata", "rosa's message", async () =>
+      (await texts("renata", url)).includes("still myself"),
+    );
+    const message = (await client("renata").messages(url)).messages.find((m) => m.content === "still myself");
+    expect(message?.senderUri).toBe("acct:rosa@c.test");
+  }, 120_000);
 });

@@ -24,10 +24,15 @@ export {
 export {
   ClaimStateUnavailableError,
   type ClaimsRedisOptions,
+  type ClaimsRedisSource,
   closeClaimsRedis,
+  closeRedis,
+  connectClaimsRedis,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   isRedisOutage,
   openClaimsRedis,
+  openRedis,
+  type RedisConnectionOptions,
 } from "./redis-connection";
 export {
   checkReplayUse,

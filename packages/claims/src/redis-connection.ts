@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 
 /** Longest wait for one Redis command, including time spent queued while the connection is down. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2_000;
@@ -20,14 +20,28 @@ export interface ClaimsRedisOptions {
   onError?: (error: Error) => void;
 }
 
+/** How `openRedis` connects: a bound on each command's wait, and what happens while disconnected. */
+export interface RedisConnectionOptions {
+  /** Longest wait for one command, including time queued while the connection is down. */
+  commandTimeoutMs: number;
+  /** ioredis auto-pipelining: the commands of one event-loop turn leave in one write (default on). */
+  autoPipelining?: boolean;
+  /** Queue commands while disconnected (ioredis's default), or fail them at once when false. */
+  offlineQueue?: boolean;
+  /** Told about connection errors, once per outage (see `ClaimsRedisOptions.onError`). */
+  onError?: (error: Error) => void;
+}
+
 /**
- * Opens a Redis connection as the claim state needs it: an `error` listener, bounded command waits,
- * and reconnection without end (backing off to one attempt every two seconds).
+ * Opens a Redis connection that never reports an error as unhandled: an `error` listener that tells
+ * `onError` once per outage, bounded command waits, and reconnection without end (backing off to one
+ * attempt every two seconds). The claim state and the shared rate limits both connect this way.
  */
-export function openClaimsRedis(url: string, options: ClaimsRedisOptions = {}): Redis {
+export function openRedis(url: string, options: RedisConnectionOptions): Redis {
   const redis = new Redis(url, {
     enableAutoPipelining: options.autoPipelining ?? true,
-    commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: options.commandTimeoutMs,
+    ...(options.offlineQueue === false ? { enableOfflineQueue: false } : {}),
     retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
   });
   let reported = false;
@@ -42,8 +56,8 @@ export function openClaimsRedis(url: string, options: ClaimsRedisOptions = {}): 
   return redis;
 }
 
-/** Closes a connection from `openClaimsRedis`: QUIT when the server can answer, else just drop it. */
-export async function closeClaimsRedis(redis: Redis): Promise<void> {
+/** Closes a connection from `openRedis`: QUIT when the server can answer, else just drop it. */
+export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === "ready") {
     try {
       await redis.quit();
@@ -53,6 +67,33 @@ export async function closeClaimsRedis(redis: Redis): Promise<void> {
     }
   }
   redis.disconnect();
+}
+
+/**
+ * Opens a Redis connection as the claim state needs it: an `error` listener, bounded command waits,
+ * and reconnection without end (backing off to one attempt every two seconds).
+ */
+export function openClaimsRedis(url: string, options: ClaimsRedisOptions = {}): Redis {
+  return openRedis(url, {
+    ...options,
+    commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  });
+}
+
+/** Closes a connection from `openClaimsRedis`: QUIT when the server can answer, else just drop it. */
+export const closeClaimsRedis = closeRedis;
+
+/** A connection opened from `url` (and closed by `close`), or a caller's client or cluster (left open). */
+export type ClaimsRedisSource = ({ url: string } & ClaimsRedisOptions) | { redis: Redis | Cluster };
+
+/** The client of `source`, and how to let go of it: quit what was opened here, leave the caller's open. */
+export function connectClaimsRedis(source: ClaimsRedisSource): {
+  redis: Redis | Cluster;
+  release(): Promise<void>;
+} {
+  if ("redis" in source) return { redis: source.redis, release: async () => {} };
+  const owned = openClaimsRedis(source.url, source);
+  return { redis: owned, release: () => closeClaimsRedis(owned) };
 }
 
 /**

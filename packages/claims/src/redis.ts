@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
 import {
   assertValid,
   checkKeyPackageIds,
@@ -8,26 +7,19 @@ import {
   type PoolRedisKeys,
   poolRedisKeys,
 } from "./pool-key";
-import {
-  type ClaimsRedisOptions,
-  closeClaimsRedis,
-  duringOutageUnavailable,
-  openClaimsRedis,
-} from "./redis-connection";
+import { type ClaimsRedisSource, connectClaimsRedis, duringOutageUnavailable } from "./redis-connection";
 import type { ClaimedFromPools, ClaimedKeyPackage, ClaimPoolCount, ClaimPoolKey, ClaimStore } from "./types";
 
 export const DEFAULT_CLAIM_KEY_PREFIX = "mimi:kp:";
 
-export type RedisClaimStoreOptions =
-  /**
-   * Opens (and on close, quits) its own connection (`openClaimsRedis`: error listener, bounded command
-   * waits, reconnection). Commands issued in the same event-loop turn go out in one write (ioredis
-   * auto-pipelining) unless `autoPipelining` is false: a write to another process costs far more than
-   * the bytes in it, so busy claim traffic needs far fewer of them.
-   */
-  | ({ url: string; keyPrefix?: string } & ClaimsRedisOptions)
-  /** Uses a caller-owned client or cluster, which `close` leaves open. */
-  | { redis: Redis | Cluster; keyPrefix?: string };
+/**
+ * Its own connection from `url` (`openClaimsRedis`: error listener, bounded command waits,
+ * reconnection; quit on close), or a caller-owned client or cluster (left open). Commands issued in
+ * the same event-loop turn go out in one write (ioredis auto-pipelining) unless `autoPipelining` is
+ * false: a write to another process costs far more than the bytes in it, so busy claim traffic needs
+ * far fewer of them.
+ */
+export type RedisClaimStoreOptions = ClaimsRedisSource & { keyPrefix?: string };
 
 interface LuaScript {
   source: string;
@@ -130,14 +122,7 @@ export function parseClaimFirstReply(reply: unknown, lists: number): Array<Claim
  * timed out) rejects with `ClaimStateUnavailableError`.
  */
 export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimStore {
-  let owned: Redis | undefined;
-  let redis: Redis | Cluster;
-  if ("url" in options) {
-    owned = openClaimsRedis(options.url, options);
-    redis = owned;
-  } else {
-    redis = options.redis;
-  }
+  const { redis, release } = connectClaimsRedis(options);
   const prefix = options.keyPrefix ?? DEFAULT_CLAIM_KEY_PREFIX;
   let closed = false;
 
@@ -216,7 +201,7 @@ export function createRedisClaimStore(options: RedisClaimStoreOptions): ClaimSto
     async close() {
       if (closed) return;
       closed = true;
-      if (owned) await closeClaimsRedis(owned);
+      await release();
     },
   };
 }

@@ -1,20 +1,11 @@
-import type { Cluster, Redis } from "ioredis";
 import { assertValid } from "./pool-key";
-import {
-  type ClaimsRedisOptions,
-  closeClaimsRedis,
-  duringOutageUnavailable,
-  openClaimsRedis,
-} from "./redis-connection";
+import { type ClaimsRedisSource, connectClaimsRedis, duringOutageUnavailable } from "./redis-connection";
 import { checkReplayUse, type ReplayGuard } from "./replay";
 
 export const DEFAULT_REPLAY_KEY_PREFIX = "mimi:replay:";
 
-export type RedisReplayGuardOptions =
-  /** Opens (and on close, quits) its own connection. */
-  | ({ url: string; keyPrefix?: string } & ClaimsRedisOptions)
-  /** Uses a caller-owned client or cluster, which `close` leaves open. */
-  | { redis: Redis | Cluster; keyPrefix?: string };
+/** Its own connection from `url` (quit on close), or a caller-owned client or cluster (left open). */
+export type RedisReplayGuardOptions = ClaimsRedisSource & { keyPrefix?: string };
 
 /**
  * Replay guard on Redis: one `SET <prefix><key> 1 NX EX <ttl>` per use, so every replica sharing the
@@ -22,14 +13,7 @@ export type RedisReplayGuardOptions =
  * Redis Cluster safe. An outage rejects with `ClaimStateUnavailableError`.
  */
 export function createRedisReplayGuard(options: RedisReplayGuardOptions): ReplayGuard {
-  let owned: Redis | undefined;
-  let redis: Redis | Cluster;
-  if ("url" in options) {
-    owned = openClaimsRedis(options.url, options);
-    redis = owned;
-  } else {
-    redis = options.redis;
-  }
+  const { redis, release } = connectClaimsRedis(options);
   const prefix = options.keyPrefix ?? DEFAULT_REPLAY_KEY_PREFIX;
   let closed = false;
 
@@ -46,7 +30,7 @@ export function createRedisReplayGuard(options: RedisReplayGuardOptions): Replay
     async close() {
       if (closed) return;
       closed = true;
-      if (owned) await closeClaimsRedis(owned);
+      await release();
     },
   };
 }

@@ -5,8 +5,24 @@ export type DigestCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: "missingDigest" | "digestMismatch"; readonly detail: string };
 
-function hashBase64(algorithm: "sha256" | "sha512", body: Uint8Array): string {
+function hashBase64(algorithm: "sha256" | "sha512", body: Uint8Array | string): string {
+  // A string is hashed as its UTF-8 bytes without copying it into a Uint8Array first.
   return createHash(algorithm).update(body).digest("base64");
+}
+
+/**
+ * The SHA-256 of the body signed last: a delivery's body goes to every inbox of its audience, signed
+ * once per destination, so consecutive signatures mostly hash the same text. Only string bodies are
+ * remembered (a Uint8Array may change after it was hashed); a body of another content is hashed anew.
+ */
+let lastSha256: { body: string; base64: string } | undefined;
+
+function sha256Base64(body: Uint8Array | string): string {
+  if (typeof body !== "string") return hashBase64("sha256", body);
+  if (lastSha256?.body === body) return lastSha256.base64;
+  const base64 = hashBase64("sha256", body);
+  lastSha256 = { body, base64 };
+  return base64;
 }
 
 export function toBytes(body: Uint8Array | string | undefined): Uint8Array {
@@ -16,12 +32,12 @@ export function toBytes(body: Uint8Array | string | undefined): Uint8Array {
 
 /** The legacy `Digest` header value Mastodon sends: `SHA-256=<base64>`. */
 export function digestHeaderFor(body: Uint8Array | string): string {
-  return `SHA-256=${hashBase64("sha256", toBytes(body))}`;
+  return `SHA-256=${sha256Base64(body)}`;
 }
 
 /** The RFC 9530 `Content-Digest` value: `sha-256=:<base64>:`. */
 export function contentDigestHeaderFor(body: Uint8Array | string): string {
-  return `sha-256=:${hashBase64("sha256", toBytes(body))}:`;
+  return `sha-256=:${sha256Base64(body)}:`;
 }
 
 const legacyAlgorithms: Record<string, "sha256" | "sha512"> = { "sha-256": "sha256", "sha-512": "sha512" };

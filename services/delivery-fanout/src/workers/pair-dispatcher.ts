@@ -15,6 +15,11 @@ import {
   recordDeadLetter,
 } from "./send-jobs.js";
 
+/** Runs work in the async context `resource` was created in. */
+function runsInContext(resource: AsyncResource): <R>(work: () => Promise<R>) => Promise<R> {
+  return (work) => resource.runInAsyncScope(work);
+}
+
 /** A delivery in a pair's queue: from the bus, or read back from the pair's stored backlog. */
 interface QueuedDelivery {
   job: DeliveryJob;
@@ -118,8 +123,9 @@ export class PairDispatcher implements JobDispatcher {
       headers,
       attemptsMade: attempt - 1,
       settle,
-      // Bound to the handler's context (its trace), not to the one of whatever starts the send.
-      inContext: AsyncResource.bind(<R>(work: () => Promise<R>) => work()),
+      // The handler's context (its trace), not the one of whatever starts the send; a resource costs
+      // less than `AsyncResource.bind`, which defines a deprecated property on each bound function.
+      inContext: runsInContext(new AsyncResource("mimi.delivery")),
     };
     const pair = this.pairFor({ signer: job.signAs, destination }, "accept");
     this.apply(pair, (queue) => queue.accept(delivery, !mayOvertake(job.body)).effects);

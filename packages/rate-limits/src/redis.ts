@@ -1,11 +1,11 @@
-import { Redis } from "ioredis";
+import { closeRedis, openRedis } from "@mimi/claims";
+import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import { checkRule, wrapLimiter } from "./limiter.js";
 import type { RateLimiterBackend, RateLimitRule } from "./types.js";
 
 /** Longest wait for one Redis command; a limiter must never hold a request for long. */
 export const DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS = 500;
-const MAX_RECONNECT_DELAY_MS = 2_000;
 
 export type RedisRateLimitersOptions = {
   /** Prefix of every key (default `mimi:rl:`); deployments sharing one Redis give each its own. */
@@ -62,15 +62,7 @@ export function createRedisRateLimiters(
     async close() {
       if (closed || !ownsClient) return;
       closed = true;
-      if (redis.status === "ready") {
-        try {
-          await redis.quit();
-          return;
-        } catch {
-          // The server stopped answering meanwhile: drop the connection below.
-        }
-      }
-      redis.disconnect();
+      await closeRedis(redis);
     },
   };
 }
@@ -78,22 +70,11 @@ export function createRedisRateLimiters(
 function openRateLimitRedis(
   url: string,
   options: { commandTimeoutMs?: number; onError?: (error: Error) => void },
-) {
-  const redis = new Redis(url, {
-    enableAutoPipelining: true,
-    commandTimeout: options.commandTimeoutMs ?? DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS,
+): Redis {
+  return openRedis(url, {
+    commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS,
     // Commands are not queued while disconnected: the insurance limiter answers meanwhile.
-    enableOfflineQueue: false,
-    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+    offlineQueue: false,
+    onError: options.onError,
   });
-  let reported = false;
-  redis.on("ready", () => {
-    reported = false;
-  });
-  redis.on("error", (error: Error) => {
-    if (reported) return;
-    reported = true;
-    options.onError?.(error);
-  });
-  return redis;
 }

@@ -97,5 +97,39 @@ export const inboxIngestConfigSpec = {
     description:
       "body size times the local users one inbox delivery reaches: the mailbox bytes one request may write (more: 413 tooManyRecipients)",
   },
+  // Group DMs (docs/protocol.md section 14): what a direct-addressed message is checked against.
+  dmMaxParticipants: {
+    env: "MIMI_DM_MAX_PARTICIPANTS",
+    schema: parse.positiveInt(),
+    default: "32",
+    description:
+      "participants a group DM may have; a DM message addressed to more is refused (400 dmMalformed)",
+  },
+  dmEpochWindow: {
+    env: "MIMI_DM_EPOCH_WINDOW",
+    schema: parse.nonNegativeInt(),
+    default: "1",
+    description:
+      "epochs before its DM group's current one a DM message may still be for (older: 409 dmEpochOutOfWindow)",
+  },
+  dmGroupCacheEntries: {
+    env: "MIMI_DM_GROUP_CACHE_ENTRIES",
+    schema: parse.positiveInt(),
+    default: "10000",
+    description: "DM groups' actor documents kept in memory (the least recently read is dropped)",
+  },
+  dmGroupCacheTtlSeconds: {
+    env: "MIMI_DM_GROUP_CACHE_TTL_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "60",
+    description: "how long a DM group's actor document is used before it is read again",
+  },
+  dmGroupCacheMaxStaleSeconds: {
+    env: "MIMI_DM_GROUP_CACHE_MAX_STALE_SECONDS",
+    schema: parse.nonNegativeInt(),
+    default: "86400",
+    description:
+      "how long past its TTL a DM group's document is still used while the group's provider cannot be reached, so messages keep flowing",
+  },
   ...inboxRateLimitConfigSpec,
 };

@@ -15,6 +15,7 @@ import type { ProviderConfig } from "@mimi/provider-config";
 import { type ConfigOf, type Logger, type Metrics, readConfig } from "@mimi/service-kit";
 import type { Sql, SqlExecutor } from "@mimi/store";
 import { createChannelMembership, type LocalChannelFollowers } from "./adapters/channel-membership.js";
+import { createDmGroupReader, type DmGroupReader } from "./adapters/dm-groups.js";
 import { createReachableOrigins, type ReachableOrigins } from "./adapters/reachable-origins.js";
 import { inboxIngestConfigSpec } from "./config.js";
 import type { InboxAuthorizationPorts } from "./domain/authorization.js";
@@ -65,6 +66,8 @@ export interface InboxIngestContext {
   ports: InboxIngestPorts;
   /** Channel membership for the forwarding rule: local channels via the port, remote ones fetched and cached. */
   channelMembers: NonNullable<InboxAuthorizationPorts["channelMembers"]>;
+  /** DM groups' actor documents, for the checks of a group DM's messages (signed GETs, cached). */
+  dmGroups: DmGroupReader;
   settings: InboxIngestSettings;
   /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
   publicScheme: "https" | "http";
@@ -112,6 +115,13 @@ export function createInboxIngestContext(
       localChannelFollowers: async (channelId) => ports.localChannelFollowers?.(channelId),
       signedGet,
       ttlMs: settings.membershipTtlSeconds * 1000,
+    }),
+    dmGroups: createDmGroupReader({
+      signedGet,
+      maxEntries: settings.dmGroupCacheEntries,
+      ttlMs: settings.dmGroupCacheTtlSeconds * 1000,
+      maxStaleMs: settings.dmGroupCacheMaxStaleSeconds * 1000,
+      maxParticipants: settings.dmMaxParticipants,
     }),
     seen: createSeenActivities(deps.sql),
     reachable: createReachableOrigins(deps.sql),

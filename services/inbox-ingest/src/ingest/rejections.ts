@@ -1,6 +1,6 @@
 import { ProblemError, problems } from "@mimi/service-kit";
 
-type RefusalStatus = 400 | 401 | 403 | 404 | 413 | 415 | 503;
+type RefusalStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 503;
 
 interface RefusalRule {
   readonly status: RefusalStatus;
@@ -78,6 +78,15 @@ const REFUSALS = {
   tooManyRecipients: { status: 413 },
   mailboxFull: { status: 403 },
   channelLookupFailed: retryAfter(30),
+  // a group DM's message against its group (docs/protocol.md section 14.8)
+  dmMalformed: { status: 400 },
+  dmNotADmGroup: { status: 403 },
+  dmParticipantsUnverified: { status: 403 },
+  dmSenderNotParticipant: { status: 403 },
+  dmRecipientsMismatch: { status: 403 },
+  dmWrongGroup: { status: 403 },
+  dmEpochOutOfWindow: { status: 409 },
+  dmGroupLookupFailed: retryAfter(30),
   // publishing
   busUnavailable: retryAfter(30),
 } as const satisfies Record<string, RefusalRule>;
@@ -94,6 +103,7 @@ const PROBLEM_OF_STATUS: Record<RefusalStatus, (detail: string) => ProblemError>
   401: problems.unauthorized,
   403: problems.forbidden,
   404: problems.notFound,
+  409: problems.conflict,
   413: problems.payloadTooLarge,
   415: problems.unsupportedMediaType,
   503: problems.unavailable,

@@ -4,6 +4,7 @@ import type { InboxTarget } from "../domain/addressing.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
 import { verifySignature } from "../ingest/authenticate.js";
 import { authorizeInbox } from "../ingest/authorize.js";
+import { checkDmDelivery } from "../ingest/dm-messages.js";
 import { refuseBlockedDomains } from "../ingest/domain-blocks.js";
 import type { IngestRoute } from "../ingest/outcomes.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
@@ -43,6 +44,11 @@ export async function ingestInboxDelivery(
   if (signer.kind !== "continue") return signer;
   const authorized = await authorizeInbox(ctx, { signer: signer.value, activity, target });
   if (authorized.kind !== "continue") return authorized;
+  // A group DM's message by its author (a channel's inbox and forwards follow the channel rules).
+  if (target.kind !== "channel" && authorized.value.basis === "author") {
+    const dm = await checkDmDelivery(ctx, activity);
+    if (dm.kind !== "continue") return dm;
+  }
   const publication = await routeInbox(
     ctx,
     request,

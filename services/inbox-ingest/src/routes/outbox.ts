@@ -3,6 +3,7 @@ import type { InboxIngestContext } from "../context.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
 import { authorizeOutbox } from "../ingest/authorize.js";
 import { authenticateBearer } from "../ingest/bearer.js";
+import { checkDmDelivery } from "../ingest/dm-messages.js";
 import type { IngestOutcome, IngestRequest } from "../ingest/pipeline.js";
 import { publishOnce } from "../ingest/publish-once.js";
 import { readActivity } from "../ingest/read-activity.js";
@@ -33,6 +34,8 @@ export async function ingestOutboxSubmission(
   const actor = ctx.urls.actor(username);
   const authorized = authorizeOutbox({ username, tokenOwner: principal.value.username, actor, activity });
   if (authorized.kind !== "continue") return authorized;
+  const dm = await checkDmDelivery(ctx, activity);
+  if (dm.kind !== "continue") return dm;
   const publication = await routeOutbox(ctx, request, { username, actor, activity });
   if (publication.kind !== "continue") return publication;
   return publishOnce(ctx, publication.value);

@@ -161,7 +161,8 @@ export class DeviceKeys {
   /**
    * Renews this device's credential when it expires too soon for the KeyPackages made with it (see
    * credential-renewal.ts): the same signature key, a fresh proof of possession, a new certificate.
-   * Groups keep the leaf credential they hold; what the device makes from now on carries the new one.
+   * What the device makes from now on carries the new one, and the next key update in each group it
+   * is in puts it in its leaf there (conversation/credential-update.ts).
    */
   async renewCredentialIfDue(device: DeviceRecord): Promise<boolean> {
     if (!credentialRenewalDue(device.credentialNotAfter, this.ctx.now().getTime())) return false;

@@ -12,6 +12,7 @@ import {
 import type { Sql } from "@mimi/store";
 import type { ChannelInboxItem } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dmDocumentFields } from "../src/sequencer/dm-document.js";
 import type { ChannelSequencerContext } from "../src/service.js";
 import {
   A,
@@ -181,6 +182,21 @@ describe("a group DM's MLS group, sequenced like a channel", () => {
     expect(await snapshot()).toEqual({ epoch: 0, followers: [actors.alice], log: 1 });
   });
 
+  it("describes the DM for its actor document, before every participant is in", async () => {
+    const channel = await ctx.store.channel(channelId);
+    if (!channel) throw new Error("no DM group");
+    expect(await dmDocumentFields(ctx, channel)).toEqual({
+      "mimi:kind": "dm",
+      "mimi:conversation": key(P),
+      "mimi:participants": P,
+      "mimi:participantActors": {
+        "acct:alice@a.test": actors.alice,
+        "acct:bob@b.test": actors.bob,
+        "acct:carol@a.test": actors.carol,
+      },
+    });
+  });
+
   it("adds each participant's device with the channel's Add, Welcome included", async () => {
     for (const name of ["bob", "carol"]) {
       const output = await commit(stateOf("alice"), cs, { add: [client(name).keyPackage] });
@@ -260,6 +276,9 @@ describe("a group DM's MLS group, sequenced like a channel", () => {
       "mimi:groupInfo": toWireObject(await createGroupInfo(state, cs)),
     });
     await handle(inboxItem(otherId.toString("base64url"), create));
+    const stored = await ctx.store.channel(otherId.toString("base64url"));
+    if (!stored) throw new Error("no channel");
+    expect(await dmDocumentFields(ctx, stored)).toEqual({});
     const rename = activity(actors.alice, other, {
       type: "Update",
       object: { type: "Service", id: other, name: "n" },

@@ -20,7 +20,7 @@ export interface DmGroup {
   readonly conversation: string;
 }
 
-/** A refusal of a DM message, as section 14.8 lists them. */
+/** A refusal of a DM message, as section 14.9 lists them. */
 export type DmRefusalReason =
   | "dmMalformed"
   | "dmNotADmGroup"

@@ -78,7 +78,7 @@ const REFUSALS = {
   tooManyRecipients: { status: 413 },
   mailboxFull: { status: 403 },
   channelLookupFailed: retryAfter(30),
-  // a group DM's message against its group (docs/protocol.md section 14.8)
+  // a group DM's message against its group (docs/protocol.md section 14.9)
   dmMalformed: { status: 400 },
   dmNotADmGroup: { status: 403 },
   dmParticipantsUnverified: { status: 403 },

@@ -14,5 +14,6 @@ export {
   DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS,
   type RedisRateLimitersOptions,
 } from "./redis.js";
+export { openServiceRateLimiters, rateLimitStoreConfigSpec } from "./service.js";
 export { formatRule, rateLimitRuleSchema } from "./settings.js";
 export type { RateLimitDecision, RateLimiter, RateLimiterBackend, RateLimitRule } from "./types.js";

@@ -1,4 +1,4 @@
-import { rateLimitRuleSchema } from "@mimi/rate-limits";
+import { rateLimitRuleSchema, rateLimitStoreConfigSpec } from "@mimi/rate-limits";
 import { parse } from "@mimi/service-kit";
 import { z } from "zod";
 import { blockedDomainListSchema } from "./domain/blocked-domains.js";
@@ -32,19 +32,7 @@ export const identityConfigSpec = {
     description:
       "days a bearer token may go unused before every service refuses it (401 `sessionExpired`); each use moves the expiry forward; 0: sessions never expire",
   },
-  redisUrl: {
-    env: "REDIS_URL",
-    schema: z.string(),
-    default: "",
-    description:
-      "Redis for the rate-limit counts, shared by every replica (`redis://...`); empty keeps them in this process's memory",
-  },
-  rateLimitRedisPrefix: {
-    env: "MIMI_RATE_LIMIT_REDIS_PREFIX",
-    schema: parse.string(),
-    default: "mimi:rl:",
-    description: "prefix of the rate-limit keys in Redis, followed by the provider's domain",
-  },
+  ...rateLimitStoreConfigSpec,
   loginLimitPerAccount: {
     env: "MIMI_LOGIN_LIMIT_PER_ACCOUNT",
     schema: rateLimitRuleSchema(),

@@ -5,7 +5,7 @@ import {
   type ServiceDefinition,
   type ServiceDeps,
 } from "@mimi/provider-config";
-import { openRateLimiters } from "@mimi/rate-limits";
+import { openServiceRateLimiters } from "@mimi/rate-limits";
 import { readConfig } from "@mimi/service-kit";
 import { identityConfigSpec } from "./config.js";
 import { createIdentityContext, type IdentitySettings, prepareIdentity } from "./context.js";
@@ -23,15 +23,10 @@ export function createIdentityService(
   settings: IdentitySettings,
 ): Promise<ProviderService> {
   return buildService(deps.logger, async (stack) => {
-    if (deps.deployment.kind === "split" && !settings.redisUrl) {
-      deps.logger.warn("REDIS_URL is not set: rate limits count per replica, in memory");
-    }
-    const rateLimiters = openRateLimiters({
-      redisUrl: settings.redisUrl,
-      // The domain in every key: providers sharing one Redis never spend each other's windows.
-      keyPrefix: `${settings.rateLimitRedisPrefix}${deps.config.domain}:`,
-      onError: (error) =>
-        deps.logger.warn({ err: error }, "rate-limit Redis unavailable: counting in memory meanwhile"),
+    const rateLimiters = openServiceRateLimiters(settings, {
+      domain: deps.config.domain,
+      logger: deps.logger,
+      replicated: deps.deployment.kind === "split",
     });
     stack.defer(() => rateLimiters.close());
     const ctx = createIdentityContext({

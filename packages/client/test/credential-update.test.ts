@@ -9,7 +9,12 @@ import {
   x509Credential,
 } from "@mimi/mls";
 import { describe, expect, it } from "vitest";
-import { allowCredentialChange, ownLeafOutdated } from "../src/conversation/credential-update.js";
+import {
+  allowCredentialChange,
+  ownLeafOutdated,
+  RENEWAL_UPDATE_RETRY_MS,
+  renewalUpdateDue,
+} from "../src/conversation/credential-update.js";
 
 /** Who may change a leaf's credential (its own client, renewing it), and when our own leaf needs the renewed one. */
 
@@ -52,5 +57,23 @@ describe("our own leaf", () => {
     });
     expect(ownLeafOutdated(state, basicCredential("acct:bob@b.test#1"))).toBe(false);
     expect(ownLeafOutdated(state, basicCredential("acct:bob@b.test#2"))).toBe(true);
+
+    // The renewal's key update is due at once, and again a while after the channel refused one.
+    const renewed = basicCredential("acct:bob@b.test#2");
+    const now = new Date("2026-06-01T12:00:00.000Z");
+    const refusedAt = (ms: number) => ({
+      keyUpdate: {
+        at: new Date(now.getTime() - ms).toISOString(),
+        messages: 0,
+        refused: "credentialChanged",
+      },
+    });
+    expect(renewalUpdateDue({}, state, renewed, now)).toBe(true);
+    expect(renewalUpdateDue({}, state, credential, now)).toBe(false);
+    expect(renewalUpdateDue({ keyUpdate: { at: now.toISOString(), messages: 0 } }, state, renewed, now)).toBe(
+      true,
+    );
+    expect(renewalUpdateDue(refusedAt(RENEWAL_UPDATE_RETRY_MS - 1), state, renewed, now)).toBe(false);
+    expect(renewalUpdateDue(refusedAt(RENEWAL_UPDATE_RETRY_MS), state, renewed, now)).toBe(true);
   });
 });

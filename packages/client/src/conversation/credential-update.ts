@@ -8,7 +8,7 @@ import {
   sameCredential,
   x509Credential,
 } from "@mimi/mls";
-import type { DeviceRecord } from "../account-store.js";
+import type { ChannelRecord, DeviceRecord } from "../account-store.js";
 import type { AccountContext } from "../context.js";
 import { fromBase64 } from "../mls-wire.js";
 
@@ -56,6 +56,28 @@ export function deviceCredential(device: Pick<DeviceRecord, "credentialChain">):
 export function ownLeafOutdated(state: ClientState, current: Credential): boolean {
   const own = roster(state).find((member) => member.leafIndex === ownLeafIndex(state));
   return own !== undefined && !sameCredential(own.credential, current);
+}
+
+/**
+ * After the channel refused a key update of ours for good, the renewal's is tried again this much
+ * later rather than on every sync (and every message `listen` receives).
+ */
+export const RENEWAL_UPDATE_RETRY_MS = 60 * 60 * 1000;
+
+/**
+ * Whether a key update carrying the device's credential `current` is due in this channel: our leaf in
+ * `state` holds another one, and the channel has not refused a key update of ours in the last
+ * `RENEWAL_UPDATE_RETRY_MS`. Pure.
+ */
+export function renewalUpdateDue(
+  record: Pick<ChannelRecord, "keyUpdate">,
+  state: ClientState,
+  current: Credential,
+  now: Date,
+): boolean {
+  if (!ownLeafOutdated(state, current)) return false;
+  if (record.keyUpdate?.refused === undefined) return true;
+  return now.getTime() - Date.parse(record.keyUpdate.at) >= RENEWAL_UPDATE_RETRY_MS;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ClientEvent, KeyUpdatePolicy } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { errorText } from "../errors.js";
 import { proposeKeyUpdate } from "./commits.js";
-import { deviceCredential, ownLeafOutdated } from "./credential-update.js";
+import { deviceCredential, renewalUpdateDue } from "./credential-update.js";
 import { ConversationSession } from "./session.js";
 
 /**
@@ -76,7 +76,7 @@ export async function updateKeysWhereDue(
     const renewing =
       credential !== undefined &&
       keyUpdatePossible(session.record) &&
-      ownLeafOutdated(session.state(), credential);
+      renewalUpdateDue(session.record, session.state(), credential, ctx.now());
     if (!renewing && !keyUpdateDue(session.record, limits, ctx.now())) continue;
     try {
       const submitted = await session.submitPending(await proposeKeyUpdate(session));

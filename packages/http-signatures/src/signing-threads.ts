@@ -177,7 +177,8 @@ export function createSigningThreadPool(options: SigningThreadPoolOptions = {}):
   const waiting = new Fifo<SigningJob>();
   const keyNumbers = new WeakMap<KeyObject, number>();
   let nextKeyNumber = 1;
-  let flushScheduled = false;
+  /** A flush queued as a microtask (`soon`), for the check phase (`later`), or none. */
+  let flushScheduled: "soon" | "later" | false = false;
   let closed = false;
 
   // A key dropped by its owner is dropped by the threads too, so they do not hold every key ever used.
@@ -246,13 +247,24 @@ export function createSigningThreadPool(options: SigningThreadPoolOptions = {}):
     if (waiting.length > 0) scheduleFlush();
   }
 
-  function scheduleFlush(): void {
-    if (flushScheduled) return;
-    flushScheduled = true;
-    const someThreadLow =
+  /**
+   * `urgent`: an RSA job (about a millisecond), which a thread low on work should get at once. Ed25519
+   * jobs (tens of microseconds) wait for the check phase, so that the jobs of a whole event-loop turn
+   * share one message: posting one costs the event loop about as much as an Ed25519 signature.
+   */
+  function scheduleFlush(urgent = true): void {
+    const someThreadLow = () =>
       threads.length < maxThreads || threads.some((thread) => loadOf(thread) < POST_SOON_BELOW);
-    if (someThreadLow) queueMicrotask(flush);
-    else setImmediate(flush);
+    if (flushScheduled === "soon") return;
+    if (urgent && someThreadLow()) {
+      // Also when a check-phase flush is pending: that one then finds nothing left to post.
+      flushScheduled = "soon";
+      queueMicrotask(flush);
+      return;
+    }
+    if (flushScheduled === "later") return;
+    flushScheduled = "later";
+    setImmediate(flush);
   }
 
   /** Hands waiting jobs to threads with room, then posts one batch per thread. */
@@ -310,7 +322,7 @@ export function createSigningThreadPool(options: SigningThreadPoolOptions = {}):
       if (closed) return Promise.reject(new Error("the request signer is closed"));
       return new Promise((resolve, reject) => {
         waiting.push({ keyNumber: keyNumberOf(key), key, digest, signingString, resolve, reject });
-        scheduleFlush();
+        scheduleFlush(digest !== null);
       });
     },
     async close() {

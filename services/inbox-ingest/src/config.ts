@@ -1,22 +1,9 @@
-import { rateLimitRuleSchema } from "@mimi/rate-limits";
+import { rateLimitRuleSchema, rateLimitStoreConfigSpec } from "@mimi/rate-limits";
 import { type ConfigOf, parse } from "@mimi/service-kit";
-import { z } from "zod";
 
 /** The request rate limits of the inboxes and outboxes, and where they count. */
 export const inboxRateLimitConfigSpec = {
-  redisUrl: {
-    env: "REDIS_URL",
-    schema: z.string(),
-    default: "",
-    description:
-      "Redis for the rate-limit counts, shared by every replica (`redis://...`); empty keeps them in this process's memory",
-  },
-  rateLimitRedisPrefix: {
-    env: "MIMI_RATE_LIMIT_REDIS_PREFIX",
-    schema: parse.string(),
-    default: "mimi:rl:",
-    description: "prefix of the rate-limit keys in Redis, followed by the provider's domain",
-  },
+  ...rateLimitStoreConfigSpec,
   inboxPerAddress: {
     env: "MIMI_INBOX_LIMIT_PER_ADDRESS",
     schema: rateLimitRuleSchema(),

@@ -5,7 +5,7 @@ import {
   type ServiceDeps,
   serviceBus,
 } from "@mimi/provider-config";
-import { openRateLimiters } from "@mimi/rate-limits";
+import { openServiceRateLimiters } from "@mimi/rate-limits";
 import { readConfig } from "@mimi/service-kit";
 import { TopicNames } from "@mimi/topics";
 import { inboxIngestConfigSpec } from "./config.js";
@@ -34,15 +34,10 @@ export function createInboxIngestService(
           "KAFKA_BROKERS is not set: activities go to an in-process bus that nothing consumes",
         ),
     });
-    if (deps.deployment.kind === "split" && !settings.redisUrl) {
-      deps.logger.warn("REDIS_URL is not set: rate limits count per replica, in memory");
-    }
-    const rateLimiters = openRateLimiters({
-      redisUrl: settings.redisUrl,
-      // The domain in every key: providers sharing one Redis never spend each other's windows.
-      keyPrefix: `${settings.rateLimitRedisPrefix}${deps.config.domain}:`,
-      onError: (error) =>
-        deps.logger.warn({ err: error }, "rate-limit Redis unavailable: counting in memory meanwhile"),
+    const rateLimiters = openServiceRateLimiters(settings, {
+      domain: deps.config.domain,
+      logger: deps.logger,
+      replicated: deps.deployment.kind === "split",
     });
     stack.defer(() => rateLimiters.close());
     const ctx = createInboxIngestContext({

@@ -400,18 +400,25 @@ export async function commit(
 export interface SelfUpdateOptions {
   /**
    * The credential the committer's new leaf carries instead of its current one: a renewed
-   * certificate for the same identity. It must bind the leaf's current signature key (a credential
-   * renewal certifies the same key): the commit is signed with that key, and so is the new leaf.
+   * certificate for the same identity. It binds the leaf's current signature key, or
+   * `signatureKeyPair`'s when given.
    */
   credential?: Credential;
+  /**
+   * A new signature key pair for the new leaf, when the renewed credential certifies a new key. The
+   * commit itself is still signed with the current key (members verify it against the leaf they
+   * hold); the new leaf and everything this client signs afterwards use the new one.
+   */
+  signatureKeyPair?: SignatureKeyPair;
   /** Data bound to the commit's signature (visible to the server). */
   authenticatedData?: Uint8Array;
 }
 
 /**
- * A commit with only an UpdatePath, refreshing the committer's keys; with `credential`, the new
- * leaf also carries that credential. Members and the channel's server accept a changed credential
- * only where their `allowCredentialChange` says so (see `processIncoming` and `applyCommit`).
+ * A commit with only an UpdatePath, refreshing the committer's keys; with `credential` (and
+ * `signatureKeyPair`), the new leaf also carries that credential (and key). Members and the channel's
+ * server accept a changed credential or key only where their `allowCredentialChange` says so (see
+ * `processIncoming` and `applyCommit`).
  */
 export async function selfUpdate(
   state: ClientState,
@@ -420,16 +427,57 @@ export async function selfUpdate(
 ): Promise<CommitOutput> {
   const changes =
     options.authenticatedData === undefined ? {} : { authenticatedData: options.authenticatedData };
-  if (options.credential === undefined) return commit(state, cs, changes);
-  // ts-mls signs the UpdatePath's leaf with the credential of the committer's current leaf, so the
-  // commit is built on a copy of the state whose own leaf already holds the new credential. Only
-  // the new leaf is built from it: path secrets go to the other members' unchanged keys.
+  const { credential, signatureKeyPair } = options;
+  if (credential === undefined && signatureKeyPair === undefined) return commit(state, cs, changes);
+  // ts-mls builds the UpdatePath's leaf from the committer's current leaf, so the commit is built on
+  // a copy of the state whose own leaf already holds the new credential and key. Only the new leaf is
+  // built from it: path secrets go to the other members' unchanged keys.
   const nodeIndex = state.privatePath.leafIndex * 2;
   const own = state.ratchetTree[nodeIndex];
   if (own?.nodeType !== "leaf") throw new Error("this client's own leaf is blank");
   const ratchetTree = state.ratchetTree.slice();
-  ratchetTree[nodeIndex] = { nodeType: "leaf", leaf: { ...own.leaf, credential: options.credential } };
-  return commit({ ...state, ratchetTree }, cs, changes);
+  ratchetTree[nodeIndex] = {
+    nodeType: "leaf",
+    leaf: {
+      ...own.leaf,
+      ...(credential === undefined ? {} : { credential }),
+      ...(signatureKeyPair === undefined ? {} : { signaturePublicKey: signatureKeyPair.publicKey }),
+    },
+  };
+  if (signatureKeyPair === undefined) return commit({ ...state, ratchetTree }, cs, changes);
+  // ts-mls signs the new leaf and the commit with one key; the leaf must be signed with the new key
+  // and the commit with the current one. Signatures are told apart by their RFC 9420 label.
+  const result = await createCommit(
+    { state: { ...state, ratchetTree }, cipherSuite: signingLeafNodesWith(cs, signatureKeyPair.privateKey) },
+    { wireAsPublicMessage: true, ratchetTreeExtension: true, ...changes },
+  );
+  const newState: ClientState = { ...result.newState, signaturePrivateKey: signatureKeyPair.privateKey };
+  return {
+    newState,
+    commit: encodeMlsMessage(result.commit),
+    groupInfo: await createGroupInfo(newState, cs),
+    consumed: result.consumed,
+  };
+}
+
+/** SignContent (RFC 9420 section 5.1.2) of a LeafNodeTBS starts with its length-prefixed label. */
+const LEAF_NODE_LABEL = (() => {
+  const label = textEncoder.encode("MLS 1.0 LeafNodeTBS");
+  return Uint8Array.of(label.length, ...label);
+})();
+
+/** `cs`, except that leaf nodes are signed with `leafKey` whatever key the caller passes. */
+function signingLeafNodesWith(cs: CiphersuiteImpl, leafKey: Uint8Array): CiphersuiteImpl {
+  const isLeafNode = (message: Uint8Array) =>
+    message.length > LEAF_NODE_LABEL.length &&
+    Buffer.from(message.subarray(0, LEAF_NODE_LABEL.length)).equals(Buffer.from(LEAF_NODE_LABEL));
+  return {
+    ...cs,
+    signature: {
+      ...cs.signature,
+      sign: (key, message) => cs.signature.sign(isLeafNode(message) ? leafKey : key, message),
+    },
+  };
 }
 
 /** Overwrites secrets that are no longer needed (see `CommitOutput.consumed`). */

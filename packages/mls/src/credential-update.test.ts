@@ -6,6 +6,7 @@ import {
   createGroup,
   createGroupInfo,
   encryptApplicationMessage,
+  generateSignatureKeyPair,
   joinFromWelcome,
   ownLeafIndex,
   processIncoming,
@@ -162,6 +163,45 @@ describe("a self-update carrying a renewed credential", () => {
     const verdict = await applyCommit(observer, update.commit, { validateCredential });
     if (!verdict.ok) throw new Error(`${verdict.reason}: ${verdict.detail}`);
     const atAlice = await processIncoming(stateOf(alice), cs, update.commit);
-    expect(atAlice).toMatchObject({ ok: true, kind: "commit" });
+    if (!atAlice.ok || atAlice.kind !== "commit") throw new Error("alice refused bob's update");
+    // Processing used up the old epoch's secrets: everyone moves on to the new epoch.
+    alice.state = atAlice.newState;
+    bob.state = update.newState;
+    observer = verdict.next;
+  });
+
+  it("can carry a new signature key: the commit signed with the old one, the leaf and what follows with the new", async () => {
+    const keys = await generateSignatureKeyPair(cs);
+    const renewed = await selfUpdate(stateOf(alice), cs, {
+      credential: basicCredential("alice#k2"),
+      signatureKeyPair: keys,
+    });
+    const verdict = await applyCommit(observer, renewed.commit, serverOptions());
+    if (!verdict.ok) throw new Error(`${verdict.reason}: ${verdict.detail}`);
+    const aliceLeaf = publicRoster(verdict.next)[0];
+    expect(identityOf(aliceLeaf?.credential ?? basicCredential(""))).toBe("alice#k2");
+    expect(Buffer.from(aliceLeaf?.signaturePublicKey ?? []).equals(Buffer.from(keys.publicKey))).toBe(true);
+    expect((await checkGroupInfoMatches(verdict.next, renewed.groupInfo)).ok).toBe(true);
+    const atBob = await processIncoming(stateOf(bob), cs, renewed.commit, {
+      allowCredentialChange: sameName,
+    });
+    if (!atBob.ok || atBob.kind !== "commit") throw new Error("bob refused the new key");
+    bob.state = atBob.newState;
+    alice.state = renewed.newState;
+    observer = verdict.next;
+
+    // alice's next commit and message are signed with the new key and verify against her new leaf.
+    const next = await selfUpdate(alice.state, cs);
+    const nextVerdict = await applyCommit(observer, next.commit, { validateCredential });
+    if (!nextVerdict.ok) throw new Error(`${nextVerdict.reason}: ${nextVerdict.detail}`);
+    const nextAtBob = await processIncoming(bob.state, cs, next.commit);
+    if (!nextAtBob.ok || nextAtBob.kind !== "commit") throw new Error("bob refused alice's next commit");
+    bob.state = nextAtBob.newState;
+    alice.state = next.newState;
+    observer = nextVerdict.next;
+    const message = await encryptApplicationMessage(alice.state, cs, new TextEncoder().encode("new key"));
+    const read = await processIncoming(bob.state, cs, message.message);
+    if (!read.ok || read.kind !== "application") throw new Error("bob cannot read alice");
+    expect(identityOf(read.sender.credential)).toBe("alice#k2");
   });
 });

@@ -6,6 +6,7 @@ import {
   type Credential,
   commit,
   encryptApplicationMessage,
+  generateSignatureKeyPair,
   joinFromWelcome,
   loadCiphersuite,
   processIncoming,
@@ -102,13 +103,13 @@ function keyUpdateActivity(by: string, output: CommitOutput) {
   });
 }
 
-/** A certificate from `ca` for `user` and `clientId`, binding `name`'s signature key. */
-async function certificate(ca: DomainCa, name: string, user: string, clientId: string) {
+/** A certificate from `ca` for `user` and `clientId`, binding `name`'s signature key (or `key`). */
+async function certificate(ca: DomainCa, name: string, user: string, clientId: string, key?: Uint8Array) {
   const { chainDer } = await issueClientCertificate(ca, {
     user,
     domain: ca.domain,
     clientId,
-    signaturePublicKey: client(name).keys.publicKey,
+    signaturePublicKey: key ?? client(name).keys.publicKey,
   });
   return x509Credential(chainDer);
 }
@@ -257,5 +258,25 @@ describe("a key update that changes the committer's credential", () => {
     const output = await selfUpdate(stateOf("carol"), cs);
     answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, output))), "Accept");
     expect((await snapshot()).leaves).toEqual(before.leaves);
+    await deliverCommit("carol", output);
+  });
+
+  it("is accepted with a new signature key too, when the renewed certificate binds it", async () => {
+    const before = await snapshot();
+    const keys = await generateSignatureKeyPair(cs);
+    const renewed = await certificate(cas.a, "carol", "carol", "carol-phone", keys.publicKey);
+    const output = await selfUpdate(stateOf("carol"), cs, { credential: renewed, signatureKeyPair: keys });
+    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, output))), "Accept");
+    const channel = await ctx.store.channelState(channelId);
+    if (!channel) throw new Error("no channel");
+    const carolsLeaf = publicRoster(channel.publicState)[2];
+      channel?.publicState ?? (await Promise.reject(new Error("no channel"))),
+    )[2];
+    expect(Buffer.from(carolsLeaf?.signaturePublicKey ?? []).equals(Buffer.from(keys.publicKey))).toBe(true);
+    expect((await snapshot()).epoch).toBe((before.epoch ?? 0) + 1);
+    await deliverCommit("carol", output);
+    // Her next commit is signed with the new key.
+    const next = await selfUpdate(stateOf("carol"), cs);
+    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, next))), "Accept");
   });
 });

@@ -270,8 +270,6 @@ describe("a key update that changes the committer's credential", () => {
     const channel = await ctx.store.channelState(channelId);
     if (!channel) throw new Error("no channel");
     const carolsLeaf = publicRoster(channel.publicState)[2];
-      channel?.publicState ?? (await Promise.reject(new Error("no channel"))),
-    )[2];
     expect(Buffer.from(carolsLeaf?.signaturePublicKey ?? []).equals(Buffer.from(keys.publicKey))).toBe(true);
     expect((await snapshot()).epoch).toBe((before.epoch ?? 0) + 1);
     await deliverCommit("carol", output);

@@ -37,19 +37,5 @@ export {
   validateRetryPolicy,
 } from "./routing";
 export { SettlementWindow, type WindowEntry } from "./settlement-window";
-export type {
-  Bus,
-  BusMessage,
-  BusRecord,
-  ConsumerEvent,
-  ConsumerRestartPolicy,
-  ConsumerState,
-  ConsumerStatus,
-  HandlerOutcome,
-  MonitoredBus,
-  PendingOutcome,
-  RecordHandler,
-  RetryPolicy,
-  SubscribeOptions,
-  Subscription,
-} from "./types";
+// Every type of the bus's interface (Bus, BusRecord, HandlerOutcome, RetryPolicy, ...).
+export type * from "./types";

@@ -138,6 +138,7 @@ export const signaturesScenario: Scenario = {
         value: rfc9421Deliveries.perSecond,
         unit: "/s",
         reference: { name: "draft-cavage RSA-2048 deliveries/s", value: cavageDeliveries.perSecond },
+        target: { kind: "atLeast", bound: 3, ofReference: true },
       },
       {
         scenario: "2b signatures",

@@ -21,6 +21,8 @@ export function splitBlockedAudience(
 
 /** Whether a delivery's destination origin (`destinationKey`, `scheme://host[:port]`) is blocked. */
 export function destinationIsBlocked(destination: string, blocked: ReadonlySet<string>): boolean {
+  // Asked once per delivery: without blocks, no URL needs parsing.
+  if (blocked.size === 0) return false;
   const host = hostOf(destination);
   return host !== undefined && hostIsBlocked(host, blocked);
 }

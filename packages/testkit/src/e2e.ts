@@ -29,30 +29,78 @@ export class TestClients extends Map<string, MimiClient> {
     super();
   }
 
+  /** The password `signUp` gives `user`. */
+  static password(user: string): string {
+    return `${user}'s password`;
+  }
+
   /**
    * Creates `user` at `domain` through the client API, saves the account as `mimi account create`
-   * does, and adds a device whose KeyPackages are uploaded; fails when they are not.
+   * does, and adds a device whose KeyPackages are uploaded; fails when they are not. The client is
+   * known here as `as.name` (its MIMI_HOME too) and its device is called `as.device`.
    */
-  async signUp(user: string, domain: string): Promise<MimiClient> {
+  async signUp(
+    user: string,
+    domain: string,
+    as: { name: string; device: string } = { name: user, device: `${user}'s laptop` },
+  ): Promise<MimiClient> {
+    const api = new ProviderApi({ server: this.place().server(domain) });
+    const created = await api.createAccount(user, TestClients.password(user));
+    const client = await this.saveLogin(as.name, user, domain, created.token);
+    await this.registerDevice(as.name, user, domain, as.device);
+    return client;
+  }
+
+  /**
+   * `user` (who signed up) logs in from a fresh MIMI_HOME known here as `name`: another device, not
+   * registered yet.
+   */
+  async logIn(name: string, user: string, domain: string): Promise<MimiClient> {
+    return this.saveLogin(name, user, domain, await this.token(user, domain));
+  }
+
+  /** `logIn`, then registers the device as `name` with its KeyPackages uploaded. */
+  async addDevice(name: string, user: string, domain: string): Promise<MimiClient> {
+    const client = await this.logIn(name, user, domain);
+    await this.registerDevice(name, user, domain, name);
+    return client;
+  }
+
+  /** A new bearer token of `user` at `domain`, logging in with the password `signUp` gave. */
+  async token(user: string, domain: string): Promise<string> {
+    const api = new ProviderApi({ server: this.place().server(domain) });
+    return (await api.createToken(user, TestClients.password(user))).token;
+  }
+
+  /** The folder of the account that the client `name` is logged in to (its channels, its keys). */
+  accountHome(name: string): string {
+    const handle = this.handles.get(name);
+    if (!handle) throw new Error(`no client ${name}`);
+    return join(this.client(name).options.home, "accounts", handle);
+  }
+
+  private async saveLogin(name: string, user: string, domain: string, token: string): Promise<MimiClient> {
     const place = this.place();
-    const home = place.home(`${this.homePrefix}${user}@${domain}`);
+    const home = place.home(`${this.homePrefix}${name}@${domain}`);
     const api = new ProviderApi({ server: place.server(domain) });
-    const created = await api.createAccount(user, `${user}'s password`);
-    const me = await api.withToken(created.token).me();
+    const me = await api.withToken(token).me();
     await new StateStore(home).saveAccount({
       server: api.server,
       username: me.username,
       acct: me.acct,
       actor: me.actor,
-      token: created.token,
+      token,
     });
     const client = new MimiClient({ home, connectTo: place.connectTo });
-    const device = await client.addDevice(`${user}'s laptop`);
-    if (!device.keyPackages.ok)
-      throw new Error(`${user}@${domain}: KeyPackages not uploaded: ${JSON.stringify(device.keyPackages)}`);
-    this.set(user, client);
-    this.handles.set(user, `${user}@${domain}`);
+    this.set(name, client);
+    this.handles.set(name, `${user}@${domain}`);
     return client;
+  }
+
+  private async registerDevice(name: string, user: string, domain: string, device: string): Promise<void> {
+    const added = await this.client(name).addDevice(device);
+    if (!added.keyPackages.ok)
+      throw new Error(`${user}@${domain}: KeyPackages not uploaded: ${JSON.stringify(added.keyPackages)}`);
   }
 
   /**
@@ -60,9 +108,7 @@ export class TestClients extends Map<string, MimiClient> {
    * sign what the real client never would).
    */
   async storedChannelState(user: string, channelId: string): Promise<ClientState> {
-    const handle = this.handles.get(user);
-    if (!handle) throw new Error(`no client ${user}`);
-    const file = join(this.client(user).options.home, "accounts", handle, "channels", `${channelId}.json`);
+    const file = join(this.accountHome(user), "channels", `${channelId}.json`);
     const record = JSON.parse(await readFile(file, "utf8")) as { state: string };
     const decoded = decodeClientState(
       new Uint8Array(Buffer.from(record.state, "base64")),
@@ -103,6 +149,23 @@ export class TestClients extends Map<string, MimiClient> {
       if (Date.now() > deadline) throw new Error(`${user}: timed out waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  /** The texts of the messages `name`'s client holds for the channel `url`. */
+  async texts(name: string, url: string): Promise<string[]> {
+    return (await this.client(name).messages(url)).messages.map((m) => m.content);
+  }
+
+  /** The epoch of the channel `url` as `name`'s client is at it. */
+  async epochOf(name: string, url: string): Promise<number> {
+    return (await this.client(name).channel(url)).epoch;
+  }
+
+  /** `name` sends `text` to the channel `url`, and every one of `readers` reads it. */
+  async sendAndRead(name: string, url: string, text: string, readers: string[]): Promise<void> {
+    await this.client(name).send(url, text);
+    for (const reader of readers)
+      await this.syncUntil(reader, `"${text}"`, async () => (await this.texts(reader, url)).includes(text));
   }
 
   /** Closes every client. */

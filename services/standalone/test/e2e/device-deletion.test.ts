@@ -1,4 +1,5 @@
-import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { ProviderApi } from "@mimi/client";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -9,51 +10,9 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * same channel or a new one) brings in the laptop only. Written once, run against any deployment.
  */
 let deployment: Deployment;
-const clients = new Map<string, MimiClient>();
-const password = (user: string) => `${user}'s password`;
-
-async function saveLogin(home: string, domain: string, token: string) {
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const me = await api.withToken(token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token,
-  });
-}
-
-/** A device of `user` in a fresh MIMI_HOME known here as `name`; the first one creates the account. */
-async function device(name: string, user: string, domain: string, create: boolean): Promise<MimiClient> {
-  const home = deployment.home(`${name}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const token = create
-    ? (await api.createAccount(user, password(user))).token
-    : (await api.createToken(user, password(user))).token;
-  await saveLogin(home, domain, token);
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await client.addDevice(name)).keyPackages.ok).toBe(true);
-  clients.set(name, client);
-  return client;
-}
-
-function client(name: string): MimiClient {
-  const found = clients.get(name);
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-async function syncUntil(name: string, what: string, done: () => Promise<boolean>): Promise<ClientEvent[]> {
-  const deadline = Date.now() + 30_000;
-  const events: ClientEvent[] = [];
-  for (;;) {
-    events.push(...(await client(name).sync()).events);
-    if (await done()) return events;
-    if (Date.now() > deadline) throw new Error(`${name}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const clients = new TestClients(() => deployment);
+const client = (name: string) => clients.client(name);
+const syncUntil = clients.syncUntil.bind(clients);
 
 async function settle(owner: string, url: string) {
   expect((await client(owner).waitForChannel(url, { timeoutMs: 30_000 })).settled).toBe(true);
@@ -68,8 +27,7 @@ async function erinsClients(url: string): Promise<number> {
 /** A claim of erin's KeyPackages by fumi through a.test: the client ids served and those unavailable. */
 async function claimErin(): Promise<{ served: string[]; unavailable: string[] }> {
   const api = new ProviderApi({ server: deployment.server("a.test") });
-  const token = (await api.createToken("fumi", password("fumi"))).token;
-  const claim = await api.withToken(token).claimKeyPackages("erin@b.test");
+  const claim = await api.withToken(await clients.token("fumi", "a.test")).claimKeyPackages("erin@b.test");
   return {
     served: (claim.items ?? claim.orderedItems ?? []).map((item) => String(item["mimi:client"])),
     unavailable: (claim["mimi:unavailable"] ?? []).map((entry) => String(entry["mimi:client"])),
@@ -78,13 +36,13 @@ async function claimErin(): Promise<{ served: string[]; unavailable: string[] }>
 
 beforeAll(async () => {
   deployment = await openDeployment();
-  await device("fumi", "fumi", "a.test", true);
-  await device("erin laptop", "erin", "b.test", true);
-  await device("erin phone", "erin", "b.test", false);
+  await clients.signUp("fumi", "a.test", { name: "fumi", device: "fumi" });
+  await clients.signUp("erin", "b.test", { name: "erin laptop", device: "erin laptop" });
+  await clients.addDevice("erin phone", "erin", "b.test");
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 
@@ -142,7 +100,7 @@ describe("a removed device", () => {
 
   it("cannot delete the device that asks, unless it says so", async () => {
     const api = new ProviderApi({ server: deployment.server("b.test") });
-    const token = (await api.createToken("erin", password("erin"))).token;
+    const token = await clients.token("erin", "b.test");
     await expect(
       api.withToken(token).deleteClient(laptopId, { callingClientId: laptopId }),
     ).rejects.toMatchObject({ status: 409, body: { reason: "currentDevice" } });

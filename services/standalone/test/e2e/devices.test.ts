@@ -1,13 +1,5 @@
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
-import {
-  AccountStore,
-  type ClientEvent,
-  DEVICE_TYPE,
-  MimiClient,
-  newActivityId,
-  ProviderApi,
-  StateStore,
-} from "@mimi/client";
+import { AccountStore, DEVICE_TYPE, newActivityId, ProviderApi, StateStore } from "@mimi/client";
 import {
   acceptAnyCredential,
   createKeyPackage,
@@ -17,6 +9,7 @@ import {
   toWireObject,
   x509Credential,
 } from "@mimi/mls";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -28,72 +21,9 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * Written once, run against any deployment (see deployment.ts).
  */
 let deployment: Deployment;
-const clients = new Map<string, MimiClient>();
-
-const password = (user: string) => `${user}'s password`;
-
-async function saveLogin(home: string, domain: string, token: string) {
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const me = await api.withToken(token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token,
-  });
-}
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`${user}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const created = await api.createAccount(user, password(user));
-  await saveLogin(home, domain, created.token);
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  return client;
-}
-
-/** `user` logs in from a fresh MIMI_HOME, known here as `name`: a second device, not registered yet. */
-async function logIn(name: string, user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`${name}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  await saveLogin(home, domain, (await api.createToken(user, password(user))).token);
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  clients.set(name, client);
-  return client;
-}
-
-function client(name: string): MimiClient {
-  const found = clients.get(name);
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-async function syncUntil(
-  name: string,
-  what: string,
-  done: () => Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<ClientEvent[]> {
-  const deadline = Date.now() + timeoutMs;
-  const events: ClientEvent[] = [];
-  for (;;) {
-    events.push(...(await client(name).sync()).events);
-    if (await done()) return events;
-    if (Date.now() > deadline) throw new Error(`${name}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function texts(name: string, url: string): Promise<string[]> {
-  return (await client(name).messages(url)).messages.map((m) => m.content);
-}
-
-async function epochOf(name: string, url: string): Promise<number> {
-  return (await client(name).channel(url)).epoch;
-}
+const clients = new TestClients(() => deployment);
+const client = (name: string) => clients.client(name);
+const syncUntil = clients.syncUntil.bind(clients);
 
 /**
  * An external commit into `channel` made with `user`'s registered device keys from the channel's
@@ -106,7 +36,7 @@ async function forgedJoin(
   submitter: { user: string; domain: string },
 ) {
   const readerApi = new ProviderApi({ server: deployment.server(reader.domain) });
-  const readerToken = (await readerApi.createToken(reader.user, password(reader.user))).token;
+  const readerToken = await clients.token(reader.user, reader.domain);
   const groupInfo = fromWireObject(
     await readerApi.withToken(readerToken).channelGroupInfo(channel),
     "GroupInfo",
@@ -137,7 +67,7 @@ async function forgedJoin(
   });
   if (!joined.ok) throw new Error(joined.detail);
   const submitterApi = new ProviderApi({ server: deployment.server(submitter.domain) });
-  const token = (await submitterApi.createToken(submitter.user, password(submitter.user))).token;
+  const token = await clients.token(submitter.user, submitter.domain);
   const actor = (await submitterApi.withToken(token).me()).actor;
   const activity = {
     "@context": ACTIVITY_CONTEXT,
@@ -180,22 +110,15 @@ async function createWith(owner: string, name: string, members: { name: string; 
   return created.url;
 }
 
-/** `name` sends `text`, and every one of `readers` reads it. */
-async function sendAndRead(name: string, url: string, text: string, readers: string[]) {
-  await client(name).send(url, text);
-  for (const reader of readers)
-    await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
-}
-
 beforeAll(async () => {
   deployment = await openDeployment();
-  await signUp("dana", "a.test");
-  await signUp("boris", "b.test");
-  await signUp("cleo", "c.test");
+  await clients.signUp("dana", "a.test");
+  await clients.signUp("boris", "b.test");
+  await clients.signUp("cleo", "c.test");
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 
@@ -209,15 +132,15 @@ describe("a user's second device", () => {
       { name: "cleo", acct: "cleo@c.test" },
     ]);
     onB = await createWith("boris", "workshop", [{ name: "dana", acct: "dana@a.test" }]);
-    await sendAndRead("dana", onA, "before the phone", ["boris", "cleo"]);
+    await clients.sendAndRead("dana", onA, "before the phone", ["boris", "cleo"]);
 
     // boris's laptop reports the channel on another provider to his home server, which checks it.
     await client("boris").sync();
     const borisApi = new ProviderApi({ server: deployment.server("b.test") });
-    const token = (await borisApi.createToken("boris", password("boris"))).token;
+    const token = await clients.token("boris", "b.test");
     expect((await borisApi.withToken(token).rememberedChannels()).channels.map((c) => c.id)).toEqual([onA]);
 
-    const phone = await logIn("borisPhone", "boris", "b.test");
+    const phone = await clients.logIn("borisPhone", "boris", "b.test");
     expect((await phone.addDevice("boris's phone")).keyPackages.ok).toBe(true);
     const joined = await phone.joinChannels({ timeoutMs: 30_000 });
     expect(joined.warnings).toEqual([]);
@@ -232,19 +155,27 @@ describe("a user's second device", () => {
       ].sort(),
     );
     // What was sent before the device joined is not for it.
-    expect(await texts("borisPhone", onA)).toEqual([]);
+    expect(await clients.texts("borisPhone", onA)).toEqual([]);
 
     // Every member's client applies the join: a new client of boris, boris still one member.
     const borisActor = (await client("boris").account()).actor;
     for (const name of ["dana", "cleo", "boris"]) {
-      const events = await syncUntil(name, "the phone's join", async () => (await epochOf(name, onA)) === 3);
+      const events = await syncUntil(
+        name,
+        "the phone's join",
+        async () => (await clients.epochOf(name, onA)) === 3,
+      );
       expect(
         events.flatMap((event) =>
           event.type === "member-added" && event.channel.url === onA ? [[event.actor, event.accts]] : [],
         ),
       ).toEqual([[borisActor, ["acct:boris@b.test"]]]);
     }
-    await syncUntil("dana", "the phone's join of workshop", async () => (await epochOf("dana", onB)) === 2);
+    await syncUntil(
+      "dana",
+      "the phone's join of workshop",
+      async () => (await clients.epochOf("dana", onB)) === 2,
+    );
     const members = await client("dana").members(onA);
     expect(members.members.find((member) => member.acct === "acct:boris@b.test")?.clients).toHaveLength(2);
     expect(members.followers?.sort()).toEqual(
@@ -253,10 +184,10 @@ describe("a user's second device", () => {
   });
 
   it("receives and sends from then on; the user's other device sees what it sends", async () => {
-    await sendAndRead("dana", onA, "hello phone", ["borisPhone", "boris", "cleo"]);
-    await sendAndRead("borisPhone", onA, "sent from the phone", ["dana", "cleo", "boris"]);
-    await sendAndRead("boris", onA, "sent from the laptop", ["borisPhone", "dana", "cleo"]);
-    await sendAndRead("borisPhone", onB, "workshop from the phone", ["dana", "boris"]);
+    await clients.sendAndRead("dana", onA, "hello phone", ["borisPhone", "boris", "cleo"]);
+    await clients.sendAndRead("borisPhone", onA, "sent from the phone", ["dana", "cleo", "boris"]);
+    await clients.sendAndRead("boris", onA, "sent from the laptop", ["borisPhone", "dana", "cleo"]);
+    await clients.sendAndRead("borisPhone", onB, "workshop from the phone", ["dana", "boris"]);
     const shown = (await client("dana").messages(onA)).messages.filter(
       (message) => message.content === "sent from the phone",
     );
@@ -288,13 +219,13 @@ describe("a user's second device", () => {
       (await client("borisPhone").channels()).every((c) => c.status === "left"),
     );
     expect(left.filter((event) => event.type === "left").map((event) => event.type)).toHaveLength(2);
-    expect(await texts("borisPhone", onA)).toContain("sent from the phone");
+    expect(await clients.texts("borisPhone", onA)).toContain("sent from the phone");
 
     // Members apply it as one of boris's clients removed; boris stays a member.
     const events = await syncUntil(
       "dana",
       "the phone's removal",
-      async () => (await epochOf("dana", onA)) === 4,
+      async () => (await clients.epochOf("dana", onA)) === 4,
     );
     expect(
       events.flatMap((event) =>
@@ -304,13 +235,13 @@ describe("a user's second device", () => {
     const members = await client("dana").members(onA);
     expect(members.members.find((member) => member.acct === "acct:boris@b.test")?.clients).toHaveLength(1);
 
-    await sendAndRead("dana", onA, "after the phone was removed", ["boris", "cleo"]);
+    await clients.sendAndRead("dana", onA, "after the phone was removed", ["boris", "cleo"]);
     await client("borisPhone").sync();
-    expect(await texts("borisPhone", onA)).not.toContain("after the phone was removed");
+    expect(await clients.texts("borisPhone", onA)).not.toContain("after the phone was removed");
   });
 
   it("refuses a join by a non-member and one with a credential of another domain; nothing changes", async () => {
-    const epoch = await epochOf("dana", onB);
+    const epoch = await clients.epochOf("dana", onB);
     // cleo is in garden but not in workshop: her device's external commit is refused.
     const byStranger = await forgedJoin(
       onB,
@@ -328,7 +259,7 @@ describe("a user's second device", () => {
     );
     expect(await rejectionOf("boris", otherDomain)).toMatchObject({ "mimi:reason": "wrongDomain" });
     await client("dana").sync();
-    expect(await epochOf("dana", onB)).toBe(epoch);
-    await sendAndRead("boris", onB, "still just us", ["dana"]);
+    expect(await clients.epochOf("dana", onB)).toBe(epoch);
+    await clients.sendAndRead("boris", onB, "still just us", ["dana"]);
   });
 });

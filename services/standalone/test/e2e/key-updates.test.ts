@@ -14,14 +14,6 @@ const signUp = (user: string, domain: string) => clients.signUp(user, domain);
 const client = (user: string) => clients.client(user);
 const syncUntil = clients.syncUntil.bind(clients);
 
-async function texts(user: string, url: string): Promise<string[]> {
-  return (await client(user).messages(url)).messages.map((m) => m.content);
-}
-
-async function epochOf(user: string, url: string): Promise<number> {
-  return (await client(user).channel(url)).epoch;
-}
-
 /** `user` rotates their keys; the channel accepts it at `epoch` and the other members apply it. */
 async function rotate(user: string, url: string, epoch: number, others: string[]) {
   const actor = (await client(user).account()).actor;
@@ -36,17 +28,10 @@ async function rotate(user: string, url: string, epoch: number, others: string[]
     const events = await syncUntil(
       other,
       `${user}'s key update`,
-      async () => (await epochOf(other, url)) === epoch,
+      async () => (await clients.epochOf(other, url)) === epoch,
     );
     expect(events.flatMap((event) => (event.type === "keys-updated" ? [event.by] : []))).toEqual([actor]);
   }
-}
-
-/** `user` sends `text`, and every one of `readers` reads it. */
-async function sendAndRead(user: string, url: string, text: string, readers: string[]) {
-  await client(user).send(url, text);
-  for (const reader of readers)
-    await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
 }
 
 beforeAll(async () => {
@@ -73,21 +58,21 @@ describe("key updates of a member's own leaf", () => {
       await syncUntil(user, "joining", async () =>
         (await client(user).channels()).some((c) => c.url === url),
       );
-      expect(await epochOf("kira", url)).toBe(index + 1);
+      expect(await clients.epochOf("kira", url)).toBe(index + 1);
     }
 
     // The channel's host user, then a member on another provider (through the channel's inbox).
     await rotate("kira", url, 3, ["kofi", "kemal"]);
-    await sendAndRead("kofi", url, "after kira's new keys", ["kira", "kemal"]);
+    await clients.sendAndRead("kofi", url, "after kira's new keys", ["kira", "kemal"]);
     await rotate("kofi", url, 4, ["kira", "kemal"]);
-    await sendAndRead("kira", url, "after kofi's new keys", ["kofi", "kemal"]);
-    await sendAndRead("kemal", url, "kemal too", ["kira", "kofi"]);
+    await clients.sendAndRead("kira", url, "after kofi's new keys", ["kofi", "kemal"]);
+    await clients.sendAndRead("kemal", url, "kemal too", ["kira", "kofi"]);
 
     for (const user of ["kira", "kofi", "kemal"]) {
-      expect(await epochOf(user, url)).toBe(4);
+      expect(await clients.epochOf(user, url)).toBe(4);
       expect((await client(user).channel(url)).outOfSync).toBeUndefined();
     }
-    expect(await texts("kemal", url)).toEqual([
+    expect(await clients.texts("kemal", url)).toEqual([
       "after kira's new keys",
       "after kofi's new keys",
       "kemal too",

@@ -14,20 +14,6 @@ const clients = new TestClients(() => deployment);
 const client = (user: string) => clients.client(user);
 const syncUntil = clients.syncUntil.bind(clients);
 
-async function texts(user: string, url: string): Promise<string[]> {
-  return (await client(user).messages(url)).messages.map((m) => m.content);
-}
-
-async function epochOf(user: string, url: string): Promise<number> {
-  return (await client(user).channel(url)).epoch;
-}
-
-async function sendAndRead(user: string, url: string, text: string, readers: string[]) {
-  await client(user).send(url, text);
-  for (const reader of readers)
-    await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
-}
-
 beforeAll(async () => {
   deployment = await openDeployment();
   await clients.signUp("luna", "a.test");
@@ -53,7 +39,7 @@ describe("leaving a channel", () => {
         (await client(user).channels()).some((c) => c.url === url),
       );
     }
-    await sendAndRead("luna", url, "before leo leaves", ["leo", "lia"]);
+    await clients.sendAndRead("luna", url, "before leo leaves", ["leo", "lia"]);
     const leo = (await client("leo").account()).actor;
 
     // The owner stays while others remain.
@@ -73,19 +59,23 @@ describe("leaving a channel", () => {
     expect(followers).toHaveLength(2);
 
     // luna holds the lowest remaining leaf: her client commits the Remove on its next sync.
-    await syncUntil("luna", "committing leo's removal", async () => (await epochOf("luna", url)) === 3);
+    await syncUntil(
+      "luna",
+      "committing leo's removal",
+      async () => (await clients.epochOf("luna", url)) === 3,
+    );
     expect((await client("luna").channel(url)).waiting).toBe(false);
-    await syncUntil("lia", "leo's removal", async () => (await epochOf("lia", url)) === 3);
+    await syncUntil("lia", "leo's removal", async () => (await clients.epochOf("lia", url)) === 3);
     for (const user of ["luna", "lia"]) {
       const members = (await client(user).members(url)).members.map((m) => m.acct).sort();
       expect(members).toEqual(["acct:lia@c.test", "acct:luna@a.test"]);
     }
 
-    await sendAndRead("lia", url, "after leo left", ["luna"]);
-    await sendAndRead("luna", url, "still here", ["lia"]);
+    await clients.sendAndRead("lia", url, "after leo left", ["luna"]);
+    await clients.sendAndRead("luna", url, "still here", ["lia"]);
     await client("leo").sync();
-    expect(await texts("leo", url)).toEqual(["before leo leaves"]);
+    expect(await clients.texts("leo", url)).toEqual(["before leo leaves"]);
     expect((await client("leo").channel(url)).status).toBe("left");
-    expect(await texts("lia", url)).toEqual(["before leo leaves", "after leo left", "still here"]);
+    expect(await clients.texts("lia", url)).toEqual(["before leo leaves", "after leo left", "still here"]);
   }, 240_000);
 });

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ClientEvent, MimiClient, ProviderApi, StateStore } from "@mimi/client";
+import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Deployment, openDeployment } from "./deployment.js";
 
@@ -12,57 +12,13 @@ import { type Deployment, openDeployment } from "./deployment.js";
  * deployment (see deployment.ts).
  */
 let deployment: Deployment;
-const clients = new Map<string, MimiClient>();
-const homes = new Map<string, string>();
-
-async function signUp(user: string, domain: string): Promise<MimiClient> {
-  const home = deployment.home(`${user}@${domain}`);
-  const api = new ProviderApi({ server: deployment.server(domain) });
-  const created = await api.createAccount(user, `${user}'s password`);
-  const me = await api.withToken(created.token).me();
-  await new StateStore(home).saveAccount({
-    server: api.server,
-    username: me.username,
-    acct: me.acct,
-    actor: me.actor,
-    token: created.token,
-  });
-  const client = new MimiClient({ home, connectTo: deployment.connectTo });
-  expect((await client.addDevice(`${user}'s laptop`)).keyPackages.ok).toBe(true);
-  clients.set(user, client);
-  homes.set(user, join(home, "accounts", `${user}@${domain}`));
-  return client;
-}
-
-function client(name: string): MimiClient {
-  const found = clients.get(name);
-  if (!found) throw new Error(`no client ${name}`);
-  return found;
-}
-
-async function syncUntil(name: string, what: string, done: () => Promise<boolean>): Promise<ClientEvent[]> {
-  const deadline = Date.now() + 30_000;
-  const events: ClientEvent[] = [];
-  for (;;) {
-    events.push(...(await client(name).sync()).events);
-    if (await done()) return events;
-    if (Date.now() > deadline) throw new Error(`${name}: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function texts(name: string, url: string): Promise<string[]> {
-  return (await client(name).messages(url)).messages.map((m) => m.content);
-}
-
-async function sendAndRead(name: string, url: string, text: string, reader: string) {
-  await client(name).send(url, text);
-  await syncUntil(reader, `"${text}"`, async () => (await texts(reader, url)).includes(text));
-}
+const clients = new TestClients(() => deployment);
+const client = (user: string) => clients.client(user);
+const syncUntil = clients.syncUntil.bind(clients);
 
 /** Replaces (or, with undefined, removes) the MLS state hedy's client saved for the channel. */
 async function tamperState(channelId: string, state: string | undefined) {
-  const file = join(homes.get("hedy") ?? "", "channels", `${channelId}.json`);
+  const file = join(clients.accountHome("hedy"), "channels", `${channelId}.json`);
   const record = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
   if (state === undefined) delete record.state;
   else record.state = state;
@@ -76,12 +32,12 @@ async function hedysLeaves(url: string): Promise<number> {
 
 beforeAll(async () => {
   deployment = await openDeployment();
-  await signUp("rune", "a.test");
-  await signUp("hedy", "b.test");
+  await clients.signUp("rune", "a.test");
+  await clients.signUp("hedy", "b.test");
 }, 240_000);
 
 afterAll(async () => {
-  for (const c of clients.values()) await c.close();
+  await clients.closeAll();
   await deployment?.close();
 });
 
@@ -124,13 +80,13 @@ describe("a device whose channel state is lost", () => {
     await syncUntil("hedy", "joining orchard", async () =>
       (await client("hedy").channels()).some((c) => c.url === url && c.status === "active"),
     );
-    await sendAndRead("rune", url, "before the loss", "hedy");
+    await clients.sendAndRead("rune", url, "before the loss", ["hedy"]);
 
     await rejoins(() => tamperState(id, undefined));
-    await sendAndRead("rune", url, "after the rejoin", "hedy");
-    await sendAndRead("hedy", url, "hedy is back", "rune");
+    await clients.sendAndRead("rune", url, "after the rejoin", ["hedy"]);
+    await clients.sendAndRead("hedy", url, "hedy is back", ["rune"]);
     // What hedy had read stays on the device.
-    expect(await texts("hedy", url)).toContain("before the loss");
+    expect(await clients.texts("hedy", url)).toContain("before the loss");
   });
 
   it("joins again when the state does not decode, met while a message arrives", async () => {
@@ -138,7 +94,7 @@ describe("a device whose channel state is lost", () => {
       await tamperState(id, Buffer.from("not an MLS state").toString("base64"));
       await client("rune").send(url, "sent while the state is broken");
     });
-    await sendAndRead("rune", url, "after the second rejoin", "hedy");
-    await sendAndRead("hedy", url, "hedy is back again", "rune");
+    await clients.sendAndRead("rune", url, "after the second rejoin", ["hedy"]);
+    await clients.sendAndRead("hedy", url, "hedy is back again", ["rune"]);
   });
 });

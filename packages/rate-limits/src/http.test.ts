@@ -5,6 +5,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientAddress, rateLimit, rateLimitAccepted } from "./http.js";
 import { createMemoryRateLimiters } from "./memory.js";
 
+/** Serves `router` on a free local port: its base URL, and how to stop it. */
+async function serve(router: Router): Promise<{ base: string; close: () => Promise<void> }> {
+  const app = createApp({
+    logger: createLogger({ name: "rate-limits-test", level: "silent" }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    routers: [router],
+  });
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe("rateLimit middleware", () => {
   const limiters = createMemoryRateLimiters();
   const limiter = limiters.limiter("test-signups", { points: 2, durationSeconds: 30 });
@@ -29,15 +44,7 @@ describe("rateLimit middleware", () => {
         res.status(204).end();
       },
     );
-    const app = createApp({
-      logger: createLogger({ name: "rate-limits-test", level: "silent" }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      routers: [router],
-    });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((resolve) => server.once("listening", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => new Promise((resolve) => server.close(() => resolve()));
+    ({ base, close } = await serve(router));
   });
   afterAll(() => close());
 
@@ -75,15 +82,7 @@ describe("rateLimitAccepted middleware", () => {
         res.status(Number(req.params.status)).end();
       },
     );
-    const app = createApp({
-      logger: createLogger({ name: "rate-limits-test", level: "silent" }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      routers: [router],
-    });
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((resolve) => server.once("listening", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = () => new Promise((resolve) => server.close(() => resolve()));
+    ({ base, close } = await serve(router));
   });
 
   afterAll(() => close());

@@ -1,37 +1,27 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { type KeyResolver, signRequest } from "@mimi/http-signatures";
-import { createOutboundHttp } from "@mimi/outbound-http";
+import { randomBytes } from "node:crypto";
 import { createPgliteSql, type Sql } from "@mimi/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  available,
   call,
+  claimSignedBy,
   createAccount,
-  enrolDevice,
   listen,
   startTestProvider,
   type TestProvider,
-  uploadFresh,
+  testSigners,
+  userWithDevice,
 } from "./harness.js";
 
 /**
  * The claim policy's domain blocks: a claim signed by a key of a blocked domain (or below one) is
  * refused before its key is resolved, and a local client cannot claim a blocked domain's user.
  */
-const signers = [
-  "http://evil.test/users/eve",
-  "http://x.evil.test/users/imp",
-  "http://c.test/users/carl",
-].map((actor) => ({ actor, ...generateKeyPairSync("rsa", { modulusLength: 2048 }) }));
-const resolved: string[] = [];
-const staticKeys: KeyResolver = {
-  resolve: async (keyId) => {
-    resolved.push(keyId);
-    const signer = signers.find((candidate) => `${candidate.actor}#main-key` === keyId);
-    return signer
-      ? { ok: true, key: { keyId, owner: signer.actor, publicKey: signer.publicKey } }
-      : { ok: false, reason: "keyFetchError", detail: `unknown key ${keyId}` };
-  },
-};
+const {
+  signers,
+  keys: staticKeys,
+  resolved,
+} = testSigners(["http://evil.test/users/eve", "http://x.evil.test/users/imp", "http://c.test/users/carl"]);
 
 let sql: Sql;
 let p: TestProvider;
@@ -47,10 +37,7 @@ beforeAll(async () => {
     directory: { keys: staticKeys },
   });
   await sql.query("insert into identity.blocked_domains (domain, source) values ('evil.test', 'admin')");
-  const username = `u_${randomBytes(4).toString("hex")}`;
-  const token = await createAccount(p, username);
-  const device = await enrolDevice(p, token, username);
-  expect((await uploadFresh(p, token, device, 5)).status).toBe(201);
+  const { username, token } = await userWithDevice(p, 5);
   target = { username, token };
 });
 afterAll(async () => {
@@ -58,50 +45,21 @@ afterAll(async () => {
   await sql?.close();
 });
 
-async function signedClaim(username: string, signer: (typeof signers)[number]) {
-  const url = `http://a.test/users/${username}/keyPackages/claim`;
-  const body = JSON.stringify({ ciphersuites: [1], "mimi:nonce": randomUUID() });
-  const headers = signRequest(
-    { method: "POST", url, headers: { "content-type": "application/activity+json" }, body },
-    { keyId: `${signer.actor}#main-key`, privateKey: signer.privateKey },
-  );
-  const client = createOutboundHttp({
-    production: false,
-    connectTo: new Map([["a.test", `127.0.0.1:${new URL(p.base).port}`]]),
-  });
-  try {
-    const res = await client.request(url, { method: "POST", headers, body });
-    if (!res.ok) throw new Error(res.detail);
-    return {
-      status: res.status,
-      type: String(res.headers["content-type"]),
-      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
-    };
-  } finally {
-    await client.close();
-  }
-}
-
-async function available(): Promise<number> {
-  const counts = await call(`${p.base}/api/v1/keypackages`, { token: target.token });
-  return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
-}
-
 describe("claims and domain blocks", () => {
   it("refuses a blocked domain's signed claim before resolving its key, subdomains too", async () => {
     for (const signer of [signers[0]!, signers[1]!]) {
-      const answer = await signedClaim(target.username, signer);
+      const answer = await claimSignedBy(p, target.username, signer);
       expect(answer.status).toBe(403);
       expect(answer.type).toContain("application/problem+json");
       expect(answer.body).toMatchObject({ reason: "domainBlocked" });
     }
     expect(resolved.filter((keyId) => keyId.includes("evil.test"))).toEqual([]);
-    expect(await available()).toBe(5);
+    expect(await available(p, target.token)).toBe(5);
   });
 
   it("answers other domains' claims", async () => {
-    expect((await signedClaim(target.username, signers[2]!)).status).toBe(200);
-    expect(await available()).toBe(4);
+    expect((await claimSignedBy(p, target.username, signers[2]!)).status).toBe(200);
+    expect(await available(p, target.token)).toBe(4);
   });
 
   it("refuses a local client's claim of a blocked domain's user without contacting it", async () => {
@@ -125,11 +83,8 @@ async function tokenOf(username: string): Promise<string> {
 
 /** A user with one device and 3 KeyPackages whose blocks no claim has read yet (they are cached 10 s). */
 async function freshTarget(blocks: Array<[string, "user" | "domain"]>) {
-  const username = `t_${randomBytes(4).toString("hex")}`;
-  const token = await createAccount(p, username);
+  const { username, token } = await userWithDevice(p, 3);
   tokens.set(username, token);
-  const device = await enrolDevice(p, token, username);
-  expect((await uploadFresh(p, token, device, 3)).status).toBe(201);
   for (const [blocked, kind] of blocks) {
     await sql.query("insert into identity.user_blocks (username, target, kind) values ($1, $2, $3)", [
       username,
@@ -137,11 +92,7 @@ async function freshTarget(blocks: Array<[string, "user" | "domain"]>) {
       kind,
     ]);
   }
-  const left = async () => {
-    const counts = await call(`${p.base}/api/v1/keypackages`, { token });
-    return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
-  };
-  return { username, left };
+  return { username, left: () => available(p, token) };
 }
 
 describe("claims and the target's own blocks", () => {
@@ -151,7 +102,7 @@ describe("claims and the target's own blocks", () => {
       ["c.test", "domain"],
     ] as const) {
       const fern = await freshTarget([[block[0], block[1]]]);
-      const answer = await signedClaim(fern.username, signers[2]!);
+      const answer = await claimSignedBy(p, fern.username, signers[2]!);
       expect(answer.status).toBe(200);
       expect(answer.body.items).toEqual([]);
       expect(answer.body["mimi:unavailable"]).toEqual([
@@ -196,7 +147,7 @@ describe("claims and consent", () => {
     const hana = await freshTarget([]);
     const token = await tokenOf(hana.username);
     await requireConsent(hana.username, token);
-    const refused = await signedClaim(hana.username, signers[2]!);
+    const refused = await claimSignedBy(p, hana.username, signers[2]!);
     expect(refused.status).toBe(403);
     expect(refused.body).toMatchObject({ reason: "consentRequired", invited: true });
     expect(await hana.left()).toBe(3);
@@ -208,7 +159,7 @@ describe("claims and consent", () => {
       (await call(`${p.base}/api/v1/me/invites/accept`, { token, body: { requester: "carl@c.test" } }))
         .status,
     ).toBe(200);
-    expect((await signedClaim(hana.username, signers[2]!)).status).toBe(200);
+    expect((await claimSignedBy(p, hana.username, signers[2]!)).status).toBe(200);
     expect(await hana.left()).toBe(2);
   });
 

@@ -1,8 +1,10 @@
+import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { actorKeyMigrations } from "@mimi/actor-keys";
 import { channelSequencerMigrations } from "@mimi/channel-sequencer";
 import { signProofOfPossession } from "@mimi/credentials";
+import { type KeyResolver, signRequest } from "@mimi/http-signatures";
 import { createIdentityContext, identityMigrations, identityRouter, prepareIdentity } from "@mimi/identity";
 import {
   type CiphersuiteImpl,
@@ -13,6 +15,7 @@ import {
   type SignatureKeyPair,
   x509Credential,
 } from "@mimi/mls";
+import { createOutboundHttp } from "@mimi/outbound-http";
 import { readProviderConfig } from "@mimi/provider-config";
 import { createApp, createLogger, createMetrics } from "@mimi/service-kit";
 import { createPgliteSql, migrateAll, type Sql } from "@mimi/store";
@@ -224,4 +227,92 @@ export async function uploadFresh(
     },
     token,
   });
+}
+
+/** An actor of a claiming server and its RSA key pair. */
+export interface TestSigner {
+  actor: string;
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+}
+
+/**
+ * Claiming servers' actors with fresh keys, and a resolver that knows exactly their keys (key fetching
+ * itself is covered in federation.test); `resolved` lists every key id it was asked for.
+ */
+export function testSigners(actors: string[]): {
+  signers: TestSigner[];
+  keys: KeyResolver;
+  resolved: string[];
+} {
+  const signers = actors.map((actor) => ({ actor, ...generateKeyPairSync("rsa", { modulusLength: 2048 }) }));
+  const resolved: string[] = [];
+  const keys: KeyResolver = {
+    resolve: async (keyId) => {
+      resolved.push(keyId);
+      const signer = signers.find((candidate) => `${candidate.actor}#main-key` === keyId);
+      return signer
+        ? { ok: true, key: { keyId, owner: signer.actor, publicKey: signer.publicKey } }
+        : { ok: false, reason: "keyFetchError", detail: `unknown key ${keyId}` };
+    },
+  };
+  return { signers, keys, resolved };
+}
+
+/** A provider's answer to a claim: its status, Retry-After and content type, and the parsed body. */
+export interface ClaimAnswer {
+  status: number;
+  retryAfter: string | undefined;
+  type: string;
+  body: Record<string, unknown>;
+}
+
+/** A claim of `username`'s KeyPackages signed by `signer`, sent to the provider at its public host a.test. */
+export async function claimSignedBy(
+  provider: TestProvider,
+  username: string,
+  signer: TestSigner,
+): Promise<ClaimAnswer> {
+  const url = `http://a.test/users/${username}/keyPackages/claim`;
+  const body = JSON.stringify({ ciphersuites: [1], "mimi:nonce": randomUUID() });
+  const headers = signRequest(
+    { method: "POST", url, headers: { "content-type": "application/activity+json" }, body },
+    { keyId: `${signer.actor}#main-key`, privateKey: signer.privateKey },
+  );
+  const client = createOutboundHttp({
+    production: false,
+    connectTo: new Map([["a.test", `127.0.0.1:${new URL(provider.base).port}`]]),
+  });
+  try {
+    const res = await client.request(url, { method: "POST", headers, body });
+    if (!res.ok) throw new Error(res.detail);
+    const retryAfter = res.headers["retry-after"];
+    return {
+      status: res.status,
+      retryAfter: typeof retryAfter === "string" ? retryAfter : undefined,
+      type: String(res.headers["content-type"]),
+      body: JSON.parse(Buffer.from(res.body).toString("utf8")) as Record<string, unknown>,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** A new local account with one device that uploaded `keyPackages` fresh KeyPackages. */
+export async function userWithDevice(
+  provider: TestProvider,
+  keyPackages: number,
+): Promise<{ username: string; token: string; device: TestDevice }> {
+  const username = `u_${randomBytes(4).toString("hex")}`;
+  const token = await createAccount(provider, username);
+  const device = await enrolDevice(provider, token, username);
+  const uploaded = await uploadFresh(provider, token, device, keyPackages);
+  if (uploaded.status !== 201) throw new Error(`upload answered ${uploaded.status}`);
+  return { username, token, device };
+}
+
+/** The KeyPackages the first device of `token`'s account has left in its pool. */
+export async function available(provider: TestProvider, token: string): Promise<number> {
+  const counts = await call(`${provider.base}/api/v1/keypackages`, { token });
+  return (counts.body.clients as Array<{ available: number }>)[0]?.available ?? -1;
 }

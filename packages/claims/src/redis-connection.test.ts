@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { Redis } from "ioredis";
+import { deleteRedisKeys } from "@mimi/testkit/redis";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRedisClaimStore } from "./redis";
 import { ClaimStateUnavailableError, isRedisOutage } from "./redis-connection";
@@ -141,10 +141,7 @@ describe.skipIf(!redisUrl)("Redis outage and recovery (REDIS_URL)", () => {
       await store.close();
       await guard.close();
       await relay.cut();
-      const admin = new Redis(redisUrl ?? "");
-      const keys = await admin.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await admin.del(...keys);
-      await admin.quit();
+      await deleteRedisKeys(redisUrl ?? "", keyPrefix);
     }
   });
 });

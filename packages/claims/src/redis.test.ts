@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { deleteRedisKeys } from "@mimi/testkit/redis";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { runClaimStoreContractSuite } from "./contract";
@@ -44,15 +45,7 @@ describe.skipIf(!redisUrl)("Redis claim store (REDIS_URL)", () => {
 
   runClaimStoreContractSuite("redis, own connections", async () => ({
     openStore: async () => createRedisClaimStore({ url, keyPrefix }),
-    cleanup: async () => {
-      const admin = new Redis(url);
-      try {
-        const keys = await admin.keys(`${keyPrefix}*`);
-        if (keys.length > 0) await admin.del(...keys);
-      } finally {
-        await admin.quit();
-      }
-    },
+    cleanup: () => deleteRedisKeys(url, keyPrefix),
   }));
 
   it("stores a pool under the user's hash tag, so Redis Cluster keeps it in one slot", async () => {

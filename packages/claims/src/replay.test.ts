@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { deleteRedisKeys } from "@mimi/testkit/redis";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { ReplayGuardFullError } from "./replay";
@@ -79,15 +80,7 @@ describe.skipIf(!redisUrl)("Redis replay guard (REDIS_URL)", () => {
   const url = redisUrl ?? "";
   const keyPrefix = `mimi-test:${randomUUID()}:replay:`;
 
-  async function deleteKeys(): Promise<void> {
-    const admin = new Redis(url);
-    try {
-      const keys = await admin.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await admin.del(...keys);
-    } finally {
-      await admin.quit();
-    }
-  }
+  const deleteKeys = () => deleteRedisKeys(url, keyPrefix);
 
   runReplayGuardContractSuite("redis, own connections", async () => ({
     openGuard: async () => createRedisReplayGuard({ url, keyPrefix }),

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { deleteRedisKeys } from "@mimi/testkit/redis";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { runRateLimiterContractSuite } from "./contract.js";
@@ -17,15 +18,7 @@ describe.skipIf(!redisUrl)("Redis rate limiters (REDIS_URL)", () => {
       await limiters.ready();
       return limiters;
     },
-    cleanup: async () => {
-      const admin = new Redis(url);
-      try {
-        const keys = await admin.keys(`${keyPrefix}*`);
-        if (keys.length > 0) await admin.del(...keys);
-      } finally {
-        await admin.quit();
-      }
-    },
+    cleanup: () => deleteRedisKeys(url, keyPrefix),
   }));
 
   it("keeps its counts under the key prefix, and leaves a caller's client open", async () => {

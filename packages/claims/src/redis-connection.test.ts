@@ -1,20 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { freePort } from "@mimi/testkit/net";
 import { deleteRedisKeys } from "@mimi/testkit/redis";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRedisClaimStore } from "./redis";
 import { ClaimStateUnavailableError, isRedisOutage } from "./redis-connection";
 import { createRedisReplayGuard } from "./replay-redis";
-
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (typeof address !== "object" || address === null) throw new Error("no port");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
 
 const pool = { user: "alice@a.example", client: "phone", ciphersuite: 1 };
 
@@ -40,7 +31,7 @@ describe("Redis outage", () => {
   it("rejects claims and replay checks with ClaimStateUnavailableError within the command timeout, with the error listened to", async () => {
     const consoleError = vi.spyOn(console, "error").mockImplementation(() => {});
     const errors: Error[] = [];
-    const url = `redis://127.0.0.1:${await closedPort()}`;
+    const url = `redis://127.0.0.1:${await freePort()}`;
     const options = { url, commandTimeoutMs: 200, onError: (error: Error) => errors.push(error) };
     const store = createRedisClaimStore(options);
     const guard = createRedisReplayGuard(options);

@@ -9,11 +9,12 @@ import {
   toWireObject,
   type ValidateCredential,
 } from "@mimi/mls";
+import { createApp, createMetrics, startServer } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import type { ChannelInboxItem } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dmDocumentFields } from "../src/sequencer/dm-document.js";
-import type { ChannelSequencerContext } from "../src/service.js";
+import { type ChannelSequencerContext, channelSequencerRouter } from "../src/service.js";
 import {
   A,
   activity,
@@ -195,6 +196,27 @@ describe("a group DM's MLS group, sequenced like a channel", () => {
         "acct:carol@a.test": actors.carol,
       },
     });
+  });
+
+  it("serves those fields in the DM group's actor document, where other providers read them", async () => {
+    const app = createApp({
+      logger: ctx.logger,
+      metrics: createMetrics({ defaultMetrics: false }),
+      routers: [channelSequencerRouter(ctx)],
+    });
+    const server = await startServer(app, { port: 0, host: "127.0.0.1", logger: ctx.logger });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/channels/${channelId}`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({
+        id: G,
+        "mimi:kind": "dm",
+        "mimi:conversation": key(P),
+        "mimi:participants": P,
+      });
+    } finally {
+      await server.close();
+    }
   });
 
   it("adds each participant's device with the channel's Add, Welcome included", async () => {

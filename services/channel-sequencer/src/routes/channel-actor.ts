@@ -3,14 +3,19 @@ import { problems } from "@mimi/service-kit";
 import type { RequestHandler } from "express";
 import type { ChannelSequencerContext } from "../context.js";
 import { serviceActorDocument } from "../domain/documents.js";
+import { dmDocumentFields } from "../sequencer/dm-document.js";
 
-/** `GET /channels/:id`: the channel's Service actor, for anyone. */
+/** `GET /channels/:id`: the channel's Service actor, for anyone; a DM group's adds its participants. */
 export function channelActor(ctx: ChannelSequencerContext): RequestHandler {
   return async (req, res) => {
     const channelId = String(req.params.id);
     const channel = await ctx.store.channel(channelId);
     if (!channel) throw problems.notFound(`no channel ${channelId}`);
     const keys = await ctx.actorKeys.ensureKeys(ctx.urls.channel(channelId));
-    res.type(ACTIVITY_JSON).send(JSON.stringify(serviceActorDocument(ctx.urls, channel, keys)));
+    const document = {
+      ...serviceActorDocument(ctx.urls, channel, keys),
+      ...(await dmDocumentFields(ctx, channel)),
+    };
+    res.type(ACTIVITY_JSON).send(JSON.stringify(document));
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createSchemeMemory, type SchemeMemory } from "@mimi/http-signatures";
 import { decodeKeyPackage } from "@mimi/mls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -31,6 +32,21 @@ let framedPhone: Uint8Array;
 let laptop: string;
 let phone: string;
 let tablet: string;
+/** a.test's own scheme memory, recording the origins it was asked about. */
+const askedOrigins: string[] = [];
+const ownMemory = createSchemeMemory();
+const schemeMemory: SchemeMemory = {
+  recall: (origin) => {
+    askedOrigins.push(origin);
+    return ownMemory.recall(origin);
+  },
+  remember: (origin, scheme) => ownMemory.remember(origin, scheme),
+  presume: (origin, scheme) => ownMemory.presume(origin, scheme),
+  unknownOrigins: ownMemory.unknownOrigins,
+  get size() {
+    return ownMemory.size;
+  },
+};
 
 /** An MLSMessage is its version and wire format (two uint16) followed by the KeyPackage. */
 const bare = (framed: Uint8Array) => framed.slice(4);
@@ -79,6 +95,7 @@ beforeAll(async () => {
       domain: "a.test",
       listener: listenerA,
       connectTo: `a.test=127.0.0.1:${listenerA.port},b.test=127.0.0.1:${peer.port}`,
+      directory: { signatureSchemes: schemeMemory },
     }),
     startTestProvider({
       domain: "b.test",
@@ -129,5 +146,9 @@ describe("claims relayed from a peer that sends bare KeyPackages", () => {
     expect(res.body["mimi:unavailable"]).toEqual([
       expect.objectContaining({ "mimi:client": tablet, "mimi:reason": "rejectedFromRemote" }),
     ]);
+  });
+
+  it("signs the relayed claim with the scheme memory of the provider's settings", () => {
+    expect(askedOrigins).toContain("http://b.test");
   });
 });

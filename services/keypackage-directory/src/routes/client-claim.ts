@@ -81,6 +81,7 @@ export function clientClaim(ctx: KeyPackageDirectoryContext): RequestHandler {
         validate: ctx.validate,
         logger: ctx.logger,
         now: ctx.now,
+        schemes: ctx.signatureSchemes,
       },
       { acct: acct.acct, ciphersuites: requested, requesterActor },
     );

@@ -15,6 +15,13 @@ export {
   PUBLIC_COLLECTION,
 } from "./envelope.js";
 export { isActivityContentType, wantsActivityJson } from "./negotiation.js";
+export {
+  canonicalAcct,
+  compareCodeUnits,
+  conversationKey,
+  isParticipantSet,
+  participantSet,
+} from "./participants.js";
 export { defaultPublicUrl, type ProviderUrls, providerUrls } from "./urls.js";
 export {
   ACTIVITY_CONTEXT,

@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
-import { formatAcct, parseAcct } from "@mimi/activitypub";
+import { compareCodeUnits, conversationKey, formatAcct, parseAcct } from "@mimi/activitypub";
+
+export { compareCodeUnits, conversationKey };
 
 /**
  * A group DM is identified by its participant set P (docs/protocol.md section 14.1): the distinct
@@ -29,15 +30,6 @@ export function splitParticipants(argument: string): string[] {
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
-}
-
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The conversation key: base64url SHA-256 of P joined by "\n". */
-export function conversationKey(participants: readonly string[]): string {
-  return createHash("sha256").update(participants.join("\n"), "utf8").digest("base64url");
 }
 
 /**

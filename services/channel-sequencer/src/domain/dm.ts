@@ -1,5 +1,6 @@
-import { createHash } from "node:crypto";
-import { formatAcct, parseAcct } from "@mimi/activitypub";
+import { canonicalAcct, conversationKey } from "@mimi/activitypub";
+
+export { canonicalAcct, conversationKey };
 
 /**
  * The rules that keep a channel of kind DM a group DM (docs/protocol.md section 14.5): its users are
@@ -19,17 +20,6 @@ export type DmCheck<T = undefined> =
   | { readonly ok: false; readonly reason: DmRefusalReason; readonly summary: string };
 
 const refuse = (reason: DmRefusalReason, summary: string) => ({ ok: false as const, reason, summary });
-
-/** The canonical form of one acct (lowercase `acct:user@host`), or undefined. */
-export function canonicalAcct(value: string): string | undefined {
-  const parsed = parseAcct(value);
-  return parsed.ok ? formatAcct(parsed.acct).toLowerCase() : undefined;
-}
-
-/** The conversation key: base64url SHA-256 of P joined by "\n". */
-export function conversationKey(participants: readonly string[]): string {
-  return createHash("sha256").update(participants.join("\n"), "utf8").digest("base64url");
-}
 
 /**
  * A DM Create's `mimi:participants` and `mimi:conversation`: a sorted list of 2..max distinct

@@ -1,5 +1,12 @@
-import { createHash } from "node:crypto";
-import { formatAcct, parseAcct } from "@mimi/activitypub";
+import {
+  compareCodeUnits,
+  conversationKey,
+  isParticipantSet,
+  parseAcct,
+  participantSet,
+} from "@mimi/activitypub";
+
+export { compareCodeUnits, conversationKey, isParticipantSet, participantSet };
 
 /**
  * Group DMs (docs/protocol.md section 14): a message directly addressed to a conversation's
@@ -63,35 +70,6 @@ function isHttpUrl(value: unknown): value is string {
   } catch {
     return false;
   }
-}
-
-/**
- * P for a list of accts: each parsed (`acct:u@h`, `u@h` or `@u@h`), lowercased, made distinct and
- * sorted by code unit. Undefined when one is not an acct.
- */
-export function participantSet(accts: readonly string[]): string[] | undefined {
-  const set = new Set<string>();
-  for (const entry of accts) {
-    const parsed = parseAcct(entry.trim(), { lenient: true });
-    if (!parsed.ok) return undefined;
-    set.add(formatAcct(parsed.acct).toLowerCase());
-  }
-  return [...set].sort(compareCodeUnits);
-}
-
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The conversation key: base64url SHA-256 of P joined by "\n". P must already be a participant set. */
-export function conversationKey(participants: readonly string[]): string {
-  return createHash("sha256").update(participants.join("\n"), "utf8").digest("base64url");
-}
-
-/** True when `list` is already a participant set (lowercase, distinct, sorted). */
-export function isParticipantSet(list: readonly string[]): boolean {
-  const set = participantSet(list);
-  return set !== undefined && set.length === list.length && set.every((acct, i) => acct === list[i]);
 }
 
 /**

@@ -36,13 +36,22 @@ export function envNamesIn(source: string): Set<string> {
 /** Services that open the bus with `openServiceBus`, which reads the bus's own settings. */
 const busServices: readonly ServiceName[] = ["channel-sequencer", "inbox-ingest", "delivery-fanout"];
 
+/** The rate-limit store's settings (`REDIS_URL`, its key prefix), spread into a service's config spec. */
+const rateLimitStoreSpecFile = join(repositoryRoot, "packages", "rate-limits", "src", "service.ts");
+
 /** Every variable a service's process reads at boot: the shared provider settings plus its own. */
 export function envNamesReadBy(service: ServiceName): Set<string> {
   const names = new Set<string>();
+  const serviceDir = join(repositoryRoot, "services", service, "src");
   const dirs = [
     join(repositoryRoot, "packages", "provider-config", "src"),
-    join(repositoryRoot, "services", service, "src"),
+    serviceDir,
     ...(busServices.includes(service) ? [join(repositoryRoot, "packages", "bus", "src", "open.ts")] : []),
+    ...(sourceFiles(serviceDir).some((file) =>
+      readFileSync(file, "utf8").includes("rateLimitStoreConfigSpec"),
+    )
+      ? [rateLimitStoreSpecFile]
+      : []),
   ];
   for (const dir of dirs) {
     for (const file of dir.endsWith(".ts") ? [dir] : sourceFiles(dir))

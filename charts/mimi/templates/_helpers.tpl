@@ -208,6 +208,11 @@ inbox-ingest:
   maxAddresses: MIMI_INBOX_MAX_ADDRESSES
   maxRecipients: MIMI_INBOX_MAX_RECIPIENTS
   maxCopyBytes: MIMI_INBOX_MAX_COPY_BYTES
+  dmMaxParticipants: MIMI_DM_MAX_PARTICIPANTS
+  dmEpochWindow: MIMI_DM_EPOCH_WINDOW
+  dmGroupCacheEntries: MIMI_DM_GROUP_CACHE_ENTRIES
+  dmGroupCacheTtlSeconds: MIMI_DM_GROUP_CACHE_TTL_SECONDS
+  dmGroupCacheMaxStaleSeconds: MIMI_DM_GROUP_CACHE_MAX_STALE_SECONDS
 keypackage-directory:
   claimsPerPair: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_PAIR
   claimsPerOrigin: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN
@@ -234,4 +239,5 @@ channel-sequencer:
   maxMessageBytes: MIMI_CHANNEL_MAX_MESSAGE_BYTES
   messagesPerMinute: MIMI_CHANNEL_MESSAGES_PER_MINUTE
   messageBurst: MIMI_CHANNEL_MESSAGE_BURST
+  dmMaxParticipants: MIMI_CHANNEL_DM_MAX_PARTICIPANTS
 {{- end -}}

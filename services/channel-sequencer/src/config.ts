@@ -52,4 +52,11 @@ export const channelSequencerConfigSpec = {
     default: "60",
     description: "messages per minute one member may send to a channel, sustained; faster ones are Rejected",
   },
+  dmMaxParticipants: {
+    env: "MIMI_CHANNEL_DM_MAX_PARTICIPANTS",
+    schema: parse.positiveInt(),
+    default: "32",
+    description:
+      "participants a group DM's MLS group may have; a DM Create listing more is Rejected (dmParticipantsInvalid)",
+  },
 };

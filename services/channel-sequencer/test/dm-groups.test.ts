@@ -9,12 +9,16 @@ import {
   toWireObject,
   type ValidateCredential,
 } from "@mimi/mls";
-import { createApp, createMetrics, startServer } from "@mimi/service-kit";
+import { createApp, createMetrics, readConfig, startServer } from "@mimi/service-kit";
 import type { Sql } from "@mimi/store";
 import type { ChannelInboxItem } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dmDocumentFields } from "../src/sequencer/dm-document.js";
-import { type ChannelSequencerContext, channelSequencerRouter } from "../src/service.js";
+import {
+  type ChannelSequencerContext,
+  channelSequencerConfigSpec,
+  channelSequencerRouter,
+} from "../src/service.js";
 import {
   A,
   activity,
@@ -149,6 +153,24 @@ describe("a group DM's MLS group, sequenced like a channel", () => {
       const { answer: refused } = await answer(await dmCreate(actors.alice, object));
       expect(refused).toMatchObject({ type: "Reject", "mimi:reason": reason });
     }
+    expect(await ctx.store.channel(channelId)).toBeUndefined();
+  });
+
+  it("refuses a DM Create listing more participants than the provider's setting allows", async () => {
+    const settings = { ...readConfig(channelSequencerConfigSpec, {}), dmMaxParticipants: 2 };
+    const limited = createTestContext({ sql, bus, cas, overrides: { settings } }).ctx;
+    const create = await dmCreate(actors.alice, {
+      "mimi:kind": "dm",
+      "mimi:participants": P,
+      "mimi:conversation": key(P),
+    });
+    const before = deliveryRequests(bus).length;
+    await handleToSettled(limited, inboxItem(channelId, create, "outbox"));
+    const refused = deliveryRequests(bus)
+      .slice(before)
+      .find((request) => request.activity.type === "Reject")?.activity;
+    expect(refused).toMatchObject({ type: "Reject", "mimi:reason": "dmParticipantsInvalid" });
+    expect(String(refused?.summary)).toContain("2 participants");
     expect(await ctx.store.channel(channelId)).toBeUndefined();
   });
 

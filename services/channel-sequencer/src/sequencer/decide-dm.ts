@@ -10,9 +10,6 @@ import type { Decision } from "./decision.js";
  * its name is its conversation key, so a channel whose name cannot be a key needs no lookup.
  */
 
-/** Participants a DM group may hold at most. */
-export const MAX_DM_PARTICIPANTS = 32;
-
 /** A conversation key's shape: base64url SHA-256, unpadded. */
 const CONVERSATION_KEY = /^[A-Za-z0-9_-]{43}$/;
 
@@ -28,24 +25,20 @@ type CreateSubmission = Extract<Submission, { kind: "create" }>;
 export async function decideDmCreate(
   submission: CreateSubmission & { dm: NonNullable<CreateSubmission["dm"]> },
   createChannel: (named: CreateSubmission) => Promise<Decision>,
+  maxParticipants: number,
 ): Promise<Decision> {
   const { dm } = submission;
   if (dm.kind !== "dm")
     return { kind: "reject", summary: `mimi:kind must be "dm", not ${JSON.stringify(dm.kind)}` };
   if (submission.name !== undefined) return reject("a DM group has no name", "dmFixed");
-  const listed = checkDmParticipants(dm.participants, dm.conversation, undefined, MAX_DM_PARTICIPANTS);
+  const listed = checkDmParticipants(dm.participants, dm.conversation, undefined, maxParticipants);
   if (!listed.ok) return reject(listed.summary, listed.reason);
   const { dm: _kind, ...channelSubmission } = submission;
   const decided = await createChannel({ ...channelSubmission, name: dm.conversation });
   if (decided.kind !== "accept" || decided.change.kind !== "create") return decided;
   const creator = decided.change.members[0];
   if (creator === undefined) return reject("the GroupInfo holds no creator", "dmParticipantsInvalid");
-  const participants = checkDmParticipants(
-    dm.participants,
-    dm.conversation,
-    creator.acct,
-    MAX_DM_PARTICIPANTS,
-  );
+  const participants = checkDmParticipants(dm.participants, dm.conversation, creator.acct, maxParticipants);
   if (!participants.ok) return reject(participants.summary, participants.reason);
   return decided;
 }

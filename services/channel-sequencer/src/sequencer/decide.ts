@@ -171,7 +171,7 @@ async function decideCreate(
   if (submission.dm !== undefined) {
     const named = (channelSubmission: typeof submission) =>
       decideCreate(ctx, item, activity, channelSubmission, channel);
-    return decideDmCreate({ ...submission, dm: submission.dm }, named);
+    return decideDmCreate({ ...submission, dm: submission.dm }, named, ctx.settings.dmMaxParticipants);
   }
   const channelUrl = ctx.urls.channel(item.channelId);
   const creator = item.authenticatedActor;

@@ -241,6 +241,28 @@ describe("a group DM's MLS group, sequenced like a channel", () => {
     }
   });
 
+  it("answers 503 for the DM group's document while a participant not yet in cannot be resolved", async () => {
+    const unresolving = createTestContext({
+      sql,
+      bus,
+      cas,
+      overrides: { resolveAcct: async () => undefined },
+    }).ctx;
+    const app = createApp({
+      logger: unresolving.logger,
+      metrics: createMetrics({ defaultMetrics: false }),
+      routers: [channelSequencerRouter(unresolving)],
+    });
+    const server = await startServer(app, { port: 0, host: "127.0.0.1", logger: unresolving.logger });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/channels/${channelId}`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+    } finally {
+      await server.close();
+    }
+  });
+
   it("adds each participant's device with the channel's Add, Welcome included", async () => {
     for (const name of ["bob", "carol"]) {
       const output = await commit(stateOf("alice"), cs, { add: [client(name).keyPackage] });

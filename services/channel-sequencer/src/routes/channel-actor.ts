@@ -12,10 +12,12 @@ export function channelActor(ctx: ChannelSequencerContext): RequestHandler {
     const channel = await ctx.store.channel(channelId);
     if (!channel) throw problems.notFound(`no channel ${channelId}`);
     const keys = await ctx.actorKeys.ensureKeys(ctx.urls.channel(channelId));
-    const document = {
-      ...serviceActorDocument(ctx.urls, channel, keys),
-      ...(await dmDocumentFields(ctx, channel)),
-    };
+    // A participant who cannot be resolved now is a peer's outage: 503, so readers keep the document
+    // they had rather than get one without that participant.
+    const dmFields = await dmDocumentFields(ctx, channel).catch((error: unknown) => {
+      throw problems.unavailable(error instanceof Error ? error.message : String(error));
+    });
+    const document = { ...serviceActorDocument(ctx.urls, channel, keys), ...dmFields };
     res.type(ACTIVITY_JSON).send(JSON.stringify(document));
   };
 }

@@ -1,3 +1,5 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChannelRecord } from "../src/account-store.js";
 import { keyUpdateDue, keyUpdateLimits } from "../src/conversation/key-updates.js";
@@ -194,6 +196,27 @@ describe("automatic key updates", () => {
     } finally {
       network.acceptKeyUpdates = false;
     }
+  });
+
+  it("leave a channel whose stored state does not decode to the rejoin, without failing the sync", async () => {
+    const alice = await withDevice("alice6@a.test");
+    const bob = await withDevice("bob6@b.test");
+    const url = await channelWith("broken", alice, bob);
+    const { id } = await alice.client.channel(url);
+    const file = join(alice.home, "accounts", alice.handle, "channels", `${id}.json`);
+    const record = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    await writeFile(
+      file,
+      JSON.stringify({ ...record, state: Buffer.from("not a state").toString("base64") }),
+    );
+    const due = new MimiClient({
+      home: alice.home,
+      fetch: network.fetch,
+      keyUpdate: { maxAgeMs: 1 },
+      now: () => new Date(Date.now() + 60_000),
+    });
+    const result = await due.sync();
+    expect(ofType(result.events, "key-update-submitted")).toEqual([]);
   });
 
   it("can be turned off", async () => {

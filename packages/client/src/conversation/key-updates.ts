@@ -73,10 +73,12 @@ export async function updateKeysWhereDue(
   const device = await ctx.store.loadDevice();
   const credential = device ? deviceCredential(device) : undefined;
   for (const session of await ConversationSession.all(ctx)) {
+    if (!keyUpdatePossible(session.record)) continue;
+    // A state that does not decode cannot be updated: the next entry applied rejoins the channel.
+    const state = session.usableState();
+    if (state === undefined) continue;
     const renewing =
-      credential !== undefined &&
-      keyUpdatePossible(session.record) &&
-      renewalUpdateDue(session.record, session.state(), credential, ctx.now());
+      credential !== undefined && renewalUpdateDue(session.record, state, credential, ctx.now());
     if (!renewing && !keyUpdateDue(session.record, limits, ctx.now())) continue;
     try {
       const submitted = await session.submitPending(await proposeKeyUpdate(session));

@@ -71,6 +71,17 @@ export class ConversationSession {
     return decoded.state;
   }
 
+  /** The state if it is there and decodes; a lost or broken one is found, and rejoined, where it is applied. */
+  usableState(): ClientState | undefined {
+    if (!this.record.state) return undefined;
+    try {
+      const decoded = decodeClientState(fromBase64(this.record.state), this.ctx.validateCredential);
+      return decoded.ok ? decoded.state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   adopt(state: ClientState): void {
     this.record.state = toBase64(encodeClientState(state));
     this.record.epoch = Number(groupEpoch(state));

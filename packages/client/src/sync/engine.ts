@@ -17,6 +17,7 @@ import { ConversationSession } from "../conversation/session.js";
 import { noteChannelToJoin, settleDeviceJoin, settleJoinByForward } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { checkDmEnvelope, checkDmSender } from "../dm/activities.js";
+import { keepEarly, takeEarly } from "../dm/early-messages.js";
 import { knownDmGroup } from "../dm/groups.js";
 import { errorText } from "../errors.js";
 import type { ChannelOrder } from "./channel-order-port.js";
@@ -71,6 +72,7 @@ export class SyncEngine implements ChannelOrder {
       }
       if (result.cursor === before) break;
     }
+    await this.takeEarlyDms(result.events);
     // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has
     // them. An entry that did not apply before (a commit whose check failed for now) is tried again.
     for (const session of await ConversationSession.all(this.ctx)) {
@@ -90,6 +92,7 @@ export class SyncEngine implements ChannelOrder {
     if (item.cursor <= (await this.ctx.store.loadCursor())) return { events, warnings };
     const joined = await this.handleItem(item, events);
     await this.ctx.store.saveCursor(item.cursor);
+    if (joined) await this.takeEarlyDms(events);
     // Live, the next entry may never come by itself: fill a gap from the log at once.
     const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
     const session = channelUrl ? await ConversationSession.byUrl(this.ctx, channelUrl) : undefined;
@@ -312,7 +315,12 @@ export class SyncEngine implements ChannelOrder {
     const activity = item.activity;
     const id = stringField(activity, "id") ?? "(no id)";
     const session = await ConversationSession.byUrl(this.ctx, groupUrl);
-    if (!session?.record.dm || !session.active) {
+    if (!session) {
+      // Its group's Welcome may still be on its way (it comes from the group's host): kept till then.
+      await keepEarly(this.ctx.store, groupUrl, item, this.ctx.now());
+      return;
+    }
+    if (!session.record.dm || !session.active) {
       events.push({
         type: "skipped",
         activityId: id,
@@ -343,6 +351,13 @@ export class SyncEngine implements ChannelOrder {
     }
     session.markSeen(id);
     await session.save();
+  }
+
+  /** DM messages that came before their group's Welcome, taken now that this device holds the group. */
+  private async takeEarlyDms(events: ClientEvent[]) {
+    const holds = async (url: string) => (await ConversationSession.byUrl(this.ctx, url)) !== undefined;
+    for (const early of await takeEarly(this.ctx.store, holds, this.ctx.now()))
+      await this.dmEntry(early.item, early.groupUrl, events);
   }
 
   /** After a catch-up: the conversation is still ours and the catch-up did not apply this entry. */

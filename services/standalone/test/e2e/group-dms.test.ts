@@ -152,4 +152,24 @@ describe("group DMs", () => {
     await expect(client("gina").dm(tooMany, "hi all")).rejects.toThrow(/at most 32 participants/);
     expect(await client("gina").dms()).toEqual(before);
   }, 240_000);
+
+  it("stops at a participant who does not exist, and sends nothing", async () => {
+    const failed = await client("gwen")
+      .dm(["greta@b.test", "nobody@b.test"], "to a ghost", { timeoutMs: 30_000 })
+      .then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+    expect(failed).toMatch(/has no user nobody/);
+    // The group was made and greta added before the ghost's claim failed: it is shown as being set
+    // up, nothing was sent in it, and greta is shown nothing.
+    const half = (await client("gwen").dms()).find(
+      (conversation) => conversation.label === "@greta@b.test,@nobody@b.test",
+    );
+    expect(half?.groups).toHaveLength(1);
+    expect(half?.sendingGroup).toBeUndefined();
+    expect(half?.lastMessage).toBeUndefined();
+    await client("greta").sync();
+    expect(await dmTexts("greta", ["gwen@c.test", "nobody@b.test"])).toEqual([]);
+  }, 240_000);
 });

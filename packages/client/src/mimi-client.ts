@@ -1,6 +1,6 @@
 import { type AccountDeletion, actorDeleteActivity, deleteAccountWith } from "./account-deletion.js";
 import type { DeviceRecord, StoredMessage } from "./account-store.js";
-import { isSessionEnded, type MailboxItem, type SessionInfo } from "./api.js";
+import { isSessionEnded, type KeyPackageClaimCollection, type MailboxItem, type SessionInfo } from "./api.js";
 import { ChannelCommands } from "./channel-commands.js";
 import type {
   ChannelSummary,
@@ -328,6 +328,10 @@ export class MimiClient {
     const events: ClientEvent[] = [];
     const first = await this.locked(({ dms }) => dms.plan(participants));
     const started = first.group === undefined;
+    // A new group is started only once every participant could be claimed: a wrong name makes nothing.
+    const claims = started
+      ? await this.locked(({ dms }) => dms.claimAll(first.missing))
+      : new Map<string, KeyPackageClaimCollection>();
     const group = first.group ?? (await this.locked(({ dms }) => dms.start(first.participants)));
     const settle = async (what: string) => {
       const waited = await this.waitForChannel(group.url, options);
@@ -343,7 +347,7 @@ export class MimiClient {
     // The group we started (or found half made) is finished even if another group of the
     // conversation turned up meanwhile: no participant is left out of a group that exists.
     for (const acct of await this.locked(({ dms }) => dms.missingIn(group.url))) {
-      await this.addMember(group.url, acct);
+      await this.locked(({ channels }) => channels.addMember(group.url, acct, claims.get(acct)));
       await settle(`adding ${handleOfAcct(acct)}`);
     }
     // Sent in the lowest complete group (section 14.6), which another start may have brought.

@@ -1,4 +1,5 @@
 import type { ChannelRecord, StoredMessage } from "../account-store.js";
+import type { KeyPackageClaimCollection } from "../api.js";
 import type { ChannelSummary } from "../client-types.js";
 import { textPart } from "../content/mimi-content.js";
 import { type AccountContext, homeBase } from "../context.js";
@@ -9,6 +10,8 @@ import { encryptMessage } from "../conversation/messages.js";
 import { summaryOf } from "../conversation/session.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { MimiClientError } from "../errors.js";
+import { handleOfAcct } from "../names.js";
+import { isConsentRequired } from "../pending-adds.js";
 import type { SyncEngine } from "../sync/engine.js";
 import {
   compareCodeUnits,
@@ -99,6 +102,26 @@ export class DmCommands {
   /** The participants the group `url` has no member for yet. */
   async missingIn(url: string): Promise<string[]> {
     return participantsWithoutActor((await activeConversation(this.ctx, url)).record);
+  }
+
+  /**
+   * Before a group is started: every other participant's KeyPackages, claimed through the home
+   * server, so that someone who does not exist (or takes adds only from contacts) stops the start
+   * before anything is made. The answers are used for the Adds.
+   */
+  async claimAll(accts: readonly string[]): Promise<Map<string, KeyPackageClaimCollection>> {
+    const claims = new Map<string, KeyPackageClaimCollection>();
+    for (const acct of accts) {
+      const claim = await this.ctx.api.claimKeyPackages(acct).catch((error: unknown) => {
+        if (isConsentRequired(error))
+          throw new MimiClientError(
+            `${handleOfAcct(acct)} accepts conversations only from contacts: ask them to accept you first`,
+          );
+        throw error;
+      });
+      claims.set(acct, claim);
+    }
+    return claims;
   }
 
   /** Starts the conversation's group on the home provider: this device alone, until the Adds. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChannelSummary, StoredMessage } from "@mimi/client";
+import { FakeNetwork, serveOverHttp } from "@mimi/client/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { isDmReference } from "../src/commands/dm.js";
 import { channelLabel, eventLine, messageLine } from "../src/format.js";
@@ -10,7 +11,18 @@ import { HELP } from "../src/usage.js";
 import { memoryIo } from "./testing-io.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mimi-cli-dm-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let servers: { url: string; close(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const server of servers) await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs `mimi` for one user and returns its exit code and output. */
+async function mimi(env: Record<string, string>, ...argv: string[]) {
+  const io = memoryIo(env);
+  const code = await main(argv, io);
+  return { code, lines: io.lines, errors: io.errors };
+}
 
 const group: ChannelSummary = {
   id: "c1",
@@ -65,5 +77,36 @@ describe("group DMs in the CLI", () => {
       expect(await main(argv, io)).toBe(2);
       expect(io.errors.join("\n")).toMatch(/^mimi: usage: mimi dms?/);
     }
+  });
+
+  it("start a conversation with mimi dm, list it with mimi dms and show it with mimi read", async () => {
+    const network = await FakeNetwork.create(["a.test", "b.test"]);
+    servers = [await serveOverHttp(network, "a.test"), await serveOverHttp(network, "b.test")];
+    const connectTo = `a.test=${new URL(servers[0]?.url ?? "").host},b.test=${new URL(servers[1]?.url ?? "").host}`;
+    const env = (user: string) => ({ MIMI_HOME: join(dir, user), MIMI_DEV_CONNECT_TO: connectTo });
+    const [alice, bob, carol] = [env("alice"), env("bob"), env("carol")];
+    expect((await mimi(alice, "account", "create", "alice", "--server", servers[0]?.url ?? "")).code).toBe(0);
+    expect((await mimi(bob, "account", "create", "bob", "--server", servers[1]?.url ?? "")).code).toBe(0);
+    expect((await mimi(carol, "account", "create", "carol", "--server", servers[1]?.url ?? "")).code).toBe(0);
+
+    const started = await mimi(alice, "dm", "bob@b.test", "carol@b.test", "lunch?");
+    expect(started.lines).toEqual([
+      expect.stringMatching(/^started and sent [0-9a-f]{8} to dm:alice@a\.test,bob@b\.test,carol@b\.test$/),
+    ]);
+    const read = await mimi(bob, "read", "@alice@a.test,carol@b.test");
+    expect(read.lines).toEqual([
+      expect.stringMatching(
+        /^dm:alice@a\.test,bob@b\.test,carol@b\.test \[[\d-]+ [\d:]+\] [0-9a-f]{4,} alice@a\.test: lunch\?$/,
+      ),
+    ]);
+    expect((await mimi(carol, "dm", "@alice@a.test,bob@b.test", "yes")).lines).toEqual([
+      expect.stringMatching(/^sent [0-9a-f]{8} to dm:alice@a\.test,bob@b\.test,carol@b\.test$/),
+    ]);
+    expect((await mimi(alice, "dms")).lines).toEqual([
+      expect.stringMatching(/^@bob@b\.test,@carol@b\.test \[[\d-]+ [\d:]+\] carol@b\.test: yes$/),
+    ]);
+    expect((await mimi(bob, "read", "@alice@a.test")).errors).toEqual([
+      "mimi: no conversation with @alice@a.test yet",
+    ]);
   });
 });

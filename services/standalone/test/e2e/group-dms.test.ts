@@ -170,4 +170,27 @@ describe("group DMs", () => {
     await client("greta").sync();
     await expect(client("greta").readDm(["gwen@c.test", "nobody@b.test"])).rejects.toThrow(/no conversation/);
   }, 240_000);
+
+  it("a participant's new device joins a DM group and reads what is sent after", async () => {
+    const trio = ["gina@a.test", "gwen@c.test"];
+    const label = "@gina@a.test,@gwen@c.test";
+    const url = (await client("greta").dms()).find((c) => c.label === label)?.sendingGroup as string;
+    const epoch = await clients.epochOf("gwen", url);
+    const phone = await clients.addDevice("greta-phone", "greta", "b.test");
+    const joined = await phone.joinChannels({ timeoutMs: 30_000 });
+    expect(joined.waiting).toBe(0);
+    expect(joined.events.flatMap((event) => (event.type === "joined" ? [event.channel.url] : []))).toContain(
+      url,
+    );
+    expect((await phone.dms()).find((c) => c.label === label)?.sendingGroup).toBe(url);
+    // What was sent before the device joined is not for it.
+    expect(await dmTexts("greta-phone", trio)).toEqual([]);
+    for (const user of ["gwen", "gina"])
+      await syncUntil(user, "the phone's join", async () => (await clients.epochOf(user, url)) === epoch + 1);
+    await client("gwen").dm(["gina@a.test", "greta@b.test"], "to all of greta's devices", {
+      timeoutMs: 30_000,
+    });
+    await readsDm("greta-phone", trio, "to all of greta's devices");
+    await readsDm("greta", trio, "to all of greta's devices");
+  }, 240_000);
 });

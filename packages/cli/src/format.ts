@@ -12,7 +12,11 @@ import { joined, line, messageBody, type TerminalText } from "./terminal.js";
  * How the CLI shows things: one line per fact, channels as `#name`, people as `user@domain`. Every
  * function takes the raw values and escapes them (see terminal.ts); none returns a plain string.
  */
-export const channelLabel = (channel: Pick<ChannelSummary, "name">) => line`#${channel.name}`;
+/** `#general`, or for a group DM its participants: `dm:alice@a.test,bob@b.test`. */
+export const channelLabel = (channel: Pick<ChannelSummary, "name"> & Pick<Partial<ChannelSummary>, "dm">) =>
+  channel.dm
+    ? line`dm:${channel.dm.participants.map((acct) => acct.replace(/^acct:/, "")).join(",")}`
+    : line`#${channel.name}`;
 
 export const person = (acctOrActor: string) => line`${acctOrActor.replace(/^acct:/, "")}`;
 
@@ -78,7 +82,7 @@ function messageMarks(message: StoredMessage | ChannelMessage, idLength: number)
  * indented (see `messageBody`).
  */
 export function messageLine(
-  channel: Pick<ChannelSummary, "name">,
+  channel: Pick<ChannelSummary, "name"> & Pick<Partial<ChannelSummary>, "dm">,
   message: StoredMessage | ChannelMessage,
   idLength = SHORT_ID,
 ): TerminalText {
@@ -93,7 +97,7 @@ export function messageLine(
 
 /** `#general reactions to 1a2b3c4d: 👍 bob@b.test, ❤ alice@a.test`, or nothing without reactions. */
 export function reactionsLine(
-  channel: Pick<ChannelSummary, "name">,
+  channel: Pick<ChannelSummary, "name"> & Pick<Partial<ChannelSummary>, "dm">,
   message: ChannelMessage,
   idLength = SHORT_ID,
 ): TerminalText | undefined {

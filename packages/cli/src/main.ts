@@ -13,6 +13,7 @@ import {
   unblockCommand,
 } from "./commands/contacts.js";
 import { deviceCommand, keyPackagesCommand } from "./commands/device.js";
+import { dmCommand, dmsCommand } from "./commands/dm.js";
 import {
   deleteCommand,
   editCommand,
@@ -42,6 +43,8 @@ const CLIENT_COMMANDS = new Set([
   "react",
   "delete",
   "read",
+  "dm",
+  "dms",
   "join",
   "sync",
   "listen",
@@ -174,6 +177,10 @@ async function clientCommand(
         return await deleteCommand(args, io, client);
       case "read":
         return await readCommand(args, io, client);
+      case "dm":
+        return await dmCommand(args, io, client, waitSeconds);
+      case "dms":
+        return await dmsCommand(args, io, client);
       case "join":
       case "sync":
         return await joinCommand(args, io, client);

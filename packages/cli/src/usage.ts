@@ -49,6 +49,11 @@ Messages
   mimi delete <channel> <message-id>          delete one of your messages for everyone
   mimi read <channel>                         show the messages, edits applied, with reactions and
                                               short ids (<message-id>: 4 or more of its hex digits)
+  mimi dm <user@domain> [<user@domain>...] "<text>"
+                                              send to the conversation of exactly these people and
+                                              you (the first message starts it)
+  mimi dms                                    list your conversations with their last message
+  mimi read @<user@domain>[,<user@domain>...] show a conversation's messages
   mimi join                                   fetch and process new activity (Welcomes, messages);
                                               prints what could not be used and why
   mimi listen                                 follow new activity live

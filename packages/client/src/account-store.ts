@@ -97,6 +97,11 @@ export interface ChannelRecord {
    * since. Absent: none since the channel's record was made (`createdAt`).
    */
   keyUpdate?: { at: string; messages: number; refused?: string };
+  /**
+   * For a group DM's MLS group (docs/protocol.md section 14): its participant set P and conversation
+   * key, from its Create (log entry 1). Each participant's actor is in `actors`.
+   */
+  dm?: { participants: string[]; conversation: string };
 }
 
 /** Why a channel is out of sync on this device, since when, and when it was last tried. */

@@ -61,23 +61,36 @@ export class ChannelCommands {
     return session.summary();
   }
 
-  /** Adds every client of `acct`: claims their KeyPackages through the home server, commits, submits Add. */
-  async addMember(reference: string, acct: string): Promise<SubmittedChange> {
+  /**
+   * Adds every client of `acct`: claims their KeyPackages through the home server (unless `claimed`
+   * is the answer of a claim made already), commits, submits Add.
+   */
+  async addMember(
+    reference: string,
+    acct: string,
+    claimed?: KeyPackageClaimCollection,
+  ): Promise<SubmittedChange> {
     await this.engine.sync();
     const session = await changeableConversation(this.ctx, reference);
     const target = normalizeAcct(acct);
     const state = session.state();
-    const claim = await this.ctx.api.claimKeyPackages(target).catch(async (error: unknown) => {
-      // They accept adds only from contacts and were asked: the add waits, and sync tries it again.
-      if (
-        isConsentRequired(error) &&
-        (await recordPendingAdd(this.ctx.store, { channel: session.record.id, acct: target }, this.ctx.now()))
-      )
-        throw new AddWaitsForConsent(
-          `${handleOfAcct(target)} accepts adds only from contacts and has been asked: the add to ${session.record.name} waits for their consent, and mimi join makes it once they accept`,
-        );
-      throw error;
-    });
+    const claim =
+      claimed ??
+      (await this.ctx.api.claimKeyPackages(target).catch(async (error: unknown) => {
+        // They accept adds only from contacts and were asked: the add waits, and sync tries it again.
+        if (
+          isConsentRequired(error) &&
+          (await recordPendingAdd(
+            this.ctx.store,
+            { channel: session.record.id, acct: target },
+            this.ctx.now(),
+          ))
+        )
+          throw new AddWaitsForConsent(
+            `${handleOfAcct(target)} accepts adds only from contacts and has been asked: the add to ${session.record.name} waits for their consent, and mimi join makes it once they accept`,
+          );
+        throw error;
+      }));
     const items = claim.items ?? claim.orderedItems ?? [];
     const keyPackages = keyPackagesToAdd(items, target, clientIdsIn(state));
     if (keyPackages.length === 0) {

@@ -43,6 +43,8 @@ export interface ChannelSummary {
    * tried again on every sync; messages after it wait (they are not lost).
    */
   outOfSync?: { reason: string; since: string };
+  /** For a group DM's group: its participants (lowercase acct URIs, sorted), us included. */
+  dm?: { participants: string[] };
 }
 
 export type ClientEvent =

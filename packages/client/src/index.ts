@@ -98,6 +98,22 @@ export {
 export { DEVICE_TYPE } from "./device/channel-joins.js";
 export type { DeviceRemovalResult } from "./device/device-removal.js";
 export type { DeviceInfo, DeviceJoinResult } from "./device/devices.js";
+export {
+  checkDmEnvelope,
+  checkDmSender,
+  createDmGroupActivity,
+  dmMessageActivity,
+  isDmMessage,
+  type KnownDmGroup,
+} from "./dm/activities.js";
+export {
+  conversationKey,
+  conversationLabel,
+  participantSet,
+  sendingGroup,
+  splitParticipants,
+} from "./dm/conversation.js";
+export type { DmConversation, DmPlan } from "./dm/dm-commands.js";
 export { MimiClientError } from "./errors.js";
 export { MimiClient } from "./mimi-client.js";
 export { handleOfAcct, normalizeAcct } from "./names.js";

@@ -1,6 +1,6 @@
 import { type AccountDeletion, actorDeleteActivity, deleteAccountWith } from "./account-deletion.js";
 import type { DeviceRecord, StoredMessage } from "./account-store.js";
-import { isSessionEnded, type MailboxItem, type SessionInfo } from "./api.js";
+import { isSessionEnded, type KeyPackageClaimCollection, type MailboxItem, type SessionInfo } from "./api.js";
 import { ChannelCommands } from "./channel-commands.js";
 import type {
   ChannelSummary,
@@ -33,7 +33,8 @@ import {
   listDevices,
 } from "./device/devices.js";
 import { KeyPackageTopUp } from "./device/key-package-top-up.js";
-import { errorText } from "./errors.js";
+import { DmCommands, type DmConversation, type DmPlan } from "./dm/dm-commands.js";
+import { errorText, MimiClientError } from "./errors.js";
 import { handleOfAcct } from "./names.js";
 import { retryPendingAdds } from "./pending-adds.js";
 import { StateStore, type StoredAccount } from "./state.js";
@@ -62,6 +63,7 @@ interface AccountParts {
   channels: ChannelCommands;
   /** Looks at the server's KeyPackage count now and then during syncs, and tops the pool up. */
   topUp: KeyPackageTopUp;
+  dms: DmCommands;
 }
 
 /**
@@ -91,7 +93,8 @@ export class MimiClient {
       const keys = new DeviceKeys(ctx, { target: this.target, threshold: this.threshold });
       const engine = new SyncEngine(ctx, keys);
       const topUp = new KeyPackageTopUp(ctx, keys);
-      return { ctx, keys, engine, channels: new ChannelCommands(ctx, keys, engine), topUp };
+      const channels = new ChannelCommands(ctx, keys, engine);
+      return { ctx, keys, engine, channels, topUp, dms: new DmCommands(ctx, keys, engine) };
     })();
     return this.opened;
   }
@@ -305,6 +308,65 @@ export class MimiClient {
       if (!channel.waiting || Date.now() >= deadline) return { settled: !channel.waiting, channel, events };
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
     }
+  }
+
+  // Group DMs
+
+  /**
+   * Sends `text` to the conversation of exactly `participants` and us (accts such as `bob@b.test`),
+   * a one-to-one conversation for one participant (docs/protocol.md section 14). Without a group for
+   * it yet, starts one on the home provider and adds each other participant, one Add at a time,
+   * each waiting for the group's Accept (up to `timeoutMs` each); the message goes out only once
+   * everyone is in.
+   */
+  async dm(
+    participants: readonly string[],
+    text: string,
+    options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<{ message: StoredMessage; conversation: DmPlan; started: boolean; events: ClientEvent[] }> {
+    if (text.length === 0) throw new MimiClientError("an empty message cannot be sent");
+    const events: ClientEvent[] = [];
+    const first = await this.locked(({ dms }) => dms.plan(participants));
+    const started = first.group === undefined;
+    // A new group is started only once every participant could be claimed: a wrong name makes nothing.
+    const claims = started
+      ? await this.locked(({ dms }) => dms.claimAll(first.missing))
+      : new Map<string, KeyPackageClaimCollection>();
+    const group = first.group ?? (await this.locked(({ dms }) => dms.start(first.participants)));
+    const settle = async (what: string) => {
+      const waited = await this.waitForChannel(group.url, options);
+      events.push(...waited.events);
+      if (!waited.settled)
+        throw new MimiClientError(`${what} in ${group.url} got no answer yet: try again with mimi dm later`);
+      if (waited.channel.status !== "active")
+        throw new MimiClientError(
+          `the conversation's group was refused: ${waited.channel.note ?? "rejected"}`,
+        );
+    };
+    await settle("the start of the conversation");
+    // The group we started (or found half made) is finished even if another group of the
+    // conversation turned up meanwhile: no participant is left out of a group that exists.
+    for (const acct of await this.locked(({ dms }) => dms.missingIn(group.url))) {
+      await this.locked(({ channels }) => channels.addMember(group.url, acct, claims.get(acct)));
+      await settle(`adding ${handleOfAcct(acct)}`);
+    }
+    // Sent in the lowest complete group (section 14.6), which another start may have brought.
+    const plan = await this.locked(({ dms }) => dms.plan(participants));
+    const sendIn = plan.group?.url ?? group.url;
+    const message = await this.locked(({ dms }) => dms.send(sendIn, text));
+    return { message, conversation: plan, started, events };
+  }
+
+  /** The group DMs this device takes part in, the latest first, each with its last message. */
+  dms(): Promise<DmConversation[]> {
+    return this.locked(({ dms }) => dms.list());
+  }
+
+  /** The messages of the conversation of `participants` and us, from every group it has. */
+  readDm(
+    participants: readonly string[],
+  ): Promise<{ conversation: DmConversation; messages: ChannelMessage[] }> {
+    return this.locked(({ dms }) => dms.read(participants));
   }
 
   // Mailbox

@@ -81,3 +81,25 @@ describe("a Welcome", () => {
     expect(isWelcomeFor({ ...add, type: "Remove" }, bob)).toBe(false);
   });
 });
+
+describe("a group DM's message", () => {
+  const message = {
+    type: "Create",
+    actor: bob,
+    context: channel,
+    to: [alice, bob],
+    object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "AAE=" },
+  };
+
+  it("goes to the DM checks of its group, whoever delivered it (they check the signer)", () => {
+    expect(checkDelivery(item(message, bob))).toEqual({ kind: "dm", groupUrl: channel });
+    expect(checkDelivery(item(message, alice))).toEqual({ kind: "dm", groupUrl: channel });
+  });
+
+  it("with a target is a channel's entry, under the channel's rule", () => {
+    expect(checkDelivery(item({ ...message, target: channel }, bob))).toEqual({
+      kind: "refused",
+      reason: `an activity about ${channel} delivered by ${bob}, not by the channel`,
+    });
+  });
+});

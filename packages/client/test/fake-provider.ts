@@ -328,6 +328,17 @@ export class FakeNetwork {
         return problem(403, "Forbidden", "the activity's actor must be the user");
       if (typeof activity.id !== "string" || !activity.id.startsWith(`${user.actor}/activities/`))
         return problem(400, "Bad Request", "the activity id must be under the actor");
+      // A group DM's message (docs/protocol.md 14.4): straight to each participant's actor, as its
+      // actor's; no channel sees it.
+      if (
+        activity.target === undefined &&
+        typeof activity.context === "string" &&
+        Array.isArray(activity.to)
+      ) {
+        for (const recipient of activity.to)
+          if (typeof recipient === "string") this.deliver(recipient, activity, user.actor);
+        return new Response(null, { status: 202 });
+      }
       await this.submitToChannel(activity, user);
       return new Response(null, { status: 202 });
     }

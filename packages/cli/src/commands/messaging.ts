@@ -18,6 +18,7 @@ import {
 import type { Io } from "../io.js";
 import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
+import { isDmReference, readDmCommand } from "./dm.js";
 
 function printSync(io: Io, result: SyncResult) {
   for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
@@ -104,7 +105,9 @@ export async function deleteCommand(args: string[], io: Io, client: MimiClient) 
  */
 export async function readCommand(args: string[], io: Io, client: MimiClient) {
   const [reference] = args;
-  if (!reference || args.length > 1) throw new UsageError("mimi read <channel>");
+  if (!reference || args.length > 1)
+    throw new UsageError("mimi read <channel | @user@domain[,user@domain...]>");
+  if (isDmReference(reference)) return readDmCommand(reference, io, client);
   let events: ClientEvent[] = [];
   try {
     const result = await client.sync();

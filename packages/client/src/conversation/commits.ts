@@ -28,6 +28,8 @@ import {
 import type { ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
 import { deviceChangeEvent, isDeviceActivity } from "../device/channel-joins.js";
+import { createDmGroupActivity } from "../dm/activities.js";
+import { conversationKey } from "../dm/conversation.js";
 import { acctsAddedBy, toBase64 } from "../mls-wire.js";
 import { allowCredentialChange, ownLeafUpdate } from "./credential-update.js";
 import { clientIdsIn, keyPackagesStillMissing, leavesOf } from "./roster.js";
@@ -51,6 +53,35 @@ export async function startChannel(
   leaf: KeyPackageBundle,
   name: string,
 ): Promise<{ session: ConversationSession; activity: Activity }> {
+  return startGroup(ctx, leaf, (url, groupInfo) => ({
+    activity: createChannelActivity(ctx.account.actor, url, name, groupInfo),
+    name,
+  }));
+}
+
+/**
+ * A group DM's MLS group (docs/protocol.md section 14.3): a channel of kind DM hosted by the home
+ * provider, this device alone at epoch 0, named by the conversation key. Nothing is saved yet.
+ */
+export async function startDmGroup(
+  ctx: AccountContext,
+  leaf: KeyPackageBundle,
+  participants: readonly string[],
+): Promise<{ session: ConversationSession; activity: Activity }> {
+  const conversation = conversationKey(participants);
+  const started = await startGroup(ctx, leaf, (url, groupInfo) => ({
+    activity: createDmGroupActivity(ctx.account.actor, url, participants, groupInfo),
+    name: conversation,
+  }));
+  started.session.record.dm = { participants: [...participants], conversation };
+  return started;
+}
+
+async function startGroup(
+  ctx: AccountContext,
+  leaf: KeyPackageBundle,
+  build: (url: string, groupInfo: Uint8Array) => { activity: Activity & { id: string }; name: string },
+): Promise<{ session: ConversationSession; activity: Activity }> {
   const groupId = new Uint8Array(randomBytes(16));
   const id = Buffer.from(groupId).toString("base64url");
   const url = `${homeBase(ctx.account)}/channels/${id}`;
@@ -61,7 +92,7 @@ export async function startChannel(
     cipherSuite: ctx.cs,
     validateCredential: ctx.validateCredential,
   });
-  const activity = createChannelActivity(ctx.account.actor, url, name, await createGroupInfo(state, ctx.cs));
+  const { activity, name } = build(url, await createGroupInfo(state, ctx.cs));
   const record: ChannelRecord = {
     id,
     url,

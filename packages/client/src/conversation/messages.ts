@@ -10,6 +10,7 @@ import {
   sealContent,
 } from "../content/mimi-content.js";
 import { credentialNames } from "../credential-validation.js";
+import { dmMessageActivity, type KnownDmGroup } from "../dm/activities.js";
 import { MimiClientError } from "../errors.js";
 import { handleOfAcct } from "../names.js";
 import { mayReplace } from "./message-view.js";
@@ -31,11 +32,13 @@ function rememberAuthor(session: ConversationSession, id: string, senderUri: str
 
 /**
  * Encodes `outgoing` as MIMI content, encrypts it on the current epoch and stores it as sent; the
- * caller posts `activity`.
+ * caller posts `activity`. With `dm`, the group of a group DM: the message is addressed to its
+ * participants (section 14.4) and waits for no answer, since no channel sees it.
  */
 export async function encryptMessage(
   session: ConversationSession,
   outgoing: OutgoingContent,
+  dm?: KnownDmGroup,
 ): Promise<{ activity: Activity & { id: string }; message: StoredMessage }> {
   const { ctx, record } = session;
   const content = createContent({ senderUri: ctx.account.acct, roomUri: record.url, ...outgoing });
@@ -44,12 +47,14 @@ export async function encryptMessage(
     throw new MimiClientError(`the message is too long (at most ${MAX_MIMI_CONTENT_BYTES} bytes encoded)`);
   const state = session.state();
   const encrypted = await encryptApplicationMessage(state, ctx.cs, bytes);
-  const activity = messageActivity(ctx.account.actor, record.url, encrypted.message);
+  const activity = dm
+    ? dmMessageActivity(ctx.account.actor, dm, encrypted.message)
+    : messageActivity(ctx.account.actor, record.url, encrypted.message);
   // The ratchet moved: the state is saved before anything leaves, so no key is ever used twice.
   session.adopt(encrypted.newState);
   session.markSeen(activity.id);
   session.countMessage();
-  record.unanswered = [...(record.unanswered ?? []), activity.id];
+  if (!dm) record.unanswered = [...(record.unanswered ?? []), activity.id];
   rememberAuthor(session, id, ctx.account.acct);
   await session.save();
   const now = ctx.now();
@@ -117,7 +122,8 @@ function refusalOf(session: ConversationSession, id: string, sender: string, fac
 
 /**
  * Decrypts a message the channel forwarded and stores it when it passes `checkReceivedContent` and
- * `refusalOf`. "behind" (only when `mayCatchUp`) when it is for a later epoch: nothing changed;
+ * `refusalOf` (and `senderCheck`, given the sender from the MLS credential, when there is one: a
+ * group DM's). "behind" (only when `mayCatchUp`) when it is for a later epoch: nothing changed;
  * after catching up from the log, receive it again with `mayCatchUp` false.
  */
 export async function receiveMessage(
@@ -125,6 +131,7 @@ export async function receiveMessage(
   activity: Activity,
   events: ClientEvent[],
   mayCatchUp: boolean,
+  senderCheck?: (sender: string) => string | undefined,
 ): Promise<"behind" | undefined> {
   const { ctx, record } = session;
   const id = stringField(activity, "id") as string;
@@ -158,7 +165,7 @@ export async function receiveMessage(
     return;
   }
   const { sender, facts } = checked;
-  const refusal = refusalOf(session, checked.id, sender, facts);
+  const refusal = senderCheck?.(sender) ?? refusalOf(session, checked.id, sender, facts);
   if (refusal) {
     events.push(session.skipped(id, refusal));
     return;

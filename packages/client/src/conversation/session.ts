@@ -282,5 +282,6 @@ export function summaryOf(record: ChannelRecord): ChannelSummary {
     ...(record.outOfSync && record.status === "active"
       ? { outOfSync: { reason: record.outOfSync.reason, since: record.outOfSync.since } }
       : {}),
+    ...(record.dm ? { dm: { participants: [...record.dm.participants] } } : {}),
   };
 }

@@ -57,6 +57,8 @@ export interface PendingJoin {
   newEpoch: number;
   name: string;
   actors: Record<string, string>;
+  /** For a group DM's group: its participants, read from its Create in the log. */
+  dm?: ChannelRecord["dm"];
   /** The last entry of the channel's log read before the commit. */
   logSequence: number;
   attempts: number;
@@ -294,7 +296,7 @@ export async function submitJoin(
   keys: DeviceKeys,
   channelUrl: string,
   attempt: number,
-  known?: Pick<PendingJoin, "name" | "actors">,
+  known?: Pick<PendingJoin, "name" | "actors" | "dm">,
 ): Promise<PendingJoin> {
   const device = await keys.require();
   const record: ChannelRecord = {
@@ -305,6 +307,7 @@ export async function submitJoin(
     epoch: 0,
     createdAt: ctx.now().toISOString(),
     actors: { ...(known?.actors ?? {}), [ctx.account.acct]: ctx.account.actor },
+    ...(known?.dm ? { dm: known.dm } : {}),
     logSequence: 0,
     seen: [],
   };
@@ -342,6 +345,7 @@ export async function submitJoin(
     newEpoch: Number(groupEpoch(joined.newState)),
     name: record.name,
     actors: record.actors,
+    ...(record.dm ? { dm: record.dm } : {}),
     logSequence: record.logSequence,
     attempts: attempt,
     submittedAt: ctx.now().toISOString(),
@@ -412,6 +416,7 @@ export async function settleDeviceJoin(
     epoch: pending.newEpoch,
     createdAt: ctx.now().toISOString(),
     actors: pending.actors,
+    ...(pending.dm ? { dm: pending.dm } : {}),
     logSequence: sequence,
     seen: [pending.activityId],
   });

@@ -1,5 +1,6 @@
 import { type Activity, idOf, stringField } from "../activities.js";
 import type { MailboxItem } from "../api.js";
+import { isDmMessage } from "../dm/activities.js";
 
 /**
  * Who may act on this client for a channel: the channel itself, and nobody else. The home server
@@ -12,6 +13,12 @@ export type Delivery =
   | { kind: "verdict"; type: "Accept" | "Reject"; channelUrl: string }
   /** An entry of the channel (a forward, a Welcome): its `target` is the channel. */
   | { kind: "channel"; channelUrl: string }
+  /**
+   * A group DM's message (docs/protocol.md 14.4): addressed to the participants, not forwarded by the
+   * group, so its own checks (`checkDmEnvelope`, then `checkDmSender`) decide, against the group
+   * named by its `context`.
+   */
+  | { kind: "dm"; groupUrl: string }
   | { kind: "refused"; reason: string };
 
 export function checkDelivery(item: MailboxItem): Delivery {
@@ -26,6 +33,7 @@ export function checkDelivery(item: MailboxItem): Delivery {
       };
     return { kind: "verdict", type, channelUrl };
   }
+  if (isDmMessage(activity)) return { kind: "dm", groupUrl: idOf(activity.context) as string };
   const channelUrl = idOf(activity.target);
   if (!channelUrl) return { kind: "refused", reason: `a ${type ?? "typeless"} activity without a channel` };
   if (item.deliveredBy !== channelUrl)

@@ -16,6 +16,9 @@ import { receiveMessage } from "../conversation/messages.js";
 import { ConversationSession } from "../conversation/session.js";
 import { noteChannelToJoin, settleDeviceJoin, settleJoinByForward } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
+import { checkDmEnvelope, checkDmSender } from "../dm/activities.js";
+import { keepEarly, takeEarly } from "../dm/early-messages.js";
+import { knownDmGroup } from "../dm/groups.js";
 import { errorText } from "../errors.js";
 import type { ChannelOrder } from "./channel-order-port.js";
 import { checkDelivery, isWelcomeFor } from "./delivery.js";
@@ -69,6 +72,7 @@ export class SyncEngine implements ChannelOrder {
       }
       if (result.cursor === before) break;
     }
+    await this.takeEarlyDms(result.events);
     // Entries still waiting once the whole mailbox was read were not delivered (yet): the log has
     // them. An entry that did not apply before (a commit whose check failed for now) is tried again.
     for (const session of await ConversationSession.all(this.ctx)) {
@@ -88,6 +92,7 @@ export class SyncEngine implements ChannelOrder {
     if (item.cursor <= (await this.ctx.store.loadCursor())) return { events, warnings };
     const joined = await this.handleItem(item, events);
     await this.ctx.store.saveCursor(item.cursor);
+    if (joined) await this.takeEarlyDms(events);
     // Live, the next entry may never come by itself: fill a gap from the log at once.
     const channelUrl = idOf(item.activity.target) ?? idOf(item.activity.actor);
     const session = channelUrl ? await ConversationSession.byUrl(this.ctx, channelUrl) : undefined;
@@ -140,6 +145,10 @@ export class SyncEngine implements ChannelOrder {
       if (await settleDeviceJoin(this, this.ctx, this.keys, activity, delivery.type, events)) return false;
       if (await answerToLeave(this.ctx, delivery.channelUrl, activity, delivery.type, events)) return false;
       await applyVerdict(this, this.ctx, delivery.channelUrl, activity, delivery.type, events);
+      return false;
+    }
+    if (delivery.kind === "dm") {
+      await this.dmEntry(item, delivery.groupUrl, events);
       return false;
     }
     const session = await ConversationSession.byUrl(this.ctx, delivery.channelUrl);
@@ -294,6 +303,61 @@ export class SyncEngine implements ChannelOrder {
     // A message from a later epoch: the commits we missed are in the log.
     await this.catchUp(session, events);
     if (this.stillToApply(session, id)) await receiveMessage(session, activity, events, false);
+  }
+
+  /**
+   * A group DM's message, under section 14.8: the envelope is checked against the DM group this
+   * device holds (an Add it has not seen yet is read from the group's log first), the sender after
+   * decrypting against the MLS credential. Messages carry no `mimi:sequence`: each is taken as it
+   * comes, a later epoch after reading the commits it needs from the log.
+   */
+  private async dmEntry(item: MailboxItem, groupUrl: string, events: ClientEvent[]) {
+    const activity = item.activity;
+    const id = stringField(activity, "id") ?? "(no id)";
+    const session = await ConversationSession.byUrl(this.ctx, groupUrl);
+    if (!session) {
+      // Its group's Welcome may still be on its way (it comes from the group's host): kept till then.
+      await keepEarly(this.ctx.store, groupUrl, item, this.ctx.now());
+      return;
+    }
+    if (!session.record.dm || !session.active) {
+      events.push({
+        type: "skipped",
+        activityId: id,
+        reason: `a DM message for ${groupUrl}, which we do not hold`,
+      });
+      return;
+    }
+    if (session.hasSeen(id)) return;
+    const groupOf = () => knownDmGroup(session.record);
+    let envelope = checkDmEnvelope(activity, item.deliveredBy, groupOf);
+    if (!envelope.ok && groupOf() === undefined) {
+      await this.catchUp(session, events);
+      envelope = checkDmEnvelope(activity, item.deliveredBy, groupOf);
+    }
+    if (!envelope.ok) {
+      events.push(session.skipped(id, envelope.reason));
+      return;
+    }
+    const { group, actor } = envelope;
+    const senderCheck = (sender: string) => {
+      const checked = checkDmSender(group, actor, sender);
+      return checked.ok ? undefined : checked.reason;
+    };
+    const outcome = await receiveMessage(session, activity, events, true, senderCheck);
+    if (outcome === "behind") {
+      await this.catchUp(session, events);
+      if (this.stillToApply(session, id)) await receiveMessage(session, activity, events, false, senderCheck);
+    }
+    session.markSeen(id);
+    await session.save();
+  }
+
+  /** DM messages that came before their group's Welcome, taken now that this device holds the group. */
+  private async takeEarlyDms(events: ClientEvent[]) {
+    const holds = async (url: string) => (await ConversationSession.byUrl(this.ctx, url)) !== undefined;
+    for (const early of await takeEarly(this.ctx.store, holds, this.ctx.now()))
+      await this.dmEntry(early.item, early.groupUrl, events);
   }
 
   /** After a catch-up: the conversation is still ours and the catch-up did not apply this entry. */

@@ -6,6 +6,7 @@ import type { ClientEvent } from "../client-types.js";
 import type { AccountContext } from "../context.js";
 import { ConversationSession } from "../conversation/session.js";
 import type { DeviceKeys } from "../device/device-keys.js";
+import { dmOfCreate } from "../dm/groups.js";
 import { acctsAddedBy, channelIdOfUrl, groupInfoSignerAcct } from "../mls-wire.js";
 
 /**
@@ -109,6 +110,12 @@ export async function learnFromLogEntry(record: ChannelRecord, activity: Activit
   )
     record.name = object.name;
   if (type === "Create" && object?.type === "Service") {
+    // A group DM's group: its participants are fixed here, and its name is the conversation key.
+    const dm = dmOfCreate(activity);
+    if (dm) {
+      record.dm = dm;
+      record.name = dm.conversation;
+    }
     const groupInfo = fromWireObject(activity["mimi:groupInfo"], "GroupInfo");
     const creator = groupInfo.ok ? await groupInfoSignerAcct(groupInfo.bytes) : undefined;
     if (creator) record.actors[creator] ??= actorIdOf(activity);

@@ -75,7 +75,11 @@ export async function rejoin(
     return;
   }
   try {
-    const pending = await submitJoin(ctx, keys, record.url, 1, { name: record.name, actors: record.actors });
+    const pending = await submitJoin(ctx, keys, record.url, 1, {
+      name: record.name,
+      actors: record.actors,
+      ...(record.dm ? { dm: record.dm } : {}),
+    });
     await addPendingJoin(ctx, pending);
     session.markOutOfSync(`${why}: joining again`);
     events.push(session.skipped(pending.activityId, `${why}: joining the channel again by external commit`));

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   basicCredential,
   createGroup,
@@ -8,7 +11,9 @@ import {
   loadCiphersuite,
 } from "@mimi/mls";
 import { beforeAll, describe, expect, it } from "vitest";
+import { AccountStore } from "../src/account-store.js";
 import type { ChannelSummary } from "../src/client-types.js";
+import type { AccountContext } from "../src/context.js";
 import {
   channelsToJoin,
   DEVICE_TYPE,
@@ -17,6 +22,8 @@ import {
   deviceJoinActivity,
   deviceRemoveActivity,
   isDeviceActivity,
+  loadJoins,
+  noteChannelToJoin,
 } from "../src/device/channel-joins.js";
 
 const BOB = "https://b.example/users/bob";
@@ -29,6 +36,19 @@ function joins(partial: Partial<DeviceJoins>): DeviceJoins {
 }
 
 describe("which channels a new device joins", () => {
+  it("are each account's own: one account's candidates never show in another's", async () => {
+    // Only the store is read here; an account context is otherwise not needed.
+    const accountIn = (name: string) =>
+      ({
+        store: new AccountStore(mkdtempSync(join(tmpdir(), `mimi-joins-${name}-`))),
+      }) as unknown as AccountContext;
+    const first = accountIn("first");
+    const second = accountIn("second");
+    expect(await noteChannelToJoin(first, C1)).toBe(true);
+    expect((await loadJoins(first)).candidates).toEqual([C1]);
+    expect((await loadJoins(second)).candidates).toEqual([]);
+  });
+
   it("joins each candidate once: not one it holds, waits an answer for, or was refused", () => {
     const known = joins({
       candidates: [C1, C2, C3, C1],

@@ -80,14 +80,17 @@ export interface DeviceJoins {
 /** At most this many channels are remembered as candidates or refusals. */
 const MAX_REMEMBERED = 1_000;
 
-const EMPTY: DeviceJoins = { listed: false, candidates: [], pending: [], refused: [], remembered: [] };
+/** Fresh lists each time: a shared empty record would carry one account's entries to the next. */
+function noJoins(): DeviceJoins {
+  return { listed: false, candidates: [], pending: [], refused: [], remembered: [] };
+}
 
 function joinsPath(ctx: AccountContext): string {
   return join(ctx.store.dir, "device-joins.json");
 }
 
 export async function loadJoins(ctx: AccountContext): Promise<DeviceJoins> {
-  return { ...EMPTY, ...((await ctx.store.readJson<DeviceJoins>(joinsPath(ctx))) ?? {}) };
+  return { ...noJoins(), ...((await ctx.store.readJson<DeviceJoins>(joinsPath(ctx))) ?? {}) };
 }
 
 function saveJoins(ctx: AccountContext, joins: DeviceJoins): Promise<void> {

@@ -183,6 +183,12 @@ describe("group DMs", () => {
       url,
     );
     expect((await phone.dms()).find((c) => c.label === label)?.sendingGroup).toBe(url);
+    // Every group of every conversation greta is in, whichever provider hosts it.
+    const groupsOf = async (user: string) =>
+      (await client(user).dms()).flatMap((c) =>
+        c.groups.filter((g) => g.status === "active").map((g) => g.url),
+      );
+    expect((await groupsOf("greta-phone")).sort()).toEqual((await groupsOf("greta")).sort());
     // What was sent before the device joined is not for it.
     expect(await dmTexts("greta-phone", trio)).toEqual([]);
     for (const user of ["gwen", "gina"])

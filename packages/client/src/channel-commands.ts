@@ -32,6 +32,10 @@ import { checkChannelName, domainOfAcct, handleOfAcct, normalizeAcct } from "./n
 import { AddWaitsForConsent, isConsentRequired, recordPendingAdd } from "./pending-adds.js";
 import type { SyncEngine } from "./sync/engine.js";
 
+/** Group DMs (docs/protocol.md 14.2): another set of people is another conversation. */
+const FIXED_PARTICIPANTS =
+  "a conversation's participants are fixed: start a conversation with the people you want instead";
+
 /**
  * What a user does with channels: create, add and remove members, rename, set roles, send, and read
  * what is stored. Commits and messages are built on a conversation session; a change syncs first so
@@ -73,6 +77,8 @@ export class ChannelCommands {
     await this.engine.sync();
     const session = await changeableConversation(this.ctx, reference);
     const target = normalizeAcct(acct);
+    if (session.record.dm && !session.record.dm.participants.includes(target.toLowerCase()))
+      throw new MimiClientError(FIXED_PARTICIPANTS);
     const state = session.state();
     const claim =
       claimed ??
@@ -119,6 +125,7 @@ export class ChannelCommands {
   async removeMember(reference: string, acct: string): Promise<SubmittedChange> {
     await this.engine.sync();
     const session = await changeableConversation(this.ctx, reference);
+    if (session.record.dm) throw new MimiClientError(FIXED_PARTICIPANTS);
     const target = normalizeAcct(acct);
     if (target === this.ctx.account.acct)
       throw new MimiClientError("you cannot remove yourself from a channel");
@@ -160,6 +167,7 @@ export class ChannelCommands {
   async rename(reference: string, name: string): Promise<ChannelSummary> {
     checkChannelName(name);
     const session = await activeConversation(this.ctx, reference);
+    if (session.record.dm) throw new MimiClientError("a conversation is named by its participants");
     const activity = renameActivity(this.ctx.account.actor, session.record.url, name);
     await session.post(activity);
     session.awaitAnswer({ activityId: activity.id, what: "rename", previousName: session.record.name });

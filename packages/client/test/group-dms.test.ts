@@ -1,3 +1,5 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isDmMessage } from "../src/dm/activities.js";
 import { FakeNetwork } from "./fake-provider.js";
@@ -75,5 +77,46 @@ describe("group DMs", () => {
     );
     await carol.client.sync();
     expect(await dmTexts(carol, ["alice@a.test"])).toEqual(["before the welcome"]);
+  });
+
+  it("cannot be renamed, nor take in or put out anyone: another set is another conversation", async () => {
+    const url = (await alice.client.dms()).find((c) => c.label === "@bob@b.test")?.sendingGroup as string;
+    await expect(alice.client.addMember(url, "carol@b.test")).rejects.toThrow(/participants are fixed/);
+    await expect(alice.client.removeMember(url, "bob@b.test")).rejects.toThrow(/participants are fixed/);
+    await expect(alice.client.rename(url, "ours")).rejects.toThrow(/named by its participants/);
+  });
+
+  it("is given up by a participant's device when its host lets in someone else", async () => {
+    const erin = await accountWithDevice(network, "erin@a.test");
+    const fred = await accountWithDevice(network, "fred@b.test");
+    await erin.client.dm(["fred@b.test"], "just us");
+    await fred.client.sync();
+    const url = (await erin.client.dms()).find((c) => c.label === "@fred@b.test")?.sendingGroup as string;
+    // erin's client, tampered with, treats the group as a channel; the (fake) host accepts her Add.
+    const { id } = await erin.client.channel(url);
+    const file = join(erin.home, "accounts", erin.handle, "channels", `${id}.json`);
+    const { dm: _dm, ...record } = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify(record));
+    await erin.client.addMember(url, "carol@b.test");
+    await erin.client.waitForChannel(url);
+
+    const seen = (await fred.client.sync()).events;
+    const skipped = seen.flatMap((event) => (event.type === "skipped" ? [event.reason] : []));
+    expect(skipped).toContain(
+      "the DM group holds acct:carol@b.test, not a participant of the conversation: this group is not used any more",
+    );
+    expect((await fred.client.channel(url)).status).toBe("failed");
+    // carol does not join a conversation she is not part of.
+    const carolSkipped = (await carol.client.sync()).events.flatMap((event) =>
+      event.type === "skipped" ? [event.reason] : [],
+    );
+    expect(carolSkipped).toContain(
+      "the DM group holds acct:carol@b.test, not a participant of the conversation",
+    );
+    expect((await carol.client.channels()).some((channel) => channel.url === url)).toBe(false);
+    // fred's next message starts a new group of the same conversation.
+    const next = await fred.client.dm(["erin@a.test"], "again, without carol");
+    expect(next.started).toBe(true);
+    expect(next.conversation.group?.url).not.toBe(url);
   });
 });

@@ -259,6 +259,19 @@ export class ConversationSession {
     });
   }
 
+  /**
+   * A group that is not what it must be any more (a DM group whose host let in a non-participant):
+   * its MLS state is deleted, nothing is sent or decrypted in it, and the user is told why.
+   */
+  abandon(activityId: string, reason: string, events: ClientEvent[]): void {
+    const record = this.record;
+    record.status = "failed";
+    record.note = reason;
+    delete record.state;
+    delete record.pending;
+    events.push(this.skipped(activityId, `${reason}: this group is not used any more`));
+  }
+
   /** A commit that verified removed us: the MLS state is deleted and nothing is decrypted after it. */
   markLeft(by: string, events: ClientEvent[]): void {
     const record = this.record;

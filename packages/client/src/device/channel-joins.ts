@@ -25,9 +25,11 @@ import {
 import { MimiApiError } from "../api.js";
 import type { ChannelSummary, ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
+import { clientsByAcct } from "../conversation/roster.js";
 import { ConversationSession } from "../conversation/session.js";
 import { credentialNames } from "../credential-validation.js";
-import { errorText } from "../errors.js";
+import { notParticipants, outsidersOf } from "../dm/groups.js";
+import { errorText, GroupRefused } from "../errors.js";
 import { channelIdOfUrl, fromBase64, toBase64 } from "../mls-wire.js";
 import { writeJsonAtomic } from "../state.js";
 import type { ChannelOrder } from "../sync/channel-order-port.js";
@@ -233,7 +235,10 @@ export async function joinUserChannels(
       joins.pending.push(pending);
       await saveJoins(ctx, joins);
     } catch (error) {
-      if (error instanceof MimiApiError && error.status >= 400 && error.status < 500) {
+      if (
+        (error instanceof MimiApiError && error.status >= 400 && error.status < 500) ||
+        error instanceof GroupRefused
+      ) {
         joins.refused.push({ channelUrl, reason: errorText(error), at: ctx.now().toISOString() });
         await saveJoins(ctx, joins);
         events.push({
@@ -340,6 +345,10 @@ export async function submitJoin(
     resync,
   });
   if (!joined.ok) throw new Error(`cannot join from the channel's GroupInfo: ${joined.detail}`);
+  const outsiders = record.dm
+    ? outsidersOf(record.dm.participants, clientsByAcct(joined.newState).keys())
+    : [];
+  if (outsiders.length > 0) throw new GroupRefused(notParticipants(outsiders));
   const activity = deviceJoinActivity(ctx.account.actor, channelUrl, joined);
   const pending: PendingJoin = {
     channelUrl,

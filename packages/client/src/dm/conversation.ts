@@ -1,6 +1,6 @@
-import { compareCodeUnits, conversationKey, formatAcct, parseAcct } from "@mimi/activitypub";
+import { canonicalAcct, compareCodeUnits, conversationKey, formatAcct, parseAcct } from "@mimi/activitypub";
 
-export { compareCodeUnits, conversationKey };
+export { canonicalAcct, compareCodeUnits, conversationKey };
 
 /**
  * A group DM is identified by its participant set P (docs/protocol.md section 14.1): the distinct

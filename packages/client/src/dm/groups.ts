@@ -1,7 +1,7 @@
 import type { ChannelRecord } from "../account-store.js";
 import { type Activity, objectField, stringField } from "../activities.js";
 import type { KnownDmGroup } from "./activities.js";
-import { compareCodeUnits, conversationKey } from "./conversation.js";
+import { canonicalAcct, compareCodeUnits, conversationKey } from "./conversation.js";
 
 /** What a device keeps of its DM groups and reads from a DM group's Create. Pure. */
 
@@ -53,4 +53,22 @@ export function participantsWithoutActor(record: ChannelRecord): string[] {
 /** A usable DM group: not failed or left. */
 export function isLiveDmGroup(record: ChannelRecord): boolean {
   return record.dm !== undefined && (record.status === "active" || record.status === "pending");
+}
+
+/**
+ * The accounts of a DM group's roster that are not its participants (section 14.8): a group whose
+ * host let one in is not the conversation any more. An unreadable credential counts as an outsider.
+ */
+export function outsidersOf(participants: readonly string[], rosterAccts: Iterable<string>): string[] {
+  const allowed = new Set(participants);
+  return [...rosterAccts].filter((acct) => {
+    const canonical = canonicalAcct(acct);
+    return canonical === undefined || !allowed.has(canonical);
+  });
+}
+
+/** Why a DM group with `outsiders` in its roster is refused. */
+export function notParticipants(outsiders: readonly string[]): string {
+  const who = outsiders.join(", ");
+  return `the DM group holds ${who}, not ${outsiders.length === 1 ? "a participant" : "participants"} of the conversation`;
 }

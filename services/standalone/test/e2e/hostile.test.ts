@@ -484,3 +484,49 @@ describe("8. a channel cannot be planted in a client", () => {
     });
   });
 });
+
+describe("9. a group DM is its participants' only", () => {
+  it("mallory's message in ann and ben's conversation is refused at every inbox", async () => {
+    await client("ann").dm(["ben@b.test"], "just the two of us", { timeoutMs: 30_000 });
+    await syncUntil("ben", "ann's DM", async () =>
+      (await client("ben").readDm(["ann@a.test"])).messages.some((m) => m.content === "just the two of us"),
+    );
+    const group = (await client("ben").dms()).find((c) => c.label === "@ann@a.test")?.groups[0];
+    expect(group).toBeDefined();
+    const stored = await clients.storedChannelState("ben", group?.id as string);
+    const encrypted = await encryptApplicationMessage(
+      stored,
+      await loadCiphersuite(),
+      encodeContent(
+        createTextContent({
+          senderUri: "acct:mallory@evil.test",
+          roomUri: group?.url ?? "",
+          text: "mallory was here",
+        }),
+      ),
+    );
+    await refusedEverywhere(async () => {
+      const mallory = hostile.mallory;
+      for (const inbox of [`${B}/users/ben/inbox`, `${B}/inbox`, `${A}/users/ann/inbox`]) {
+        const message = {
+          "@context": "https://www.w3.org/ns/activitystreams",
+          id: attackId(mallory.id, "dm"),
+          type: "Create",
+          actor: mallory.id,
+          context: group?.url,
+          to: [actor("ann", "a.test"), actor("ben", "b.test")],
+          object: toWireObject(encrypted.message),
+        };
+        const server = deployment.server(inbox.startsWith(A) ? "a.test" : "b.test");
+        await expectProblem(
+          await sendSigned(server, inbox, mallory.key, { body: message }),
+          403,
+          "dmSenderNotParticipant",
+        );
+      }
+    });
+    expect((await client("ben").readDm(["ann@a.test"])).messages.map((m) => m.content)).toEqual([
+      "just the two of us",
+    ]);
+  });
+});

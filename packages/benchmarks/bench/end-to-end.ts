@@ -37,6 +37,7 @@ import {
   type Scenario,
   summarizeLatencies,
 } from "../src/index.js";
+import { measureOneToOne } from "./dm-latency.js";
 import { BENCH_KEK, numberSetting } from "./settings.js";
 
 const DOMAINS = ["a.test", "b.test"] as const;
@@ -198,6 +199,28 @@ export const endToEndScenario: Scenario = {
 
       const summary = summarizeLatencies(latencies);
       const lost = offered.sent - receivedTimed;
+
+      // The one-to-one line, in the same run: a DM goes from a.test to bob's inbox with no channel.
+      const dmRate = numberSetting("BENCH_E2E_DM_RATE", rate);
+      const dm = await measureOneToOne(
+        alice,
+        bob,
+        {
+          connectTo,
+          cs,
+          storedState,
+          cursorOf: (member) =>
+            new AccountStore(new StateStore(member.home).accountDir(member.handle)).loadCursor(),
+          listen,
+          waitUntil,
+        },
+        {
+          rate: dmRate,
+          count: Math.round(dmRate * numberSetting("BENCH_E2E_DM_SECONDS", 10)),
+          inFlight,
+          drainTimeoutMs: DRAIN_TIMEOUT_MS,
+        },
+      );
       const offeredNote = `${kind}, offered ${offered.offeredPerSecond.toFixed(0)} msg/s`;
       const metrics: Metric[] = [
         {
@@ -237,6 +260,28 @@ export const endToEndScenario: Scenario = {
           reference: { name: "messages sent", value: offered.sent },
           target: { kind: "atMost", bound: 0 },
         },
+        {
+          scenario: "3 e2e",
+          name: `one-to-one DM latency p50 (offered ${dm.offered.offeredPerSecond.toFixed(0)} msg/s)`,
+          value: dm.latency.p50,
+          unit: "ms",
+          reference: { name: "channel message p50", value: summary.p50 },
+        },
+        {
+          scenario: "3 e2e",
+          name: "one-to-one DM latency p99",
+          value: dm.latency.p99,
+          unit: "ms",
+          reference: { name: "channel message p99", value: summary.p99 },
+        },
+        {
+          scenario: "3 e2e",
+          name: "one-to-one DM messages lost",
+          value: dm.lost,
+          unit: "msgs",
+          reference: { name: "DM messages sent", value: dm.offered.sent },
+          target: { kind: "atMost", bound: 0 },
+        },
       ];
       succeeded = true;
       const post = offered.operationMs;
@@ -246,8 +291,18 @@ export const endToEndScenario: Scenario = {
           `${deployment.description}, started in ${(startupMs / 1000).toFixed(1)} s; alice@a.test hosts the channel, bob@b.test receives through the live SSE stream and decrypts; set up in ${(setupMs / 1000).toFixed(1)} s`,
           `${rate} msg/s requested for ${seconds} s, at most ${inFlight} POSTs in flight: ${offered.sent} sent, ${offeredNote} (${offered.lateStarts} started over an interval late, waiting for the POST ${inFlight} before, ${offered.errors} POSTs failed); outbox POST answered in p50 ${post.p50.toFixed(1)} / p99 ${post.p99.toFixed(1)} ms`,
           `${receivedTimed} received within ${DRAIN_TIMEOUT_MS / 1000} s of the last send (${outOfOrder} after a later one), ${decryptFailures} not decrypted${firstFailure ? ` (first: ${firstFailure})` : ""}`,
+          `one-to-one DM (group on a.test, delivered straight to bob's inbox): ${dm.offered.sent} sent at ${dmRate} msg/s requested, ${dm.received} decrypted, ${dm.decryptFailures} not${dm.firstFailure ? ` (first: ${dm.firstFailure})` : ""}; latency p50 ${dm.latency.p50.toFixed(1)} / p99 ${dm.latency.p99.toFixed(1)} ms beside the channel's p50 ${summary.p50.toFixed(1)} / p99 ${summary.p99.toFixed(1)} ms`,
         ],
-        details: { deployment: kind, inFlight, offered, latency: summary, lost, decryptFailures, outOfOrder },
+        details: {
+          deployment: kind,
+          inFlight,
+          offered,
+          latency: summary,
+          lost,
+          decryptFailures,
+          outOfOrder,
+          dm,
+        },
       };
     } finally {
       await deployment.close();

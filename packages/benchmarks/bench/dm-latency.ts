@@ -6,7 +6,6 @@ import {
   fromWireObject,
   type loadCiphersuite,
   processIncoming,
-  toWireObject,
 } from "@mimi/mls";
 import {
   type LatencySummary,
@@ -87,13 +86,11 @@ export async function measureOneToOne(
 
   let aliceState = await tools.storedState(alice, groupUrl);
   let bobState = await tools.storedState(bob, groupUrl);
-  const participantActors = new Map(
-    [
-      [alice.acct, alice.actor],
-      [bob.acct, bob.actor],
-    ].sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)) as [string, string][],
-  );
-  const group = { url: groupUrl, participants: [...participantActors.keys()], participantActors };
+  const participantActors = new Map([
+    [alice.acct, alice.actor],
+    [bob.acct, bob.actor],
+  ]);
+  const group = { url: groupUrl, participants: [...participantActors.keys()].sort(), participantActors };
   const activities: Array<Record<string, unknown> & { id: string }> = [];
   for (let i = 0; i < options.count; i++) {
     const content = createTextContent({ senderUri: alice.acct, roomUri: groupUrl, text: `dm ${i}` });

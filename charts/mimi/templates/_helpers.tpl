@@ -213,6 +213,8 @@ inbox-ingest:
   dmGroupCacheEntries: MIMI_DM_GROUP_CACHE_ENTRIES
   dmGroupCacheTtlSeconds: MIMI_DM_GROUP_CACHE_TTL_SECONDS
   dmGroupCacheMaxStaleSeconds: MIMI_DM_GROUP_CACHE_MAX_STALE_SECONDS
+  schemeMemoryOrigins: MIMI_INBOX_SCHEME_MEMORY_ORIGINS
+  schemeMemoryTtlMs: MIMI_INBOX_SCHEME_MEMORY_TTL_MS
 keypackage-directory:
   claimsPerPair: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_PAIR
   claimsPerOrigin: MIMI_KEYPACKAGE_CLAIM_LIMIT_PER_ORIGIN
@@ -240,4 +242,6 @@ channel-sequencer:
   messagesPerMinute: MIMI_CHANNEL_MESSAGES_PER_MINUTE
   messageBurst: MIMI_CHANNEL_MESSAGE_BURST
   dmMaxParticipants: MIMI_CHANNEL_DM_MAX_PARTICIPANTS
+  schemeMemoryOrigins: MIMI_CHANNEL_SCHEME_MEMORY_ORIGINS
+  schemeMemoryTtlMs: MIMI_CHANNEL_SCHEME_MEMORY_TTL_MS
 {{- end -}}

@@ -1,3 +1,4 @@
+import { DEFAULT_SCHEME_MEMORY_ENTRIES, DEFAULT_SCHEME_MEMORY_TTL_MS } from "@mimi/http-signatures";
 import { parse } from "@mimi/service-kit";
 
 /** The channel sequencer's own settings, beside the provider-wide ones in @mimi/provider-config. */
@@ -58,5 +59,19 @@ export const channelSequencerConfigSpec = {
     default: "32",
     description:
       "participants a group DM's MLS group may have; a DM Create listing more is Rejected (dmParticipantsInvalid)",
+  },
+  schemeMemoryOrigins: {
+    env: "MIMI_CHANNEL_SCHEME_MEMORY_ORIGINS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_ENTRIES),
+    description:
+      "peer origins whose signature scheme (RFC 9421 or draft-cavage) is remembered at once for signed key and relayed channel reads, least recently used forgotten first",
+  },
+  schemeMemoryTtlMs: {
+    env: "MIMI_CHANNEL_SCHEME_MEMORY_TTL_MS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_TTL_MS),
+    description:
+      "how long a peer origin's signature scheme is remembered; after it RFC 9421 is tried again where the origin publishes Ed25519 keys",
   },
 };

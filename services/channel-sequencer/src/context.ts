@@ -9,6 +9,8 @@ import {
   instanceKeyLoader,
   type KeyResolver,
   keyDocumentFetcher,
+  processSchemeMemory,
+  type SchemeMemory,
   type SignedGet,
 } from "@mimi/http-signatures";
 import { createOutboundHttp } from "@mimi/outbound-http";
@@ -44,6 +46,11 @@ export interface ChannelSequencerContext {
   resolveAcct: AcctResolver;
   /** GETs signed as the instance actor (relaying remote channels to local clients). */
   signedGet: SignedGet;
+  /**
+   * The signature scheme each peer origin reads (double-knocking) for the signed reads; bounded by
+   * MIMI_CHANNEL_SCHEME_MEMORY_ORIGINS and MIMI_CHANNEL_SCHEME_MEMORY_TTL_MS.
+   */
+  signatureSchemes: SchemeMemory;
   settings: ChannelSequencerSettings;
   /** The scheme requests arrive with at the public edge (RFC 9421 `@target-uri`). */
   publicScheme: "https" | "http";
@@ -74,8 +81,14 @@ export function createChannelSequencerContext(
     ...(config.production ? {} : { connectTo: config.connectTo }),
   });
   const actorKeys = overrides.actorKeys ?? createActorKeyStore(sql, config.keyEncryptionKey);
+  const signatureSchemes =
+    overrides.signatureSchemes ??
+    processSchemeMemory({ maxEntries: settings.schemeMemoryOrigins, ttlMs: settings.schemeMemoryTtlMs });
   const signedGet =
-    overrides.signedGet ?? createSignedGet(http, instanceKeyLoader(actorKeys, config.urls.instanceActor));
+    overrides.signedGet ??
+    createSignedGet(http, instanceKeyLoader(actorKeys, config.urls.instanceActor), {
+      schemes: signatureSchemes,
+    });
   return {
     urls: config.urls,
     sql,
@@ -98,6 +111,7 @@ export function createChannelSequencerContext(
       ttlMs: settings.acctCacheSeconds * 1000,
     }),
     signedGet,
+    signatureSchemes,
     settings,
     publicScheme: config.urls.base.startsWith("https:") ? "https" : "http",
     now: () => new Date(),

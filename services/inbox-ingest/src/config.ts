@@ -1,3 +1,4 @@
+import { DEFAULT_SCHEME_MEMORY_ENTRIES, DEFAULT_SCHEME_MEMORY_TTL_MS } from "@mimi/http-signatures";
 import { rateLimitRuleSchema, rateLimitStoreConfigSpec } from "@mimi/rate-limits";
 import { type ConfigOf, parse } from "@mimi/service-kit";
 
@@ -117,6 +118,20 @@ export const inboxIngestConfigSpec = {
     default: "86400",
     description:
       "how long past its TTL a DM group's document is still used while the group's provider cannot be reached, so messages keep flowing",
+  },
+  schemeMemoryOrigins: {
+    env: "MIMI_INBOX_SCHEME_MEMORY_ORIGINS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_ENTRIES),
+    description:
+      "peer origins whose signature scheme (RFC 9421 or draft-cavage) is remembered at once for signed key, followers and DM group reads, least recently used forgotten first",
+  },
+  schemeMemoryTtlMs: {
+    env: "MIMI_INBOX_SCHEME_MEMORY_TTL_MS",
+    schema: parse.positiveInt(),
+    default: String(DEFAULT_SCHEME_MEMORY_TTL_MS),
+    description:
+      "how long a peer origin's signature scheme is remembered; after it RFC 9421 is tried again where the origin publishes Ed25519 keys",
   },
   ...inboxRateLimitConfigSpec,
 };

@@ -9,6 +9,8 @@ import {
   instanceKeyLoader,
   type KeyResolver,
   keyDocumentFetcher,
+  processSchemeMemory,
+  type SchemeMemory,
 } from "@mimi/http-signatures";
 import { createOutboundHttp } from "@mimi/outbound-http";
 import type { ProviderConfig } from "@mimi/provider-config";
@@ -57,6 +59,11 @@ export interface InboxIngestContext {
   tokens: TokenVerifier;
   /** Resolves signature key ids (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
+  /**
+   * The signature scheme each peer origin reads (double-knocking) for the signed reads; bounded by
+   * MIMI_INBOX_SCHEME_MEMORY_ORIGINS and MIMI_INBOX_SCHEME_MEMORY_TTL_MS.
+   */
+  signatureSchemes: SchemeMemory;
   seen: SeenActivities;
   /** Tells delivery that the server of a verified signer is reachable (see `createReachableOrigins`). */
   reachable: ReachableOrigins;
@@ -94,9 +101,14 @@ export function createInboxIngestContext(
 ): InboxIngestContext {
   const http = createOutboundHttp({ production: deps.config.production, connectTo: deps.config.connectTo });
   const actorKeys = createActorKeyStore(deps.sql, deps.config.keyEncryptionKey);
-  // One signed GET for key documents and remote channels' followers, one key load between them.
-  const signedGet = createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor));
   const settings = deps.settings ?? readConfig(inboxIngestConfigSpec, {});
+  // One signed GET for key documents, remote channels' followers and DM groups, one key load between them.
+  const signatureSchemes =
+    overrides.signatureSchemes ??
+    processSchemeMemory({ maxEntries: settings.schemeMemoryOrigins, ttlMs: settings.schemeMemoryTtlMs });
+  const signedGet = createSignedGet(http, instanceKeyLoader(actorKeys, deps.config.urls.instanceActor), {
+    schemes: signatureSchemes,
+  });
   const ports = deps.ports ?? channelReadPorts(deps.sql);
   return {
     urls: deps.config.urls,
@@ -104,6 +116,7 @@ export function createInboxIngestContext(
     bus: deps.bus,
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
+    signatureSchemes,
     keys: createCachingKeyResolver({
       fetchKeyDocument: keyDocumentFetcher(signedGet),
       // A production provider trusts only keys fetched over TLS; refused before any lookup.

@@ -30,9 +30,9 @@ import {
   type InboxIngestContext,
   type InboxIngestPorts,
   type InboxIngestSettings,
+  inboxIngestConfigSpec,
   inboxIngestMigrations,
   inboxIngestRouter,
-  inboxRateLimitConfigSpec,
 } from "../src/service.js";
 
 export const KEK = Buffer.alloc(32, 9).toString("base64");
@@ -134,6 +134,8 @@ export async function startTestIngest(options: {
     metrics,
     ports,
     settings: {
+      // The documented defaults, with the ones these tests rely on spelled out.
+      ...readConfig(inboxIngestConfigSpec, {}),
       bodyLimitBytes: 4 * 1024 * 1024,
       clockSkewSeconds: 3600,
       dedupeRetentionHours: 336,
@@ -147,7 +149,6 @@ export async function startTestIngest(options: {
       dmGroupCacheEntries: 10_000,
       dmGroupCacheTtlSeconds: 60,
       dmGroupCacheMaxStaleSeconds: 86_400,
-      ...readConfig(inboxRateLimitConfigSpec, {}),
       ...options.settings,
     },
   });

@@ -65,6 +65,9 @@ describe("group DMs in the CLI", () => {
     expect(isDmReference("@bob@b.test,carol@c.test")).toBe(true);
     expect(isDmReference("acct:bob@b.test")).toBe(true);
     expect(isDmReference("general")).toBe(false);
+    // A channel may be called like a handle without being one.
+    expect(isDmReference("@team")).toBe(false);
+    expect(isDmReference("@bob@b.test,team")).toBe(false);
     expect(isDmReference("http://a.test/channels/c1")).toBe(false);
   });
 
@@ -107,6 +110,27 @@ describe("group DMs in the CLI", () => {
     ]);
     expect((await mimi(bob, "read", "@alice@a.test")).errors).toEqual([
       "mimi: no conversation with @alice@a.test yet",
+    ]);
+
+    // join and listen show a DM message like a channel's, under the conversation's label.
+    await mimi(bob, "dm", "@alice@a.test,carol@b.test", "see you at noon");
+    expect((await mimi(alice, "join")).lines).toContainEqual(
+      expect.stringMatching(
+        /^dm:alice@a\.test,bob@b\.test,carol@b\.test \[.+\] [0-9a-f]{4,} bob@b\.test: see you at noon$/,
+      ),
+    );
+    const stop = new AbortController();
+    const io = memoryIo(carol, "", stop.signal);
+    await mimi(carol, "join");
+    const listening = main(["listen"], io);
+    await mimi(alice, "dm", "bob@b.test", "carol@b.test", "on my way");
+    for (let i = 0; i < 100 && io.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    stop.abort();
+    expect(await listening).toBe(0);
+    expect(io.lines).toEqual([
+      expect.stringMatching(
+        /^dm:alice@a\.test,bob@b\.test,carol@b\.test \[.+\] [0-9a-f]{4,} alice@a\.test: on my way$/,
+      ),
     ]);
   });
 });

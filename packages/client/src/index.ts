@@ -109,6 +109,7 @@ export {
 export {
   conversationKey,
   conversationLabel,
+  isConversationReference,
   participantSet,
   sendingGroup,
   splitParticipants,

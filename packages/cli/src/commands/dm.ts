@@ -1,4 +1,10 @@
-import { type ClientEvent, type MimiClient, shortIdLength, splitParticipants } from "@mimi/client";
+import {
+  type ClientEvent,
+  isConversationReference,
+  type MimiClient,
+  shortIdLength,
+  splitParticipants,
+} from "@mimi/client";
 import {
   channelLabel,
   eventLine,
@@ -17,9 +23,9 @@ import { UsageError } from "../usage.js";
  * line as `@bob@b.test` or `@bob@b.test,carol@c.test`.
  */
 
-/** Whether a `mimi read` argument names a conversation (`@user@domain` or `acct:…`), not a channel. */
+/** Whether a `mimi read` argument names a conversation (`@user@domain`, `acct:…`), not a channel. */
 export function isDmReference(reference: string): boolean {
-  return reference.startsWith("@") || reference.startsWith("acct:");
+  return isConversationReference(reference);
 }
 
 /**

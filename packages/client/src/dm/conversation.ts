@@ -33,6 +33,17 @@ export function splitParticipants(argument: string): string[] {
 }
 
 /**
+ * Whether a typed reference names a conversation rather than a channel: it starts with `@` or `acct:`
+ * and every comma-separated part is an account (`@bob@b.test,carol@c.test`). A channel may be called
+ * `@team`; one called like an account is read by its URL or id.
+ */
+export function isConversationReference(reference: string): boolean {
+  if (!reference.startsWith("@") && !reference.startsWith("acct:")) return false;
+  const entries = splitParticipants(reference);
+  return entries.length > 0 && entries.every((entry) => parseAcct(entry, { lenient: true }).ok);
+}
+
+/**
  * Of the DM groups a device holds for one conversation, the one it sends in: the lowest actor URL
  * (code-unit order). Two participants who start the same set at once end up with two groups; every
  * device picks the same one without talking to anyone (section 14.6).

@@ -1,10 +1,11 @@
-import type {
-  ChangeKind,
-  ChannelMessage,
-  ChannelSummary,
-  ClientEvent,
-  MailboxItem,
-  StoredMessage,
+import {
+  type ChangeKind,
+  type ChannelMessage,
+  type ChannelSummary,
+  type ClientEvent,
+  type MailboxItem,
+  type StoredMessage,
+  shortIdLength,
 } from "@mimi/client";
 import { joined, line, messageBody, type TerminalText } from "./terminal.js";
 
@@ -104,6 +105,27 @@ export function reactionsLine(
   if (message.reactions.length === 0) return undefined;
   const each = message.reactions.map((reaction) => line`${reaction.reaction} ${person(reaction.senderUri)}`);
   return line`${channelLabel(channel)} reactions to ${shortId(message.id, idLength)}: ${joined(each, ", ")}`;
+}
+
+/**
+ * A conversation's messages as `mimi read` prints them, each with as many digits of its id as tell
+ * them apart and its reactions on a line after it; one line saying so when there are none.
+ */
+export function messageListLines(
+  channel: Pick<ChannelSummary, "name"> & Pick<Partial<ChannelSummary>, "dm">,
+  messages: readonly ChannelMessage[],
+): TerminalText[] {
+  if (messages.length === 0) return [line`no messages in ${channelLabel(channel)} yet`];
+  const idLength = shortIdLength(
+    messages.map((message) => message.id),
+    SHORT_ID,
+  );
+  return messages.flatMap((message) => {
+    const reactions = reactionsLine(channel, message, idLength);
+    return reactions
+      ? [messageLine(channel, message, idLength), reactions]
+      : [messageLine(channel, message, idLength)];
+  });
 }
 
 /** A submitted change as people say it: `update` is a key update. */

@@ -4,22 +4,48 @@
  * process's shared memory and bounding a memory of the service's own otherwise. For the services'
  * tests (vitest).
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processSchemeMemory, type SchemeMemory } from "./double-knock.js";
 
-export interface SchemeMemorySettingsSubject {
+/** A context built for the suite: the memory it uses, and how to close it. */
+export interface SchemeMemoryContext {
+  readonly signatureSchemes: SchemeMemory;
+  close(): Promise<void>;
+}
+
+export interface SchemeMemorySettingsSubject<Database extends { close(): Promise<void> }> {
   /** The service's variables, e.g. `MIMI_INBOX_SCHEME_MEMORY_ORIGINS`. */
   readonly originsVariable: string;
   readonly ttlVariable: string;
   /** The service's settings as read from `env` (throws on a bad value). */
   settingsOf(env: Record<string, string>): { schemeMemoryOrigins: number; schemeMemoryTtlMs: number };
-  /** The memory a context built with the settings of `env` uses. */
-  memoryOf(env: Record<string, string>): SchemeMemory;
+  /** The database the service's contexts need, opened once for the suite and closed after it. */
+  openDatabase(): Promise<Database>;
+  /** A context of the service built with the settings of `env`; the suite closes it. */
+  contextOf(database: Database, env: Record<string, string>): SchemeMemoryContext;
 }
 
-export function schemeMemorySettingsSuite(subject: SchemeMemorySettingsSubject): void {
-  const { originsVariable, ttlVariable, settingsOf, memoryOf } = subject;
+export function schemeMemorySettingsSuite<Database extends { close(): Promise<void> }>(
+  subject: SchemeMemorySettingsSubject<Database>,
+): void {
+  const { originsVariable, ttlVariable, settingsOf } = subject;
+  let database: Database | undefined;
+  const contexts: SchemeMemoryContext[] = [];
+  const memoryOf = (env: Record<string, string>): SchemeMemory => {
+    if (!database) throw new Error("the database is not open");
+    const context = subject.contextOf(database, env);
+    contexts.push(context);
+    return context.signatureSchemes;
+  };
   describe("the signature scheme memory's settings", () => {
+    beforeAll(async () => {
+      database = await subject.openDatabase();
+    });
+    afterAll(async () => {
+      for (const context of contexts) await context.close();
+      await database?.close();
+    });
+
     it("default to 10,000 origins for a day, in the memory the process shares", () => {
       const settings = settingsOf({});
       expect(settings.schemeMemoryOrigins).toBe(10_000);

@@ -1,19 +1,5 @@
-import {
-  type ClientEvent,
-  isConversationReference,
-  type MimiClient,
-  shortIdLength,
-  splitParticipants,
-} from "@mimi/client";
-import {
-  channelLabel,
-  eventLine,
-  messageLine,
-  reactionsLine,
-  SHORT_ID,
-  shortId,
-  shortTime,
-} from "../format.js";
+import { type ClientEvent, isConversationReference, type MimiClient, splitParticipants } from "@mimi/client";
+import { channelLabel, eventLine, messageListLines, shortId, shortTime } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
@@ -87,14 +73,5 @@ export async function readDmCommand(reference: string, io: Io, client: MimiClien
     if (text) io.err(text);
   }
   const label = { name: conversation.conversation, dm: { participants: conversation.participants } };
-  if (messages.length === 0) io.out(line`no messages in ${channelLabel(label)} yet`);
-  const idLength = shortIdLength(
-    messages.map((message) => message.id),
-    SHORT_ID,
-  );
-  for (const message of messages) {
-    io.out(messageLine(label, message, idLength));
-    const reactions = reactionsLine(label, message, idLength);
-    if (reactions) io.out(reactions);
-  }
+  for (const text of messageListLines(label, messages)) io.out(text);
 }

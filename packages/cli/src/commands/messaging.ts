@@ -1,20 +1,5 @@
-import {
-  type ChannelSummary,
-  type ClientEvent,
-  type MimiClient,
-  type SyncResult,
-  shortIdLength,
-} from "@mimi/client";
-import {
-  channelLabel,
-  eventLine,
-  inboxLine,
-  messageLine,
-  outOfSyncLine,
-  reactionsLine,
-  SHORT_ID,
-  shortId,
-} from "../format.js";
+import type { ChannelSummary, ClientEvent, MimiClient, SyncResult } from "@mimi/client";
+import { channelLabel, eventLine, inboxLine, messageListLines, outOfSyncLine, shortId } from "../format.js";
 import type { Io } from "../io.js";
 import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
@@ -127,16 +112,7 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   }
   const behind = outOfSyncLine(channel);
   if (behind) io.err(behind);
-  if (messages.length === 0) io.out(line`no messages in ${channelLabel(channel)} yet`);
-  const idLength = shortIdLength(
-    messages.map((message) => message.id),
-    SHORT_ID,
-  );
-  for (const message of messages) {
-    io.out(messageLine(channel, message, idLength));
-    const reactions = reactionsLine(channel, message, idLength);
-    if (reactions) io.out(reactions);
-  }
+  for (const text of messageListLines(channel, messages)) io.out(text);
 }
 
 /**

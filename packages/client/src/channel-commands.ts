@@ -244,14 +244,7 @@ export class ChannelCommands {
 
   private async submit(session: ConversationSession, outgoing: OutgoingContent): Promise<StoredMessage> {
     const { activity, message } = await encryptMessage(session, outgoing);
-    try {
-      await session.post(activity);
-    } catch (error) {
-      message.status = "rejected";
-      await this.ctx.store.setMessageStatus(session.id, message.activityId, "rejected");
-      throw error;
-    }
-    return message;
+    return session.postMessage(activity, message);
   }
 
   /** A shown message of the conversation, by id or unique prefix. */

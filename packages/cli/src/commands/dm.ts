@@ -1,8 +1,9 @@
-import { type ClientEvent, isConversationReference, type MimiClient, splitParticipants } from "@mimi/client";
+import { isConversationReference, type MimiClient, splitParticipants } from "@mimi/client";
 import { channelLabel, eventLine, messageListLines, shortId, shortTime } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
+import { syncBeforeReading } from "./reading.js";
 
 /**
  * Group DMs (docs/protocol.md section 14): a conversation is its participants, named on the command
@@ -55,16 +56,7 @@ export async function dmsCommand(args: string[], io: Io, client: MimiClient) {
 
 /** `mimi read @bob@b.test[,carol@c.test]`: fetches what is new, then prints the conversation. */
 export async function readDmCommand(reference: string, io: Io, client: MimiClient) {
-  let events: ClientEvent[] = [];
-  try {
-    const result = await client.sync();
-    for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
-    events = result.events;
-  } catch (error) {
-    io.err(
-      line`mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const events = await syncBeforeReading(io, client);
   const { conversation, messages } = await client.readDm(splitParticipants(reference));
   const groups = new Set(conversation.groups.map((group) => group.id));
   for (const event of events) {

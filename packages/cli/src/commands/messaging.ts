@@ -1,9 +1,10 @@
-import type { ChannelSummary, ClientEvent, MimiClient, SyncResult } from "@mimi/client";
+import type { ChannelSummary, MimiClient, SyncResult } from "@mimi/client";
 import { channelLabel, eventLine, inboxLine, messageListLines, outOfSyncLine, shortId } from "../format.js";
 import type { Io } from "../io.js";
 import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
 import { isDmReference, readDmCommand } from "./dm.js";
+import { syncBeforeReading } from "./reading.js";
 
 function printSync(io: Io, result: SyncResult) {
   for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
@@ -93,16 +94,7 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   if (!reference || args.length > 1)
     throw new UsageError("mimi read <channel | @user@domain[,user@domain...]>");
   if (isDmReference(reference)) return readDmCommand(reference, io, client);
-  let events: ClientEvent[] = [];
-  try {
-    const result = await client.sync();
-    for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
-    events = result.events;
-  } catch (error) {
-    io.err(
-      line`mimi: warning: showing stored messages only: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
+  const events = await syncBeforeReading(io, client);
   const { channel, messages } = await client.messages(reference);
   // What of this channel could not be read, and whether messages wait behind it, comes first.
   for (const event of events) {

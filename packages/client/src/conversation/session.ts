@@ -1,5 +1,5 @@
 import { type ClientState, decodeClientState, encodeClientState, groupEpoch } from "@mimi/mls";
-import type { ChannelRecord, PendingChange } from "../account-store.js";
+import type { ChannelRecord, PendingChange, StoredMessage } from "../account-store.js";
 import type { Activity } from "../activities.js";
 import { type AheadEntry, hasGap, nextEntry, placeOf, pruned, withAhead } from "../channel-order.js";
 import type { ChannelSummary, ClientEvent, SubmittedChange } from "../client-types.js";
@@ -57,6 +57,18 @@ export class ConversationSession {
   /** Submits one of our activities to the channel, through the home server's outbox. */
   async post(activity: Activity): Promise<void> {
     await this.ctx.api.postActivity(this.ctx.account.username, activity);
+  }
+
+  /** Submits our message; one the outbox did not take is stored as rejected, and the error thrown. */
+  async postMessage(activity: Activity, message: StoredMessage): Promise<StoredMessage> {
+    try {
+      await this.post(activity);
+    } catch (error) {
+      message.status = "rejected";
+      await this.ctx.store.setMessageStatus(this.id, message.activityId, "rejected");
+      throw error;
+    }
+    return message;
   }
 
   // ---------------------------------------------------------------------------------------------

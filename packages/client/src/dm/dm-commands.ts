@@ -146,14 +146,7 @@ export class DmCommands {
         `not every participant of ${url} is in the group yet: ${participantsWithoutActor(session.record).join(", ")}`,
       );
     const { activity, message } = await encryptMessage(session, { body: textPart(text) }, group);
-    try {
-      await session.post(activity);
-    } catch (error) {
-      message.status = "rejected";
-      await this.ctx.store.setMessageStatus(session.id, message.activityId, "rejected");
-      throw error;
-    }
-    return message;
+    return session.postMessage(activity, message);
   }
 
   /** Every conversation this device takes part in, the latest first, with its last message. */

@@ -533,11 +533,8 @@ async function verifyAndApply(
   if (!decoded.ok) return decoded;
   const { content, signature, confirmationTag } = decoded.commit;
 
-  if (!bytesEqual(content.groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
-  if (content.epoch < state.epoch)
-    return fail("staleEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
-  if (content.epoch > state.epoch)
-    return fail("futureEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  const misplaced = groupAndEpochError(state, content);
+  if (misplaced !== undefined) return misplaced;
   if (content.sender.senderType !== "member")
     return fail("unsupported", `commit sender type ${content.sender.senderType}`);
   const committerIndex = content.sender.leafIndex;
@@ -627,60 +624,101 @@ async function verifyAndApply(
     const clash = keyClash(tree, newLeaf, committerIndex);
     if (clash !== undefined) return fail("malformed", `UpdatePath leaf: ${clash}`);
 
-    // Each path node must carry one ciphertext per node of the copath resolution, new members excluded.
+    // New members get the path secret in their Welcome: no ciphertext is for them.
     const addedNodes = new Set<number>(added.map((a) => leafToNodeIndex(toLeafIndex(a.leafIndex))));
-    const filteredPath = filteredDirectPathAndCopathResolution(toLeafIndex(committerIndex), tree);
-    if (filteredPath.length !== path.nodes.length)
-      return fail(
-        "malformed",
-        `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${filteredPath.length}`,
-      );
-    for (const [level, entry] of filteredPath.entries()) {
-      const expected = entry.resolution.filter((nodeIndex) => !addedNodes.has(nodeIndex)).length;
-      const actual = path.nodes[level]?.encryptedPathSecret.length;
-      if (actual !== expected)
-        return fail("malformed", `UpdatePath node ${level} has ${actual} ciphertexts, expected ${expected}`);
-    }
-    try {
-      // Copies the path's public keys, recomputes parent hashes and checks the new leaf's parent hash.
-      tree = await applyUpdatePath(tree, toLeafIndex(committerIndex), path, cs.hash);
-    } catch (error) {
-      const detail = describe(error);
-      return fail(/parent hash/i.test(detail) ? "treeHashMismatch" : "malformed", detail);
-    }
+    const withPath = await withUpdatePath(tree, toLeafIndex(committerIndex), path, cs, addedNodes);
+    if (!withPath.ok) return withPath;
+    tree = withPath.tree;
   }
 
-  const newTreeHash = await treeHashRoot(tree, cs.hash);
-  const nextContext = await nextEpochContext(
-    state.groupContext,
-    "mls_public_message",
-    content,
-    signature,
-    newTreeHash,
-    state.confirmationTag,
-    cs.hash,
-  );
-  const next: PublicGroupState = {
-    groupId: state.groupId,
-    epoch: nextContext.epoch,
-    cipherSuite: state.cipherSuite,
-    groupContext: nextContext,
-    ratchetTree: tree,
-    confirmationTag,
-  };
+  const next = await nextState(state, content, signature, confirmationTag, tree, cs);
   return {
     ok: true,
     next,
     summary: {
       groupId: state.groupId,
       epoch: state.epoch,
-      newEpoch: nextContext.epoch,
+      newEpoch: next.epoch,
       committer: memberInfo(committerIndex, committerLeaf),
       added,
       removed,
       hasUpdatePath: path !== undefined,
       authenticatedData: content.authenticatedData,
     },
+  };
+}
+
+/** A commit's group and epoch against the tracked state's: another group, stale or future. */
+function groupAndEpochError(
+  state: PublicGroupState,
+  content: { groupId: Uint8Array; epoch: bigint },
+): VerifyFailure | undefined {
+  if (!bytesEqual(content.groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
+  if (content.epoch < state.epoch)
+    return fail("staleEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  if (content.epoch > state.epoch)
+    return fail("futureEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  return undefined;
+}
+
+/**
+ * `tree` with the committer's UpdatePath applied: each path node carries one ciphertext per node of
+ * its copath resolution except the `excluded` ones (new members, the joiner), then the path's public
+ * keys are copied, parent hashes recomputed and the new leaf's parent hash checked.
+ */
+async function withUpdatePath(
+  tree: RatchetTree,
+  leafIndex: ReturnType<typeof toLeafIndex>,
+  path: Parameters<typeof applyUpdatePath>[2],
+  cs: CiphersuiteImpl,
+  excluded: ReadonlySet<number>,
+  external = false,
+): Promise<VerifyResult<{ tree: RatchetTree }>> {
+  const filteredPath = filteredDirectPathAndCopathResolution(leafIndex, tree);
+  if (filteredPath.length !== path.nodes.length)
+    return fail(
+      "malformed",
+      `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${filteredPath.length}`,
+    );
+  for (const [level, entry] of filteredPath.entries()) {
+    const expected = entry.resolution.filter((nodeIndex) => !excluded.has(nodeIndex)).length;
+    const actual = path.nodes[level]?.encryptedPathSecret.length;
+    if (actual !== expected)
+      return fail("malformed", `UpdatePath node ${level} has ${actual} ciphertexts, expected ${expected}`);
+  }
+  try {
+    return { ok: true, tree: await applyUpdatePath(tree, leafIndex, path, cs.hash, external) };
+  } catch (error) {
+    const detail = describe(error);
+    return fail(/parent hash/i.test(detail) ? "treeHashMismatch" : "malformed", detail);
+  }
+}
+
+/** The tracked state of the epoch a verified commit opens, with the tree it leaves. */
+async function nextState(
+  state: PublicGroupState,
+  content: Parameters<typeof nextEpochContext>[2],
+  signature: Uint8Array,
+  confirmationTag: Uint8Array,
+  tree: RatchetTree,
+  cs: CiphersuiteImpl,
+): Promise<PublicGroupState> {
+  const nextContext = await nextEpochContext(
+    state.groupContext,
+    "mls_public_message",
+    content,
+    signature,
+    await treeHashRoot(tree, cs.hash),
+    state.confirmationTag,
+    cs.hash,
+  );
+  return {
+    groupId: state.groupId,
+    epoch: nextContext.epoch,
+    cipherSuite: state.cipherSuite,
+    groupContext: nextContext,
+    ratchetTree: tree,
+    confirmationTag,
   };
 }
 
@@ -754,11 +792,8 @@ async function verifyAndApplyExternal(
   const decoded = decodeCommitMessage(publicMessage);
   if (!decoded.ok) return decoded;
   const { content, signature, confirmationTag } = decoded.commit;
-  if (!bytesEqual(content.groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
-  if (content.epoch < state.epoch)
-    return fail("staleEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
-  if (content.epoch > state.epoch)
-    return fail("futureEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
+  const misplaced = groupAndEpochError(state, content);
+  if (misplaced !== undefined) return misplaced;
   if (content.sender.senderType !== "new_member_commit")
     return fail("unsupported", `expected an external commit, the sender is ${content.sender.senderType}`);
   const path = content.commit.path;
@@ -833,50 +868,17 @@ async function verifyAndApplyExternal(
   if (!(await options.validateCredential(newLeaf.credential, newLeaf.signaturePublicKey)))
     return fail("badCredential", "the joiner's credential rejected");
 
-  // One ciphertext per node of each copath resolution (the joiner itself is in none of them).
-  const filteredPath = filteredDirectPathAndCopathResolution(joinerIndex, treeWithJoiner);
-  if (filteredPath.length !== path.nodes.length)
-    return fail(
-      "malformed",
-      `UpdatePath has ${path.nodes.length} nodes, filtered direct path has ${filteredPath.length}`,
-    );
-  for (const [level, entry] of filteredPath.entries()) {
-    const expected = entry.resolution.filter((nodeIndex) => nodeIndex !== joinerNode).length;
-    const actual = path.nodes[level]?.encryptedPathSecret.length;
-    if (actual !== expected)
-      return fail("malformed", `UpdatePath node ${level} has ${actual} ciphertexts, expected ${expected}`);
-  }
-  let nextTree: RatchetTree;
-  try {
-    nextTree = await applyUpdatePath(treeWithJoiner, joinerIndex, path, cs.hash, true);
-  } catch (error) {
-    const detail = describe(error);
-    return fail(/parent hash/i.test(detail) ? "treeHashMismatch" : "malformed", detail);
-  }
-
-  const nextContext = await nextEpochContext(
-    state.groupContext,
-    "mls_public_message",
-    content,
-    signature,
-    await treeHashRoot(nextTree, cs.hash),
-    state.confirmationTag,
-    cs.hash,
-  );
+  // The joiner itself is in no copath resolution.
+  const withPath = await withUpdatePath(treeWithJoiner, joinerIndex, path, cs, new Set([joinerNode]), true);
+  if (!withPath.ok) return withPath;
+  const next = await nextState(state, content, signature, confirmationTag, withPath.tree, cs);
   return {
     ok: true,
-    next: {
-      groupId: state.groupId,
-      epoch: nextContext.epoch,
-      cipherSuite: state.cipherSuite,
-      groupContext: nextContext,
-      ratchetTree: nextTree,
-      confirmationTag,
-    },
+    next,
     summary: {
       groupId: state.groupId,
       epoch: state.epoch,
-      newEpoch: nextContext.epoch,
+      newEpoch: next.epoch,
       joiner: memberInfo(joinerIndex, newLeaf),
       removed,
       authenticatedData: content.authenticatedData,

@@ -466,15 +466,32 @@ async function checkKeyPackage(
   const now = BigInt(options.nowSeconds ?? Math.floor(Date.now() / 1000));
   if (leaf.lifetime.notBefore > now || leaf.lifetime.notAfter < now)
     return fail("badKeyPackage", "KeyPackage is outside its lifetime");
+  return newLeafError(state, treeBefore, leaf, options, { name: "KeyPackage", leafFault: "badKeyPackage" });
+}
+
+/**
+ * What a new member's leaf (an Add's KeyPackage, an external joiner's) must hold to enter the tree
+ * before it: the group's version, ciphersuite, extensions and required capabilities supported, every
+ * credential type in use supported, its own extensions declared, keys not already in the tree, and a
+ * credential `validateCredential` accepts. `leafFault` is the reason for a leaf that is wrong in itself.
+ */
+async function newLeafError(
+  state: PublicGroupState,
+  treeBefore: RatchetTree,
+  leaf: LeafNode,
+  options: VerifyOptions,
+  subject: { name: string; leafFault: "badKeyPackage" | "malformed" },
+): Promise<VerifyFailure | undefined> {
+  const { name, leafFault } = subject;
   if (
     !leaf.capabilities.versions.includes(state.groupContext.version) ||
     !leaf.capabilities.ciphersuites.includes(state.cipherSuite)
   )
-    return fail("badKeyPackage", "KeyPackage does not support the group's version and ciphersuite");
+    return fail("badKeyPackage", `${name} does not support the group's version and ciphersuite`);
   if (!extensionsSupportedByCapabilities(state.groupContext.extensions, leaf.capabilities))
-    return fail("badKeyPackage", "KeyPackage does not support the group context extensions");
+    return fail("badKeyPackage", `${name} does not support the group context extensions`);
   if (!extensionsSupportedByCapabilities(leaf.extensions, leaf.capabilities))
-    return fail("badKeyPackage", "KeyPackage leaf uses extensions missing from its capabilities");
+    return fail(leafFault, `${name}'s leaf uses extensions missing from its capabilities`);
   const capabilityError = requiredCapabilitiesError(state.groupContext, leaf);
   if (capabilityError !== undefined) return capabilityError;
   for (const node of treeBefore) {
@@ -482,14 +499,14 @@ async function checkKeyPackage(
       node?.nodeType === "leaf" &&
       !leaf.capabilities.credentials.includes(node.leaf.credential.credentialType)
     )
-      return fail("badKeyPackage", "KeyPackage does not support a credential type used in the group");
+      return fail("badKeyPackage", `${name} does not support a credential type used in the group`);
   }
   const uniqueness = await validateLeafNodeCredentialAndKeyUniqueness(treeBefore, leaf);
-  if (uniqueness !== undefined) return fail("badKeyPackage", uniqueness.message);
+  if (uniqueness !== undefined) return fail(leafFault, `${name}'s leaf: ${uniqueness.message}`);
   const clash = keyClash(treeBefore, leaf, undefined);
-  if (clash !== undefined) return fail("badKeyPackage", clash);
+  if (clash !== undefined) return fail(leafFault, `${name}'s leaf: ${clash}`);
   if (!(await options.validateCredential(leaf.credential, leaf.signaturePublicKey)))
-    return fail("badCredential", "KeyPackage credential rejected");
+    return fail("badCredential", `${name}'s credential rejected`);
   return undefined;
 }
 
@@ -517,11 +534,7 @@ export async function applyCommit(
   publicMessage: Uint8Array,
   options: VerifyOptions,
 ): Promise<VerifyResult<{ next: PublicGroupState; summary: CommitSummary }>> {
-  try {
-    return await verifyAndApply(state, publicMessage, options);
-  } catch (error) {
-    return fail("malformed", describe(error));
-  }
+  return malformedOnThrow(() => verifyAndApply(state, publicMessage, options));
 }
 
 async function verifyAndApply(
@@ -529,12 +542,9 @@ async function verifyAndApply(
   publicMessage: Uint8Array,
   options: VerifyOptions,
 ): Promise<VerifyResult<{ next: PublicGroupState; summary: CommitSummary }>> {
-  const decoded = decodeCommitMessage(publicMessage);
-  if (!decoded.ok) return decoded;
-  const { content, signature, confirmationTag } = decoded.commit;
-
-  const misplaced = groupAndEpochError(state, content);
-  if (misplaced !== undefined) return misplaced;
+  const placed = placedCommit(state, publicMessage);
+  if (!placed.ok) return placed;
+  const { content, signature, confirmationTag } = placed.commit;
   if (content.sender.senderType !== "member")
     return fail("unsupported", `commit sender type ${content.sender.senderType}`);
   const committerIndex = content.sender.leafIndex;
@@ -648,17 +658,28 @@ async function verifyAndApply(
   };
 }
 
-/** A commit's group and epoch against the tracked state's: another group, stale or future. */
-function groupAndEpochError(
+/** A verifier's result; what it throws (a decoder's or ts-mls's error) is a malformed commit. */
+async function malformedOnThrow<T>(verify: () => Promise<VerifyResult<T>>): Promise<VerifyResult<T>> {
+  try {
+    return await verify();
+  } catch (error) {
+    return fail("malformed", describe(error));
+  }
+}
+
+/** A PublicMessage's commit, when it is for the tracked group at its epoch (else wrong, stale or future). */
+function placedCommit(
   state: PublicGroupState,
-  content: { groupId: Uint8Array; epoch: bigint },
-): VerifyFailure | undefined {
-  if (!bytesEqual(content.groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
-  if (content.epoch < state.epoch)
-    return fail("staleEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
-  if (content.epoch > state.epoch)
-    return fail("futureEpoch", `commit for epoch ${content.epoch}, group is at ${state.epoch}`);
-  return undefined;
+  publicMessage: Uint8Array,
+): VerifyResult<{ commit: DecodedCommit }> {
+  const decoded = decodeCommitMessage(publicMessage);
+  if (!decoded.ok) return decoded;
+  const { groupId, epoch } = decoded.commit.content;
+  if (!bytesEqual(groupId, state.groupId)) return fail("wrongGroup", "commit is for another group");
+  if (epoch < state.epoch) return fail("staleEpoch", `commit for epoch ${epoch}, group is at ${state.epoch}`);
+  if (epoch > state.epoch)
+    return fail("futureEpoch", `commit for epoch ${epoch}, group is at ${state.epoch}`);
+  return decoded;
 }
 
 /**
@@ -777,11 +798,7 @@ export async function applyExternalCommit(
   publicMessage: Uint8Array,
   options: VerifyOptions,
 ): Promise<VerifyResult<{ next: PublicGroupState; summary: ExternalCommitSummary }>> {
-  try {
-    return await verifyAndApplyExternal(state, publicMessage, options);
-  } catch (error) {
-    return fail("malformed", describe(error));
-  }
+  return malformedOnThrow(() => verifyAndApplyExternal(state, publicMessage, options));
 }
 
 async function verifyAndApplyExternal(
@@ -789,11 +806,9 @@ async function verifyAndApplyExternal(
   publicMessage: Uint8Array,
   options: VerifyOptions,
 ): Promise<VerifyResult<{ next: PublicGroupState; summary: ExternalCommitSummary }>> {
-  const decoded = decodeCommitMessage(publicMessage);
-  if (!decoded.ok) return decoded;
-  const { content, signature, confirmationTag } = decoded.commit;
-  const misplaced = groupAndEpochError(state, content);
-  if (misplaced !== undefined) return misplaced;
+  const placed = placedCommit(state, publicMessage);
+  if (!placed.ok) return placed;
+  const { content, signature, confirmationTag } = placed.commit;
   if (content.sender.senderType !== "new_member_commit")
     return fail("unsupported", `expected an external commit, the sender is ${content.sender.senderType}`);
   const path = content.commit.path;
@@ -843,30 +858,11 @@ async function verifyAndApplyExternal(
   const joinerIndex = nodeToLeafIndex(joinerNode);
   if (!(await verifyLeafNodeSignature(newLeaf, state.groupId, joinerIndex, cs.signature)))
     return fail("badSignature", "the joiner's leaf node signature does not verify");
-  if (
-    !newLeaf.capabilities.versions.includes(state.groupContext.version) ||
-    !newLeaf.capabilities.ciphersuites.includes(state.cipherSuite)
-  )
-    return fail("badKeyPackage", "the joiner does not support the group's version and ciphersuite");
-  if (!extensionsSupportedByCapabilities(state.groupContext.extensions, newLeaf.capabilities))
-    return fail("badKeyPackage", "the joiner does not support the group context extensions");
-  if (!extensionsSupportedByCapabilities(newLeaf.extensions, newLeaf.capabilities))
-    return fail("malformed", "the joiner's leaf uses extensions missing from its capabilities");
-  const capabilityError = requiredCapabilitiesError(state.groupContext, newLeaf);
-  if (capabilityError !== undefined) return capabilityError;
-  for (const node of tree) {
-    if (
-      node?.nodeType === "leaf" &&
-      !newLeaf.capabilities.credentials.includes(node.leaf.credential.credentialType)
-    )
-      return fail("badKeyPackage", "the joiner does not support a credential type used in the group");
-  }
-  const uniqueness = await validateLeafNodeCredentialAndKeyUniqueness(tree, newLeaf);
-  if (uniqueness !== undefined) return fail("malformed", `the joiner's leaf: ${uniqueness.message}`);
-  const clash = keyClash(tree, newLeaf, undefined);
-  if (clash !== undefined) return fail("malformed", `the joiner's leaf: ${clash}`);
-  if (!(await options.validateCredential(newLeaf.credential, newLeaf.signaturePublicKey)))
-    return fail("badCredential", "the joiner's credential rejected");
+  const leafError = await newLeafError(state, tree, newLeaf, options, {
+    name: "the joiner",
+    leafFault: "malformed",
+  });
+  if (leafError !== undefined) return leafError;
 
   // The joiner itself is in no copath resolution.
   const withPath = await withUpdatePath(treeWithJoiner, joinerIndex, path, cs, new Set([joinerNode]), true);

@@ -35,11 +35,12 @@ export type DmRefusalReason =
   | "dmSenderNotParticipant"
   | "dmRecipientsMismatch"
   | "dmWrongGroup"
-  | "dmEpochOutOfWindow";
+  | "dmEpochOutOfWindow"
+  | "dmEpochAhead";
 
 export interface DmRefusal {
   readonly ok: false;
-  readonly status: 400 | 403 | 409;
+  readonly status: 400 | 403 | 409 | 503;
   readonly reason: DmRefusalReason;
   readonly detail: string;
 }
@@ -52,6 +53,8 @@ const STATUS: Record<DmRefusalReason, DmRefusal["status"]> = {
   dmRecipientsMismatch: 403,
   dmWrongGroup: 403,
   dmEpochOutOfWindow: 409,
+  // The group may have moved on since it was last read (at most once a second): worth sending again.
+  dmEpochAhead: 503,
 };
 
 function refuse(reason: DmRefusalReason, detail: string): DmRefusal {
@@ -232,7 +235,12 @@ export function checkDmMessage(
     return refuse("dmWrongGroup", `the PrivateMessage is not of ${group.id}'s MLS group`);
   const epoch = header.epoch;
   const current = BigInt(group.epoch);
-  if (epoch > current || epoch < current - BigInt(context.epochWindow))
+  if (epoch > current)
+    return refuse(
+      "dmEpochAhead",
+      `the message is for epoch ${epoch}, the group was last read at ${current}: send it again in a moment`,
+    );
+  if (epoch < current - BigInt(context.epochWindow))
     return refuse(
       "dmEpochOutOfWindow",
       `the message is for epoch ${epoch}, the group is at ${current} (window ${context.epochWindow})`,

@@ -86,6 +86,7 @@ const REFUSALS = {
   dmRecipientsMismatch: { status: 403 },
   dmWrongGroup: { status: 403 },
   dmEpochOutOfWindow: { status: 409 },
+  dmEpochAhead: retryAfter(1),
   dmGroupLookupFailed: retryAfter(30),
   // publishing
   busUnavailable: retryAfter(30),

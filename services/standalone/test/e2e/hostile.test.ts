@@ -529,4 +529,79 @@ describe("9. a group DM is its participants' only", () => {
       "just the two of us",
     ]);
   });
+  it("ben's own message to another set or at an old epoch is refused, and one sent twice arrives once", async () => {
+    const ben = await client("ben").account();
+    const group = (await client("ben").dms()).find((c) => c.label === "@ann@a.test")?.groups[0];
+    if (!group) throw new Error("no DM of ann and ben");
+    const post = (activity: Record<string, unknown>) =>
+      fetch(`${deployment.server("b.test")}/users/ben/outbox`, {
+        method: "POST",
+        headers: { "content-type": "application/activity+json", authorization: `Bearer ${ben.token}` },
+        body: JSON.stringify(activity),
+      });
+    const cs = await loadCiphersuite();
+    // Each message from a state read anew: encrypting moves the ratchet inside the state it is given.
+    const stateNow = () => clients.storedChannelState("ben", group.id);
+    const staleState = await stateNow();
+    const dmMessage = async (
+      text: string,
+      to = [actor("ann", "a.test"), actor("ben", "b.test")],
+      state?: Awaited<ReturnType<typeof stateNow>>,
+    ) => {
+      const content = createTextContent({ senderUri: "acct:ben@b.test", roomUri: group.url, text });
+      const encrypted = await encryptApplicationMessage(
+        state ?? (await stateNow()),
+        cs,
+        encodeContent(content),
+      );
+      return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        id: `${ben.actor}/activities/dm-${crypto.randomUUID()}`,
+        type: "Create",
+        actor: ben.actor,
+        context: group.url,
+        to,
+        object: toWireObject(encrypted.message),
+      };
+    };
+
+    // Another set of people is another conversation.
+    const widened = await dmMessage("cat should see this", [
+      actor("ann", "a.test"),
+      actor("ben", "b.test"),
+      actor("cat", "b.test"),
+    ]);
+    attackIds.push(widened.id);
+    await expectProblem(await post(widened), 403, "dmRecipientsMismatch");
+
+    // The same activity twice: stored once at ann's.
+    const twice = await dmMessage("only once");
+    expect((await post(twice)).status).toBe(202);
+    expect((await post(twice)).status).toBe(202);
+    await syncUntil("ann", "ben's message", async () =>
+      (await client("ann").readDm(["ben@b.test"])).messages.some((m) => m.content === "only once"),
+    );
+    const copies = (await client("ann").inbox({ after: 0, limit: 500 })).filter(
+      (item) => item.activityId === twice.id,
+    );
+    expect(copies).toHaveLength(1);
+
+    // Two key updates later, a message of the first epoch is out of the window.
+    for (let round = 0; round < 2; round++) {
+      await client("ben").rotateKeys(group.url);
+      expect((await client("ben").waitForChannel(group.url, { timeoutMs: 30_000 })).settled).toBe(true);
+    }
+    await client("ben").dm(["ann@a.test"], "with the newest keys", { timeoutMs: 30_000 });
+    const stale = await dmMessage("from two epochs ago", undefined, staleState);
+    attackIds.push(stale.id);
+    await expectProblem(await post(stale), 409, "dmEpochOutOfWindow");
+    await syncUntil("ann", "ben's newest message", async () =>
+      (await client("ann").readDm(["ben@b.test"])).messages.some((m) => m.content === "with the newest keys"),
+    );
+    expect((await client("ann").readDm(["ben@b.test"])).messages.map((m) => m.content)).toEqual([
+      "just the two of us",
+      "only once",
+      "with the newest keys",
+    ]);
+  });
 });

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { createServer } from "node:http";
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
 import { type Bus, createInProcessBus } from "@mimi/bus";
@@ -23,12 +24,9 @@ import type { Sql } from "@mimi/store";
 import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import {
   type BenchEnvironment,
-  closeServer,
   connectToMapping,
-  listenLocally,
   type Metric,
   openBenchSql,
-  portOf,
   profiled,
   ratePerSecond,
   type Scenario,
@@ -151,7 +149,7 @@ export const signaturesScenario: Scenario = {
       metrics,
       notes: [
         `signing and verifying: one core, ${MEASURE_MS} ms per figure, a delivery-sized POST (${BODY.length} bytes), the key cached`,
-        `deliveries: delivery-fanout's send consumer on ${sqlKind}, ${jobs} jobs per scheme over ${ORIGINS} origins remembered as reading that scheme; the sink answers 202 and checks only which scheme arrived`,
+        `deliveries: delivery-fanout's send consumer on ${sqlKind}, ${jobs} jobs per scheme over ${ORIGINS} origins remembered as reading that scheme; the sink, on a thread of its own as a remote server would be, answers 202 and checks only which scheme arrived`,
       ],
       details: {
         signsPerSecond: { cavage: cavageSigns, rfc9421: rfc9421Signs },
@@ -212,31 +210,16 @@ async function deliveryRate(
   { scheme, key }: Scheme,
   jobs: number,
 ): Promise<DeliveryRun> {
-  let delivered = 0;
-  let otherScheme = 0;
-  let lastAt = 0;
-  let allDelivered: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    allDelivered = resolve;
-  });
-  const sink = createServer((req, res) => {
-    const arrived = req.headers["signature-input"] === undefined ? "cavage" : "rfc9421";
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(202).end();
-      delivered += 1;
-      if (arrived !== scheme) otherScheme += 1;
-      lastAt = performance.now();
-      if (delivered === jobs) allDelivered();
-    });
-  });
-  await listenLocally(sink);
+  // The peer runs on a thread of its own, as a remote server would on its own machine.
+  const sink = new Worker(new URL("./remote-sink.mjs", import.meta.url), { workerData: { jobs, scheme } });
+  const reports = sinkReports(sink);
+  const port = (await reports.listening).port;
   const hosts = Array.from({ length: ORIGINS }, (_, i) => `sink${i}.test`);
   const config = readProviderConfig({
     MIMI_DOMAIN: "a.test",
     MIMI_PUBLIC_URL: "http://a.test",
     MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
-    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, portOf(sink)])),
+    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, port])),
   });
   const signatureSchemes = createSchemeMemory();
   for (const host of hosts) signatureSchemes.remember(`http://${host}`, scheme);
@@ -259,17 +242,54 @@ async function deliveryRate(
       firstAttemptAt,
     });
   });
-  const started = performance.now();
-  const timeout = setTimeout(allDelivered, 120_000);
-  await profiled(`signatures-${scheme}`, async () => {
+  const started = performance.timeOrigin + performance.now();
+  const timeout = setTimeout(() => sink.postMessage("report"), 120_000);
+  const finished = await profiled(`signatures-${scheme}`, async () => {
     await bus.publish(deliveryJobsTopic.name, messages);
-    await done;
+    return reports.done;
   });
   clearTimeout(timeout);
   await workers.stop();
   await closeDeliveryFanout(ctx);
   await bus.close();
-  await closeServer(sink);
-  const elapsedMs = lastAt - started;
-  return { delivered, otherScheme, elapsedMs, perSecond: ratePerSecond(delivered, elapsedMs) };
+  sink.postMessage("close");
+  await once(sink, "exit");
+  const elapsedMs = finished.lastAtMs - started;
+  return {
+    delivered: finished.delivered,
+    otherScheme: finished.otherScheme,
+    elapsedMs,
+    perSecond: ratePerSecond(finished.delivered, elapsedMs),
+  };
+}
+
+interface SinkDone {
+  delivered: number;
+  otherScheme: number;
+  /** When the last delivery arrived, in ms since the epoch (threads share no `performance.now()`). */
+  lastAtMs: number;
+}
+
+/** The sink thread's two reports: its port once listening, its counts once every job arrived. */
+function sinkReports(sink: Worker): { listening: Promise<{ port: number }>; done: Promise<SinkDone> } {
+  let listening: (value: { port: number }) => void = () => {};
+  let done: (value: SinkDone) => void = () => {};
+  const result = {
+    listening: new Promise<{ port: number }>((resolve) => {
+      listening = resolve;
+    }),
+    done: new Promise<SinkDone>((resolve) => {
+      done = resolve;
+    }),
+  };
+  sink.on("message", (message: { kind: string } & Partial<SinkDone> & { port?: number }) => {
+    if (message.kind === "listening" && message.port !== undefined) listening({ port: message.port });
+    if (message.kind === "done")
+      done({
+        delivered: message.delivered ?? 0,
+        otherScheme: message.otherScheme ?? 0,
+        lastAtMs: message.lastAtMs ?? 0,
+      });
+  });
+  return result;
 }

@@ -211,11 +211,18 @@ describe("a group DM's message at the shared inbox", () => {
 describe("a group DM's message at its sender's outbox", () => {
   const outbox = () => `${ingest.base}/users/bob/outbox`;
 
-  it("is delivered to the participants when it matches its group", async () => {
-    const message = dmMessage(BOB);
-    expect((await postWithToken(outbox(), JSON.stringify(message), bobToken)).status).toBe(202);
+  it("is delivered to the participants when it matches its group, the sender's mailbox included", async () => {
+    const dm = dmMessage(BOB);
+    expect((await postWithToken(outbox(), JSON.stringify(dm), bobToken)).status).toBe(202);
     const [batch] = ingest.bus.published;
     expect(batch?.topic).toBe(deliveryRequestsTopic.name);
+    // bob's other devices read what he sent from his mailbox: he is not left out of the audience.
+    const message = batch?.messages[0];
+    if (!message) throw new Error("nothing published");
+    const request = deliveryRequestsTopic.parse(message);
+    if (!request.ok) throw new Error(request.reason);
+    expect(request.value.audience).toEqual(expect.arrayContaining([BOB, rita.id]));
+    expect(request.value.exclude).toEqual([]);
   });
 
   it("is refused before anything is delivered when it does not", async () => {

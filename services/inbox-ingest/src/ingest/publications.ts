@@ -96,6 +96,8 @@ export function deliveryRequestPublication(
     readonly audience: readonly string[];
     readonly signAs: string;
     readonly dedupeTarget: string;
+    /** Whether the author's own mailbox gets a copy too (a DM message, for their other devices). */
+    readonly authorCopy?: boolean;
   },
   arrival: Arrival,
 ): Publication {
@@ -112,7 +114,7 @@ export function deliveryRequestPublication(
           activity: request.delivered,
           signAs,
           audience: [...request.audience],
-          exclude: [signAs],
+          exclude: request.authorCopy ? [] : [signAs],
           requestedAt: arrival.receivedAt,
         },
         arrival.headers,

@@ -2,6 +2,7 @@ import { type ActivityEnvelope, isLocalUsername } from "@mimi/activitypub";
 import { existingUsernames } from "@mimi/identity/reads";
 import type { InboxIngestContext } from "../context.js";
 import { targetKey } from "../domain/addressing.js";
+import { isDmMessageShape } from "../domain/dm-message.js";
 import { routeOutboxActivity } from "../domain/outbox-routing.js";
 import { requireLocalChannel } from "./local-channel.js";
 import { type IngestRequest, proceed, refuse, type StepResult } from "./pipeline.js";
@@ -51,6 +52,8 @@ export async function routeOutbox(
         audience: route.audience,
         signAs: route.signer === "instanceActor" ? ctx.urls.instanceActor : actor,
         dedupeTarget,
+        // The author's other devices read their DM messages from the mailbox (docs/protocol.md 14.4).
+        authorCopy: isDmMessageShape(activity),
       },
       arrival,
     ),

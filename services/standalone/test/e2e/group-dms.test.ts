@@ -198,5 +198,12 @@ describe("group DMs", () => {
     });
     await readsDm("greta-phone", trio, "to all of greta's devices");
     await readsDm("greta", trio, "to all of greta's devices");
+    // What greta sends from one device shows on the other, as from her.
+    await client("greta").dm(["gina@a.test", "gwen@c.test"], "sent from greta's first device", {
+      timeoutMs: 30_000,
+    });
+    await readsDm("greta-phone", trio, "sent from greta's first device");
+    const mine = (await client("greta-phone").readDm(trio)).messages.at(-1);
+    expect(mine?.senderUri).toBe("acct:greta@b.test");
   }, 240_000);
 });

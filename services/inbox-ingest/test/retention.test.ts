@@ -33,6 +33,8 @@ describe("configuration", () => {
       dmGroupCacheEntries: 10_000,
       dmGroupCacheTtlSeconds: 60,
       dmGroupCacheMaxStaleSeconds: 86_400,
+      schemeMemoryOrigins: 10_000,
+      schemeMemoryTtlMs: 86_400_000,
       redisUrl: "",
       rateLimitRedisPrefix: "mimi:rl:",
       inboxPerAddress: { points: 30000, durationSeconds: 60 },

@@ -1,8 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { isIP } from "node:net";
-import { Agent, buildConnector, type Dispatcher, request as undiciRequest } from "undici";
+import { Agent, buildConnector } from "undici";
 import { classifyAddress, isBlockedAddress } from "./address-policy.js";
 import { type ConnectTarget, parseConnectTarget } from "./connect-to.js";
+import { exchange } from "./exchange.js";
 
 export interface OutboundHttpOptions {
   /** Production refuses every non-public address and forbids `connectTo`. */
@@ -154,40 +155,6 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return flat;
 }
 
-function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-/** Abandons a body without reading it; the resulting abort error is expected and ignored. */
-function discardBody(body: Dispatcher.ResponseData["body"]): void {
-  body.on("error", () => {});
-  body.destroy();
-}
-
-type BodyRead = { ok: true; body: Uint8Array } | { ok: false; detail: string };
-
-/** Reads the body, destroying the stream as soon as it passes the cap. */
-async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<BodyRead> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    const bytes = chunk instanceof Uint8Array ? chunk : new TextEncoder().encode(String(chunk));
-    total += bytes.byteLength;
-    if (total > maxBytes) {
-      discardBody(body);
-      return { ok: false, detail: `response body exceeds ${maxBytes} bytes` };
-    }
-    chunks.push(bytes);
-  }
-  return { ok: true, body: concatChunks(chunks, total) };
-}
-
 function buildHopHeaders(
   base: Readonly<Record<string, string>>,
   userAgent: string,
@@ -285,8 +252,14 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   });
 
   async function request(url: string, init: OutboundRequestInit): Promise<OutboundResult> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error("total timeout")), totalTimeoutMs);
+    const deadline = new Error("total timeout");
+    let cancelHop: ((reason: Error) => void) | undefined;
+    let deadlinePassed = false;
+    // One timer for the whole exchange, every hop and body included.
+    const timer = setTimeout(() => {
+      deadlinePassed = true;
+      cancelHop?.(deadline);
+    }, totalTimeoutMs);
     let currentUrl = url;
     let method: HttpMethod = init.method;
     let body = init.body;
@@ -298,21 +271,23 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       for (let hop = 0; ; hop++) {
         const checked = checkUrl(currentUrl, production);
         if (!checked.ok) return checked;
-        let response: Dispatcher.ResponseData;
-        try {
-          response = await undiciRequest(checked.url, {
-            dispatcher: agent,
-            method,
-            headers,
-            body: body ?? null,
-            signal: deadline.signal,
-          });
-        } catch (error) {
-          return classifyError(error, deadline.signal.aborted);
-        }
-        const location = response.headers.location;
-        if (redirectStatuses.has(response.statusCode) && typeof location === "string") {
-          discardBody(response.body);
+        const hopExchange = exchange(agent, {
+          url: checked.url,
+          method,
+          headers,
+          body,
+          maxResponseBytes,
+          // A redirect's body is never read: the connection is given up instead.
+          readBody: (status, responseHeaders) =>
+            !(redirectStatuses.has(status) && typeof responseHeaders.location === "string"),
+        });
+        cancelHop = hopExchange.cancel;
+        const answer = await hopExchange.result;
+        cancelHop = undefined;
+        if (answer.kind === "error") return classifyError(answer.error, deadlinePassed);
+        if (answer.kind === "tooLarge") return { ok: false, reason: "tooLarge", detail: answer.detail };
+        const location = answer.headers.location;
+        if (answer.body === undefined && typeof location === "string") {
           if (hop >= maxRedirects) {
             return { ok: false, reason: "tooManyRedirects", detail: `more than ${maxRedirects} redirects` };
           }
@@ -323,8 +298,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
             return { ok: false, reason: "badUrl", detail: `unusable redirect location: ${location}` };
           }
           const changesToGet =
-            response.statusCode === 303 ||
-            (method === "POST" && response.statusCode !== 307 && response.statusCode !== 308);
+            answer.status === 303 || (method === "POST" && answer.status !== 307 && answer.status !== 308);
           if (changesToGet) {
             method = "GET";
             body = undefined;
@@ -341,27 +315,11 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
               });
           continue;
         }
-        const declaredLength = Number(response.headers["content-length"]);
-        if (Number.isFinite(declaredLength) && declaredLength > maxResponseBytes) {
-          discardBody(response.body);
-          return {
-            ok: false,
-            reason: "tooLarge",
-            detail: `declared length ${declaredLength} > ${maxResponseBytes}`,
-          };
-        }
-        let read: BodyRead;
-        try {
-          read = await readCapped(response.body, maxResponseBytes);
-        } catch (error) {
-          return classifyError(error, deadline.signal.aborted);
-        }
-        if (!read.ok) return { ok: false, reason: "tooLarge", detail: read.detail };
         return {
           ok: true,
-          status: response.statusCode,
-          headers: flattenHeaders(response.headers),
-          body: read.body,
+          status: answer.status,
+          headers: flattenHeaders(answer.headers),
+          body: answer.body ?? new Uint8Array(0),
           url: currentUrl,
         };
       }

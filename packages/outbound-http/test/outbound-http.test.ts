@@ -116,6 +116,21 @@ describe("development mode", () => {
     expect(new TextDecoder().decode(result.body)).toBe("broken");
   });
 
+  it("skips an informational answer and reports the final one, its body in several chunks", async () => {
+    primary.handler = (_request, response) => {
+      response.writeEarlyHints({ link: "</style.css>; rel=preload" });
+      response.writeHead(201, { "x-final": "yes" });
+      response.write("first ");
+      setTimeout(() => response.end("second"), 20);
+    };
+    const result = await devClient().request("http://a.test/hints", { method: "GET", headers: {} });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.status).toBe(201);
+    expect(result.headers["x-final"]).toBe("yes");
+    expect(new TextDecoder().decode(result.body)).toBe("first second");
+  });
+
   it("maps a host with connectTo while keeping the Host header and URL", async () => {
     const result = await devClient().request("http://a.test/inbox?x=1", {
       method: "POST",

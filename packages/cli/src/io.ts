@@ -21,10 +21,27 @@ export interface Io {
 export function processIo(): Io {
   const interrupt = new AbortController();
   process.once("SIGINT", () => interrupt.abort());
+  const closed = { stdout: false, stderr: false };
+  // A reader that went away (`mimi listen | head -1`) ends output as a broken pipe ends other
+  // command-line tools: no more writes, and a long-running command stops; the step under way
+  // finishes, so nothing sent or stored is cut in half.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    closed.stdout = true;
+    interrupt.abort();
+  });
+  process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    closed.stderr = true;
+  });
   return {
     interrupt: interrupt.signal,
-    out: (line) => process.stdout.write(`${line.text}\n`),
-    err: (line) => process.stderr.write(`${line.text}\n`),
+    out: (line) => {
+      if (!closed.stdout) process.stdout.write(`${line.text}\n`);
+    },
+    err: (line) => {
+      if (!closed.stderr) process.stderr.write(`${line.text}\n`);
+    },
     env: process.env,
     async readSecret(prompt, variable = "MIMI_PASSWORD") {
       const fromEnvironment = process.env[variable];

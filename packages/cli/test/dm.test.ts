@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChannelSummary, StoredMessage } from "@mimi/client";
+import { type ChannelSummary, isConversationReference, type StoredMessage } from "@mimi/client";
 import { FakeNetwork, serveOverHttp } from "@mimi/client/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { isDmReference } from "../src/commands/dm.js";
 import { channelLabel, eventLine, messageLine } from "../src/format.js";
 import { main } from "../src/main.js";
 import { HELP } from "../src/usage.js";
@@ -61,14 +60,14 @@ describe("group DMs in the CLI", () => {
   });
 
   it("read a conversation for an argument that starts with @ or acct:", () => {
-    expect(isDmReference("@bob@b.test")).toBe(true);
-    expect(isDmReference("@bob@b.test,carol@c.test")).toBe(true);
-    expect(isDmReference("acct:bob@b.test")).toBe(true);
-    expect(isDmReference("general")).toBe(false);
+    expect(isConversationReference("@bob@b.test")).toBe(true);
+    expect(isConversationReference("@bob@b.test,carol@c.test")).toBe(true);
+    expect(isConversationReference("acct:bob@b.test")).toBe(true);
+    expect(isConversationReference("general")).toBe(false);
     // A channel may be called like a handle without being one.
-    expect(isDmReference("@team")).toBe(false);
-    expect(isDmReference("@bob@b.test,team")).toBe(false);
-    expect(isDmReference("http://a.test/channels/c1")).toBe(false);
+    expect(isConversationReference("@team")).toBe(false);
+    expect(isConversationReference("@bob@b.test,team")).toBe(false);
+    expect(isConversationReference("http://a.test/channels/c1")).toBe(false);
   });
 
   it("are in the help, and a dm without participants or text is a usage mistake", async () => {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { DeviceResult, MimiClient } from "@mimi/client";
+import { channelLabel } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
 import { UsageError } from "../usage.js";
@@ -60,7 +61,7 @@ async function removeDevice(io: Io, client: MimiClient, reference: string) {
 async function joinChannels(io: Io, client: MimiClient) {
   const result = await client.joinChannels({ timeoutMs: 30_000 });
   for (const event of result.events) {
-    if (event.type === "joined") io.out(line`joined ${event.channel.name}  ${event.channel.url}`);
+    if (event.type === "joined") io.out(line`joined ${channelLabel(event.channel)}  ${event.channel.url}`);
   }
   for (const warning of result.warnings) io.err(line`mimi: warning: ${warning}`);
   for (const refusal of result.refused)

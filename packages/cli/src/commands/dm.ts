@@ -1,4 +1,4 @@
-import { isConversationReference, type MimiClient, splitParticipants } from "@mimi/client";
+import { type MimiClient, splitParticipants } from "@mimi/client";
 import { channelLabel, eventLine, messageListLines, shortId, shortTime } from "../format.js";
 import type { Io } from "../io.js";
 import { line } from "../terminal.js";
@@ -9,11 +9,6 @@ import { syncBeforeReading } from "./reading.js";
  * Group DMs (docs/protocol.md section 14): a conversation is its participants, named on the command
  * line as `@bob@b.test` or `@bob@b.test,carol@c.test`.
  */
-
-/** Whether a `mimi read` argument names a conversation (`@user@domain`, `acct:…`), not a channel. */
-export function isDmReference(reference: string): boolean {
-  return isConversationReference(reference);
-}
 
 /**
  * `mimi dm <user@domain> [<user@domain>...] <text>`: sends to the conversation of exactly those

@@ -1,9 +1,9 @@
-import type { ChannelSummary, MimiClient, SyncResult } from "@mimi/client";
+import { type ChannelSummary, isConversationReference, type MimiClient, type SyncResult } from "@mimi/client";
 import { channelLabel, eventLine, inboxLine, messageListLines, outOfSyncLine, shortId } from "../format.js";
 import type { Io } from "../io.js";
 import { jsonLine, line } from "../terminal.js";
 import { UsageError } from "../usage.js";
-import { isDmReference, readDmCommand } from "./dm.js";
+import { readDmCommand } from "./dm.js";
 import { syncBeforeReading } from "./reading.js";
 
 function printSync(io: Io, result: SyncResult) {
@@ -93,7 +93,8 @@ export async function readCommand(args: string[], io: Io, client: MimiClient) {
   const [reference] = args;
   if (!reference || args.length > 1)
     throw new UsageError("mimi read <channel | @user@domain[,user@domain...]>");
-  if (isDmReference(reference)) return readDmCommand(reference, io, client);
+  // `@bob@b.test` or `acct:…` names a conversation; anything else (`#team`, `@team`) a channel.
+  if (isConversationReference(reference)) return readDmCommand(reference, io, client);
   const events = await syncBeforeReading(io, client);
   const { channel, messages } = await client.messages(reference);
   // What of this channel could not be read, and whether messages wait behind it, comes first.

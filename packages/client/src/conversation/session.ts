@@ -76,21 +76,27 @@ export class ConversationSession {
   // ---------------------------------------------------------------------------------------------
 
   state(): ClientState {
-    const record = this.record;
-    if (!record.state) throw new MimiClientError(`no group state for ${record.name}`);
-    const decoded = decodeClientState(fromBase64(record.state), this.ctx.validateCredential);
-    if (!decoded.ok) throw new Error(`the stored state of ${record.name} does not decode: ${decoded.detail}`);
-    return decoded.state;
+    const stored = this.decodeStoredState();
+    if (stored.ok) return stored.state;
+    if (stored.missing) throw new MimiClientError(`no group state for ${this.record.name}`);
+    throw new Error(`the stored state of ${this.record.name} does not decode: ${stored.detail}`);
   }
 
   /** The state if it is there and decodes; a lost or broken one is found, and rejoined, where it is applied. */
   usableState(): ClientState | undefined {
-    if (!this.record.state) return undefined;
+    const stored = this.decodeStoredState();
+    return stored.ok ? stored.state : undefined;
+  }
+
+  private decodeStoredState():
+    | { ok: true; state: ClientState }
+    | { ok: false; missing: boolean; detail: string } {
+    if (!this.record.state) return { ok: false, missing: true, detail: "no state" };
     try {
       const decoded = decodeClientState(fromBase64(this.record.state), this.ctx.validateCredential);
-      return decoded.ok ? decoded.state : undefined;
-    } catch {
-      return undefined;
+      return decoded.ok ? decoded : { ok: false, missing: false, detail: decoded.detail };
+    } catch (error) {
+      return { ok: false, missing: false, detail: errorText(error) };
     }
   }
 

@@ -1,4 +1,3 @@
-import { decodeClientState } from "@mimi/mls";
 import type { ChannelRecord } from "../account-store.js";
 import type { ChannelLogPage } from "../api.js";
 import type { ClientEvent } from "../client-types.js";
@@ -7,7 +6,6 @@ import type { ConversationSession } from "../conversation/session.js";
 import { addPendingJoin, joinStateOf, submitJoin } from "../device/channel-joins.js";
 import type { DeviceKeys } from "../device/device-keys.js";
 import { errorText } from "../errors.js";
-import { fromBase64 } from "../mls-wire.js";
 
 /**
  * A channel this device cannot recover by replaying the channel's log: its MLS state of the channel
@@ -37,17 +35,6 @@ export function logHoleReason(logSequence: number, page: ChannelLogPage): string
   const first = page.items.find((item) => item.sequence > logSequence);
   if (first === undefined || first.sequence === logSequence + 1) return undefined;
   return `the channel's log no longer holds entries ${logSequence + 1} to ${first.sequence - 1}`;
-}
-
-/** Whether the stored state decodes, with the account's credential checks. */
-export function stateDecodes(ctx: AccountContext): (state: string) => boolean {
-  return (state) => {
-    try {
-      return decodeClientState(fromBase64(state), ctx.validateCredential).ok;
-    } catch {
-      return false;
-    }
-  };
 }
 
 /** Whether a rejoin of this channel waits for its answer: the old state must not be used meanwhile. */
@@ -115,7 +102,7 @@ export async function rejoinIfUnusable(
   session: ConversationSession,
   events: ClientEvent[],
 ): Promise<boolean> {
-  const why = lostStateReason(session.record, stateDecodes(ctx));
+  const why = lostStateReason(session.record, () => session.usableState() !== undefined);
   if (why === undefined) return false;
   await rejoin(ctx, keys, session, why, events);
   return true;

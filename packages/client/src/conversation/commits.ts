@@ -30,10 +30,10 @@ import { type AccountContext, homeBase } from "../context.js";
 import { deviceChangeEvent, isDeviceActivity } from "../device/channel-joins.js";
 import { createDmGroupActivity } from "../dm/activities.js";
 import { conversationKey } from "../dm/conversation.js";
-import { notParticipants, outsidersOf } from "../dm/groups.js";
+import { dmRosterRefusal } from "../dm/groups.js";
 import { acctsAddedBy, toBase64 } from "../mls-wire.js";
 import { allowCredentialChange, ownLeafUpdate } from "./credential-update.js";
-import { clientIdsIn, clientsByAcct, keyPackagesStillMissing, leavesOf } from "./roster.js";
+import { clientIdsIn, keyPackagesStillMissing, leavesOf } from "./roster.js";
 import { ConversationSession } from "./session.js";
 
 /**
@@ -286,11 +286,9 @@ export async function applyCommit(
     return "done";
   }
   // A group DM's members are its participants' devices only (section 14.8), whatever its host accepted.
-  const outsiders = record.dm
-    ? outsidersOf(record.dm.participants, clientsByAcct(processed.newState).keys())
-    : [];
-  if (outsiders.length > 0) {
-    session.abandon(id, notParticipants(outsiders), events);
+  const refusal = dmRosterRefusal(record, processed.newState);
+  if (refusal !== undefined) {
+    session.abandon(id, refusal, events);
     return "done";
   }
   session.adopt(processed.newState);

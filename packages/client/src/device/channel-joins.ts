@@ -25,10 +25,10 @@ import {
 import { MimiApiError } from "../api.js";
 import type { ChannelSummary, ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
-import { clientsByAcct } from "../conversation/roster.js";
+
 import { ConversationSession } from "../conversation/session.js";
 import { credentialNames } from "../credential-validation.js";
-import { notParticipants, outsidersOf } from "../dm/groups.js";
+import { dmRosterRefusal } from "../dm/groups.js";
 import { errorText, GroupRefused } from "../errors.js";
 import { channelIdOfUrl, fromBase64, toBase64 } from "../mls-wire.js";
 import { writeJsonAtomic } from "../state.js";
@@ -345,10 +345,8 @@ export async function submitJoin(
     resync,
   });
   if (!joined.ok) throw new Error(`cannot join from the channel's GroupInfo: ${joined.detail}`);
-  const outsiders = record.dm
-    ? outsidersOf(record.dm.participants, clientsByAcct(joined.newState).keys())
-    : [];
-  if (outsiders.length > 0) throw new GroupRefused(notParticipants(outsiders));
+  const refusal = dmRosterRefusal(record, joined.newState);
+  if (refusal !== undefined) throw new GroupRefused(refusal);
   const activity = deviceJoinActivity(ctx.account.actor, channelUrl, joined);
   const pending: PendingJoin = {
     channelUrl,

@@ -1,5 +1,7 @@
+import type { ClientState } from "@mimi/mls";
 import type { ChannelRecord } from "../account-store.js";
 import { type Activity, objectField, stringField } from "../activities.js";
+import { clientsByAcct } from "../conversation/roster.js";
 import type { KnownDmGroup } from "./activities.js";
 import { canonicalAcct, compareCodeUnits, conversationKey } from "./conversation.js";
 
@@ -67,8 +69,19 @@ export function outsidersOf(participants: readonly string[], rosterAccts: Iterab
   });
 }
 
+/**
+ * Why this device must not take `state` for the conversation of `record`: a DM group whose roster holds
+ * someone who is not a participant (section 14.8), whichever way the state came (a Welcome, a commit,
+ * an external join). Undefined for a channel, or a DM group of its participants only.
+ */
+export function dmRosterRefusal(record: Pick<ChannelRecord, "dm">, state: ClientState): string | undefined {
+  if (record.dm === undefined) return undefined;
+  const outsiders = outsidersOf(record.dm.participants, clientsByAcct(state).keys());
+  return outsiders.length > 0 ? notParticipants(outsiders) : undefined;
+}
+
 /** Why a DM group with `outsiders` in its roster is refused. */
-export function notParticipants(outsiders: readonly string[]): string {
+function notParticipants(outsiders: readonly string[]): string {
   const who = outsiders.join(", ");
   return `the DM group holds ${who}, not ${outsiders.length === 1 ? "a participant" : "participants"} of the conversation`;
 }

@@ -4,10 +4,10 @@ import { type Activity, actorIdOf, idOf, objectField, stringField } from "../act
 import { type ChannelLogItem, MimiApiError, type ProviderApi } from "../api.js";
 import type { ClientEvent } from "../client-types.js";
 import type { AccountContext } from "../context.js";
-import { clientsByAcct } from "../conversation/roster.js";
+
 import { ConversationSession } from "../conversation/session.js";
 import type { DeviceKeys } from "../device/device-keys.js";
-import { dmOfCreate, notParticipants, outsidersOf } from "../dm/groups.js";
+import { dmOfCreate, dmRosterRefusal } from "../dm/groups.js";
 import { acctsAddedBy, channelIdOfUrl, groupInfoSignerAcct } from "../mls-wire.js";
 
 /**
@@ -60,8 +60,8 @@ export async function joinChannel(
     return skip("the channel's server does not confirm this Welcome (its log has no such Add)");
   if (entry.epoch !== record.epoch)
     return skip(`the channel's server logged this Add at epoch ${entry.epoch}, not ${record.epoch}`);
-  const outsiders = record.dm ? outsidersOf(record.dm.participants, clientsByAcct(joined.state).keys()) : [];
-  if (outsiders.length > 0) return skip(notParticipants(outsiders));
+  const refusal = dmRosterRefusal(record, joined.state);
+  if (refusal !== undefined) return skip(refusal);
   await keys.consume(device, joined.used);
   await session.save();
   events.push({ type: "joined", channel: session.summary(), by: actorIdOf(activity) });

@@ -1,28 +1,17 @@
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import { createTextContent, dmMessageActivity, encodeContent, MimiClient } from "@mimi/client";
+import { encryptApplicationMessage, fromWireObject, type loadCiphersuite, processIncoming } from "@mimi/mls";
 import {
-  type ClientState,
-  encryptApplicationMessage,
-  fromWireObject,
-  type loadCiphersuite,
-  processIncoming,
-} from "@mimi/mls";
-import {
+  type BenchMember,
   type LatencySummary,
+  listenToMailbox,
+  mailboxCursorOf,
   type PacedRunResult,
   runPacedSequence,
+  storedState,
   summarizeLatencies,
+  waitUntil,
 } from "../src/index.js";
-
-/** A member of the e2e scenario, as dm-latency needs one. */
-export interface DmMember {
-  handle: string;
-  home: string;
-  actor: string;
-  acct: string;
-  username: string;
-  api: { postActivity(username: string, activity: Record<string, unknown>): Promise<unknown> };
-}
 
 export interface DmLatencyResult {
   groupUrl: string;
@@ -34,19 +23,10 @@ export interface DmLatencyResult {
   firstFailure?: string;
 }
 
-/** What the DM phase borrows from the scenario: state, the mailbox stream, waiting. */
+/** Where the scenario's providers are reached, and its ciphersuite. */
 export interface DmPhaseTools {
   connectTo: string;
   cs: Awaited<ReturnType<typeof loadCiphersuite>>;
-  storedState(member: DmMember, groupUrl: string): Promise<ClientState>;
-  cursorOf(member: DmMember): Promise<number>;
-  listen(
-    member: DmMember,
-    cursor: number,
-    signal: AbortSignal,
-    onActivity: (activity: Record<string, unknown>) => Promise<void>,
-  ): Promise<void>;
-  waitUntil(done: () => boolean, timeoutMs: number): Promise<void>;
 }
 
 /**
@@ -57,8 +37,8 @@ export interface DmPhaseTools {
  * bob's decryption, as for the channel line. Messages are encrypted before the loop.
  */
 export async function measureOneToOne(
-  alice: DmMember,
-  bob: DmMember,
+  alice: BenchMember,
+  bob: BenchMember,
   tools: DmPhaseTools,
   options: { rate: number; count: number; inFlight: number; drainTimeoutMs: number },
 ): Promise<DmLatencyResult> {
@@ -84,8 +64,8 @@ export async function measureOneToOne(
     await bobClient.close();
   }
 
-  let aliceState = await tools.storedState(alice, groupUrl);
-  let bobState = await tools.storedState(bob, groupUrl);
+  let aliceState = await storedState(alice, groupUrl);
+  let bobState = await storedState(bob, groupUrl);
   const participantActors = new Map([
     [alice.acct, alice.actor],
     [bob.acct, bob.actor],
@@ -107,7 +87,7 @@ export async function measureOneToOne(
   let decryptFailures = 0;
   let firstFailure: string | undefined;
   const stream = new AbortController();
-  const listening = tools.listen(bob, await tools.cursorOf(bob), stream.signal, async (activity) => {
+  const listening = listenToMailbox(bob, await mailboxCursorOf(bob), stream.signal, async (activity) => {
     const started = sentAt.get(String(activity.id));
     if (started === undefined) return;
     const wire = fromWireObject(activity.object, "PrivateMessage");
@@ -133,7 +113,7 @@ export async function measureOneToOne(
     },
     options.inFlight,
   );
-  await tools.waitUntil(() => latencies.length >= offered.sent, options.drainTimeoutMs);
+  await waitUntil(() => latencies.length >= offered.sent, options.drainTimeoutMs);
   stream.abort();
   await listening;
   return {

@@ -5,20 +5,15 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import {
-  AccountStore,
   createTextContent,
   encodeContent,
   followersOf,
   MimiClient,
   newActivityId,
   ProviderApi,
-  SseParser,
   StateStore,
 } from "@mimi/client";
 import {
-  acceptAnyCredential,
-  type ClientState,
-  decodeClientState,
   encryptApplicationMessage,
   fromWireObject,
   loadCiphersuite,
@@ -29,13 +24,19 @@ import { type ServiceProcess, startSplitDeployment } from "@mimi/split";
 import { startProvider } from "@mimi/standalone";
 import {
   type BenchEnvironment,
+  type BenchMember,
   benchDatabaseUrl,
+  listenToMailbox,
   type Metric,
+  mailboxCursorOf,
   profiled,
   ratePerSecond,
   runPacedSequence,
   type Scenario,
+  storedState,
   summarizeLatencies,
+  waitUntil,
+  waitUntilAsync,
 } from "../src/index.js";
 import { measureOneToOne } from "./dm-latency.js";
 import { BENCH_KEK, numberSetting } from "./settings.js";
@@ -44,14 +45,7 @@ const DOMAINS = ["a.test", "b.test"] as const;
 const WARMUP_MESSAGES = 40;
 const DRAIN_TIMEOUT_MS = 60_000;
 
-interface Member {
-  handle: string;
-  home: string;
-  api: ProviderApi;
-  username: string;
-  actor: string;
-  acct: string;
-}
+type Member = BenchMember;
 
 /** Where the two providers run: the split deployment (five processes each) or one process each. */
 type DeploymentKind = "split" | "standalone";
@@ -105,7 +99,7 @@ export const endToEndScenario: Scenario = {
       const cs = await loadCiphersuite();
       let aliceState = await storedState(alice, channelUrl);
       let bobState = await storedState(bob, channelUrl);
-      const bobCursor = await new AccountStore(new StateStore(bob.home).accountDir(bob.handle)).loadCursor();
+      const bobCursor = await mailboxCursorOf(bob);
 
       // Every message is encrypted before the loop: the offered load is the server's, not the sender's MLS.
       const activities: Array<Record<string, unknown> & { id: string }> = [];
@@ -141,7 +135,7 @@ export const endToEndScenario: Scenario = {
       let lastIndex = -1;
       const indexOf = new Map(activities.map((activity, index) => [activity.id, index]));
       const stream = new AbortController();
-      const listening = listen(bob, bobCursor, stream.signal, async (activity) => {
+      const listening = listenToMailbox(bob, bobCursor, stream.signal, async (activity) => {
         const id = String(activity.id);
         const started = sentAt.get(id);
         if (started === undefined) return;
@@ -208,11 +202,6 @@ export const endToEndScenario: Scenario = {
         {
           connectTo,
           cs,
-          storedState,
-          cursorOf: (member) =>
-            new AccountStore(new StateStore(member.home).accountDir(member.handle)).loadCursor(),
-          listen,
-          waitUntil,
         },
         {
           rate: dmRate,
@@ -493,51 +482,6 @@ async function createChannelWith(alice: Member, bob: Member, connectTo: string):
     await aliceClient.close();
     await bobClient.close();
   }
-}
-
-async function storedState(member: Member, channelUrl: string): Promise<ClientState> {
-  const store = new AccountStore(new StateStore(member.home).accountDir(member.handle));
-  const record = (await store.listChannels()).find((channel) => channel.url === channelUrl);
-  if (!record?.state) throw new Error(`${member.handle} has no state for ${channelUrl}`);
-  const decoded = decodeClientState(Buffer.from(record.state, "base64"), acceptAnyCredential);
-  if (!decoded.ok) throw new Error(decoded.detail);
-  return decoded.state;
-}
-
-/** Reads the member's live mailbox stream from `cursor`, handing each activity to `onActivity` in order. */
-async function listen(
-  member: Member,
-  cursor: number,
-  signal: AbortSignal,
-  onActivity: (activity: Record<string, unknown>) => Promise<void>,
-): Promise<void> {
-  try {
-    const response = await member.api.open("/api/v1/mailbox/stream", {
-      headers: { accept: "text/event-stream", "last-event-id": String(cursor) },
-      signal,
-    });
-    if (!response.ok || !response.body) throw new Error(`the mailbox stream answered ${response.status}`);
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
-        if (event.event !== "activity") continue;
-        const item = JSON.parse(event.data) as { activity: Record<string, unknown> };
-        await onActivity(item.activity);
-      }
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  }
-}
-
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
-  await waitUntilAsync(async () => done(), timeoutMs);
-}
-
-async function waitUntilAsync(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 function freePort(): Promise<number> {

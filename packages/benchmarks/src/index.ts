@@ -1,3 +1,11 @@
+export {
+  type BenchMember,
+  listenToMailbox,
+  mailboxCursorOf,
+  storedState,
+  waitUntil,
+  waitUntilAsync,
+} from "./bench-members.js";
 export { parseConsoleTables } from "./console-table.js";
 export {
   type BenchEnvironment,

@@ -24,7 +24,8 @@ type Envelope = {
   to: string[];
 };
 
-function envelope(actor: string, type: string, channel: string): Envelope {
+/** What every activity a member submits to `channel` starts with: addressed to its members, `target` the channel. */
+export function channelEnvelope(actor: string, type: string, channel: string): Envelope {
   return {
     "@context": ACTIVITY_CONTEXT,
     id: newActivityId(actor),
@@ -37,14 +38,14 @@ function envelope(actor: string, type: string, channel: string): Envelope {
 
 export function createChannelActivity(actor: string, channel: string, name: string, groupInfo: Uint8Array) {
   return {
-    ...envelope(actor, "Create", channel),
+    ...channelEnvelope(actor, "Create", channel),
     object: { type: "Service", id: channel, name },
     "mimi:groupInfo": toWireObject(groupInfo),
   };
 }
 
 export function messageActivity(actor: string, channel: string, privateMessage: Uint8Array) {
-  return { ...envelope(actor, "Create", channel), object: toWireObject(privateMessage) };
+  return { ...channelEnvelope(actor, "Create", channel), object: toWireObject(privateMessage) };
 }
 
 export function addActivity(
@@ -55,7 +56,7 @@ export function addActivity(
 ) {
   if (!commit.welcome) throw new Error("an Add needs a Welcome");
   return {
-    ...envelope(actor, "Add", channel),
+    ...channelEnvelope(actor, "Add", channel),
     object: added,
     "mimi:commit": toWireObject(commit.commit),
     "mimi:welcome": toWireObject(commit.welcome),
@@ -70,7 +71,7 @@ export function removeActivity(
   commit: { commit: Uint8Array; groupInfo: Uint8Array },
 ) {
   return {
-    ...envelope(actor, "Remove", channel),
+    ...channelEnvelope(actor, "Remove", channel),
     object: removed,
     "mimi:commit": toWireObject(commit.commit),
     "mimi:groupInfo": toWireObject(commit.groupInfo),
@@ -78,7 +79,7 @@ export function removeActivity(
 }
 
 export function renameActivity(actor: string, channel: string, name: string) {
-  return { ...envelope(actor, "Update", channel), object: { type: "Service", id: channel, name } };
+  return { ...channelEnvelope(actor, "Update", channel), object: { type: "Service", id: channel, name } };
 }
 
 /** The object type of a role change (an Update the channel's owner or an admin submits). */
@@ -87,7 +88,7 @@ export const ROLE_TYPE = "mimi:Role";
 /** A role change (`admin` or `member`) for one member; only the owner and admins may submit it. */
 export function roleActivity(actor: string, channel: string, member: string, role: "admin" | "member") {
   return {
-    ...envelope(actor, "Update", channel),
+    ...channelEnvelope(actor, "Update", channel),
     object: { type: ROLE_TYPE, "mimi:member": member, "mimi:role": role },
   };
 }
@@ -106,7 +107,7 @@ export function keyUpdateActivity(
   commit: { commit: Uint8Array; groupInfo: Uint8Array },
 ) {
   return {
-    ...envelope(actor, "Update", channel),
+    ...channelEnvelope(actor, "Update", channel),
     object: { type: KEY_UPDATE_TYPE, "mimi:member": actor },
     "mimi:commit": toWireObject(commit.commit),
     "mimi:groupInfo": toWireObject(commit.groupInfo),

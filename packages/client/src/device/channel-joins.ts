@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import { ACTIVITY_CONTEXT } from "@mimi/activitypub";
 import {
   acceptAnyCredential,
   decodeClientState,
@@ -16,9 +15,8 @@ import type { ChannelRecord } from "../account-store.js";
 import {
   type Activity,
   type CommitType,
-  followersOf,
+  channelEnvelope,
   idOf,
-  newActivityId,
   numberField,
   stringField,
 } from "../activities.js";
@@ -159,12 +157,7 @@ function deviceActivity(
   output: { commit: Uint8Array; groupInfo: Uint8Array },
 ) {
   return {
-    "@context": ACTIVITY_CONTEXT,
-    id: newActivityId(actor),
-    type,
-    actor,
-    target: channel,
-    to: [followersOf(channel)],
+    ...channelEnvelope(actor, type, channel),
     object: { type: DEVICE_TYPE, "mimi:member": actor },
     "mimi:commit": toWireObject(output.commit),
     "mimi:groupInfo": toWireObject(output.groupInfo),

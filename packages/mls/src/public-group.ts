@@ -552,15 +552,7 @@ async function verifyAndApply(
   if (committerLeaf === undefined) return fail("notAMember", `leaf ${committerIndex} is not a member`);
 
   const cs = await suiteFor(state.cipherSuite, options);
-  const signatureValid = await verifyFramedContentSignature(
-    committerLeaf.signaturePublicKey,
-    "mls_public_message",
-    content,
-    { contentType: "commit", signature, confirmationTag },
-    state.groupContext,
-    cs.signature,
-  );
-  if (!signatureValid)
+  if (!(await commitSignatureVerifies(placed.commit, committerLeaf.signaturePublicKey, state, cs)))
     return fail("badSignature", "commit signature does not verify against the tracked group context");
 
   // Proposals: only Add and Remove, by value.
@@ -680,6 +672,24 @@ function placedCommit(
   if (epoch > state.epoch)
     return fail("futureEpoch", `commit for epoch ${epoch}, group is at ${state.epoch}`);
   return decoded;
+}
+
+/** The commit's signature, by `signatureKey`, over its content and the tracked group context. */
+function commitSignatureVerifies(
+  commit: DecodedCommit,
+  signatureKey: Uint8Array,
+  state: PublicGroupState,
+  cs: CiphersuiteImpl,
+): Promise<boolean> {
+  const { content, signature, confirmationTag } = commit;
+  return verifyFramedContentSignature(
+    signatureKey,
+    "mls_public_message",
+    content,
+    { contentType: "commit", signature, confirmationTag },
+    state.groupContext,
+    cs.signature,
+  );
 }
 
 /**
@@ -842,16 +852,7 @@ async function verifyAndApplyExternal(
 
   const cs = await suiteFor(state.cipherSuite, options);
   const newLeaf = path.leafNode;
-  if (
-    !(await verifyFramedContentSignature(
-      newLeaf.signaturePublicKey,
-      "mls_public_message",
-      content,
-      { contentType: "commit", signature, confirmationTag },
-      state.groupContext,
-      cs.signature,
-    ))
-  )
+  if (!(await commitSignatureVerifies(placed.commit, newLeaf.signaturePublicKey, state, cs)))
     return fail("badSignature", "commit signature does not verify with the joiner's leaf key");
 
   const [treeWithJoiner, joinerNode] = addLeafNode(tree, newLeaf);

@@ -805,7 +805,11 @@ async function processOwnRemoval(
   };
 }
 
-/** Encrypts application data as a PrivateMessage (an encoded MLSMessage). */
+/**
+ * Encrypts application data as a PrivateMessage (an encoded MLSMessage). The message key used is
+ * overwritten at once (forward secrecy), and `state` shares it: only `newState` may encrypt again.
+ * Encrypting twice from one `state` yields a second message no member can decrypt.
+ */
 export async function encryptApplicationMessage(
   state: ClientState,
   cs: CiphersuiteImpl,

@@ -100,12 +100,18 @@ export function buildCavageSigningString(
   return { ok: true, text: lines.join("\n") };
 }
 
-/** The crypto behind a cavage algorithm name for a given key (hs2019 follows the key's type). */
-export function cavageAlgorithmFor(algorithm: string, publicKey: KeyObject): SignatureAlgorithm | undefined {
-  if (algorithm === "rsa-sha256") return "rsa-v1_5-sha256";
-  if (algorithm !== "hs2019") return undefined;
-  // Mastodon verifies hs2019 from RSA keys as RSASSA-PKCS1-v1_5 with SHA-256.
-  return publicKey.asymmetricKeyType === "ed25519" ? "ed25519" : "rsa-v1_5-sha256";
+/**
+ * The crypto a cavage algorithm name may stand for with a given key, the likeliest first. hs2019
+ * follows the key's type: Mastodon signs and verifies it from RSA keys as RSASSA-PKCS1-v1_5 with
+ * SHA-256, while the cavage draft that named it meant RSASSA-PSS with SHA-512, which some servers
+ * sign. Both are accepted; a bad signature costs one more RSA verification.
+ */
+export function cavageAlgorithmsFor(algorithm: string, publicKey: KeyObject): SignatureAlgorithm[] {
+  if (algorithm === "rsa-sha256") return ["rsa-v1_5-sha256"];
+  if (algorithm !== "hs2019") return [];
+  if (publicKey.asymmetricKeyType === "ed25519") return ["ed25519"];
+  if (publicKey.asymmetricKeyType === "rsa-pss") return ["rsa-pss-sha512"];
+  return ["rsa-v1_5-sha256", "rsa-pss-sha512"];
 }
 
 export function verifyCavage(
@@ -114,7 +120,8 @@ export function verifyCavage(
   signingString: string,
   signature: Uint8Array,
 ) {
-  const cryptoAlgorithm = cavageAlgorithmFor(algorithm, publicKey);
-  if (cryptoAlgorithm === undefined) return false;
-  return verifyWithAlgorithm(cryptoAlgorithm, publicKey, Buffer.from(signingString, "utf8"), signature);
+  const data = Buffer.from(signingString, "utf8");
+  return cavageAlgorithmsFor(algorithm, publicKey).some((cryptoAlgorithm) =>
+    verifyWithAlgorithm(cryptoAlgorithm, publicKey, data, signature),
+  );
 }

@@ -1,45 +1,25 @@
-import { randomBytes } from "node:crypto";
 import { createDomainCa, type DomainCa, issueClientCertificate, loadDomainCa } from "@mimi/credentials";
 import {
-  type CiphersuiteImpl,
-  type CommitOutput,
   type Credential,
-  commit,
   encryptApplicationMessage,
   generateSignatureKeyPair,
-  joinFromWelcome,
-  loadCiphersuite,
+  type ProcessOptions,
   processIncoming,
   publicRoster,
   selfUpdate,
   toWireObject,
-  type ValidateCredential,
   x509Credential,
 } from "@mimi/mls";
-import type { Sql } from "@mimi/store";
-import type { ChannelInboxItem, DeliveryRequest } from "@mimi/topics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leafIdentity } from "../src/sequencer/submitted-mls.js";
-import type { ChannelSequencerContext } from "../src/service.js";
 import {
-  A,
   activity,
   actors,
-  addActivity,
-  createChannelActivity,
-  createTestCas,
-  createTestContext,
-  createTestDatabase,
-  deliveryRequests,
-  enrol,
-  handleToSettled,
+  answerOf,
   inboxItem,
-  memberClient,
-  memberState,
-  newGroup,
-  recordingBus,
-  type TestCas,
-  type TestClient,
+  keyUpdateActivity,
+  type Refusal,
+  TestChannel,
 } from "./harness.js";
 
 /**
@@ -48,20 +28,8 @@ import {
  * and carol are members.
  */
 
-let sql: Sql;
-let cas: TestCas;
-let cs: CiphersuiteImpl;
-let bus: ReturnType<typeof recordingBus>;
-let ctx: ChannelSequencerContext;
-let validateCredential: ValidateCredential;
-const clients: Record<string, TestClient> = {};
-
-const groupId = randomBytes(16);
-const channelId = groupId.toString("base64url");
-const C = `${A}/channels/${channelId}`;
-
-const client = (name: string) => memberClient(clients, name);
-const stateOf = (name: string) => memberState(clients, name);
+const world = new TestChannel();
+const { channelId, url: C, handle, client, stateOf, deliverCommit, membership } = world;
 
 /** A member's client accepts a changed credential only for the same acct and client, as the MIMI client does. */
 async function sameClient(previous: Credential, next: Credential): Promise<boolean> {
@@ -69,39 +37,8 @@ async function sameClient(previous: Credential, next: Credential): Promise<boole
   return before.ok && after.ok && before.acct === after.acct && before.clientId === after.clientId;
 }
 
-/** Every member but the committer applies an accepted commit. */
-async function deliverCommit(committer: string, output: Pick<CommitOutput, "commit" | "newState">) {
-  for (const [name, member] of Object.entries(clients)) {
-    if (name === committer || !member.state) continue;
-    const processed = await processIncoming(member.state, cs, output.commit, {
-      allowCredentialChange: sameClient,
-    });
-    if (!processed.ok || processed.kind !== "commit") throw new Error(`${name} refused the commit`);
-    member.state = processed.newState;
-  }
-  client(committer).state = output.newState;
-}
-
-async function handle(item: ChannelInboxItem): Promise<DeliveryRequest[]> {
-  const before = deliveryRequests(bus).length;
-  expect(await handleToSettled(ctx, item)).toEqual({ kind: "ok" });
-  return deliveryRequests(bus).slice(before);
-}
-
-function answerOf(published: DeliveryRequest[], type: "Accept" | "Reject") {
-  const answer = published.find((request) => request.activity.type === type);
-  if (!answer) throw new Error(`no ${type} in ${JSON.stringify(published.map((p) => p.activity.type))}`);
-  return answer;
-}
-
-function keyUpdateActivity(by: string, output: CommitOutput) {
-  return activity(by, C, {
-    type: "Update",
-    object: { type: "mimi:KeyUpdate", "mimi:member": by },
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
-}
+/** How the members process commits here. */
+const asMember: ProcessOptions = { allowCredentialChange: sameClient };
 
 /** A certificate from `ca` for `user` and `clientId`, binding `name`'s signature key (or `key`). */
 async function certificate(ca: DomainCa, name: string, user: string, clientId: string, key?: Uint8Array) {
@@ -115,7 +52,7 @@ async function certificate(ca: DomainCa, name: string, user: string, clientId: s
 }
 
 async function leafCertificates() {
-  const channel = await ctx.store.channelState(channelId);
+  const channel = await world.ctx.store.channelState(channelId);
   if (!channel) throw new Error("no channel");
   return publicRoster(channel.publicState).map((member) =>
     member.credential.credentialType === "x509"
@@ -125,72 +62,38 @@ async function leafCertificates() {
 }
 
 async function snapshot() {
-  const channel = await ctx.store.channelState(channelId);
+  const { epoch, lastSequence, followers } = await membership();
   return {
-    epoch: channel?.epoch,
-    lastSequence: channel?.lastSequence,
-    followers: await ctx.store.followers(channelId),
-    groupInfo: (await ctx.store.groupInfo(channelId))?.groupInfo,
+    epoch,
+    lastSequence,
+    followers,
+    groupInfo: (await world.ctx.store.groupInfo(channelId))?.groupInfo,
     leaves: await leafCertificates(),
   };
 }
 
-beforeAll(async () => {
-  [sql, cas, cs] = await Promise.all([createTestDatabase(), createTestCas(), loadCiphersuite()]);
-  bus = recordingBus();
-  ctx = createTestContext({ sql, bus, cas }).ctx;
-  validateCredential = async (credential, key) => (await ctx.credentials.verify(credential, key)).ok;
-  clients.alice = await enrol(cs, cas.a, "alice", actors.alice);
-  clients.bob = await enrol(cs, cas.b, "bob", actors.bob);
-  clients.carol = await enrol(cs, cas.a, "carol", actors.carol);
-  const alice = client("alice");
-  alice.state = await newGroup(alice, groupId, cs, validateCredential);
-  answerOf(
-    await handle(
-      inboxItem(channelId, await createChannelActivity(actors.alice, C, "renewals", alice.state, cs)),
-    ),
-    "Accept",
-  );
-  for (const name of ["bob", "carol"]) {
-    const output = await commit(stateOf("alice"), cs, { add: [client(name).keyPackage] });
-    answerOf(
-      await handle(inboxItem(channelId, addActivity(actors.alice, C, client(name).actor, output))),
-      "Accept",
-    );
-    await deliverCommit("alice", output);
-    if (!output.welcome) throw new Error("no welcome");
-    const joined = await joinFromWelcome({
-      welcome: output.welcome,
-      keyPackage: client(name).keyPackage,
-      privateKeyPackage: client(name).privateKeyPackage,
-      cipherSuite: cs,
-      validateCredential,
-    });
-    if (!joined.ok) throw new Error(joined.detail);
-    client(name).state = joined.state;
-  }
-});
+beforeAll(() => world.startWithMembers("renewals", ["alice", "bob", "carol"]));
 
-afterAll(async () => {
-  await ctx.close();
-  await bus.close();
-  await sql.close();
-});
+afterAll(() => world.close());
 
 describe("a key update that changes the committer's credential", () => {
   it("is accepted for a renewed certificate of the same acct and client; members read on", async () => {
     const before = await snapshot();
-    const renewed = await certificate(cas.b, "bob", "bob", "bob-phone");
-    const output = await selfUpdate(stateOf("bob"), cs, { credential: renewed });
-    const published = await handle(inboxItem(channelId, keyUpdateActivity(actors.bob, output), "inbox"));
+    const renewed = await certificate(world.cas.b, "bob", "bob", "bob-phone");
+    const output = await selfUpdate(stateOf("bob"), world.cs, { credential: renewed });
+    const published = await handle(inboxItem(channelId, keyUpdateActivity(actors.bob, C, output), "inbox"));
     expect(answerOf(published, "Accept").activity).toMatchObject({ "mimi:epoch": (before.epoch ?? 0) + 1 });
     if (renewed.credentialType !== "x509") throw new Error("not x509");
     const bobsLeaf = Buffer.from(renewed.certificates[0] ?? []).toString("base64");
     expect(await leafCertificates()).toEqual([before.leaves[0], bobsLeaf, before.leaves[2]]);
     expect(bobsLeaf).not.toBe(before.leaves[1]);
 
-    await deliverCommit("bob", output);
-    const sent = await encryptApplicationMessage(stateOf("bob"), cs, new TextEncoder().encode("renewed"));
+    await deliverCommit("bob", output, [], asMember);
+    const sent = await encryptApplicationMessage(
+      stateOf("bob"),
+      world.cs,
+      new TextEncoder().encode("renewed"),
+    );
     client("bob").state = sent.newState;
     answerOf(
       await handle(
@@ -198,7 +101,7 @@ describe("a key update that changes the committer's credential", () => {
       ),
       "Accept",
     );
-    const read = await processIncoming(stateOf("carol"), cs, sent.message);
+    const read = await processIncoming(stateOf("carol"), world.cs, sent.message);
     if (!read.ok || read.kind !== "application") throw new Error("carol cannot read bob");
     expect(new TextDecoder().decode(read.data)).toBe("renewed");
     expect(leafIdentity(read.sender.credential)).toEqual({
@@ -210,16 +113,18 @@ describe("a key update that changes the committer's credential", () => {
   });
 
   it("is refused as credentialChanged for another acct, another client or an unknown issuer; nothing moves", async () => {
+    const before = await snapshot();
+    if (before.epoch === undefined) throw new Error("no channel");
     const strangerCa = await loadDomainCa(await createDomainCa("a.test"));
-    const refusals = [
+    const changes = [
       {
         name: "another user's identity",
-        credential: await certificate(cas.a, "carol", "alice", "alice-phone"),
+        credential: await certificate(world.cas.a, "carol", "alice", "alice-phone"),
         summary: /names acct:alice@a\.test/,
       },
       {
         name: "another client of the same user",
-        credential: await certificate(cas.a, "carol", "carol", "carol-laptop"),
+        credential: await certificate(world.cas.a, "carol", "carol", "carol-laptop"),
         summary: /names client carol-laptop/,
       },
       {
@@ -228,53 +133,52 @@ describe("a key update that changes the committer's credential", () => {
         summary: /not valid/,
       },
     ];
-    for (const refusal of refusals) {
-      const before = await snapshot();
-      const output = await selfUpdate(stateOf("carol"), cs, { credential: refusal.credential });
-      const submitted = keyUpdateActivity(actors.carol, output);
-      const published = await handle(inboxItem(channelId, submitted));
-      expect(
-        published.map((request) => request.activity.type),
-        refusal.name,
-      ).toEqual(["Reject"]);
-      expect(published[0]?.activity, refusal.name).toMatchObject({
-        object: submitted.id,
-        "mimi:reason": "credentialChanged",
-        "mimi:currentEpoch": before.epoch,
-        to: [actors.carol],
+    const commits: { name: string; commit: Uint8Array }[] = [];
+    const refusals: Refusal[] = [];
+    for (const { name, credential, summary } of changes) {
+      const output = await selfUpdate(stateOf("carol"), world.cs, { credential });
+      commits.push({ name, commit: output.commit });
+      refusals.push({
+        name,
+        submitted: keyUpdateActivity(actors.carol, C, output),
+        reason: "credentialChanged",
+        summary,
+        via: "outbox",
       });
-      expect(String(published[0]?.activity.summary), refusal.name).toMatch(refusal.summary);
-      expect(await snapshot(), refusal.name).toEqual(before);
-      // Members refuse the same commit, had a server passed it on.
-      const atAlice = await processIncoming(stateOf("alice"), cs, output.commit, {
-        allowCredentialChange: sameClient,
-      });
-      expect(atAlice.ok, refusal.name).toBe(false);
+    }
+    await world.expectRefused(refusals, { currentEpoch: before.epoch, snapshot, before });
+    // Members refuse the same commits, had a server passed them on.
+    for (const { name, commit } of commits) {
+      const atAlice = await processIncoming(stateOf("alice"), world.cs, commit, asMember);
+      expect(atAlice.ok, name).toBe(false);
     }
   });
 
   it("still accepts a plain key update, which keeps the credential", async () => {
     const before = await snapshot();
-    const output = await selfUpdate(stateOf("carol"), cs);
-    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, output))), "Accept");
+    const output = await selfUpdate(stateOf("carol"), world.cs);
+    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, C, output))), "Accept");
     expect((await snapshot()).leaves).toEqual(before.leaves);
-    await deliverCommit("carol", output);
+    await deliverCommit("carol", output, [], asMember);
   });
 
   it("is accepted with a new signature key too, when the renewed certificate binds it", async () => {
     const before = await snapshot();
-    const keys = await generateSignatureKeyPair(cs);
-    const renewed = await certificate(cas.a, "carol", "carol", "carol-phone", keys.publicKey);
-    const output = await selfUpdate(stateOf("carol"), cs, { credential: renewed, signatureKeyPair: keys });
-    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, output))), "Accept");
-    const channel = await ctx.store.channelState(channelId);
+    const keys = await generateSignatureKeyPair(world.cs);
+    const renewed = await certificate(world.cas.a, "carol", "carol", "carol-phone", keys.publicKey);
+    const output = await selfUpdate(stateOf("carol"), world.cs, {
+      credential: renewed,
+      signatureKeyPair: keys,
+    });
+    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, C, output))), "Accept");
+    const channel = await world.ctx.store.channelState(channelId);
     if (!channel) throw new Error("no channel");
     const carolsLeaf = publicRoster(channel.publicState)[2];
     expect(Buffer.from(carolsLeaf?.signaturePublicKey ?? []).equals(Buffer.from(keys.publicKey))).toBe(true);
     expect((await snapshot()).epoch).toBe((before.epoch ?? 0) + 1);
-    await deliverCommit("carol", output);
+    await deliverCommit("carol", output, [], asMember);
     // Her next commit is signed with the new key.
-    const next = await selfUpdate(stateOf("carol"), cs);
-    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, next))), "Accept");
+    const next = await selfUpdate(stateOf("carol"), world.cs);
+    answerOf(await handle(inboxItem(channelId, keyUpdateActivity(actors.carol, C, next))), "Accept");
   });
 });

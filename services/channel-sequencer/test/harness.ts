@@ -17,6 +17,7 @@ import {
   type KeyPackage,
   loadCiphersuite,
   type PrivateKeyPackage,
+  type ProcessOptions,
   processIncoming,
   type SignatureKeyPair,
   toWireObject,
@@ -218,16 +219,20 @@ export function memberState(clients: Record<string, TestClient>, name: string): 
   return state;
 }
 
-/** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+/**
+ * Everyone in the group but the committer processes an accepted commit (with `options`, the checks
+ * members apply); joiners use the Welcome.
+ */
 export async function deliverToMembers(
   { clients, cs, validateCredential }: TestGroup,
   committer: string,
   output: Pick<CommitOutput, "commit" | "newState" | "welcome">,
   joiners: string[] = [],
+  options: ProcessOptions = {},
 ): Promise<void> {
   for (const [name, member] of Object.entries(clients)) {
     if (name === committer || !member.state || joiners.includes(name)) continue;
-    const processed = await processIncoming(member.state, cs, output.commit);
+    const processed = await processIncoming(member.state, cs, output.commit, options);
     if (!processed.ok) throw new Error(`${name}: ${processed.detail}`);
     if (processed.kind !== "commit") throw new Error(`${name} saw no commit`);
     member.state = processed.removedFromGroup ? undefined : processed.newState;
@@ -280,6 +285,21 @@ export function removeActivity(
   });
 }
 
+/** `by` updates the leaf of `member` (their own unless said otherwise) with `output`. */
+export function keyUpdateActivity(
+  by: string,
+  channelUrl: string,
+  output: CommitOutput,
+  member: string = by,
+): Record<string, unknown> & { id: string } {
+  return activity(by, channelUrl, {
+    type: "Update",
+    object: { type: "mimi:KeyUpdate", "mimi:member": member },
+    "mimi:commit": toWireObject(output.commit),
+    "mimi:groupInfo": toWireObject(output.groupInfo),
+  });
+}
+
 /** `creator`'s new MLS group, the state a channel starts from. */
 export function newGroup(
   creator: TestClient,
@@ -318,11 +338,16 @@ export function answerOf(published: DeliveryRequest[], type: "Accept" | "Reject"
   return answer;
 }
 
-/** A submission the channel must refuse, with the `mimi:reason` it must give. */
+/**
+ * A submission the channel must refuse, with the `mimi:reason` it must give (and a summary matching
+ * `summary`, if given); it arrives `via` the inbox unless said otherwise.
+ */
 export interface Refusal {
   name: string;
   submitted: Record<string, unknown> & { id: string };
   reason: string;
+  summary?: RegExp;
+  via?: ChannelInboxItem["via"];
 }
 
 interface RunningService {
@@ -414,17 +439,22 @@ export class TestChannel {
     return published;
   };
 
-  /** Everyone in the group but the committer processes an accepted commit; joiners use the Welcome. */
+  /**
+   * Everyone in the group but the committer processes an accepted commit (with `options`, the checks
+   * members apply); joiners use the Welcome.
+   */
   deliverCommit = (
     committer: string,
     output: Pick<CommitOutput, "commit" | "newState" | "welcome">,
     joiners: string[] = [],
+    options: ProcessOptions = {},
   ): Promise<void> =>
     deliverToMembers(
       { clients: this.clients, cs: this.cs, validateCredential: this.validateCredential },
       committer,
       output,
       joiners,
+      options,
     );
 
   /** `by` (a client's name) creates the group and the channel `name` over it; the channel accepts. */
@@ -444,15 +474,17 @@ export class TestChannel {
   };
 
   /**
-   * Submits each refusal alone: the channel answers with one Reject of its own, carrying the reason and
-   * `currentEpoch`, and what `snapshot` shows stays as `before`.
+   * Submits each refusal alone: the channel answers with one Reject of its own, carrying the reason,
+   * `currentEpoch` and any summary asked for, and what `snapshot` shows stays as `before`.
    */
   expectRefused = async <T>(
     refusals: Refusal[],
     expected: { currentEpoch: number; snapshot: () => Promise<T>; before: T },
   ): Promise<void> => {
     for (const refusal of refusals) {
-      const published = await this.handle(inboxItem(this.channelId, refusal.submitted, "inbox"));
+      const published = await this.handle(
+        inboxItem(this.channelId, refusal.submitted, refusal.via ?? "inbox"),
+      );
       expect(
         published.map((request) => request.activity.type),
         refusal.name,
@@ -464,6 +496,9 @@ export class TestChannel {
         "mimi:reason": refusal.reason,
         to: [refusal.submitted.actor],
       });
+      if (refusal.summary) {
+        expect(String(published[0]?.activity.summary), refusal.name).toMatch(refusal.summary);
+      }
       expect(await expected.snapshot(), refusal.name).toEqual(expected.before);
     }
   };

@@ -1,6 +1,5 @@
 import {
   type ClientState,
-  type CommitOutput,
   commit,
   createGroupInfo,
   encryptApplicationMessage,
@@ -14,6 +13,7 @@ import {
   answerOf,
   deliveryRequests,
   inboxItem,
+  keyUpdateActivity,
   type Refusal,
   TestChannel,
 } from "./harness.js";
@@ -25,15 +25,6 @@ const { channelId, url: C, handle, client, stateOf, deliverCommit, membership } 
 
 async function snapshot() {
   return { ...(await membership()), groupInfo: (await world.ctx.store.groupInfo(channelId))?.groupInfo };
-}
-
-function keyUpdateActivity(by: string, output: CommitOutput, member: string = by) {
-  return activity(by, C, {
-    type: "Update",
-    object: { type: "mimi:KeyUpdate", "mimi:member": member },
-    "mimi:commit": toWireObject(output.commit),
-    "mimi:groupInfo": toWireObject(output.groupInfo),
-  });
 }
 
 beforeAll(async () => {
@@ -51,7 +42,7 @@ describe("key updates through the channel sequencer", () => {
     expect(before.epoch).toBe(2);
     bobBeforeUpdate = stateOf("bob");
     const output = await commit(stateOf("bob"), world.cs);
-    const update = keyUpdateActivity(actors.bob, output);
+    const update = keyUpdateActivity(actors.bob, C, output);
     const published = await handle(inboxItem(channelId, update, "inbox"));
     const sequence = (before.lastSequence ?? 0) + 1;
     expect(answerOf(published, "Accept").activity).toMatchObject({
@@ -93,48 +84,57 @@ describe("key updates through the channel sequencer", () => {
     const refusals: Refusal[] = [
       {
         name: "a non-member",
-        submitted: keyUpdateActivity(actors.dave, bobsNext),
+        submitted: keyUpdateActivity(actors.dave, C, bobsNext),
         reason: "notAMember",
       },
       {
         name: "a key update naming another member",
-        submitted: keyUpdateActivity(actors.carol, await commit(stateOf("carol"), world.cs), actors.bob),
+        submitted: keyUpdateActivity(actors.carol, C, await commit(stateOf("carol"), world.cs), actors.bob),
         reason: "notOwnLeaf",
       },
       {
         name: "someone else's leaf",
-        submitted: keyUpdateActivity(actors.carol, bobsNext),
+        submitted: keyUpdateActivity(actors.carol, C, bobsNext),
         reason: "notOwnLeaf",
       },
       {
         name: "a commit that adds",
         submitted: keyUpdateActivity(
           actors.alice,
+          C,
           await commit(stateOf("alice"), world.cs, { add: [client("dave").keyPackage] }),
         ),
         reason: "changesMembership",
       },
       {
         name: "a commit that removes",
-        submitted: keyUpdateActivity(actors.alice, await commit(stateOf("alice"), world.cs, { remove: [2] })),
+        submitted: keyUpdateActivity(
+          actors.alice,
+          C,
+          await commit(stateOf("alice"), world.cs, { remove: [2] }),
+        ),
         reason: "changesMembership",
       },
       {
         name: "a stale epoch",
-        submitted: keyUpdateActivity(actors.bob, await commit(bobBeforeUpdate ?? stateOf("bob"), world.cs)),
+        submitted: keyUpdateActivity(
+          actors.bob,
+          C,
+          await commit(bobBeforeUpdate ?? stateOf("bob"), world.cs),
+        ),
         reason: "staleEpoch",
       },
       {
         name: "a GroupInfo of another epoch",
         submitted: {
-          ...keyUpdateActivity(actors.bob, bobsNext),
+          ...keyUpdateActivity(actors.bob, C, bobsNext),
           "mimi:groupInfo": toWireObject(await createGroupInfo(stateOf("bob"), world.cs)),
         },
         reason: "groupInfoMismatch",
       },
       {
         name: "no commit",
-        submitted: { ...keyUpdateActivity(actors.bob, bobsNext), "mimi:commit": undefined },
+        submitted: { ...keyUpdateActivity(actors.bob, C, bobsNext), "mimi:commit": undefined },
         reason: "malformed",
       },
     ];
@@ -142,8 +142,8 @@ describe("key updates through the channel sequencer", () => {
   });
 
   it("of two key updates for one epoch handled concurrently, accepts one and refuses the other as stale", async () => {
-    const byBob = keyUpdateActivity(actors.bob, await commit(stateOf("bob"), world.cs));
-    const byCarol = keyUpdateActivity(actors.carol, await commit(stateOf("carol"), world.cs));
+    const byBob = keyUpdateActivity(actors.bob, C, await commit(stateOf("bob"), world.cs));
+    const byCarol = keyUpdateActivity(actors.carol, C, await commit(stateOf("carol"), world.cs));
     const start = deliveryRequests(world.bus).length;
     await Promise.all([
       handle(inboxItem(channelId, byBob, "inbox")),

@@ -79,6 +79,18 @@ export class BoundedCache<K, V> {
     return this.entries.delete(key);
   }
 
+  /**
+   * Forgets every entry whose value matches; how many. Walks the whole cache, so it is for rare
+   * events (an actor's deletion), not for the request path.
+   */
+  deleteWhere(matches: (value: V, key: K) => boolean): number {
+    let deleted = 0;
+    for (const [key, entry] of this.entries) {
+      if (matches(entry.value, key) && this.entries.delete(key)) deleted += 1;
+    }
+    return deleted;
+  }
+
   /** Entries held, expired ones not yet dropped included; never more than `maxEntries`. */
   get size(): number {
     return this.entries.size;

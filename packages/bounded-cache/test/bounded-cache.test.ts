@@ -51,6 +51,21 @@ describe("BoundedCache bound", () => {
     expect(cache.get("a")).toBeUndefined();
   });
 
+  it("forgets every entry that matches on deleteWhere, and only those", () => {
+    const cache = new BoundedCache<string, { owner: string }>({ maxEntries: 4 });
+    cache.set("a#main-key", { owner: "a" });
+    cache.set("b#main-key", { owner: "b" });
+    cache.set("a#ed25519-key", { owner: "a" });
+    expect(cache.deleteWhere((value) => value.owner === "a")).toBe(2);
+    expect([cache.has("a#main-key"), cache.has("a#ed25519-key"), cache.has("b#main-key")]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    expect(cache.deleteWhere((_value, key) => key.startsWith("c"))).toBe(0);
+    expect(cache.size).toBe(1);
+  });
+
   it("refuses a bound or a time-to-live that is not one", () => {
     expect(() => new BoundedCache({ maxEntries: -1 })).toThrow(RangeError);
     expect(() => new BoundedCache({ maxEntries: 1.5 })).toThrow(RangeError);

@@ -182,6 +182,11 @@ export interface CachingKeyResolverOptions {
 export interface CachingKeyResolver extends KeyResolver {
   /** Number of cached keys (bounded by maxEntries). */
   readonly size: number;
+  /**
+   * Drops every cached key of `owner` (its account was deleted): a later request signed with one of
+   * them fetches the key again, and a deleted actor's document serves no key. How many were dropped.
+   */
+  forgetOwner(owner: string): number;
 }
 
 interface CacheEntry {
@@ -225,6 +230,9 @@ export function createCachingKeyResolver(options: CachingKeyResolverOptions): Ca
   return {
     get size() {
       return cache.size;
+    },
+    forgetOwner(owner) {
+      return cache.deleteWhere((entry) => entry.key.owner === owner);
     },
     async resolve(keyId, { refresh }) {
       if (options.requireHttpsKeyIds && parseHttpUrl(keyId)?.protocol !== "https:") {

@@ -116,6 +116,19 @@ describe("createCachingKeyResolver", () => {
     expect(first.ok && second.ok && first.key.publicKey === second.key.publicKey).toBe(true);
   });
 
+  it("forgets the keys of a deleted owner: the next lookup fetches again", async () => {
+    const pem = sharedPem;
+    const { fetched, fetcher } = countingFetcher(() => actorDocument(pem));
+    const resolver = createCachingKeyResolver({ fetchKeyDocument: fetcher });
+    await resolver.resolve(keyId, { refresh: false });
+    expect(resolver.forgetOwner("https://elsewhere.example/users/someone")).toBe(0);
+    expect(resolver.size).toBe(1);
+    expect(resolver.forgetOwner(actorId)).toBe(1);
+    expect(resolver.size).toBe(0);
+    expect(await resolver.resolve(keyId, { refresh: false })).toMatchObject({ ok: true, fromCache: false });
+    expect(fetched).toEqual([actorId, actorId]);
+  });
+
   it("shares one fetch between concurrent lookups", async () => {
     const pem = sharedPem;
     const { fetched, fetcher } = countingFetcher(() => actorDocument(pem));

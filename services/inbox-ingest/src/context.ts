@@ -59,6 +59,8 @@ export interface InboxIngestContext {
   tokens: TokenVerifier;
   /** Resolves signature key ids (cached; fetched signed as the instance actor). */
   keys: KeyResolver;
+  /** Drops the cached keys of an actor whose deletion arrived (see ingest/deleted-actor-keys.ts). */
+  forgetKeysOf(owner: string): number;
   /**
    * The signature scheme each peer origin reads (double-knocking) for the signed reads; bounded by
    * MIMI_INBOX_SCHEME_MEMORY_ORIGINS and MIMI_INBOX_SCHEME_MEMORY_TTL_MS.
@@ -110,6 +112,11 @@ export function createInboxIngestContext(
     schemes: signatureSchemes,
   });
   const ports = deps.ports ?? channelReadPorts(deps.sql);
+  const keys = createCachingKeyResolver({
+    fetchKeyDocument: keyDocumentFetcher(signedGet),
+    // A production provider trusts only keys fetched over TLS; refused before any lookup.
+    requireHttpsKeyIds: deps.config.production,
+  });
   return {
     urls: deps.config.urls,
     sql: deps.sql,
@@ -117,11 +124,8 @@ export function createInboxIngestContext(
     logger: deps.logger,
     tokens: createTokenVerifier(deps.sql),
     signatureSchemes,
-    keys: createCachingKeyResolver({
-      fetchKeyDocument: keyDocumentFetcher(signedGet),
-      // A production provider trusts only keys fetched over TLS; refused before any lookup.
-      requireHttpsKeyIds: deps.config.production,
-    }),
+    keys,
+    forgetKeysOf: (owner) => keys.forgetOwner(owner),
     channelMembers: createChannelMembership({
       urls: deps.config.urls,
       // Read through `ports` on each call, so a port wired (or replaced) later is used.

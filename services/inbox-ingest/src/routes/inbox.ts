@@ -4,6 +4,7 @@ import type { InboxTarget } from "../domain/addressing.js";
 import type { IngestLimits } from "../domain/ingest-limits.js";
 import { verifySignature } from "../ingest/authenticate.js";
 import { authorizeInbox } from "../ingest/authorize.js";
+import { forgetKeysOfDeletedActor } from "../ingest/deleted-actor-keys.js";
 import { checkDmDelivery } from "../ingest/dm-messages.js";
 import { refuseBlockedDomains } from "../ingest/domain-blocks.js";
 import type { IngestRoute } from "../ingest/outcomes.js";
@@ -26,7 +27,8 @@ export function inboxHandler(
 /**
  * The inbox steps, in order (docs/protocol.md, 8): read, the operator's domain blocks (before any key
  * fetch), authenticate (the signature), authorize (the
- * trust model's rule), route (the addressee, the recipients or the channel), publish once. The first
+ * trust model's rule; an actor's deletion drops their cached keys), route (the addressee, the recipients
+ * or the channel), publish once. The first
  * step that does not let the request through gives its outcome.
  */
 export async function ingestInboxDelivery(
@@ -44,6 +46,7 @@ export async function ingestInboxDelivery(
   if (signer.kind !== "continue") return signer;
   const authorized = await authorizeInbox(ctx, { signer: signer.value, activity, target });
   if (authorized.kind !== "continue") return authorized;
+  forgetKeysOfDeletedActor(ctx, activity);
   // A group DM's message by its author (a channel's inbox and forwards follow the channel rules).
   if (target.kind !== "channel" && authorized.value.basis === "author") {
     const dm = await checkDmDelivery(ctx, activity);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withTargetImpliedByInbox } from "./implied-target.js";
+import { withFollowersAddressed, withTargetImpliedByInbox } from "./implied-target.js";
 
 const C = "https://a.test/channels/room1";
 const F = `${C}/followers`;
@@ -53,6 +53,29 @@ describe("withTargetImpliedByInbox", () => {
     for (const kind of ["create", "add", "remove", "rename", "role", "keyUpdate", "unsupported"] as const) {
       const received = message({ to: [F] });
       expect(withTargetImpliedByInbox(received, { ...atChannelInbox, kind })).toBe(received);
+    }
+  });
+});
+
+describe("withFollowersAddressed", () => {
+  const channel = { channelUrl: C, followersUrl: F };
+
+  it("adds F to the to of any submission whose target is the channel", () => {
+    expect(withFollowersAddressed(message({ target: C }), channel)).toMatchObject({ to: [F] });
+    expect(withFollowersAddressed(message({ target: C, to: C }), channel)).toMatchObject({ to: [C, F] });
+    const add = { ...message({ target: C, to: ["https://b.test/users/carol"] }), type: "Add" };
+    expect(withFollowersAddressed(add, channel)).toMatchObject({ to: ["https://b.test/users/carol", F] });
+  });
+
+  it("returns the activity as received when F is there, or when the target is not the channel", () => {
+    for (const received of [
+      message({ target: C, to: [F] }),
+      message({ target: C, to: F }),
+      message({ target: OTHER, to: ["https://b.test/users/carol"] }),
+      message({ target: [C], to: [] }),
+      message(),
+    ]) {
+      expect(withFollowersAddressed(received, channel)).toBe(received);
     }
   });
 });

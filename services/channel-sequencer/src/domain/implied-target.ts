@@ -41,6 +41,23 @@ export function withTargetImpliedByInbox<T extends Readonly<Record<string, unkno
   return { ...activity, target: received.channelUrl, to: withAddress(activity.to, received.followersUrl) };
 }
 
+/**
+ * The activity with the channel's followers collection in `to`, when its `target` is the channel:
+ * members' providers accept a channel's forward only when it is addressed to the followers
+ * (docs/protocol.md 8.3), so a submission accepted without that address would be forwarded to
+ * refusals, and its members would miss it. The channel addresses what it forwards instead of
+ * refusing a submission for a missing address it can supply. Anything else is returned as received.
+ */
+export function withFollowersAddressed<T extends Readonly<Record<string, unknown>>>(
+  activity: T,
+  channel: { readonly channelUrl: string; readonly followersUrl: string },
+): T {
+  if (activity.target !== channel.channelUrl) return activity;
+  const to = activity.to;
+  if (Array.isArray(to) ? to.includes(channel.followersUrl) : to === channel.followersUrl) return activity;
+  return { ...activity, to: withAddress(to, channel.followersUrl) };
+}
+
 /** `to` with `address` in it, as an array (`to` holds strings: the inbox refuses anything else). */
 function withAddress(to: unknown, address: string): unknown[] {
   const existing = to === undefined || to === null ? [] : Array.isArray(to) ? [...to] : [to];

@@ -9,7 +9,7 @@ import {
 import type { ChannelSequencerContext } from "../context.js";
 import { deletionAsForwarded, maySayDeleted } from "../domain/account-deleted.js";
 import { acceptActivity, rejectActivity, sequencedActivity } from "../domain/documents.js";
-import { withTargetImpliedByInbox } from "../domain/implied-target.js";
+import { withFollowersAddressed, withTargetImpliedByInbox } from "../domain/implied-target.js";
 import { readSubmission, referenceId } from "../domain/submission.js";
 import { decide } from "./decide.js";
 import { type Decision, TransientFailure } from "./decision.js";
@@ -36,21 +36,20 @@ export async function handleChannelInboxItem(
   const submission = readSubmission(parsed.data);
   // A message at the channel's own inbox may leave `target` out; from here on (checks, log, forward)
   // it carries the channel as target, as members require.
-  const implied = withTargetImpliedByInbox(parsed.data, {
-    via: item.via,
-    kind: submission.kind,
+  const channelUrls = {
     channelUrl: ctx.urls.channel(item.channelId),
     followersUrl: ctx.urls.channelFollowers(item.channelId),
-  });
+  };
+  // And whatever it forwards is addressed to its followers, which members' providers require.
+  const implied = withFollowersAddressed(
+    withTargetImpliedByInbox(parsed.data, { via: item.via, kind: submission.kind, ...channelUrls }),
+    channelUrls,
+  );
   // The Delete of a member's actor arrives with no target; the channel forwards it addressed as a
   // member's activity, so members' providers accept the forward.
   const activity =
     submission.kind === "accountDeleted"
-      ? deletionAsForwarded(
-          implied,
-          ctx.urls.channel(item.channelId),
-          ctx.urls.channelFollowers(item.channelId),
-        )
+      ? deletionAsForwarded(implied, channelUrls.channelUrl, channelUrls.followersUrl)
       : implied;
   const log = { channelId: item.channelId, activityId: activity.id, type: activity.type };
   // The Delete of an actor may come signed by its origin's instance actor (the actor's key is gone).

@@ -252,13 +252,12 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   });
 
   async function request(url: string, init: OutboundRequestInit): Promise<OutboundResult> {
-    const deadline = new Error("total timeout");
     let cancelHop: ((reason: Error) => void) | undefined;
     let deadlinePassed = false;
     // One timer for the whole exchange, every hop and body included.
     const timer = setTimeout(() => {
       deadlinePassed = true;
-      cancelHop?.(deadline);
+      cancelHop?.(new Error("total timeout"));
     }, totalTimeoutMs);
     let currentUrl = url;
     let method: HttpMethod = init.method;
@@ -269,6 +268,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     });
     try {
       for (let hop = 0; ; hop++) {
+        if (deadlinePassed) return { ok: false, reason: "timeout", detail: "total time budget exceeded" };
         const checked = checkUrl(currentUrl, production);
         if (!checked.ok) return checked;
         const hopExchange = exchange(agent, {

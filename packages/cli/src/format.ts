@@ -6,6 +6,7 @@ import {
   type MailboxItem,
   type StoredMessage,
   shortIdLength,
+  visibleMessageId,
 } from "@mimi/client";
 import { joined, line, messageBody, type TerminalText } from "./terminal.js";
 
@@ -35,8 +36,11 @@ export function shortTime(ms: number): string {
 /** How many hex digits of a message id are shown when nothing asks for more (see `shortIdLength`). */
 export const SHORT_ID = 8;
 
-/** A message id as shown, short enough to read and type (`mimi reply general 1a2b3c4d ...`). */
-export const shortId = (id: string, length = SHORT_ID) => line`${id.slice(0, length)}`;
+/**
+ * A message id as shown, short enough to read and type (`mimi reply general 1a2b3c4d ...`): the start
+ * of its visible id, hash digits only (not the `01` every MIMI content id starts with).
+ */
+export const shortId = (id: string, length = SHORT_ID) => line`${visibleMessageId(id).slice(0, length)}`;
 
 const MEDIA_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+$/;
 

@@ -1,6 +1,14 @@
 import type { ChannelSummary, ClientEvent, StoredMessage } from "@mimi/client";
 import { describe, expect, it } from "vitest";
-import { channelLine, eventLine, inboxLine, messageLine, outOfSyncLine, shortTime } from "../src/format.js";
+import {
+  channelLine,
+  eventLine,
+  inboxLine,
+  messageLine,
+  outOfSyncLine,
+  shortId,
+  shortTime,
+} from "../src/format.js";
 
 const ESC = "\u001b";
 
@@ -105,6 +113,16 @@ describe("event lines", () => {
     expect(eventLine(added)?.text).toBe(
       "#general: bob@b.test\\x85 joined (added by http://a.test/users/alice\\x1b]0;title\\x07)",
     );
+  });
+});
+
+describe("shortId", () => {
+  it("shows hash digits of a MIMI content id, not the 01 every id starts with", () => {
+    const id = `01${"7ce54837404c3696e0c747b985cb172716d0ed0a3d249ca63ace7d82a096f4"}`;
+    expect(shortId(id).text).toBe("7ce54837");
+    expect(shortId(id, 10).text).toBe("7ce54837404c".slice(0, 10));
+    // Anything that is not such an id is shown from its start.
+    expect(shortId("0123abcd99").text).toBe("0123abcd");
   });
 });
 

@@ -94,6 +94,7 @@ export {
   messageView,
   type Reaction,
   shortIdLength,
+  visibleMessageId,
 } from "./conversation/message-view.js";
 export { DEVICE_TYPE } from "./device/channel-joins.js";
 export type { DeviceRemovalResult } from "./device/device-removal.js";

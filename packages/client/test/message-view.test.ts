@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../src/account-store.js";
-import { findMessage, messageView, shortIdLength } from "../src/conversation/message-view.js";
+import {
+  findMessage,
+  messageView,
+  shortIdLength,
+  visibleMessageId,
+} from "../src/conversation/message-view.js";
 
 const ALICE = "acct:alice@a.test";
 const BOB = "acct:bob@b.test";
@@ -130,6 +135,15 @@ describe("a message reference", () => {
     expect(findMessage(view, prefix.toUpperCase())).toMatchObject({ ok: true, message: { id: id(0xabcd) } });
   });
 
+  it("is a prefix of the visible id too: the id without its hash-algorithm byte 01", () => {
+    expect(visibleMessageId(id(0xabcd))).toBe(id(0xabcd).slice(2));
+    expect(visibleMessageId("02".padEnd(64, "0"))).toBe("02".padEnd(64, "0"));
+    expect(visibleMessageId("01abc")).toBe("01abc");
+    const visible = visibleMessageId(id(0xabcd));
+    expect(findMessage(view, visible.slice(0, 61))).toMatchObject({ ok: true, message: { id: id(0xabcd) } });
+    expect(findMessage(view, "ffffffff")).toEqual({ ok: false, reason: "no message ffffffff" });
+  });
+
   it("is refused when it is not hex, too short, unknown or ambiguous", () => {
     expect(findMessage(view, "xyz!")).toEqual({
       ok: false,
@@ -147,5 +161,7 @@ describe("a message reference", () => {
     expect(shortIdLength([`${"a".repeat(8)}1`, "b".repeat(9)])).toBe(8);
     expect(shortIdLength([`${"a".repeat(10)}1`, `${"a".repeat(10)}2`])).toBe(11);
     expect(shortIdLength([])).toBe(8);
+    // Counted on the visible ids: the shared 01 does not tell anything apart.
+    expect(shortIdLength([id(0x1234), id(0x1235)])).toBe(62);
   });
 });

@@ -122,8 +122,17 @@ export type MessageLookup = { ok: true; message: ChannelMessage } | { ok: false;
 export const MIN_ID_PREFIX = 4;
 
 /**
- * A shown message by its id or a unique prefix of it (at least MIN_ID_PREFIX hex digits);
- * `channelName` names the channel in the reasons.
+ * A message id as people see and type it: a MIMI content id without its first byte, `01`, which names
+ * the hash (SHA-256) and is the same in every id, so a short id shows hash digits only.
+ */
+export function visibleMessageId(id: string): string {
+  return id.length === 64 && id.startsWith("01") ? id.slice(2) : id;
+}
+
+/**
+ * A shown message by a unique prefix (at least MIN_ID_PREFIX hex digits) of its visible id
+ * (`visibleMessageId`, as the CLI shows it) or of its whole id; `channelName` names the channel in the
+ * reasons.
  */
 export function findMessage(
   view: readonly ChannelMessage[],
@@ -136,7 +145,10 @@ export function findMessage(
       ok: false,
       reason: `${reference} is not a message id (${MIN_ID_PREFIX} or more hex digits, as mimi read shows them)`,
     };
-  const matches = view.filter((message) => message.id.startsWith(prefix));
+  // A prefix of the whole id is taken too: ids shown or saved before the visible form still work.
+  const matches = view.filter(
+    (message) => visibleMessageId(message.id).startsWith(prefix) || message.id.startsWith(prefix),
+  );
   const [only] = matches;
   if (matches.length === 1 && only) return { ok: true, message: only };
   const where = channelName === undefined ? "" : ` in ${channelName}`;
@@ -149,10 +161,11 @@ export function findMessage(
   };
 }
 
-/** How many hex digits (at least `minimum`) tell every one of `ids` apart. */
+/** How many hex digits of their visible ids (at least `minimum`) tell every one of `ids` apart. */
 export function shortIdLength(ids: readonly string[], minimum = 8): number {
+  const visible = ids.map(visibleMessageId);
   for (let length = minimum; length < 64; length++) {
-    const prefixes = new Set(ids.map((id) => id.slice(0, length)));
+    const prefixes = new Set(visible.map((id) => id.slice(0, length)));
     if (prefixes.size === new Set(ids).size) return length;
   }
   return 64;

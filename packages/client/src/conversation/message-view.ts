@@ -1,5 +1,6 @@
 import type { StoredMessage } from "../account-store.js";
 import { isSimpleReaction } from "../content/interpret.js";
+import { isMessageId } from "../content/mimi-content.js";
 
 /**
  * What a channel's message log shows: each message once, with its latest accepted text, its
@@ -126,7 +127,7 @@ export const MIN_ID_PREFIX = 4;
  * the hash (SHA-256) and is the same in every id, so a short id shows hash digits only.
  */
 export function visibleMessageId(id: string): string {
-  return id.length === 64 && id.startsWith("01") ? id.slice(2) : id;
+  return isMessageId(id) && id.startsWith("01") ? id.slice(2) : id;
 }
 
 /**

@@ -23,7 +23,6 @@ import {
 import { MimiApiError } from "../api.js";
 import type { ChannelSummary, ClientEvent } from "../client-types.js";
 import { type AccountContext, homeBase } from "../context.js";
-
 import { ConversationSession } from "../conversation/session.js";
 import { credentialNames } from "../credential-validation.js";
 import { dmRosterRefusal } from "../dm/groups.js";

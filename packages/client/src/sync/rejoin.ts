@@ -16,14 +16,14 @@ import { errorText } from "../errors.js";
  * What was sent in between is not readable to the new leaf.
  */
 
-/** Why the stored state of an active channel cannot be used, if it cannot. */
-export function lostStateReason(
-  record: ChannelRecord,
-  decodes: (state: string) => boolean,
-): string | undefined {
+/**
+ * Why the stored state of an active channel cannot be used, if it cannot; `stateDecodes` is asked only
+ * when there is a stored state.
+ */
+export function lostStateReason(record: ChannelRecord, stateDecodes: () => boolean): string | undefined {
   if (record.status !== "active") return undefined;
   if (!record.state) return "this device's MLS state of the channel is lost";
-  if (!decodes(record.state)) return "this device's MLS state of the channel does not decode";
+  if (!stateDecodes()) return "this device's MLS state of the channel does not decode";
   return undefined;
 }
 

@@ -4,10 +4,10 @@ import { createTokenVerifier, type TokenVerifier } from "@mimi/auth";
 import type { Bus } from "@mimi/bus";
 import { channelExists, channelFollowers } from "@mimi/channel-sequencer/reads";
 import {
+  type CachingKeyResolver,
   createCachingKeyResolver,
   createSignedGet,
   instanceKeyLoader,
-  type KeyResolver,
   keyDocumentFetcher,
   processSchemeMemory,
   type SchemeMemory,
@@ -57,10 +57,11 @@ export interface InboxIngestContext {
   bus: Bus;
   logger: Logger;
   tokens: TokenVerifier;
-  /** Resolves signature key ids (cached; fetched signed as the instance actor). */
-  keys: KeyResolver;
-  /** Drops the cached keys of an actor whose deletion arrived (see ingest/deleted-actor-keys.ts). */
-  forgetKeysOf(owner: string): number;
+  /**
+   * Resolves signature key ids (cached; fetched signed as the instance actor); `forgetOwner` drops the
+   * cached keys of an actor whose deletion arrived (see ingest/deleted-actor-keys.ts).
+   */
+  keys: Pick<CachingKeyResolver, "resolve" | "forgetOwner">;
   /**
    * The signature scheme each peer origin reads (double-knocking) for the signed reads; bounded by
    * MIMI_INBOX_SCHEME_MEMORY_ORIGINS and MIMI_INBOX_SCHEME_MEMORY_TTL_MS.
@@ -125,7 +126,6 @@ export function createInboxIngestContext(
     tokens: createTokenVerifier(deps.sql),
     signatureSchemes,
     keys,
-    forgetKeysOf: (owner) => keys.forgetOwner(owner),
     channelMembers: createChannelMembership({
       urls: deps.config.urls,
       // Read through `ports` on each call, so a port wired (or replaced) later is used.

@@ -13,6 +13,6 @@ export function forgetKeysOfDeletedActor(ctx: InboxIngestContext, activity: Acti
   const actor = actorIdOf(activity);
   const objects = referenceIds(activity.object);
   if (objects.length !== 1 || objects[0] !== actor) return;
-  const forgotten = ctx.forgetKeysOf(actor);
+  const forgotten = ctx.keys.forgetOwner(actor);
   if (forgotten > 0) ctx.logger.info({ actor, keys: forgotten }, "deleted actor's cached keys dropped");
 }

@@ -1,14 +1,14 @@
 import type { Dispatcher } from "undici";
 
-/** One hop's answer: its head, and its body unless the head alone decided the hop. */
+/** One hop's answer: a whole response, or a redirect to follow (its body not downloaded). */
 export type HopResult =
   | {
       readonly kind: "response";
       readonly status: number;
       readonly headers: Dispatcher.ResponseData["headers"];
-      /** Absent when `readBody` declined the body (it was not downloaded). */
-      readonly body?: Uint8Array;
+      readonly body: Uint8Array;
     }
+  | { readonly kind: "redirect"; readonly status: number; readonly location: string }
   | { readonly kind: "tooLarge"; readonly detail: string }
   | { readonly kind: "error"; readonly error: unknown };
 
@@ -18,8 +18,14 @@ export interface HopRequest {
   readonly headers: Record<string, string>;
   readonly body: Uint8Array | string | undefined;
   readonly maxResponseBytes: number;
-  /** Whether to download the body of a response with this head (false for a redirect). */
-  readonly readBody: (status: number, headers: Dispatcher.ResponseData["headers"]) => boolean;
+  /**
+   * The location of a response with this head if it is a redirect to follow; its body is then never
+   * read and the connection is given up instead.
+   */
+  readonly redirectTarget: (
+    status: number,
+    headers: Dispatcher.ResponseData["headers"],
+  ) => string | undefined;
 }
 
 /**
@@ -67,8 +73,9 @@ export function exchange(
       if (statusCode < 200) return;
       status = statusCode;
       headers = responseHeaders;
-      if (!request.readBody(statusCode, responseHeaders)) {
-        stop({ kind: "response", status, headers });
+      const location = request.redirectTarget(statusCode, responseHeaders);
+      if (location !== undefined) {
+        stop({ kind: "redirect", status, location });
         return;
       }
       const declared = Number(responseHeaders["content-length"]);
@@ -85,7 +92,8 @@ export function exchange(
       chunks.push(chunk);
     },
     onResponseEnd() {
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+      // A copy even of a single chunk: undici's chunks are views of the socket's read buffer.
+      const body = Buffer.concat(chunks, received);
       finish({
         kind: "response",
         status,

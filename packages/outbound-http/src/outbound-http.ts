@@ -277,25 +277,25 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
           headers,
           body,
           maxResponseBytes,
-          // A redirect's body is never read: the connection is given up instead.
-          readBody: (status, responseHeaders) =>
-            !(redirectStatuses.has(status) && typeof responseHeaders.location === "string"),
+          redirectTarget: (status, responseHeaders) => {
+            const location = responseHeaders.location;
+            return redirectStatuses.has(status) && typeof location === "string" ? location : undefined;
+          },
         });
         cancelHop = hopExchange.cancel;
         const answer = await hopExchange.result;
         cancelHop = undefined;
         if (answer.kind === "error") return classifyError(answer.error, deadlinePassed);
         if (answer.kind === "tooLarge") return { ok: false, reason: "tooLarge", detail: answer.detail };
-        const location = answer.headers.location;
-        if (answer.body === undefined && typeof location === "string") {
+        if (answer.kind === "redirect") {
           if (hop >= maxRedirects) {
             return { ok: false, reason: "tooManyRedirects", detail: `more than ${maxRedirects} redirects` };
           }
           let next: URL;
           try {
-            next = new URL(location, checked.url);
+            next = new URL(answer.location, checked.url);
           } catch {
-            return { ok: false, reason: "badUrl", detail: `unusable redirect location: ${location}` };
+            return { ok: false, reason: "badUrl", detail: `unusable redirect location: ${answer.location}` };
           }
           const changesToGet =
             answer.status === 303 || (method === "POST" && answer.status !== 307 && answer.status !== 308);
@@ -319,7 +319,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
           ok: true,
           status: answer.status,
           headers: flattenHeaders(answer.headers),
-          body: answer.body ?? new Uint8Array(0),
+          body: answer.body,
           url: currentUrl,
         };
       }

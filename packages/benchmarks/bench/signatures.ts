@@ -1,57 +1,13 @@
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { fork } from "node:child_process";
 import { once } from "node:events";
-import { Worker } from "node:worker_threads";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
-import { actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus } from "@mimi/bus";
-import {
-  closeDeliveryFanout,
-  createDeliveryFanoutContext,
-  deliveryFanoutMigrations,
-  startDeliveryFanoutWorkers,
-} from "@mimi/delivery-fanout";
-import {
-  createSchemeMemory,
-  type KeyResolver,
-  type SignatureScheme,
-  type SigningKey,
-  signRequest,
-  verifyRequest,
-} from "@mimi/http-signatures";
-import { identityMigrations } from "@mimi/identity";
-import { readProviderConfig } from "@mimi/provider-config";
-import type { Sql } from "@mimi/store";
-import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
-import {
-  type BenchEnvironment,
-  connectToMapping,
-  type Metric,
-  openBenchSql,
-  profiled,
-  ratePerSecond,
-  type Scenario,
-} from "../src/index.js";
-import { BENCH_KEK, numberSetting } from "./settings.js";
+import { type KeyResolver, type SignatureScheme, signRequest, verifyRequest } from "@mimi/http-signatures";
+import { type Metric, ratePerSecond, type Scenario } from "../src/index.js";
+import { numberSetting } from "./settings.js";
+import { BODY, benchSchemes, type DeliveryRun, ORIGINS, type Scheme, SIGNER } from "./signature-load.js";
 
-const SIGNER = "http://a.test/users/alice";
-const ORIGINS = 32;
 /** How long each signing or verifying rate is measured. */
 const MEASURE_MS = 1500;
-
-/** A delivery's body: a Create of a 600-byte MLS message, as the outbound scenario sends. */
-const BODY = JSON.stringify({
-  "@context": "https://www.w3.org/ns/activitystreams",
-  id: `${SIGNER}/activities/bench`,
-  type: "Create",
-  actor: SIGNER,
-  object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "A".repeat(600) },
-});
-
-interface Scheme {
-  readonly scheme: SignatureScheme;
-  readonly label: string;
-  readonly key: SigningKey;
-}
 
 /**
  * The two signature schemes side by side: whole-request signatures per second (headers, digest and
@@ -61,24 +17,10 @@ interface Scheme {
  */
 export const signaturesScenario: Scenario = {
   name: "signatures",
-  async run(environment) {
-    const jobs = numberSetting("BENCH_SIGNATURES_DELIVERIES", 4000);
-    const warmup = numberSetting("BENCH_SIGNATURES_WARMUP", 500);
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const ed = generateKeyPairSync("ed25519");
-    const rsaKey: SigningKey = { keyId: `${SIGNER}#main-key`, privateKey: rsa.privateKey };
-    const bothKeys: SigningKey = {
-      ...rsaKey,
-      ed25519: { keyId: `${SIGNER}#ed25519-key`, privateKey: ed.privateKey },
-    };
-    const schemes: Scheme[] = [
-      { scheme: "cavage", label: "draft-cavage RSA-2048", key: rsaKey },
-      { scheme: "rfc9421", label: "RFC 9421 Ed25519", key: bothKeys },
-    ];
-    const publicKeys: Record<string, KeyObject> = {
-      [`${SIGNER}#main-key`]: rsa.publicKey,
-      [`${SIGNER}#ed25519-key`]: ed.publicKey,
-    };
+  async run() {
+    const jobs = numberSetting("BENCH_SIGNATURES_DELIVERIES", 8000);
+    const warmup = numberSetting("BENCH_SIGNATURES_WARMUP", 2000);
+    const { schemes, publicKeys } = benchSchemes();
     const resolver: KeyResolver = {
       async resolve(keyId) {
         const publicKey = publicKeys[keyId];
@@ -90,18 +32,11 @@ export const signaturesScenario: Scenario = {
     const signing = schemes.map((entry) => signRate(entry));
     const verifying = [];
     for (const entry of schemes) verifying.push(await verifyRate(entry, resolver));
-    // identity's tables too: delivery-fanout reads the blocked domains before sending.
-    const { sql, kind: sqlKind } = await openBenchSql(environment, [
-      actorKeyMigrations,
-      identityMigrations,
-      deliveryFanoutMigrations,
-    ]);
+    // Each in a fresh process, one after the other, as delivery-fanout runs in a deployment.
     const delivering = [];
-    for (const entry of schemes) {
-      delivering.push(await deliveryRate(environment, sql, entry, { warmup, jobs }));
-    }
-    await sql.close();
-
+    for (const entry of schemes)
+      delivering.push(await deliveryRateInFreshProcess(entry.scheme, { warmup, jobs }));
+    const sqlKind = delivering[0]?.sqlKind ?? "";
     const [cavageSigns, rfc9421Signs] = signing as [number, number];
     const [cavageVerifies, rfc9421Verifies] = verifying as [number, number];
     const [cavageDeliveries, rfc9421Deliveries] = delivering as [DeliveryRun, DeliveryRun];
@@ -152,7 +87,7 @@ export const signaturesScenario: Scenario = {
       metrics,
       notes: [
         `signing and verifying: one core, ${MEASURE_MS} ms per figure, a delivery-sized POST (${BODY.length} bytes), the key cached`,
-        `deliveries: delivery-fanout's send consumer on ${sqlKind}, ${jobs} jobs per scheme over ${ORIGINS} origins remembered as reading that scheme, timed after ${warmup} warm-up jobs (connections open, signing thread started, pairs known); the sink, on a thread of its own as a remote server would be, answers 202 and checks only which scheme arrived`,
+        `deliveries: delivery-fanout's send consumer on ${sqlKind}, ${jobs} jobs per scheme over ${ORIGINS} origins remembered as reading that scheme, timed after ${warmup} warm-up jobs (connections open, signing thread started, pairs known), each scheme in a fresh process; the sink, on a thread of its own as a remote server would be, answers 202 and checks only which scheme arrived`,
       ],
       details: {
         signsPerSecond: { cavage: cavageSigns, rfc9421: rfc9421Signs },
@@ -198,120 +133,22 @@ async function verifyRate({ scheme, key }: Scheme, keys: KeyResolver): Promise<n
   return ratePerSecond(count, performance.now() - started);
 }
 
-interface DeliveryRun {
-  delivered: number;
-  /** Deliveries that arrived signed with another scheme than the one measured (should be 0). */
-  otherScheme: number;
-  elapsedMs: number;
-  perSecond: number;
-}
-
-/**
- * Signed deliveries per second through delivery-fanout, every origin remembered as reading `scheme`,
- * in steady state: `warmup` jobs go first and are not timed, so that the rate is not that of opening
- * 32 connections, starting the signing thread and the first look at each pair's stored backlog.
- */
-async function deliveryRate(
-  environment: BenchEnvironment,
-  sql: Sql,
-  { scheme, key }: Scheme,
-  { warmup, jobs }: { warmup: number; jobs: number },
+/** Runs `signature-deliveries.ts` in a child process (with this process's loader flags) for one scheme. */
+async function deliveryRateInFreshProcess(
+  scheme: SignatureScheme,
+  sizes: { warmup: number; jobs: number },
 ): Promise<DeliveryRun> {
-  // The peer runs on a thread of its own, as a remote server would on its own machine.
-  const sink = new Worker(new URL("./remote-sink.mjs", import.meta.url), {
-    workerData: { warmup, jobs, scheme },
-  });
-  const reports = sinkReports(sink);
-  const port = (await reports.listening).port;
-  const hosts = Array.from({ length: ORIGINS }, (_, i) => `sink${i}.test`);
-  const config = readProviderConfig({
-    MIMI_DOMAIN: "a.test",
-    MIMI_PUBLIC_URL: "http://a.test",
-    MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
-    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, port])),
-  });
-  const signatureSchemes = createSchemeMemory();
-  for (const host of hosts) signatureSchemes.remember(`http://${host}`, scheme);
-  const bus: Bus = createInProcessBus();
-  const realKeys = createActorKeyStore(sql, config.keyEncryptionKey);
-  const ctx = createDeliveryFanoutContext(
-    { config, sql, logger: environment.logger, bus },
-    { actorKeys: { ...realKeys, signingKey: async () => key }, signatureSchemes },
+  const child = fork(
+    new URL("./signature-deliveries.ts", import.meta.url),
+    [JSON.stringify({ scheme, ...sizes })],
+    { execArgv: process.execArgv },
   );
-  const workers = await startDeliveryFanoutWorkers(ctx);
-  const firstAttemptAt = new Date().toISOString();
-  const messages = Array.from({ length: warmup + jobs }, (_, i) => {
-    const inbox = `http://${hosts[i % hosts.length]}/inbox`;
-    return deliveryJobsTopic.message(destinationKey(inbox), {
-      activityId: `${SIGNER}/activities/${environment.runId}-sig-${scheme}-${i}`,
-      body: BODY,
-      signAs: SIGNER,
-      inbox,
-      recipients: [`http://${hosts[i % hosts.length]}/users/u`],
-      firstAttemptAt,
-    });
+  let run: DeliveryRun | undefined;
+  child.on("message", (message) => {
+    run = message as DeliveryRun;
   });
-  const timeout = setTimeout(() => sink.postMessage("report"), 120_000);
-  await bus.publish(deliveryJobsTopic.name, messages.slice(0, warmup));
-  if (warmup > 0) await reports.warm;
-  const started = performance.timeOrigin + performance.now();
-  const finished = await profiled(`signatures-${scheme}`, async () => {
-    await bus.publish(deliveryJobsTopic.name, messages.slice(warmup));
-    return reports.done;
-  });
-  clearTimeout(timeout);
-  await workers.stop();
-  await closeDeliveryFanout(ctx);
-  await bus.close();
-  sink.postMessage("close");
-  await once(sink, "exit");
-  const elapsedMs = finished.lastAtMs - started;
-  return {
-    delivered: finished.delivered,
-    otherScheme: finished.otherScheme,
-    elapsedMs,
-    perSecond: ratePerSecond(finished.delivered, elapsedMs),
-  };
-}
-
-interface SinkDone {
-  delivered: number;
-  otherScheme: number;
-  /** When the last delivery arrived, in ms since the epoch (threads share no `performance.now()`). */
-  lastAtMs: number;
-}
-
-interface SinkReports {
-  listening: Promise<{ port: number }>;
-  warm: Promise<void>;
-  done: Promise<SinkDone>;
-}
-
-/** The sink thread's reports: its port once listening, the warm-up's end, its counts once every job arrived. */
-function sinkReports(sink: Worker): SinkReports {
-  let listening: (value: { port: number }) => void = () => {};
-  let warm: () => void = () => {};
-  let done: (value: SinkDone) => void = () => {};
-  const result = {
-    listening: new Promise<{ port: number }>((resolve) => {
-      listening = resolve;
-    }),
-    warm: new Promise<void>((resolve) => {
-      warm = resolve;
-    }),
-    done: new Promise<SinkDone>((resolve) => {
-      done = resolve;
-    }),
-  };
-  sink.on("message", (message: { kind: string } & Partial<SinkDone> & { port?: number }) => {
-    if (message.kind === "listening" && message.port !== undefined) listening({ port: message.port });
-    if (message.kind === "warm") warm();
-    if (message.kind === "done")
-      done({
-        delivered: message.delivered ?? 0,
-        otherScheme: message.otherScheme ?? 0,
-        lastAtMs: message.lastAtMs ?? 0,
-      });
-  });
-  return result;
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (run === undefined)
+    throw new Error(`the ${scheme} delivery measurement exited with ${code} and no result`);
+  return run;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../src/processes.js";
+import { freePort } from "../src/net.js";
 
 function ephemeralTop(): number {
   try {

@@ -114,12 +114,31 @@ export function encryptSecret(kek: Buffer, plaintext: Buffer, context: string): 
   return Buffer.concat([iv, cipher.getAuthTag(), body]);
 }
 
+/**
+ * A sealed key that does not open: sealed with another key-encryption key (MIMI_KEY_ENCRYPTION_KEY was
+ * changed or differs between replicas), for another actor, or altered in the database.
+ */
+export class SealedKeyError extends Error {
+  constructor(context: string) {
+    super(
+      `the stored private key of ${context} does not open with this MIMI_KEY_ENCRYPTION_KEY: ` +
+        "it was sealed with another key-encryption key, or the row was altered",
+    );
+    this.name = "SealedKeyError";
+  }
+}
+
 export function decryptSecret(kek: Buffer, sealed: Uint8Array, context: string): Buffer {
   const data = Buffer.from(sealed);
   const decipher = createDecipheriv("aes-256-gcm", kek, data.subarray(0, 12));
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(data.subarray(12, 28));
-  return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]);
+  try {
+    return Buffer.concat([decipher.update(data.subarray(28)), decipher.final()]);
+  } catch {
+    // OpenSSL only says "unable to authenticate data"; an operator needs to know which setting it is.
+    throw new SealedKeyError(context);
+  }
 }
 
 /** The associated data sealing an actor's Ed25519 key: not the RSA key's, so rows cannot be swapped. */

@@ -46,7 +46,9 @@ describe("actor key store", () => {
     expect(Buffer.from(sealed).toString("latin1")).not.toContain("PRIVATE KEY");
     expect(() => decryptSecret(kek, sealed, "https://a.test/users/mallory")).toThrow();
     const otherKek = parseKeyEncryptionKey(generateKeyEncryptionKey());
-    expect(() => decryptSecret(otherKek, sealed, "https://a.test/users/bob")).toThrow();
+    expect(() => decryptSecret(otherKek, sealed, "https://a.test/users/bob")).toThrow(
+      /stored private key of https:\/\/a\.test\/users\/bob does not open with this MIMI_KEY_ENCRYPTION_KEY/,
+    );
     expect(decryptSecret(kek, encryptSecret(kek, Buffer.from("x"), "c"), "c").toString()).toBe("x");
   });
 

@@ -36,6 +36,7 @@ export type {
   SubmittedChange,
   SyncResult,
 } from "./client-types.js";
+export { fetchWithConnectTo } from "./connect-to-fetch.js";
 export {
   acceptInvite,
   consentRequired,

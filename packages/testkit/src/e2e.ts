@@ -9,7 +9,10 @@ export interface ClientPlace {
   server(domain: string): string;
   /** A folder for the MIMI_HOME named `name`. */
   home(name: string): string;
-  /** `host=ip:port,...` for clients checking other domains' credentials. */
+  /**
+   * `host=ip:port,...`: where clients connect for each domain, their home server included (a server
+   * URL naming the domain, as behind an ingress that routes by host, is reached through it).
+   */
   connectTo: string;
 }
 
@@ -44,7 +47,7 @@ export class TestClients extends Map<string, MimiClient> {
     domain: string,
     as: { name: string; device: string } = { name: user, device: `${user}'s laptop` },
   ): Promise<MimiClient> {
-    const api = new ProviderApi({ server: this.place().server(domain) });
+    const api = new ProviderApi({ server: this.place().server(domain), connectTo: this.place().connectTo });
     const created = await api.createAccount(user, TestClients.password(user));
     const client = await this.saveLogin(as.name, user, domain, created.token);
     await this.registerDevice(as.name, user, domain, as.device);
@@ -68,7 +71,7 @@ export class TestClients extends Map<string, MimiClient> {
 
   /** A new bearer token of `user` at `domain`, logging in with the password `signUp` gave. */
   async token(user: string, domain: string): Promise<string> {
-    const api = new ProviderApi({ server: this.place().server(domain) });
+    const api = new ProviderApi({ server: this.place().server(domain), connectTo: this.place().connectTo });
     return (await api.createToken(user, TestClients.password(user))).token;
   }
 
@@ -82,7 +85,7 @@ export class TestClients extends Map<string, MimiClient> {
   private async saveLogin(name: string, user: string, domain: string, token: string): Promise<MimiClient> {
     const place = this.place();
     const home = place.home(`${this.homePrefix}${name}@${domain}`);
-    const api = new ProviderApi({ server: place.server(domain) });
+    const api = new ProviderApi({ server: place.server(domain), connectTo: place.connectTo });
     const me = await api.withToken(token).me();
     await new StateStore(home).saveAccount({
       server: api.server,

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fetchWithConnectTo } from "@mimi/client";
 import { startFederation } from "../support/federation.js";
 import { HostileProvider } from "../support/hostile.js";
 
@@ -42,6 +43,10 @@ export async function openDeployment(): Promise<Deployment> {
     const postLogs = parsed.postLogs;
     const hostile = parsed.hostilePort === undefined ? undefined : new HostileProvider();
     await hostile?.listen(parsed.hostilePort);
+    // Servers named by domain (http://a.test, behind an ingress that routes by host) are reached
+    // through the host mapping by the suite's own requests too, as by its clients'.
+    const unmappedFetch = globalThis.fetch;
+    globalThis.fetch = fetchWithConnectTo(unmappedFetch, parsed.connectTo);
     return {
       connectTo: parsed.connectTo,
       ...(postLogs
@@ -63,6 +68,7 @@ export async function openDeployment(): Promise<Deployment> {
       },
       home,
       close: async () => {
+        globalThis.fetch = unmappedFetch;
         await hostile?.close();
         rmSync(homes, { recursive: true, force: true });
       },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end run of the split deployment on a local Kubernetes cluster (kind), for machines with Docker:
-#   1. creates a kind cluster and installs ingress-nginx (the chart's regex paths and SSE annotations);
+# End-to-end run of the split deployment on a local Kubernetes cluster (kind), with Docker or podman:
+#   1. creates a kind cluster and installs an ingress controller: ingress-nginx with Docker (the chart's
+#      regex paths and SSE annotations), Traefik with podman (its regex path matcher);
 #   2. installs PostgreSQL, Redis and Kafka as small single-replica manifests (official images, no
 #      operators or third-party charts: nothing to keep in step but three image tags);
 #   3. builds the five service images with docker/Dockerfile and loads them into the cluster;
@@ -10,11 +11,21 @@
 #      development mode over plain HTTP (MIMI_DEV_CONNECT_TO sends every provider's requests for the
 #      other domains to the ingress controller, which routes by Host);
 #   5. runs `helm test` on each, then the end-to-end suite against them through a port-forward of the
-#      ingress controller: E2E_COMMAND (default: the standalone package's e2e tests) runs with
+#      ingress controller: E2E_COMMAND (default: the standalone package's e2e tests but the hostile
+#      provider's) runs with
 #      MIMI_E2E_DEPLOYMENT = {"connectTo": "a.test=127.0.0.1:<port>,...", "servers": {"a.test": "http://a.test", ...}};
 #   6. deletes the cluster (KEEP_CLUSTER=1 keeps it for debugging).
 # Needs: docker, kind, kubectl, helm, node, curl. Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND,
-# PROVIDERS, INGRESS_NGINX_VERSION, LOCAL_PORT.
+# PROVIDERS, INGRESS_NGINX_VERSION, LOCAL_PORT, KIND_CPU_REQUEST (each service pod's, default 25m), MIMI_KIND_ENGINE (docker or podman; default docker when a
+# Docker engine answers).
+#
+# Without a Docker engine (MIMI_KIND_ENGINE=podman) nothing comes from an image registry: podman and
+# debootstrap are installed from Debian when missing (scripts/kind/install-podman.sh); the node image is
+# assembled from Kubernetes, etcd, CoreDNS and kind built from the Go module proxy (scripts/kind/
+# node-image.sh; the first run on a machine builds for 20-30 minutes, later runs reuse
+# ~/.cache/mimi-kind); Node 24 comes from the npm registry and PostgreSQL, Redis and Kafka from Debian
+# and Maven Central, and the ingress controller is Traefik, built from its Go module
+# (dependency-images.sh); images go into the cluster as one archive.
 #
 # Note: all providers share one Kafka; topic names are fixed by the services, so each provider's
 # messages would be seen by the others' consumers. Each release therefore gets its own Kafka broker
@@ -26,7 +37,12 @@ root="$PWD"
 cluster="${CLUSTER_NAME:-mimi-e2e}"
 ingress_nginx_version="${INGRESS_NGINX_VERSION:-controller-v1.13.3}"
 local_port="${LOCAL_PORT:-18080}"
-e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e}"
+# Fifteen service pods share one node: the chart's production CPU requests (100-200m each) would not fit
+# on a 2-core machine next to the control plane.
+cpu_request="${KIND_CPU_REQUEST:-25m}"
+# The hostile-provider tests are left out: their fake provider runs on this machine, where the providers
+# inside the cluster cannot reach it.
+e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e --exclude test/e2e/hostile.test.ts}"
 read -r -a providers <<<"${PROVIDERS:-a b c}"
 image_repository="mimi.local/mimi"
 image_tag="e2e"
@@ -34,7 +50,35 @@ services=(identity keypackage-directory channel-sequencer inbox-ingest delivery-
 
 log() { echo "kind-e2e: $*" >&2; }
 need() { command -v "$1" >/dev/null || { log "$1 is required"; exit 1; }; }
-for tool in docker kind kubectl helm node curl; do need "$tool"; done
+engine="${MIMI_KIND_ENGINE:-}"
+if [[ -z "$engine" ]]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then engine=docker; else engine=podman; fi
+fi
+postgres_image="postgres:17"
+redis_image="redis:7"
+kafka_image="apache/kafka:4.1.1"
+case "$engine" in
+  docker)
+    for tool in docker kind kubectl helm node curl; do need "$tool"; done
+    ;;
+  podman)
+    for tool in go node curl; do need "$tool"; done
+    bash scripts/kind/install-podman.sh
+    source scripts/kind/podman-env.sh
+    node_image="$(bash scripts/kind/node-image.sh)"
+    PATH="$(bash scripts/kind/build-tools.sh):$(bash scripts/kind/build-kubernetes.sh):$(bash scripts/k8s-tools):$PATH"
+    bash scripts/kind/dependency-images.sh
+    postgres_image="localhost/mimi-kind/postgres:local"
+    redis_image="localhost/mimi-kind/redis:local"
+    kafka_image="localhost/mimi-kind/kafka:local"
+    # kind's podman provider mounts the host's kernel modules, which a small VM may not have.
+    [[ -d /lib/modules ]] || mkdir -p /lib/modules
+    ;;
+  *)
+    log "MIMI_KIND_ENGINE must be docker or podman, not $engine"
+    exit 1
+    ;;
+esac
 
 port_forward_pid=""
 cleanup() {
@@ -51,21 +95,140 @@ trap cleanup EXIT
 
 ctl() { kubectl --context "kind-$cluster" "$@"; }
 
+# Traefik as the ingress controller (podman path): its image is built here, it watches Ingresses of
+# class traefik, and the chart's regex paths get its PathRegexp matcher through an annotation.
+install_traefik() {
+  log "installing Traefik"
+  ctl apply -f - <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: { name: traefik }
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: traefik, namespace: traefik }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: traefik }
+rules:
+  - apiGroups: [""]
+    resources: [services, secrets, nodes]
+    verbs: [get, list, watch]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [ingresses, ingressclasses]
+    verbs: [get, list, watch]
+  - apiGroups: [networking.k8s.io]
+    resources: [ingresses/status]
+    verbs: [update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: traefik }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: traefik }
+subjects: [{ kind: ServiceAccount, name: traefik, namespace: traefik }]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: { name: traefik }
+spec: { controller: traefik.io/ingress-controller }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: traefik, namespace: traefik }
+spec:
+  selector: { matchLabels: { app: traefik } }
+  template:
+    metadata: { labels: { app: traefik } }
+    spec:
+      serviceAccountName: traefik
+      containers:
+        - name: traefik
+          image: localhost/mimi-kind/traefik:local
+          args:
+            - --entryPoints.web.address=:8000
+            - --entryPoints.traefik.address=:9000
+            - --ping=true
+            - --providers.kubernetesingress=true
+            - --log.level=WARN
+          ports: [{ name: web, containerPort: 8000 }]
+          readinessProbe: { httpGet: { path: /ping, port: 9000 }, periodSeconds: 2 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: traefik, namespace: traefik }
+spec:
+  selector: { app: traefik }
+  ports: [{ name: web, port: 80, targetPort: web }]
+YAML
+  ctl -n traefik rollout status deployment/traefik --timeout=180s
+}
+
 # ---- 1. cluster and ingress controller ----
 if ! kind get clusters 2>/dev/null | grep -qx "$cluster"; then
-  log "creating kind cluster $cluster"
-  kind create cluster --name "$cluster" --wait 120s
+  log "creating kind cluster $cluster ($engine)"
+  if [[ "$engine" == podman ]]; then
+    kind create cluster --name "$cluster" --image "$node_image" --config scripts/kind/cluster.yaml --wait 240s
+  else
+    kind create cluster --name "$cluster" --wait 120s
+  fi
 fi
-log "installing ingress-nginx $ingress_nginx_version"
-ctl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$ingress_nginx_version/deploy/static/provider/kind/deploy.yaml"
-# Regex paths are used as the chart documents; the kind manifest runs the controller on the control-plane node.
-ctl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=180s
-ingress_address="ingress-nginx-controller.ingress-nginx.svc.cluster.local:80"
+if [[ "$engine" == podman ]]; then
+  # Pods get the podman network's resolvers, one of them an IPv6 address that does not answer: CoreDNS
+  # forwarding names it does not own there makes every lookup slow. Cluster names are all it needs
+  # (the providers reach each other through MIMI_DEV_CONNECT_TO).
+  ctl -n kube-system get configmap coredns -o jsonpath='{.data.Corefile}' |
+    sed '/forward \. \/etc\/resolv.conf/,/}/d' >"${TMPDIR:-/tmp}/mimi-kind-Corefile"
+  ctl -n kube-system create configmap coredns --from-file=Corefile="${TMPDIR:-/tmp}/mimi-kind-Corefile" \
+    --dry-run=client -o yaml | ctl apply -f -
+  ctl -n kube-system rollout restart deployment/coredns
+  ctl -n kube-system rollout status deployment/coredns --timeout=180s
+  ingress_address="traefik.traefik.svc.cluster.local:80"
+  ingress_service=(-n traefik service/traefik)
+  ingress_values=(--set ingress.className=traefik --set ingress.nginxAnnotations=false
+    --set-string 'ingress.annotations.traefik\.ingress\.kubernetes\.io/router\.pathmatcher=PathRegexp')
+else
+  log "installing ingress-nginx $ingress_nginx_version"
+  ctl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$ingress_nginx_version/deploy/static/provider/kind/deploy.yaml"
+  # Regex paths are used as the chart documents; the kind manifest runs the controller on the control-plane node.
+  ctl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=180s
+  ingress_address="ingress-nginx-controller.ingress-nginx.svc.cluster.local:80"
+  ingress_service=(-n ingress-nginx service/ingress-nginx-controller)
+  ingress_values=()
+fi
+
+# ---- images: built now, loaded before anything uses them ----
+if [[ "$engine" == podman ]]; then
+  node_base="localhost/mimi-kind/node:24"
+  for service in "${services[@]}"; do
+    log "building image $image_repository-$service:$image_tag"
+    podman build -q -f docker/Dockerfile --build-arg "SERVICE=$service" --build-arg "NODE_IMAGE=$node_base" \
+      -t "$image_repository-$service:$image_tag" . >/dev/null
+  done
+  archive="$(mktemp "${TMPDIR:-/tmp}/mimi-kind-images.XXXXXX.tar")"
+  rm -f "$archive"
+  images=("$postgres_image" "$redis_image" "$kafka_image" localhost/mimi-kind/traefik:local)
+  for service in "${services[@]}"; do images+=("$image_repository-$service:$image_tag"); done
+  # One archive: the images share their base layers.
+  podman save -q -m -o "$archive" "${images[@]}"
+  kind load image-archive "$archive" --name "$cluster"
+  rm -f "$archive"
+  install_traefik
+else
+  for service in "${services[@]}"; do
+    log "building image $image_repository-$service:$image_tag"
+    DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
+    kind load docker-image --name "$cluster" "$image_repository-$service:$image_tag"
+  done
+fi
 
 # ---- 2. PostgreSQL, Redis, Kafka ----
 log "installing PostgreSQL, Redis and Kafka (namespace data)"
 ctl create namespace data --dry-run=client -o yaml | ctl apply -f -
-ctl -n data apply -f - <<'YAML'
+ctl -n data apply -f - <<YAML
 apiVersion: apps/v1
 kind: Deployment
 metadata: { name: postgres }
@@ -76,7 +239,7 @@ spec:
     spec:
       containers:
         - name: postgres
-          image: postgres:17
+          image: $postgres_image
           env:
             - { name: POSTGRES_USER, value: mimi }
             - { name: POSTGRES_PASSWORD, value: mimi }
@@ -99,7 +262,7 @@ spec:
     spec:
       containers:
         - name: redis
-          image: redis:7
+          image: $redis_image
           args: ["--save", "", "--appendonly", "no"]
           ports: [{ containerPort: 6379 }]
           readinessProbe: { exec: { command: ["redis-cli", "ping"] }, periodSeconds: 2 }
@@ -123,7 +286,7 @@ spec:
       enableServiceLinks: false
       containers:
         - name: kafka
-          image: apache/kafka:4.1.1
+          image: $kafka_image
           env:
             - { name: KAFKA_NODE_ID, value: "1" }
             - { name: KAFKA_PROCESS_ROLES, value: "broker,controller" }
@@ -156,25 +319,20 @@ for provider in "${providers[@]}"; do
     grep -q 1 || ctl -n data exec deploy/postgres -- psql -U mimi -d mimi -c "create database mimi_$provider"
 done
 
-# ---- 3. images ----
-for service in "${services[@]}"; do
-  log "building image $image_repository-$service:$image_tag"
-  DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
-  kind load docker-image --name "$cluster" "$image_repository-$service:$image_tag"
-done
-
 # ---- 4. two providers ----
 connect_to=""
 for provider in "${providers[@]}"; do connect_to+="${connect_to:+,}$provider.test=$ingress_address"; done
 for provider in "${providers[@]}"; do
   namespace="mimi-$provider"
   ctl create namespace "$namespace" --dry-run=client -o yaml | ctl apply -f -
-  # Secrets exist before the release, as in production; the chart only names them.
-  ctl -n "$namespace" create secret generic mimi-secrets \
-    --from-literal=MIMI_KEY_ENCRYPTION_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')" \
-    --from-literal=DATABASE_URL="postgres://mimi:mimi@postgres.data.svc.cluster.local:5432/mimi_$provider" \
-    --from-literal=REDIS_URL="redis://redis.data.svc.cluster.local:6379" \
-    --dry-run=client -o yaml | ctl apply -f -
+  # Secrets exist before the release, as in production; the chart only names them. An existing one is
+  # kept: the database's actor keys are sealed with its key-encryption key.
+  if ! ctl -n "$namespace" get secret mimi-secrets >/dev/null 2>&1; then
+    ctl -n "$namespace" create secret generic mimi-secrets \
+      --from-literal=MIMI_KEY_ENCRYPTION_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')" \
+      --from-literal=DATABASE_URL="postgres://mimi:mimi@postgres.data.svc.cluster.local:5432/mimi_$provider" \
+      --from-literal=REDIS_URL="redis://redis.data.svc.cluster.local:6379"
+  fi
   log "installing release $provider ($provider.test)"
   helm --kube-context "kind-$cluster" upgrade --install "mimi-$provider" charts/mimi \
     --namespace "$namespace" --wait --timeout 10m \
@@ -189,15 +347,18 @@ for provider in "${providers[@]}"; do
     --set "services.keypackage-directory.env.MIMI_KEYPACKAGE_REDIS_PREFIX=mimi:$provider:kp:" \
     --set serviceDefaults.autoscaling.enabled=false \
     --set serviceDefaults.replicaCount=1 \
+    --set "serviceDefaults.resources.requests.cpu=$cpu_request" \
+    --set "services.delivery-fanout.resources.requests.cpu=$cpu_request" \
     --set serviceDefaults.topologySpread.enabled=false \
     --set "networkPolicy.egress.federationPorts={80,443}" \
-    --set "devConnectTo=$connect_to"
+    "${ingress_values[@]}" \
+    --set-string "devConnectTo=${connect_to//,/\\,}"
   helm --kube-context "kind-$cluster" test "mimi-$provider" --namespace "$namespace" --logs
 done
 
 # ---- 5. end-to-end suite through the ingress controller ----
 log "forwarding 127.0.0.1:$local_port to the ingress controller"
-ctl -n ingress-nginx port-forward service/ingress-nginx-controller "$local_port:80" >/dev/null 2>&1 &
+ctl port-forward "${ingress_service[@]}" "$local_port:80" >/dev/null 2>&1 &
 port_forward_pid=$!
 for _ in $(seq 1 60); do
   if curl -fsS -H "Host: ${providers[0]}.test" "http://127.0.0.1:$local_port/.well-known/mimi-configuration" >/dev/null 2>&1; then break; fi

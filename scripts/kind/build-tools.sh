@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds, from the Go module proxy, the tools and node components that are not part of Kubernetes:
+# kind, crictl (kubeadm needs it on the node), etcd (kubeadm 1.34 probes /readyz and /livez, which
+# Debian's etcd 3.4 lacks), CoreDNS and the Traefik ingress controller.
+# Output: $MIMI_KIND_CACHE/tools/bin, reused by later runs.
+set -euo pipefail
+cache="${MIMI_KIND_CACHE:-$HOME/.cache/mimi-kind}"
+out="$cache/tools/bin"
+kind_version="${KIND_VERSION:-v0.33.0}"
+crictl_version="${CRICTL_VERSION:-v1.34.0}"
+etcd_version="${ETCD_VERSION:-v3.6.5}"
+coredns_version="${COREDNS_VERSION:-v1.12.1}"
+traefik_version="${TRAEFIK_VERSION:-v3.5.3}"
+log() { echo "build-tools: $*" >&2; }
+mkdir -p "$out"
+export CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" GOWORK=off
+
+install_tool() { # name module@version [ldflags]
+  local name="$1" target="$2" started
+  [[ -x "$out/$name" && -f "$out/$name.version" && "$(cat "$out/$name.version")" == "$target" ]] && return 0
+  started=$(date +%s)
+  GOBIN="$out" go install -ldflags "-s -w ${3:-}" "$target"
+  echo "$target" >"$out/$name.version"
+  log "built $name in $(( $(date +%s) - started )) s"
+}
+
+install_tool kind "sigs.k8s.io/kind@$kind_version"
+install_tool crictl "sigs.k8s.io/cri-tools/cmd/crictl@$crictl_version"
+install_tool coredns "github.com/coredns/coredns@$coredns_version"
+
+# Modules with replace directives cannot be built by `go install module@version`: they are built from
+# a copy of the module, in module mode. etcd's server module points at its siblings with ../
+# replacements, which are dropped so that the released sibling modules are used.
+build_from_copy() { # name module version package-in-module [sed-expression-for-go.mod]
+  local name="$1" module="$2" version="$3" package="$4" edit="${5:-}" started dir src
+  [[ -x "$out/$name" && "$(cat "$out/$name.version" 2>/dev/null)" == "$module@$version" ]] && return 0
+  started=$(date +%s)
+  dir="$(cd / && go mod download -json "$module@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
+  src="$cache/tools/src/$name"
+  rm -rf "$src" && mkdir -p "$(dirname "$src")" && cp -a "$dir" "$src" && chmod -R u+w "$src"
+  [[ -z "$edit" ]] || sed -i "$edit" "$src/go.mod"
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "-s -w" -o "$out/$name" "$package")
+  echo "$module@$version" >"$out/$name.version"
+  log "built $name in $(( $(date +%s) - started )) s"
+}
+build_from_copy etcd go.etcd.io/etcd/server/v3 "$etcd_version" . '/=> \.\.\//d'
+# The ingress controller of the podman path: Traefik routes the chart's regex paths with its
+# router.pathmatcher annotation and passes the mailbox stream through unbuffered.
+build_from_copy traefik github.com/traefik/traefik/v3 "$traefik_version" ./cmd/traefik
+
+echo "$out"

@@ -2,8 +2,8 @@
 # End-to-end run of the split deployment on a local Kubernetes cluster (kind), with Docker or podman:
 #   1. creates a kind cluster and installs an ingress controller: ingress-nginx with Docker (the chart's
 #      regex paths and SSE annotations), Traefik with podman (its regex path matcher);
-#   2. installs PostgreSQL, Redis and Kafka as small single-replica manifests (official images, no
-#      operators or third-party charts: nothing to keep in step but three image tags);
+#   2. installs PostgreSQL, Redis and Kafka as small single-replica manifests (official images, or
+#      images configured like them on podman; no operators or third-party charts);
 #   3. builds the five service images with docker/Dockerfile and loads them into the cluster;
 #   4. installs one release of charts/mimi per provider (PROVIDERS, default "a b c": a.test, b.test and
 #      c.test, as services/standalone/test/e2e expects; "a b" gives the two-provider minimum), each in
@@ -15,9 +15,10 @@
 #      provider's) runs with
 #      MIMI_E2E_DEPLOYMENT = {"connectTo": "a.test=127.0.0.1:<port>,...", "servers": {"a.test": "http://a.test", ...}};
 #   6. deletes the cluster (KEEP_CLUSTER=1 keeps it for debugging).
-# Needs: docker, kind, kubectl, helm, node, curl. Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND,
-# PROVIDERS, INGRESS_NGINX_VERSION, LOCAL_PORT, KIND_CPU_REQUEST (each service pod's, default 25m), MIMI_KIND_ENGINE (docker or podman; default docker when a
-# Docker engine answers).
+# Needs, with Docker: docker, kind, kubectl, helm, node, curl; with podman: go, node, curl (and apt, when
+# podman is missing). Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND, PROVIDERS,
+# INGRESS_NGINX_VERSION, LOCAL_PORT, KIND_CPU_REQUEST (each service pod's CPU request, default 25m),
+# MIMI_KIND_ENGINE (docker or podman; default docker when a Docker engine answers), MIMI_KIND_CACHE.
 #
 # Without a Docker engine (MIMI_KIND_ENGINE=podman) nothing comes from an image registry: podman and
 # debootstrap are installed from Debian when missing (scripts/kind/install-podman.sh); the node image is

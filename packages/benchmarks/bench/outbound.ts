@@ -1,22 +1,10 @@
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { createServer } from "node:http";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
-import { actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus } from "@mimi/bus";
-import {
-  closeDeliveryFanout,
-  createDeliveryFanoutContext,
-  deliveryFanoutMigrations,
-  startDeliveryFanoutWorkers,
-} from "@mimi/delivery-fanout";
-import { identityMigrations } from "@mimi/identity";
-import { readProviderConfig } from "@mimi/provider-config";
 import type { Sql } from "@mimi/store";
-import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
 import {
   type BenchEnvironment,
   closeServer,
-  connectToMapping,
   listenLocally,
   type Metric,
   openBenchSql,
@@ -25,10 +13,8 @@ import {
   ratePerSecond,
   type Scenario,
 } from "../src/index.js";
-import { BENCH_KEK, numberSetting } from "./settings.js";
-
-const ORIGINS = 32;
-const SIGNER = "http://a.test/users/alice";
+import { DELIVERY_MIGRATIONS, ORIGINS, SIGNER, startDeliveryRig } from "./delivery-rig.js";
+import { numberSetting } from "./settings.js";
 
 /**
  * Signed deliveries per second through delivery-fanout's `delivery.jobs` consumer (sign, POST, record
@@ -39,12 +25,7 @@ export const outboundScenario: Scenario = {
   name: "outbound",
   async run(environment) {
     const jobs = numberSetting("BENCH_OUTBOUND_JOBS", 2000);
-    const { sql, kind: sqlKind } = await openBenchSql(environment, [
-      actorKeyMigrations,
-      // delivery-fanout reads identity's blocked domains before sending.
-      identityMigrations,
-      deliveryFanoutMigrations,
-    ]);
+    const { sql, kind: sqlKind } = await openBenchSql(environment, DELIVERY_MIGRATIONS);
     const metrics: Metric[] = [];
     const details: Record<string, unknown> = {};
     for (const keyType of ["rsa", "ed25519"] as const) {
@@ -99,55 +80,20 @@ async function deliveryRate(
     });
   });
   await listenLocally(sink);
-  const hosts = Array.from({ length: ORIGINS }, (_, i) => `sink${i}.test`);
-  const config = readProviderConfig({
-    MIMI_DOMAIN: "a.test",
-    MIMI_PUBLIC_URL: "http://a.test",
-    MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
-    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, portOf(sink)])),
+  const rig = await startDeliveryRig(environment, {
+    sql,
+    sinkPort: portOf(sink),
+    signingKey: { keyId: `${SIGNER}#main-key`, privateKey },
   });
-  const bus: Bus = createInProcessBus();
-  const realKeys = createActorKeyStore(sql, config.keyEncryptionKey);
-  const signingKey = { keyId: `${SIGNER}#main-key`, privateKey };
-  const ctx = createDeliveryFanoutContext(
-    { config, sql, logger: environment.logger, bus },
-    { actorKeys: { ...realKeys, signingKey: async () => signingKey } },
-  );
-  const workers = await startDeliveryFanoutWorkers(ctx);
-  const body = JSON.stringify({
-    "@context": "https://www.w3.org/ns/activitystreams",
-    id: `${SIGNER}/activities/${environment.runId}`,
-    type: "Create",
-    actor: SIGNER,
-    object: {
-      type: "PrivateMessage",
-      mediaType: "message/mls",
-      encoding: "base64",
-      content: "A".repeat(600),
-    },
-  });
-  const firstAttemptAt = new Date().toISOString();
-  const messages = Array.from({ length: jobs }, (_, i) => {
-    const inbox = `http://${hosts[i % hosts.length]}/inbox`;
-    return deliveryJobsTopic.message(destinationKey(inbox), {
-      activityId: `${SIGNER}/activities/${environment.runId}-${label}${i}`,
-      body,
-      signAs: SIGNER,
-      inbox,
-      recipients: [`http://${hosts[i % hosts.length]}/users/u`],
-      firstAttemptAt,
-    });
-  });
+  const messages = rig.jobs(jobs, `${environment.runId}-${label}`);
   const started = performance.now();
   const timeout = setTimeout(allDelivered, 120_000);
   await profiled(`outbound-${label.replace(/-$/, "")}`, async () => {
-    await bus.publish(deliveryJobsTopic.name, messages);
+    await rig.publish(messages);
     await done;
   });
   clearTimeout(timeout);
-  await workers.stop();
-  await closeDeliveryFanout(ctx);
-  await bus.close();
+  await rig.close();
   await closeServer(sink);
   const elapsedMs = lastAt - started;
   return { delivered, elapsedMs, perSecond: ratePerSecond(delivered, elapsedMs) };

@@ -1,39 +1,9 @@
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { actorKeyMigrations, createActorKeyStore } from "@mimi/actor-keys";
-import { type Bus, createInProcessBus } from "@mimi/bus";
-import {
-  closeDeliveryFanout,
-  createDeliveryFanoutContext,
-  deliveryFanoutMigrations,
-  startDeliveryFanoutWorkers,
-} from "@mimi/delivery-fanout";
-import { createSchemeMemory, type SignatureScheme, type SigningKey } from "@mimi/http-signatures";
-import { identityMigrations } from "@mimi/identity";
-import { readProviderConfig } from "@mimi/provider-config";
-import { deliveryJobsTopic, destinationKey } from "@mimi/topics";
-import {
-  type BenchEnvironment,
-  connectToMapping,
-  openBenchSql,
-  profiled,
-  ratePerSecond,
-} from "../src/index.js";
-import { BENCH_KEK } from "./settings.js";
-
-/** What the signatures scenario's deliveries and signing figures share. */
-export const SIGNER = "http://a.test/users/alice";
-export const ORIGINS = 32;
-
-/** A delivery's body: a Create of a 600-byte MLS message, as the outbound scenario sends. */
-export const BODY = JSON.stringify({
-  "@context": "https://www.w3.org/ns/activitystreams",
-  id: `${SIGNER}/activities/bench`,
-  type: "Create",
-  actor: SIGNER,
-  object: { type: "PrivateMessage", mediaType: "message/mls", encoding: "base64", content: "A".repeat(600) },
-});
+import type { SignatureScheme, SigningKey } from "@mimi/http-signatures";
+import { type BenchEnvironment, openBenchSql, profiled, ratePerSecond } from "../src/index.js";
+import { DELIVERY_MIGRATIONS, SIGNER, startDeliveryRig } from "./delivery-rig.js";
 
 export interface Scheme {
   readonly scheme: SignatureScheme;
@@ -82,58 +52,25 @@ export async function deliveryRate(
   { scheme, key }: Scheme,
   { warmup, jobs }: { warmup: number; jobs: number },
 ): Promise<DeliveryRun> {
-  // identity's tables too: delivery-fanout reads the blocked domains before sending.
-  const { sql, kind: sqlKind } = await openBenchSql(environment, [
-    actorKeyMigrations,
-    identityMigrations,
-    deliveryFanoutMigrations,
-  ]);
+  const { sql, kind: sqlKind } = await openBenchSql(environment, DELIVERY_MIGRATIONS);
   // The peer runs on a thread of its own, as a remote server would on its own machine.
   const sink = new Worker(new URL("./remote-sink.mjs", import.meta.url), {
     workerData: { warmup, jobs, scheme },
   });
   const reports = sinkReports(sink);
-  const port = (await reports.listening).port;
-  const hosts = Array.from({ length: ORIGINS }, (_, i) => `sink${i}.test`);
-  const config = readProviderConfig({
-    MIMI_DOMAIN: "a.test",
-    MIMI_PUBLIC_URL: "http://a.test",
-    MIMI_KEY_ENCRYPTION_KEY: BENCH_KEK,
-    MIMI_DEV_CONNECT_TO: connectToMapping(hosts.map((host) => [host, port])),
-  });
-  const signatureSchemes = createSchemeMemory();
-  for (const host of hosts) signatureSchemes.remember(`http://${host}`, scheme);
-  const bus: Bus = createInProcessBus();
-  const realKeys = createActorKeyStore(sql, config.keyEncryptionKey);
-  const ctx = createDeliveryFanoutContext(
-    { config, sql, logger: environment.logger, bus },
-    { actorKeys: { ...realKeys, signingKey: async () => key }, signatureSchemes },
-  );
-  const workers = await startDeliveryFanoutWorkers(ctx);
-  const firstAttemptAt = new Date().toISOString();
-  const messages = Array.from({ length: warmup + jobs }, (_, i) => {
-    const inbox = `http://${hosts[i % hosts.length]}/inbox`;
-    return deliveryJobsTopic.message(destinationKey(inbox), {
-      activityId: `${SIGNER}/activities/${environment.runId}-sig-${scheme}-${i}`,
-      body: BODY,
-      signAs: SIGNER,
-      inbox,
-      recipients: [`http://${hosts[i % hosts.length]}/users/u`],
-      firstAttemptAt,
-    });
-  });
+  const sinkPort = (await reports.listening).port;
+  const rig = await startDeliveryRig(environment, { sql, sinkPort, signingKey: key, scheme });
+  const messages = rig.jobs(warmup + jobs, `${environment.runId}-sig-${scheme}-`);
   const timeout = setTimeout(() => sink.postMessage("report"), 120_000);
-  await bus.publish(deliveryJobsTopic.name, messages.slice(0, warmup));
+  await rig.publish(messages.slice(0, warmup));
   if (warmup > 0) await reports.warm;
   const started = performance.timeOrigin + performance.now();
   const finished = await profiled(`signatures-${scheme}`, async () => {
-    await bus.publish(deliveryJobsTopic.name, messages.slice(warmup));
+    await rig.publish(messages.slice(warmup));
     return reports.done;
   });
   clearTimeout(timeout);
-  await workers.stop();
-  await closeDeliveryFanout(ctx);
-  await bus.close();
+  await rig.close();
   await sql.close();
   sink.postMessage("close");
   await once(sink, "exit");

@@ -3,8 +3,9 @@ import { once } from "node:events";
 import { ACTIVITY_JSON } from "@mimi/activitypub";
 import { type KeyResolver, type SignatureScheme, signRequest, verifyRequest } from "@mimi/http-signatures";
 import { type Metric, ratePerSecond, type Scenario } from "../src/index.js";
+import { BODY, ORIGINS, SIGNER } from "./delivery-rig.js";
 import { numberSetting } from "./settings.js";
-import { BODY, benchSchemes, type DeliveryRun, ORIGINS, type Scheme, SIGNER } from "./signature-load.js";
+import { benchSchemes, type DeliveryRun, type Scheme } from "./signature-load.js";
 
 /** How long each signing or verifying rate is measured. */
 const MEASURE_MS = 1500;

@@ -142,14 +142,15 @@ export class FakeRemote {
       .map((post) => String((JSON.parse(post.body) as { id?: unknown }).id));
   }
 
-  async listen(port = 0): Promise<number> {
+  /** Listens on 127.0.0.1, or on `address` where peers elsewhere must reach it. */
+  async listen(port = 0, address?: string): Promise<number> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
     });
-    this.port = await listenLocal(server, port);
+    this.port = await listenLocal(server, port, address);
     this.server = server;
     return this.port;
   }

@@ -58,8 +58,9 @@ export class HostileProvider {
     this.remote.serve(path, { status: 302, location });
   }
 
-  listen(port = 0): Promise<number> {
-    return this.remote.listen(port);
+  /** Listens on 127.0.0.1, or on `address` where the honest providers run elsewhere (a cluster). */
+  listen(port = 0, address?: string): Promise<number> {
+    return this.remote.listen(port, address);
   }
 
   close(): Promise<void> {

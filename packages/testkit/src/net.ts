@@ -2,11 +2,14 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** Listens on 127.0.0.1 (`port` 0: any free port) and returns the port; fails when the port is taken. */
-export async function listenLocal(server: Server, port = 0): Promise<number> {
+/**
+ * Listens on 127.0.0.1, or on `address` (`port` 0: any free port), and returns the port; fails when
+ * the port is taken.
+ */
+export async function listenLocal(server: Server, port = 0, address = "127.0.0.1"): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, address, () => {
       server.off("error", reject);
       resolve();
     });

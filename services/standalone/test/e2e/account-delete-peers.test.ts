@@ -63,7 +63,7 @@ describe("the Delete of a deleted account's actor", () => {
         object: BEN,
         to: [url],
       };
-      const response = await sendSigned(deployment.server("a.test"), `${A}/inbox`, evilInstance.key, {
+      const response = await sendSigned(deployment.direct("a.test"), `${A}/inbox`, evilInstance.key, {
         body: forged,
       });
       expect(response.status).toBe(401);
@@ -108,7 +108,7 @@ describe("the Delete of a deleted account's actor", () => {
     // (MIMI_INBOX_ACCOUNT_CACHE_SECONDS, 30 s) has let go of it.
     if (hostile) {
       const deliver = () =>
-        sendSigned(deployment.server("b.test"), `${B}/users/piet/inbox`, hostile.mallory.key, {
+        sendSigned(deployment.direct("b.test"), `${B}/users/piet/inbox`, hostile.mallory.key, {
           body: {
             id: `${hostile.mallory.id}/activities/${crypto.randomUUID()}`,
             type: "Create",

@@ -10,14 +10,22 @@ import { HostileProvider } from "../support/hostile.js";
  * `MIMI_E2E_DEPLOYMENT` (JSON `{ "connectTo": "a.test=127.0.0.1:8081,...", "servers": { "a.test":
  * "http://127.0.0.1:8081", ... } }`) points it at a deployment started elsewhere (the split deployment,
  * a Helm release), which must map the same domains. Optional there: `postLogs` (`{ domain: file }`, one
- * `POST <path>` line per POST the domain's front received) and `hostilePort` (the local port the
- * deployment maps `evil.test` to: the suite runs its hostile provider there).
+ * `POST <path>` line per POST the domain's front received), `hostilePort` (the local port the
+ * deployment maps `evil.test` to: the suite runs its hostile provider there, on 127.0.0.1 or on
+ * `hostileAddress`, an address of this machine the deployment reaches it at) and `disrupt` (a shell
+ * command that disrupts the deployment, such as deleting pods or upgrading releases, and exits 0 once
+ * it is whole again: disruption.test.ts keeps traffic flowing while it runs).
  */
 export interface Deployment {
   /** `host=ip:port,...` for clients checking other domains' credentials. */
   connectTo: string;
   /** The URL a client of `domain` uses for its home server. */
   server(domain: string): string;
+  /**
+   * Where a raw request (one that sets its own `Host`, such as a signed one) reaches `domain`: its
+   * server, or the address the host mapping gives a server named by domain.
+   */
+  direct(domain: string): string;
   /** POSTs that reached `domain` at `path`, when the deployment can count them. */
   postsTo?(domain: string, path: string): number;
   /** The hostile provider `http://evil.test`, mapped by every honest provider. */
@@ -29,6 +37,14 @@ export interface Deployment {
 
 export const DOMAINS = ["a.test", "b.test", "c.test"];
 
+/** The external deployment's `disrupt` command, when MIMI_E2E_DEPLOYMENT names one. */
+export function disruptCommand(): string | undefined {
+  const external = process.env.MIMI_E2E_DEPLOYMENT;
+  if (!external) return undefined;
+  const { disrupt } = JSON.parse(external) as { disrupt?: unknown };
+  return typeof disrupt === "string" && disrupt.trim() !== "" ? disrupt : undefined;
+}
+
 export async function openDeployment(): Promise<Deployment> {
   const homes = mkdtempSync(join(tmpdir(), "mimi-e2e-homes-"));
   const home = (name: string) => join(homes, name);
@@ -39,12 +55,24 @@ export async function openDeployment(): Promise<Deployment> {
       servers: Record<string, string>;
       postLogs?: Record<string, string>;
       hostilePort?: number;
+      hostileAddress?: string;
     };
     const postLogs = parsed.postLogs;
     const hostile = parsed.hostilePort === undefined ? undefined : new HostileProvider();
-    await hostile?.listen(parsed.hostilePort);
+    await hostile?.listen(parsed.hostilePort, parsed.hostileAddress);
     // Servers named by domain (http://a.test, behind an ingress that routes by host) are reached
     // through the host mapping by the suite's own requests too, as by its clients'.
+    const server = (domain: string) => {
+      const url = parsed.servers[domain];
+      if (!url) throw new Error(`MIMI_E2E_DEPLOYMENT names no server for ${domain}`);
+      return url;
+    };
+    const mapped = new Map(
+      parsed.connectTo
+        .split(",")
+        .map((entry) => entry.trim().split("="))
+        .filter((pair): pair is [string, string] => pair.length === 2),
+    );
     const unmappedFetch = globalThis.fetch;
     globalThis.fetch = fetchWithConnectTo(unmappedFetch, parsed.connectTo);
     return {
@@ -61,10 +89,11 @@ export async function openDeployment(): Promise<Deployment> {
           }
         : {}),
       ...(hostile ? { hostile } : {}),
-      server: (domain) => {
-        const url = parsed.servers[domain];
-        if (!url) throw new Error(`MIMI_E2E_DEPLOYMENT names no server for ${domain}`);
-        return url;
+      server,
+      direct: (domain) => {
+        const url = new URL(server(domain));
+        const target = mapped.get(url.hostname);
+        return target ? `${url.protocol}//${target}` : url.origin;
       },
       home,
       close: async () => {
@@ -81,6 +110,7 @@ export async function openDeployment(): Promise<Deployment> {
     hostile,
     connectTo: federation.connectTo,
     server: (domain) => federation.get(domain).local,
+    direct: (domain) => federation.get(domain).local,
     postsTo: (domain, path) => federation.get(domain).front.posts(path).length,
     home,
     close: async () => {

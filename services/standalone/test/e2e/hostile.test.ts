@@ -133,12 +133,12 @@ describe("1. keys are bound to the origin that serves them", () => {
         to: [`${channel.url}/followers`],
       };
       await expectProblem(
-        await sendSigned(deployment.server("a.test"), `${A}/inbox`, asBob, { body: rename }),
+        await sendSigned(deployment.direct("a.test"), `${A}/inbox`, asBob, { body: rename }),
         401,
         "keyFetchError",
       );
       await expectProblem(
-        await sendSigned(deployment.server("a.test"), `${channel.url}/inbox`, asBob, { body: rename }),
+        await sendSigned(deployment.direct("a.test"), `${channel.url}/inbox`, asBob, { body: rename }),
         401,
         "keyFetchError",
       );
@@ -160,7 +160,7 @@ describe("1. keys are bound to the origin that serves them", () => {
       hostile.mallory.key.privateKey,
     );
     for (const path of ["/followers", "/log", "/groupInfo"]) {
-      const response = await sendSigned(deployment.server("a.test"), `${channel.url}${path}`, asInstance);
+      const response = await sendSigned(deployment.direct("a.test"), `${channel.url}${path}`, asInstance);
       expect(response.status, path).toBe(401);
     }
   });
@@ -188,7 +188,7 @@ describe("1. keys are bound to the origin that serves them", () => {
         to: [actor("ben", "b.test")],
       };
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/inbox`, asChannel, { body: accept }),
+        await sendSigned(deployment.direct("b.test"), `${B}/inbox`, asChannel, { body: accept }),
         401,
         "keyFetchError",
       );
@@ -213,7 +213,7 @@ describe("2. only the channel acts on its members' clients", () => {
             ...fields,
           };
           await expectProblem(
-            await sendSigned(deployment.server("b.test"), inbox, mallory.key, { body: activity }),
+            await sendSigned(deployment.direct("b.test"), inbox, mallory.key, { body: activity }),
             403,
             "channelActivityNotFromChannel",
           );
@@ -239,7 +239,7 @@ describe("3. forwards come from the channel named in target, membership from its
           to: [to],
         };
         await expectProblem(
-          await sendSigned(deployment.server("b.test"), `${B}/inbox`, fake.key, { body: forged }),
+          await sendSigned(deployment.direct("b.test"), `${B}/inbox`, fake.key, { body: forged }),
           401,
           "notForwardedByChannel",
         );
@@ -259,7 +259,7 @@ describe("3. forwards come from the channel named in target, membership from its
         to: [`${ghost.id}/followers`],
       };
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/users/ben/inbox`, ghost.key, { body: remove }),
+        await sendSigned(deployment.direct("b.test"), `${B}/users/ben/inbox`, ghost.key, { body: remove }),
         401,
         "channelMembershipUnknown",
       );
@@ -336,7 +336,7 @@ describe("5. signature windows and replays", () => {
       );
       const later = Math.floor(Date.now() / 1000) + 3600;
       headers.signature = `${headers.signature},expires="${later}"`;
-      const response = await sendRaw(deployment.server("b.test"), "/users/ben/inbox", {
+      const response = await sendRaw(deployment.direct("b.test"), "/users/ben/inbox", {
         method: "POST",
         headers,
         body,
@@ -358,7 +358,7 @@ describe("5. signature windows and replays", () => {
       hostile.mallory.key,
     );
     const send = () =>
-      sendRaw(deployment.server("b.test"), "/users/cat/keyPackages/claim", {
+      sendRaw(deployment.direct("b.test"), "/users/cat/keyPackages/claim", {
         method: "POST",
         headers,
         body,
@@ -468,14 +468,14 @@ describe("8. a channel cannot be planted in a client", () => {
         },
       });
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/inbox`, hostile.fakeChannel.key, {
+        await sendSigned(deployment.direct("b.test"), `${B}/inbox`, hostile.fakeChannel.key, {
           body: add(hostile.mallory.id, "plant-forward"),
         }),
         401,
         "notForwardedByChannel",
       );
       await expectProblem(
-        await sendSigned(deployment.server("b.test"), `${B}/users/ben/inbox`, hostile.mallory.key, {
+        await sendSigned(deployment.direct("b.test"), `${B}/users/ben/inbox`, hostile.mallory.key, {
           body: add(hostile.mallory.id, "plant-direct"),
         }),
         403,
@@ -517,7 +517,7 @@ describe("9. a group DM is its participants' only", () => {
           to: [actor("ann", "a.test"), actor("ben", "b.test")],
           object: toWireObject(encrypted.message),
         };
-        const server = deployment.server(inbox.startsWith(A) ? "a.test" : "b.test");
+        const server = deployment.direct(inbox.startsWith(A) ? "a.test" : "b.test");
         await expectProblem(
           await sendSigned(server, inbox, mallory.key, { body: message }),
           403,

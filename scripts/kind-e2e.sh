@@ -10,15 +10,24 @@
 #      namespace mimi-<p> with its own database, Kafka topics' consumer groups and Redis key prefix, in
 #      development mode over plain HTTP (MIMI_DEV_CONNECT_TO sends every provider's requests for the
 #      other domains to the ingress controller, which routes by Host);
-#   5. runs `helm test` on each, then the end-to-end suite against them through a port-forward of the
-#      ingress controller: E2E_COMMAND (default: the standalone package's e2e tests but the hostile
-#      provider's) runs with
-#      MIMI_E2E_DEPLOYMENT = {"connectTo": "a.test=127.0.0.1:<port>,...", "servers": {"a.test": "http://a.test", ...}};
-#   6. deletes the cluster (KEEP_CLUSTER=1 keeps it for debugging).
+#   5. runs `helm test` on each, and checks NetworkPolicy: a pod of the first release reaches its
+#      identity Service, pods in other namespaces do not (kube-router enforces the policies on podman;
+#      with Docker, kind's own CNI, kindnet, does, from kind v0.24 on);
+#   6. runs the end-to-end suite against them through a port-forward of the ingress controller:
+#      E2E_COMMAND (default: the standalone package's e2e tests but the disruption test) runs with
+#      MIMI_E2E_DEPLOYMENT = {"connectTo": "a.test=127.0.0.1:<port>,...", "servers": {"a.test": "http://a.test", ...},
+#      "hostilePort": <port>, "hostileAddress": <address>}: the suite's hostile provider, evil.test,
+#      runs on this machine at the address of the cluster network's gateway (HOST_ADDRESS), where
+#      every release maps evil.test;
+#   7. runs DISRUPTION_COMMAND (default: the suite's disruption test) with the same deployment and a
+#      `disrupt` command, scripts/kind/disrupt.sh: while three users keep sending, a pod of each
+#      service of each release is deleted, then each release is upgraded to another image tag; nothing
+#      may be lost. `helm test` runs once more on each release afterwards;
+#   8. deletes the cluster (KEEP_CLUSTER=1 keeps it for debugging).
 # Needs, with Docker: docker, kind, kubectl, helm, node, curl; with podman: go, node, curl (and apt, when
-# podman is missing). Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND, PROVIDERS,
-# INGRESS_NGINX_VERSION, LOCAL_PORT, KIND_CPU_REQUEST (each service pod's CPU request, default 25m),
-# MIMI_KIND_ENGINE (docker or podman; default docker when a Docker engine answers), MIMI_KIND_CACHE.
+# podman is missing). Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND, DISRUPTION_COMMAND,
+# PROVIDERS, INGRESS_NGINX_VERSION, LOCAL_PORT, HOSTILE_PORT, HOST_ADDRESS, KIND_CPU_REQUEST (each
+# service pod's CPU request, default 25m), MIMI_KIND_ENGINE (docker or podman; default docker when a Docker engine answers), MIMI_KIND_CACHE.
 #
 # Without a Docker engine (MIMI_KIND_ENGINE=podman) nothing comes from an image registry: podman and
 # debootstrap are installed from Debian when missing (scripts/kind/install-podman.sh); the node image is
@@ -38,15 +47,20 @@ root="$PWD"
 cluster="${CLUSTER_NAME:-mimi-e2e}"
 ingress_nginx_version="${INGRESS_NGINX_VERSION:-controller-v1.13.3}"
 local_port="${LOCAL_PORT:-18080}"
+# Where the suite's hostile provider listens on this machine; the releases may send to this port.
+hostile_port="${HOSTILE_PORT:-$((local_port + 1))}"
 # Fifteen service pods share one node: the chart's production CPU requests (100-200m each) would not fit
 # on a 2-core machine next to the control plane.
 cpu_request="${KIND_CPU_REQUEST:-25m}"
-# The hostile-provider tests are left out: their fake provider runs on this machine, where the providers
-# inside the cluster cannot reach it.
-e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e --exclude test/e2e/hostile.test.ts}"
+# The disruption test runs on its own, afterwards: the other tests wait seconds, not minutes, for a
+# delivery, and would fail while pods restart.
+e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e --exclude test/e2e/disruption.test.ts}"
+disruption_command="${DISRUPTION_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e/disruption.test.ts}"
 read -r -a providers <<<"${PROVIDERS:-a b c}"
 image_repository="mimi.local/mimi"
 image_tag="e2e"
+# The same images under another tag: the disruption test's `helm upgrade` rolls every Deployment to it.
+next_image_tag="e2e-next"
 services=(identity keypackage-directory channel-sequencer inbox-ingest delivery-fanout)
 
 log() { echo "kind-e2e: $*" >&2; }
@@ -66,9 +80,17 @@ case "$engine" in
     for tool in go node curl; do need "$tool"; done
     bash scripts/kind/install-podman.sh
     source scripts/kind/podman-env.sh
-    node_image="$(bash scripts/kind/node-image.sh)"
-    PATH="$(bash scripts/kind/build-tools.sh):$(bash scripts/kind/build-kubernetes.sh):$(bash scripts/k8s-tools):$PATH"
-    bash scripts/kind/dependency-images.sh
+    # Each piece is built once, in dependency order; each step keeps what an earlier run built
+    # (~/.cache/mimi-kind and the local images). The base images come from debootstrap and npm, bound
+    # by the network, and are built beside the Go builds, which are bound by the CPU.
+    bash scripts/kind/base-images.sh >/dev/null &
+    base_images=$!
+    kubernetes_bin="$(bash scripts/kind/build-kubernetes.sh)"
+    tools_bin="$(bash scripts/kind/build-tools.sh)"
+    wait "$base_images"
+    node_image="$(bash scripts/kind/node-image.sh "$kubernetes_bin" "$tools_bin")"
+    bash scripts/kind/dependency-images.sh "$tools_bin"
+    PATH="$tools_bin:$kubernetes_bin:$(bash scripts/k8s-tools):$PATH"
     postgres_image="localhost/mimi-kind/postgres:local"
     redis_image="localhost/mimi-kind/redis:local"
     kafka_image="localhost/mimi-kind/kafka:local"
@@ -97,7 +119,10 @@ trap cleanup EXIT
 ctl() { kubectl --context "kind-$cluster" "$@"; }
 
 # Traefik as the ingress controller (podman path): its image is built here, it watches Ingresses of
-# class traefik, and the chart's regex paths get its PathRegexp matcher through an annotation.
+# class traefik, and the chart's regex paths get its PathRegexp matcher through an annotation. It
+# listens on port 80 itself, without root: NetworkPolicy sees a connection's port after the Service
+# has translated it, and the releases' federation egress allows port 80 (and 443, and the hostile
+# provider's port).
 install_traefik() {
   log "installing Traefik"
   ctl apply -f - <<'YAML'
@@ -146,16 +171,18 @@ spec:
     metadata: { labels: { app: traefik } }
     spec:
       serviceAccountName: traefik
+      securityContext:
+        sysctls: [{ name: net.ipv4.ip_unprivileged_port_start, value: "0" }]
       containers:
         - name: traefik
           image: localhost/mimi-kind/traefik:local
           args:
-            - --entryPoints.web.address=:8000
+            - --entryPoints.web.address=:80
             - --entryPoints.traefik.address=:9000
             - --ping=true
             - --providers.kubernetesingress=true
             - --log.level=WARN
-          ports: [{ name: web, containerPort: 8000 }]
+          ports: [{ name: web, containerPort: 80 }]
           readinessProbe: { httpGet: { path: /ping, port: 9000 }, periodSeconds: 2 }
 ---
 apiVersion: v1
@@ -190,7 +217,8 @@ if [[ "$engine" == podman ]]; then
   ingress_address="traefik.traefik.svc.cluster.local:80"
   ingress_service=(-n traefik service/traefik)
   ingress_values=(--set ingress.className=traefik --set ingress.nginxAnnotations=false
-    --set-string 'ingress.annotations.traefik\.ingress\.kubernetes\.io/router\.pathmatcher=PathRegexp')
+    --set-string 'ingress.annotations.traefik\.ingress\.kubernetes\.io/router\.pathmatcher=PathRegexp'
+    --set-string 'networkPolicy.ingressControllerNamespaceSelector.matchLabels.kubernetes\.io/metadata\.name=traefik')
 else
   log "installing ingress-nginx $ingress_nginx_version"
   ctl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$ingress_nginx_version/deploy/static/provider/kind/deploy.yaml"
@@ -201,7 +229,7 @@ else
   ingress_values=()
 fi
 
-# ---- images: built now, loaded before anything uses them ----
+# ---- 3. images: built now, loaded before anything uses them ----
 if [[ "$engine" == podman ]]; then
   node_base="localhost/mimi-kind/node:24"
   for service in "${services[@]}"; do
@@ -211,22 +239,43 @@ if [[ "$engine" == podman ]]; then
   done
   archive="$(mktemp "${TMPDIR:-/tmp}/mimi-kind-images.XXXXXX.tar")"
   rm -f "$archive"
-  images=("$postgres_image" "$redis_image" "$kafka_image" localhost/mimi-kind/traefik:local)
-  for service in "${services[@]}"; do images+=("$image_repository-$service:$image_tag"); done
+  images=("$postgres_image" "$redis_image" "$kafka_image" localhost/mimi-kind/traefik:local
+    localhost/mimi-kind/kube-router:local)
+  for service in "${services[@]}"; do
+    podman tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
+    images+=("$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag")
+  done
   # One archive: the images share their base layers.
   podman save -q -m -o "$archive" "${images[@]}"
   kind load image-archive "$archive" --name "$cluster"
   rm -f "$archive"
+  # The bridge CNI has no policy engine of its own: kube-router enforces the releases' NetworkPolicies.
+  log "installing kube-router (NetworkPolicy)"
+  ctl apply -f scripts/kind/kube-router.yaml
+  ctl -n kube-system rollout status daemonset/kube-router --timeout=180s
   install_traefik
 else
   for service in "${services[@]}"; do
     log "building image $image_repository-$service:$image_tag"
     DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
-    kind load docker-image --name "$cluster" "$image_repository-$service:$image_tag"
+    docker tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
+    kind load docker-image --name "$cluster" "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
   done
 fi
 
 # ---- 2. PostgreSQL, Redis, Kafka ----
+# A kept cluster is reused with fresh state: the suite signs up the same users on every run. The data
+# services keep nothing on a volume, so deleting their namespace empties them.
+for provider in "${providers[@]}"; do
+  if helm --kube-context "kind-$cluster" status "mimi-$provider" --namespace "mimi-$provider" >/dev/null 2>&1; then
+    log "uninstalling release $provider of an earlier run"
+    helm --kube-context "kind-$cluster" uninstall "mimi-$provider" --namespace "mimi-$provider" --wait >/dev/null
+  fi
+done
+if ctl get namespace data >/dev/null 2>&1; then
+  log "deleting the data of an earlier run"
+  ctl delete namespace data --wait=true >/dev/null
+fi
 log "installing PostgreSQL, Redis and Kafka (namespace data)"
 ctl create namespace data --dry-run=client -o yaml | ctl apply -f -
 ctl -n data apply -f - <<YAML
@@ -320,9 +369,20 @@ for provider in "${providers[@]}"; do
     grep -q 1 || ctl -n data exec deploy/postgres -- psql -U mimi -d mimi -c "create database mimi_$provider"
 done
 
-# ---- 4. two providers ----
-connect_to=""
-for provider in "${providers[@]}"; do connect_to+="${connect_to:+,}$provider.test=$ingress_address"; done
+# ---- 4. the providers ----
+# Every client of the suite signs up from one address, the port-forward's: a release's production
+# limit (20 an hour) would refuse the suite's later users.
+signup_limit="200/3600"
+# The pods reach this machine at the gateway of the cluster's container network.
+if [[ -z "${HOST_ADDRESS:-}" ]]; then
+  if [[ "$engine" == podman ]]; then
+    HOST_ADDRESS="$(podman network inspect kind --format '{{range .Subnets}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.')"
+  else
+    HOST_ADDRESS="$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.')"
+  fi
+fi
+connect_to="evil.test=$HOST_ADDRESS:$hostile_port"
+for provider in "${providers[@]}"; do connect_to+=",$provider.test=$ingress_address"; done
 for provider in "${providers[@]}"; do
   namespace="mimi-$provider"
   ctl create namespace "$namespace" --dry-run=client -o yaml | ctl apply -f -
@@ -346,18 +406,59 @@ for provider in "${providers[@]}"; do
     --set "image.tag=$image_tag" \
     --set image.pullPolicy=Never \
     --set "services.keypackage-directory.env.MIMI_KEYPACKAGE_REDIS_PREFIX=mimi:$provider:kp:" \
+    --set-string "services.identity.env.MIMI_SIGNUP_LIMIT_PER_ADDRESS=$signup_limit" \
     --set serviceDefaults.autoscaling.enabled=false \
     --set serviceDefaults.replicaCount=1 \
     --set "serviceDefaults.resources.requests.cpu=$cpu_request" \
     --set "services.delivery-fanout.resources.requests.cpu=$cpu_request" \
     --set serviceDefaults.topologySpread.enabled=false \
-    --set "networkPolicy.egress.federationPorts={80,443}" \
+    --set "networkPolicy.egress.federationPorts={80,443,$hostile_port}" \
     "${ingress_values[@]}" \
     --set-string "devConnectTo=${connect_to//,/\\,}"
   helm --kube-context "kind-$cluster" test "mimi-$provider" --namespace "$namespace" --logs
 done
 
-# ---- 5. end-to-end suite through the ingress controller ----
+# ---- 5. NetworkPolicy: who may reach a release's services ----
+# Each probe is a pod running the identity image's node, asking the first release's identity Service
+# for its discovery document. A pod of the release gets it; a pod in another namespace does not, not
+# even with the release's labels (the chart's policies admit its own pods by label within its
+# namespace, and the ingress controller's namespace).
+# A policy engine admits a new pod's connections a moment after the pod starts (kube-router: about a
+# second), so a probe tries for 15 s before it reports that it could not connect.
+probe_js='const deadline = Date.now() + 15_000;
+(async () => {
+  for (;;) {
+    try {
+      const response = await fetch(process.argv[1], { signal: AbortSignal.timeout(3_000) });
+      return console.log(`reached ${response.status}`);
+    } catch (error) {
+      if (Date.now() > deadline) return console.log(`not reached: ${error.cause?.code ?? error.name}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+})();'
+probe() { # namespace labels expected-outcome-prefix
+  local namespace="$1" labels="$2" expected="$3" pod outcome phase
+  pod="policy-probe-$RANDOM"
+  ctl -n "$namespace" run "$pod" --restart=Never --image="$image_repository-identity:$image_tag" \
+    --image-pull-policy=Never ${labels:+"--labels=$labels"} --command -- \
+    node -e "$probe_js" "http://mimi-${providers[0]}-identity.mimi-${providers[0]}.svc.cluster.local/.well-known/mimi-configuration" >/dev/null
+  for _ in $(seq 1 90); do
+    phase="$(ctl -n "$namespace" get pod "$pod" -o jsonpath='{.status.phase}')"
+    [[ "$phase" == Succeeded || "$phase" == Failed ]] && break
+    sleep 1
+  done
+  outcome="$(ctl -n "$namespace" logs "$pod")"
+  ctl -n "$namespace" delete pod "$pod" --wait=false >/dev/null
+  log "policy probe from $namespace${labels:+ ($labels)}: $outcome"
+  [[ "$outcome" == "$expected"* ]] || { log "expected: $expected"; exit 1; }
+}
+release_labels="app.kubernetes.io/name=mimi,app.kubernetes.io/instance=mimi-${providers[0]}"
+probe "mimi-${providers[0]}" "$release_labels" "reached 200"
+probe default "" "not reached"
+probe data "$release_labels" "not reached"
+
+# ---- 6. end-to-end suite through the ingress controller ----
 log "forwarding 127.0.0.1:$local_port to the ingress controller"
 ctl port-forward "${ingress_service[@]}" "$local_port:80" >/dev/null 2>&1 &
 port_forward_pid=$!
@@ -369,17 +470,26 @@ for provider in "${providers[@]}"; do
   curl -fsS -H "Host: $provider.test" "http://127.0.0.1:$local_port/.well-known/mimi-configuration" >/dev/null
 done
 
-log "running: $e2e_command"
-(
-  cd "$root"
+deployment_for_suite() { # [disrupt-command]
   # shellcheck disable=SC2016 # the single-quoted program is JavaScript; its ${} are template literals
-  MIMI_E2E_DEPLOYMENT="$(node -e '
-    const [port, ...domains] = process.argv.slice(1);
+  node -e '
+    const [port, hostilePort, hostileAddress, disrupt, ...domains] = process.argv.slice(1);
     const connectTo = domains.map((domain) => `${domain}=127.0.0.1:${port}`).join(",");
     const servers = Object.fromEntries(domains.map((domain) => [domain, `http://${domain}`]));
-    console.log(JSON.stringify({ connectTo, servers }));
-  ' "$local_port" "${providers[@]/%/.test}")"
-  export MIMI_E2E_DEPLOYMENT
-  bash -c "$e2e_command"
-)
+    const hostile = { hostilePort: Number(hostilePort), hostileAddress };
+    console.log(JSON.stringify({ connectTo, servers, ...hostile, ...(disrupt ? { disrupt } : {}) }));
+  ' "$local_port" "$hostile_port" "$HOST_ADDRESS" "${1:-}" "${providers[@]/%/.test}"
+}
+
+log "running: $e2e_command"
+(cd "$root" && MIMI_E2E_DEPLOYMENT="$(deployment_for_suite)" bash -c "$e2e_command")
 log "end-to-end suite passed"
+
+# ---- 7. traffic while pods are deleted and releases upgraded ----
+disrupt="bash $root/scripts/kind/disrupt.sh kind-$cluster $next_image_tag ${providers[*]}"
+log "running: $disruption_command (disrupt: $disrupt)"
+(cd "$root" && MIMI_E2E_DEPLOYMENT="$(deployment_for_suite "$disrupt")" bash -c "$disruption_command")
+for provider in "${providers[@]}"; do
+  helm --kube-context "kind-$cluster" test "mimi-$provider" --namespace "mimi-$provider" --logs
+done
+log "disruption test passed"

@@ -9,6 +9,8 @@
 #     control-plane components, etcd and CoreDNS (build-tools.sh), and pause built from the Kubernetes
 #     source.
 # Prints the image name. An image that exists is kept (MIMI_KIND_REBUILD=1 builds it again).
+# Usage: node-image.sh KUBERNETES_BIN TOOLS_BIN (the directories build-kubernetes.sh and build-tools.sh
+# print), after base-images.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/podman-env.sh"
@@ -16,16 +18,16 @@ version="${KUBERNETES_VERSION:-v1.34.4}"
 cache="${MIMI_KIND_CACHE:-$HOME/.cache/mimi-kind}"
 node_image="localhost/mimi-kind/node:$version"
 log() { echo "node-image: $*" >&2; }
+k8s_bin="${1:?usage: node-image.sh KUBERNETES_BIN TOOLS_BIN}"
+tools_bin="${2:?usage: node-image.sh KUBERNETES_BIN TOOLS_BIN}"
 
 if podman image exists "$node_image" && [[ "${MIMI_KIND_REBUILD:-}" != 1 ]]; then
   echo "$node_image"
   exit 0
 fi
 started=$(date +%s)
-k8s_bin="$(bash "$here/build-kubernetes.sh")"
-tools_bin="$(bash "$here/build-tools.sh")"
-bash "$here/base-images.sh" >/dev/null
 debian_image="localhost/mimi-kind/debian:bookworm"
+podman image exists "$debian_image" || { log "$debian_image is missing: run base-images.sh first"; exit 1; }
 context="$cache/node-image"
 rm -rf "$context" && mkdir -p "$context/bin" "$context/components"
 

@@ -14,7 +14,7 @@
 #      identity Service, pods in other namespaces do not (kube-router enforces the policies on podman;
 #      with Docker, kind's own CNI, kindnet, does, from kind v0.24 on);
 #   6. runs the end-to-end suite against them through a port-forward of the ingress controller:
-#      E2E_COMMAND (default: the standalone package's e2e tests but the disruption test) runs with
+#      E2E_COMMAND (default: the standalone package's e2e tests) runs with
 #      MIMI_E2E_DEPLOYMENT = {"connectTo": "a.test=127.0.0.1:<port>,...", "servers": {"a.test": "http://a.test", ...},
 #      "hostilePort": <port>, "hostileAddress": <address>}: the suite's hostile provider, evil.test,
 #      runs on this machine at the address of the cluster network's gateway (HOST_ADDRESS), where
@@ -52,10 +52,10 @@ hostile_port="${HOSTILE_PORT:-$((local_port + 1))}"
 # Fifteen service pods share one node: the chart's production CPU requests (100-200m each) would not fit
 # on a 2-core machine next to the control plane.
 cpu_request="${KIND_CPU_REQUEST:-25m}"
-# The disruption test runs on its own, afterwards: the other tests wait seconds, not minutes, for a
+# The disruption test runs on its own, afterwards: the suite's tests wait seconds, not minutes, for a
 # delivery, and would fail while pods restart.
-e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e --exclude test/e2e/disruption.test.ts}"
-disruption_command="${DISRUPTION_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e/disruption.test.ts}"
+e2e_command="${E2E_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/e2e}"
+disruption_command="${DISRUPTION_COMMAND:-npx -y pnpm@12.4.2 --filter @mimi/standalone exec vitest run test/disruption}"
 read -r -a providers <<<"${PROVIDERS:-a b c}"
 image_repository="mimi.local/mimi"
 image_tag="e2e"

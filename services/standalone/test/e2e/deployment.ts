@@ -14,7 +14,7 @@ import { HostileProvider } from "../support/hostile.js";
  * deployment maps `evil.test` to: the suite runs its hostile provider there, on 127.0.0.1 or on
  * `hostileAddress`, an address of this machine the deployment reaches it at) and `disrupt` (a shell
  * command that disrupts the deployment, such as deleting pods or upgrading releases, and exits 0 once
- * it is whole again: disruption.test.ts keeps traffic flowing while it runs).
+ * it is whole again: test/disruption/disruption.test.ts keeps traffic flowing while it runs).
  */
 export interface Deployment {
   /** `host=ip:port,...` for clients checking other domains' credentials. */

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import type { ChannelSummary } from "@mimi/client";
 import { TestClients } from "@mimi/testkit/e2e";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Deployment, disruptCommand, openDeployment } from "./deployment.js";
+import { type Deployment, disruptCommand, openDeployment } from "../e2e/deployment.js";
 
 /**
  * Traffic through a disruption of the deployment: while the deployment's `disrupt` command runs (on a
@@ -12,7 +12,8 @@ import { type Deployment, disruptCommand, openDeployment } from "./deployment.js
  * on a.test and one on b.test, reading their mailboxes before each send. No send or read fails for good (the
  * client repeats what a server could not answer for now, which is safe), and once the deployment is
  * whole every member reads every message exactly once. Runs only against a deployment that names a
- * `disrupt` command (see deployment.ts).
+ * `disrupt` command (see ../e2e/deployment.ts); it is not part of the end-to-end suite (test/e2e), which
+ * runs whole against every deployment.
  */
 const command = disruptCommand();
 // Names no other test of the suite signs up: it runs against the deployment the suite used.

@@ -27,7 +27,10 @@
 # Needs, with Docker: docker, kind, kubectl, helm, node, curl; with podman: go, node, curl (and apt, when
 # podman is missing). Variables: CLUSTER_NAME, KEEP_CLUSTER, E2E_COMMAND, DISRUPTION_COMMAND,
 # PROVIDERS, INGRESS_NGINX_VERSION, LOCAL_PORT, HOSTILE_PORT, HOST_ADDRESS, KIND_CPU_REQUEST (each
-# service pod's CPU request, default 25m), MIMI_KIND_ENGINE (docker or podman; default docker when a Docker engine answers), MIMI_KIND_CACHE.
+# service pod's CPU request, default 25m), MIMI_KIND_ENGINE (docker or podman; default docker when a
+# Docker engine answers), MIMI_KIND_CACHE.
+# `kind-e2e.sh --prepare` builds what the run needs (binaries, node image and every image) and stops
+# before step 1.
 #
 # Without a Docker engine (MIMI_KIND_ENGINE=podman) nothing comes from an image registry: podman and
 # debootstrap are installed from Debian when missing (scripts/kind/install-podman.sh); the node image is
@@ -43,6 +46,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+# --prepare (see above): CI runs it beside its tests; a later run only creates the cluster and tests.
+prepare_only=0
+case "${1:-}" in
+  --prepare) prepare_only=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--prepare]" >&2; exit 2 ;;
+esac
 
 cluster="${CLUSTER_NAME:-mimi-e2e}"
 ingress_nginx_version="${INGRESS_NGINX_VERSION:-controller-v1.13.3}"
@@ -102,6 +112,23 @@ case "$engine" in
     exit 1
     ;;
 esac
+
+# ---- 3a. the service images (built before the cluster exists; loaded in 3b) ----
+for service in "${services[@]}"; do
+  log "building image $image_repository-$service:$image_tag"
+  if [[ "$engine" == podman ]]; then
+    podman build -q -f docker/Dockerfile --build-arg "SERVICE=$service" \
+      --build-arg "NODE_IMAGE=localhost/mimi-kind/node:24" -t "$image_repository-$service:$image_tag" . >/dev/null
+    podman tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
+  else
+    DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
+    docker tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
+  fi
+done
+if [[ "$prepare_only" == 1 ]]; then
+  log "prepared: every image and binary the cluster needs is built"
+  exit 0
+fi
 
 port_forward_pid=""
 cleanup() {
@@ -229,20 +256,13 @@ else
   ingress_values=()
 fi
 
-# ---- 3. images: built now, loaded before anything uses them ----
+# ---- 3b. images loaded into the cluster before anything uses them ----
 if [[ "$engine" == podman ]]; then
-  node_base="localhost/mimi-kind/node:24"
-  for service in "${services[@]}"; do
-    log "building image $image_repository-$service:$image_tag"
-    podman build -q -f docker/Dockerfile --build-arg "SERVICE=$service" --build-arg "NODE_IMAGE=$node_base" \
-      -t "$image_repository-$service:$image_tag" . >/dev/null
-  done
   archive="$(mktemp "${TMPDIR:-/tmp}/mimi-kind-images.XXXXXX.tar")"
   rm -f "$archive"
   images=("$postgres_image" "$redis_image" "$kafka_image" localhost/mimi-kind/traefik:local
     localhost/mimi-kind/kube-router:local)
   for service in "${services[@]}"; do
-    podman tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
     images+=("$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag")
   done
   # One archive: the images share their base layers.
@@ -256,9 +276,6 @@ if [[ "$engine" == podman ]]; then
   install_traefik
 else
   for service in "${services[@]}"; do
-    log "building image $image_repository-$service:$image_tag"
-    DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
-    docker tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
     kind load docker-image --name "$cluster" "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
   done
 fi

@@ -28,17 +28,17 @@ install_tool() { # name module@version [ldflags]
 
 install_tool kind "sigs.k8s.io/kind@$kind_version"
 install_tool crictl "sigs.k8s.io/cri-tools/cmd/crictl@$crictl_version"
-install_tool coredns "github.com/coredns/coredns@$coredns_version"
 
 # Modules with replace directives cannot be built by `go install module@version`: they are built from
 # a copy of the module, in module mode. etcd's server module points at its siblings with ../
 # replacements, which are dropped so that the released sibling modules are used.
 # Optional, as environment: GO_MOD_EDIT (a sed expression for go.mod), UPGRADES (module@version
-# arguments for `go get`, applied to the copy before the build), LDFLAGS.
+# arguments for `go get`, applied to the copy before the build), PREBUILD (a shell command run in the
+# copy before the build), LDFLAGS.
 build_from_copy() { # name module version package-in-module
   local name="$1" module="$2" version="$3" package="$4" upgrades stamp dir src started
   upgrades="$(echo "${UPGRADES:-}" | tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//')"
-  stamp="$module@$version${upgrades:+ with $upgrades}"
+  stamp="$module@$version${upgrades:+ with $upgrades}${PREBUILD:+ after $PREBUILD}"
   [[ -x "$out/$name" && "$(cat "$out/$name.version" 2>/dev/null)" == "$stamp" ]] && return 0
   started=$(date +%s)
   dir="$(cd / && go mod download -json "$module@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
@@ -47,10 +47,21 @@ build_from_copy() { # name module version package-in-module
   [[ -z "${GO_MOD_EDIT:-}" ]] || sed -i "$GO_MOD_EDIT" "$src/go.mod"
   # shellcheck disable=SC2086 # a list of words
   [[ -z "$upgrades" ]] || (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go get $upgrades)
+  [[ -z "${PREBUILD:-}" ]] || (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" bash -c "$PREBUILD")
   (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "-s -w ${LDFLAGS:-}" -o "$out/$name" "$package")
   echo "$stamp" >"$out/$name.version"
   log "built $name in $(( $(date +%s) - started )) s"
 }
+# CoreDNS with the plugins a cluster's Corefile uses (kubeadm's default and the usual additions): the
+# cloud DNS providers, etcd, gRPC, tracing and DNSSEC signing are left out, which halves the build and
+# leaves their code out of the image. plugin.cfg keeps the execution order; CoreDNS's generator
+# writes the plugin list from it.
+coredns_plugins="metadata cancel tls timeouts reload nsid bufsize root bind debug ready health pprof prometheus
+  errors log local acl any chaos loadbalance cache rewrite header minimal autopath template transfer hosts
+  k8s_external kubernetes file auto secondary loop forward whoami view"
+PREBUILD="grep -E '^(#|\$|($(echo $coredns_plugins | tr ' ' '|')):)' plugin.cfg >plugin.cfg.kept &&
+  mv plugin.cfg.kept plugin.cfg && go run directives_generate.go" \
+  build_from_copy coredns github.com/coredns/coredns "$coredns_version" .
 GO_MOD_EDIT='/=> \.\.\//d' build_from_copy etcd go.etcd.io/etcd/server/v3 "$etcd_version" .
 # The ingress controller of the podman path: Traefik routes the chart's regex paths with its
 # router.pathmatcher annotation and passes the mailbox stream through unbuffered.

@@ -119,11 +119,10 @@ for service in "${services[@]}"; do
   if [[ "$engine" == podman ]]; then
     podman build -q -f docker/Dockerfile --build-arg "SERVICE=$service" \
       --build-arg "NODE_IMAGE=localhost/mimi-kind/node:24" -t "$image_repository-$service:$image_tag" . >/dev/null
-    podman tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
   else
     DOCKER_BUILDKIT=1 docker build -f docker/Dockerfile --build-arg "SERVICE=$service" -t "$image_repository-$service:$image_tag" .
-    docker tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
   fi
+  "$engine" tag "$image_repository-$service:$image_tag" "$image_repository-$service:$next_image_tag"
 done
 if [[ "$prepare_only" == 1 ]]; then
   log "prepared: every image and binary the cluster needs is built"

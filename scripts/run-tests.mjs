@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { countReport } from "./vitest-report.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const groups = ["packages", "services"];
@@ -44,11 +45,10 @@ for (const { name, report } of reportPaths) {
     if (!filtered && existsSync(join(root, name, "vitest.config.ts"))) missing.push(name);
     continue;
   }
-  const result = JSON.parse(readFileSync(report, "utf8"));
-  passed += result.numPassedTests;
-  failed += result.numFailedTests;
-  skipped += result.numPendingTests + (result.numTodoTests ?? 0);
-  if (result.numFailedTestSuites > 0 && result.numFailedTests === 0) failed += result.numFailedTestSuites;
+  const counts = countReport(JSON.parse(readFileSync(report, "utf8")));
+  passed += counts.passed;
+  failed += counts.failed;
+  skipped += counts.skipped;
 }
 for (const name of missing) {
   console.error(`no test report from ${name} (it crashed before reporting)`);

@@ -148,7 +148,8 @@ ctl() { kubectl --context "kind-$cluster" "$@"; }
 # class traefik, and the chart's regex paths get its PathRegexp matcher through an annotation. It
 # listens on port 80 itself, without root: NetworkPolicy sees a connection's port after the Service
 # has translated it, and the releases' federation egress allows port 80 (and 443, and the hostile
-# provider's port).
+# provider's port). A Service with no ready pod (one deleted, a rollout) answers 503, which clients
+# and peers try again, as ingress-nginx does, instead of Traefik's default 404, which they must not.
 install_traefik() {
   log "installing Traefik"
   ctl apply -f - <<'YAML'
@@ -207,6 +208,7 @@ spec:
             - --entryPoints.traefik.address=:9000
             - --ping=true
             - --providers.kubernetesingress=true
+            - --providers.kubernetesingress.allowemptyservices=true
             - --log.level=WARN
           ports: [{ name: web, containerPort: 80 }]
           readinessProbe: { httpGet: { path: /ping, port: 9000 }, periodSeconds: 2 }

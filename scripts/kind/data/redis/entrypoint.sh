@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Options alone mean redis-server with those options. Protected mode is off because the pod network,
-# not a loopback bind, is what keeps this instance private (NetworkPolicy in the cluster).
+# Options alone mean redis-server with those options. Protected mode is off, as in the official
+# image: clients are other pods, and with no password protected mode would refuse every one of them.
 set -euo pipefail
 if [[ $# -eq 0 || "$1" == -* ]]; then
   set -- redis-server "$@"
